@@ -1,0 +1,70 @@
+import { createHash } from "crypto";
+
+/**
+ * Branch → slug that is at once a DNS label, a Docker name and (through
+ * slugToIdentifier) a Postgres identifier: lower case [a-z0-9-], starts with a
+ * letter, no leading/trailing/double '-', at most maxLength characters.
+ *
+ * A branch that is already such a slug is kept as is (so slugs are idempotent).
+ * Any other branch gets `-<6 hex of sha256(original branch)>` appended, so two
+ * branches that sanitize to the same text (case, accents, punctuation,
+ * truncation) still get different slugs.
+ */
+
+export const PREVIEW_STACK_PREFIX = "preview-";
+
+const HASH_LENGTH = 6;
+/** A letter, `-`, and the hash: the shortest slug a changed branch can get. */
+export const MIN_SLUG_LENGTH = 1 + 1 + HASH_LENGTH;
+/** Prefix for branches whose sanitized form does not start with a letter (digits, emoji only). */
+const LETTER_PREFIX = "b";
+
+const CLEAN_SLUG = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
+
+export function isCleanSlug(value: string, maxLength = 63): boolean {
+  return value.length <= maxLength && CLEAN_SLUG.test(value);
+}
+
+export function branchSlug(branch: string, maxLength = 63): string {
+  if (typeof branch !== "string" || branch.length === 0) {
+    throw new Error("branchSlug: branch name is empty");
+  }
+  if (!Number.isInteger(maxLength) || maxLength < MIN_SLUG_LENGTH) {
+    throw new RangeError(`branchSlug: maxLength must be an integer >= ${MIN_SLUG_LENGTH}, got ${maxLength}`);
+  }
+  if (isCleanSlug(branch, maxLength)) return branch;
+
+  const hash = createHash("sha256").update(branch, "utf8").digest("hex").slice(0, HASH_LENGTH);
+  let base = branch
+    .normalize("NFKD")
+    .replace(/\p{M}/gu, "") // combining marks left by NFKD: é → e
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "");
+  if (!/^[a-z]/.test(base)) base = base ? `${LETTER_PREFIX}-${base}` : LETTER_PREFIX;
+
+  const room = maxLength - HASH_LENGTH - 1;
+  base = base.slice(0, room).replace(/-+$/, "");
+  return `${base}-${hash}`;
+}
+
+/** Postgres identifier form of a slug: `-` → `_` (slugs hold nothing else that needs quoting). */
+export function slugToIdentifier(slug: string): string {
+  return slug.replace(/-/g, "_");
+}
+
+export function previewStackName(branch: string): string {
+  return `${PREVIEW_STACK_PREFIX}${branchSlug(branch)}`;
+}
+
+/**
+ * The branch slug of a preview stack (`preview-<slug>`, optionally `org/project/`-qualified),
+ * or undefined when the stack is not a preview stack. The original branch cannot be recovered
+ * from a hashed slug; the slug is what every preview resource is named from.
+ */
+export function branchFromStackName(stack: string): string | undefined {
+  const name = stack.slice(stack.lastIndexOf("/") + 1);
+  if (!name.startsWith(PREVIEW_STACK_PREFIX)) return undefined;
+  const slug = name.slice(PREVIEW_STACK_PREFIX.length);
+  return isCleanSlug(slug) ? slug : undefined;
+}
