@@ -1,0 +1,262 @@
+import { execFileSync, spawnSync } from "child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { parse } from "yaml";
+import { immutableImageProblem, isReleaseTag, main, promote, PromoteDeps, PromoteError } from "../tools/promote";
+
+const OLD_DIGEST = `sha256:${"a".repeat(64)}`;
+const NEW_DIGEST = `sha256:${"0123456789abcdef".repeat(4)}`;
+const REPO = "registry.example.com/gigi/gigi";
+const NEW_IMAGE = `${REPO}@${NEW_DIGEST}`;
+
+const PROD_YAML = `# prod: two-node swarm
+config:
+  twinstack:env: prod
+  # the application itself
+  twinstack:app:
+    name: gigi
+    image: ${REPO}@${OLD_DIGEST}   # pinned by npm run promote
+    version: v1.0.0
+    port: 3000
+  twinstack:domains:
+    - gigi.casa # apex
+`;
+
+const GIT_IDENTITY = {
+  GIT_AUTHOR_NAME: "t",
+  GIT_AUTHOR_EMAIL: "t@example.com",
+  GIT_COMMITTER_NAME: "t",
+  GIT_COMMITTER_EMAIL: "t@example.com",
+};
+
+interface Repo {
+  dir: string;
+  file: string;
+  git(args: string[]): string;
+  deps: PromoteDeps & { logs: string[]; outputCalls: string[] };
+}
+
+let repo: Repo;
+
+function makeRepo(): Repo {
+  const dir = mkdtempSync(join(tmpdir(), "promote-"));
+  const git = (args: string[]) =>
+    execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], {
+      cwd: dir,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  git(["init", "-q", "-b", "main"]);
+  const file = join(dir, "Pulumi.prod.yaml");
+  writeFileSync(file, PROD_YAML);
+  git(["add", "Pulumi.prod.yaml"]);
+  git(["commit", "-q", "-m", "prod stack"]);
+  git(["tag", "v1.0.0"]);
+  const logs: string[] = [];
+  const outputCalls: string[] = [];
+  const deps = {
+    logs,
+    outputCalls,
+    git,
+    pulumiStackOutput: (stack: string, name: string) => {
+      outputCalls.push(`${stack}:${name}`);
+      return `${NEW_IMAGE}\n`;
+    },
+    readFile: (p: string) => readFileSync(p, "utf8"),
+    writeFile: (p: string, content: string) => writeFileSync(p, content),
+    log: (m: string) => logs.push(m),
+  };
+  return { dir, file, git, deps };
+}
+
+beforeEach(() => {
+  repo = makeRepo();
+});
+afterEach(() => {
+  rmSync(repo.dir, { recursive: true, force: true });
+});
+
+function refusal(opts: Parameters<typeof promote>[0], message: RegExp): void {
+  expect(() => promote(opts, repo.deps)).toThrow(PromoteError);
+  expect(() => promote(opts, repo.deps)).toThrow(message);
+  expect(readFileSync(repo.file, "utf8")).toBe(PROD_YAML);
+}
+
+describe("promote happy path", () => {
+  test("pins digest and version, keeps every other key and comment", () => {
+    const result = promote({ version: "v1.2.3", digest: NEW_IMAGE, stackFile: repo.file }, repo.deps);
+    const written = readFileSync(repo.file, "utf8");
+
+    const config = parse(written).config;
+    expect(config["twinstack:app"]).toEqual({ name: "gigi", image: NEW_IMAGE, version: "v1.2.3", port: 3000 });
+    expect(config["twinstack:env"]).toBe("prod");
+    expect(config["twinstack:domains"]).toEqual(["gigi.casa"]);
+
+    // Only the image and version lines differ; comments stay put, including the one on the image line.
+    const before = PROD_YAML.split("\n");
+    const after = written.split("\n");
+    expect(after).toHaveLength(before.length);
+    const changed = after.map((line, i) => (line === before[i] ? null : i)).filter((i) => i !== null);
+    expect(changed.map((i) => before[i!].trim().split(":")[0])).toEqual(["image", "version"]);
+    expect(written).toContain(`image: ${NEW_IMAGE} # pinned by npm run promote`);
+    expect(written).toContain("# prod: two-node swarm");
+    expect(written).toContain("# the application itself");
+    expect(written).toContain("- gigi.casa # apex");
+
+    expect(result.next).toBe(
+      `git commit -m "promote v1.2.3" -- ${repo.file} && git tag -a v1.2.3 -m "promote v1.2.3" && git push origin main v1.2.3`,
+    );
+    expect(repo.deps.logs).toContain(result.next);
+    expect(repo.deps.outputCalls).toEqual([]);
+  });
+
+  test("the printed commands work: commit, tag", () => {
+    const result = promote({ version: "v1.2.3", digest: NEW_IMAGE, stackFile: "Pulumi.prod.yaml" }, {
+      ...repo.deps,
+      readFile: (p) => readFileSync(join(repo.dir, p), "utf8"),
+      writeFile: (p, c) => writeFileSync(join(repo.dir, p), c),
+    });
+    const local = result.next.replace(/ && git push .*$/, "");
+    execFileSync("sh", ["-c", local], { cwd: repo.dir, stdio: "pipe", env: { ...process.env, ...GIT_IDENTITY } });
+    expect(repo.git(["status", "--porcelain"])).toBe("");
+    expect(repo.git(["tag", "--list", "v1.2.3"]).trim()).toBe("v1.2.3");
+    expect(repo.git(["show", "v1.2.3:Pulumi.prod.yaml"])).toContain(NEW_IMAGE);
+  });
+
+  test("without --digest, reads appImageDigest from the dev stack", () => {
+    promote({ version: "v1.3.0", stackFile: repo.file, devStack: "dev" }, repo.deps);
+    expect(repo.deps.outputCalls).toEqual(["dev:appImageDigest"]);
+    expect(parse(readFileSync(repo.file, "utf8")).config["twinstack:app"].image).toBe(NEW_IMAGE);
+  });
+
+  test("creates twinstack:app when the stack file has none, leaving the rest", () => {
+    const bare = "# prod\nconfig:\n  twinstack:env: prod # env token\n";
+    writeFileSync(repo.file, bare);
+    repo.git(["commit", "-q", "-am", "bare"]);
+    promote({ version: "v2.0.0", digest: NEW_IMAGE, stackFile: repo.file }, repo.deps);
+    const written = readFileSync(repo.file, "utf8");
+    expect(written.startsWith("# prod\nconfig:\n  twinstack:env: prod # env token\n")).toBe(true);
+    expect(parse(written).config["twinstack:app"]).toEqual({ image: NEW_IMAGE, version: "v2.0.0" });
+  });
+});
+
+describe("promote refusals leave the file untouched", () => {
+  test.each([
+    ["latest", `${REPO}:latest`, /moving tag ":latest"/],
+    ["dev tag", `${REPO}:dev-abc`, /moving tag ":dev-abc"/],
+    ["preview tag", `${REPO}:preview-feature-x`, /moving tag ":preview-feature-x"/],
+    ["bare tag", `${REPO}:v1.2.3`, /is a tag/],
+    ["no tag at all", REPO, /not an immutable reference/],
+    ["short digest", `${REPO}@sha256:abc123`, /malformed digest/],
+    ["upper-case digest", `${REPO}@sha256:${"A".repeat(64)}`, /malformed digest/],
+    ["tag and digest", `${REPO}:latest@${NEW_DIGEST}`, /both a tag and a digest/],
+  ])("rejects %s", (_label, digest, message) => {
+    refusal({ version: "v1.2.3", digest, stackFile: repo.file }, message);
+  });
+
+  test("rejects a moving tag read from the dev stack", () => {
+    repo.deps.pulumiStackOutput = () => `${REPO}:dev-0a1b2c\n`;
+    refusal({ version: "v1.2.3", stackFile: repo.file }, /moving tag ":dev-0a1b2c"/);
+  });
+
+  test("explains when the dev stack output cannot be read", () => {
+    repo.deps.pulumiStackOutput = () => {
+      throw Object.assign(new Error("spawn pulumi ENOENT"), { code: "ENOENT" });
+    };
+    refusal({ version: "v1.2.3", stackFile: repo.file }, /cannot read output appImageDigest of stack dev .*pass --digest/);
+  });
+
+  test("rejects a dirty tree", () => {
+    writeFileSync(join(repo.dir, "stray.txt"), "x");
+    refusal({ version: "v1.2.3", digest: NEW_IMAGE, stackFile: repo.file }, /git tree is dirty \(\?\? stray.txt\)/);
+  });
+
+  test("rejects a dirty tree from an uncommitted stack file edit", () => {
+    const edited = `${PROD_YAML}# edit\n`;
+    writeFileSync(repo.file, edited);
+    expect(() => promote({ version: "v1.2.3", digest: NEW_IMAGE, stackFile: repo.file }, repo.deps)).toThrow(/dirty/);
+    expect(readFileSync(repo.file, "utf8")).toBe(edited);
+  });
+
+  test("rejects an existing git tag", () => {
+    repo.git(["tag", "v1.1.0"]);
+    refusal({ version: "v1.1.0", digest: NEW_IMAGE, stackFile: repo.file }, /git tag v1.1.0 already exists/);
+  });
+
+  test("rejects the version the stack file already pins, even without a tag", () => {
+    repo.git(["tag", "-d", "v1.0.0"]);
+    refusal({ version: "v1.0.0", digest: NEW_IMAGE, stackFile: repo.file }, /already pins version v1.0.0/);
+  });
+
+  test.each(["1.2.3", "v1.2", "latest", "v01.2.3", "v1.2.3 ", "release-1", ""])("rejects bad version %j", (version) => {
+    refusal({ version, digest: NEW_IMAGE, stackFile: repo.file }, /not a release tag v<semver>/);
+  });
+
+  test("does not ask the dev stack when a local check already refuses", () => {
+    writeFileSync(join(repo.dir, "stray.txt"), "x");
+    refusal({ version: "v1.2.3", stackFile: repo.file }, /dirty/);
+    expect(repo.deps.outputCalls).toEqual([]);
+  });
+});
+
+describe("reference checks", () => {
+  test("release tags", () => {
+    for (const v of ["v0.0.1", "v1.2.3", "v10.20.30", "v1.2.3-rc.1", "v1.0.0+build.5"]) expect(isReleaseTag(v)).toBe(true);
+  });
+
+  test("immutable images", () => {
+    for (const image of [
+      `gigi@${NEW_DIGEST}`,
+      `ghcr.io/acme/gigi@${NEW_DIGEST}`,
+      `localhost:5000/gigi@${NEW_DIGEST}`,
+      `registry.example.com:443/a/b/c-d_e@${NEW_DIGEST}`,
+    ]) {
+      expect(immutableImageProblem(image)).toBeUndefined();
+    }
+    expect(immutableImageProblem(`Gigi@${NEW_DIGEST}`)).toMatch(/not an immutable reference|malformed/);
+  });
+});
+
+describe("CLI", () => {
+  test("main prints one line and returns 1 on refusal", () => {
+    const errors: string[] = [];
+    const spy = jest.spyOn(console, "error").mockImplementation((m: string) => void errors.push(m));
+    try {
+      expect(main(["v1.2.3", "--digest", `${REPO}:latest`, "--stack-file", repo.file], repo.deps)).toBe(1);
+      expect(main([], repo.deps)).toBe(1);
+      expect(main(["v1.2.3", "--bogus"], repo.deps)).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(errors).toHaveLength(3);
+    for (const e of errors) {
+      expect(e).toMatch(/^promote: /);
+      expect(e).not.toContain("\n");
+    }
+    expect(errors[1]).toMatch(/usage: npm run promote/);
+    expect(readFileSync(repo.file, "utf8")).toBe(PROD_YAML);
+  });
+
+  test("as a process: exit 1, one-line stderr, no stack trace; exit 0 on success", () => {
+    const script = join(__dirname, "..", "tools", "promote.ts");
+    const tsNode = join(__dirname, "..", "node_modules", ".bin", "ts-node");
+    const run = (args: string[]) =>
+      spawnSync(tsNode, ["--swc", script, ...args], {
+        cwd: repo.dir,
+        encoding: "utf8",
+        env: { ...process.env, ...GIT_IDENTITY },
+      });
+    const bad = run(["v1.2.3", "--digest", `${REPO}:dev-abc`]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+    expect(bad.stderr).toMatch(/^promote: image .* uses the moving tag ":dev-abc"/);
+    expect(bad.stderr).not.toMatch(/\bat \S+ \(/);
+
+    const good = run(["v1.2.3", "--digest", NEW_IMAGE]);
+    expect(good.stderr).toBe("");
+    expect(good.status).toBe(0);
+    expect(good.stdout).toContain("git tag -a v1.2.3");
+    expect(readFileSync(repo.file, "utf8")).toContain(NEW_IMAGE);
+  });
+});

@@ -1,0 +1,222 @@
+/**
+ * npm run promote -- <version> [--digest <repo@sha256:...>] [--stack-file Pulumi.prod.yaml] [--dev-stack dev]
+ *
+ * Pins the image dev runs (dev stack output `appImageDigest`, or --digest) into the prod stack
+ * file as an immutable reference, with the release version, and prints the git commands that
+ * commit, tag and push it. The tag push triggers deploy-prod. Nothing is committed or pushed here.
+ */
+import { execFileSync } from "child_process";
+import { readFileSync, writeFileSync } from "fs";
+import { parseArgs } from "util";
+import { isMap, isScalar, parseDocument } from "yaml";
+
+export const APP_CONFIG_KEY = "twinstack:app";
+export const DIGEST_OUTPUT = "appImageDigest";
+
+export interface PromoteOptions {
+  version: string;
+  /** Image reference to pin; read from the dev stack output when absent. */
+  digest?: string;
+  stackFile?: string;
+  devStack?: string;
+}
+
+export interface PromoteDeps {
+  /** Runs git with these arguments in the repository, returns stdout; throws on a non-zero exit. */
+  git(args: string[]): string;
+  pulumiStackOutput(stack: string, name: string): string;
+  readFile(path: string): string;
+  writeFile(path: string, content: string): void;
+  log(message: string): void;
+}
+
+export interface PromoteResult {
+  image: string;
+  version: string;
+  stackFile: string;
+  /** The commands to run next, one line. */
+  next: string;
+}
+
+/** A refusal: printed as one line, exit 1. */
+export class PromoteError extends Error {
+  override name = "PromoteError";
+}
+
+// semver.org's grammar, behind a `v`.
+const RELEASE_TAG =
+  /^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+
+// Docker reference grammar: optional registry host[:port], then lower-case path components.
+const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const REGISTRY = "(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?/)";
+const REPOSITORY = `${REGISTRY}?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
+const IMMUTABLE_IMAGE = new RegExp(`^${REPOSITORY}@sha256:[0-9a-f]{64}$`);
+const TAGGED_IMAGE = new RegExp(`^${REPOSITORY}:([\\w][\\w.-]{0,127})(@.*)?$`);
+
+export function isReleaseTag(version: string): boolean {
+  return RELEASE_TAG.test(version);
+}
+
+export function isImmutableImage(image: string): boolean {
+  return IMMUTABLE_IMAGE.test(image);
+}
+
+/** Why an image reference cannot be pinned into prod, or undefined when it can. */
+export function immutableImageProblem(image: string): string | undefined {
+  if (isImmutableImage(image)) return undefined;
+  const tagged = TAGGED_IMAGE.exec(image);
+  if (tagged) {
+    const tag = tagged[1];
+    if (tagged[2]) return `image "${image}" carries both a tag and a digest; pin it as <repo>@sha256:<digest> without ":${tag}"`;
+    if (tag === "latest" || tag.startsWith("dev-") || tag.startsWith("preview-")) {
+      return `image "${image}" uses the moving tag ":${tag}"; prod needs <repo>@sha256:<64 hex>`;
+    }
+    return `image "${image}" is a tag, which can be re-pushed; prod needs <repo>@sha256:<64 hex>`;
+  }
+  if (/@sha256:/.test(image)) return `image "${image}" has a malformed digest; expected <repo>@sha256:<64 lower-case hex>`;
+  return `image "${image}" is not an immutable reference; expected <repo>@sha256:<64 hex>`;
+}
+
+export function promote(opts: PromoteOptions, deps: PromoteDeps): PromoteResult {
+  const stackFile = opts.stackFile ?? "Pulumi.prod.yaml";
+  const devStack = opts.devStack ?? "dev";
+  const { version } = opts;
+
+  if (!isReleaseTag(version)) {
+    throw new PromoteError(`version "${version}" is not a release tag v<semver> (e.g. v1.2.3)`);
+  }
+
+  if (opts.digest !== undefined) checkImmutable(opts.digest.trim());
+
+  const status = deps.git(["status", "--porcelain"]);
+  if (status.trim() !== "") {
+    const first = status.split("\n").find((l) => l.trim() !== "")!.trim();
+    throw new PromoteError(`git tree is dirty (${first}${status.trim().includes("\n") ? ", ..." : ""}); commit or stash first`);
+  }
+  if (deps.git(["tag", "--list", version]).trim() !== "") {
+    throw new PromoteError(`git tag ${version} already exists; pick the next version`);
+  }
+
+  const text = deps.readFile(stackFile);
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) {
+    throw new PromoteError(`${stackFile} is not valid YAML: ${doc.errors[0].message.split("\n")[0]}`);
+  }
+  const config = doc.get("config");
+  if (!isMap(config)) throw new PromoteError(`${stackFile} has no "config" map`);
+  const app = config.get(APP_CONFIG_KEY, true);
+  if (app !== undefined && !isMap(app)) {
+    throw new PromoteError(`${stackFile}: config."${APP_CONFIG_KEY}" is not a map`);
+  }
+  const pinned = app?.get("version", true);
+  if (isScalar(pinned) && String(pinned.value) === version) {
+    throw new PromoteError(`${stackFile} already pins version ${version}; pick the next version`);
+  }
+
+  // Read from the dev stack last: the cheap local refusals come first.
+  const image = (opts.digest ?? readDevDigest(devStack, deps)).trim();
+  checkImmutable(image);
+
+  // setIn keeps the existing scalar nodes, so their comments stay where they are.
+  doc.setIn(["config", APP_CONFIG_KEY, "image"], image);
+  doc.setIn(["config", APP_CONFIG_KEY, "version"], version);
+  deps.writeFile(stackFile, doc.toString({ lineWidth: 0 }));
+
+  const branch = currentBranch(deps);
+  if (branch !== "main") deps.log(`note: you are on branch ${branch}, not main; deploy-prod deploys whatever the tag points at`);
+  const next =
+    `git commit -m "promote ${version}" -- ${shellWord(stackFile)} && ` +
+    `git tag -a ${version} -m "promote ${version}" && git push origin ${shellWord(branch)} ${version}`;
+  deps.log(`pinned ${image} as ${version} in ${stackFile}`);
+  deps.log(next);
+  return { image, version, stackFile, next };
+}
+
+function checkImmutable(image: string): void {
+  const problem = immutableImageProblem(image);
+  if (problem) throw new PromoteError(problem);
+}
+
+function readDevDigest(devStack: string, deps: PromoteDeps): string {
+  let value: string;
+  try {
+    value = deps.pulumiStackOutput(devStack, DIGEST_OUTPUT);
+  } catch (err) {
+    throw new PromoteError(
+      `cannot read output ${DIGEST_OUTPUT} of stack ${devStack} (${firstLine(err)}); pass --digest <repo@sha256:...>`,
+    );
+  }
+  if (value.trim() === "") {
+    throw new PromoteError(`stack ${devStack} has no ${DIGEST_OUTPUT} output; pass --digest <repo@sha256:...>`);
+  }
+  return value;
+}
+
+function currentBranch(deps: PromoteDeps): string {
+  try {
+    return deps.git(["symbolic-ref", "--short", "HEAD"]).trim() || "main";
+  } catch {
+    return "main"; // detached HEAD
+  }
+}
+
+function shellWord(word: string): string {
+  return /^[\w./@:+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+function firstLine(err: unknown): string {
+  const e = err as { stderr?: unknown; message?: unknown };
+  const text = String((e?.stderr && String(e.stderr).trim()) || e?.message || err);
+  return text.split("\n")[0].trim();
+}
+
+export function defaultDeps(cwd = process.cwd()): PromoteDeps {
+  return {
+    git: (args) => execFileSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }),
+    pulumiStackOutput: (stack, name) =>
+      execFileSync("pulumi", ["stack", "output", name, "--stack", stack], {
+        cwd,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      }),
+    readFile: (path) => readFileSync(path, "utf8"),
+    writeFile: (path, content) => writeFileSync(path, content),
+    log: (message) => console.log(message),
+  };
+}
+
+const USAGE =
+  "usage: npm run promote -- <version> [--digest <repo@sha256:...>] [--stack-file Pulumi.prod.yaml] [--dev-stack dev]";
+
+export function main(argv: string[], deps: PromoteDeps = defaultDeps()): number {
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        digest: { type: "string" },
+        "stack-file": { type: "string" },
+        "dev-stack": { type: "string" },
+      },
+    });
+    if (positionals.length !== 1) throw new PromoteError(USAGE);
+    promote(
+      {
+        version: positionals[0],
+        digest: values.digest,
+        stackFile: values["stack-file"],
+        devStack: values["dev-stack"],
+      },
+      deps,
+    );
+    return 0;
+  } catch (err) {
+    console.error(`promote: ${err instanceof PromoteError ? err.message : firstLine(err)}`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  process.exitCode = main(process.argv.slice(2));
+}
