@@ -1,0 +1,233 @@
+// Reads and validates a stack's `twinstack:` configuration. The only module that reads Pulumi config;
+// everything downstream gets the typed StackConfig.
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { stackConfigSchema, StackConfig } from "./schema";
+import { branchFromStackName } from "./slug";
+
+export const NAMESPACE = "twinstack";
+
+/** A config problem the user must fix; carries one line per problem, each naming file and key. */
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(problems.join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+export interface LoadedConfig {
+  stack: string;
+  /** The file the values came from, as shown in messages (e.g. Pulumi.dev.yaml). */
+  sourceFile: string;
+  config: StackConfig;
+  /** Reads a secret config key (already checked to exist) as a Pulumi secret. */
+  secret(key: string): pulumi.Output<string>;
+}
+
+/** Secret config keys a validated config refers to by name; they are the only extra top-level keys allowed. */
+export function referencedSecretKeys(config: StackConfig): string[] {
+  const keys = new Set<string>();
+  for (const key of Object.values(config.app?.secretEnv ?? {})) keys.add(key);
+  if (config.postgres.mode === "shared" && config.postgres.adminPasswordKey) keys.add(config.postgres.adminPasswordKey);
+  if (config.gitea.runner.enabled && config.gitea.runner.registrationTokenKey) keys.add(config.gitea.runner.registrationTokenKey);
+  if (config.runners.count > 0) keys.add(config.runners.registrationTokenKey);
+  return [...keys].sort();
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return "nothing";
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function closest(word: string, candidates: string[]): string | undefined {
+  const distance = (a: string, b: string) => {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+      let previous = row[0];
+      row[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const current = row[j];
+        row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+        previous = current;
+      }
+    }
+    return row[b.length];
+  };
+  const best = candidates.map((c) => ({ c, d: distance(word.toLowerCase(), c.toLowerCase()) })).sort((x, y) => x.d - y.d)[0];
+  return best && best.d <= Math.max(2, Math.floor(word.length / 3)) ? best.c : undefined;
+}
+
+/** The keys an object schema at `path` accepts, for "did you mean" hints. */
+function knownKeysAt(path: PropertyKey[]): string[] {
+  let schema: z.ZodType = stackConfigSchema;
+  for (const segment of path) {
+    schema = unwrap(schema);
+    if (schema instanceof z.ZodObject) schema = (schema.shape as Record<string, z.ZodType>)[String(segment)];
+    else if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
+    else return [];
+    if (!schema) return [];
+  }
+  schema = unwrap(schema);
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  for (let i = 0; i < 10; i++) {
+    const def = (schema as unknown as { _zod: { def: { innerType?: z.ZodType; out?: z.ZodType; type: string } } })._zod.def;
+    if (def.innerType) schema = def.innerType;
+    else if (def.type === "pipe" && def.out) schema = def.out;
+    else break;
+  }
+  return schema;
+}
+
+function keyPath(path: PropertyKey[]): string {
+  let text = `${NAMESPACE}:${String(path[0])}`;
+  for (const segment of path.slice(1)) text += typeof segment === "number" ? `[${segment}]` : `.${String(segment)}`;
+  return text;
+}
+
+/**
+ * Validates raw values (top-level key without namespace -> parsed YAML/JSON value) for a stack.
+ * Throws ConfigError listing every problem; never returns a half-valid config.
+ */
+export function parseStackConfig(
+  raw: Record<string, unknown>,
+  opts: { stack: string; sourceFile: string; isSecret?: (key: string) => boolean },
+): { config: StackConfig; secretKeys: string[] } {
+  const problems: string[] = [];
+  const at = (path: PropertyKey[], message: string) => problems.push(`${opts.sourceFile}: ${keyPath(path)}: ${message}`);
+
+  const values: Record<string, unknown> = { ...raw };
+  const previewBranch = branchFromStackName(opts.stack);
+  // A preview stack needs no stack file: its env follows from its name.
+  if (values.env === undefined && previewBranch !== undefined) values.env = "preview";
+  if (previewBranch !== undefined && values.env !== undefined && values.env !== "preview") {
+    at(["env"], `stack "${opts.stack}" is a preview stack: env must be "preview", got ${describe(values.env)}`);
+  }
+
+  const schemaKeys = Object.keys(stackConfigSchema.shape);
+  const structured: Record<string, unknown> = {};
+  const extra: string[] = [];
+  for (const [key, value] of Object.entries(values)) {
+    if (schemaKeys.includes(key)) structured[key] = value;
+    else extra.push(key);
+  }
+
+  const result = stackConfigSchema.safeParse(structured, { reportInput: true });
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const path = issue.path as PropertyKey[];
+      if (issue.code === "unrecognized_keys") {
+        for (const key of issue.keys) {
+          const hint = closest(key, knownKeysAt(path));
+          at(path.length ? [...path, key] : [key], `unknown key${hint ? ` (did you mean "${hint}"?)` : ""}`);
+        }
+      } else if (issue.code === "invalid_type" && issue.input === undefined) {
+        at(path, "required key is missing");
+      } else if (path.length === 0) {
+        problems.push(`${opts.sourceFile}: ${issue.message}`);
+      } else {
+        at(path, `${issue.message}, got ${describe(issue.input)}`);
+      }
+    }
+    throw new ConfigError(problems);
+  }
+  const config = result.data;
+
+  const secretKeys = referencedSecretKeys(config);
+  for (const key of extra) {
+    if (secretKeys.includes(key)) continue;
+    const hint = closest(key, [...schemaKeys, ...secretKeys]);
+    at([key], `unknown key${hint ? ` (did you mean "${hint}"?)` : ""}`);
+  }
+  for (const key of secretKeys) {
+    if (values[key] === undefined) at([key], `required secret is missing: set it with \`pulumi config set --secret ${key} <value>\``);
+    else if (opts.isSecret && !opts.isSecret(key)) at([key], `holds a secret in plain text: set it with \`pulumi config set --secret ${key} <value>\``);
+  }
+  problems.push(...semanticProblems(config, opts.sourceFile));
+  if (problems.length) throw new ConfigError(problems);
+  return { config, secretKeys };
+}
+
+/** Cross-field rules a schema cannot say locally. */
+function semanticProblems(config: StackConfig, file: string): string[] {
+  const problems: string[] = [];
+  const at = (path: PropertyKey[], message: string) => problems.push(`${file}: ${keyPath(path)}: ${message}`);
+  if (config.env !== "preview" && !config.app) at(["app"], "required key is missing");
+  const hostNames = config.hosts.map((h) => h.name);
+  config.hosts.forEach((host, i) => {
+    if (hostNames.indexOf(host.name) !== i) at(["hosts", i, "name"], `duplicate host name "${host.name}"`);
+    if (!host.docker && !host.provision) at(["hosts", i], "expected either docker (an existing host) or provision (a new server)");
+    if (host.docker && host.provision) at(["hosts", i], "a host is either existing (docker) or provisioned (provision), not both");
+  });
+  if (config.postgres.mode === "shared") {
+    if (!config.postgres.host) at(["postgres", "host"], 'required key is missing (postgres.mode is "shared")');
+    if (!config.postgres.adminPasswordKey) at(["postgres", "adminPasswordKey"], 'required key is missing (postgres.mode is "shared")');
+  }
+  if (config.redis.mode === "shared" && !config.redis.url) at(["redis", "url"], 'required key is missing (redis.mode is "shared")');
+  if (config.vip.mode === "keepalived") {
+    if (!config.vip.address) at(["vip", "address"], 'required key is missing (vip.mode is "keepalived")');
+    if (config.vip.routerId === undefined) at(["vip", "routerId"], 'required key is missing (vip.mode is "keepalived")');
+  }
+  (config.vip.nodes ?? []).forEach((node, i) => {
+    if (!hostNames.includes(node)) at(["vip", "nodes", i], `no host named "${node}" (hosts: ${hostNames.join(", ")})`);
+  });
+  if (config.vip.mode === "keepalived") {
+    const holders = config.vip.nodes ?? hostNames;
+    holders.forEach((node) => {
+      const host = config.hosts.find((h) => h.name === node);
+      if (host && !host.address && !host.provision) at(["hosts", hostNames.indexOf(node), "address"], "required for keepalived unicast peers");
+    });
+  }
+  if (config.runners.count > 0 && !config.runners.forgeUrl) at(["runners", "forgeUrl"], "required key is missing (runners.count > 0)");
+  if (config.runners.count > 0 && !config.runners.adminCidr) at(["runners", "adminCidr"], "required key is missing (runners.count > 0): the only range allowed to SSH in");
+  if (config.haPostgres.enabled && config.hosts.length < config.haPostgres.members) {
+    at(["haPostgres", "members"], `needs ${config.haPostgres.members} hosts, the stack has ${config.hosts.length}`);
+  }
+  if (config.proxy.tls === "acme" && config.env !== "preview" && config.proxy.enabled && config.domains.some((d) => d.endsWith(".localhost") || d === "localhost")) {
+    at(["proxy", "tls"], 'ACME cannot issue certificates for *.localhost: use "internal" or "selfsigned"');
+  }
+  if (config.env !== "prod" && config.proxy.enabled && config.proxy.basicAuth.length === 0) {
+    at(["proxy", "basicAuth"], `a ${config.env} stack needs at least one basic-auth user`);
+  }
+  return problems;
+}
+
+/** Parses a raw Pulumi config string: structured values arrive JSON-encoded. */
+export function decodeConfigValue(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+/** Loads the running stack's config through the Pulumi runtime (the path `pulumi up` and the plan share). */
+export function loadStackConfig(): LoadedConfig {
+  const stack = pulumi.getStack();
+  const sourceFile = process.env.TWINSTACK_STACK_FILE || `Pulumi.${stack}.yaml`;
+  const raw: Record<string, unknown> = {};
+  for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
+    const [namespace, key] = fullKey.split(":", 2);
+    if (namespace !== NAMESPACE || key === undefined) continue;
+    raw[key] = decodeConfigValue(value);
+  }
+  const { config, secretKeys } = parseStackConfig(raw, {
+    stack,
+    sourceFile,
+    // Internal to the SDK but stable: the engine passes the names of secret keys in PULUMI_CONFIG_SECRET_KEYS.
+    isSecret: (key) => (pulumi.runtime as unknown as { isConfigSecret(k: string): boolean }).isConfigSecret(`${NAMESPACE}:${key}`),
+  });
+  const pulumiConfig = new pulumi.Config(NAMESPACE);
+  return {
+    stack,
+    sourceFile,
+    config,
+    secret(key: string) {
+      if (!secretKeys.includes(key)) throw new Error(`config key ${NAMESPACE}:${key} is not a declared secret`);
+      return pulumiConfig.requireSecret(key);
+    },
+  };
+}

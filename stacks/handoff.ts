@@ -1,0 +1,37 @@
+// What the dev stack exports for its previews (stack output `previewHandoff`), read by preview
+// stacks through a StackReference. One type, so both sides agree.
+
+export interface PreviewHandoff {
+  appName: string;
+  /** Docker endpoint of the dev host previews run on (unix:// or ssh://). */
+  dockerHost: string;
+  /** SSH options for an ssh:// docker host. */
+  dockerSshOpts: string[];
+  /** Dev env network previews join. */
+  networkName: string;
+  /** Dev Postgres server as seen by the postgresql provider (admin) and by app containers. */
+  postgres: {
+    host: string;
+    port: number;
+    /** Host name app containers use to reach the server on the dev network. */
+    appHost: string;
+    appPort: number;
+    adminUser: string;
+    /** Secret in the dev stack's outputs. */
+    adminPassword: string;
+    sslmode: string;
+    /** The dev database, template for previews that clone it. */
+    devDatabase: string;
+  };
+  proxy: {
+    /** Docker label value that finds the dev Caddy container: label twinstack.proxy=<value>. */
+    label: string;
+    /** Directory inside the Caddy container whose *.caddy files the dev site imports. */
+    previewsDir: string;
+  };
+  /** The dev site's main domain; previews live at https://<domain>/preview/<slug>/. */
+  domain: string;
+  /** Image repository without tag; previews run <repo>:preview-<slug>. */
+  imageRepository: string;
+  app: { port: number; healthPath: string; env: Record<string, string> };
+}

@@ -1,0 +1,316 @@
+// The one schema for a twinstack stack's configuration. Every key a stack file may hold under the
+// `twinstack:` namespace is declared here, with its default, so a short Pulumi.<stack>.yaml works.
+// Objects are strict: a typo is an error, never silently ignored.
+import { z } from "zod";
+
+const dnsName = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const identifier = /^[a-z][a-z0-9]*([_-][a-z0-9]+)*$/;
+const ipv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** Numbers may come from `pulumi config set --path x 8080` (a number) or be typed as a string by hand. */
+function coerceNumeric(value: unknown): unknown {
+  return typeof value === "string" && /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value;
+}
+function numberWhere(message: string, ok: (n: number) => boolean) {
+  return z.preprocess(coerceNumeric, z.number({ error: message }).refine(ok, { error: message }));
+}
+const isInt = (lo: number, hi = Number.MAX_SAFE_INTEGER) => (n: number) => Number.isInteger(n) && n >= lo && n <= hi;
+
+export const port = numberWhere("expected a number from 1 to 65535", isInt(1, 65535));
+const positive = (what: string) => numberWhere(`expected ${what}`, (n) => n > 0);
+
+const bool = z.preprocess(
+  (value) => (value === "true" ? true : value === "false" ? false : value),
+  z.boolean({ error: "expected true or false" }),
+);
+
+export const limitsSchema = z.strictObject({
+  cpus: positive("a positive number of CPUs, e.g. 0.5"),
+  memoryMb: positive("a positive number of MiB, e.g. 512"),
+});
+export type Limits = z.infer<typeof limitsSchema>;
+
+const domain = z.string({ error: "expected a domain name" }).regex(dnsName, {
+  error: "expected a lower-case domain name such as dev.example.com",
+});
+const name = z.string({ error: "expected a name" }).regex(identifier, {
+  error: "expected a lower-case name of letters, digits, '-' or '_', starting with a letter",
+});
+/** The name of another top-level config key that holds a secret (`pulumi config set --secret <key>`). */
+const secretKey = z.string({ error: "expected the name of a secret config key" }).regex(/^[a-zA-Z][a-zA-Z0-9_]*$/, {
+  error: "expected the name of a secret config key, e.g. telegramBotToken",
+});
+const envVarName = /^[A-Z_][A-Z0-9_]*$/;
+const envMap = z.record(z.string().regex(envVarName, { error: "expected an UPPER_CASE environment variable name" }), z.string({ error: "expected a string" }));
+const command = z.array(z.string(), { error: "expected a list of strings" });
+const cidr = z.string().regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, { error: "expected a CIDR such as 203.0.113.0/24" });
+
+export const provisionSchema = z.strictObject({
+  provider: z.enum(["hcloud", "digitalocean"], { error: 'expected "hcloud" or "digitalocean"' }),
+  type: z.string({ error: "expected a server type, e.g. ccx13 or s-2vcpu-4gb" }),
+  location: z.string({ error: "expected a location/region, e.g. ash or nyc3" }),
+  image: z.string().default("ubuntu-24.04"),
+  sshKeys: z.array(z.string()).default([]),
+});
+
+export const hostSchema = z.strictObject({
+  name,
+  /** Docker endpoint: unix:///var/run/docker.sock, ssh://user@host. Omitted for provisioned hosts (derived). */
+  docker: z.string().regex(/^(unix|ssh|tcp):\/\/\S+$/, { error: "expected unix:///path, ssh://user@host or tcp://host:port" }).optional(),
+  /** LAN or public address, used for VRRP unicast peers and Swarm joins. */
+  address: z.string().optional(),
+  sshUser: z.string().default("root"),
+  /** Capacity, used by the non-prod budget policy. */
+  cpus: positive("a positive number of CPUs").default(2),
+  memoryMb: positive("a positive number of MiB").default(4096),
+  /** Swarm role in swarm runtime. The first manager initialises the swarm. */
+  role: z.enum(["manager", "worker"]).default("manager"),
+  provision: provisionSchema.optional(),
+  labels: z.record(z.string(), z.string()).default({}),
+});
+export type HostConfig = z.infer<typeof hostSchema>;
+
+export const workerSchema = z.strictObject({
+  name,
+  command,
+  replicas: positive("a positive number of replicas").default(1),
+  limits: limitsSchema.optional(),
+});
+
+export const appSchema = z.strictObject({
+  name,
+  image: z.string({ error: "expected an image reference such as ghcr.io/org/app:1.2.3" }).min(1),
+  /** Release version pinned by `npm run promote`; exported as APP_VERSION. */
+  version: z.string().optional(),
+  port: port.default(3000),
+  healthPath: z.string().regex(/^\/[\w\-./]*$/, { error: "expected an absolute URL path such as /healthz" }).default("/healthz"),
+  replicas: positive("a positive number of replicas").default(1),
+  websocketPort: port.optional(),
+  /** Host port the app is published on directly (e.g. a bot with no proxy: lugh prod 3000, staging 3001). */
+  publishPort: port.optional(),
+  command: command.optional(),
+  env: envMap.default({}),
+  /** Environment variable -> name of a secret config key read with requireSecret (bot tokens, OAuth secrets). */
+  secretEnv: z.record(z.string().regex(envVarName, { error: "expected an UPPER_CASE environment variable name" }), secretKey).default({}),
+  /** Feature flags of this env, exported as FEATURE_<NAME>=true|false. */
+  features: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), bool).default({}),
+  /** Where the app keeps its files (LUGH_HOME, workspace): a volume named with the env token. */
+  dataPath: z.string().optional(),
+  limits: limitsSchema.optional(),
+  workers: z.array(workerSchema).default([]),
+});
+
+export const postgresSchema = z.strictObject({
+  mode: z.enum(["shared", "dedicated"], { error: 'expected "shared" or "dedicated"' }).default("dedicated"),
+  // shared mode: an existing server reached by the postgresql provider
+  host: z.string().optional(),
+  port: port.default(5432),
+  adminUser: z.string().default("postgres"),
+  adminPasswordKey: secretKey.optional(),
+  sslmode: z.enum(["disable", "require", "verify-ca", "verify-full", "prefer"]).default("prefer"),
+  /** Name of the Docker network the app reaches the shared server on (seed 000: databases_default). */
+  network: z.string().optional(),
+  /** Host name of the server as the app containers see it (defaults to host). */
+  appHost: z.string().optional(),
+  // dedicated mode: a Postgres container of the env's own
+  image: z.string().default("postgres:16-alpine"),
+  /** Publish the dedicated server on 127.0.0.1:<port> of the Docker host (previews and admin reach it there). */
+  publishPort: port.optional(),
+  limits: limitsSchema.optional(),
+  // both
+  extensions: z.array(z.string().regex(/^[a-z][a-z0-9_]*$/)).default([]),
+  connectionLimit: numberWhere("expected an integer (-1 for no limit)", isInt(-1)).default(-1),
+  /** Template database to clone from (previews clone dev). */
+  template: z.string().optional(),
+});
+
+export const redisSchema = z.strictObject({
+  mode: z.enum(["none", "dedicated", "shared"], { error: 'expected "none", "dedicated" or "shared"' }).default("none"),
+  /** shared mode: URL of the shared server; dedicated: ignored. */
+  url: z.string().regex(/^rediss?:\/\//, { error: "expected redis://host:port" }).optional(),
+  /** Key prefix of this env on a shared server. Defaults to "<env>:". */
+  prefix: z.string().optional(),
+  image: z.string().default("redis:7-alpine"),
+  limits: limitsSchema.optional(),
+});
+
+export const mqttSchema = z.strictObject({
+  enabled: bool.default(false),
+  /** Published mTLS port, distinct per env (makapix: 8883 prod, 8884 dev). */
+  port: port.default(8883),
+  image: z.string().default("eclipse-mosquitto:2"),
+  /** Device client certificates issued from this env's CA. */
+  devices: z.array(name).default([]),
+  limits: limitsSchema.optional(),
+});
+
+export const vaultSchema = z.strictObject({
+  enabled: bool.default(false),
+  domain: domain.optional(),
+  /** Host directory served read-only (makapix: /mnt/vault-1, /mnt/vault-dev). */
+  hostPath: z.string().regex(/^\/[\w\-./]*$/, { error: "expected an absolute path" }),
+  image: z.string().default("caddy:2-alpine"),
+  /** Serve over plain HTTP (IoT players that cannot do TLS). Must also be allowed by the policy config. */
+  plainHttp: bool.default(false),
+  limits: limitsSchema.optional(),
+});
+
+export const giteaSchema = z.strictObject({
+  enabled: bool.default(false),
+  kind: z.enum(["gitea", "forgejo"]).default("gitea"),
+  image: z.string().optional(),
+  /** Git SSH published on the VIP (or host) at this port. */
+  sshPort: port.default(22),
+  runner: z.strictObject({
+    enabled: bool.default(false),
+    image: z.string().optional(),
+    labels: z.array(z.string()).default(["docker"]),
+    registrationTokenKey: secretKey.optional(),
+    limits: limitsSchema.optional(),
+  }).prefault({}),
+  limits: limitsSchema.optional(),
+});
+
+export const browserSchema = z.strictObject({
+  enabled: bool.default(false),
+  image: z.string().default("browserless/chrome:1.61-puppeteer-21.4.1"),
+  port: port.default(3000),
+  limits: limitsSchema.optional(),
+});
+
+export const basicAuthUserSchema = z.strictObject({
+  user: z.string().regex(/^[A-Za-z0-9._@-]+$/, { error: "expected a user name without spaces" }),
+});
+
+export const siteSchema = z.strictObject({
+  domains: z.array(domain).min(1, { error: "expected at least one domain" }),
+  /** Upstream of the catch-all route: "app" (default) or host:port. */
+  upstream: z.string().default("app"),
+});
+
+export const proxySchema = z.strictObject({
+  enabled: bool.default(true),
+  image: z.string().default("caddy:2.8-alpine"),
+  tls: z.enum(["acme", "internal", "selfsigned"], { error: 'expected "acme", "internal" or "selfsigned"' }).default("acme"),
+  acmeEmail: z.string().optional(),
+  httpPort: port.default(80),
+  httpsPort: port.default(443),
+  /** Non-prod sites require these users (passwords generated, exported as secrets). */
+  basicAuth: z.array(basicAuthUserSchema).default([{ user: "dev" }]),
+  headers: z.record(z.string(), z.string()).default({}),
+  /** Extra sites served by this env's proxy (besides the main domains and tenants). */
+  sites: z.array(siteSchema).default([]),
+  limits: limitsSchema.optional(),
+});
+
+export const vipSchema = z.strictObject({
+  mode: z.enum(["none", "keepalived", "hcloud", "digitalocean"], { error: 'expected "none", "keepalived", "hcloud" or "digitalocean"' }).default("none"),
+  /** keepalived: the virtual IP; cloud modes: ignored (allocated). */
+  address: z.string().regex(ipv4, { error: "expected an IPv4 address such as 192.168.1.51" }).optional(),
+  interface: z.string().default("eth0"),
+  routerId: numberWhere("expected a VRRP router id from 1 to 255", isInt(1, 255)).optional(),
+  /** Hosts (by name) holding the VIP, highest priority first. Defaults to every host. */
+  nodes: z.array(name).optional(),
+  image: z.string().default("osixia/keepalived:2.0.20"),
+  /** Cloud modes: home location (hcloud) or region (digitalocean). */
+  location: z.string().optional(),
+});
+
+export const budgetSchema = z.strictObject({
+  /** Share of each host that this non-prod env's limits may add up to. */
+  share: numberWhere("expected a fraction between 0 and 1, e.g. 0.4", (n) => n > 0 && n <= 1).default(0.4),
+  /** Limits of a non-prod workload that does not set its own. */
+  defaultLimits: limitsSchema.default({ cpus: 0.5, memoryMb: 512 }),
+});
+
+export const runnersSchema = z.strictObject({
+  count: numberWhere("expected a whole number of runners (0 = none)", isInt(0)).default(0),
+  provider: z.enum(["digitalocean", "hcloud"], { error: 'expected "digitalocean" or "hcloud"' }).default("digitalocean"),
+  size: z.string().default("s-2vcpu-4gb"),
+  region: z.string().default("nyc3"),
+  /** A golden snapshot id (docker and the runner baked in) or a base image. */
+  image: z.string().default("ubuntu-24-04-x64"),
+  golden: bool.default(false),
+  forge: z.enum(["forgejo", "gitea"]).default("forgejo"),
+  forgeUrl: z.string().regex(/^https?:\/\//, { error: "expected the forge URL, e.g. https://forge.example.com" }).optional(),
+  registrationTokenKey: secretKey.default("runnerRegistrationToken"),
+  labels: z.array(z.string()).default(["docker"]),
+  runnerVersion: z.string().default("6.3.1"),
+  adminCidr: cidr.optional(),
+  sshKeys: z.array(z.string()).default([]),
+});
+
+export const dnsSchema = z.strictObject({
+  provider: z.enum(["none", "digitalocean", "hcloud"]).default("none"),
+  /** Address the records point at (the VIP / edge host's public IP). */
+  target: z.string().optional(),
+  ttl: numberWhere("expected a TTL in seconds (>= 30)", isInt(30)).default(300),
+});
+
+export const tenantSchema = z.strictObject({
+  name,
+  /** Apex zones the tenant brings; each is a DNS zone we manage. */
+  domains: z.array(domain).default([]),
+  /** Orgs with their brand TLD: {org: "cocotte", tld: "maison"}. */
+  orgs: z.array(z.strictObject({ org: name, tld: z.string().regex(/^[a-z]{2,63}$/) })).default([]),
+  /** Subdomain templates applied to every org, e.g. "ai.{org}.{tld}". */
+  templates: z.array(z.string().regex(/^([a-z0-9-]+\.)*\{org\}\.\{tld\}$/, { error: 'expected a template such as "ai.{org}.{tld}"' })).default([]),
+  upstream: z.string().default("app"),
+});
+
+export const haPostgresSchema = z.strictObject({
+  enabled: bool.default(false),
+  /** Patroni members are placed one per host (first three hosts). */
+  members: numberWhere("expected 3 to 7 members", isInt(3, 7)).default(3),
+  image: z.string().default("ghcr.io/zalando/spilo-16:3.2-p3"),
+  etcdImage: z.string().default("quay.io/coreos/etcd:v3.5.15"),
+  haproxyImage: z.string().default("haproxy:2.9-alpine"),
+  /** HAProxy leader port; SharedPostgresDb connects here. */
+  port: port.default(5000),
+  limits: limitsSchema.optional(),
+});
+
+export const backupSchema = z.strictObject({
+  enabled: bool.default(false),
+  keep: numberWhere("expected how many dumps to keep (>= 1)", isInt(1)).default(7),
+  intervalSeconds: numberWhere("expected an interval in seconds (>= 60)", isInt(60)).default(86400),
+});
+
+export const previewSchema = z.strictObject({
+  /** The dev stack a preview reads (StackReference name: stack, org/project/stack). */
+  devStack: z.string().default("dev"),
+  /** Branch of a preview stack; defaults to the part of the stack name after "preview-". */
+  branch: z.string().optional(),
+  cloneDevDatabase: bool.default(false),
+  limits: limitsSchema.default({ cpus: 0.5, memoryMb: 512 }),
+});
+
+export const ENVS = ["prod", "dev", "preview"] as const;
+export type Env = (typeof ENVS)[number];
+
+export const stackConfigSchema = z.strictObject({
+  env: z.enum(ENVS, { error: 'expected "prod", "dev" or "preview"' }),
+  runtime: z.enum(["standalone", "swarm"], { error: 'expected "standalone" or "swarm"' }).default("standalone"),
+  domains: z.array(domain).default([]),
+  hosts: z.array(hostSchema).min(1, { error: "expected at least one host" }).default(() => [hostSchema.parse({ name: "local", docker: "unix:///var/run/docker.sock" })]),
+  app: appSchema.optional(),
+  postgres: postgresSchema.prefault({}),
+  redis: redisSchema.prefault({}),
+  mqtt: mqttSchema.prefault({}),
+  vault: vaultSchema.optional(),
+  gitea: giteaSchema.prefault({}),
+  browser: browserSchema.prefault({}),
+  proxy: proxySchema.prefault({}),
+  vip: vipSchema.prefault({}),
+  budget: budgetSchema.prefault({}),
+  runners: runnersSchema.prefault({}),
+  dns: dnsSchema.prefault({}),
+  tenants: z.array(tenantSchema).default([]),
+  haPostgres: haPostgresSchema.prefault({}),
+  backup: backupSchema.prefault({}),
+  preview: previewSchema.prefault({}),
+});
+
+export type StackConfig = z.infer<typeof stackConfigSchema>;
+export type AppConfig = z.infer<typeof appSchema>;
+export type TenantConfig = z.infer<typeof tenantSchema>;

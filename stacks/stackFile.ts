@@ -1,0 +1,129 @@
+// Reads Pulumi.yaml and Pulumi.<stack>.yaml the way the Pulumi CLI does for our namespace, so the
+// offline plan and the policy pack see the same config values `pulumi up` would.
+import * as fs from "fs";
+import * as path from "path";
+import YAML from "yaml";
+import { NAMESPACE, decodeConfigValue } from "./config";
+
+/** Stand-in for an encrypted value: the plan has no passphrase, and never needs the real secret. */
+export const SECRET_PLACEHOLDER = "plan-placeholder-secret";
+
+export interface StackFileConfig {
+  /** Path as given (shown in messages). */
+  file: string;
+  stack: string;
+  /** Keys of our namespace, without the namespace, to decoded values. */
+  values: Record<string, unknown>;
+  /** Keys (without namespace) whose value is `secure:` in the file. */
+  secretKeys: string[];
+  /** Every config key of every namespace, as the engine passes it to the program (strings, JSON for objects). */
+  engineConfig: Record<string, string>;
+  engineSecretKeys: string[];
+}
+
+function isSecure(value: unknown): value is { secure: string } {
+  return !!value && typeof value === "object" && !Array.isArray(value) && typeof (value as { secure?: unknown }).secure === "string" && Object.keys(value).length === 1;
+}
+
+/** Replaces nested `secure:` values; reports whether any was found. */
+function stripSecure(value: unknown): { value: unknown; secret: boolean } {
+  if (isSecure(value)) return { value: SECRET_PLACEHOLDER, secret: true };
+  if (Array.isArray(value)) {
+    const items = value.map(stripSecure);
+    return { value: items.map((i) => i.value), secret: items.some((i) => i.secret) };
+  }
+  if (value && typeof value === "object") {
+    let secret = false;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const inner = stripSecure(v);
+      out[k] = inner.value;
+      secret ||= inner.secret;
+    }
+    return { value: out, secret };
+  }
+  return { value, secret: false };
+}
+
+function qualify(key: string, project: string): string {
+  return key.includes(":") ? key : `${project}:${key}`;
+}
+
+export class StackFileError extends Error {}
+
+/** Project-level config of Pulumi.yaml: `key: value`, or `key: { value | default, ... }`. */
+export function readProjectConfig(projectFile: string): { project: string; values: Record<string, unknown> } {
+  const doc = YAML.parse(fs.readFileSync(projectFile, "utf8")) ?? {};
+  const project = String(doc.name ?? NAMESPACE);
+  const values: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries<any>(doc.config ?? {})) {
+    const value = spec && typeof spec === "object" && !Array.isArray(spec) && ("value" in spec || "default" in spec) ? (spec.value ?? spec.default) : spec;
+    if (value !== undefined) values[qualify(key, project)] = value;
+  }
+  return { project, values };
+}
+
+/**
+ * Reads a stack file (which may not exist for preview stacks) merged over the project defaults.
+ * `stack` defaults to the name in the file name.
+ */
+export function readStackConfig(stackFile: string, opts: { stack?: string; projectFile?: string } = {}): StackFileConfig {
+  const stack = opts.stack ?? path.basename(stackFile).replace(/^Pulumi\.(.+)\.ya?ml$/, "$1");
+  const projectFile = opts.projectFile ?? findProjectFile(path.dirname(path.resolve(stackFile)));
+  const { project, values: projectValues } = projectFile ? readProjectConfig(projectFile) : { project: NAMESPACE, values: {} };
+
+  let fileValues: Record<string, unknown> = {};
+  if (fs.existsSync(stackFile)) {
+    let doc: any;
+    try {
+      doc = YAML.parse(fs.readFileSync(stackFile, "utf8")) ?? {};
+    } catch (err) {
+      throw new StackFileError(`${stackFile}: not valid YAML: ${(err as Error).message.split("\n")[0]}`);
+    }
+    if (typeof doc !== "object" || Array.isArray(doc)) throw new StackFileError(`${stackFile}: expected a mapping with a "config:" key`);
+    const config = doc.config ?? {};
+    if (typeof config !== "object" || Array.isArray(config)) throw new StackFileError(`${stackFile}: config: expected a mapping of keys to values`);
+    for (const [key, value] of Object.entries(config)) fileValues[qualify(key, project)] = value;
+  } else if (!stack.startsWith("preview-")) {
+    throw new StackFileError(`${stackFile}: no such stack file`);
+  }
+
+  const merged = { ...projectValues, ...fileValues };
+  const values: Record<string, unknown> = {};
+  const secretKeys: string[] = [];
+  const engineConfig: Record<string, string> = {};
+  const engineSecretKeys: string[] = [];
+  for (const [fullKey, rawValue] of Object.entries(merged)) {
+    const { value, secret } = stripSecure(rawValue);
+    engineConfig[fullKey] = typeof value === "string" ? value : JSON.stringify(value);
+    if (secret) engineSecretKeys.push(fullKey);
+    const [namespace, key] = fullKey.split(":", 2);
+    if (namespace === NAMESPACE) {
+      values[key] = typeof value === "string" ? decodeConfigValue(value) : value;
+      if (secret) secretKeys.push(key);
+    }
+  }
+  return { file: stackFile, stack, values, secretKeys, engineConfig, engineSecretKeys };
+}
+
+export function findProjectFile(startDir: string): string | undefined {
+  let dir = startDir;
+  for (;;) {
+    for (const name of ["Pulumi.yaml", "Pulumi.yml"]) {
+      const candidate = path.join(dir, name);
+      if (fs.existsSync(candidate)) return candidate;
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+/** Every Pulumi.<stack>.yaml in a directory, sorted. */
+export function siblingStackFiles(dir: string): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /^Pulumi\.[^.]+\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
