@@ -1,0 +1,133 @@
+// Scheduled PostgreSQL backups as one long-running container: scripts/backup-loop.sh runs
+// scripts/backup.sh (pg_dump, verify, atomic rename, keep the newest N) every intervalSeconds,
+// writing into a backup volume. The scripts are read from the repo at construction time and
+// uploaded into the container, so the stock Postgres image (same major as the server) suffices.
+import * as fs from "fs";
+import * as path from "path";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface BackupJobConnection {
+  host: pulumi.Input<string>;
+  port: pulumi.Input<number>;
+  user: pulumi.Input<string>;
+  /** Wrapped in pulumi.secret() here in any case. */
+  password: pulumi.Input<string>;
+  database: pulumi.Input<string>;
+}
+
+export interface BackupJobArgs {
+  /**
+   * The Docker host to run on. A resource option must be a concrete provider, so an
+   * Output<Provider> is not accepted.
+   */
+  provider: docker.Provider;
+  /** Physical name prefix carrying the env token, e.g. "gigi-prod"; also the dump file prefix. */
+  namePrefix: string;
+  networkName: pulumi.Input<string>;
+  /** The postgres image, same major version as the server (pg_dump refuses newer servers). */
+  image: pulumi.Input<string>;
+  connection: BackupJobConnection;
+  /** How many good dumps to keep. */
+  keep: number;
+  intervalSeconds: number;
+  /** Use an existing volume instead of declaring `<namePrefix>-backups`. */
+  volumeName?: pulumi.Input<string>;
+  /** Protect the declared backup volume against deletion (prod). */
+  protectVolume?: boolean;
+  limits?: { cpus: number; memoryMb: number };
+}
+
+const SCRIPTS_DIR = path.join(__dirname, "..", "scripts");
+export const BACKUP_MOUNT = "/backups";
+export const BACKUP_SCRIPT_PATH = "/usr/local/bin/twinstack-backup.sh";
+export const BACKUP_LOOP_PATH = "/usr/local/bin/twinstack-backup-loop.sh";
+
+export class BackupJob extends pulumi.ComponentResource {
+  public readonly volumeName: pulumi.Output<string>;
+  public readonly containerName: pulumi.Output<string>;
+
+  constructor(name: string, args: BackupJobArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("twinstack:index:BackupJob", name, {}, opts);
+
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(args.namePrefix)) {
+      throw new Error(`BackupJob ${name}: namePrefix must be letters, digits, '_', '.', '-', got '${args.namePrefix}'`);
+    }
+    if (!Number.isInteger(args.keep) || args.keep < 1) {
+      throw new Error(`BackupJob ${name}: keep must be a positive integer, got ${args.keep}`);
+    }
+    if (!Number.isInteger(args.intervalSeconds) || args.intervalSeconds < 1) {
+      throw new Error(`BackupJob ${name}: intervalSeconds must be a positive integer, got ${args.intervalSeconds}`);
+    }
+
+    const backupScript = fs.readFileSync(path.join(SCRIPTS_DIR, "backup.sh"), "utf8");
+    const loopScript = fs.readFileSync(path.join(SCRIPTS_DIR, "backup-loop.sh"), "utf8");
+    const childOpts = { parent: this, provider: args.provider };
+
+    let volumeName: pulumi.Output<string>;
+    if (args.volumeName !== undefined) {
+      volumeName = pulumi.output(args.volumeName);
+    } else {
+      const volume = new docker.Volume(
+        `${name}-backups`,
+        { name: `${args.namePrefix}-backups` },
+        { ...childOpts, protect: args.protectVolume ?? false },
+      );
+      volumeName = volume.name;
+    }
+
+    const c = args.connection;
+    const plainEnv = pulumi
+      .all([c.host, c.port, c.user, c.database])
+      .apply(([host, port, user, database]) => [
+        `PGHOST=${host}`,
+        `PGPORT=${port}`,
+        `PGUSER=${user}`,
+        `PGDATABASE=${database}`,
+        `BACKUP_DIR=${BACKUP_MOUNT}`,
+        `BACKUP_KEEP=${args.keep}`,
+        `BACKUP_PREFIX=${args.namePrefix}`,
+        `BACKUP_INTERVAL_SECONDS=${args.intervalSeconds}`,
+        `BACKUP_SCRIPT=${BACKUP_SCRIPT_PATH}`,
+      ]);
+    const passwordEnv = pulumi.secret(pulumi.interpolate`PGPASSWORD=${c.password}`);
+    // One secret element makes the whole envs list secret in state: the password never shows.
+    const envs = pulumi.all([plainEnv, passwordEnv]).apply(([plain, pw]) => [...plain, pw]);
+
+    // Healthy while a dump younger than two intervals exists; the first one is taken at start.
+    const staleMinutes = Math.ceil((2 * args.intervalSeconds) / 60);
+    const dumpGlob = `${args.namePrefix}-*.dump`;
+
+    const container = new docker.Container(
+      `${name}-backup`,
+      {
+        name: `${args.namePrefix}-backup`,
+        image: args.image,
+        entrypoints: ["/bin/sh"],
+        command: [BACKUP_LOOP_PATH],
+        envs,
+        uploads: [
+          { file: BACKUP_SCRIPT_PATH, content: backupScript, executable: true },
+          { file: BACKUP_LOOP_PATH, content: loopScript, executable: true },
+        ],
+        volumes: [{ volumeName, containerPath: BACKUP_MOUNT }],
+        networksAdvanced: [{ name: args.networkName }],
+        restart: "unless-stopped",
+        mustRun: true,
+        healthcheck: {
+          tests: ["CMD-SHELL", `test -n "$(find ${BACKUP_MOUNT} -maxdepth 1 -name '${dumpGlob}' -mmin -${staleMinutes})"`],
+          interval: "5m",
+          timeout: "30s",
+          startPeriod: "1h",
+          retries: 1,
+        },
+        ...(args.limits ? { memory: args.limits.memoryMb, cpus: String(args.limits.cpus) } : {}),
+      },
+      childOpts,
+    );
+
+    this.volumeName = volumeName;
+    this.containerName = container.name;
+    this.registerOutputs({ volumeName: this.volumeName, containerName: this.containerName });
+  }
+}
