@@ -1,0 +1,186 @@
+// N ephemeral Forgejo/Gitea Actions runner machines on DigitalOcean or Hetzner Cloud.
+// Each machine boots a golden snapshot (docker + runner baked in) or a base image that
+// cloud-init turns into a runner; cloud-init registers it with the forge. Machines are tagged
+// `ephemeral` and with the env, carry no reserved/floating IP and no volume, and sit behind a
+// firewall that lets in nothing but SSH from the admin range. count 0 declares nothing at all
+// (zero cost): no machine, no firewall, no tag.
+import * as digitalocean from "@pulumi/digitalocean";
+import * as hcloud from "@pulumi/hcloud";
+import * as pulumi from "@pulumi/pulumi";
+import { renderRunnerCloudInit } from "./render/cloudInit";
+
+export interface RunnerFleetArgs {
+  /** Physical name prefix carrying the env token, e.g. "gigi-dev-runner"; machines are `<namePrefix>-<i>`. */
+  namePrefix: string;
+  /** The environment token ("dev", "prod", ...): a tag (DO) or label (hcloud) on every machine. */
+  env: string;
+  provider: "digitalocean" | "hcloud";
+  /** Number of machines; 0 declares none. */
+  count: number;
+  /** DigitalOcean size slug or Hetzner server type. */
+  size: string;
+  /** DigitalOcean region or Hetzner location. */
+  region: string;
+  /** Golden snapshot id/name, or a base image (slug/name). */
+  image: string;
+  /** true: the image already has Docker and the runner binary; cloud-init only registers. */
+  golden: boolean;
+  forge: "forgejo" | "gitea";
+  forgeUrl: string;
+  /** Runner registration token. Secret: it only ever reaches the machines inside secret user data. */
+  registrationToken: pulumi.Input<string>;
+  labels: string[];
+  runnerVersion: string;
+  /** The only source range allowed to SSH in (never the whole internet). */
+  adminCidr: string;
+  /** DigitalOcean SSH key fingerprints/ids, or Hetzner SSH key names/ids. */
+  sshKeys: string[];
+}
+
+/** Tag (DO) / label (hcloud) every runner machine carries; the isolation policy looks for it. */
+export const EPHEMERAL_TAG = "ephemeral";
+
+const NAME_RE = /^[a-z][a-z0-9-]*[a-z0-9]$/;
+const CIDR_RE = /^(?:\d{1,3}(?:\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/;
+const WORLD = ["0.0.0.0/0", "::/0"];
+
+export class RunnerFleet extends pulumi.ComponentResource {
+  /** Physical machine names, `<namePrefix>-<i>`; empty for count 0. */
+  public readonly machineNames: pulumi.Output<string[]>;
+  /** Public IPv4 addresses of the machines; empty for count 0. */
+  public readonly addresses: pulumi.Output<string[]>;
+
+  constructor(name: string, args: RunnerFleetArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("twinstack:index:RunnerFleet", name, {}, opts);
+    validate(name, args);
+
+    const names: string[] = [];
+    const addresses: pulumi.Output<string>[] = [];
+
+    if (args.count > 0) {
+      const machineName = (i: number) => `${args.namePrefix}-${i}`;
+      // One user data per machine: the runner name is inside. The token is inside too, so the
+      // whole document is a secret (it is also ForceNew: a new token replaces the machines).
+      const userData = (i: number) =>
+        pulumi.secret(
+          pulumi.output(args.registrationToken).apply((registrationToken) =>
+            renderRunnerCloudInit({
+              forge: args.forge,
+              forgeUrl: args.forgeUrl,
+              registrationToken,
+              runnerName: machineName(i),
+              labels: args.labels,
+              runnerVersion: args.runnerVersion,
+              // A golden image has Docker and the runner binary baked in.
+              installDocker: !args.golden,
+              ephemeral: true,
+            }),
+          ),
+        );
+
+      if (args.provider === "digitalocean") {
+        // `ephemeral` and the env stay plain tag names (DO creates them on first use): a declared
+        // digitalocean.Tag is account-wide, and destroying it with this fleet would strip it from
+        // every other stack's droplets. The fleet's own tag is declared here and binds the firewall.
+        const fleetTag = new digitalocean.Tag(`${name}-tag`, { name: args.namePrefix }, { parent: this });
+        for (let i = 0; i < args.count; i++) {
+          const droplet = new digitalocean.Droplet(
+            `${name}-${i}`,
+            {
+              name: machineName(i),
+              image: args.image,
+              size: args.size,
+              region: args.region,
+              sshKeys: args.sshKeys,
+              tags: [EPHEMERAL_TAG, args.env, fleetTag.name],
+              userData: userData(i),
+              backups: false,
+              monitoring: false,
+            },
+            { parent: this },
+          );
+          names.push(machineName(i));
+          addresses.push(droplet.ipv4Address);
+        }
+        new digitalocean.Firewall(
+          `${name}-firewall`,
+          {
+            name: `${args.namePrefix}-ssh`,
+            tags: [fleetTag.name],
+            inboundRules: [{ protocol: "tcp", portRange: "22", sourceAddresses: [args.adminCidr] }],
+            // Runners must reach the forge, registries and package mirrors.
+            outboundRules: [
+              { protocol: "tcp", portRange: "1-65535", destinationAddresses: WORLD },
+              { protocol: "udp", portRange: "1-65535", destinationAddresses: WORLD },
+              { protocol: "icmp", destinationAddresses: WORLD },
+            ],
+          },
+          { parent: this },
+        );
+      } else {
+        const labels = { [EPHEMERAL_TAG]: "true", env: args.env };
+        const firewall = new hcloud.Firewall(
+          `${name}-firewall`,
+          {
+            name: `${args.namePrefix}-ssh`,
+            labels,
+            rules: [
+              { direction: "in", protocol: "tcp", port: "22", sourceIps: [args.adminCidr], description: "SSH from the admin range" },
+              // Outbound rules make hcloud deny everything else outbound: allow it all, explicitly.
+              { direction: "out", protocol: "tcp", port: "any", destinationIps: WORLD },
+              { direction: "out", protocol: "udp", port: "any", destinationIps: WORLD },
+              { direction: "out", protocol: "icmp", destinationIps: WORLD },
+            ],
+          },
+          { parent: this },
+        );
+        // hcloud ids are numeric strings; firewallIds wants numbers.
+        const firewallId = firewall.id.apply((id) => Number(id));
+        for (let i = 0; i < args.count; i++) {
+          const server = new hcloud.Server(
+            `${name}-${i}`,
+            {
+              name: machineName(i),
+              image: args.image,
+              serverType: args.size,
+              location: args.region,
+              sshKeys: args.sshKeys,
+              labels,
+              userData: userData(i),
+              firewallIds: [firewallId],
+              // The primary public IPv4 reaches the forge; no floating IP, no volume.
+              publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
+              backups: false,
+            },
+            { parent: this },
+          );
+          names.push(machineName(i));
+          addresses.push(server.ipv4Address);
+        }
+      }
+    }
+
+    this.machineNames = pulumi.output(names);
+    this.addresses = addresses.length ? pulumi.all(addresses) : pulumi.output([] as string[]);
+    this.registerOutputs({ machineNames: this.machineNames, addresses: this.addresses });
+  }
+}
+
+function validate(name: string, args: RunnerFleetArgs): void {
+  const fail = (message: string): never => {
+    throw new Error(`RunnerFleet ${name}: ${message}`);
+  };
+  if (!Number.isInteger(args.count) || args.count < 0) fail(`count must be a whole number >= 0, got ${args.count}`);
+  if (args.provider !== "digitalocean" && args.provider !== "hcloud") fail(`provider must be "digitalocean" or "hcloud", got ${JSON.stringify(args.provider)}`);
+  if (!NAME_RE.test(args.namePrefix)) fail(`namePrefix must be lower-case letters, digits and '-', got ${JSON.stringify(args.namePrefix)}`);
+  if (!args.env || !args.namePrefix.split("-").includes(args.env)) {
+    fail(`namePrefix ${JSON.stringify(args.namePrefix)} must carry the env token ${JSON.stringify(args.env)}`);
+  }
+  if (args.count === 0) return;
+  // Machine names are DNS labels (runner names and hostnames).
+  const longest = `${args.namePrefix}-${args.count - 1}`;
+  if (longest.length > 63) fail(`machine name ${JSON.stringify(longest)} is longer than 63 characters`);
+  if (!CIDR_RE.test(args.adminCidr ?? "")) fail(`adminCidr must be a CIDR such as 203.0.113.0/24, got ${JSON.stringify(args.adminCidr)}`);
+  if (/\/0$/.test(args.adminCidr)) fail(`adminCidr ${args.adminCidr} would open SSH to the whole internet`);
+  if (!args.size || !args.region || !args.image) fail("size, region and image are required");
+}
