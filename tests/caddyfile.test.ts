@@ -78,6 +78,9 @@ describe("renderCaddyfile", () => {
         "\ttls internal",
         "\theader {",
         '\t\tX-Robots-Tag "noindex, nofollow"',
+        "\t}",
+        "\theader {",
+        '\t\tX-Robots-Tag "noindex, nofollow"',
         "\t\tdefer",
         "\t}",
         "\tbasicauth {",
@@ -249,6 +252,8 @@ describe("renderCaddyfile", () => {
     // top-level (one tab), not inside a handle
     expect(block).toMatch(/^\tbasicauth \{$/m);
     expect(block).toMatch(/^\theader \{$/m);
+    // once immediately (error responses such as the 401) and once deferred (overrides the upstream's value)
+    expect(block.match(/^\theader \{\n\t\tX-Robots-Tag "noindex, nofollow"\n(\t\tdefer\n)?\t\}$/gm)).toHaveLength(2);
   });
 
   test("prod site: neither basic auth nor robots header", () => {

@@ -220,8 +220,7 @@ function renderSite(site: ProxySite, index: number, options: Required<Pick<Caddy
   if (headers.length > 0) {
     const seen = new Set<string>();
     headers.sort(([a], [b]) => (a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0));
-    // `defer` applies the headers when the response is written, so they also replace an upstream's own value.
-    lines.push("\theader {");
+    const headerLines: string[] = [];
     for (const [name, value] of headers) {
       if (!HEADER_NAME_RE.test(name)) fail(`${label}: invalid header name ${show(name)} (letters, digits and "-" only)`);
       if (seen.has(name.toLowerCase())) fail(`${label}: header ${show(name)} is set twice`);
@@ -229,9 +228,12 @@ function renderSite(site: ProxySite, index: number, options: Required<Pick<Caddy
       if (typeof value !== "string" || !HEADER_VALUE_RE.test(value) || /[\\{}]/.test(value)) {
         fail(`${label}: invalid value ${show(value)} for header ${show(name)} (printable ASCII, no newlines, backslashes or braces)`);
       }
-      lines.push(`\t\t${name} ${quote(value)}`);
+      headerLines.push(`\t\t${name} ${quote(value)}`);
     }
-    lines.push("\t\tdefer", "\t}");
+    // Set twice on purpose: the immediate set reaches error responses (basic auth's 401), which skip
+    // deferred headers; the deferred set replaces a value the upstream sent itself.
+    lines.push("\theader {", ...headerLines, "\t}");
+    lines.push("\theader {", ...headerLines, "\t\tdefer", "\t}");
   }
 
   if (site.basicAuth !== undefined) {
