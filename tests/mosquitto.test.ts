@@ -53,7 +53,7 @@ describe("renderMosquittoConf", () => {
     expect(lines(render({ bindAddress: "::1" }))).toContain("listener 8884 ::1");
   });
 
-  test("persistence dir gets a trailing slash (mosquitto concatenates the file name)", () => {
+  test("persistence dir gets a trailing slash (mosquitto 1.x concatenates the file name)", () => {
     expect(lines(render({ persistenceDir: "/mosquitto/data" }))).toEqual(
       expect.arrayContaining(["persistence true", "persistence_location /mosquitto/data/"]),
     );

@@ -77,7 +77,7 @@ export function renderMosquittoConf(args: MosquittoConfArgs): string {
     "per_listener_settings true",
   ];
   if (persistenceDir !== undefined) {
-    // mosquitto concatenates the file name onto persistence_location verbatim.
+    // mosquitto 1.x appends the file name verbatim (2.x adds a slash itself; "//" is harmless).
     const dir = persistenceDir.endsWith("/") ? persistenceDir : `${persistenceDir}/`;
     out.push("persistence true", `persistence_location ${dir}`);
   } else {
