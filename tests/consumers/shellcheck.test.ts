@@ -1,0 +1,53 @@
+// Real consumer: shellcheck (all severities) over every scripts/**/*.sh in the repo and over
+// the scripts the program renders: the runner bootstrap script for both forges, golden image or
+// not, ephemeral or not.
+//
+// Mutations tried to prove these tests bite (each reverted):
+// - BOOTSTRAP_BODY installing `$WORK_DIR/runner` unquoted: every rendered-script case fails
+//   with SC2086 ("Double quote to prevent globbing and word splitting").
+// - a scripts/zz-mutant.sh containing `rm -rf $1/*`: the repo-scripts case fails (SC2115,
+//   SC2086).
+
+import * as path from "path";
+import { RunnerCloudInitArgs, renderRunnerBootstrapScript } from "../../components/render/cloudInit";
+import { findShellScripts, shellcheckFiles, shellcheckText } from "./shellcheck";
+
+const REPO = path.resolve(__dirname, "../..");
+
+describe("shellcheck gate", () => {
+  it("passes every scripts/**/*.sh in the repo", async () => {
+    const scripts = findShellScripts(path.join(REPO, "scripts")).map((s) => path.join("scripts", s));
+    // Zero scripts is fine (the rendered ones below are always checked); report what ran.
+    const findings = await shellcheckFiles(scripts, {}, REPO);
+    expect({ scripts, findings }).toEqual({ scripts, findings: [] });
+  });
+
+  const variants: Array<Pick<RunnerCloudInitArgs, "forge" | "installDocker" | "ephemeral">> = [];
+  for (const forge of ["forgejo", "gitea"] as const) {
+    for (const installDocker of [true, false]) {
+      for (const ephemeral of [true, false]) variants.push({ forge, installDocker, ephemeral });
+    }
+  }
+
+  it.each(variants)("passes the runner bootstrap script: %o", async (v) => {
+    const script = renderRunnerBootstrapScript({
+      ...v,
+      forgeUrl: "https://git.example.com/",
+      registrationToken: "0123456789abcdefTOKEN",
+      runnerName: `ci-${v.forge}-1`,
+      labels: ["ephemeral", "dev", "ubuntu-latest:docker://node:20-bookworm"],
+      runnerVersion: v.forge === "gitea" ? "0.2.11" : "6.3.1",
+    });
+    expect(await shellcheckText(`runner-bootstrap-${v.forge}.sh`, script)).toEqual([]);
+  });
+
+  it("reports findings for a bad script (the helper itself bites)", async () => {
+    const findings = await shellcheckText("bad.sh", '#!/bin/sh\nrm -rf $1/*\n');
+    expect(findings.join("\n")).toMatch(/SC2115|SC2086/);
+    expect(findings[0]).toMatch(/^bad\.sh:2:/);
+  });
+
+  it("rejects a name that is a path", async () => {
+    await expect(shellcheckText("../x.sh", "#!/bin/sh\n")).rejects.toThrow(/plain file name/);
+  });
+});
