@@ -1,0 +1,501 @@
+// One environment (prod or dev) of the application on one or more Docker hosts: network, volumes,
+// the app and its optional services, a database, a reverse proxy and a virtual IP.
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import * as random from "@pulumi/random";
+import * as tls from "@pulumi/tls";
+import { BackupJob } from "./backupJob";
+import { ProxyRoute, ProxyTls } from "./render/caddyfile";
+import { renderMosquittoConf } from "./render/mosquitto";
+import { ReverseProxy, ReverseProxySiteArgs } from "./reverseProxy";
+import { SharedPostgresDb } from "./sharedPostgresDb";
+import { VipPair } from "./vipPair";
+import { Runtime, WorkloadLimits, WorkloadSpec, declareWorkload } from "./workload";
+
+export interface InstanceHost {
+  name: string;
+  /** Docker endpoint: unix:///var/run/docker.sock or ssh://user@host. */
+  docker: pulumi.Input<string>;
+  address?: pulumi.Input<string>;
+  /** Cloud server id (hcloud/DO) when the host was provisioned; a cloud VIP is assigned to it. */
+  serverId?: pulumi.Input<string>;
+}
+
+export interface InstanceWorker {
+  name: string;
+  command: string[];
+  replicas: number;
+  limits?: WorkloadLimits;
+}
+
+export interface InstanceSite {
+  domains: string[];
+  /** "app" or host:port: the upstream of the catch-all route. */
+  upstream: string;
+}
+
+export interface InstanceStackArgs {
+  appName: string;
+  /** Env token carried by every physical name: "prod" or "dev". */
+  env: "prod" | "dev";
+  stack: string;
+  runtime: Runtime;
+  hosts: InstanceHost[];
+  /** Prod: protect databases, volumes and VIPs. */
+  protect: boolean;
+  /** Limits of a non-prod workload that sets none (prod workloads run unlimited unless set). */
+  defaultLimits?: WorkloadLimits;
+  app: {
+    image: string;
+    version?: string;
+    port: number;
+    healthPath: string;
+    replicas: number;
+    websocketPort?: number;
+    publishPort?: number;
+    command?: string[];
+    env: Record<string, string>;
+    secretEnv: Record<string, pulumi.Input<string>>;
+    features: Record<string, boolean>;
+    dataPath?: string;
+    limits?: WorkloadLimits;
+    workers: InstanceWorker[];
+  };
+  database:
+    | { mode: "shared"; host: string; port: number; adminUser: string; adminPassword: pulumi.Input<string>; sslmode: string; network?: string; appHost?: string; extensions: string[]; connectionLimit: number; template?: string }
+    | { mode: "dedicated"; image: string; publishPort?: number; limits?: WorkloadLimits; extensions: string[]; connectionLimit: number };
+  redis: { mode: "none" } | { mode: "dedicated"; image: string; limits?: WorkloadLimits; prefix: string } | { mode: "shared"; url: string; prefix: string };
+  mqtt?: { port: number; image: string; devices: string[]; limits?: WorkloadLimits };
+  vault?: { domain?: string; hostPath: string; image: string; plainHttp: boolean; limits?: WorkloadLimits };
+  gitea?: { kind: "gitea" | "forgejo"; image: string; sshPort: number; limits?: WorkloadLimits; runner?: { image: string; labels: string[]; registrationToken: pulumi.Input<string>; limits?: WorkloadLimits } };
+  browser?: { image: string; port: number; limits?: WorkloadLimits };
+  proxy?: {
+    image: string;
+    tls: "acme" | "internal" | "selfsigned";
+    acmeEmail?: string;
+    httpPort: number;
+    httpsPort: number;
+    /** Non-prod: users that must authenticate (passwords generated here). */
+    basicAuthUsers: string[];
+    headers: Record<string, string>;
+    /** Main domains: path routes for app, gitea, browser, ws; previews import on dev. */
+    domains: string[];
+    /** Further sites (tenants, extra hosts) whose catch-all goes to an upstream. */
+    sites: InstanceSite[];
+    limits?: WorkloadLimits;
+  };
+  vip?:
+    | { mode: "keepalived"; address: string; interface: string; routerId: number; image: string; nodes: string[] }
+    | { mode: "hcloud" | "digitalocean"; location: string; node: string };
+  backup?: { keep: number; intervalSeconds: number };
+}
+
+const NOINDEX = "noindex, nofollow";
+
+export class InstanceStack extends pulumi.ComponentResource {
+  readonly namePrefix: string;
+  readonly networkName: pulumi.Output<string>;
+  readonly providers: Record<string, docker.Provider>;
+  readonly database: SharedPostgresDb;
+  readonly proxy?: ReverseProxy;
+  readonly vip?: VipPair;
+  readonly url?: string;
+  readonly caddyfile?: pulumi.Output<string>;
+  readonly basicAuthPasswords: pulumi.Output<Record<string, string>>;
+  readonly appImageDigest: pulumi.Output<string>;
+  readonly mqttCaCertificate?: pulumi.Output<string>;
+  readonly mqttDeviceCertificates?: pulumi.Output<Record<string, { certPem: string; privateKeyPem: string }>>;
+
+  constructor(name: string, args: InstanceStackArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("twinstack:index:InstanceStack", name, {}, opts);
+    const prefix = `${args.appName}-${args.env}`;
+    this.namePrefix = prefix;
+    const nonProd = args.env !== "prod";
+    const limitsOf = (own?: WorkloadLimits) => own ?? (nonProd ? args.defaultLimits : undefined);
+
+    this.providers = {};
+    for (const host of args.hosts) {
+      this.providers[host.name] = new docker.Provider(
+        `${name}-docker-${host.name}`,
+        { host: host.docker, sshOpts: ["-o", "StrictHostKeyChecking=accept-new", "-o", "ServerAliveInterval=30"] },
+        { parent: this },
+      );
+    }
+    // Swarm services are declared on the first manager; standalone workloads run on the first host.
+    const mainHost = args.hosts[0].name;
+    const provider = this.providers[mainHost];
+    const runtime = args.runtime;
+    const commonLabels = { "twinstack.env": args.env, "twinstack.stack": args.stack, "twinstack.host": mainHost };
+    const put = (logicalName: string, spec: Omit<WorkloadSpec, "labels"> & { labels?: Record<string, pulumi.Input<string>> }, extra: { protect?: boolean; dependsOn?: pulumi.Resource[] } = {}) =>
+      declareWorkload(`${name}-${logicalName}`, { ...spec, labels: { ...commonLabels, ...(spec.labels ?? {}) } }, { runtime, provider, parent: this, ...extra });
+
+    const network = new docker.Network(
+      `${name}-net`,
+      { name: `${prefix}-net`, driver: runtime === "swarm" ? "overlay" : "bridge", attachable: runtime === "swarm" ? true : undefined, labels: [{ label: "twinstack.env", value: args.env }] },
+      { parent: this, provider },
+    );
+    this.networkName = network.name;
+    const onNet = (aliases: string[]) => ({ name: network.name, aliases });
+    const volume = (part: string) =>
+      new docker.Volume(`${name}-${part}`, { name: `${prefix}-${part}`, labels: [{ label: "twinstack.env", value: args.env }] }, { parent: this, provider, protect: args.protect });
+
+    // ---- database ----
+    const databaseName = `${args.appName}_${args.env}`.replace(/-/g, "_");
+    this.database =
+      args.database.mode === "shared"
+        ? new SharedPostgresDb(
+            `${name}-db`,
+            {
+              databaseName,
+              mode: "shared",
+              protect: args.protect,
+              extensions: args.database.extensions,
+              connectionLimit: args.database.connectionLimit,
+              template: args.database.template,
+              shared: {
+                host: args.database.host,
+                port: args.database.port,
+                adminUser: args.database.adminUser,
+                adminPassword: args.database.adminPassword,
+                sslmode: args.database.sslmode,
+                appHost: args.database.appHost ?? args.database.host,
+                appPort: args.database.port,
+              },
+            },
+            { parent: this },
+          )
+        : new SharedPostgresDb(
+            `${name}-db`,
+            {
+              databaseName,
+              mode: "dedicated",
+              protect: args.protect,
+              extensions: args.database.extensions,
+              connectionLimit: args.database.connectionLimit,
+              dedicated: {
+                dockerProvider: provider,
+                networkName: network.name,
+                image: args.database.image,
+                namePrefix: prefix,
+                publishPort: args.database.publishPort,
+                limits: limitsOf(args.database.limits),
+              },
+            },
+            { parent: this },
+          );
+    const dbNetworks = args.database.mode === "shared" && args.database.network ? [args.database.network] : [];
+
+    // ---- redis ----
+    let redisUrl: string | undefined;
+    let redisPrefix: string | undefined;
+    if (args.redis.mode === "dedicated") {
+      const data = volume("redis-data");
+      put("redis", {
+        name: `${prefix}-redis`,
+        role: "redis",
+        image: args.redis.image,
+        command: ["redis-server", "--appendonly", "yes"],
+        network: onNet(["redis"]),
+        volumes: [{ volumeName: data.name, path: "/data" }],
+        limits: limitsOf(args.redis.limits),
+        healthcheck: { test: ["CMD", "redis-cli", "ping"] },
+      });
+      redisUrl = "redis://redis:6379";
+      redisPrefix = args.redis.prefix;
+    } else if (args.redis.mode === "shared") {
+      redisUrl = args.redis.url;
+      redisPrefix = args.redis.prefix;
+    }
+
+    // ---- app ----
+    const sessionSecret = new random.RandomPassword(`${name}-session-secret`, { length: 48, special: false }, { parent: this });
+    const image = new docker.RemoteImage(`${name}-app-image`, { name: args.app.image, keepLocally: true }, { parent: this, provider });
+    this.appImageDigest = image.repoDigest;
+    const plainEnv: Record<string, string> = {
+      APP_ENV: args.env,
+      PORT: String(args.app.port),
+      ...(args.app.version ? { APP_VERSION: args.app.version } : {}),
+      ...(redisUrl ? { REDIS_URL: redisUrl, REDIS_PREFIX: redisPrefix ?? "" } : {}),
+      ...Object.fromEntries(Object.entries(args.app.features).map(([flag, on]) => [`FEATURE_${flag.toUpperCase()}`, String(on)])),
+      ...(args.app.dataPath ? { DATA_DIR: args.app.dataPath } : {}),
+      ...args.app.env,
+    };
+    const appEnv = pulumi.all([this.database.connectionString, sessionSecret.result, pulumi.all(args.app.secretEnv)]).apply(([dbUrl, session, secretEnv]) => [
+      ...Object.entries(plainEnv).map(([k, v]) => `${k}=${v}`),
+      `DATABASE_URL=${dbUrl}`,
+      `SESSION_SECRET=${session}`,
+      `JWT_SECRET=${session}`,
+      ...Object.entries(secretEnv).map(([k, v]) => `${k}=${v}`),
+    ]);
+    const secretAppEnv = pulumi.secret(appEnv);
+    const appData = args.app.dataPath ? volume("app-data") : undefined;
+    const appHealth = { test: ["CMD-SHELL", `wget -q -O /dev/null http://127.0.0.1:${args.app.port}${args.app.healthPath} || curl -fsS -o /dev/null http://127.0.0.1:${args.app.port}${args.app.healthPath}`], startPeriodSeconds: 30 };
+    const appSpec = (suffix: string, replicas: number): WorkloadSpec => ({
+      name: `${prefix}-app${suffix}`,
+      role: "app",
+      image: runtime === "swarm" ? args.app.image : image.imageId,
+      command: args.app.command,
+      env: secretAppEnv,
+      network: onNet(["app"]),
+      extraNetworks: dbNetworks,
+      ports: args.app.publishPort ? [{ internal: args.app.port, external: args.app.publishPort }] : undefined,
+      volumes: appData ? [{ volumeName: appData.name, path: args.app.dataPath as string }] : undefined,
+      limits: limitsOf(args.app.limits),
+      healthcheck: appHealth,
+      replicas,
+      gated: true,
+    });
+    const appDeps = [this.database];
+    if (runtime === "swarm" || args.app.replicas === 1) put("app", appSpec("", args.app.replicas), { dependsOn: appDeps });
+    else for (let i = 0; i < args.app.replicas; i++) put(`app-${i}`, appSpec(`-${i}`, 1), { dependsOn: appDeps });
+    for (const worker of args.app.workers) {
+      put(`worker-${worker.name}`, {
+        name: `${prefix}-worker-${worker.name}`,
+        role: "worker",
+        image: runtime === "swarm" ? args.app.image : image.imageId,
+        command: worker.command,
+        env: secretAppEnv,
+        network: onNet([`worker-${worker.name}`]),
+        extraNetworks: dbNetworks,
+        limits: limitsOf(worker.limits),
+        replicas: worker.replicas,
+        gated: true,
+      }, { dependsOn: appDeps });
+    }
+
+    // ---- gitea / forgejo and its runner ----
+    let giteaUp = false;
+    if (args.gitea) {
+      giteaUp = true;
+      const data = volume("gitea-data");
+      const rootDomain = args.proxy?.domains[0] ?? "localhost";
+      const vipAddress = args.vip?.mode === "keepalived" ? args.vip.address : undefined;
+      put("gitea", {
+        name: `${prefix}-gitea`,
+        role: "gitea",
+        image: args.gitea.image,
+        env: [
+          `GITEA__server__ROOT_URL=https://${rootDomain}/gitea/`,
+          `GITEA__server__SSH_DOMAIN=${rootDomain}`,
+          `GITEA__server__SSH_PORT=${args.gitea.sshPort}`,
+          "GITEA__actions__ENABLED=true",
+        ],
+        network: onNet(["gitea"]),
+        // Git over SSH is published on the env's VIP, not through the proxy.
+        ports: [{ internal: 22, external: args.gitea.sshPort, ip: vipAddress }],
+        volumes: [{ volumeName: data.name, path: "/data" }],
+        limits: limitsOf(args.gitea.limits),
+        healthcheck: { test: ["CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:3000/api/healthz"] },
+      });
+      if (args.gitea.runner) {
+        const runnerData = volume("gitea-runner-data");
+        put("gitea-runner", {
+          name: `${prefix}-gitea-runner`,
+          role: "runner",
+          image: args.gitea.runner.image,
+          env: pulumi.secret(
+            pulumi.output(args.gitea.runner.registrationToken).apply((token) => [
+              "GITEA_INSTANCE_URL=http://gitea:3000",
+              `GITEA_RUNNER_REGISTRATION_TOKEN=${token}`,
+              `GITEA_RUNNER_NAME=${prefix}-runner`,
+              `GITEA_RUNNER_LABELS=${args.gitea!.runner!.labels.join(",")}`,
+            ]),
+          ),
+          network: onNet(["gitea-runner"]),
+          volumes: [{ volumeName: runnerData.name, path: "/data" }],
+          // Jobs run as sibling containers on this host's engine.
+          binds: [{ hostPath: "/var/run/docker.sock", path: "/var/run/docker.sock" }],
+          limits: limitsOf(args.gitea.runner.limits),
+        });
+      }
+    }
+
+    // ---- headless browser ----
+    if (args.browser) {
+      put("browser", {
+        name: `${prefix}-browser`,
+        role: "browser",
+        image: args.browser.image,
+        network: onNet(["browser"]),
+        limits: limitsOf(args.browser.limits),
+      });
+    }
+
+    // ---- MQTT broker with mutual TLS from this env's own CA ----
+    if (args.mqtt) {
+      const mqtt = args.mqtt;
+      const caKey = new tls.PrivateKey(`${name}-mqtt-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+      const ca = new tls.SelfSignedCert(
+        `${name}-mqtt-ca`,
+        { privateKeyPem: caKey.privateKeyPem, isCaCertificate: true, validityPeriodHours: 24 * 365 * 5, allowedUses: ["cert_signing", "crl_signing"], subject: { commonName: `${prefix} MQTT CA` } },
+        { parent: this },
+      );
+      const issue = (id: string, commonName: string, uses: string[], dnsNames?: string[]) => {
+        const key = new tls.PrivateKey(`${name}-mqtt-${id}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+        const csr = new tls.CertRequest(`${name}-mqtt-${id}-csr`, { privateKeyPem: key.privateKeyPem, subject: { commonName }, dnsNames }, { parent: this });
+        const cert = new tls.LocallySignedCert(
+          `${name}-mqtt-${id}-cert`,
+          { certRequestPem: csr.certRequestPem, caPrivateKeyPem: caKey.privateKeyPem, caCertPem: ca.certPem, validityPeriodHours: 24 * 365, allowedUses: uses },
+          { parent: this },
+        );
+        return { key, cert };
+      };
+      const server = issue("server", args.proxy?.domains[0] ?? "mqtt", ["digital_signature", "key_encipherment", "server_auth"], [...(args.proxy?.domains ?? []), "mqtt"]);
+      const devices = mqtt.devices.map((device) => ({ device, ...issue(`device-${device}`, device, ["digital_signature", "key_encipherment", "client_auth"]) }));
+      this.mqttCaCertificate = ca.certPem;
+      this.mqttDeviceCertificates = pulumi.secret(
+        pulumi.all(devices.map((d) => pulumi.all([d.cert.certPem, d.key.privateKeyPem]))).apply((pairs) =>
+          Object.fromEntries(pairs.map(([certPem, privateKeyPem], i) => [devices[i].device, { certPem, privateKeyPem }])),
+        ),
+      );
+      const conf = renderMosquittoConf({ port: 8883, caFile: "/mosquitto/certs/ca.crt", certFile: "/mosquitto/certs/server.crt", keyFile: "/mosquitto/certs/server.key", persistenceDir: "/mosquitto/data/" });
+      const data = volume("mqtt-data");
+      put("mqtt", {
+        name: `${prefix}-mqtt`,
+        role: "mqtt",
+        image: mqtt.image,
+        network: onNet(["mqtt"]),
+        ports: [{ internal: 8883, external: mqtt.port }],
+        volumes: [{ volumeName: data.name, path: "/mosquitto/data" }],
+        files: [
+          { path: "/mosquitto/config/mosquitto.conf", content: conf },
+          { path: "/mosquitto/certs/ca.crt", content: ca.certPem },
+          { path: "/mosquitto/certs/server.crt", content: server.cert.certPem },
+          { path: "/mosquitto/certs/server.key", content: server.key.privateKeyPem },
+        ],
+        limits: limitsOf(mqtt.limits),
+      });
+    }
+
+    // ---- static-file vault ----
+    if (args.vault) {
+      put("vault", {
+        name: `${prefix}-vault`,
+        role: "vault",
+        image: args.vault.image,
+        command: ["caddy", "file-server", "--root", "/srv", "--listen", ":8080"],
+        network: onNet(["vault"]),
+        binds: [{ hostPath: args.vault.hostPath, path: "/srv", readOnly: true }],
+        limits: limitsOf(args.vault.limits),
+      });
+    }
+
+    // ---- reverse proxy ----
+    const passwords: Record<string, pulumi.Output<string>> = {};
+    if (args.proxy) {
+      const proxy = args.proxy;
+      const users = nonProd
+        ? proxy.basicAuthUsers.map((user) => {
+            const password = new random.RandomPassword(`${name}-basic-auth-${user}`, { length: 24, special: false }, { parent: this });
+            passwords[user] = password.result;
+            return { user, hash: password.bcryptHash };
+          })
+        : [];
+      const basicAuth = users.length ? pulumi.all(users.map((u) => pulumi.all([u.user, u.hash]))).apply((pairs) => pairs.map(([user, bcryptHash]) => ({ user, bcryptHash }))) : undefined;
+      const headers = { ...proxy.headers, ...(nonProd ? { "X-Robots-Tag": NOINDEX } : {}) };
+      const tlsFor = (plainHttp = false): ReverseProxySiteArgs["tls"] =>
+        plainHttp ? { mode: "off" } : proxy.tls === "acme" ? ({ mode: "acme", email: proxy.acmeEmail } as ProxyTls) : proxy.tls === "internal" ? { mode: "internal" } : { mode: "selfsigned" };
+      const mainRoutes: ProxyRoute[] = [
+        ...(giteaUp ? [{ path: "/gitea/", upstream: "gitea:3000", stripPrefix: true }] : []),
+        ...(args.browser ? [{ path: "/browser/", upstream: `browser:${args.browser.port}`, stripPrefix: true }] : []),
+        ...(args.app.websocketPort ? [{ path: "/ws", upstream: `app:${args.app.websocketPort}`, websocket: true }] : []),
+        { path: "/", upstream: `app:${args.app.port}` },
+      ];
+      const sites: ReverseProxySiteArgs[] = [];
+      if (proxy.domains.length) {
+        sites.push({ domains: proxy.domains, routes: mainRoutes, tls: tlsFor(), basicAuth, headers, importPreviews: args.env === "dev" });
+      }
+      for (const site of proxy.sites) {
+        const upstream = site.upstream === "app" ? `app:${args.app.port}` : site.upstream;
+        sites.push({ domains: site.domains, routes: [{ path: "/", upstream }], tls: tlsFor(), basicAuth, headers });
+      }
+      if (args.vault?.domain) {
+        sites.push({ domains: [args.vault.domain], routes: [{ path: "/", upstream: "vault:8080" }], tls: tlsFor(args.vault.plainHttp), basicAuth, headers });
+      }
+      const bindAddress = args.vip?.mode === "keepalived" ? args.vip.address : undefined;
+      this.proxy = new ReverseProxy(
+        `${name}-proxy`,
+        {
+          namePrefix: prefix,
+          runtime,
+          dockerProvider: provider,
+          networkName: network.name,
+          image: proxy.image,
+          sites,
+          global: { email: proxy.acmeEmail },
+          httpPort: proxy.httpPort,
+          httpsPort: proxy.httpsPort,
+          bindAddress,
+          limits: limitsOf(proxy.limits),
+          labels: commonLabels,
+          protect: args.protect,
+        },
+        { parent: this },
+      );
+      this.caddyfile = this.proxy.caddyfile;
+      const scheme = proxy.tls === "acme" || proxy.tls === "internal" || proxy.tls === "selfsigned" ? "https" : "http";
+      const portSuffix = proxy.httpsPort === 443 ? "" : `:${proxy.httpsPort}`;
+      this.url = proxy.domains.length ? `${scheme}://${proxy.domains[0]}${portSuffix}/` : undefined;
+    }
+    this.basicAuthPasswords = pulumi.secret(pulumi.all(passwords));
+
+    // ---- virtual IP ----
+    if (args.vip?.mode === "keepalived") {
+      const vip = args.vip;
+      const nodes = vip.nodes.map((nodeName, i) => {
+        const host = args.hosts.find((h) => h.name === nodeName);
+        if (!host) throw new Error(`vip node "${nodeName}" is not a host of this stack`);
+        return { name: nodeName, address: host.address as string, priority: 150 - i * 10, dockerProvider: this.providers[nodeName] };
+      });
+      this.vip = new VipPair(
+        `${name}-vip`,
+        {
+          mode: "keepalived",
+          namePrefix: prefix,
+          protect: args.protect,
+          keepalived: { virtualIp: vip.address, interface: vip.interface, virtualRouterId: vip.routerId, image: vip.image, proxyPort: args.proxy?.httpsPort ?? 443, nodes },
+        },
+        { parent: this },
+      );
+    } else if (args.vip) {
+      const vip = args.vip;
+      const node = args.hosts.find((h) => h.name === vip.node);
+      if (!node?.serverId) throw new Error(`a ${vip.mode} VIP needs a provisioned host to assign to ("${vip.node}" is not provisioned)`);
+      this.vip = new VipPair(`${name}-vip`, { mode: vip.mode, namePrefix: prefix, protect: args.protect, cloud: { location: vip.location, assignTo: node.serverId } }, { parent: this });
+    }
+
+    // ---- backups ----
+    if (args.backup) {
+      new BackupJob(
+        `${name}-backup`,
+        {
+          provider,
+          namePrefix: prefix,
+          networkName: network.name,
+          image: args.database.mode === "dedicated" ? args.database.image : "postgres:16-alpine",
+          connection: {
+            host: this.database.appHost,
+            port: this.database.appPort,
+            user: this.database.roleName,
+            password: this.database.password,
+            database: this.database.databaseName,
+          },
+          keep: args.backup.keep,
+          intervalSeconds: args.backup.intervalSeconds,
+          protectVolume: args.protect,
+          limits: limitsOf(undefined),
+        },
+        { parent: this },
+      );
+    }
+
+    this.registerOutputs({
+      networkName: this.networkName,
+      url: this.url,
+      caddyfile: this.caddyfile,
+      appImageDigest: this.appImageDigest,
+      connectionString: this.database.connectionString,
+      basicAuthPasswords: this.basicAuthPasswords,
+    });
+  }
+}

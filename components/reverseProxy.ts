@@ -1,0 +1,149 @@
+// Caddy in front of one environment: the Caddyfile is rendered by a pure function from a typed
+// site list, self-signed certificates come from @pulumi/tls, and preview stacks add routes by
+// dropping snippets into a volume the dev site imports.
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import * as tls from "@pulumi/tls";
+import { CaddyGlobalOptions, ProxyRoute, ProxySite, ProxyTls, renderCaddyfile } from "./render/caddyfile";
+import { Runtime, WorkloadLimits, declareWorkload } from "./workload";
+
+export const PREVIEWS_DIR = "/etc/caddy/previews";
+export const CADDYFILE_PATH = "/etc/caddy/Caddyfile";
+const CERTS_DIR = "/etc/caddy/certs";
+
+export interface ReverseProxySiteArgs {
+  domains: string[];
+  routes: ProxyRoute[];
+  /** "selfsigned" gets a certificate from this proxy's own CA. */
+  tls: ProxyTls | { mode: "selfsigned" };
+  basicAuth?: pulumi.Input<{ user: string; bcryptHash: string }[]>;
+  headers?: Record<string, string>;
+  importPreviews?: boolean;
+}
+
+export interface ReverseProxyArgs {
+  /** Physical name prefix carrying the env token, e.g. "gigi-dev". */
+  namePrefix: string;
+  runtime: Runtime;
+  dockerProvider: pulumi.ProviderResource;
+  networkName: pulumi.Input<string>;
+  image: pulumi.Input<string>;
+  sites: ReverseProxySiteArgs[];
+  global?: CaddyGlobalOptions;
+  httpPort: number;
+  httpsPort: number;
+  /** Bind the published ports to this address (the env's VIP), or all interfaces. */
+  bindAddress?: string;
+  limits?: WorkloadLimits;
+  labels?: Record<string, pulumi.Input<string>>;
+  protect?: boolean;
+  constraints?: string[];
+}
+
+export class ReverseProxy extends pulumi.ComponentResource {
+  /** The rendered Caddyfile (holds bcrypt hashes only, never passwords). */
+  readonly caddyfile: pulumi.Output<string>;
+  /** Label value that finds this proxy's container: twinstack.proxy=<label>. */
+  readonly label: string;
+  readonly previewsDir = PREVIEWS_DIR;
+  /** PEM of the self-signed CA, when any site uses it (clients trust this). */
+  readonly caCertificate?: pulumi.Output<string>;
+  readonly workload: docker.Container | docker.Service;
+
+  constructor(name: string, args: ReverseProxyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("twinstack:index:ReverseProxy", name, {}, opts);
+    const childOpts = { parent: this, provider: args.dockerProvider };
+    this.label = args.namePrefix;
+
+    const files: { path: string; content: pulumi.Input<string> }[] = [];
+    const selfSigned = args.sites.filter((s) => s.tls.mode === "selfsigned");
+    if (selfSigned.length) {
+      const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+      const ca = new tls.SelfSignedCert(
+        `${name}-ca`,
+        {
+          privateKeyPem: caKey.privateKeyPem,
+          isCaCertificate: true,
+          validityPeriodHours: 24 * 365 * 5,
+          earlyRenewalHours: 24 * 30,
+          allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
+          subject: { commonName: `${args.namePrefix} CA`, organization: "twinstack" },
+        },
+        { parent: this },
+      );
+      this.caCertificate = ca.certPem;
+      for (const site of selfSigned) {
+        const primary = site.domains[0];
+        const key = new tls.PrivateKey(`${name}-${primary}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+        const request = new tls.CertRequest(
+          `${name}-${primary}-csr`,
+          { privateKeyPem: key.privateKeyPem, dnsNames: site.domains, subject: { commonName: primary, organization: "twinstack" } },
+          { parent: this },
+        );
+        const cert = new tls.LocallySignedCert(
+          `${name}-${primary}-cert`,
+          {
+            certRequestPem: request.certRequestPem,
+            caPrivateKeyPem: caKey.privateKeyPem,
+            caCertPem: ca.certPem,
+            validityPeriodHours: 24 * 365,
+            earlyRenewalHours: 24 * 30,
+            allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
+          },
+          { parent: this },
+        );
+        files.push({ path: `${CERTS_DIR}/${primary}.crt`, content: pulumi.interpolate`${cert.certPem}${ca.certPem}` });
+        files.push({ path: `${CERTS_DIR}/${primary}.key`, content: key.privateKeyPem });
+      }
+    }
+
+    const sites = pulumi
+      .all(args.sites.map((site) => pulumi.output(site.basicAuth ?? [])))
+      .apply((auths): ProxySite[] =>
+        args.sites.map((site, i) => ({
+          domains: site.domains,
+          routes: site.routes,
+          tls:
+            site.tls.mode === "selfsigned"
+              ? { mode: "certificate", certFile: `${CERTS_DIR}/${site.domains[0]}.crt`, keyFile: `${CERTS_DIR}/${site.domains[0]}.key` }
+              : site.tls,
+          basicAuth: auths[i].length ? auths[i] : undefined,
+          headers: site.headers,
+          importDir: site.importPreviews ? PREVIEWS_DIR : undefined,
+        })),
+      );
+    // bcrypt hashes of generated passwords are not credentials; keeping the Caddyfile plain lets
+    // `pulumi stack output caddyfile` and the policy pack read it. The passwords stay secret.
+    this.caddyfile = pulumi.unsecret(sites.apply((list) => renderCaddyfile(list, args.global)));
+    files.unshift({ path: CADDYFILE_PATH, content: this.caddyfile });
+
+    const data = new docker.Volume(`${name}-data`, { name: `${args.namePrefix}-caddy-data` }, { ...childOpts, protect: args.protect });
+    const previews = new docker.Volume(`${name}-previews`, { name: `${args.namePrefix}-caddy-previews` }, childOpts);
+
+    this.workload = declareWorkload(
+      `${name}-caddy`,
+      {
+        name: `${args.namePrefix}-caddy`,
+        role: "proxy",
+        image: args.image,
+        network: { name: args.networkName, aliases: ["caddy"] },
+        ports: [
+          { internal: 80, external: args.httpPort, ip: args.bindAddress },
+          { internal: 443, external: args.httpsPort, ip: args.bindAddress },
+        ],
+        volumes: [
+          { volumeName: data.name, path: "/data" },
+          { volumeName: previews.name, path: PREVIEWS_DIR },
+        ],
+        files,
+        limits: args.limits,
+        healthcheck: { test: ["CMD", "caddy", "version"], intervalSeconds: 30 },
+        labels: { ...(args.labels ?? {}), "twinstack.proxy": this.label },
+        constraints: args.constraints,
+      },
+      { runtime: args.runtime, provider: args.dockerProvider, parent: this },
+    );
+
+    this.registerOutputs({ caddyfile: this.caddyfile, label: this.label, caCertificate: this.caCertificate });
+  }
+}

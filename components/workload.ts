@@ -1,0 +1,168 @@
+// One place that turns a workload description into a standalone container or a Swarm service, so
+// labels, limits, health checks and rollback are applied the same way to every service of a stack.
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+
+export type Runtime = "standalone" | "swarm";
+
+export interface WorkloadLimits {
+  cpus: number;
+  memoryMb: number;
+}
+
+export interface WorkloadFile {
+  path: string;
+  content: pulumi.Input<string>;
+  executable?: boolean;
+}
+
+export interface WorkloadSpec {
+  /** Physical name (carries the env token). Standalone health-gated workloads leave the container unnamed. */
+  name: string;
+  role: string;
+  image: pulumi.Input<string>;
+  command?: pulumi.Input<string>[];
+  env?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Network name and the aliases other services find this one by. */
+  network?: { name: pulumi.Input<string>; aliases: string[] };
+  /** Extra networks (e.g. an existing databases network). */
+  extraNetworks?: pulumi.Input<string>[];
+  ports?: { internal: number; external: number; ip?: string; protocol?: "tcp" | "udp" }[];
+  volumes?: { volumeName: pulumi.Input<string>; path: string; readOnly?: boolean }[];
+  binds?: { hostPath: string; path: string; readOnly?: boolean }[];
+  files?: WorkloadFile[];
+  limits?: WorkloadLimits;
+  healthcheck?: { test: string[]; intervalSeconds?: number; retries?: number; startPeriodSeconds?: number };
+  replicas?: number;
+  /** Health-gated replacement: standalone creates the new container first and waits for healthy. */
+  gated?: boolean;
+  hostNetwork?: boolean;
+  capabilities?: string[];
+  labels?: Record<string, pulumi.Input<string>>;
+  /** Swarm placement constraints, e.g. node.hostname==node1. */
+  constraints?: string[];
+}
+
+export interface WorkloadContext {
+  runtime: Runtime;
+  provider: pulumi.ProviderResource;
+  parent: pulumi.Resource;
+  protect?: boolean;
+  dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+const seconds = (n: number) => `${n}s`;
+
+function labelList(labels: Record<string, pulumi.Input<string>>) {
+  return Object.entries(labels)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([label, value]) => ({ label, value }));
+}
+
+/** Declares the workload; returns the resource so callers can depend on it. */
+export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: WorkloadContext): docker.Container | docker.Service {
+  const labels = labelList({ "twinstack.role": spec.role, ...(spec.labels ?? {}) });
+  const resourceOpts: pulumi.CustomResourceOptions = {
+    parent: ctx.parent,
+    provider: ctx.provider,
+    protect: ctx.protect,
+    dependsOn: ctx.dependsOn,
+  };
+  const health = spec.healthcheck && {
+    tests: spec.healthcheck.test,
+    interval: seconds(spec.healthcheck.intervalSeconds ?? 10),
+    timeout: "5s",
+    retries: spec.healthcheck.retries ?? 5,
+    startPeriod: seconds(spec.healthcheck.startPeriodSeconds ?? 20),
+  };
+
+  if (ctx.runtime === "swarm") {
+    // Swarm has no file uploads: files become service configs, named by content so a change rolls the service.
+    const configs = (spec.files ?? []).map((file, i) => {
+      const config = new docker.ServiceConfig(
+        `${logicalName}-config-${i}`,
+        {
+          name: pulumi.output(file.content).apply((content) => `${spec.name}-${crypto.createHash("sha256").update(content).digest("hex").slice(0, 10)}`),
+          data: pulumi.output(file.content).apply((content) => Buffer.from(content).toString("base64")),
+        },
+        { parent: ctx.parent, provider: ctx.provider, deleteBeforeReplace: false },
+      );
+      return { configId: config.id, configName: config.name, fileName: file.path, fileMode: file.executable ? 0o755 : 0o444 };
+    });
+    return new docker.Service(
+      logicalName,
+      {
+        name: spec.name,
+        labels,
+        taskSpec: {
+          containerSpec: {
+            image: spec.image,
+            commands: spec.command,
+            env: pulumi.output(spec.env ?? []).apply((list) => Object.fromEntries(list.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]))),
+            labels,
+            healthcheck: health,
+            mounts: [
+              ...(spec.volumes ?? []).map((v) => ({ type: "volume", source: v.volumeName, target: v.path, readOnly: v.readOnly })),
+              ...(spec.binds ?? []).map((b) => ({ type: "bind", source: b.hostPath, target: b.path, readOnly: b.readOnly })),
+            ],
+            configs,
+            capAdds: spec.capabilities,
+          },
+          resources: spec.limits && {
+            limits: { nanoCpus: Math.round(spec.limits.cpus * 1e9), memoryBytes: Math.round(spec.limits.memoryMb * 1024 * 1024) },
+          },
+          networksAdvanceds: [
+            ...(spec.network ? [{ name: spec.network.name, aliases: spec.network.aliases }] : []),
+            ...(spec.extraNetworks ?? []).map((name) => ({ name })),
+          ],
+          placement: spec.constraints?.length ? { constraints: spec.constraints } : undefined,
+          restartPolicy: { condition: "any", delay: "5s" },
+        },
+        mode: { replicated: { replicas: spec.replicas ?? 1 } },
+        // A new version starts next to the old one and must pass its health check; a failure rolls back.
+        updateConfig: { parallelism: 1, order: "start-first", failureAction: "rollback", monitor: "30s", delay: "5s" },
+        rollbackConfig: { parallelism: 1, order: "stop-first", failureAction: "pause", monitor: "30s" },
+        endpointSpec: spec.ports?.length
+          ? { ports: spec.ports.map((p) => ({ targetPort: p.internal, publishedPort: p.external, protocol: p.protocol ?? "tcp", publishMode: p.ip ? "host" : "ingress" })) }
+          : undefined,
+        convergeConfig: { delay: "5s", timeout: "5m" },
+      },
+      resourceOpts,
+    );
+  }
+
+  return new docker.Container(
+    logicalName,
+    {
+      // Unnamed when gated: Pulumi can then create the replacement before deleting the old container.
+      name: spec.gated ? undefined : spec.name,
+      image: spec.image,
+      command: spec.command,
+      envs: spec.env,
+      labels,
+      restart: "unless-stopped",
+      networkMode: spec.hostNetwork ? "host" : undefined,
+      networksAdvanced: spec.hostNetwork
+        ? undefined
+        : [
+            ...(spec.network ? [{ name: spec.network.name, aliases: spec.network.aliases }] : []),
+            ...(spec.extraNetworks ?? []).map((name) => ({ name })),
+          ],
+      ports: spec.ports?.map((p) => ({ internal: p.internal, external: p.external, ip: p.ip ?? "0.0.0.0", protocol: p.protocol ?? "tcp" })),
+      volumes: [
+        ...(spec.volumes ?? []).map((v) => ({ volumeName: v.volumeName, containerPath: v.path, readOnly: v.readOnly })),
+        ...(spec.binds ?? []).map((b) => ({ hostPath: b.hostPath, containerPath: b.path, readOnly: b.readOnly })),
+      ],
+      uploads: spec.files?.map((f) => ({ file: f.path, content: f.content, executable: f.executable })),
+      capabilities: spec.capabilities?.length ? { adds: spec.capabilities } : undefined,
+      cpus: spec.limits ? String(spec.limits.cpus) : undefined,
+      memory: spec.limits ? Math.round(spec.limits.memoryMb) : undefined,
+      healthcheck: health,
+      // Health gate: `pulumi up` fails on an unhealthy new container and the old one keeps serving.
+      wait: spec.healthcheck ? true : undefined,
+      waitTimeout: spec.healthcheck ? 180 : undefined,
+    },
+    { ...resourceOpts, deleteBeforeReplace: spec.gated ? false : undefined },
+  );
+}
