@@ -1,0 +1,31 @@
+// Entry of the program for every stack kind: validates the config before declaring anything, then
+// composes prod/dev (InstanceStack, runners), or a preview (PreviewEnv).
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, LoadedConfig, loadStackConfig } from "./config";
+import { composeInstance, existingHosts } from "./instance";
+import { composePreview } from "./preview";
+import { composeRunners } from "./runners";
+
+/** Loads the config, or fails the update with one line per problem and no stack trace. */
+export function loadOrFail(): LoadedConfig {
+  try {
+    return loadStackConfig();
+  } catch (err) {
+    // RunError is how a Pulumi program reports a user error: the CLI prints the message only.
+    if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
+    throw err;
+  }
+}
+
+export function runStack(): Record<string, unknown> {
+  const loaded = loadOrFail();
+  const c = loaded.config;
+  if (c.env === "preview") return composePreview(loaded);
+
+  const outputs: Record<string, unknown> = {};
+  if (c.app) Object.assign(outputs, composeInstance(loaded, existingHosts(c)).outputs);
+  const appName = c.app?.name ?? loaded.stack;
+  const fleet = composeRunners(loaded, `${appName}-${c.env}-runner`);
+  outputs.runnerAddresses = fleet.addresses;
+  return outputs;
+}
