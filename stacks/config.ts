@@ -124,7 +124,7 @@ export function parseStackConfig(
           const hint = closest(key, knownKeysAt(path));
           at(path.length ? [...path, key] : [key], `unknown key${hint ? ` (did you mean "${hint}"?)` : ""}`);
         }
-      } else if (issue.code === "invalid_type" && issue.input === undefined) {
+      } else if ((issue.code === "invalid_type" || issue.code === "invalid_value") && issue.input === undefined) {
         at(path, "required key is missing");
       } else if (path.length === 0) {
         problems.push(`${opts.sourceFile}: ${issue.message}`);

@@ -1,0 +1,116 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { spawnSync } from "child_process";
+import YAML from "yaml";
+import { ConfigError, parseStackConfig } from "../stacks/config";
+import { readStackConfig } from "../stacks/stackFile";
+
+const root = path.join(__dirname, "..");
+
+function problemsOf(values: Record<string, unknown>, stack = "dev"): string[] {
+  try {
+    parseStackConfig(values, { stack, sourceFile: `Pulumi.${stack}.yaml` });
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+const minimalDev = { env: "dev", app: { name: "gigi", image: "gigi:dev" } };
+
+describe("stack config schema", () => {
+  it("accepts a short config and fills in the defaults", () => {
+    const { config } = parseStackConfig(minimalDev, { stack: "dev", sourceFile: "Pulumi.dev.yaml" });
+    expect(config.app?.port).toBe(3000);
+    expect(config.postgres.mode).toBe("dedicated");
+    expect(config.budget.share).toBe(0.4);
+    expect(config.hosts).toEqual([expect.objectContaining({ name: "local", docker: "unix:///var/run/docker.sock" })]);
+  });
+
+  it("accepts numbers typed as strings", () => {
+    const { config } = parseStackConfig({ ...minimalDev, app: { ...minimalDev.app, port: "8080" } }, { stack: "dev", sourceFile: "Pulumi.dev.yaml" });
+    expect(config.app?.port).toBe(8080);
+  });
+
+  it("names file and key for a wrong type", () => {
+    expect(problemsOf({ ...minimalDev, app: { ...minimalDev.app, port: "80a" } })).toEqual([
+      'Pulumi.dev.yaml: twinstack:app.port: expected a number from 1 to 65535, got "80a"',
+    ]);
+  });
+
+  it("names an unknown env", () => {
+    expect(problemsOf({ ...minimalDev, env: "staging" })).toEqual(['Pulumi.dev.yaml: twinstack:env: expected "prod", "dev" or "preview", got "staging"']);
+  });
+
+  it("names a typo with a suggestion, nested and top level", () => {
+    expect(problemsOf({ ...minimalDev, app: { ...minimalDev.app, prot: 80 } })).toEqual(['Pulumi.dev.yaml: twinstack:app.prot: unknown key (did you mean "port"?)']);
+    expect(problemsOf({ ...minimalDev, postgress: { mode: "shared" } })).toEqual(['Pulumi.dev.yaml: twinstack:postgress: unknown key (did you mean "postgres"?)']);
+  });
+
+  it("names a missing required key", () => {
+    expect(problemsOf({ env: "dev", app: { name: "gigi" } })).toEqual(["Pulumi.dev.yaml: twinstack:app.image: required key is missing"]);
+    expect(problemsOf({ app: minimalDev.app })).toEqual(["Pulumi.dev.yaml: twinstack:env: required key is missing"]);
+  });
+
+  it("reports every problem at once, with array indexes", () => {
+    const problems = problemsOf({ ...minimalDev, hosts: [{ name: "a", docker: "unix:///x", cpus: -1 }, { name: "Bad Name", docker: "ftp://x" }] });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining("twinstack:hosts[0].cpus: expected a positive number of CPUs"),
+        expect.stringContaining("twinstack:hosts[1].name:"),
+        expect.stringContaining("twinstack:hosts[1].docker: expected unix:///path, ssh://user@host or tcp://host:port"),
+      ]),
+    );
+  });
+
+  it("requires referenced secrets to exist and to be secret", () => {
+    const values = { ...minimalDev, app: { ...minimalDev.app, secretEnv: { BOT_TOKEN: "botToken" } } };
+    expect(problemsOf(values)).toEqual([expect.stringContaining("twinstack:botToken: required secret is missing")]);
+    expect(() => parseStackConfig({ ...values, botToken: "x" }, { stack: "dev", sourceFile: "f", isSecret: () => false })).toThrow(/holds a secret in plain text/);
+    expect(parseStackConfig({ ...values, botToken: "x" }, { stack: "dev", sourceFile: "f", isSecret: () => true }).secretKeys).toEqual(["botToken"]);
+  });
+
+  it("derives env from a preview stack name and needs nothing else", () => {
+    const { config } = parseStackConfig({}, { stack: "preview-feature-x", sourceFile: "Pulumi.preview-feature-x.yaml" });
+    expect(config.env).toBe("preview");
+    expect(problemsOf({ env: "dev" }, "preview-x")).toEqual(expect.arrayContaining([expect.stringContaining('stack "preview-x" is a preview stack: env must be "preview"')]));
+  });
+
+  it("the default stack files are valid", () => {
+    for (const stack of ["dev", "prod"]) {
+      const file = readStackConfig(path.join(root, `Pulumi.${stack}.yaml`));
+      expect(() => parseStackConfig(file.values, { stack, sourceFile: file.file, isSecret: (k) => file.secretKeys.includes(k) })).not.toThrow();
+    }
+  });
+});
+
+describe("npm run plan on bad config", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-config-"));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  function planWith(mutate: (config: Record<string, any>) => void) {
+    const doc = YAML.parse(fs.readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8"));
+    mutate(doc.config);
+    const file = path.join(dir, "Pulumi.dev.yaml");
+    fs.writeFileSync(file, YAML.stringify(doc));
+    return spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--swc", path.join(root, "tools/plan.ts"), "-s", "dev", "--config", file], {
+      cwd: root,
+      encoding: "utf8",
+    });
+  }
+
+  it.each([
+    ["a wrong type", (c: any) => (c["twinstack:app"].port = "80a"), /Pulumi\.dev\.yaml: twinstack:app\.port: expected a number from 1 to 65535, got "80a"/],
+    ["an unknown env", (c: any) => (c["twinstack:env"] = "staging"), /Pulumi\.dev\.yaml: twinstack:env: expected "prod", "dev" or "preview", got "staging"/],
+    ["a typo", (c: any) => (c["twinstack:app"].prot = 80), /Pulumi\.dev\.yaml: twinstack:app\.prot: unknown key \(did you mean "port"\?\)/],
+    ["a missing required key", (c: any) => delete c["twinstack:app"].image, /Pulumi\.dev\.yaml: twinstack:app\.image: required key is missing/],
+  ])("%s exits 1 naming the file and key, without a stack trace or resources", (_name, mutate, expected) => {
+    const result = planWith(mutate);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(expected);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(result.stdout).not.toMatch(/resources/);
+  });
+});

@@ -1,0 +1,90 @@
+// Renders the README's config reference table from the schema itself, so the two cannot drift.
+// `npm run config-reference` prints it; a test checks the README holds exactly this table.
+import { z } from "zod";
+import { stackConfigSchema } from "../stacks/schema";
+
+interface JsonSchema {
+  type?: string | string[];
+  enum?: unknown[];
+  const?: unknown;
+  default?: unknown;
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  anyOf?: JsonSchema[];
+  additionalProperties?: JsonSchema | boolean;
+  required?: string[];
+}
+
+function typeOf(s: JsonSchema): string {
+  if (s.enum) return s.enum.map((e) => JSON.stringify(e)).join(" \\| ");
+  if (s.anyOf) return s.anyOf.map(typeOf).filter((t, i, all) => all.indexOf(t) === i).join(" \\| ");
+  if (s.type === "array") return `list of ${s.items ? typeOf(s.items) : "any"}`;
+  if (s.type === "object" && !s.properties) return "map";
+  return Array.isArray(s.type) ? s.type.join(" \\| ") : (s.type ?? "any");
+}
+
+/** The zod schema at a dotted path ("app.workers[].name"), to ask it for its default. */
+function zodAt(path: string): z.ZodType | undefined {
+  let schema: z.ZodType | undefined = stackConfigSchema;
+  for (const raw of path.split(".")) {
+    const isList = raw.endsWith("[]");
+    const key = isList ? raw.slice(0, -2) : raw;
+    schema = unwrap(schema!);
+    schema = schema instanceof z.ZodObject ? (schema.shape as Record<string, z.ZodType>)[key] : undefined;
+    if (!schema) return undefined;
+    if (isList) {
+      const list = unwrap(schema);
+      schema = list instanceof z.ZodArray ? (list.element as z.ZodType) : undefined;
+    }
+  }
+  return schema;
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  for (;;) {
+    const def = (schema as unknown as { _zod: { def: { innerType?: z.ZodType; out?: z.ZodType; type: string } } })._zod.def;
+    if (def.innerType) schema = def.innerType;
+    else if (def.type === "pipe" && def.out) schema = def.out;
+    else return schema;
+  }
+}
+
+function defaultAt(path: string): unknown {
+  const schema = zodAt(path);
+  if (!schema) return undefined;
+  const result = schema.safeParse(undefined);
+  return result.success ? result.data : undefined;
+}
+
+function rows(schema: JsonSchema, prefix: string, required: boolean, out: string[][]) {
+  if (prefix && schema.default === undefined) schema = { ...schema, default: defaultAt(prefix) };
+  const props = schema.properties;
+  if (schema.type === "object" && props) {
+    if (prefix) out.push([prefix, "object", required ? "required" : fmtDefault(schema.default)]);
+    for (const [key, child] of Object.entries(props)) rows(child, prefix ? `${prefix}.${key}` : key, (schema.required ?? []).includes(key) && child.default === undefined, out);
+    return;
+  }
+  if (schema.type === "array" && schema.items?.type === "object" && schema.items.properties) {
+    out.push([prefix, "list of objects", required ? "required" : fmtDefault(schema.default)]);
+    for (const [key, child] of Object.entries(schema.items.properties)) rows(child, `${prefix}[].${key}`, (schema.items.required ?? []).includes(key) && child.default === undefined, out);
+    return;
+  }
+  out.push([prefix, typeOf(schema), required ? "required" : fmtDefault(schema.default)]);
+}
+
+function fmtDefault(value: unknown): string {
+  if (value === undefined) return "—";
+  const text = JSON.stringify(value);
+  return `\`${text.length > 70 ? `${text.slice(0, 67)}...` : text}\``;
+}
+
+export function configReferenceTable(): string {
+  const json = z.toJSONSchema(stackConfigSchema, { io: "input", unrepresentable: "any" }) as JsonSchema;
+  const out: string[][] = [];
+  rows(json, "", true, out);
+  const lines = ["| key (`twinstack:`…) | type | default |", "|---|---|---|"];
+  for (const [key, type, def] of out) lines.push(`| \`${key}\` | ${type} | ${def} |`);
+  return lines.join("\n");
+}
+
+if (require.main === module) process.stdout.write(`${configReferenceTable()}\n`);

@@ -1,0 +1,82 @@
+// npm run plan -- -s <stack> [--config <path to Pulumi.<stack>.yaml>] [--json]
+// Offline: no Pulumi CLI, no credentials, no network. Exit 1 on a config error or a mandatory
+// policy violation, 0 otherwise.
+import { describeFailure, isUserError, parentName, planStack } from "./planner";
+import { formatViolation } from "../policy/offline";
+import { SecretValue } from "../tests/harness";
+
+interface Args {
+  stack?: string;
+  config?: string;
+  json: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "-s" || arg === "--stack") args.stack = argv[++i];
+    else if (arg.startsWith("--stack=")) args.stack = arg.slice("--stack=".length);
+    else if (arg === "--config") args.config = argv[++i];
+    else if (arg.startsWith("--config=")) args.config = arg.slice("--config=".length);
+    else if (arg === "--json") args.json = true;
+    else throw new Error(`unknown argument "${arg}"; usage: npm run plan -- -s <stack> [--config <Pulumi.<stack>.yaml>] [--json]`);
+  }
+  if (!args.stack) throw new Error("missing -s <stack>; usage: npm run plan -- -s <stack> [--config <Pulumi.<stack>.yaml>] [--json]");
+  return args;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+async function main() {
+  let args: Args;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  // Errors inside the program's applies surface asynchronously: report them like any other.
+  process.on("unhandledRejection", (err) => fail(describeFailure(err)));
+
+  let plan;
+  try {
+    plan = await planStack({ stack: args.stack!, stackFile: args.config });
+  } catch (err) {
+    if (!isUserError(err) && process.env.TWINSTACK_DEBUG) console.error(err);
+    fail(describeFailure(err));
+  }
+
+  const mandatory = plan.violations.filter((v) => v.enforcementLevel === "mandatory");
+  if (args.json) {
+    const json = {
+      stack: plan.stack,
+      stackFile: plan.stackFile,
+      resources: plan.resources.map((r) => ({ type: r.type, name: r.name, parent: parentName(plan.resources, r.parent) || undefined, inputs: r.inputs })),
+      outputs: plan.outputs,
+      violations: plan.violations,
+    };
+    // SecretValue serialises as "[secret]".
+    process.stdout.write(`${JSON.stringify(json, (_k, v) => (v instanceof SecretValue ? "[secret]" : v), 2)}\n`);
+  } else {
+    const rows = plan.resources.map((r) => [r.type, r.name, parentName(plan.resources, r.parent)]);
+    const widths = [0, 1].map((i) => Math.max(...rows.map((row) => row[i].length), 4));
+    console.log(`Plan of stack "${plan.stack}" (${plan.stackFile}):`);
+    console.log(`${"TYPE".padEnd(widths[0])}  ${"NAME".padEnd(widths[1])}  PARENT`);
+    for (const [type, name, parent] of rows) console.log(`${type.padEnd(widths[0])}  ${name.padEnd(widths[1])}  ${parent}`);
+    console.log(`${plan.resources.length} resources`);
+    if (plan.violations.length) {
+      console.log("\nPolicy violations:");
+      for (const v of plan.violations) console.log(`  ${formatViolation(v)}`);
+    }
+    console.log(`\n${mandatory.length} mandatory and ${plan.violations.length - mandatory.length} advisory policy violations`);
+  }
+  if (process.env.TWINSTACK_PLAN_STATS) {
+    process.stderr.write(`TWINSTACK_PLAN_STATS ${JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS })}\n`);
+  }
+  process.exit(mandatory.length ? 1 : 0);
+}
+
+main();

@@ -1,0 +1,71 @@
+// The offline plan: evaluates the real program (stacks/runStack, what index.ts runs) for one stack's
+// config under the shared mocks harness, then runs the policy pack's policies over what it declared.
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { PlanResult, PlannedResource, planProgram, revealSecrets } from "../tests/harness";
+import { ConfigError } from "../stacks/config";
+import { runStack } from "../stacks";
+import { readStackConfig, StackFileError } from "../stacks/stackFile";
+import { branchFromStackName } from "../stacks/slug";
+import { Violation, runPolicies } from "../policy/offline";
+
+export interface StackPlan extends PlanResult {
+  stack: string;
+  stackFile: string;
+  violations: Violation[];
+}
+
+/** A problem the user fixes in config: printed as-is, without a stack trace. */
+export class PlanError extends Error {}
+
+function userMessage(err: unknown): string | undefined {
+  if (err instanceof ConfigError || err instanceof StackFileError || err instanceof PlanError) return err.message;
+  if (err instanceof pulumi.RunError) return err.message;
+  return undefined;
+}
+
+export function describeFailure(err: unknown): string {
+  return userMessage(err) ?? `error: ${(err as Error)?.message ?? String(err)}`;
+}
+
+export function isUserError(err: unknown): boolean {
+  return userMessage(err) !== undefined;
+}
+
+/**
+ * Plans `stack` from `stackFile` (default: Pulumi.<stack>.yaml in projectDir). A preview stack's
+ * dev StackReference is answered with the dev stack's own planned outputs.
+ */
+export async function planStack(opts: { stack: string; stackFile?: string; projectDir?: string; runPolicyPack?: boolean }): Promise<StackPlan> {
+  const projectDir = opts.projectDir ?? process.cwd();
+  const stackFile = opts.stackFile ?? path.join(projectDir, `Pulumi.${opts.stack}.yaml`);
+  const fileConfig = readStackConfig(stackFile, { stack: opts.stack });
+
+  let stackOutputs: Record<string, Record<string, unknown>> | undefined;
+  if (branchFromStackName(opts.stack) !== undefined) {
+    const preview = (fileConfig.values.preview ?? {}) as { devStack?: string };
+    const devStack = preview.devStack ?? "dev";
+    const devName = devStack.split("/").pop() as string;
+    const devFile = path.join(path.dirname(stackFile), `Pulumi.${devName}.yaml`);
+    const dev = await planStack({ stack: devName, stackFile: devFile, projectDir, runPolicyPack: false });
+    stackOutputs = { [devStack]: revealSecrets(dev.outputs) as Record<string, unknown> };
+  }
+
+  const result = await planProgram(runStack, {
+    stack: opts.stack,
+    config: fileConfig.engineConfig,
+    secretKeys: fileConfig.engineSecretKeys,
+    stackOutputs,
+    sourceFile: path.relative(process.cwd(), stackFile) || stackFile,
+  });
+  const violations =
+    opts.runPolicyPack === false
+      ? []
+      : runPolicies(result.resources, { stack: opts.stack, stackFile: path.resolve(stackFile) });
+  return { ...result, stack: opts.stack, stackFile, violations };
+}
+
+export function parentName(resources: PlannedResource[], parentUrn?: string): string {
+  if (!parentUrn) return "";
+  return resources.find((r) => r.urn === parentUrn)?.name ?? parentUrn.split("::").pop() ?? "";
+}
