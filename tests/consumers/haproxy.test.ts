@@ -1,0 +1,174 @@
+// Real consumer: Debian's haproxy checks the rendered haproxy.cfg (`haproxy -c -f`), and a real
+// haproxy on loopback routes through it: three fake Patroni members (a TCP "Postgres" that
+// answers with its name, and a REST API answering /primary and /replica like Patroni does).
+// The primary listener must only ever reach the leader; the replica listener only the replicas.
+//
+// Mutations tried to prove these tests bite (each reverted):
+// - renderer writing `on-marked-down shutdown-session` (typo): the config check fails
+//   ("'on-marked-down' expects 'shutdown-sessions'") and the routing test cannot start haproxy.
+// - renderer checking `uri /replica` in the primary listener too: the routing test fails
+//   (primary listener marks the leader DOWN and pg-2/pg-3 UP).
+
+import * as fs from "fs";
+import * as http from "http";
+import * as net from "net";
+import * as path from "path";
+import { HaproxyCfgArgs, PatroniMember, renderHaproxyCfg } from "../../components/render/haproxy";
+import { Daemon, describeRun, freePort, removeDir, requireBinary, run, startDaemon, tmpDir } from "./util";
+
+let haproxy: string;
+let dir: string;
+
+beforeAll(() => {
+  haproxy = requireBinary("haproxy");
+  dir = tmpDir("twinstack-haproxy-");
+});
+afterAll(() => removeDir(dir));
+
+async function distinctFreePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
+}
+
+function write(name: string, text: string): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+async function check(name: string, cfg: string) {
+  return run(haproxy, ["-c", "-f", write(name, cfg)], { timeoutMs: 10_000 });
+}
+
+const threeMembers: PatroniMember[] = [1, 2, 3].map((i) => ({
+  name: `pg-${i}`,
+  host: `10.0.0.${i}`,
+  pgPort: 5432,
+  restApiPort: 8008,
+}));
+
+describe("haproxy -c", () => {
+  it("accepts a rendered 3-member config with replicas and stats, without warnings", async () => {
+    const cfg = renderHaproxyCfg({ listenPort: 5000, statsPort: 7000, replicas: true, members: threeMembers });
+    const r = await check("ok.cfg", cfg);
+    if (r.code !== 0) throw new Error(describeRun("haproxy -c", r));
+    expect(r.stdout + r.stderr).toContain("Configuration file is valid");
+    expect(r.stdout + r.stderr).not.toMatch(/WARNING|ALERT/);
+  });
+
+  it("rejects a broken config", async () => {
+    const cfg = renderHaproxyCfg({ listenPort: 5000, members: threeMembers }).replace(
+      "http-check expect status 200",
+      "http-check expect stauts 200",
+    );
+    const r = await check("broken.cfg", cfg);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/ALERT/);
+  });
+});
+
+describe("haproxy routing through Patroni health checks", () => {
+  const servers: Array<net.Server | http.Server> = [];
+  let proxy: Daemon | undefined;
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r(undefined)))));
+  });
+
+  function listen(server: net.Server | http.Server, port: number): Promise<void> {
+    servers.push(server);
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => resolve());
+    });
+  }
+
+  /** Connects to port, returns what the backend said (its member name). */
+  function whoAnswers(port: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+      let data = "";
+      const sock = net.connect({ port, host: "127.0.0.1" });
+      sock.setTimeout(3000, () => sock.destroy(new Error(`no answer on ${port}`)));
+      sock.on("data", (d) => (data += d.toString()));
+      sock.on("end", () => resolve(data.trim()));
+      sock.on("error", reject);
+    });
+  }
+
+  async function statuses(statsPort: number): Promise<Record<string, string>> {
+    const csv = await new Promise<string>((resolve, reject) => {
+      http
+        .get({ host: "127.0.0.1", port: statsPort, path: "/;csv" }, (res) => {
+          let body = "";
+          res.on("data", (d) => (body += d));
+          res.on("end", () => resolve(body));
+        })
+        .on("error", reject);
+    });
+    const out: Record<string, string> = {};
+    for (const line of csv.split("\n")) {
+      const f = line.split(",");
+      if (f.length > 17 && f[1].startsWith("pg-")) out[`${f[0]}/${f[1]}`] = f[17];
+    }
+    return out;
+  }
+
+  it("sends the primary port to the leader only and the replica port to replicas only", async () => {
+    const [listenPort, statsPort, ...ports] = await distinctFreePorts(8);
+    // listenPort + 1 is the replica port: fail early and clearly if it is taken.
+    await new Promise<void>((resolve, reject) => {
+      const probe = net.createServer();
+      probe.once("error", reject);
+      probe.listen(listenPort + 1, "127.0.0.1", () => probe.close(() => resolve()));
+    });
+    const leader = "pg-1";
+    const members: PatroniMember[] = [0, 1, 2].map((i) => ({
+      name: `pg-${i + 1}`,
+      host: "127.0.0.1",
+      pgPort: ports[i * 2],
+      restApiPort: ports[i * 2 + 1],
+    }));
+    for (const m of members) {
+      await listen(net.createServer((sock) => sock.end(`${m.name}\n`)), m.pgPort);
+      await listen(
+        http.createServer((req, res) => {
+          const isLeader = m.name === leader;
+          const ok = (req.url === "/primary" && isLeader) || (req.url === "/replica" && !isLeader);
+          res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });
+          res.end(JSON.stringify({ role: isLeader ? "primary" : "replica" }));
+        }),
+        m.restApiPort,
+      );
+    }
+    const args: HaproxyCfgArgs = { listenPort, statsPort, replicas: true, bindAddress: "127.0.0.1", members };
+    const cfgFile = write("live.cfg", renderHaproxyCfg(args));
+    proxy = startDaemon(haproxy, ["-db", "-f", cfgFile]);
+
+    const want: Record<string, string> = {
+      "postgres_primary/pg-1": "UP",
+      "postgres_primary/pg-2": "DOWN",
+      "postgres_primary/pg-3": "DOWN",
+      "postgres_replicas/pg-1": "DOWN",
+      "postgres_replicas/pg-2": "UP",
+      "postgres_replicas/pg-3": "UP",
+    };
+    const deadline = Date.now() + 11_000;
+    let seen: Record<string, string> = {};
+    for (;;) {
+      seen = await statuses(statsPort).catch(() => ({}));
+      if (Object.entries(want).every(([k, v]) => seen[k] === v)) break;
+      if (Date.now() > deadline || proxy.child.exitCode !== null) {
+        throw new Error(`health states never settled: ${JSON.stringify(seen)}\nhaproxy output:\n${proxy.output()}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+
+    const primaryAnswers = await Promise.all([0, 1, 2, 3, 4].map(() => whoAnswers(listenPort)));
+    expect(new Set(primaryAnswers)).toEqual(new Set([leader]));
+    const replicaAnswers: string[] = [];
+    for (let i = 0; i < 4; i++) replicaAnswers.push(await whoAnswers(listenPort + 1));
+    expect(new Set(replicaAnswers)).toEqual(new Set(["pg-2", "pg-3"]));
+  }, 15_000);
+});
