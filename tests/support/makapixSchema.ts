@@ -1,0 +1,111 @@
+// A Makapix-like schema and deterministic data for sampler tests and the sampling benchmark.
+// Covers: a self-reference (users.invited_by, comments.parent_id), a two-table cycle
+// (users.featured_post_id <-> posts.user_id, deferrable), composite keys (follows, reactions),
+// a composite FK (follow_events -> follows), an identity ALWAYS column and a generated column.
+import type { ClientBase } from "pg";
+
+export const MAKAPIX_SCHEMA = `
+CREATE TABLE categories (id serial PRIMARY KEY, name text NOT NULL UNIQUE);
+CREATE TABLE users (
+  id bigserial PRIMARY KEY,
+  handle text NOT NULL UNIQUE,
+  email text NOT NULL UNIQUE,
+  bio text,
+  invited_by bigint REFERENCES users(id),
+  featured_post_id bigint,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE posts (
+  id bigserial PRIMARY KEY,
+  user_id bigint NOT NULL REFERENCES users(id),
+  category_id int REFERENCES categories(id),
+  title text NOT NULL,
+  title_length int GENERATED ALWAYS AS (length(title)) STORED,
+  body text,
+  metadata jsonb,
+  tags text[],
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+ALTER TABLE users ADD CONSTRAINT users_featured_post_fkey
+  FOREIGN KEY (featured_post_id) REFERENCES posts(id) DEFERRABLE INITIALLY IMMEDIATE;
+CREATE TABLE comments (
+  id bigserial PRIMARY KEY,
+  post_id bigint NOT NULL REFERENCES posts(id),
+  user_id bigint NOT NULL REFERENCES users(id),
+  parent_id bigint REFERENCES comments(id),
+  body text NOT NULL
+);
+CREATE TABLE reactions (
+  post_id bigint NOT NULL REFERENCES posts(id),
+  user_id bigint NOT NULL REFERENCES users(id),
+  emoji text NOT NULL,
+  PRIMARY KEY (post_id, user_id, emoji)
+);
+CREATE TABLE follows (
+  user_id bigint NOT NULL REFERENCES users(id),
+  followee_id bigint NOT NULL REFERENCES users(id),
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (user_id, followee_id),
+  CHECK (user_id <> followee_id)
+);
+CREATE TABLE follow_events (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  user_id bigint NOT NULL,
+  followee_id bigint NOT NULL,
+  kind text NOT NULL,
+  FOREIGN KEY (user_id, followee_id) REFERENCES follows(user_id, followee_id)
+);
+CREATE TABLE auth_tokens (
+  id bigserial PRIMARY KEY,
+  user_id bigint NOT NULL REFERENCES users(id),
+  token text NOT NULL UNIQUE,
+  expires_at timestamptz NOT NULL
+);
+`;
+
+/** Table names of the schema, parents first. */
+export const MAKAPIX_TABLES = ["categories", "users", "posts", "comments", "reactions", "follows", "follow_events", "auth_tokens"];
+
+/**
+ * Fills the schema with `users` users and about 22 rows per user overall. Deterministic:
+ * the same size gives the same data. Chains stay short (an inviter has no inviter), so the
+ * parent closure of a sample adds only a few rows.
+ */
+export async function seedMakapix(client: ClientBase, users: number): Promise<void> {
+  await client.query(
+    `
+    INSERT INTO categories (name) SELECT 'category ' || g FROM generate_series(1, 8) g;
+    INSERT INTO users (handle, email, bio, invited_by, created_at)
+      SELECT 'artist' || g, 'artist' || g || '@mail.example', 'Pixel artist #' || g || E' \\u2014 likes ''8-bit'' art',
+             CASE WHEN g % 10 = 0 THEN g - 5 END, timestamptz '2024-01-01' + g * interval '1 minute'
+        FROM generate_series(1, $1::int) g;
+    INSERT INTO posts (user_id, category_id, title, body, metadata, tags, created_at)
+      SELECT 1 + (g::bigint * 7919) % $1, CASE WHEN g % 4 <> 0 THEN 1 + g % 8 END, 'Post ' || g,
+             'Body of post ' || g || E'\\nsecond line', jsonb_build_object('w', 16 + g % 48, 'h', 16 + g % 32),
+             ARRAY['pixel', 'tag' || (g % 13)], timestamptz '2024-02-01' + g * interval '1 second'
+        FROM generate_series(1, 3 * $1::int) g;
+    UPDATE users u SET featured_post_id = (SELECT min(p.id) FROM posts p WHERE p.user_id = u.id) WHERE u.id % 3 = 0;
+    CREATE INDEX ON comments (post_id);
+    INSERT INTO comments (post_id, user_id, body)
+      SELECT 1 + (g::bigint * 104729) % (3 * $1), 1 + (g::bigint * 15485863) % $1, 'Nice work #' || g
+        FROM generate_series(1, 6 * $1::int) g;
+    UPDATE comments c SET parent_id = (SELECT min(p.id) FROM comments p WHERE p.post_id = c.post_id AND p.id < c.id)
+     WHERE c.id % 10 = 0;
+    INSERT INTO reactions (post_id, user_id, emoji)
+      SELECT 1 + (g::bigint * 7727) % (3 * $1), 1 + (g::bigint * 6101) % $1, (ARRAY['heart', 'star', 'fire'])[1 + g % 3]
+        FROM generate_series(1, 5 * $1::int) g
+      ON CONFLICT DO NOTHING;
+    INSERT INTO follows (user_id, followee_id)
+      SELECT a, b FROM (
+        SELECT 1 + (g::bigint * 2741) % $1 AS a, 1 + (g::bigint * 9973 + 17) % $1 AS b FROM generate_series(1, 5 * $1::int) g
+      ) x WHERE a <> b
+      ON CONFLICT DO NOTHING;
+    INSERT INTO follow_events (user_id, followee_id, kind)
+      SELECT user_id, followee_id, 'followed' FROM follows WHERE (user_id + followee_id) % 3 = 0;
+    INSERT INTO auth_tokens (user_id, token, expires_at)
+      SELECT g, md5('token-' || g), timestamptz '2099-01-01'
+        FROM generate_series(1, $1::int) g;
+    ANALYZE;
+    `.replace(/\$1/g, String(Math.floor(users))),
+  );
+}

@@ -1,0 +1,73 @@
+// Applies the per-column rules to rows held as PostgreSQL text values (null = SQL NULL).
+import { randomBytes, randomUUID } from "node:crypto";
+import type { Table } from "./catalog";
+import { PLACEHOLDER, SampleConfig } from "./config";
+
+export type Row = (string | null)[];
+
+export type ColumnTransform = (row: Row) => string | null;
+
+export interface RandomSource {
+  hex(bytes: number): string;
+  uuid(): string;
+}
+
+export const cryptoRandom: RandomSource = { hex: (n) => randomBytes(n).toString("hex"), uuid: () => randomUUID() };
+
+/**
+ * Compiles the rules of one table against the column order of the rows it will receive.
+ * Returns transforms by column index; columns without a rule (or "keep") are absent.
+ */
+export function compileTable(
+  config: SampleConfig,
+  table: Table,
+  columns: string[],
+  random: RandomSource = cryptoRandom,
+): Map<number, ColumnTransform> {
+  const out = new Map<number, ColumnTransform>();
+  const indexOf = (name: string) => {
+    const i = columns.indexOf(name);
+    if (i < 0) throw new Error(`anonymize ${table.name}: template column ${name} is not among the copied columns`);
+    return i;
+  };
+  columns.forEach((name, i) => {
+    const key = `${table.name}.${name}`;
+    if (!(key in config.anonymize)) return;
+    const rule = config.anonymize[key];
+    if (rule === "keep") return;
+    if (rule === null) {
+      out.set(i, () => null);
+      return;
+    }
+    if (rule === "random") {
+      const type = table.columns.find((c) => c.name === name)?.type ?? "text";
+      if (type === "uuid") out.set(i, () => random.uuid());
+      else if (type === "bytea") out.set(i, () => `\\x${random.hex(24)}`);
+      else {
+        // Fits char(n)/varchar(n); 48 hex chars otherwise.
+        const limit = /\((\d+)\)$/.exec(type);
+        const length = limit ? Math.min(48, Number(limit[1])) : 48;
+        out.set(i, () => random.hex(Math.ceil(length / 2)).slice(0, length));
+      }
+      return;
+    }
+    const template = String(rule);
+    const parts: (string | number)[] = [];
+    let last = 0;
+    for (const m of template.matchAll(PLACEHOLDER)) {
+      parts.push(template.slice(last, m.index), indexOf(m[1]));
+      last = m.index! + m[0].length;
+    }
+    parts.push(template.slice(last));
+    out.set(i, (row) => parts.map((p) => (typeof p === "number" ? (row[p] ?? "") : p)).join(""));
+  });
+  return out;
+}
+
+/** New row with the transforms applied; templates always see the original source values. */
+export function applyTransforms(row: Row, transforms: Map<number, ColumnTransform>): Row {
+  if (transforms.size === 0) return row;
+  const out = row.slice();
+  for (const [i, f] of transforms) out[i] = f(row);
+  return out;
+}
