@@ -1,0 +1,194 @@
+// A virtual IP held by one of several nodes: keepalived VRRP containers on a LAN, or a Hetzner
+// floating IP / DigitalOcean reserved IP assigned to a cloud server.
+import * as digitalocean from "@pulumi/digitalocean";
+import * as docker from "@pulumi/docker";
+import * as hcloud from "@pulumi/hcloud";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { KeepalivedConfArgs, proxyTrackCommand, renderKeepalivedConf } from "./render/keepalived";
+
+export interface VipPairNode {
+  /** Host name; part of the container name, so docker-safe. */
+  name: string;
+  /** The node's own LAN address (VRRP unicast source/peer). */
+  address: string;
+  /** Highest first: the first node is MASTER. 1..254. */
+  priority: number;
+  dockerProvider: pulumi.ProviderResource;
+}
+
+export interface VipPairArgs {
+  mode: "keepalived" | "hcloud" | "digitalocean";
+  /** e.g. "gigi-dev": names of children and keepalived instance */
+  namePrefix: string;
+  /** Prod: protect the IP (cloud) against deletion. */
+  protect: boolean;
+  keepalived?: {
+    /** Bare IPv4, or with /prefix. */
+    virtualIp: string;
+    interface: string;
+    /** 1..255, distinct per env on one LAN segment. */
+    virtualRouterId: number;
+    image: pulumi.Input<string>;
+    /** Port of the local reverse proxy the track script checks. */
+    proxyPort: number;
+    /** In priority order, highest first. */
+    nodes: VipPairNode[];
+    /** CPU/memory limits per keepalived container (dev/preview workloads need them). */
+    limits?: { cpus: number; memoryMb: number };
+  };
+  cloud?: {
+    /** hcloud home location (e.g. "fsn1") or DO region (e.g. "nyc3"). */
+    location: string;
+    /** Server (hcloud) or droplet (DO) id the IP is assigned to. */
+    assignTo: pulumi.Input<string>;
+  };
+}
+
+/** Where the rendered config lands in the keepalived container (not the image's own default). */
+export const KEEPALIVED_CONF_PATH = "/etc/keepalived/twinstack.conf";
+/** keepalived in the foreground, VRRP only (no LVS), logging to the container log. */
+export const KEEPALIVED_ARGS = ["--dont-fork", "--log-console", "--vrrp", "--use-file", KEEPALIVED_CONF_PATH];
+export const VIP_LABEL = "twinstack.vip";
+export const ROUTER_ID_LABEL = "twinstack.vrrp-router-id";
+const TRACK_SCRIPT_NAME = "proxy_alive";
+const NAME_RE = /^[a-z0-9][a-z0-9_.-]*$/;
+const DOCKER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/**
+ * Cloud APIs take numeric ids; providers expose them as strings. A non-numeric id only occurs
+ * under mocks (offline plan): it is passed through as is, so the plan still shows what is
+ * assigned to what.
+ */
+function numericId(id: string): number {
+  return /^[0-9]+$/.test(id) ? Number(id) : (id as unknown as number);
+}
+
+export class VipPair extends pulumi.ComponentResource {
+  /** The virtual IP, without prefix length. */
+  public readonly address: pulumi.Output<string>;
+  /** VRRP virtual_router_id (keepalived mode only). */
+  public readonly routerId?: number;
+
+  constructor(name: string, args: VipPairArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("twinstack:index:VipPair", name, {}, opts);
+
+    if (!NAME_RE.test(args.namePrefix)) {
+      throw new Error(`VipPair ${name}: namePrefix must be lowercase letters, digits, '_', '.', '-', got ${JSON.stringify(args.namePrefix)}`);
+    }
+
+    if (args.mode === "keepalived") {
+      const k = args.keepalived;
+      if (!k) throw new Error(`VipPair ${name}: mode "keepalived" needs args.keepalived`);
+      if (args.cloud) throw new Error(`VipPair ${name}: mode "keepalived" takes no args.cloud`);
+      k.nodes.forEach((n, i) => {
+        if (!DOCKER_NAME_RE.test(n.name)) throw new Error(`VipPair ${name}: node name ${JSON.stringify(n.name)} is not docker-safe`);
+        if (i > 0 && !(n.priority < k.nodes[i - 1].priority)) {
+          throw new Error(
+            `VipPair ${name}: nodes must be listed highest priority first (the first is MASTER); ` +
+              `${n.name} (${n.priority}) follows ${k.nodes[i - 1].name} (${k.nodes[i - 1].priority})`,
+          );
+        }
+      });
+      if (k.limits && !(k.limits.cpus > 0 && Number.isInteger(k.limits.memoryMb) && k.limits.memoryMb > 0)) {
+        throw new Error(`VipPair ${name}: limits need cpus > 0 and a positive integer memoryMb`);
+      }
+
+      const vrrpNodes = k.nodes.map(({ name: n, address, priority }) => ({ name: n, address, priority }));
+      const confArgs = (self: string, authPass: string): KeepalivedConfArgs => ({
+        instanceName: args.namePrefix,
+        virtualIp: k.virtualIp,
+        interface: k.interface,
+        virtualRouterId: k.virtualRouterId,
+        authPass,
+        nodes: vrrpNodes,
+        self,
+        // No weight: a node whose proxy is down goes to FAULT and the VIP moves.
+        trackScript: { name: TRACK_SCRIPT_NAME, command: proxyTrackCommand(k.proxyPort) },
+      });
+      // Render once with a stand-in pass now, so a bad config fails here with the field
+      // named, not later inside an apply during the deployment.
+      for (const n of k.nodes) renderKeepalivedConf(confArgs(n.name, "placehdr"));
+
+      // VRRP PASS auth keeps 8 characters; alphanumeric needs no quoting in keepalived.conf.
+      const authPass = new random.RandomPassword(`${name}-auth`, { length: 8, special: false }, { parent: this });
+      const address = k.virtualIp.split("/")[0];
+
+      for (const node of k.nodes) {
+        // The file holds the auth pass, so its content is secret end to end.
+        const conf = pulumi.secret(
+          pulumi.all([authPass.result]).apply(([pass]) => renderKeepalivedConf(confArgs(node.name, pass))),
+        );
+        new docker.Container(
+          `${name}-keepalived-${node.name}`,
+          {
+            name: `${args.namePrefix}-keepalived-${node.name}`,
+            image: k.image,
+            // Bypass image entrypoints (osixia's templates its own config from env vars).
+            entrypoints: ["keepalived"],
+            command: KEEPALIVED_ARGS,
+            uploads: [{ file: KEEPALIVED_CONF_PATH, content: conf, permissions: "0600" }],
+            // VRRP adverts and the VIP itself live on the host's interface.
+            networkMode: "host",
+            capabilities: { adds: ["NET_ADMIN", "NET_BROADCAST", "NET_RAW"] },
+            restart: "unless-stopped",
+            labels: [
+              { label: VIP_LABEL, value: address },
+              { label: ROUTER_ID_LABEL, value: String(k.virtualRouterId) },
+            ],
+            ...(k.limits ? { memory: k.limits.memoryMb, cpus: String(k.limits.cpus) } : {}),
+          },
+          // Fixed name on a host network: never two of them for one node at once.
+          { parent: this, provider: node.dockerProvider, deleteBeforeReplace: true },
+        );
+      }
+
+      this.address = pulumi.output(address);
+      this.routerId = k.virtualRouterId;
+    } else if (args.mode === "hcloud" || args.mode === "digitalocean") {
+      const c = args.cloud;
+      if (!c) throw new Error(`VipPair ${name}: mode "${args.mode}" needs args.cloud`);
+      if (args.keepalived) throw new Error(`VipPair ${name}: mode "${args.mode}" takes no args.keepalived`);
+      if (!c.location) throw new Error(`VipPair ${name}: cloud.location is required`);
+      const target = pulumi.output(c.assignTo);
+
+      if (args.mode === "hcloud") {
+        const ip = new hcloud.FloatingIp(
+          `${name}-ip`,
+          {
+            name: `${args.namePrefix}-vip`,
+            type: "ipv4",
+            homeLocation: c.location,
+            // Also refuse deletion from the console or API, not only from Pulumi.
+            deleteProtection: args.protect,
+          },
+          { parent: this, protect: args.protect },
+        );
+        new hcloud.FloatingIpAssignment(
+          `${name}-assignment`,
+          {
+            floatingIpId: ip.id.apply((id) => numericId(id)),
+            serverId: target.apply((id) => numericId(id)),
+          },
+          { parent: this },
+        );
+        this.address = ip.ipAddress;
+      } else {
+        const ip = new digitalocean.ReservedIp(`${name}-ip`, { region: c.location }, { parent: this, protect: args.protect });
+        new digitalocean.ReservedIpAssignment(
+          `${name}-assignment`,
+          {
+            ipAddress: ip.ipAddress,
+            dropletId: target.apply((id) => numericId(id)),
+          },
+          { parent: this },
+        );
+        this.address = ip.ipAddress;
+      }
+    } else {
+      throw new Error(`VipPair ${name}: mode must be "keepalived", "hcloud" or "digitalocean", got ${JSON.stringify((args as { mode: unknown }).mode)}`);
+    }
+
+    this.registerOutputs({ address: this.address, routerId: this.routerId });
+  }
+}
