@@ -1,0 +1,214 @@
+// One branch preview on the dev environment: the app image `<repo>:preview-<slug>` as a container
+// on the dev host and network, its own database on the dev Postgres (optionally cloned from the
+// dev database), and the route /preview/<slug>/ dropped into the dev Caddy. Everything about the
+// dev side comes from the dev stack's PreviewHandoff; nothing is protected, so
+// `pulumi destroy` removes it all (the route through the command's delete script).
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { PreviewHandoff } from "../stacks/handoff";
+import { branchSlug, slugToIdentifier } from "../stacks/slug";
+import { renderPreviewRoute } from "./render/caddyfile";
+import { renderPreviewRouteScripts } from "./render/previewRoute";
+import { SharedPostgresDb } from "./sharedPostgresDb";
+
+export interface PreviewEnvArgs {
+  /** The git branch; the slug is derived with branchSlug (a clean slug is kept as is). */
+  branch: string;
+  /** The dev stack's `previewHandoff` output (a StackReference output: usually entirely secret). */
+  handoff: pulumi.Input<PreviewHandoff>;
+  /** Create the preview database from the dev database as a template. */
+  cloneDevDatabase: boolean;
+  limits: { cpus: number; memoryMb: number };
+}
+
+const DB_INFIX = "_preview_";
+const PG_IDENTIFIER_MAX = 63;
+/**
+ * Longest slug. The database (and role) name `<app>_preview_<slug>` must fit Postgres's 63 bytes,
+ * and the slug names every resource at construction while the app name only arrives with the
+ * handoff: so the slug gets a fixed budget and the app name what is left.
+ */
+export const PREVIEW_SLUG_MAX_LENGTH = 32;
+export const PREVIEW_APP_NAME_MAX_LENGTH = PG_IDENTIFIER_MAX - DB_INFIX.length - PREVIEW_SLUG_MAX_LENGTH;
+
+const APP_NAME_RE = /^[a-z][a-z0-9_]*$/;
+const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Set here, so the handoff's app env cannot override them. */
+const RESERVED_ENV = ["DATABASE_URL", "BASE_PATH"];
+
+/** The dev database name of a preview: `<app>_preview_<slug as identifier>`. */
+export function previewDatabaseName(appName: string, slug: string): string {
+  return `${appName}${DB_INFIX}${slugToIdentifier(slug)}`;
+}
+
+/** Checks the non-secret parts of a handoff; errors name the field, never a value that may be secret. */
+export function checkPreviewHandoff(h: PreviewHandoff, where: string): void {
+  const fail = (message: string): never => {
+    throw new Error(`${where}: dev stack output previewHandoff: ${message}`);
+  };
+  if (!h || typeof h !== "object") fail("is missing or not an object");
+  if (typeof h.appName !== "string" || !APP_NAME_RE.test(h.appName)) fail(`appName ${JSON.stringify(h.appName)} must be lower-case letters, digits, '_'`);
+  if (h.appName.length > PREVIEW_APP_NAME_MAX_LENGTH) {
+    fail(`appName "${h.appName}" is longer than ${PREVIEW_APP_NAME_MAX_LENGTH} characters: preview database names (<app>${DB_INFIX}<slug>) would exceed ${PG_IDENTIFIER_MAX}`);
+  }
+  if (typeof h.dockerHost !== "string" || !/^(unix|ssh|tcp):\/\/\S+$/.test(h.dockerHost)) fail("dockerHost must be unix://, ssh:// or tcp://");
+  if (!Array.isArray(h.dockerSshOpts)) fail("dockerSshOpts must be a list");
+  if (typeof h.networkName !== "string" || !h.networkName) fail("networkName is missing");
+  if (!h.postgres || typeof h.postgres.host !== "string" || !h.postgres.host) fail("postgres.host is missing");
+  if (!h.proxy || typeof h.proxy.label !== "string" || typeof h.proxy.previewsDir !== "string") fail("proxy.label and proxy.previewsDir are required");
+  if (typeof h.domain !== "string" || !DOMAIN_RE.test(h.domain)) fail(`domain ${JSON.stringify(h.domain)} is not a domain name`);
+  if (typeof h.imageRepository !== "string" || !h.imageRepository || /[@\s]/.test(h.imageRepository) || /:[^/]*$/.test(h.imageRepository)) {
+    fail(`imageRepository ${JSON.stringify(h.imageRepository)} must be a repository without tag or digest`);
+  }
+  if (!h.app || !Number.isInteger(h.app.port) || h.app.port < 1 || h.app.port > 65535) fail("app.port must be a port number");
+  if (typeof h.app.healthPath !== "string" || !/^\/[\w\-./]*$/.test(h.app.healthPath)) fail("app.healthPath must be an absolute URL path");
+  for (const key of Object.keys(h.app.env ?? {})) if (!ENV_NAME_RE.test(key)) fail(`app.env key ${JSON.stringify(key)} is not an environment variable name`);
+}
+
+export class PreviewEnv extends pulumi.ComponentResource {
+  /** DNS-, Docker- and (as identifier) Postgres-safe, at most PREVIEW_SLUG_MAX_LENGTH characters. */
+  public readonly slug: string;
+  /** https://<dev domain>/preview/<slug>/ */
+  public readonly url: pulumi.Output<string>;
+  /**
+   * `<app>_preview_<slug>`. An Output, not a string: the app name is only known once the dev
+   * stack's handoff resolves.
+   */
+  public readonly databaseName: pulumi.Output<string>;
+  /** The image reference the preview runs: `<imageRepository>:preview-<slug>`. */
+  public readonly image: pulumi.Output<string>;
+  /** Physical container name, `<app>-preview-<slug>`. */
+  public readonly containerName: pulumi.Output<string>;
+  /** Network alias on the dev network the route points at: `preview-<slug>`. */
+  public readonly networkAlias: string;
+
+  constructor(name: string, args: PreviewEnvArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("twinstack:index:PreviewEnv", name, {}, opts);
+    const where = `PreviewEnv ${name}`;
+    const { cpus, memoryMb } = args.limits ?? ({} as PreviewEnvArgs["limits"]);
+    if (!(typeof cpus === "number" && cpus > 0)) throw new Error(`${where}: limits.cpus must be a positive number, got ${cpus}`);
+    if (!(Number.isInteger(memoryMb) && memoryMb > 0)) throw new Error(`${where}: limits.memoryMb must be a positive whole number of MiB, got ${memoryMb}`);
+
+    const slug = branchSlug(args.branch, PREVIEW_SLUG_MAX_LENGTH);
+    const alias = `preview-${slug}`;
+    this.slug = slug;
+    this.networkAlias = alias;
+
+    // The dev stack exports the handoff as one secret (it holds the Postgres admin password).
+    // Only that password stays secret here; the rest names things and belongs in readable diffs.
+    const raw = pulumi.output(args.handoff);
+    const dev = pulumi.unsecret(
+      raw.apply((h) => {
+        checkPreviewHandoff(h, where);
+        return { ...h, postgres: { ...h.postgres, adminPassword: "" } };
+      }),
+    );
+    const adminPassword = pulumi.secret(raw.apply((h) => h.postgres.adminPassword));
+
+    const provider = new docker.Provider(`${name}-docker`, { host: dev.dockerHost, sshOpts: dev.dockerSshOpts }, { parent: this });
+    const onDevHost = { parent: this, provider };
+
+    // SharedPostgresDb takes its physical name as a plain string, and the app name in it only
+    // exists once the handoff resolves: the database is declared when it does. StackReference
+    // outputs are known during preview as well as update, so `pulumi preview` still shows it.
+    const database = dev.apply((h) => {
+      const databaseName = previewDatabaseName(h.appName, slug);
+      const db = new SharedPostgresDb(
+        `${name}-db`,
+        {
+          databaseName,
+          mode: "shared",
+          protect: false,
+          template: args.cloneDevDatabase ? h.postgres.devDatabase : undefined,
+          shared: {
+            host: h.postgres.host,
+            port: h.postgres.port,
+            adminUser: h.postgres.adminUser,
+            adminPassword,
+            sslmode: h.postgres.sslmode,
+            appHost: h.postgres.appHost,
+            appPort: h.postgres.appPort,
+          },
+        },
+        { parent: this },
+      );
+      return { databaseName: db.databaseName, connectionString: db.connectionString };
+    });
+    this.databaseName = database.apply((d) => d.databaseName);
+    const connectionString = pulumi.secret(database.apply((d) => d.connectionString));
+
+    this.image = pulumi.interpolate`${dev.imageRepository}:preview-${slug}`;
+    const image = new docker.RemoteImage(`${name}-image`, { name: this.image }, onDevHost);
+
+    // The handoff's app env (minus what is set here), BASE_PATH for the app's links, and the
+    // database URL. The URL holds the role's password, so the list as a whole is secret.
+    const envs = pulumi.all([dev.app, connectionString]).apply(([app, url]) => [
+      ...Object.entries(app.env ?? {})
+        .filter(([key]) => !RESERVED_ENV.includes(key))
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([key, value]) => `${key}=${value}`),
+      `BASE_PATH=/preview/${slug}`,
+      `DATABASE_URL=${url}`,
+    ]);
+    const healthUrl = pulumi.interpolate`http://127.0.0.1:${dev.app.port}${dev.app.healthPath}`;
+
+    this.containerName = pulumi.interpolate`${dev.appName}-preview-${slug}`;
+    const container = new docker.Container(
+      `${name}-app`,
+      {
+        name: this.containerName,
+        image: image.imageId,
+        envs,
+        networksAdvanced: [{ name: dev.networkName, aliases: [alias] }],
+        cpus: String(cpus),
+        memory: memoryMb,
+        labels: [
+          { label: "twinstack.env", value: "preview" },
+          { label: "twinstack.preview", value: slug },
+        ],
+        healthcheck: {
+          tests: ["CMD-SHELL", pulumi.interpolate`wget -q -O /dev/null ${healthUrl} || curl -fsS -o /dev/null ${healthUrl}`],
+          interval: "10s",
+          timeout: "5s",
+          retries: 5,
+          startPeriod: "30s",
+        },
+        // `pulumi up` fails on a preview that never becomes healthy, and the route (which
+        // depends on the container) is only added once it is.
+        wait: true,
+        waitTimeout: 180,
+        restart: "unless-stopped",
+      },
+      // A fixed name cannot exist twice: replace by delete-then-create (a preview may blink).
+      { ...onDevHost, deleteBeforeReplace: true },
+    );
+
+    const snippet = dev.app.apply((app) => renderPreviewRoute({ slug, upstream: `${alias}:${app.port}` }));
+    const scripts = pulumi
+      .all([snippet, dev.proxy])
+      .apply(([text, proxy]) => renderPreviewRouteScripts({ slug, snippet: text, proxyLabel: proxy.label, previewsDir: proxy.previewsDir }));
+    new command.local.Command(
+      `${name}-route`,
+      {
+        create: scripts.create,
+        delete: scripts.delete,
+        environment: { DOCKER_HOST: dev.dockerHost },
+        triggers: [snippet],
+      },
+      // Delete first on replacement: both write the same <slug>.caddy, and the old one's delete
+      // would otherwise remove the route the new one just installed.
+      { parent: this, dependsOn: [container], deleteBeforeReplace: true },
+    );
+
+    this.url = pulumi.interpolate`https://${dev.domain}/preview/${slug}/`;
+    this.registerOutputs({
+      slug,
+      url: this.url,
+      databaseName: this.databaseName,
+      image: this.image,
+      containerName: this.containerName,
+    });
+  }
+}
