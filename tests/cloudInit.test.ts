@@ -1,6 +1,6 @@
 import YAML from "yaml";
 import {
-  RUNNER_PATHS,
+  CLOUD_INIT_PATHS,
   RunnerCloudInitArgs,
   renderDockerHostCloudInit,
   renderRunnerBootstrapScript,
@@ -47,19 +47,19 @@ function file(doc: Record<string, any>, path: string): WriteFile {
 describe("renderRunnerCloudInit", () => {
   it.each(["forgejo", "gitea"] as const)("%s: token only in a 0600 root file, script run by runcmd", (forge) => {
     const doc = parse(renderRunnerCloudInit(runnerArgs({ forge, runnerVersion: forge === "gitea" ? "0.2.11" : "6.3.1" })));
-    const token = file(doc, RUNNER_PATHS.tokenFile);
+    const token = file(doc, CLOUD_INIT_PATHS.tokenFile);
     expect(token.content.trim()).toBe(TOKEN);
     expect(token.permissions).toBe("0600");
     expect(token.owner).toBe("root:root");
 
     const runcmd = JSON.stringify(doc.runcmd);
     expect(runcmd).not.toContain(TOKEN);
-    expect(doc.runcmd).toContainEqual([RUNNER_PATHS.bootstrapScript, "install"]);
+    expect(doc.runcmd).toContainEqual([CLOUD_INIT_PATHS.bootstrapScript, "install"]);
 
     // The token appears exactly once in the whole document: the token file.
-    const others = (doc.write_files as WriteFile[]).filter((w) => w.path !== RUNNER_PATHS.tokenFile);
+    const others = (doc.write_files as WriteFile[]).filter((w) => w.path !== CLOUD_INIT_PATHS.tokenFile);
     for (const w of others) expect(w.content).not.toContain(TOKEN);
-    expect(file(doc, RUNNER_PATHS.bootstrapScript).permissions).toBe("0700");
+    expect(file(doc, CLOUD_INIT_PATHS.bootstrapScript).permissions).toBe("0700");
   });
 
   it("installs docker.io from the distro only when asked", () => {
@@ -69,7 +69,7 @@ describe("renderRunnerCloudInit", () => {
     const golden = parse(renderRunnerCloudInit(runnerArgs({ installDocker: false })));
     expect(golden.packages).toBeUndefined();
     expect(golden.package_update).toBeUndefined();
-    const script = file(golden, RUNNER_PATHS.bootstrapScript).content;
+    const script = file(golden, CLOUD_INIT_PATHS.bootstrapScript).content;
     expect(script).toContain("readonly INSTALL_RUNNER='false'");
   });
 
@@ -98,14 +98,20 @@ describe("renderRunnerCloudInit", () => {
   it("ephemeral runners restart forever; persistent ones only on failure", () => {
     expect(renderRunnerUnit(runnerArgs({ ephemeral: true }))).toMatch(/^Restart=always$/m);
     expect(renderRunnerUnit(runnerArgs({ ephemeral: false }))).toMatch(/^Restart=on-failure$/m);
-    expect(renderRunnerUnit(runnerArgs())).toContain(`ExecStart=${RUNNER_PATHS.bootstrapScript} run`);
+    expect(renderRunnerUnit(runnerArgs())).toContain(`ExecStart=${CLOUD_INIT_PATHS.bootstrapScript} run`);
   });
 
   it("hardens sshd and passes the keys", () => {
     const doc = parse(renderRunnerCloudInit(runnerArgs()));
     expect(doc.ssh_pwauth).toBe(false);
     expect(doc.ssh_authorized_keys).toEqual([KEY]);
-    expect(file(doc, RUNNER_PATHS.sshdDropIn).content).toMatch(/^PasswordAuthentication no$/m);
+    const sshd = file(doc, CLOUD_INIT_PATHS.sshdDropIn).content;
+    expect(sshd).toMatch(/^PasswordAuthentication no$/m);
+    // Root keeps key login on runners: it is the default user on DigitalOcean images.
+    expect(sshd).toMatch(/^PermitRootLogin prohibit-password$/m);
+    // KbdInteractiveAuthentication would make OpenSSH < 8.7 refuse to start.
+    expect(sshd).toMatch(/^ChallengeResponseAuthentication no$/m);
+    expect(sshd).not.toContain("KbdInteractiveAuthentication");
   });
 
   it.each<[string, Partial<RunnerCloudInitArgs>, RegExp]>([
@@ -155,15 +161,15 @@ describe("renderDockerHostCloudInit", () => {
     expect(user.ssh_authorized_keys).toEqual([KEY]);
     expect(doc.ssh_pwauth).toBe(false);
     expect(doc.disable_root).toBe(true);
-    const sshd = file(doc, RUNNER_PATHS.sshdDropIn).content;
+    const sshd = file(doc, CLOUD_INIT_PATHS.sshdDropIn).content;
     expect(sshd).toMatch(/^PasswordAuthentication no$/m);
     expect(sshd).toMatch(/^PermitRootLogin no$/m);
-    expect(JSON.parse(file(doc, RUNNER_PATHS.dockerDaemonJson).content)["live-restore"]).toBe(true);
+    expect(JSON.parse(file(doc, CLOUD_INIT_PATHS.dockerDaemonJson).content)["live-restore"]).toBe(true);
   });
 
   it("turns live-restore off for swarm", () => {
     const doc = parse(renderDockerHostCloudInit({ adminUser: "ops", sshAuthorizedKeys: [KEY], swarm: true }));
-    expect(JSON.parse(file(doc, RUNNER_PATHS.dockerDaemonJson).content)["live-restore"]).toBe(false);
+    expect(JSON.parse(file(doc, CLOUD_INIT_PATHS.dockerDaemonJson).content)["live-restore"]).toBe(false);
   });
 
   it("rejects root, bad names and no keys", () => {

@@ -62,8 +62,8 @@ function fail(message: string): never {
   throw new CloudInitConfigError(`cloud-init: ${message}`);
 }
 
-/** Where things live on the runner machine; exported so tests and components agree on them. */
-export const RUNNER_PATHS = {
+/** Where things live on the machines; exported so tests and components agree on them. */
+export const CLOUD_INIT_PATHS = {
   bootstrapScript: "/usr/local/sbin/twinstack-runner-bootstrap",
   tokenFile: "/etc/twinstack-runner/registration-token",
   stateDir: "/var/lib/twinstack-runner",
@@ -336,8 +336,8 @@ export function renderRunnerBootstrapScript(args: RunnerCloudInitArgs): string {
     ["RUNNER_VERSION", args.runnerVersion],
     ["RUNNER_BIN", RUNNER_BINARIES[args.forge]],
     ["RUNNER_USER", "runner"],
-    ["STATE_DIR", RUNNER_PATHS.stateDir],
-    ["TOKEN_FILE", RUNNER_PATHS.tokenFile],
+    ["STATE_DIR", CLOUD_INIT_PATHS.stateDir],
+    ["TOKEN_FILE", CLOUD_INIT_PATHS.tokenFile],
     ["SERVICE", "twinstack-runner.service"],
     ["FORGEJO_SIGNING_KEY", FORGEJO_SIGNING_KEY],
     ["INSTALL_RUNNER", String(args.installDocker)],
@@ -371,7 +371,7 @@ export function renderRunnerUnit(args: RunnerCloudInitArgs): string {
     "",
     "[Service]",
     "Type=simple",
-    `ExecStart=${RUNNER_PATHS.bootstrapScript} run`,
+    `ExecStart=${CLOUD_INIT_PATHS.bootstrapScript} run`,
     `Restart=${args.ephemeral ? "always" : "on-failure"}`,
     "RestartSec=10",
     "",
@@ -387,11 +387,12 @@ function sshdHardening(permitRootLogin: "no" | "prohibit-password"): string {
   return [
     "# Managed by twinstack cloud-init: keys only.",
     "PasswordAuthentication no",
-    "KbdInteractiveAuthentication no",
+    // The old name: OpenSSH < 8.7 (Ubuntu 20.04, Debian 11) rejects KbdInteractiveAuthentication
+    // and would then refuse to start; newer releases keep this as its alias.
+    "ChallengeResponseAuthentication no",
     "PubkeyAuthentication yes",
     `PermitRootLogin ${permitRootLogin}`,
     "X11Forwarding no",
-    "MaxAuthTries 3",
     "",
   ].join("\n");
 }
@@ -437,26 +438,26 @@ export function renderRunnerCloudInit(args: RunnerCloudInitArgs): string {
   doc.ssh_pwauth = false;
   const files: Record<string, unknown>[] = [
     {
-      path: RUNNER_PATHS.tokenFile,
+      path: CLOUD_INIT_PATHS.tokenFile,
       content: args.registrationToken + "\n",
       owner: "root:root",
       permissions: "0600",
     },
     {
-      path: RUNNER_PATHS.bootstrapScript,
+      path: CLOUD_INIT_PATHS.bootstrapScript,
       content: renderRunnerBootstrapScript(args),
       owner: "root:root",
       permissions: "0700",
     },
-    { path: RUNNER_PATHS.unitFile, content: renderRunnerUnit(args), owner: "root:root", permissions: "0644" },
-    { path: RUNNER_PATHS.sshdDropIn, content: sshdHardening("prohibit-password"), owner: "root:root", permissions: "0644" },
+    { path: CLOUD_INIT_PATHS.unitFile, content: renderRunnerUnit(args), owner: "root:root", permissions: "0644" },
+    { path: CLOUD_INIT_PATHS.sshdDropIn, content: sshdHardening("prohibit-password"), owner: "root:root", permissions: "0644" },
   ];
   if (args.installDocker) {
-    files.push({ path: RUNNER_PATHS.dockerDaemonJson, content: dockerDaemonJson(false), owner: "root:root", permissions: "0644" });
+    files.push({ path: CLOUD_INIT_PATHS.dockerDaemonJson, content: dockerDaemonJson(false), owner: "root:root", permissions: "0644" });
   }
   doc.write_files = files;
   // Packages (docker.io) are installed before runcmd's script runs (cloud_final_modules order).
-  doc.runcmd = [RELOAD_SSHD, [RUNNER_PATHS.bootstrapScript, "install"]];
+  doc.runcmd = [RELOAD_SSHD, [CLOUD_INIT_PATHS.bootstrapScript, "install"]];
   return toCloudConfig(doc);
 }
 
@@ -490,8 +491,8 @@ export function renderDockerHostCloudInit(args: DockerHostCloudInitArgs): string
     disable_root: true,
     ssh_pwauth: false,
     write_files: [
-      { path: RUNNER_PATHS.sshdDropIn, content: sshdHardening("no"), owner: "root:root", permissions: "0644" },
-      { path: RUNNER_PATHS.dockerDaemonJson, content: dockerDaemonJson(swarm), owner: "root:root", permissions: "0644" },
+      { path: CLOUD_INIT_PATHS.sshdDropIn, content: sshdHardening("no"), owner: "root:root", permissions: "0644" },
+      { path: CLOUD_INIT_PATHS.dockerDaemonJson, content: dockerDaemonJson(swarm), owner: "root:root", permissions: "0644" },
     ],
     runcmd: [RELOAD_SSHD, ["systemctl", "enable", "--now", "docker.service"]],
   };
