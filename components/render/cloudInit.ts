@@ -15,8 +15,8 @@
 //              the next registration. Needs an act_runner/Gitea with ephemeral support (Gitea
 //              1.23+); the script checks `register --help` and fails loudly otherwise.
 //   - forgejo: registered once; systemd then runs `forgejo-runner one-job` in a loop. The
-//              registration itself is persistent (forgejo-runner has no server-side
-//              single-use registration in the 6.x line). The token file is deleted once
+//              registration itself is persistent (I found no server-side single-use
+//              registration for forgejo-runner 6.x). The token file is deleted once
 //              registered. The script checks that the binary has `one-job`.
 // `ephemeral: false`: registered once, `daemon` under systemd, token file deleted.
 
