@@ -72,40 +72,41 @@ export const MAKAPIX_TABLES = ["categories", "users", "posts", "comments", "reac
  * parent closure of a sample adds only a few rows.
  */
 export async function seedMakapix(client: ClientBase, users: number): Promise<void> {
-  await client.query(
-    `
+  const n = Math.floor(users);
+  // A deterministic pseudo-random pick in 1..m: PostgreSQL's own integer hash of a counter.
+  const pick = (x: string, m: string) => `(1 + (hashint8(${x})::bigint + 2147483648) % (${m}))`;
+  await client.query(`
     INSERT INTO categories (name) SELECT 'category ' || g FROM generate_series(1, 8) g;
     INSERT INTO users (handle, email, bio, invited_by, created_at)
       SELECT 'artist' || g, 'artist' || g || '@mail.example', 'Pixel artist #' || g || E' \\u2014 likes ''8-bit'' art',
              CASE WHEN g % 10 = 0 THEN g - 5 END, timestamptz '2024-01-01' + g * interval '1 minute'
-        FROM generate_series(1, $1::int) g;
+        FROM generate_series(1, ${n}) g;
     INSERT INTO posts (user_id, category_id, title, body, metadata, tags, created_at)
-      SELECT 1 + (g::bigint * 7919) % $1, CASE WHEN g % 4 <> 0 THEN 1 + g % 8 END, 'Post ' || g,
+      SELECT ${pick("g * 8 + 1", `${n}`)}, CASE WHEN g % 4 <> 0 THEN 1 + g % 8 END, 'Post ' || g,
              'Body of post ' || g || E'\\nsecond line', jsonb_build_object('w', 16 + g % 48, 'h', 16 + g % 32),
              ARRAY['pixel', 'tag' || (g % 13)], timestamptz '2024-02-01' + g * interval '1 second'
-        FROM generate_series(1, 3 * $1::int) g;
+        FROM generate_series(1, ${3 * n}) g;
     UPDATE users u SET featured_post_id = (SELECT min(p.id) FROM posts p WHERE p.user_id = u.id) WHERE u.id % 3 = 0;
     CREATE INDEX ON comments (post_id);
     INSERT INTO comments (post_id, user_id, body)
-      SELECT 1 + (g::bigint * 104729) % (3 * $1), 1 + (g::bigint * 15485863) % $1, 'Nice work #' || g
-        FROM generate_series(1, 6 * $1::int) g;
+      SELECT ${pick("g * 8 + 2", `${3 * n}`)}, ${pick("g * 8 + 3", `${n}`)}, 'Nice work #' || g
+        FROM generate_series(1, ${6 * n}) g;
     UPDATE comments c SET parent_id = (SELECT min(p.id) FROM comments p WHERE p.post_id = c.post_id AND p.id < c.id)
      WHERE c.id % 10 = 0;
     INSERT INTO reactions (post_id, user_id, emoji)
-      SELECT 1 + (g::bigint * 7727) % (3 * $1), 1 + (g::bigint * 6101) % $1, (ARRAY['heart', 'star', 'fire'])[1 + g % 3]
-        FROM generate_series(1, 5 * $1::int) g
+      SELECT ${pick("g * 8 + 4", `${3 * n}`)}, ${pick("g * 8 + 5", `${n}`)}, (ARRAY['heart', 'star', 'fire'])[1 + g % 3]
+        FROM generate_series(1, ${5 * n}) g
       ON CONFLICT DO NOTHING;
     INSERT INTO follows (user_id, followee_id)
       SELECT a, b FROM (
-        SELECT 1 + (g::bigint * 2741) % $1 AS a, 1 + (g::bigint * 9973 + 17) % $1 AS b FROM generate_series(1, 5 * $1::int) g
+        SELECT ${pick("g * 8 + 6", `${n}`)} AS a, ${pick("g * 8 + 7", `${n}`)} AS b FROM generate_series(1, ${5 * n}) g
       ) x WHERE a <> b
       ON CONFLICT DO NOTHING;
     INSERT INTO follow_events (user_id, followee_id, kind)
-      SELECT user_id, followee_id, 'followed' FROM follows WHERE (user_id + followee_id) % 3 = 0;
+      SELECT user_id, followee_id, 'followed' FROM follows WHERE hashint8(user_id * ${n} + followee_id) % 3 = 0;
     INSERT INTO auth_tokens (user_id, token, expires_at)
       SELECT g, md5('token-' || g), timestamptz '2099-01-01'
-        FROM generate_series(1, $1::int) g;
+        FROM generate_series(1, ${n}) g;
     ANALYZE;
-    `.replace(/\$1/g, String(Math.floor(users))),
-  );
+  `);
 }
