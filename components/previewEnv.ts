@@ -32,15 +32,16 @@ const PG_IDENTIFIER_MAX = 63;
 export const PREVIEW_SLUG_MAX_LENGTH = 32;
 export const PREVIEW_APP_NAME_MAX_LENGTH = PG_IDENTIFIER_MAX - DB_INFIX.length - PREVIEW_SLUG_MAX_LENGTH;
 
-const APP_NAME_RE = /^[a-z][a-z0-9_]*$/;
+/** As the config schema allows it: the docker names use it as is, the database with '-' as '_'. */
+const APP_NAME_RE = /^[a-z][a-z0-9]*([_-][a-z0-9]+)*$/;
 const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Set here, so the handoff's app env cannot override them. */
 const RESERVED_ENV = ["DATABASE_URL", "BASE_PATH"];
 
-/** The dev database name of a preview: `<app>_preview_<slug as identifier>`. */
+/** The dev database (and role) name of a preview: `<app>_preview_<slug>`, '-' as '_' as in `<app>_<env>`. */
 export function previewDatabaseName(appName: string, slug: string): string {
-  return `${appName}${DB_INFIX}${slugToIdentifier(slug)}`;
+  return `${appName.replace(/-/g, "_")}${DB_INFIX}${slugToIdentifier(slug)}`;
 }
 
 /** Checks the non-secret parts of a handoff; errors name the field, never a value that may be secret. */
@@ -49,7 +50,7 @@ export function checkPreviewHandoff(h: PreviewHandoff, where: string): void {
     throw new Error(`${where}: dev stack output previewHandoff: ${message}`);
   };
   if (!h || typeof h !== "object") fail("is missing or not an object");
-  if (typeof h.appName !== "string" || !APP_NAME_RE.test(h.appName)) fail(`appName ${JSON.stringify(h.appName)} must be lower-case letters, digits, '_'`);
+  if (typeof h.appName !== "string" || !APP_NAME_RE.test(h.appName)) fail(`appName ${JSON.stringify(h.appName)} must be lower-case letters, digits, '-', '_'`);
   if (h.appName.length > PREVIEW_APP_NAME_MAX_LENGTH) {
     fail(`appName "${h.appName}" is longer than ${PREVIEW_APP_NAME_MAX_LENGTH} characters: preview database names (<app>${DB_INFIX}<slug>) would exceed ${PG_IDENTIFIER_MAX}`);
   }

@@ -172,12 +172,12 @@ function validate(name: string, args: RunnerFleetArgs): void {
   };
   if (!Number.isInteger(args.count) || args.count < 0) fail(`count must be a whole number >= 0, got ${args.count}`);
   if (args.provider !== "digitalocean" && args.provider !== "hcloud") fail(`provider must be "digitalocean" or "hcloud", got ${JSON.stringify(args.provider)}`);
-  if (!NAME_RE.test(args.namePrefix)) fail(`namePrefix must be lower-case letters, digits and '-', got ${JSON.stringify(args.namePrefix)}`);
   if (!args.env || !args.namePrefix.split("-").includes(args.env)) {
     fail(`namePrefix ${JSON.stringify(args.namePrefix)} must carry the env token ${JSON.stringify(args.env)}`);
   }
   if (args.count === 0) return;
-  // Machine names are DNS labels (runner names and hostnames).
+  // Machine names are hostnames and runner names: no '_' (an app name may have one).
+  if (!NAME_RE.test(args.namePrefix)) fail(`namePrefix must be lower-case letters, digits and '-' (a hostname), got ${JSON.stringify(args.namePrefix)}`);
   const longest = `${args.namePrefix}-${args.count - 1}`;
   if (longest.length > 63) fail(`machine name ${JSON.stringify(longest)} is longer than 63 characters`);
   if (!CIDR_RE.test(args.adminCidr ?? "")) fail(`adminCidr must be a CIDR such as 203.0.113.0/24, got ${JSON.stringify(args.adminCidr)}`);

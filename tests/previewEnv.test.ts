@@ -249,6 +249,14 @@ describe("PreviewEnv", () => {
     }
   });
 
+  it("writes an app name with '-' as '_' in the database name, as the dev database does", async () => {
+    const { resources, env } = await plan({ branch: "my-feature", handoff: { ...HANDOFF, appName: "ct-forge" } });
+    expect(env.slug).toBe("my-feature");
+    const names = physicalNames(resources);
+    expect(names.database).toBe("ct_forge_preview_my_feature");
+    expect(names.container).toBe("ct-forge-preview-my-feature");
+  });
+
   it("keeps a branch that already is a short slug as its slug", async () => {
     const { env } = await plan({ branch: "my-feature" });
     expect(env.slug).toBe("my-feature");

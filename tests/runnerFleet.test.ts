@@ -166,6 +166,10 @@ describe("RunnerFleet argument checks", () => {
   it("refuses a name prefix without the env token", async () => {
     await expect(construct({ namePrefix: "gigi-runner" })()).rejects.toThrow(/env token/);
   });
+  it("refuses a name prefix that is no hostname, but only when it names machines", async () => {
+    await expect(construct({ namePrefix: "my_app-dev-runner" })()).rejects.toThrow(/hostname/);
+    await expect(construct({ namePrefix: "my_app-dev-runner", count: 0 })()).resolves.toBeDefined();
+  });
   it("refuses a negative or fractional count", async () => {
     await expect(construct({ count: -1 })()).rejects.toThrow(/count/);
     await expect(construct({ count: 1.5 })()).rejects.toThrow(/count/);
