@@ -1,5 +1,6 @@
 // The preview route scripts (components/render/previewRoute.ts) checked by the programs that run
-// them: shellcheck -s sh on both, then both run by a real /bin/sh against a stand-in `docker`
+// them: shellcheck -s sh on both (tests/consumers/shellcheck.ts), then both run by a real
+// /bin/sh against a stand-in `docker`
 // CLI. The stand-in runs `docker exec <c> <cmd...>` locally (so the in-container steps really
 // write files into a temp previews dir) and answers `caddy reload` with a real
 // `caddy validate` of a site that imports that dir.
@@ -7,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { renderPreviewRoute } from "../../components/render/caddyfile";
 import { renderPreviewRouteScripts, PreviewRouteScriptArgs } from "../../components/render/previewRoute";
+import { shellcheckText } from "./shellcheck";
 import { describeRun, removeDir, requireBinary, run, tmpDir } from "./util";
 
 const FAKE_DOCKER = `#!/bin/sh
@@ -42,12 +44,10 @@ interface Sandbox {
   env: NodeJS.ProcessEnv;
 }
 
-let shellcheck: string;
 let caddy: string;
 const sandboxes: string[] = [];
 
 beforeAll(() => {
-  shellcheck = requireBinary("shellcheck");
   caddy = requireBinary("caddy");
 });
 afterAll(() => sandboxes.forEach(removeDir));
@@ -102,14 +102,6 @@ function sh(script: string, box: Sandbox) {
   return run("/bin/sh", ["-c", script], { env: box.env });
 }
 
-async function shellcheckText(name: string, text: string) {
-  const dir = tmpDir("twinstack-shellcheck-");
-  sandboxes.push(dir);
-  const file = path.join(dir, name);
-  fs.writeFileSync(file, text);
-  return run(shellcheck, ["-s", "sh", "-S", "style", file]);
-}
-
 describe("preview route scripts", () => {
   test.each(["create", "delete"] as const)("the %s script passes shellcheck -s sh", async (which) => {
     const scripts = renderPreviewRouteScripts({
@@ -118,8 +110,7 @@ describe("preview route scripts", () => {
       proxyLabel: "gigi-dev",
       previewsDir: "/etc/caddy/previews",
     });
-    const r = await shellcheckText(`${which}.sh`, scripts[which]);
-    expect({ code: r.code, out: r.stdout + r.stderr }).toEqual({ code: 0, out: "" });
+    expect(await shellcheckText(`preview-route-${which}.sh`, scripts[which], { shell: "sh" })).toEqual([]);
   });
 
   test("create writes <slug>.caddy into the proxy, Caddy accepts it, delete removes it", async () => {
