@@ -1,8 +1,8 @@
 // The preview route scripts (components/render/previewRoute.ts) checked by the programs that run
-// them: shellcheck -s sh on both (tests/consumers/shellcheck.ts), then both run by a real
-// /bin/sh against a stand-in `docker` CLI. The stand-in runs `docker exec <c> <cmd...>` locally (so the in-container steps really
-// write files into a temp previews dir) and answers `caddy reload` with a real
-// `caddy validate` of a site that imports that dir.
+// them: shellcheck -s sh on both (tests/consumers/shellcheck.ts), then both run by a real /bin/sh
+// against a stand-in `docker` CLI. The stand-in runs `docker exec <c> <cmd...>` locally (so the
+// in-container steps really write files into a temp previews dir) and answers `caddy reload` with
+// a real `caddy validate` of a site that imports that dir.
 import * as fs from "fs";
 import * as path from "path";
 import { renderPreviewRoute } from "../../components/render/caddyfile";
