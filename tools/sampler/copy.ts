@@ -95,9 +95,22 @@ export async function copySelection(
     const sourceNames = new Set(sourceCatalog.tables.map((t) => t.name));
     const victims = targetCatalog.tables.filter((t) => sourceNames.has(t.name)).map((t) => t.name);
     if (victims.length > 0) {
-      await target.query(`TRUNCATE ${victims.map((t) => qualified(schema, t)).join(", ")} CASCADE`);
-      truncated.push(...victims);
-      log(`truncated ${victims.length} target table(s) first (--replace)`);
+      // CASCADE also empties target-only tables that reference these: PostgreSQL names them in notices.
+      const cascaded: string[] = [];
+      const onNotice = (n: { message?: string }) => {
+        const m = /truncate cascades to table "(.+)"/.exec(n.message ?? "");
+        if (m) cascaded.push(m[1]);
+      };
+      target.on("notice", onNotice);
+      try {
+        await target.query("SET LOCAL client_min_messages = notice");
+        await target.query(`TRUNCATE ${victims.map((t) => qualified(schema, t)).join(", ")} CASCADE`);
+      } finally {
+        target.removeListener("notice", onNotice);
+      }
+      truncated.push(...victims, ...cascaded);
+      if (cascaded.length > 0) warnings.push(`--replace also emptied target-only table(s) ${cascaded.join(", ")} (they reference copied tables)`);
+      log(`truncated ${truncated.length} target table(s) first (--replace)`);
     }
   } else {
     const busy: string[] = [];
