@@ -36,6 +36,8 @@ export interface BackupJobArgs {
   /** Protect the declared backup volume against deletion (prod). */
   protectVolume?: boolean;
   limits?: { cpus: number; memoryMb: number };
+  /** Labels shared by the env's workloads (env, stack, host); the role label is added here. */
+  labels?: Record<string, string>;
 }
 
 const SCRIPTS_DIR = path.join(__dirname, "..", "scripts");
@@ -103,6 +105,7 @@ export class BackupJob extends pulumi.ComponentResource {
       {
         name: `${args.namePrefix}-backup`,
         image: args.image,
+        labels: Object.entries({ ...(args.labels ?? {}), "twinstack.role": "backup" }).map(([label, value]) => ({ label, value })),
         entrypoints: ["/bin/sh"],
         command: [BACKUP_LOOP_PATH],
         envs,

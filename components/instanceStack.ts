@@ -91,6 +91,8 @@ export interface InstanceStackArgs {
 }
 
 const NOINDEX = "noindex, nofollow";
+/** keepalived tracks the env's proxy on 127.0.0.1:<base + router id>, distinct per env. */
+export const KEEPALIVED_HEALTH_PORT_BASE = 20000;
 
 export class InstanceStack extends pulumi.ComponentResource {
   readonly namePrefix: string;
@@ -179,6 +181,7 @@ export class InstanceStack extends pulumi.ComponentResource {
                 namePrefix: prefix,
                 publishPort: args.database.publishPort,
                 limits: limitsOf(args.database.limits),
+                labels: commonLabels,
               },
             },
             { parent: this },
@@ -382,6 +385,7 @@ export class InstanceStack extends pulumi.ComponentResource {
 
     // ---- reverse proxy ----
     const passwords: Record<string, pulumi.Output<string>> = {};
+    let healthPort: number | undefined;
     if (args.proxy) {
       const proxy = args.proxy;
       const users = nonProd
@@ -413,6 +417,7 @@ export class InstanceStack extends pulumi.ComponentResource {
         sites.push({ domains: [args.vault.domain], routes: [{ path: "/", upstream: "vault:8080" }], tls: tlsFor(args.vault.plainHttp), basicAuth, headers });
       }
       const bindAddress = args.vip?.mode === "keepalived" ? args.vip.address : undefined;
+      healthPort = args.vip?.mode === "keepalived" ? KEEPALIVED_HEALTH_PORT_BASE + args.vip.routerId : undefined;
       this.proxy = new ReverseProxy(
         `${name}-proxy`,
         {
@@ -426,6 +431,7 @@ export class InstanceStack extends pulumi.ComponentResource {
           httpPort: proxy.httpPort,
           httpsPort: proxy.httpsPort,
           bindAddress,
+          healthPort,
           limits: limitsOf(proxy.limits),
           labels: commonLabels,
           protect: args.protect,
@@ -453,7 +459,17 @@ export class InstanceStack extends pulumi.ComponentResource {
           mode: "keepalived",
           namePrefix: prefix,
           protect: args.protect,
-          keepalived: { virtualIp: vip.address, interface: vip.interface, virtualRouterId: vip.routerId, image: vip.image, proxyPort: args.proxy?.httpsPort ?? 443, nodes },
+          keepalived: {
+            virtualIp: vip.address,
+            interface: vip.interface,
+            virtualRouterId: vip.routerId,
+            image: vip.image,
+            // Without a proxy there is nothing to track but the node itself: sshd.
+            proxyPort: healthPort ?? 22,
+            nodes,
+            limits: limitsOf(undefined),
+            labels: { "twinstack.env": args.env, "twinstack.stack": args.stack },
+          },
         },
         { parent: this },
       );
@@ -484,6 +500,7 @@ export class InstanceStack extends pulumi.ComponentResource {
           intervalSeconds: args.backup.intervalSeconds,
           protectVolume: args.protect,
           limits: limitsOf(undefined),
+          labels: commonLabels,
         },
         { parent: this },
       );

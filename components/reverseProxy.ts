@@ -34,6 +34,11 @@ export interface ReverseProxyArgs {
   httpsPort: number;
   /** Bind the published ports to this address (the env's VIP), or all interfaces. */
   bindAddress?: string;
+  /**
+   * Loopback port answering plain HTTP, for keepalived's track script: the VIP-bound ports cannot
+   * be probed on 127.0.0.1, and each env sharing the nodes needs its own port.
+   */
+  healthPort?: number;
   limits?: WorkloadLimits;
   labels?: Record<string, pulumi.Input<string>>;
   protect?: boolean;
@@ -130,6 +135,7 @@ export class ReverseProxy extends pulumi.ComponentResource {
         ports: [
           { internal: 80, external: args.httpPort, ip: args.bindAddress },
           { internal: 443, external: args.httpsPort, ip: args.bindAddress },
+          ...(args.healthPort ? [{ internal: 80, external: args.healthPort, ip: "127.0.0.1" }] : []),
         ],
         volumes: [
           { volumeName: data.name, path: "/data" },

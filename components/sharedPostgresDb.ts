@@ -43,6 +43,8 @@ export interface SharedPostgresDbArgs {
     /** Publish on 127.0.0.1:<port> of the docker host (admin access, e.g. for previews and backups). */
     publishPort?: number;
     limits?: { cpus: number; memoryMb: number };
+    /** Labels shared by the env's workloads (env, stack, host); the role label is added here. */
+    labels?: Record<string, string>;
   };
 }
 
@@ -242,6 +244,7 @@ export class SharedPostgresDb extends pulumi.ComponentResource {
         {
           name: `${d.namePrefix}-postgres`,
           image: image.imageId,
+          labels: Object.entries({ ...(d.labels ?? {}), "twinstack.role": "postgres" }).map(([label, value]) => ({ label, value })),
           envs: [
             `POSTGRES_USER=${dbName}`,
             `POSTGRES_DB=${dbName}`,

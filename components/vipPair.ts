@@ -36,6 +36,8 @@ export interface VipPairArgs {
     nodes: VipPairNode[];
     /** CPU/memory limits per keepalived container (dev/preview workloads need them). */
     limits?: { cpus: number; memoryMb: number };
+    /** Labels shared by the env's workloads (env, stack); role and host labels are added here. */
+    labels?: Record<string, string>;
   };
   cloud?: {
     /** hcloud home location (e.g. "fsn1") or DO region (e.g. "nyc3"). */
@@ -133,6 +135,7 @@ export class VipPair extends pulumi.ComponentResource {
             capabilities: { adds: ["NET_ADMIN", "NET_BROADCAST", "NET_RAW"] },
             restart: "unless-stopped",
             labels: [
+              ...Object.entries({ ...(k.labels ?? {}), "twinstack.role": "keepalived", "twinstack.host": node.name }).map(([label, value]) => ({ label, value })),
               { label: VIP_LABEL, value: address },
               { label: ROUTER_ID_LABEL, value: String(k.virtualRouterId) },
             ],

@@ -144,11 +144,11 @@ describe("VipPair, keepalived mode", () => {
     const dev = await plan("dev", () => keepalivedArgs("dev", "192.168.1.52", 52));
     const prod = await plan("prod", () => keepalivedArgs("prod", "192.168.1.51", 51));
     for (const c of byType(dev.resources, T.container)) {
-      expect(labels(c)).toEqual({ "twinstack.vip": "192.168.1.52", "twinstack.vrrp-router-id": "52" });
+      expect(labels(c)).toMatchObject({ "twinstack.role": "keepalived", "twinstack.vip": "192.168.1.52", "twinstack.vrrp-router-id": "52" });
       expect(uploadedConf(c)).toMatch(/^\s+virtual_router_id 52$/m);
     }
     for (const c of byType(prod.resources, T.container)) {
-      expect(labels(c)).toEqual({ "twinstack.vip": "192.168.1.51", "twinstack.vrrp-router-id": "51" });
+      expect(labels(c)).toMatchObject({ "twinstack.role": "keepalived", "twinstack.vip": "192.168.1.51", "twinstack.vrrp-router-id": "51" });
       expect(uploadedConf(c)).toMatch(/^\s+virtual_router_id 51$/m);
       expect(String(c.props.name)).toMatch(/^gigi-prod-keepalived-/);
     }
