@@ -200,6 +200,8 @@ export const proxySchema = z.strictObject({
   headers: z.record(z.string(), z.string()).default({}),
   /** Extra sites served by this env's proxy (besides the main domains and tenants). */
   sites: z.array(siteSchema).default([]),
+  /** Host address the proxy publishes 80/443 on (one address of a host per env); default: the keepalived VIP, else all interfaces. */
+  bindAddress: z.string().regex(ipv4, { error: "expected an IPv4 address of the host, e.g. 203.0.113.10" }).optional(),
   limits: limitsSchema.optional(),
 });
 
@@ -245,6 +247,22 @@ export const dnsSchema = z.strictObject({
   /** Address the records point at (the VIP / edge host's public IP). */
   target: z.string().optional(),
   ttl: numberWhere("expected a TTL in seconds (>= 30)", isInt(30)).default(300),
+  /** Also declare the tenants' zones (apex domains and org zones); default: records in existing zones. */
+  manageZones: bool.default(false),
+});
+
+export const provisioningSchema = z.strictObject({
+  /** The only range allowed to SSH into provisioned hosts (default: runners.adminCidr). */
+  adminCidr: cidr.optional(),
+  /** hcloud: a private network the provisioned hosts join; Swarm, etcd and Patroni talk over it. */
+  privateNetwork: z.strictObject({
+    enabled: bool.default(false),
+    ipRange: cidr.default("10.0.0.0/16"),
+    /** Hosts get .11, .12, ... of this subnet, in config order. */
+    subnet: cidr.default("10.0.1.0/24"),
+    /** Hetzner network zone of the subnet (eu-central, us-east, us-west, ap-southeast): every host must be in it. */
+    zone: z.string().default("eu-central"),
+  }).prefault({}),
 });
 
 export const tenantSchema = z.strictObject({
@@ -307,6 +325,7 @@ export const stackConfigSchema = z.strictObject({
   dns: dnsSchema.prefault({}),
   tenants: z.array(tenantSchema).default([]),
   haPostgres: haPostgresSchema.prefault({}),
+  provisioning: provisioningSchema.prefault({}),
   backup: backupSchema.prefault({}),
   preview: previewSchema.prefault({}),
 });
