@@ -27,10 +27,15 @@ export interface PgServer {
 
 const REQUIRED = ["initdb", "pg_ctl", "pg_dump", "pg_restore", "psql"];
 
-/** Finds the PostgreSQL server binaries: $PG_BIN, else the newest /usr/lib/postgresql/<n>/bin. */
+/** Finds the PostgreSQL server binaries: $PG_BIN if set, else the newest /usr/lib/postgresql/<n>/bin. */
 export function findPgBinDir(): string {
   const candidates: string[] = [];
-  if (process.env.PG_BIN) candidates.push(process.env.PG_BIN);
+  if (process.env.PG_BIN) {
+    const dir = process.env.PG_BIN;
+    const missing = REQUIRED.filter((b) => !fs.existsSync(path.join(dir, b)));
+    if (missing.length > 0) throw new Error(`PG_BIN=${dir} lacks ${missing.join(", ")}`);
+    return dir;
+  }
   const debianRoot = "/usr/lib/postgresql";
   if (fs.existsSync(debianRoot)) {
     const versions = fs
@@ -60,11 +65,20 @@ function freePort(): Promise<number> {
   });
 }
 
+function postgresUser(): { uid: number; gid: number } {
+  try {
+    const id = (flag: string) => Number(execFileSync("id", [flag, "postgres"], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim());
+    return { uid: id("-u"), gid: id("-g") };
+  } catch {
+    throw new Error("running as root but there is no `postgres` OS user to own the test cluster (initdb refuses root); install the Debian postgresql package");
+  }
+}
+
 export async function startPgServer(): Promise<PgServer> {
   const binDir = findPgBinDir();
   const asRoot = process.getuid?.() === 0;
   // initdb refuses to run as root: the cluster belongs to the postgres OS user then.
-  const owner = asRoot ? { uid: Number(execFileSync("id", ["-u", "postgres"]).toString().trim()), gid: Number(execFileSync("id", ["-g", "postgres"]).toString().trim()) } : undefined;
+  const owner = asRoot ? postgresUser() : undefined;
   const asOwner = (bin: string, args: string[]) =>
     asRoot ? run("runuser", ["-u", "postgres", "--", path.join(binDir, bin), ...args]) : run(path.join(binDir, bin), args);
 
