@@ -123,7 +123,10 @@ export class ReverseProxy extends pulumi.ComponentResource {
     files.unshift({ path: CADDYFILE_PATH, content: this.caddyfile });
 
     const data = new docker.Volume(`${name}-data`, { name: `${args.namePrefix}-caddy-data` }, { ...childOpts, protect: args.protect });
-    const previews = new docker.Volume(`${name}-previews`, { name: `${args.namePrefix}-caddy-previews` }, childOpts);
+    // Only a site that imports preview routes needs the snippet volume; previews are not prod data.
+    const previews = args.sites.some((s) => s.importPreviews)
+      ? new docker.Volume(`${name}-previews`, { name: `${args.namePrefix}-caddy-previews` }, childOpts)
+      : undefined;
 
     this.workload = declareWorkload(
       `${name}-caddy`,
@@ -139,7 +142,7 @@ export class ReverseProxy extends pulumi.ComponentResource {
         ],
         volumes: [
           { volumeName: data.name, path: "/data" },
-          { volumeName: previews.name, path: PREVIEWS_DIR },
+          ...(previews ? [{ volumeName: previews.name, path: PREVIEWS_DIR }] : []),
         ],
         files,
         limits: args.limits,

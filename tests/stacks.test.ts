@@ -108,7 +108,7 @@ describe("default stacks", () => {
 
   it("protect prod's databases, volumes and VIP, and nothing of dev", () => {
     const mustProtect = ["postgresql:index/database:Database", "postgresql:index/role:Role", "docker:index/volume:Volume"];
-    for (const r of prod.resources.filter((r) => mustProtect.includes(r.type) && !r.name.endsWith("-previews"))) {
+    for (const r of prod.resources.filter((r) => mustProtect.includes(r.type))) {
       expect([r.name, r.opts.protect]).toEqual([r.name, true]);
     }
     expect(dev.resources.filter((r) => r.opts.protect).map((r) => r.name)).toEqual([]);
