@@ -62,8 +62,13 @@ export interface InstanceStackArgs {
     workers: InstanceWorker[];
   };
   database:
-    | { mode: "shared"; host: string; port: number; adminUser: string; adminPassword: pulumi.Input<string>; sslmode: string; network?: string; appHost?: string; extensions: string[]; connectionLimit: number; template?: string }
+    | { mode: "shared"; host: pulumi.Input<string>; port: number; adminUser: string; adminPassword: pulumi.Input<string>; sslmode: string; network?: string; appHost?: pulumi.Input<string>; extensions: string[]; connectionLimit: number; template?: string }
     | { mode: "dedicated"; image: string; publishPort?: number; limits?: WorkloadLimits; extensions: string[]; connectionLimit: number };
+  /**
+   * Declares the server a shared-mode database lives on (e.g. an HA Postgres cluster) on the env
+   * network, before the database; the database then depends on it.
+   */
+  databaseServer?: (ctx: DatabaseServerContext) => pulumi.Resource;
   redis: { mode: "none" } | { mode: "dedicated"; image: string; limits?: WorkloadLimits; prefix: string } | { mode: "shared"; url: string; prefix: string };
   mqtt?: { port: number; image: string; devices: string[]; limits?: WorkloadLimits };
   vault?: { domain?: string; hostPath: string; image: string; plainHttp: boolean; limits?: WorkloadLimits };
@@ -82,12 +87,25 @@ export interface InstanceStackArgs {
     domains: string[];
     /** Further sites (tenants, extra hosts) whose catch-all goes to an upstream. */
     sites: InstanceSite[];
+    /** Host address to publish 80/443 on (one address per env on a shared host); default: the keepalived VIP, else all. */
+    bindAddress?: string;
     limits?: WorkloadLimits;
   };
   vip?:
     | { mode: "keepalived"; address: string; interface: string; routerId: number; image: string; nodes: string[] }
     | { mode: "hcloud" | "digitalocean"; location: string; node: string };
   backup?: { keep: number; intervalSeconds: number };
+}
+
+export interface DatabaseServerContext {
+  /** The InstanceStack's resource name, to name children from. */
+  name: string;
+  namePrefix: string;
+  networkName: pulumi.Output<string>;
+  /** Docker provider per host name. */
+  providers: Record<string, docker.Provider>;
+  runtime: Runtime;
+  parent: pulumi.Resource;
 }
 
 const NOINDEX = "noindex, nofollow";
@@ -142,6 +160,7 @@ export class InstanceStack extends pulumi.ComponentResource {
       new docker.Volume(`${name}-${part}`, { name: `${prefix}-${part}`, labels: [{ label: "twinstack.env", value: args.env }] }, { parent: this, provider, protect: args.protect });
 
     // ---- database ----
+    const databaseServer = args.databaseServer?.({ name, namePrefix: prefix, networkName: network.name, providers: this.providers, runtime, parent: this });
     const databaseName = `${args.appName}_${args.env}`.replace(/-/g, "_");
     this.database =
       args.database.mode === "shared"
@@ -164,7 +183,7 @@ export class InstanceStack extends pulumi.ComponentResource {
                 appPort: args.database.port,
               },
             },
-            { parent: this },
+            { parent: this, dependsOn: databaseServer ? [databaseServer] : undefined },
           )
         : new SharedPostgresDb(
             `${name}-db`,
@@ -416,7 +435,7 @@ export class InstanceStack extends pulumi.ComponentResource {
       if (args.vault?.domain) {
         sites.push({ domains: [args.vault.domain], routes: [{ path: "/", upstream: "vault:8080" }], tls: tlsFor(args.vault.plainHttp), basicAuth, headers });
       }
-      const bindAddress = args.vip?.mode === "keepalived" ? args.vip.address : undefined;
+      const bindAddress = proxy.bindAddress ?? (args.vip?.mode === "keepalived" ? args.vip.address : undefined);
       healthPort = args.vip?.mode === "keepalived" ? KEEPALIVED_HEALTH_PORT_BASE + args.vip.routerId : undefined;
       this.proxy = new ReverseProxy(
         `${name}-proxy`,
