@@ -1,0 +1,156 @@
+// Which stack a resource belongs to, its environment, and the stack configs the policies compare.
+// The stack comes from the URN (urn:pulumi:<stack>::<project>::...); its env from the stack name
+// (prod, dev, preview-<slug>) and otherwise from the stack's config (twinstack:env).
+import * as fs from "fs";
+import * as path from "path";
+import { ConfigError, parseStackConfig } from "../../stacks/config";
+import { Env, StackConfig, stackConfigSchema } from "../../stacks/schema";
+import { branchFromStackName } from "../../stacks/slug";
+import { readStackConfig, siblingStackFiles } from "../../stacks/stackFile";
+
+export const ENV_TOKENS: readonly Env[] = ["prod", "dev", "preview"];
+
+/** Set by the offline runner for the duration of one run; the engine path uses env vars and defaults. */
+interface Override {
+  stackFile?: string;
+  projectDir?: string;
+}
+let override: Override | undefined;
+
+export function withStackContext<T>(value: Override, fn: () => T): T {
+  const previous = override;
+  override = value;
+  try {
+    return fn();
+  } finally {
+    override = previous;
+  }
+}
+
+/** The directory holding Pulumi.<stack>.yaml: TWINSTACK_PROJECT_DIR, else the parent of the policy directory. */
+export function projectDir(): string {
+  return override?.projectDir ?? process.env.TWINSTACK_PROJECT_DIR ?? path.resolve(__dirname, "..", "..");
+}
+
+/** Where the stack's config file is: the offline run's file, TWINSTACK_STACK_FILE_PATH, or <projectDir>/Pulumi.<stack>.yaml. */
+export function stackFilePath(stack: string): string {
+  const explicit = override?.stackFile ?? process.env.TWINSTACK_STACK_FILE_PATH;
+  if (explicit) return path.resolve(explicit);
+  return path.join(projectDir(), `Pulumi.${shortStackName(stack)}.yaml`);
+}
+
+/** `org/project/dev` -> `dev`. */
+export function shortStackName(stack: string): string {
+  return stack.slice(stack.lastIndexOf("/") + 1);
+}
+
+/** urn:pulumi:<stack>::<project>::<type>::<name> -> <stack>. */
+export function stackFromUrn(urn: string): string | undefined {
+  const match = /^urn:pulumi:(.*?)::/.exec(urn);
+  return match ? match[1] : undefined;
+}
+
+/** The env a stack name fixes by itself: prod, dev, preview-<slug>; undefined for any other name. */
+export function envFromStackName(stack: string): Env | undefined {
+  const name = shortStackName(stack);
+  if (name === "prod" || name === "dev") return name;
+  if (branchFromStackName(name) !== undefined) return "preview";
+  return undefined;
+}
+
+export interface LoadedStackConfig {
+  stack: string;
+  file: string;
+  /** The file as shown in messages (relative to the project when inside it). */
+  display: string;
+  exists: boolean;
+  /** Raw values of the twinstack namespace (no defaults). */
+  values: Record<string, unknown>;
+  /** The validated config; also set when only secrets or cross-field rules failed. */
+  config?: StackConfig;
+  /** Why the config is not fully valid (one line per problem). */
+  problems: string[];
+}
+
+const cache = new Map<string, { content: string; loaded: LoadedStackConfig }>();
+
+function display(file: string): string {
+  const rel = path.relative(projectDir(), file);
+  return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : file;
+}
+
+/** Schema validation alone: enough for comparing claims when only secrets or cross-field rules fail. */
+function lenientParse(values: Record<string, unknown>, stack: string): StackConfig | undefined {
+  const structured: Record<string, unknown> = {};
+  for (const key of Object.keys(stackConfigSchema.shape)) if (values[key] !== undefined) structured[key] = values[key];
+  if (structured.env === undefined && branchFromStackName(shortStackName(stack)) !== undefined) structured.env = "preview";
+  const result = stackConfigSchema.safeParse(structured);
+  return result.success ? result.data : undefined;
+}
+
+/** Reads and validates a stack file; cached by content, so a changed file is read again. */
+export function loadStackConfig(stack: string, file: string): LoadedStackConfig {
+  const resolved = path.resolve(file);
+  const exists = fs.existsSync(resolved);
+  const content = exists ? fs.readFileSync(resolved, "utf8") : "";
+  const key = `${stack}\u0000${resolved}`;
+  const hit = cache.get(key);
+  if (hit && hit.content === content && hit.loaded.display === display(resolved)) return hit.loaded;
+
+  const loaded: LoadedStackConfig = { stack, file: resolved, display: display(resolved), exists, values: {}, problems: [] };
+  try {
+    const values = readStackConfig(resolved, { stack: shortStackName(stack) }).values;
+    loaded.values = values;
+    try {
+      loaded.config = parseStackConfig(values, { stack: shortStackName(stack), sourceFile: loaded.display }).config;
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      loaded.problems = err.problems;
+      loaded.config = lenientParse(values, stack);
+    }
+  } catch (err) {
+    if (!loaded.problems.length) loaded.problems = [(err as Error).message];
+  }
+  cache.set(key, { content, loaded });
+  return loaded;
+}
+
+export interface StackInfo {
+  stack: string;
+  /** prod, dev or preview; undefined when neither the name nor the config says. */
+  env?: Env;
+  /** Branch slug of a preview stack. */
+  slug?: string;
+  loaded: LoadedStackConfig;
+}
+
+/** The stack a resource URN belongs to, with its env and config. */
+export function stackInfo(urn: string): StackInfo | undefined {
+  const stack = stackFromUrn(urn);
+  if (stack === undefined) return undefined;
+  const loaded = loadStackConfig(stack, stackFilePath(stack));
+  const env = envFromStackName(stack) ?? loaded.config?.env;
+  const slug = env === "preview" ? (branchFromStackName(shortStackName(stack)) ?? loaded.config?.preview.branch) : undefined;
+  return { stack, env, slug, loaded };
+}
+
+/** The other stack files of the project: every Pulumi.<stack>.yaml beside this stack's file. */
+export function siblingStacks(self: LoadedStackConfig): LoadedStackConfig[] {
+  const dir = path.dirname(self.file);
+  if (!fs.existsSync(dir)) return [];
+  return siblingStackFiles(dir)
+    .map((file) => path.resolve(file))
+    .filter((file) => file !== self.file)
+    .map((file) => loadStackConfig(path.basename(file).replace(/^Pulumi\.(.+)\.ya?ml$/, "$1"), file));
+}
+
+/** The env of a sibling stack: from its name, else its config. */
+export function envOf(loaded: LoadedStackConfig): Env | undefined {
+  return envFromStackName(loaded.stack) ?? loaded.config?.env;
+}
+
+/** The dev stack a preview builds on: Pulumi.<preview.devStack>.yaml beside the preview's file. */
+export function devStackOf(preview: LoadedStackConfig): LoadedStackConfig {
+  const devStack = shortStackName(preview.config?.preview.devStack ?? "dev");
+  return loadStackConfig(devStack, path.join(path.dirname(preview.file), `Pulumi.${devStack}.yaml`));
+}

@@ -1,0 +1,207 @@
+// What a stack claims exclusively on shared infrastructure (addresses, ports, names), derived from
+// its config with the same naming conventions the program uses. Two stacks of the project must
+// never claim the same thing; the policy pack's cross-stack rule compares these lists.
+import { StackConfig, HostConfig } from "./schema";
+import { branchFromStackName, slugToIdentifier } from "./slug";
+
+export type ClaimKind = "vip" | "routerId" | "hostPort" | "database" | "role" | "domain" | "mqttPort" | "redisPrefix" | "volumePath";
+
+export interface Claim {
+  kind: ClaimKind;
+  /**
+   * The claimed value, scoped where the scope matters:
+   * hostPort/mqttPort `<docker endpoint>|<bind address>:<port>`, routerId `<docker endpoint>|<id>`,
+   * database/role `<server host>:<port>/<name>`, redisPrefix `<url>|<prefix>`, volumePath `<docker endpoint>|<path>`.
+   */
+  value: string;
+  /** The config key that made the claim, e.g. twinstack:vip.address. */
+  key: string;
+}
+
+export const CLAIM_LABELS: Record<ClaimKind, string> = {
+  vip: "VIP",
+  routerId: "VRRP router id",
+  hostPort: "published host port",
+  database: "database",
+  role: "database role",
+  domain: "domain",
+  mqttPort: "MQTT port",
+  redisPrefix: "Redis key prefix",
+  volumePath: "volume path",
+};
+
+const WILDCARD = "0.0.0.0";
+const LOOPBACK = "127.0.0.1";
+
+/**
+ * The Docker endpoint a host is reached on. Provisioned hosts have none before they exist: they
+ * are new machines named `<app>-<env>-host-<name>`, so that name identifies them.
+ */
+export function hostEndpoint(config: StackConfig, host: HostConfig): string {
+  if (host.docker) return host.docker;
+  const app = config.app?.name ?? "app";
+  return `provisioned:${app}-${config.env}-host-${host.name}`;
+}
+
+/**
+ * The machine behind an endpoint, so ssh://deploy@10.0.0.5 and ssh://root@10.0.0.5:22 (and
+ * tcp://10.0.0.5:2376) compare equal. Every unix:// socket is "this machine".
+ */
+export function machineOf(endpoint: string): string {
+  const match = /^(ssh|tcp|https?):\/\/(?:[^@/]*@)?(\[[^\]]+\]|[^:/]+)/.exec(endpoint);
+  if (match) return `host:${match[2].toLowerCase()}`;
+  if (endpoint.startsWith("unix://") || endpoint.startsWith("npipe://")) return "local";
+  return endpoint;
+}
+
+/** Hosts that run the stack's workloads: the first host standalone, every node in a swarm (ingress publishes everywhere). */
+function workloadHosts(config: StackConfig): HostConfig[] {
+  return config.runtime === "swarm" ? config.hosts : config.hosts.slice(0, 1);
+}
+
+export function physicalDatabaseName(config: StackConfig, stack?: string): string | undefined {
+  const app = config.app?.name;
+  if (!app) return undefined;
+  const base = app.replace(/-/g, "_");
+  if (config.env !== "preview") return `${base}_${config.env}`;
+  const slug = config.preview.branch ?? (stack ? branchFromStackName(stack) : undefined);
+  return slug ? `${base}_preview_${slugToIdentifier(slug)}` : undefined;
+}
+
+/** The claims of one stack. `stack` (the stack name) names a preview's database. */
+export function stackClaims(config: StackConfig, opts: { stack?: string } = {}): Claim[] {
+  const claims: Claim[] = [];
+  const add = (kind: ClaimKind, value: string, key: string) => claims.push({ kind, value, key });
+  const preview = config.env === "preview";
+
+  // Domains: the main ones, extra proxy sites, tenants (apex zones and templates per org), the vault.
+  config.domains.forEach((d, i) => add("domain", d, `twinstack:domains[${i}]`));
+  config.proxy.sites.forEach((site, i) => site.domains.forEach((d, j) => add("domain", d, `twinstack:proxy.sites[${i}].domains[${j}]`)));
+  config.tenants.forEach((tenant, i) => {
+    tenant.domains.forEach((d, j) => add("domain", d, `twinstack:tenants[${i}].domains[${j}]`));
+    tenant.templates.forEach((template, j) =>
+      tenant.orgs.forEach((o) => add("domain", template.replace("{org}", o.org).replace("{tld}", o.tld), `twinstack:tenants[${i}].templates[${j}]`)),
+    );
+  });
+  if (config.vault?.enabled && config.vault.domain) add("domain", config.vault.domain, "twinstack:vault.domain");
+
+  // Databases and roles: only a shared server can be claimed twice; a dedicated one is the stack's own.
+  if (config.postgres.mode === "shared" && config.postgres.host) {
+    const name = physicalDatabaseName(config, opts.stack);
+    if (name) {
+      const server = `${config.postgres.host.toLowerCase()}:${config.postgres.port}`;
+      // The name is <app>_<env>: two stacks only derive the same one from the same app name and env.
+      const key = preview ? "twinstack:preview.branch" : "twinstack:app.name";
+      add("database", `${server}/${name}`, key);
+      add("role", `${server}/${name}`, key);
+    }
+  }
+
+  // Redis: a shared server is partitioned by key prefix.
+  if (config.redis.mode === "shared" && config.redis.url) {
+    const prefix = config.redis.prefix ?? (preview ? undefined : `${config.env}:`);
+    if (prefix !== undefined) add("redisPrefix", `${config.redis.url}|${prefix}`, config.redis.prefix !== undefined ? "twinstack:redis.prefix" : "twinstack:redis.url");
+  }
+
+  // A preview runs on the dev stack's host, network and proxy: it publishes nothing of its own.
+  if (preview) return claims;
+
+  const hosts = workloadHosts(config);
+  const vipAddress = config.vip.mode === "keepalived" ? config.vip.address : undefined;
+  const port = (kind: "hostPort" | "mqttPort", bind: string, p: number, key: string) => {
+    for (const host of hosts) add(kind, `${hostEndpoint(config, host)}|${bind}:${p}`, key);
+  };
+  if (config.proxy.enabled) {
+    port("hostPort", vipAddress ?? WILDCARD, config.proxy.httpPort, "twinstack:proxy.httpPort");
+    port("hostPort", vipAddress ?? WILDCARD, config.proxy.httpsPort, "twinstack:proxy.httpsPort");
+  }
+  if (config.app?.publishPort !== undefined) port("hostPort", WILDCARD, config.app.publishPort, "twinstack:app.publishPort");
+  if (config.postgres.mode === "dedicated" && config.postgres.publishPort !== undefined) {
+    port("hostPort", LOOPBACK, config.postgres.publishPort, "twinstack:postgres.publishPort");
+  }
+  if (config.gitea.enabled) port("hostPort", vipAddress ?? WILDCARD, config.gitea.sshPort, "twinstack:gitea.sshPort");
+  if (config.mqtt.enabled) port("mqttPort", WILDCARD, config.mqtt.port, "twinstack:mqtt.port");
+
+  if (config.vip.mode === "keepalived") {
+    if (config.vip.address) add("vip", config.vip.address, "twinstack:vip.address");
+    if (config.vip.routerId !== undefined) {
+      // VRRP router ids only clash on one LAN: scope them by the hosts that run keepalived.
+      const nodes = config.vip.nodes ?? config.hosts.map((h) => h.name);
+      for (const host of config.hosts.filter((h) => nodes.includes(h.name))) {
+        add("routerId", `${hostEndpoint(config, host)}|${config.vip.routerId}`, "twinstack:vip.routerId");
+      }
+    }
+  }
+
+  if (config.vault?.enabled) {
+    for (const host of hosts) add("volumePath", `${hostEndpoint(config, host)}|${config.vault.hostPath}`, "twinstack:vault.hostPath");
+  }
+  return claims;
+}
+
+interface ParsedPort {
+  machine: string;
+  address: string;
+  port: string;
+}
+
+function parsePortClaim(value: string): ParsedPort | undefined {
+  const bar = value.lastIndexOf("|");
+  if (bar < 0) return undefined;
+  const bind = value.slice(bar + 1);
+  const colon = bind.lastIndexOf(":");
+  if (colon < 0) return undefined;
+  return { machine: machineOf(value.slice(0, bar)), address: bind.slice(0, colon), port: bind.slice(colon + 1) };
+}
+
+function scoped(value: string): { scope: string; rest: string } {
+  const bar = value.lastIndexOf("|");
+  return bar < 0 ? { scope: "", rest: value } : { scope: value.slice(0, bar), rest: value.slice(bar + 1) };
+}
+
+const PORT_KINDS: ClaimKind[] = ["hostPort", "mqttPort"];
+
+/** Whether two claims (of two different stacks) are for the same thing. */
+export function claimsClash(a: Claim, b: Claim): boolean {
+  if (PORT_KINDS.includes(a.kind) && PORT_KINDS.includes(b.kind)) {
+    // All port kinds share one port space per machine; 0.0.0.0 overlaps every address.
+    const pa = parsePortClaim(a.value);
+    const pb = parsePortClaim(b.value);
+    if (!pa || !pb) return a.value === b.value;
+    return pa.machine === pb.machine && pa.port === pb.port && (pa.address === pb.address || pa.address === WILDCARD || pb.address === WILDCARD);
+  }
+  if (a.kind !== b.kind) return false;
+  switch (a.kind) {
+    case "routerId":
+    case "volumePath": {
+      const sa = scoped(a.value);
+      const sb = scoped(b.value);
+      return machineOf(sa.scope) === machineOf(sb.scope) && sa.rest === sb.rest;
+    }
+    case "domain":
+      return a.value.toLowerCase() === b.value.toLowerCase();
+    default:
+      return a.value === b.value;
+  }
+}
+
+export interface Clash {
+  mine: Claim;
+  theirs: Claim;
+}
+
+/** Every pair of clashing claims, one per distinct (kind, my value, their value). */
+export function findClashes(mine: Claim[], theirs: Claim[]): Clash[] {
+  const seen = new Set<string>();
+  const out: Clash[] = [];
+  for (const m of mine) {
+    for (const t of theirs) {
+      if (!claimsClash(m, t)) continue;
+      const id = `${m.kind}\u0000${m.value}\u0000${t.value}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      out.push({ mine: m, theirs: t });
+    }
+  }
+  return out;
+}
