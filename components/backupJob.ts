@@ -44,6 +44,8 @@ const SCRIPTS_DIR = path.join(__dirname, "..", "scripts");
 export const BACKUP_MOUNT = "/backups";
 export const BACKUP_SCRIPT_PATH = "/usr/local/bin/twinstack-backup.sh";
 export const BACKUP_LOOP_PATH = "/usr/local/bin/twinstack-backup-loop.sh";
+/** Shipped beside the backups so a restore needs nothing but `docker exec`. */
+export const RESTORE_SCRIPT_PATH = "/usr/local/bin/twinstack-restore.sh";
 
 export class BackupJob extends pulumi.ComponentResource {
   public readonly volumeName: pulumi.Output<string>;
@@ -64,6 +66,7 @@ export class BackupJob extends pulumi.ComponentResource {
 
     const backupScript = fs.readFileSync(path.join(SCRIPTS_DIR, "backup.sh"), "utf8");
     const loopScript = fs.readFileSync(path.join(SCRIPTS_DIR, "backup-loop.sh"), "utf8");
+    const restoreScript = fs.readFileSync(path.join(SCRIPTS_DIR, "restore.sh"), "utf8");
     const childOpts = { parent: this, provider: args.provider };
 
     let volumeName: pulumi.Output<string>;
@@ -112,6 +115,7 @@ export class BackupJob extends pulumi.ComponentResource {
         uploads: [
           { file: BACKUP_SCRIPT_PATH, content: backupScript, executable: true },
           { file: BACKUP_LOOP_PATH, content: loopScript, executable: true },
+          { file: RESTORE_SCRIPT_PATH, content: restoreScript, executable: true },
         ],
         volumes: [{ volumeName, containerPath: BACKUP_MOUNT }],
         networksAdvanced: [{ name: args.networkName }],

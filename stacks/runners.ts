@@ -2,6 +2,9 @@
 import { RunnerFleet } from "../components/runnerFleet";
 import { LoadedConfig } from "./config";
 
+/** Ubuntu 24.04, as each provider names it. */
+const DEFAULT_RUNNER_IMAGES = { digitalocean: "ubuntu-24-04-x64", hcloud: "ubuntu-24.04" } as const;
+
 /**
  * Always constructs the fleet, also for `count: 0` (then a component with no machines, no
  * firewall, nothing billable). Scaling to zero is then an ordinary update that deletes the
@@ -21,7 +24,7 @@ export function composeRunners(loaded: LoadedConfig, namePrefix: string): Runner
     count: r.count,
     size: r.size,
     region: r.region,
-    image: r.image,
+    image: r.image ?? DEFAULT_RUNNER_IMAGES[r.provider],
     golden: r.golden,
     forge: r.forge,
     // The config check requires forgeUrl and adminCidr when count > 0; with no machines they are unused.

@@ -26,7 +26,7 @@ const bool = z.preprocess(
 
 export const limitsSchema = z.strictObject({
   cpus: positive("a positive number of CPUs, e.g. 0.5"),
-  memoryMb: positive("a positive number of MiB, e.g. 512"),
+  memoryMb: numberWhere("expected a whole positive number of MiB, e.g. 512", isInt(1)),
 });
 export type Limits = z.infer<typeof limitsSchema>;
 
@@ -230,8 +230,8 @@ export const runnersSchema = z.strictObject({
   provider: z.enum(["digitalocean", "hcloud"], { error: 'expected "digitalocean" or "hcloud"' }).default("digitalocean"),
   size: z.string().default("s-2vcpu-4gb"),
   region: z.string().default("nyc3"),
-  /** A golden snapshot id (docker and the runner baked in) or a base image. */
-  image: z.string().default("ubuntu-24-04-x64"),
+  /** A golden snapshot id (docker and the runner baked in) or a base image; default: Ubuntu 24.04 of the provider. */
+  image: z.string().optional(),
   golden: bool.default(false),
   forge: z.enum(["forgejo", "gitea"]).default("forgejo"),
   forgeUrl: z.string().regex(/^https?:\/\//, { error: "expected the forge URL, e.g. https://forge.example.com" }).optional(),
