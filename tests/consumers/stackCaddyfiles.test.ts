@@ -44,7 +44,8 @@ describe("rendered Caddyfiles pass caddy validate", () => {
       .replaceAll("/etc/caddy/previews", previews);
     expect(adapted).not.toContain("/etc/caddy/certs");
     caddyValidate(adapted);
-    // The check bites: the same file with its last closing brace dropped is rejected.
-    expect(() => caddyValidate(adapted.replace(/}\s*$/, ""))).toThrow();
+    // The check bites: the same file with a misspelt directive is rejected.
+    expect(adapted).toContain("reverse_proxy ");
+    expect(() => caddyValidate(adapted.replace("reverse_proxy ", "reverse_proxyy "))).toThrow(/reverse_proxyy/);
   });
 });
