@@ -2,7 +2,7 @@
 // everything downstream gets the typed StackConfig.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { stackConfigSchema, StackConfig } from "./schema";
+import { stackConfigSchema, StackConfig, unwrapSchema } from "./schema";
 import { branchFromStackName } from "./slug";
 
 export const NAMESPACE = "twinstack";
@@ -62,24 +62,14 @@ function closest(word: string, candidates: string[]): string | undefined {
 function knownKeysAt(path: PropertyKey[]): string[] {
   let schema: z.ZodType = stackConfigSchema;
   for (const segment of path) {
-    schema = unwrap(schema);
+    schema = unwrapSchema(schema);
     if (schema instanceof z.ZodObject) schema = (schema.shape as Record<string, z.ZodType>)[String(segment)];
     else if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
     else return [];
     if (!schema) return [];
   }
-  schema = unwrap(schema);
+  schema = unwrapSchema(schema);
   return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
-}
-
-function unwrap(schema: z.ZodType): z.ZodType {
-  for (let i = 0; i < 10; i++) {
-    const def = (schema as unknown as { _zod: { def: { innerType?: z.ZodType; out?: z.ZodType; type: string } } })._zod.def;
-    if (def.innerType) schema = def.innerType;
-    else if (def.type === "pipe" && def.out) schema = def.out;
-    else break;
-  }
-  return schema;
 }
 
 function keyPath(path: PropertyKey[]): string {

@@ -333,3 +333,13 @@ export const stackConfigSchema = z.strictObject({
 export type StackConfig = z.infer<typeof stackConfigSchema>;
 export type AppConfig = z.infer<typeof appSchema>;
 export type TenantConfig = z.infer<typeof tenantSchema>;
+
+/** Strips defaults, optionals and preprocess pipes off a schema, down to the object/array/leaf type. */
+export function unwrapSchema(schema: z.ZodType): z.ZodType {
+  for (;;) {
+    const def = (schema as unknown as { _zod: { def: { innerType?: z.ZodType; out?: z.ZodType; type: string } } })._zod.def;
+    if (def.innerType) schema = def.innerType;
+    else if (def.type === "pipe" && def.out) schema = def.out;
+    else return schema;
+  }
+}

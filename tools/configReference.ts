@@ -1,7 +1,7 @@
 // Renders the README's config reference table from the schema itself, so the two cannot drift.
 // `npm run config-reference` prints it; a test checks the README holds exactly this table.
 import { z } from "zod";
-import { stackConfigSchema } from "../stacks/schema";
+import { stackConfigSchema, unwrapSchema } from "../stacks/schema";
 
 interface JsonSchema {
   type?: string | string[];
@@ -29,24 +29,15 @@ function zodAt(path: string): z.ZodType | undefined {
   for (const raw of path.split(".")) {
     const isList = raw.endsWith("[]");
     const key = isList ? raw.slice(0, -2) : raw;
-    schema = unwrap(schema!);
+    schema = unwrapSchema(schema!);
     schema = schema instanceof z.ZodObject ? (schema.shape as Record<string, z.ZodType>)[key] : undefined;
     if (!schema) return undefined;
     if (isList) {
-      const list = unwrap(schema);
+      const list = unwrapSchema(schema);
       schema = list instanceof z.ZodArray ? (list.element as z.ZodType) : undefined;
     }
   }
   return schema;
-}
-
-function unwrap(schema: z.ZodType): z.ZodType {
-  for (;;) {
-    const def = (schema as unknown as { _zod: { def: { innerType?: z.ZodType; out?: z.ZodType; type: string } } })._zod.def;
-    if (def.innerType) schema = def.innerType;
-    else if (def.type === "pipe" && def.out) schema = def.out;
-    else return schema;
-  }
 }
 
 function defaultAt(path: string): unknown {
