@@ -1,0 +1,187 @@
+// A highly available PostgreSQL for one environment, built from existing engines: an etcd cluster
+// (one member per host) as Patroni's DCS, Patroni members (one per host, each running the
+// rendered patroni.yml) and HAProxy routing clients to the current leader through Patroni's REST
+// health check (GET /primary). All of it runs as Swarm services on the env network, each member
+// pinned to its host (node.labels.twinstack.host), its data on a volume of that host.
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { HOST_NODE_LABEL } from "./dockerHosts";
+import { renderHaproxyCfg } from "./render/haproxy";
+import { renderEtcdMemberEnv, renderPatroniYml } from "./render/patroni";
+import { WorkloadLimits, WorkloadSpec, declareWorkload } from "./workload";
+
+export interface HaPostgresMember {
+  /** Host name (the swarm node label twinstack.host). */
+  host: string;
+  /** Docker provider of that host: its volumes are created there. */
+  dockerProvider: pulumi.ProviderResource;
+}
+
+export interface HaPostgresArgs {
+  /** Physical name prefix carrying the env token, e.g. "twincigo-prod"; also the Patroni scope. */
+  namePrefix: string;
+  env: string;
+  /** The swarm manager: services are declared through it. */
+  dockerProvider: pulumi.ProviderResource;
+  /** The env network (an attachable overlay): members find each other by alias on it. */
+  networkName: pulumi.Input<string>;
+  /** One etcd member and one Patroni member per entry; an odd number, 3 to 7. */
+  members: HaPostgresMember[];
+  patroniImage: pulumi.Input<string>;
+  etcdImage: pulumi.Input<string>;
+  haproxyImage: pulumi.Input<string>;
+  /** HAProxy's leader port, inside the network and published on the hosts (the firewall decides who reaches it). */
+  port: number;
+  /** Publish the HAProxy port on the hosts (the operator's postgresql provider connects there). */
+  publish: boolean;
+  /** The superuser password (generated when absent). Secret. */
+  superuserPassword?: pulumi.Input<string>;
+  /** Per workload; required outside prod. */
+  limits?: WorkloadLimits;
+  /** Prod: protect the member volumes. */
+  protect: boolean;
+  labels?: Record<string, pulumi.Input<string>>;
+}
+
+/** Network alias of HAProxy: what app containers connect to. */
+export const HA_POSTGRES_HOST = "postgres-ha";
+export const SUPERUSER = "postgres";
+export const REPLICATION_USER = "replicator";
+const PG_PORT = 5432;
+const REST_PORT = 8008;
+const ETCD_CLIENT_PORT = 2379;
+const ETCD_PEER_PORT = 2380;
+/** Spilo's layout: PGHOME is owned by postgres in the image, so a fresh named volume is too. */
+export const PATRONI_DATA_MOUNT = "/home/postgres/pgdata";
+const PATRONI_DATA_DIR = `${PATRONI_DATA_MOUNT}/pgroot/data`;
+const PATRONI_BIN_DIR = "/usr/lib/postgresql/16/bin";
+export const PATRONI_CONFIG_PATH = "/etc/patroni/patroni.yml";
+export const HAPROXY_CONFIG_PATH = "/usr/local/etc/haproxy/haproxy.cfg";
+
+const NAME_RE = /^[a-z][a-z0-9-]*[a-z0-9]$/;
+
+export class HaPostgres extends pulumi.ComponentResource {
+  /** Where app containers reach the leader: HA_POSTGRES_HOST:port on the env network. */
+  readonly appHost = HA_POSTGRES_HOST;
+  readonly port: number;
+  readonly superuser = SUPERUSER;
+  readonly superuserPassword: pulumi.Output<string>;
+  readonly etcdMembers: string[];
+  readonly patroniMembers: string[];
+  readonly haproxyCfg: string;
+
+  constructor(name: string, args: HaPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("twinstack:index:HaPostgres", name, {}, opts);
+    const fail = (message: string): never => {
+      throw new Error(`HaPostgres ${name}: ${message}`);
+    };
+    const prefix = args.namePrefix;
+    if (!NAME_RE.test(prefix) || !prefix.split("-").includes(args.env)) fail(`namePrefix ${JSON.stringify(prefix)} must carry the env token ${JSON.stringify(args.env)}`);
+    const n = args.members.length;
+    if (n < 3 || n > 7 || n % 2 === 0) fail(`needs an odd number of members from 3 to 7 (etcd quorum), got ${n}`);
+    if (new Set(args.members.map((m) => m.host)).size !== n) fail("members must be on distinct hosts");
+    if (args.env !== "prod" && !args.limits) fail(`a ${args.env} cluster needs limits`);
+    this.port = args.port;
+
+    const superuser = args.superuserPassword
+      ? pulumi.secret(pulumi.output(args.superuserPassword))
+      : new random.RandomPassword(`${name}-superuser`, { length: 32, special: false }, { parent: this }).result;
+    const replication = new random.RandomPassword(`${name}-replication`, { length: 32, special: false }, { parent: this }).result;
+    this.superuserPassword = pulumi.secret(superuser);
+
+    const labels = { ...(args.labels ?? {}) };
+    const put = (logical: string, spec: WorkloadSpec, dependsOn?: pulumi.Resource[]) =>
+      declareWorkload(`${name}-${logical}`, { ...spec, labels: { ...labels, ...(spec.labels ?? {}) } }, { runtime: "swarm", provider: args.dockerProvider, parent: this, dependsOn });
+    const volume = (member: HaPostgresMember, part: string) =>
+      new docker.Volume(
+        `${name}-${part}`,
+        { name: `${prefix}-${part}`, labels: [{ label: "twinstack.env", value: args.env }] },
+        { parent: this, provider: member.dockerProvider, protect: args.protect },
+      );
+    const pin = (member: HaPostgresMember) => [`node.labels.${HOST_NODE_LABEL}==${member.host}`];
+
+    // ---- etcd: the DCS ----
+    const etcdName = (i: number) => `etcd-${i + 1}`;
+    const etcdPeers = args.members.map((_, i) => ({ name: etcdName(i), peerUrl: `http://${etcdName(i)}:${ETCD_PEER_PORT}` }));
+    this.etcdMembers = args.members.map((_, i) => `${prefix}-etcd-${i + 1}`);
+    const etcd = args.members.map((member, i) => {
+      const env = renderEtcdMemberEnv({
+        name: etcdName(i),
+        clientUrl: `http://${etcdName(i)}:${ETCD_CLIENT_PORT}`,
+        peerUrl: etcdPeers[i].peerUrl,
+        members: etcdPeers,
+        clusterToken: `${prefix}-etcd`,
+      });
+      // etcd binds to IPs only: listen on all, advertise the alias.
+      env.ETCD_LISTEN_CLIENT_URLS = `http://0.0.0.0:${ETCD_CLIENT_PORT}`;
+      env.ETCD_LISTEN_PEER_URLS = `http://0.0.0.0:${ETCD_PEER_PORT}`;
+      const data = volume(member, `etcd-${i + 1}-data`);
+      return put(`etcd-${i + 1}`, {
+        name: `${prefix}-etcd-${i + 1}`,
+        role: "etcd",
+        image: args.etcdImage,
+        env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        network: { name: args.networkName, aliases: [etcdName(i)] },
+        volumes: [{ volumeName: data.name, path: env.ETCD_DATA_DIR }],
+        limits: args.limits,
+        healthcheck: { test: ["CMD", "etcdctl", `--endpoints=http://127.0.0.1:${ETCD_CLIENT_PORT}`, "endpoint", "health"] },
+        constraints: pin(member),
+        labels: { "twinstack.host": member.host },
+      });
+    });
+
+    // ---- Patroni members ----
+    const pgName = (i: number) => `pg-${i + 1}`;
+    this.patroniMembers = args.members.map((_, i) => `${prefix}-patroni-${i + 1}`);
+    const patroni = args.members.map((member, i) => {
+      const config = pulumi.secret(
+        pulumi.all([superuser, replication]).apply(([superPassword, replicationPassword]) =>
+          renderPatroniYml({
+            scope: prefix,
+            name: pgName(i),
+            restApi: { listen: `0.0.0.0:${REST_PORT}`, connectAddress: `${pgName(i)}:${REST_PORT}` },
+            etcdHosts: etcdPeers.map((p) => `${p.name}:${ETCD_CLIENT_PORT}`),
+            postgres: { listen: `0.0.0.0:${PG_PORT}`, connectAddress: `${pgName(i)}:${PG_PORT}`, dataDir: PATRONI_DATA_DIR, binDir: PATRONI_BIN_DIR },
+            superuser: { username: SUPERUSER, password: superPassword },
+            replication: { username: REPLICATION_USER, password: replicationPassword },
+          }),
+        ),
+      );
+      const data = volume(member, `patroni-${i + 1}-data`);
+      return put(`patroni-${i + 1}`, {
+        name: `${prefix}-patroni-${i + 1}`,
+        role: "patroni",
+        image: args.patroniImage,
+        // Patroni itself, as postgres, on our patroni.yml (not the image's own launcher).
+        command: ["/bin/sh", "-c", `exec su postgres -s /bin/sh -c 'exec patroni ${PATRONI_CONFIG_PATH}'`],
+        network: { name: args.networkName, aliases: [pgName(i)] },
+        volumes: [{ volumeName: data.name, path: PATRONI_DATA_MOUNT }],
+        files: [{ path: PATRONI_CONFIG_PATH, content: config }],
+        limits: args.limits,
+        healthcheck: { test: ["CMD-SHELL", `curl -fsS -o /dev/null http://127.0.0.1:${REST_PORT}/health`], startPeriodSeconds: 60 },
+        constraints: pin(member),
+        labels: { "twinstack.host": member.host },
+      }, etcd);
+    });
+
+    // ---- HAProxy: always the leader ----
+    this.haproxyCfg = renderHaproxyCfg({
+      listenPort: args.port,
+      members: args.members.map((_, i) => ({ name: pgName(i), host: pgName(i), pgPort: PG_PORT, restApiPort: REST_PORT })),
+    });
+    put("haproxy", {
+      name: `${prefix}-haproxy`,
+      role: "haproxy",
+      image: args.haproxyImage,
+      network: { name: args.networkName, aliases: [HA_POSTGRES_HOST] },
+      ports: args.publish ? [{ internal: args.port, external: args.port }] : undefined,
+      files: [{ path: HAPROXY_CONFIG_PATH, content: this.haproxyCfg }],
+      limits: args.limits,
+      healthcheck: { test: ["CMD", "haproxy", "-c", "-q", "-f", HAPROXY_CONFIG_PATH] },
+      // HAProxy resolves the members' names at start: they must exist first.
+    }, patroni);
+
+    this.registerOutputs({ etcdMembers: this.etcdMembers, patroniMembers: this.patroniMembers, port: this.port });
+  }
+}

@@ -1,0 +1,54 @@
+// Tenants onboarded by config: every tenant in `tenants` gets its proxy sites (stacks/instance.ts)
+// and, with a DNS provider, one TenantDns with an A record per domain. Adding or removing a tenant
+// in Pulumi.<stack>.yaml adds or removes exactly that tenant's resources; no code change.
+import * as pulumi from "@pulumi/pulumi";
+import { TenantDns } from "../components/tenantDns";
+import { LoadedConfig } from "./config";
+import { configProblem } from "./hosts";
+import { tenantDomains } from "./instance";
+import { TenantConfig } from "./schema";
+
+/** The zones a tenant's records live in: its apex domains and its org zones {org}.{tld}. */
+export function tenantZones(tenant: TenantConfig): string[] {
+  return [...new Set([...tenant.domains, ...tenant.orgs.map((o) => `${o.org}.${o.tld}`)])];
+}
+
+export interface ComposedTenants {
+  dns: TenantDns[];
+  /** tenant name -> its domains (a stack output). */
+  tenants: Record<string, string[]>;
+}
+
+/**
+ * `edge` is where records point when dns.target is not set: the env's VIP, else its first host's
+ * public address.
+ */
+export function composeTenants(loaded: LoadedConfig, edge: pulumi.Input<string> | undefined): ComposedTenants {
+  const c = loaded.config;
+  const tenants = Object.fromEntries(c.tenants.map((t) => [t.name, tenantDomains(t)]));
+  const names = c.tenants.map((t) => t.name);
+  names.forEach((n, i) => {
+    if (names.indexOf(n) !== i) throw configProblem(loaded, `tenants[${i}].name`, `duplicate tenant name "${n}"`);
+  });
+  if (c.dns.provider === "none" || c.tenants.length === 0) return { dns: [], tenants };
+  const target = c.dns.target ?? edge;
+  if (target === undefined) throw configProblem(loaded, "dns.target", "required key is missing: no VIP or host address to point the tenants' records at");
+
+  const prefix = `${c.app?.name ?? loaded.stack}-${c.env}`;
+  const dns = c.tenants.map(
+    (t) =>
+      new TenantDns(`${prefix}-tenant-${t.name}`, {
+        namePrefix: prefix,
+        env: c.env,
+        tenant: t.name,
+        provider: c.dns.provider as "digitalocean" | "hcloud",
+        zones: tenantZones(t),
+        domains: tenants[t.name],
+        target,
+        ttl: c.dns.ttl,
+        manageZones: c.dns.manageZones,
+        protect: c.env === "prod",
+      }),
+  );
+  return { dns, tenants };
+}
