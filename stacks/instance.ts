@@ -17,7 +17,8 @@ export function imageRepository(image: string): string {
   return colon > lastSlash ? withoutDigest.slice(0, colon) : withoutDigest;
 }
 
-export function instanceArgs(loaded: LoadedConfig, hosts: InstanceHost[]): InstanceStackArgs {
+/** `extra` overrides what other composition steps decide (e.g. the database on an HA cluster, stacks/haPostgres.ts). */
+export function instanceArgs(loaded: LoadedConfig, hosts: InstanceHost[], extra: Partial<InstanceStackArgs> = {}): InstanceStackArgs {
   const c: StackConfig = loaded.config;
   const app = c.app!;
   const env = c.env as "prod" | "dev";
@@ -98,6 +99,7 @@ export function instanceArgs(loaded: LoadedConfig, hosts: InstanceHost[]): Insta
           headers: c.proxy.headers,
           domains: c.domains,
           sites: [...c.proxy.sites.map((s) => ({ domains: s.domains, upstream: s.upstream })), ...tenantSites(c)],
+          bindAddress: c.proxy.bindAddress,
           limits: c.proxy.limits,
         }
       : undefined,
@@ -108,6 +110,7 @@ export function instanceArgs(loaded: LoadedConfig, hosts: InstanceHost[]): Insta
           ? { mode: "keepalived", address: c.vip.address!, interface: c.vip.interface, routerId: c.vip.routerId!, image: c.vip.image, nodes: c.vip.nodes ?? c.hosts.map((h) => h.name) }
           : { mode: c.vip.mode, location: c.vip.location ?? c.hosts[0].provision?.location ?? "", node: (c.vip.nodes ?? [c.hosts[0].name])[0] },
     backup: c.backup.enabled ? { keep: c.backup.keep, intervalSeconds: c.backup.intervalSeconds } : undefined,
+    ...extra,
   };
 }
 
@@ -125,9 +128,9 @@ export function existingHosts(c: StackConfig): InstanceHost[] {
   return c.hosts.map((h) => ({ name: h.name, docker: h.docker!, address: h.address }));
 }
 
-export function composeInstance(loaded: LoadedConfig, hosts: InstanceHost[]): { instance: InstanceStack; outputs: Record<string, unknown> } {
+export function composeInstance(loaded: LoadedConfig, hosts: InstanceHost[], extra: Partial<InstanceStackArgs> = {}): { instance: InstanceStack; outputs: Record<string, unknown> } {
   const c = loaded.config;
-  const args = instanceArgs(loaded, hosts);
+  const args = instanceArgs(loaded, hosts, extra);
   const instance = new InstanceStack(`${args.appName}-${args.env}`, args);
   const outputs: Record<string, unknown> = {
     env: c.env,
