@@ -2,9 +2,12 @@
 // composes prod/dev (InstanceStack, runners), or a preview (PreviewEnv).
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, LoadedConfig, loadStackConfig } from "./config";
-import { composeInstance, existingHosts } from "./instance";
+import { haPostgresDatabase } from "./haPostgres";
+import { composeHosts } from "./hosts";
+import { composeInstance } from "./instance";
 import { composePreview } from "./preview";
 import { composeRunners } from "./runners";
+import { composeTenants } from "./tenants";
 
 /** Loads the config, or fails the update with one line per problem and no stack trace. */
 export function loadOrFail(): LoadedConfig {
@@ -23,7 +26,14 @@ export function runStack(): Record<string, unknown> {
   if (c.env === "preview") return composePreview(loaded);
 
   const outputs: Record<string, unknown> = {};
-  if (c.app) Object.assign(outputs, composeInstance(loaded, existingHosts(c)).outputs);
+  if (c.app) {
+    // Existing and provisioned hosts (and the swarm over them), then the env on them, then tenant DNS.
+    const hosts = composeHosts(loaded);
+    const database = c.haPostgres.enabled ? haPostgresDatabase(loaded, hosts.hosts, hosts.publicAddresses) : {};
+    const { instance, outputs: instanceOutputs } = composeInstance(loaded, hosts.hosts, database);
+    const tenants = composeTenants(loaded, instance.vip?.address ?? hosts.publicAddresses[hosts.hosts[0].name]);
+    Object.assign(outputs, instanceOutputs, hosts.outputs, { tenants: tenants.tenants });
+  }
   const appName = c.app?.name ?? loaded.stack;
   const fleet = composeRunners(loaded, `${appName}-${c.env}-runner`);
   outputs.runnerAddresses = fleet.addresses;
