@@ -112,8 +112,10 @@ export function stackClaims(config: StackConfig, opts: { stack?: string } = {}):
     for (const host of hosts) add(kind, `${hostEndpoint(config, host)}|${bind}:${p}`, key);
   };
   if (config.proxy.enabled) {
-    port("hostPort", vipAddress ?? WILDCARD, config.proxy.httpPort, "twinstack:proxy.httpPort");
-    port("hostPort", vipAddress ?? WILDCARD, config.proxy.httpsPort, "twinstack:proxy.httpsPort");
+    // The proxy binds to proxy.bindAddress, else the VIP, else every address (as InstanceStack does).
+    const proxyBind = config.proxy.bindAddress ?? vipAddress ?? WILDCARD;
+    port("hostPort", proxyBind, config.proxy.httpPort, "twinstack:proxy.httpPort");
+    port("hostPort", proxyBind, config.proxy.httpsPort, "twinstack:proxy.httpsPort");
   }
   if (config.app?.publishPort !== undefined) port("hostPort", WILDCARD, config.app.publishPort, "twinstack:app.publishPort");
   if (config.postgres.mode === "dedicated" && config.postgres.publishPort !== undefined) {
