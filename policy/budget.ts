@@ -108,7 +108,7 @@ export const nonProdBudget: StackValidationPolicy = {
       return;
     }
 
-    const fix = `lower the limits (${defaultsKey} or per-service limits), raise ${info.env === "preview" ? "twinstack:budget.share" : "twinstack:budget.share"}, or give the host its real size (twinstack:hosts[].cpus / memoryMb)`;
+    const fix = `lower the limits (${defaultsKey} or per-service limits), raise twinstack:budget.share, or give the host its real size (twinstack:hosts[].cpus / memoryMb)`;
     const check = (where: string, sum: { cpus: number; memoryMb: number; names: string[] }, cpus: number, memoryMb: number) => {
       const maxCpus = share * cpus;
       const maxMemory = share * memoryMb;

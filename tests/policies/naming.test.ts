@@ -1,5 +1,5 @@
 import { nameProblem } from "../../policy/naming";
-import { cleanupProjects, container, devProdProject, of, resource, run } from "./helpers";
+import { cleanupProjects, container, DEV_YAML, devProdProject, of, resource, run } from "./helpers";
 
 const POLICY = "env-token-in-names";
 afterAll(cleanupProjects);
@@ -69,6 +69,12 @@ describe("env-token-in-names (rule 1)", () => {
     expect(bad.map((v) => v.message)).toEqual([
       'preview (preview-dev-tools) database "gigi_dev" carries another stack\'s env token: name it gigi_preview_dev_tools',
     ]);
+  });
+
+  it("takes the env of a stack with another name from its config (twinstack:env)", () => {
+    const dir = devProdProject({ "Pulumi.staging.yaml": DEV_YAML });
+    const violations = of(run([resource("staging", "docker:index/network:Network", "n", { name: "gigi-staging-net" })], { stack: "staging", dir }), POLICY);
+    expect(violations.map((v) => v.message)).toEqual(['dev network "gigi-staging-net" does not carry the env token "dev": name it gigi-dev-staging-net']);
   });
 
   it("ignores env-looking words inside the app name", () => {

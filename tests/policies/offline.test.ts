@@ -96,6 +96,22 @@ describe("runPolicies builds the engine's argument shapes", () => {
     expect(() => runPolicies([r], { stack: "dev" }, [later])).toThrow(/asynchronous/);
   });
 
+  it("finds the stack file through TWINSTACK_STACK_FILE_PATH when the caller passes none", () => {
+    const dir = devProdProject();
+    const image = resource("prod", "docker:index/remoteImage:RemoteImage", "img", { name: "app:latest" });
+    const saved = process.env.TWINSTACK_STACK_FILE_PATH;
+    try {
+      process.env.TWINSTACK_STACK_FILE_PATH = `${dir}/Pulumi.dev.yaml`;
+      // The file says dev, the URN says prod: the URN decides the env, the file supplies the config.
+      expect(of(runPolicies([image], { stack: "prod" }), "prod-images-immutable")).toHaveLength(1);
+      process.env.TWINSTACK_STACK_FILE_PATH = `${dir}/Pulumi.prod.yaml`;
+      expect(of(runPolicies([resource("prod", "pulumi:pulumi:Stack", "s")], { stack: "prod" }), "no-shared-claims")).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.TWINSTACK_STACK_FILE_PATH;
+      else process.env.TWINSTACK_STACK_FILE_PATH = saved;
+    }
+  });
+
   it("formats violations as policy (level): resource: message", () => {
     expect(formatViolation({ policy: "p", enforcementLevel: "mandatory", resource: "urn:pulumi:dev::twinstack::docker:index/volume:Volume::gigi-dev-v", message: "m" })).toBe("p (mandatory): gigi-dev-v: m");
     expect(formatViolation({ policy: "p", enforcementLevel: "advisory", message: "m" })).toBe("p (advisory): stack: m");
