@@ -103,15 +103,13 @@ export function insertionOrder(tables: string[], foreignKeys: ForeignKey[], canB
       order.push(component[0]);
       continue;
     }
-    // Kahn's algorithm over the unbreakable edges inside the component, alphabetical ties.
+    // Order the component by its unbreakable edges alone: their strongly connected components come
+    // parents first, so only edges inside a cycle of unbreakable FKs stay cyclic. (Picking any
+    // table when none is ready could put a table before the parent its hard FK needs.)
     const inside = new Set(component);
     const hard = relevant.filter((fk) => inside.has(fk.table) && inside.has(fk.refTable) && fk.table !== fk.refTable && !canBreak(fk));
-    const remaining = new Set(component);
-    while (remaining.size > 0) {
-      const ready = [...remaining].filter((t) => !hard.some((fk) => fk.table === t && remaining.has(fk.refTable)));
-      const next = (ready.length > 0 ? ready : [...remaining]).sort()[0];
-      order.push(next);
-      remaining.delete(next);
+    for (const hardComponent of stronglyConnectedComponents(component, hard.map((fk) => ({ from: fk.table, to: fk.refTable })))) {
+      order.push(...[...hardComponent].sort());
     }
   }
   const position = new Map(order.map((t, i) => [t, i]));
