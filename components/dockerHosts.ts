@@ -207,8 +207,8 @@ export class DockerHosts extends pulumi.ComponentResource {
           endpoint: spec.docker!,
           address: spec.address,
           publicAddress: spec.address ?? target?.host ?? "127.0.0.1",
-          // Existing hosts: the operator's own SSH agent (SSH_AUTH_SOCK), as for the Docker endpoint.
-          connection: target ? { host: spec.address ?? target.host, user: target.user ?? spec.sshUser } : undefined,
+          // Existing hosts: where the Docker endpoint reaches them, with the operator's own SSH agent (SSH_AUTH_SOCK).
+          connection: target ? { host: target.host, user: target.user ?? spec.sshUser } : undefined,
           gates: [],
         };
       }
