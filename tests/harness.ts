@@ -300,6 +300,15 @@ export function isSecretValue(value: unknown): value is SecretValue {
 
 // ---- conveniences for tests ----
 
+/** Every string reachable in `value` without passing through a SecretValue: what anyone may read. */
+export function plainStrings(value: unknown): string[] {
+  if (value instanceof SecretValue) return [];
+  if (typeof value === "string") return [value];
+  if (Array.isArray(value)) return value.flatMap(plainStrings);
+  if (value && typeof value === "object") return Object.values(value).flatMap(plainStrings);
+  return [];
+}
+
 export function byType(resources: PlannedResource[], type: string): PlannedResource[] {
   return resources.filter((r) => r.type === type);
 }

@@ -3,7 +3,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { SharedPostgresDb, SharedPostgresDbArgs, EXTENSIONS_INIT_PATH, PG_DATA_MOUNT } from "../components/sharedPostgresDb";
-import { byType, one, planProgram, PlannedResource, SecretValue } from "./harness";
+import { byType, one, planProgram, PlannedResource, SecretValue, plainStrings } from "./harness";
 
 const ADMIN_PASSWORD = "adm1n-Secret-pw";
 const T = {
@@ -74,14 +74,6 @@ async function plan(stack: string, makeArgs: () => SharedPostgresDbArgs) {
   );
 }
 
-/** Every string reachable in `value` without passing through a SecretValue. */
-function plainStrings(value: unknown): string[] {
-  if (value instanceof SecretValue) return [];
-  if (typeof value === "string") return [value];
-  if (Array.isArray(value)) return value.flatMap(plainStrings);
-  if (value && typeof value === "object") return Object.values(value).flatMap(plainStrings);
-  return [];
-}
 
 function generatedPassword(resources: PlannedResource[]): string {
   return String(one(resources, T.password).state.result);

@@ -4,7 +4,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { KEEPALIVED_ARGS, KEEPALIVED_CONF_PATH, VipPair, VipPairArgs } from "../components/vipPair";
 import { proxyTrackCommand } from "../components/render/keepalived";
-import { byType, one, planProgram, PlannedResource, SecretValue } from "./harness";
+import { byType, one, planProgram, PlannedResource, SecretValue, plainStrings } from "./harness";
 
 const T = {
   password: "random:index/randomPassword:RandomPassword",
@@ -58,14 +58,6 @@ async function plan(stack: string, args: () => VipPairArgs) {
   );
 }
 
-/** Every string reachable in `value` without passing through a SecretValue. */
-function plainStrings(value: unknown): string[] {
-  if (value instanceof SecretValue) return [];
-  if (typeof value === "string") return [value];
-  if (Array.isArray(value)) return value.flatMap(plainStrings);
-  if (value && typeof value === "object") return Object.values(value).flatMap(plainStrings);
-  return [];
-}
 
 function uploadedConf(c: PlannedResource): string {
   const uploads = c.props.uploads as { file: string; content: string }[];
