@@ -61,6 +61,17 @@ export const HAPROXY_CONFIG_PATH = "/usr/local/etc/haproxy/haproxy.cfg";
 
 const NAME_RE = /^[a-z][a-z0-9-]*[a-z0-9]$/;
 
+/** Starts Patroni as postgres whether the container runs as root or already as postgres. */
+export function patroniStartScript(): string {
+  return [
+    'if [ "$(id -u)" = 0 ]; then',
+    `  mkdir -p ${PATRONI_DATA_MOUNT}/pgroot && chown -R postgres:postgres ${PATRONI_DATA_MOUNT}`,
+    `  exec su postgres -s /bin/sh -c 'exec patroni ${PATRONI_CONFIG_PATH}'`,
+    "fi",
+    `exec patroni ${PATRONI_CONFIG_PATH}`,
+  ].join("\n");
+}
+
 export class HaPostgres extends pulumi.ComponentResource {
   /** Where app containers reach the leader: HA_POSTGRES_HOST:port on the env network. */
   readonly appHost = HA_POSTGRES_HOST;
@@ -153,8 +164,9 @@ export class HaPostgres extends pulumi.ComponentResource {
         name: `${prefix}-patroni-${i + 1}`,
         role: "patroni",
         image: args.patroniImage,
-        // Patroni itself, as postgres, on our patroni.yml (not the image's own launcher).
-        command: ["/bin/sh", "-c", `exec su postgres -s /bin/sh -c 'exec patroni ${PATRONI_CONFIG_PATH}'`],
+        // Patroni itself on our patroni.yml (not the image's own launcher), as postgres: started as
+        // root, it first hands the data volume to postgres (a fresh volume may be root's).
+        command: ["/bin/sh", "-c", patroniStartScript()],
         network: { name: args.networkName, aliases: [pgName(i)] },
         volumes: [{ volumeName: data.name, path: PATRONI_DATA_MOUNT }],
         files: [{ path: PATRONI_CONFIG_PATH, content: config }],

@@ -1,9 +1,13 @@
 // HaPostgres: etcd + Patroni + HAProxy as Swarm services on the env network, one member per host,
 // and haPostgres.enabled through the program (the env database created through HAProxy).
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
-import { HAPROXY_CONFIG_PATH, HaPostgres, HaPostgresArgs, PATRONI_CONFIG_PATH } from "../components/haPostgres";
+import { HAPROXY_CONFIG_PATH, HaPostgres, HaPostgresArgs, PATRONI_CONFIG_PATH, patroniStartScript } from "../components/haPostgres";
 import { runStack } from "../stacks";
 import { PlanResult, PlannedResource, SecretValue, byType, one, planProgram } from "./harness";
 
@@ -126,6 +130,34 @@ describe("HaPostgres", () => {
       }, { stack: "prod", config: {} }),
     ).rejects.toThrow(/distinct hosts/);
     await expect(attempt({}, "dev")).rejects.toThrow(/needs limits/);
+  });
+});
+
+describe("the Patroni start script, run by a real shell with fake tools", () => {
+  const run = (uid: string) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-patroni-"));
+    try {
+      const log = path.join(dir, "log");
+      const fake = (name: string, body = "") => fs.writeFileSync(path.join(dir, name), `#!/bin/sh\necho "${name} $*" >>"${log}"\n${body}\n`, { mode: 0o755 });
+      fake("id", `echo ${uid}`);
+      for (const tool of ["mkdir", "chown", "su", "patroni"]) fake(tool);
+      execFileSync("/bin/sh", ["-c", patroniStartScript()], { env: { PATH: dir } });
+      return fs.readFileSync(log, "utf8").trim().split("\n").filter((l) => !l.startsWith("id "));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it("as root: hands the data volume to postgres, then runs Patroni as postgres", () => {
+    expect(run("0")).toEqual([
+      "mkdir -p /home/postgres/pgdata/pgroot",
+      "chown -R postgres:postgres /home/postgres/pgdata",
+      `su postgres -s /bin/sh -c exec patroni ${PATRONI_CONFIG_PATH}`,
+    ]);
+  });
+
+  it("as postgres already: runs Patroni directly", () => {
+    expect(run("101")).toEqual([`patroni ${PATRONI_CONFIG_PATH}`]);
   });
 });
 
