@@ -89,6 +89,26 @@ describe("every example stack", () => {
   });
 });
 
+describe("per-env secrets of every example", () => {
+  const stackFile = (file: string) => YAML.parse(fs.readFileSync(file, "utf8")).config as Record<string, any>;
+
+  it.each(exampleFiles.filter((e) => stackFile(e.file)["twinstack:app"]?.secretEnv).map((e) => [`${e.system}/${e.stack}`, e] as const))(
+    "%s: each secretEnv variable reaches the app, whose environment is a secret; the stack file holds only secure: values",
+    (_label, e) => {
+      const config = stackFile(e.file);
+      const secretEnv = config["twinstack:app"].secretEnv as Record<string, string>;
+      const app = only(role(plan(e.system, e.stack), "app"), "app");
+      const env = envOf(app);
+      const raw = app.type === SERVICE ? (app.inputs.taskSpec as any).containerSpec.env : app.inputs.envs;
+      expect(raw).toBeInstanceOf(SecretValue);
+      for (const [variable, key] of Object.entries(secretEnv)) {
+        expect(env[variable]).toBe("plan-placeholder-secret");
+        expect(config[`twinstack:${key}`]).toEqual({ secure: expect.any(String) });
+      }
+    },
+  );
+});
+
 describe("gigi (seed 000): a Swarm on a LAN, keepalived VIP per env, path routing, previews", () => {
   const keepalived = (stack: string) => role(plan("gigi", stack), "keepalived");
 
@@ -221,6 +241,15 @@ describe("cocotte (seed 002): hosts of both kinds, Forgejo, a DigitalOcean runne
     expect(caddy).not.toContain("tls internal");
   });
 
+  it("keeps prod's database on black's platform Postgres, and dev on apricot with internal TLS and a Postgres of its own", () => {
+    expect(only(byType(prod().resources, "pulumi:providers:postgresql"), "postgresql provider").props).toMatchObject({ host: "10.0.0.11", port: "25437", sslmode: "require" });
+    expect(names(prod(), "postgresql:index/database:Database")).toEqual(["cocotte_prod"]);
+    const dev = plan("cocotte", "dev");
+    expect(only(byType(dev.resources, "pulumi:providers:docker"), "docker provider").props.host).toBe("ssh://deploy@10.0.0.13");
+    expect(sites(dev).get("cocotte.apricot.lan")).toMatch(/^\ttls internal\n/);
+    expect(only(role(dev, "postgres"), "postgres").props.name).toBe("cocotte-dev-postgres");
+  });
+
   it("keeps the firewall of vps-0 to SSH from the admin range, 80/443 and git SSH, and swarm ports from black only", () => {
     const fw = only(byType(prod().resources, "hcloud:index/firewall:Firewall"), "firewall");
     const rules = fw.props.rules as { port: string; protocol: string; sourceIps: string[] }[];
@@ -287,6 +316,12 @@ describe("makapix (seed 003): one VPS, fully separate data stores per env, dev w
     }
   });
 
+  it("backs prod up daily (keeping 7), and dev not", () => {
+    const backup = only(role(plan("makapix", "prod"), "backup"), "backup");
+    expect(envOf(backup)).toMatchObject({ BACKUP_KEEP: "7" });
+    expect(role(plan("makapix", "dev"), "backup")).toEqual([]);
+  });
+
   it("binds each env's proxy to its own address of the VPS", () => {
     for (const [stack, address] of [["prod", "203.0.113.50"], ["dev", "203.0.113.51"]]) {
       const ports = publishedPorts(only(role(plan("makapix", stack), "proxy"), "proxy"));
@@ -346,6 +381,8 @@ describe("twincigo (seed 004): three Hetzner servers per env, HA Postgres with P
     expect(only(byType(p.resources, "pulumi:providers:postgresql"), "postgresql provider").props).toMatchObject({ host: server.state.ipv4Address, port: "5000", username: "postgres" });
     expect(names(p, "postgresql:index/database:Database")).toEqual(["twincigo_prod"]);
     expect(envOf(only(role(p, "app"), "app")).DATABASE_URL).toContain("@postgres-ha:5000/twincigo_prod");
+    // pgvector for the agents' embeddings.
+    expect(only(byType(p.resources, "postgresql:index/extension:Extension"), "extension").props).toMatchObject({ name: "vector", database: "twincigo_prod" });
   });
 
   it("opens no data port to the world: SSH and HAProxy from the admin range only, 80/443 to all", () => {
