@@ -408,3 +408,25 @@ describe("twincigo (seed 004): three Hetzner servers per env, HA Postgres with P
     }
   });
 });
+
+describe("FEATURES.md", () => {
+  it("names only tests that exist", () => {
+    const features = fs.readFileSync(path.join(root, "FEATURES.md"), "utf8");
+    const rows = features.split("\n").filter((l) => l.startsWith("| ") && !l.startsWith("| feature") && !l.startsWith("|---"));
+    expect(rows.length).toBeGreaterThan(50);
+    const source = (file: string) => fs.readFileSync(path.join(root, file), "utf8");
+    for (const row of rows) {
+      const provedBy = row.split(" | ").pop()!.replace(/ \|$/, "");
+      for (const part of provedBy.split("; ")) {
+        const file = /`(tests\/[\w/.]+\.test\.ts)`/.exec(part)?.[1] ?? "tests/examples.test.ts";
+        expect(fs.existsSync(path.join(root, file))).toBe(true);
+        if (!part.includes("›") || part.startsWith("every example")) continue;
+        const name = part.split("›").pop()!.split(/…|<prefix>/)[0].trim();
+        if (!name || /^[a-z]+\/(\*|[a-z-]+)(, [a-z]+\/[a-z-]+)*$/.test(name)) continue;
+        // A trailing "(…)" may be a note on what the test shows rather than part of its name.
+        const candidates = [name, name.replace(/\s*\([^()]*\)$/, "")];
+        if (!candidates.some((c) => source(file).includes(c))) throw new Error(`FEATURES.md names a test that ${file} does not have: "${name}"`);
+      }
+    }
+  });
+});
