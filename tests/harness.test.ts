@@ -28,4 +28,13 @@ describe("mocks harness", () => {
     expect(outputs.plain).toBe("p");
     expect(JSON.stringify(outputs)).not.toContain("s3");
   });
+
+  it("reports an output the mock leaves unknown as [unknown] instead of waiting for it", async () => {
+    const { outputs } = await planProgram(() => {
+      const container = new docker.Container("c", { image: "nginx:1" });
+      // The mock computes no `networkDatas`: in preview it stays unknown, as with a real engine.
+      return { ip: container.networkDatas, image: container.image };
+    }, { stack: "dev", config: {} });
+    expect(outputs).toEqual({ ip: "[unknown]", image: "nginx:1" });
+  });
 });

@@ -260,12 +260,9 @@ async function waitForRegistrations() {
 async function resolveOne(value: unknown): Promise<unknown> {
   if (pulumi.Output.isInstance(value)) {
     const output = value as pulumi.Output<unknown>;
-    const [inner, isSecret, isKnown] = await Promise.all([
-      new Promise<unknown>((resolve) => output.apply((v) => resolve(v))),
-      (output as any).isSecret as Promise<boolean>,
-      (output as any).isKnown as Promise<boolean>,
-    ]);
-    const resolved = isKnown ? await resolveOne(inner) : UNKNOWN_VALUE;
+    const [isSecret, isKnown] = await Promise.all([(output as any).isSecret as Promise<boolean>, (output as any).isKnown as Promise<boolean>]);
+    // An apply on an unknown output never runs in preview: ask first, then read.
+    const resolved = isKnown ? await resolveOne(await new Promise<unknown>((resolve) => output.apply((v) => resolve(v)))) : UNKNOWN_VALUE;
     return isSecret ? new SecretValue(resolved) : resolved;
   }
   if (value instanceof Promise) return resolveOne(await value);

@@ -1,13 +1,14 @@
-// npm run plan -- -s <stack> [--config <path to Pulumi.<stack>.yaml>] [--json]
+// npm run plan -- -s <stack> [--config <path to Pulumi.<stack>.yaml>] [--policy-pack-config <file.json>] [--json]
 // Offline: no Pulumi CLI, no credentials, no network. Exit 1 on a config error or a mandatory
 // policy violation, 0 otherwise.
-import { describeFailure, isUserError, parentName, planStack } from "./planner";
+import { describeFailure, isUserError, parentName, planStack, readPolicyConfig } from "./planner";
 import { formatViolation } from "../policy/offline";
 import { SecretValue } from "../tests/harness";
 
 interface Args {
   stack?: string;
   config?: string;
+  policyConfig?: string;
   json: boolean;
 }
 
@@ -19,10 +20,12 @@ function parseArgs(argv: string[]): Args {
     else if (arg.startsWith("--stack=")) args.stack = arg.slice("--stack=".length);
     else if (arg === "--config") args.config = argv[++i];
     else if (arg.startsWith("--config=")) args.config = arg.slice("--config=".length);
+    else if (arg === "--policy-pack-config") args.policyConfig = argv[++i];
+    else if (arg.startsWith("--policy-pack-config=")) args.policyConfig = arg.slice("--policy-pack-config=".length);
     else if (arg === "--json") args.json = true;
-    else throw new Error(`unknown argument "${arg}"; usage: npm run plan -- -s <stack> [--config <Pulumi.<stack>.yaml>] [--json]`);
+    else throw new Error(`unknown argument "${arg}"; usage: npm run plan -- -s <stack> [--config <Pulumi.<stack>.yaml>] [--policy-pack-config <file.json>] [--json]`);
   }
-  if (!args.stack) throw new Error("missing -s <stack>; usage: npm run plan -- -s <stack> [--config <Pulumi.<stack>.yaml>] [--json]");
+  if (!args.stack) throw new Error("missing -s <stack>; usage: npm run plan -- -s <stack> [--config <Pulumi.<stack>.yaml>] [--policy-pack-config <file.json>] [--json]");
   return args;
 }
 
@@ -43,7 +46,7 @@ async function main() {
 
   let plan;
   try {
-    plan = await planStack({ stack: args.stack!, stackFile: args.config });
+    plan = await planStack({ stack: args.stack!, stackFile: args.config, policyConfig: args.policyConfig ? readPolicyConfig(args.policyConfig) : undefined });
   } catch (err) {
     if (!isUserError(err) && process.env.TWINSTACK_DEBUG) console.error(err);
     fail(describeFailure(err));

@@ -1,5 +1,6 @@
 // The offline plan: evaluates the real program (stacks/runStack, what index.ts runs) for one stack's
 // config under the shared mocks harness, then runs the policy pack's policies over what it declared.
+import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { PlanResult, PlannedResource, planProgram, revealSecrets } from "../tests/harness";
@@ -36,7 +37,14 @@ export function isUserError(err: unknown): boolean {
  * Plans `stack` from `stackFile` (default: Pulumi.<stack>.yaml in projectDir). A preview stack's
  * dev StackReference is answered with the dev stack's own planned outputs.
  */
-export async function planStack(opts: { stack: string; stackFile?: string; projectDir?: string; runPolicyPack?: boolean }): Promise<StackPlan> {
+export async function planStack(opts: {
+  stack: string;
+  stackFile?: string;
+  projectDir?: string;
+  runPolicyPack?: boolean;
+  /** Same shape as `pulumi preview --policy-pack-config`: { "<policy>": { key: value } }. */
+  policyConfig?: Record<string, Record<string, unknown>>;
+}): Promise<StackPlan> {
   const projectDir = opts.projectDir ?? process.cwd();
   const stackFile = opts.stackFile ?? path.join(projectDir, `Pulumi.${opts.stack}.yaml`);
   const fileConfig = readStackConfig(stackFile, { stack: opts.stack });
@@ -61,8 +69,20 @@ export async function planStack(opts: { stack: string; stackFile?: string; proje
   const violations =
     opts.runPolicyPack === false
       ? []
-      : runPolicies(result.resources, { stack: opts.stack, stackFile: path.resolve(stackFile) });
+      : runPolicies(result.resources, { stack: opts.stack, stackFile: path.resolve(stackFile), policyConfig: opts.policyConfig });
   return { ...result, stack: opts.stack, stackFile, violations };
+}
+
+/** Reads a `--policy-pack-config` JSON file; a bad one is a user error. */
+export function readPolicyConfig(file: string): Record<string, Record<string, unknown>> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new PlanError(`${file}: not a readable JSON policy-pack config: ${(err as Error).message}`);
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new PlanError(`${file}: expected {"<policy-name>": {<key>: <value>}}`);
+  return parsed as Record<string, Record<string, unknown>>;
 }
 
 export function parentName(resources: PlannedResource[], parentUrn?: string): string {

@@ -1,0 +1,44 @@
+// The offline plan as users run it: `npm run plan -- -s <stack> ...`.
+import * as path from "path";
+import { spawnSync } from "child_process";
+import { PlanError, planStack, readPolicyConfig } from "../tools/planner";
+
+const root = path.join(__dirname, "..");
+
+function plan(...args: string[]) {
+  return spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--swc", path.join(root, "tools/plan.ts"), ...args], { cwd: root, encoding: "utf8" });
+}
+
+describe("npm run plan", () => {
+  it("--json lists type, name, parent and inputs, with secrets as [secret] and no plaintext", async () => {
+    const result = plan("-s", "dev", "--json");
+    expect(result.status).toBe(0);
+    const json = JSON.parse(result.stdout);
+    expect(json.resources.length).toBeGreaterThan(10);
+    for (const r of json.resources) expect(Object.keys(r).sort()).toEqual(expect.arrayContaining(["inputs", "name", "type"]));
+    const app = json.resources.find((r: any) => r.name === "myapp-dev-app");
+    expect(app.parent).toBe("myapp-dev");
+    expect(app.inputs.envs).toBe("[secret]");
+    expect(json.outputs.connectionString).toBe("[secret]");
+    // The same plan in-process knows the generated passwords: none of them is in the JSON.
+    const inProcess = await planStack({ stack: "dev", projectDir: root });
+    const passwords = inProcess.resources.filter((r) => r.type === "random:index/randomPassword:RandomPassword").map((r) => String(r.state.result));
+    expect(passwords.length).toBeGreaterThan(1);
+    for (const p of passwords) expect(result.stdout).not.toContain(p);
+  });
+
+  it("takes the policy pack config the way pulumi preview --policy-pack-config does", async () => {
+    const stackFile = path.join(root, "examples/makapix/Pulumi.prod.yaml");
+    const without = await planStack({ stack: "prod", stackFile, projectDir: root });
+    expect(without.violations.map((v) => `${v.policy} ${v.enforcementLevel}`)).toEqual(["sites-use-tls advisory"]);
+    const withConfig = await planStack({ stack: "prod", stackFile, projectDir: root, policyConfig: readPolicyConfig(path.join(root, "examples/makapix/policy-config.json")) });
+    expect(withConfig.violations).toEqual([]);
+    expect(() => readPolicyConfig(path.join(root, "package-lock.json.missing"))).toThrow(PlanError);
+  });
+
+  it("rejects an unknown argument with its usage, exit 1", () => {
+    const result = plan("-s", "dev", "--jsn");
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/unknown argument "--jsn"; usage: npm run plan -- -s <stack>/);
+  });
+});
