@@ -136,16 +136,17 @@ export function parseStackConfig(
     if (values[key] === undefined) at([key], `required secret is missing: set it with \`pulumi config set --secret ${key} <value>\``);
     else if (opts.isSecret && !opts.isSecret(key)) at([key], `holds a secret in plain text: set it with \`pulumi config set --secret ${key} <value>\``);
   }
-  problems.push(...semanticProblems(config, opts.sourceFile));
+  problems.push(...semanticProblems(config, opts.sourceFile, values.runners !== undefined));
   if (problems.length) throw new ConfigError(problems);
   return { config, secretKeys };
 }
 
 /** Cross-field rules a schema cannot say locally. */
-function semanticProblems(config: StackConfig, file: string): string[] {
+function semanticProblems(config: StackConfig, file: string, declaresRunners: boolean): string[] {
   const problems: string[] = [];
   const at = (path: PropertyKey[], message: string) => problems.push(`${file}: ${keyPath(path)}: ${message}`);
-  if (config.env !== "preview" && !config.app) at(["app"], "required key is missing");
+  // A stack of its own for the runner fleet needs no app.
+  if (config.env !== "preview" && !config.app && !declaresRunners) at(["app"], "required key is missing (or declare runners for a runner-fleet stack)");
   const hostNames = config.hosts.map((h) => h.name);
   config.hosts.forEach((host, i) => {
     if (hostNames.indexOf(host.name) !== i) at(["hosts", i, "name"], `duplicate host name "${host.name}"`);

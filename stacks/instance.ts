@@ -124,9 +124,6 @@ function tenantSites(c: StackConfig) {
   return c.tenants.map((t) => ({ domains: tenantDomains(t), upstream: t.upstream }));
 }
 
-export function existingHosts(c: StackConfig): InstanceHost[] {
-  return c.hosts.map((h) => ({ name: h.name, docker: h.docker!, address: h.address }));
-}
 
 export function composeInstance(loaded: LoadedConfig, hosts: InstanceHost[], extra: Partial<InstanceStackArgs> = {}): { instance: InstanceStack; outputs: Record<string, unknown> } {
   const c = loaded.config;
