@@ -5,6 +5,7 @@ import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import { BackupJob } from "./backupJob";
+import { HOST_NODE_LABEL } from "./dockerHosts";
 import { ProxyRoute, ProxyTls } from "./render/caddyfile";
 import { renderMosquittoConf } from "./render/mosquitto";
 import { ReverseProxy, ReverseProxySiteArgs } from "./reverseProxy";
@@ -146,8 +147,19 @@ export class InstanceStack extends pulumi.ComponentResource {
     const provider = this.providers[mainHost];
     const runtime = args.runtime;
     const commonLabels = { "twinstack.env": args.env, "twinstack.stack": args.stack, "twinstack.host": mainHost };
+    // Volumes and bind mounts are local to a node: in a swarm, a service that has them stays on the
+    // main host (nodes carry the label twinstack.host=<name>), where its data and the host paths are.
+    const pinToMainHost = [`node.labels.${HOST_NODE_LABEL}==${mainHost}`];
     const put = (logicalName: string, spec: Omit<WorkloadSpec, "labels"> & { labels?: Record<string, pulumi.Input<string>> }, extra: { protect?: boolean; dependsOn?: pulumi.Resource[] } = {}) =>
-      declareWorkload(`${name}-${logicalName}`, { ...spec, labels: { ...commonLabels, ...(spec.labels ?? {}) } }, { runtime, provider, parent: this, ...extra });
+      declareWorkload(
+        `${name}-${logicalName}`,
+        {
+          ...spec,
+          labels: { ...commonLabels, ...(spec.labels ?? {}) },
+          constraints: spec.constraints ?? (runtime === "swarm" && (spec.volumes?.length || spec.binds?.length) ? pinToMainHost : undefined),
+        },
+        { runtime, provider, parent: this, ...extra },
+      );
 
     const network = new docker.Network(
       `${name}-net`,
@@ -451,6 +463,8 @@ export class InstanceStack extends pulumi.ComponentResource {
           httpsPort: proxy.httpsPort,
           bindAddress,
           healthPort,
+          // Its data volume, and the preview route scripts that find it with `docker ps` on the main host.
+          constraints: runtime === "swarm" ? pinToMainHost : undefined,
           limits: limitsOf(proxy.limits),
           labels: commonLabels,
           protect: args.protect,

@@ -27,7 +27,8 @@ function sshHost(endpoint: string): string | undefined {
 
 /** Whether the stack needs the DockerHosts step (new machines, or a swarm to form and label). */
 export function needsHostsStep(c: StackConfig): boolean {
-  return c.hosts.some((h) => h.provision) || (c.runtime === "swarm" && c.haPostgres.enabled);
+  // A swarm is formed (idempotently) and its nodes labelled, so stateful services can be pinned to a host.
+  return c.hosts.some((h) => h.provision) || c.runtime === "swarm";
 }
 
 /** Ports provisioned hosts open to the world: only what the env publishes for its users. */

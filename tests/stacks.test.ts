@@ -87,6 +87,17 @@ describe("default stacks", () => {
     expect((app.props.taskSpec as any).containerSpec.image).toMatch(/@sha256:[0-9a-f]{64}$/);
   });
 
+  it("pin Swarm services with node-local data to the main host, and let the stateless app float", () => {
+    const service = (role: string) => byType(prod.resources, "docker:index/service:Service").find((s) => labelOf(s, "twinstack.role") === role)!;
+    for (const role of ["redis", "proxy"]) {
+      expect((service(role).props.taskSpec as any).placement.constraints).toEqual(["node.labels.twinstack.host==node1"]);
+    }
+    expect((service("app").props.taskSpec as any).placement).toBeUndefined();
+    // The nodes get that label when the swarm is formed over SSH.
+    const labelNode2 = prod.resources.find((r) => r.type === "command:remote:Command" && r.name.endsWith("swarm-label-node2"))!;
+    expect(String(labelNode2.props.create)).toContain("twinstack.host=node2");
+  });
+
   it("health-gate the standalone dev app: unnamed container, waited on until healthy", () => {
     const app = workloads(dev).find((r) => labelOf(r, "twinstack.role") === "app")!;
     expect(app.props.name).toBeUndefined();
