@@ -169,7 +169,8 @@ export class HaPostgres extends pulumi.ComponentResource {
         command: ["/bin/sh", "-c", patroniStartScript()],
         network: { name: args.networkName, aliases: [pgName(i)] },
         volumes: [{ volumeName: data.name, path: PATRONI_DATA_MOUNT }],
-        files: [{ path: PATRONI_CONFIG_PATH, content: config }],
+        // It holds the superuser and replication passwords.
+        files: [{ path: PATRONI_CONFIG_PATH, content: config, secret: true }],
         limits: args.limits,
         healthcheck: { test: ["CMD-SHELL", `curl -fsS -o /dev/null http://127.0.0.1:${REST_PORT}/health`], startPeriodSeconds: 60 },
         constraints: pin(member),

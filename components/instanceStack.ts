@@ -395,7 +395,7 @@ export class InstanceStack extends pulumi.ComponentResource {
           { path: "/mosquitto/config/mosquitto.conf", content: conf },
           { path: "/mosquitto/certs/ca.crt", content: ca.certPem },
           { path: "/mosquitto/certs/server.crt", content: server.cert.certPem },
-          { path: "/mosquitto/certs/server.key", content: server.key.privateKeyPem },
+          { path: "/mosquitto/certs/server.key", content: server.key.privateKeyPem, secret: true },
         ],
         limits: limitsOf(mqtt.limits),
       });

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as tls from "@pulumi/tls";
 import { CaddyGlobalOptions, ProxyRoute, ProxySite, ProxyTls, renderCaddyfile } from "./render/caddyfile";
-import { Runtime, WorkloadLimits, declareWorkload } from "./workload";
+import { Runtime, WorkloadFile, WorkloadLimits, declareWorkload } from "./workload";
 
 export const PREVIEWS_DIR = "/etc/caddy/previews";
 export const CADDYFILE_PATH = "/etc/caddy/Caddyfile";
@@ -60,7 +60,7 @@ export class ReverseProxy extends pulumi.ComponentResource {
     const childOpts = { parent: this, provider: args.dockerProvider };
     this.label = args.namePrefix;
 
-    const files: { path: string; content: pulumi.Input<string> }[] = [];
+    const files: WorkloadFile[] = [];
     const selfSigned = args.sites.filter((s) => s.tls.mode === "selfsigned");
     if (selfSigned.length) {
       const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
@@ -98,7 +98,7 @@ export class ReverseProxy extends pulumi.ComponentResource {
           { parent: this },
         );
         files.push({ path: `${CERTS_DIR}/${primary}.crt`, content: pulumi.interpolate`${cert.certPem}${ca.certPem}` });
-        files.push({ path: `${CERTS_DIR}/${primary}.key`, content: key.privateKeyPem });
+        files.push({ path: `${CERTS_DIR}/${primary}.key`, content: key.privateKeyPem, secret: true });
       }
     }
 

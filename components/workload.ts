@@ -15,6 +15,8 @@ export interface WorkloadFile {
   path: string;
   content: pulumi.Input<string>;
   executable?: boolean;
+  /** Private keys and the like: a Swarm secret (encrypted, in-memory in the task) instead of a config. */
+  secret?: boolean;
 }
 
 export interface WorkloadSpec {
@@ -78,17 +80,22 @@ export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: Wo
   };
 
   if (ctx.runtime === "swarm") {
-    // Swarm has no file uploads: files become service configs, named by content so a change rolls the service.
-    const configs = (spec.files ?? []).map((file, i) => {
-      const config = new docker.ServiceConfig(
-        `${logicalName}-config-${i}`,
-        {
-          name: pulumi.output(file.content).apply((content) => `${spec.name}-${crypto.createHash("sha256").update(content).digest("hex").slice(0, 10)}`),
-          data: pulumi.output(file.content).apply((content) => Buffer.from(content).toString("base64")),
-        },
-        { parent: ctx.parent, provider: ctx.provider, deleteBeforeReplace: false },
-      );
-      return { configId: config.id, configName: config.name, fileName: file.path, fileMode: file.executable ? 0o755 : 0o444 };
+    // Swarm has no file uploads: files become service configs (secrets for secret files), named by
+    // content so a change rolls the service instead of failing on an in-use object.
+    const contentName = (content: pulumi.Input<string>) =>
+      pulumi.output(content).apply((c) => `${spec.name}-${crypto.createHash("sha256").update(c).digest("hex").slice(0, 10)}`);
+    const fileOpts = { parent: ctx.parent, provider: ctx.provider, deleteBeforeReplace: false };
+    const configs: docker.types.input.ServiceTaskSpecContainerSpecConfig[] = [];
+    const secrets: docker.types.input.ServiceTaskSpecContainerSpecSecret[] = [];
+    (spec.files ?? []).forEach((file, i) => {
+      const data = pulumi.output(file.content).apply((content) => Buffer.from(content).toString("base64"));
+      if (file.secret) {
+        const secret = new docker.Secret(`${logicalName}-secret-${i}`, { name: pulumi.unsecret(contentName(file.content)), data: pulumi.secret(data) }, fileOpts);
+        secrets.push({ secretId: secret.id, secretName: secret.name, fileName: file.path, fileMode: 0o400 });
+      } else {
+        const config = new docker.ServiceConfig(`${logicalName}-config-${i}`, { name: contentName(file.content), data }, fileOpts);
+        configs.push({ configId: config.id, configName: config.name, fileName: file.path, fileMode: file.executable ? 0o755 : 0o444 });
+      }
     });
     return new docker.Service(
       logicalName,
@@ -107,6 +114,7 @@ export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: Wo
               ...(spec.binds ?? []).map((b) => ({ type: "bind", source: b.hostPath, target: b.path, readOnly: b.readOnly })),
             ],
             configs,
+            secrets,
             capAdds: spec.capabilities,
           },
           resources: spec.limits && {

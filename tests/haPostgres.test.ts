@@ -39,9 +39,12 @@ async function plan(overrides: Partial<HaPostgresArgs> = {}, env = "prod"): Prom
 
 const services = (r: PlanResult, role: string) => byType(r.resources, SERVICE).filter((s) => (s.props.labels as any[]).some((l) => l.label === "twinstack.role" && l.value === role));
 const spec = (s: PlannedResource) => (s.props.taskSpec as any).containerSpec;
+/** A file of a Swarm service: a service config, or a Swarm secret for secret files. */
 const configOf = (r: PlanResult, service: PlannedResource, file: string) => {
-  const ref = (spec(service).configs as { configId: string; fileName: string }[]).find((c) => c.fileName === file)!;
-  const config = byType(r.resources, CONFIG).find((c) => `${c.name}-id` === ref.configId)!;
+  const configRef = ((spec(service).configs ?? []) as { configId: string; fileName: string }[]).find((c) => c.fileName === file);
+  const secretRef = ((spec(service).secrets ?? []) as { secretId: string; fileName: string }[]).find((c) => c.fileName === file);
+  const id = configRef?.configId ?? secretRef?.secretId;
+  const config = [...byType(r.resources, CONFIG), ...byType(r.resources, "docker:index/secret:Secret")].find((c) => `${c.name}-id` === id)!;
   return { resource: config, text: Buffer.from(String(config.props.data), "base64").toString() };
 };
 const visible = (r: PlannedResource) => JSON.stringify(r.inputs, (_k, v) => (v instanceof SecretValue ? "[secret]" : v));
@@ -69,13 +72,14 @@ describe("HaPostgres", () => {
     });
   });
 
-  it("runs one Patroni member per host on the rendered patroni.yml (secret), its data on a protected volume of that host", () => {
+  it("runs one Patroni member per host on the rendered patroni.yml (a Swarm secret), its data on a protected volume of that host", () => {
     const patroni = services(result, "patroni");
     const providers = byType(result.resources, "pulumi:providers:docker");
     expect(patroni.map((s) => s.props.name)).toEqual(["crm-prod-patroni-1", "crm-prod-patroni-2", "crm-prod-patroni-3"]);
     patroni.forEach((s, i) => {
       expect(spec(s).commands.join(" ")).toContain(`patroni ${PATRONI_CONFIG_PATH}`);
       const { resource, text } = configOf(result, s, PATRONI_CONFIG_PATH);
+      expect(resource.type).toBe("docker:index/secret:Secret");
       expect(resource.inputs.data).toBeInstanceOf(SecretValue);
       const yml = YAML.parse(text.split("\n").slice(1).join("\n"));
       expect(yml).toMatchObject({ scope: "crm-prod", name: `pg-${i + 1}`, etcd3: { hosts: ["etcd-1:2379", "etcd-2:2379", "etcd-3:2379"] } });

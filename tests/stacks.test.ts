@@ -138,3 +138,18 @@ describe("default stacks", () => {
     expect(vips(prod)[0]).not.toEqual(vips(devWithVip)[0]);
   });
 });
+
+describe("swarm files", () => {
+  it("ship private keys as Swarm secrets and the rest as configs", async () => {
+    const file = readStackConfig(path.join(root, "Pulumi.prod.yaml"));
+    const config = { ...file.engineConfig };
+    editJson(config, "twinstack:proxy", (proxy) => ({ ...proxy, tls: "selfsigned" }));
+    const plan = await planProgram(runStack, { stack: "prod", config, secretKeys: file.engineSecretKeys });
+    const caddy = byType(plan.resources, "docker:index/service:Service").find((s) => labelOf(s, "twinstack.role") === "proxy")!;
+    const spec = (caddy.props.taskSpec as any).containerSpec;
+    expect(spec.secrets.map((s: any) => s.fileName)).toEqual(["/etc/caddy/certs/myapp.example.com.key"]);
+    expect(spec.configs.map((c: any) => c.fileName).sort()).toEqual(["/etc/caddy/Caddyfile", "/etc/caddy/certs/myapp.example.com.crt"]);
+    const secret = byType(plan.resources, "docker:index/secret:Secret")[0];
+    expect(secret.inputs.data).toBeInstanceOf(SecretValue);
+  });
+});
