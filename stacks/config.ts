@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { stackConfigSchema, StackConfig, unwrapSchema } from "./schema";
 import { branchFromStackName } from "./slug";
+import { PREVIEW_APP_NAME_MAX_LENGTH } from "../components/previewEnv";
 
 export const NAMESPACE = "twinstack";
 
@@ -174,6 +175,13 @@ function semanticProblems(config: StackConfig, file: string, declaresRunners: bo
   }
   if (config.runners.count > 0 && !config.runners.forgeUrl) at(["runners", "forgeUrl"], "required key is missing (runners.count > 0)");
   if (config.runners.count > 0 && !config.runners.adminCidr) at(["runners", "adminCidr"], "required key is missing (runners.count > 0): the only range allowed to SSH in");
+  if (config.runners.adminCidr && /^(0\.0\.0\.0|::)\/0$/.test(config.runners.adminCidr)) {
+    at(["runners", "adminCidr"], `opens SSH to the whole internet (${config.runners.adminCidr}): use your admin range, e.g. 203.0.113.0/24`);
+  }
+  // <app>_preview_<slug> must stay a valid Postgres identifier (63 bytes) with room for the slug.
+  if (config.app && config.app.name.length > PREVIEW_APP_NAME_MAX_LENGTH) {
+    at(["app", "name"], `at most ${PREVIEW_APP_NAME_MAX_LENGTH} characters (database and container names are built from it), got ${config.app.name.length}`);
+  }
   if (config.haPostgres.enabled && config.hosts.length < config.haPostgres.members) {
     at(["haPostgres", "members"], `needs ${config.haPostgres.members} hosts, the stack has ${config.hosts.length}`);
   }

@@ -9,19 +9,20 @@ import { composePreview } from "./preview";
 import { composeRunners } from "./runners";
 import { composeTenants } from "./tenants";
 
-/** Loads the config, or fails the update with one line per problem and no stack trace. */
-export function loadOrFail(): LoadedConfig {
+/**
+ * The program. Config problems, found before anything is declared or while composing, fail the
+ * update with one line per problem and no stack trace (RunError: the CLI prints the message only).
+ */
+export function runStack(): Record<string, unknown> {
   try {
-    return loadStackConfig();
+    return composeStack(loadStackConfig());
   } catch (err) {
-    // RunError is how a Pulumi program reports a user error: the CLI prints the message only.
     if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
     throw err;
   }
 }
 
-export function runStack(): Record<string, unknown> {
-  const loaded = loadOrFail();
+function composeStack(loaded: LoadedConfig): Record<string, unknown> {
   const c = loaded.config;
   if (c.env === "preview") return composePreview(loaded);
 

@@ -72,6 +72,15 @@ describe("stack config schema", () => {
     expect(parseStackConfig({ ...values, botToken: "x" }, { stack: "dev", sourceFile: "f", isSecret: () => true }).secretKeys).toEqual(["botToken"]);
   });
 
+  it("rejects what a component would only find half-way: a world-open runner SSH range, an app name too long for preview databases", () => {
+    expect(problemsOf({ ...minimalDev, runners: { count: 1, forgeUrl: "https://git.example.com", adminCidr: "0.0.0.0/0" }, runnerRegistrationToken: "x" })).toEqual([
+      "Pulumi.dev.yaml: twinstack:runners.adminCidr: opens SSH to the whole internet (0.0.0.0/0): use your admin range, e.g. 203.0.113.0/24",
+    ]);
+    expect(problemsOf({ ...minimalDev, app: { ...minimalDev.app, name: "a-really-long-application-name" } })).toEqual([
+      expect.stringMatching(/^Pulumi\.dev\.yaml: twinstack:app\.name: at most 22 characters/),
+    ]);
+  });
+
   it("derives env from a preview stack name and needs nothing else", () => {
     const { config } = parseStackConfig({}, { stack: "preview-feature-x", sourceFile: "Pulumi.preview-feature-x.yaml" });
     expect(config.env).toBe("preview");
