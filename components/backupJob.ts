@@ -130,7 +130,8 @@ export class BackupJob extends pulumi.ComponentResource {
         },
         ...(args.limits ? { memory: args.limits.memoryMb, cpus: String(args.limits.cpus) } : {}),
       },
-      childOpts,
+      // Fixed name: the replacement can only start once the old container is gone.
+      { ...childOpts, deleteBeforeReplace: true },
     );
 
     this.volumeName = volumeName;

@@ -136,7 +136,8 @@ export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: Wo
           : undefined,
         convergeConfig: { delay: "5s", timeout: "5m" },
       },
-      resourceOpts,
+      // Updates roll in place (start-first); only a rename replaces, and a name cannot exist twice.
+      { ...resourceOpts, deleteBeforeReplace: true },
     );
   }
 
@@ -171,6 +172,7 @@ export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: Wo
       wait: spec.healthcheck ? true : undefined,
       waitTimeout: spec.healthcheck ? 180 : undefined,
     },
-    { ...resourceOpts, deleteBeforeReplace: spec.gated ? false : undefined },
+    // A named container cannot exist twice: its replacement must go after it. The gated ones are unnamed.
+    { ...resourceOpts, deleteBeforeReplace: !spec.gated },
   );
 }

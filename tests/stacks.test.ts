@@ -153,3 +153,13 @@ describe("swarm files", () => {
     expect(secret.inputs.data).toBeInstanceOf(SecretValue);
   });
 });
+
+describe("replacement order", () => {
+  it("deletes a named container before creating its replacement, and creates the unnamed app first", async () => {
+    const file = readStackConfig(path.join(root, "Pulumi.dev.yaml"));
+    const plan = await planProgram(runStack, { stack: "dev", config: file.engineConfig, secretKeys: file.engineSecretKeys });
+    for (const c of byType(plan.resources, "docker:index/container:Container")) {
+      expect([c.name, c.opts.deleteBeforeReplace]).toEqual([c.name, c.props.name !== undefined]);
+    }
+  });
+});
