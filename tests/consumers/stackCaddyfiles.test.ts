@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { planStack } from "../../tools/planner";
-import { caddyValidate } from "./caddy";
+import { caddyValidate, freePort, request, startCaddy, startUpstream } from "./caddy";
 
 const root = path.join(__dirname, "..", "..");
 
@@ -47,5 +47,50 @@ describe("rendered Caddyfiles pass caddy validate", () => {
     // The check bites: the same file with a misspelt directive is rejected.
     expect(adapted).toContain("reverse_proxy ");
     expect(() => caddyValidate(adapted.replace("reverse_proxy ", "reverse_proxyy "))).toThrow(/reverse_proxyy/);
+  });
+});
+
+// Mutation tried: InstanceStack rendering no basic-auth users for dev made the loopback test fail (200 instead of 401).
+describe("the default stacks' own Caddyfiles, served by a real Caddy on loopback", () => {
+  // Only what loopback needs changes: the global options (ACME email; the test Caddy brings its
+  // own) go, site addresses become http://<domain>:<port>, the server's certificate lines go, and
+  // the container upstreams (app:80) point at local stand-ins.
+  function onLoopback(caddyfile: string, port: number, upstreams: Record<string, string>, previewsDir: string): string {
+    let text = caddyfile
+      .replace(/^\{\n[^]*?\n\}\n/, "")
+      .replace(/^(\s*)tls \S+ \S+$/gm, "")
+      .replace(/^([a-z0-9.-]+) \{$/gm, `http://$1:${port} {`)
+      .replaceAll("/etc/caddy/previews", previewsDir);
+    for (const [from, to] of Object.entries(upstreams)) text = text.replaceAll(`reverse_proxy ${from}`, `reverse_proxy ${to}`);
+    return text;
+  }
+
+  it("dev asks for the generated password and says noindex; prod does neither", async () => {
+    const [dev, prod] = await Promise.all(["dev", "prod"].map((stack) => planStack({ stack, projectDir: root, runPolicyPack: false })));
+    const password = String(dev.resources.find((r) => r.name === "myapp-dev-basic-auth-dev")!.state.result);
+    const app = await startUpstream("app");
+    const previewsDir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-previews-"));
+    const port = await freePort();
+    const both =
+      onLoopback(String(dev.outputs.caddyfile), port, { "app:80": app.address }, previewsDir) +
+      "\n" +
+      onLoopback(String(prod.outputs.caddyfile), port, { "app:80": app.address }, previewsDir);
+    const caddy = await startCaddy(both);
+    try {
+      const devHost = "dev.myapp.localhost";
+      const anonymous = await request({ port, path: "/", host: devHost });
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers["x-robots-tag"]).toBe("noindex, nofollow");
+      expect((await request({ port, path: "/", host: devHost, auth: { user: "dev", password: `${password}x` } })).status).toBe(401);
+      const authed = await request({ port, path: "/hello", host: devHost, auth: { user: "dev", password } });
+      expect([authed.status, authed.headers["x-upstream"], authed.headers["x-robots-tag"]]).toEqual([200, "app", "noindex, nofollow"]);
+
+      const live = await request({ port, path: "/", host: "myapp.example.com" });
+      expect([live.status, live.headers["x-upstream"], live.headers["x-robots-tag"]]).toEqual([200, "app", undefined]);
+    } finally {
+      await caddy.stop();
+      await app.stop();
+      fs.rmSync(previewsDir, { recursive: true, force: true });
+    }
   });
 });
