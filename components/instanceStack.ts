@@ -298,9 +298,7 @@ export class InstanceStack extends pulumi.ComponentResource {
     }
 
     // ---- gitea / forgejo and its runner ----
-    let giteaUp = false;
     if (args.gitea) {
-      giteaUp = true;
       const data = volume("gitea-data");
       const rootDomain = args.proxy?.domains[0] ?? "localhost";
       const vipAddress = args.vip?.mode === "keepalived" ? args.vip.address : undefined;
@@ -431,7 +429,7 @@ export class InstanceStack extends pulumi.ComponentResource {
       const tlsFor = (plainHttp = false): ReverseProxySiteArgs["tls"] =>
         plainHttp ? { mode: "off" } : proxy.tls === "acme" ? ({ mode: "acme", email: proxy.acmeEmail } as ProxyTls) : proxy.tls === "internal" ? { mode: "internal" } : { mode: "selfsigned" };
       const mainRoutes: ProxyRoute[] = [
-        ...(giteaUp ? [{ path: "/gitea/", upstream: "gitea:3000", stripPrefix: true }] : []),
+        ...(args.gitea ? [{ path: "/gitea/", upstream: "gitea:3000", stripPrefix: true }] : []),
         ...(args.browser ? [{ path: "/browser/", upstream: `browser:${args.browser.port}`, stripPrefix: true }] : []),
         ...(args.app.websocketPort ? [{ path: "/ws", upstream: `app:${args.app.websocketPort}`, websocket: true }] : []),
         { path: "/", upstream: `app:${args.app.port}` },
@@ -472,9 +470,9 @@ export class InstanceStack extends pulumi.ComponentResource {
         { parent: this },
       );
       this.caddyfile = this.proxy.caddyfile;
-      const scheme = proxy.tls === "acme" || proxy.tls === "internal" || proxy.tls === "selfsigned" ? "https" : "http";
       const portSuffix = proxy.httpsPort === 443 ? "" : `:${proxy.httpsPort}`;
-      this.url = proxy.domains.length ? `${scheme}://${proxy.domains[0]}${portSuffix}/` : undefined;
+      // Every TLS mode serves the main domains over HTTPS.
+      this.url = proxy.domains.length ? `https://${proxy.domains[0]}${portSuffix}/` : undefined;
     }
     this.basicAuthPasswords = pulumi.secret(pulumi.all(passwords));
 
