@@ -3,8 +3,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
-import * as tls from "@pulumi/tls";
 import { BackupJob } from "./backupJob";
+import { certificateAuthority } from "./certificates";
 import { HOST_NODE_LABEL } from "./dockerHosts";
 import { ProxyRoute, ProxyTls } from "./render/caddyfile";
 import { renderMosquittoConf } from "./render/mosquitto";
@@ -356,25 +356,16 @@ export class InstanceStack extends pulumi.ComponentResource {
     // ---- MQTT broker with mutual TLS from this env's own CA ----
     if (args.mqtt) {
       const mqtt = args.mqtt;
-      const caKey = new tls.PrivateKey(`${name}-mqtt-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
-      const ca = new tls.SelfSignedCert(
+      const ca = certificateAuthority(
         `${name}-mqtt-ca`,
-        { privateKeyPem: caKey.privateKeyPem, isCaCertificate: true, validityPeriodHours: 24 * 365 * 5, allowedUses: ["cert_signing", "crl_signing"], subject: { commonName: `${prefix} MQTT CA` } },
-        { parent: this },
+        { validityPeriodHours: 24 * 365 * 5, allowedUses: ["cert_signing", "crl_signing"], subject: { commonName: `${prefix} MQTT CA` } },
+        this,
       );
-      const issue = (id: string, commonName: string, uses: string[], dnsNames?: string[]) => {
-        const key = new tls.PrivateKey(`${name}-mqtt-${id}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
-        const csr = new tls.CertRequest(`${name}-mqtt-${id}-csr`, { privateKeyPem: key.privateKeyPem, subject: { commonName }, dnsNames }, { parent: this });
-        const cert = new tls.LocallySignedCert(
-          `${name}-mqtt-${id}-cert`,
-          { certRequestPem: csr.certRequestPem, caPrivateKeyPem: caKey.privateKeyPem, caCertPem: ca.certPem, validityPeriodHours: 24 * 365, allowedUses: uses },
-          { parent: this },
-        );
-        return { key, cert };
-      };
+      const issue = (id: string, commonName: string, allowedUses: string[], dnsNames?: string[]) =>
+        ca.issue(`${name}-mqtt-${id}`, { subject: { commonName }, dnsNames, validityPeriodHours: 24 * 365, allowedUses });
       const server = issue("server", args.proxy?.domains[0] ?? "mqtt", ["digital_signature", "key_encipherment", "server_auth"], [...(args.proxy?.domains ?? []), "mqtt"]);
       const devices = mqtt.devices.map((device) => ({ device, ...issue(`device-${device}`, device, ["digital_signature", "key_encipherment", "client_auth"]) }));
-      this.mqttCaCertificate = ca.certPem;
+      this.mqttCaCertificate = ca.cert.certPem;
       this.mqttDeviceCertificates = pulumi.secret(
         pulumi.all(devices.map((d) => pulumi.all([d.cert.certPem, d.key.privateKeyPem]))).apply((pairs) =>
           Object.fromEntries(pairs.map(([certPem, privateKeyPem], i) => [devices[i].device, { certPem, privateKeyPem }])),
@@ -391,7 +382,7 @@ export class InstanceStack extends pulumi.ComponentResource {
         volumes: [{ volumeName: data.name, path: "/mosquitto/data" }],
         files: [
           { path: "/mosquitto/config/mosquitto.conf", content: conf },
-          { path: "/mosquitto/certs/ca.crt", content: ca.certPem },
+          { path: "/mosquitto/certs/ca.crt", content: ca.cert.certPem },
           { path: "/mosquitto/certs/server.crt", content: server.cert.certPem },
           { path: "/mosquitto/certs/server.key", content: server.key.privateKeyPem, secret: true },
         ],

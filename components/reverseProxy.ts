@@ -3,7 +3,7 @@
 // dropping snippets into a volume the dev site imports.
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import * as tls from "@pulumi/tls";
+import { certificateAuthority } from "./certificates";
 import { CaddyGlobalOptions, ProxyRoute, ProxySite, ProxyTls, renderCaddyfile } from "./render/caddyfile";
 import { Runtime, WorkloadFile, WorkloadLimits, declareWorkload } from "./workload";
 
@@ -63,41 +63,27 @@ export class ReverseProxy extends pulumi.ComponentResource {
     const files: WorkloadFile[] = [];
     const selfSigned = args.sites.filter((s) => s.tls.mode === "selfsigned");
     if (selfSigned.length) {
-      const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
-      const ca = new tls.SelfSignedCert(
+      const ca = certificateAuthority(
         `${name}-ca`,
         {
-          privateKeyPem: caKey.privateKeyPem,
-          isCaCertificate: true,
           validityPeriodHours: 24 * 365 * 5,
           earlyRenewalHours: 24 * 30,
           allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
           subject: { commonName: `${args.namePrefix} CA`, organization: "twinstack" },
         },
-        { parent: this },
+        this,
       );
-      this.caCertificate = ca.certPem;
+      this.caCertificate = ca.cert.certPem;
       for (const site of selfSigned) {
         const primary = site.domains[0];
-        const key = new tls.PrivateKey(`${name}-${primary}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
-        const request = new tls.CertRequest(
-          `${name}-${primary}-csr`,
-          { privateKeyPem: key.privateKeyPem, dnsNames: site.domains, subject: { commonName: primary, organization: "twinstack" } },
-          { parent: this },
-        );
-        const cert = new tls.LocallySignedCert(
-          `${name}-${primary}-cert`,
-          {
-            certRequestPem: request.certRequestPem,
-            caPrivateKeyPem: caKey.privateKeyPem,
-            caCertPem: ca.certPem,
-            validityPeriodHours: 24 * 365,
-            earlyRenewalHours: 24 * 30,
-            allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
-          },
-          { parent: this },
-        );
-        files.push({ path: `${CERTS_DIR}/${primary}.crt`, content: pulumi.interpolate`${cert.certPem}${ca.certPem}` });
+        const { key, cert } = ca.issue(`${name}-${primary}`, {
+          dnsNames: site.domains,
+          subject: { commonName: primary, organization: "twinstack" },
+          validityPeriodHours: 24 * 365,
+          earlyRenewalHours: 24 * 30,
+          allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
+        });
+        files.push({ path: `${CERTS_DIR}/${primary}.crt`, content: pulumi.interpolate`${cert.certPem}${ca.cert.certPem}` });
         files.push({ path: `${CERTS_DIR}/${primary}.key`, content: key.privateKeyPem, secret: true });
       }
     }
