@@ -1,10 +1,10 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { spawnSync } from "child_process";
 import YAML from "yaml";
 import { ConfigError, parseStackConfig } from "../stacks/config";
 import { readStackConfig } from "../stacks/stackFile";
+import { runPlanCli } from "../tools/planCli";
 
 const root = path.join(__dirname, "..");
 
@@ -104,10 +104,7 @@ describe("npm run plan on bad config", () => {
     mutate(doc.config);
     const file = path.join(dir, "Pulumi.dev.yaml");
     fs.writeFileSync(file, YAML.stringify(doc));
-    return spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--swc", path.join(root, "tools/plan.ts"), "-s", "dev", "--config", file], {
-      cwd: root,
-      encoding: "utf8",
-    });
+    return runPlanCli(["-s", "dev", "--config", file]);
   }
 
   it.each([

@@ -1,13 +1,11 @@
 // The offline plan as users run it: `npm run plan -- -s <stack> ...`.
 import * as path from "path";
-import { spawnSync } from "child_process";
+import { runPlanCli } from "../tools/planCli";
 import { PlanError, planStack, readPolicyConfig } from "../tools/planner";
 
 const root = path.join(__dirname, "..");
 
-function plan(...args: string[]) {
-  return spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--swc", path.join(root, "tools/plan.ts"), ...args], { cwd: root, encoding: "utf8" });
-}
+const plan = (...args: string[]) => runPlanCli(args);
 
 describe("npm run plan", () => {
   it("--json lists type, name, parent and inputs, with secrets as [secret] and no plaintext", async () => {

@@ -1,21 +1,15 @@
 // npm run bench: figures, not assertions. Wall time and peak memory of the offline plan for prod
 // and dev (each run in its own process, so peak RSS is the plan's own), and the sampler's
 // throughput on a generated 100k-row dataset when PostgreSQL is installed.
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { runPlanCli } from "./planCli";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const root = path.join(__dirname, "..");
 
 function planOnce(stack: string): { wallMs: number; maxRssMb: number; resources: number } {
   const started = process.hrtime.bigint();
-  const child = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--swc", path.join(root, "tools/plan.ts"), "-s", stack, "--json"], {
-    cwd: root,
-    encoding: "utf8",
-    env: { ...process.env, TWINSTACK_PLAN_STATS: "1" },
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const child = runPlanCli(["-s", stack, "--json"], { ...process.env, TWINSTACK_PLAN_STATS: "1" });
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
   const stats = /TWINSTACK_PLAN_STATS (\{.*\})/.exec(child.stderr ?? "");
   if (!stats) throw new Error(`plan -s ${stack} failed (exit ${child.status}):\n${child.stderr}`);
