@@ -7,6 +7,7 @@ import * as path from "path";
 import YAML from "yaml";
 import { PlannedResource, SecretValue, byType } from "./harness";
 import { StackPlan, planStack } from "../tools/planner";
+import { workloadLabels } from "../policy/lib/resources";
 
 const root = path.join(__dirname, "..");
 const examplesDir = path.join(root, "examples");
@@ -37,10 +38,7 @@ beforeAll(async () => {
 const CONTAINER = "docker:index/container:Container";
 const SERVICE = "docker:index/service:Service";
 const workloads = (p: StackPlan) => p.resources.filter((r) => r.type === CONTAINER || r.type === SERVICE);
-const labels = (r: PlannedResource): Record<string, string> => {
-  const list = [...((r.props.labels as { label: string; value: string }[]) ?? []), ...(((r.props.taskSpec as any)?.containerSpec?.labels as { label: string; value: string }[]) ?? [])];
-  return Object.fromEntries(list.map((l) => [l.label, l.value]));
-};
+const labels = (r: PlannedResource): Record<string, string> => workloadLabels(r.type, r.props);
 const role = (p: StackPlan, name: string) => workloads(p).filter((r) => labels(r)["twinstack.role"] === name);
 const only = <T>(list: T[], what: string): T => {
   if (list.length !== 1) throw new Error(`expected one ${what}, found ${list.length}`);

@@ -3,6 +3,7 @@ import * as path from "path";
 import { PlanResult, PlannedResource, SecretValue, byType, planProgram } from "./harness";
 import { runStack } from "../stacks";
 import { readStackConfig } from "../stacks/stackFile";
+import { workloadLabels } from "../policy/lib/resources";
 
 const root = path.join(__dirname, "..");
 
@@ -19,8 +20,7 @@ function editJson(config: Record<string, string>, key: string, edit: (value: any
 
 const workloadTypes = ["docker:index/container:Container", "docker:index/service:Service"];
 const workloads = (plan: PlanResult) => plan.resources.filter((r) => workloadTypes.includes(r.type));
-const labelOf = (r: PlannedResource, label: string) =>
-  ((r.props.labels as { label: string; value: string }[]) ?? []).find((l) => l.label === label)?.value;
+const labelOf = (r: PlannedResource, label: string): string | undefined => workloadLabels(r.type, r.props)[label];
 const uploadedCaddyfile = (plan: PlanResult) => {
   const caddy = workloads(plan).find((r) => labelOf(r, "twinstack.role") === "proxy")!;
   if (caddy.type === "docker:index/container:Container") return (caddy.props.uploads as { file: string; content: string }[]).find((u) => u.file === "/etc/caddy/Caddyfile")!.content;
