@@ -11,6 +11,7 @@ import { renderMosquittoConf } from "./render/mosquitto";
 import { ReverseProxy, ReverseProxySiteArgs } from "./reverseProxy";
 import { SharedPostgresDb } from "./sharedPostgresDb";
 import { VipPair } from "./vipPair";
+import { KEEPALIVED_HEALTH_PORT_BASE } from "../model/ports";
 import { Runtime, WorkloadLimits, WorkloadSpec, declareWorkload } from "./workload";
 
 export interface InstanceHost {
@@ -110,8 +111,21 @@ export interface DatabaseServerContext {
 }
 
 const NOINDEX = "noindex, nofollow";
-/** keepalived tracks the env's proxy on 127.0.0.1:<base + router id>, distinct per env. */
-export const KEEPALIVED_HEALTH_PORT_BASE = 20000;
+export { KEEPALIVED_HEALTH_PORT_BASE };
+
+/**
+ * The hosts that run their own proxy container, or undefined for one proxy workload. In a Swarm a
+ * proxy bound to one address (the keepalived VIP, or `proxy.bindAddress`) or serving a loopback
+ * health port cannot be a service (service ports bind every address): it runs as a standalone
+ * container on each VIP node (every node that may hold the VIP), or on the main host for a plain
+ * bind address. Standalone, everything runs on the main host and one container is the proxy.
+ */
+export function proxyNodeNames(args: Pick<InstanceStackArgs, "runtime" | "hosts" | "proxy" | "vip">): string[] | undefined {
+  if (args.runtime !== "swarm" || !args.proxy) return undefined;
+  if (args.vip?.mode === "keepalived") return args.vip.nodes;
+  if (args.proxy.bindAddress) return [args.hosts[0].name];
+  return undefined;
+}
 
 export class InstanceStack extends pulumi.ComponentResource {
   readonly namePrefix: string;
@@ -313,8 +327,10 @@ export class InstanceStack extends pulumi.ComponentResource {
           "GITEA__actions__ENABLED=true",
         ],
         network: onNet(["gitea"]),
-        // Git over SSH is published on the env's VIP, not through the proxy.
-        ports: [{ internal: 22, external: args.gitea.sshPort, ip: vipAddress }],
+        // Git over SSH is published beside the proxy, not through it: standalone on the env's VIP; in a
+        // Swarm through the ingress mesh on every node (a service port has no address), so the VIP
+        // reaches it wherever the VIP is held.
+        ports: [{ internal: 22, external: args.gitea.sshPort, ip: runtime === "swarm" ? undefined : vipAddress }],
         volumes: [{ volumeName: data.name, path: "/data" }],
         limits: limitsOf(args.gitea.limits),
         healthcheck: { test: ["CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:3000/api/healthz"] },
@@ -438,6 +454,7 @@ export class InstanceStack extends pulumi.ComponentResource {
       }
       const bindAddress = proxy.bindAddress ?? (args.vip?.mode === "keepalived" ? args.vip.address : undefined);
       healthPort = args.vip?.mode === "keepalived" ? KEEPALIVED_HEALTH_PORT_BASE + args.vip.routerId : undefined;
+      const proxyNodes = proxyNodeNames(args);
       this.proxy = new ReverseProxy(
         `${name}-proxy`,
         {
@@ -454,6 +471,7 @@ export class InstanceStack extends pulumi.ComponentResource {
           healthPort,
           // Its data volume, and the preview route scripts that find it with `docker ps` on the main host.
           constraints: runtime === "swarm" ? pinToMainHost : undefined,
+          nodes: proxyNodes?.map((node) => ({ name: node, provider: this.providers[node] })),
           limits: limitsOf(proxy.limits),
           labels: commonLabels,
           protect: args.protect,

@@ -59,6 +59,9 @@ export function checkPreviewHandoff(h: PreviewHandoff, where: string): void {
   if (typeof h.networkName !== "string" || !h.networkName) fail("networkName is missing");
   if (!h.postgres || typeof h.postgres.host !== "string" || !h.postgres.host) fail("postgres.host is missing");
   if (!h.proxy || typeof h.proxy.label !== "string" || typeof h.proxy.previewsDir !== "string") fail("proxy.label and proxy.previewsDir are required");
+  if (h.proxy.dockerHosts !== undefined && (!Array.isArray(h.proxy.dockerHosts) || !h.proxy.dockerHosts.every((d) => typeof d === "string" && /^(unix|ssh|tcp):\/\/\S+$/.test(d)))) {
+    fail("proxy.dockerHosts must be a list of unix://, ssh:// or tcp:// endpoints");
+  }
   if (typeof h.domain !== "string" || !DOMAIN_RE.test(h.domain)) fail(`domain ${JSON.stringify(h.domain)} is not a domain name`);
   if (typeof h.imageRepository !== "string" || !h.imageRepository || /[@\s]/.test(h.imageRepository) || /:[^/]*$/.test(h.imageRepository)) {
     fail(`imageRepository ${JSON.stringify(h.imageRepository)} must be a repository without tag or digest`);
@@ -190,17 +193,24 @@ export class PreviewEnv extends pulumi.ComponentResource {
     const scripts = pulumi
       .all([snippet, dev.proxy])
       .apply(([text, proxy]) => renderPreviewRouteScripts({ slug, snippet: text, proxyLabel: proxy.label, previewsDir: proxy.previewsDir }));
-    new command.local.Command(
-      `${name}-route`,
-      {
-        create: scripts.create,
-        delete: scripts.delete,
-        environment: { DOCKER_HOST: dev.dockerHost },
-        triggers: [snippet],
-      },
-      // Delete first on replacement: both write the same <slug>.caddy, and the old one's delete
-      // would otherwise remove the route the new one just installed.
-      { parent: this, dependsOn: [container], deleteBeforeReplace: true },
+    // The route goes to every dev proxy: one per VIP node in a Swarm, else the one on the dev host.
+    // The first keeps the name it always had. StackReference outputs are known in preview too.
+    dev.apply((h) =>
+      (h.proxy.dockerHosts ?? [h.dockerHost]).map(
+        (dockerHost, i) =>
+          new command.local.Command(
+            i === 0 ? `${name}-route` : `${name}-route-${i}`,
+            {
+              create: scripts.create,
+              delete: scripts.delete,
+              environment: { DOCKER_HOST: dockerHost },
+              triggers: [snippet],
+            },
+            // Delete first on replacement: both write the same <slug>.caddy, and the old one's delete
+            // would otherwise remove the route the new one just installed.
+            { parent: this, dependsOn: [container], deleteBeforeReplace: true },
+          ),
+      ),
     );
 
     this.url = pulumi.interpolate`https://${dev.domain}/preview/${slug}/`;

@@ -43,6 +43,18 @@ export interface ReverseProxyArgs {
   labels?: Record<string, pulumi.Input<string>>;
   protect?: boolean;
   constraints?: string[];
+  /**
+   * Run the proxy as one standalone container per node (each on that node's Docker provider, joined
+   * to the env's attachable overlay network) instead of one workload on `dockerProvider`. Needed in a
+   * Swarm whenever the proxy must bind one address (`bindAddress`, the env's VIP) or a loopback
+   * `healthPort`: a Swarm service's published ports bind every address of every node (ingress mode)
+   * or every address of its node (host mode) — https://docs.docker.com/engine/swarm/ingress/ and
+   * https://docs.docker.com/reference/compose-file/services/#ports (`host_ip` is not supported by
+   * Swarm) — so two envs on the same nodes could not both serve 80/443. Binding the VIP on a node
+   * that does not hold it needs `net.ipv4.ip_nonlocal_bind=1` there (VipPair sets it).
+   * Default: one workload in `runtime`.
+   */
+  nodes?: { name: string; provider: pulumi.ProviderResource }[];
 }
 
 export class ReverseProxy extends pulumi.ComponentResource {
@@ -53,11 +65,13 @@ export class ReverseProxy extends pulumi.ComponentResource {
   readonly previewsDir = PREVIEWS_DIR;
   /** PEM of the self-signed CA, when any site uses it (clients trust this). */
   readonly caCertificate?: pulumi.Output<string>;
-  readonly workload: docker.Container | docker.Service;
+  /** The proxy's containers (one per node with `nodes`) or its Swarm service. */
+  readonly workloads: (docker.Container | docker.Service)[];
+  /** Names of the nodes a per-node proxy runs on (empty when it is one workload). */
+  readonly nodeNames: string[];
 
   constructor(name: string, args: ReverseProxyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("twinstack:index:ReverseProxy", name, {}, opts);
-    const childOpts = { parent: this, provider: args.dockerProvider };
     this.label = args.namePrefix;
 
     const files: WorkloadFile[] = [];
@@ -108,36 +122,44 @@ export class ReverseProxy extends pulumi.ComponentResource {
     this.caddyfile = pulumi.unsecret(sites.apply((list) => renderCaddyfile(list, args.global)));
     files.unshift({ path: CADDYFILE_PATH, content: this.caddyfile });
 
-    const data = new docker.Volume(`${name}-data`, { name: `${args.namePrefix}-caddy-data` }, { ...childOpts, protect: args.protect });
-    // Only a site that imports preview routes needs the snippet volume; previews are not prod data.
-    const previews = args.sites.some((s) => s.importPreviews)
-      ? new docker.Volume(`${name}-previews`, { name: `${args.namePrefix}-caddy-previews` }, childOpts)
-      : undefined;
-
-    this.workload = declareWorkload(
-      `${name}-caddy`,
-      {
-        name: `${args.namePrefix}-caddy`,
-        role: "proxy",
-        image: args.image,
-        network: { name: args.networkName, aliases: ["caddy"] },
-        ports: [
-          { internal: 80, external: args.httpPort, ip: args.bindAddress },
-          { internal: 443, external: args.httpsPort, ip: args.bindAddress },
-          ...(args.healthPort ? [{ internal: 80, external: args.healthPort, ip: "127.0.0.1" }] : []),
-        ],
-        volumes: [
-          { volumeName: data.name, path: "/data" },
-          ...(previews ? [{ volumeName: previews.name, path: PREVIEWS_DIR }] : []),
-        ],
-        files,
-        limits: args.limits,
-        healthcheck: { test: ["CMD", "caddy", "version"], intervalSeconds: 30 },
-        labels: { ...(args.labels ?? {}), "twinstack.proxy": this.label },
-        constraints: args.constraints,
-      },
-      { runtime: args.runtime, provider: args.dockerProvider, parent: this },
-    );
+    // One instance: on `dockerProvider` in `runtime`. Per node: standalone containers, each with its
+    // own volumes (Docker volumes are local to a host), named with the node so they never collide.
+    const placements = args.nodes?.length
+      ? args.nodes.map((node) => ({ suffix: `-${node.name}`, provider: node.provider, runtime: "standalone" as const, host: node.name }))
+      : [{ suffix: "", provider: args.dockerProvider, runtime: args.runtime, host: undefined }];
+    this.nodeNames = args.nodes?.map((n) => n.name) ?? [];
+    this.workloads = placements.map((at) => {
+      const onNode = { parent: this, provider: at.provider };
+      const data = new docker.Volume(`${name}-data${at.suffix}`, { name: `${args.namePrefix}-caddy-data${at.suffix}` }, { ...onNode, protect: args.protect });
+      // Only a site that imports preview routes needs the snippet volume; previews are not prod data.
+      const previews = args.sites.some((s) => s.importPreviews)
+        ? new docker.Volume(`${name}-previews${at.suffix}`, { name: `${args.namePrefix}-caddy-previews${at.suffix}` }, onNode)
+        : undefined;
+      return declareWorkload(
+        `${name}-caddy${at.suffix}`,
+        {
+          name: `${args.namePrefix}-caddy${at.suffix}`,
+          role: "proxy",
+          image: args.image,
+          network: { name: args.networkName, aliases: ["caddy"] },
+          ports: [
+            { internal: 80, external: args.httpPort, ip: args.bindAddress },
+            { internal: 443, external: args.httpsPort, ip: args.bindAddress },
+            ...(args.healthPort ? [{ internal: 80, external: args.healthPort, ip: "127.0.0.1" }] : []),
+          ],
+          volumes: [
+            { volumeName: data.name, path: "/data" },
+            ...(previews ? [{ volumeName: previews.name, path: PREVIEWS_DIR }] : []),
+          ],
+          files,
+          limits: args.limits,
+          healthcheck: { test: ["CMD", "caddy", "version"], intervalSeconds: 30 },
+          labels: { ...(args.labels ?? {}), ...(at.host ? { "twinstack.host": at.host } : {}), "twinstack.proxy": this.label },
+          constraints: at.host ? undefined : args.constraints,
+        },
+        { runtime: at.runtime, provider: at.provider, parent: this },
+      );
+    });
 
     this.registerOutputs({ caddyfile: this.caddyfile, label: this.label, caCertificate: this.caCertificate });
   }

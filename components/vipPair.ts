@@ -51,6 +51,30 @@ export interface VipPairArgs {
 export const KEEPALIVED_CONF_PATH = "/etc/keepalived/twinstack.conf";
 /** keepalived in the foreground, VRRP only (no LVS), logging to the container log. */
 export const KEEPALIVED_ARGS = ["--dont-fork", "--log-console", "--vrrp", "--use-file", KEEPALIVED_CONF_PATH];
+/** Where the host's /etc/sysctl.d is mounted in the keepalived container. */
+export const HOST_SYSCTL_DIR = "/host/etc/sysctl.d";
+/** The file that keeps non-local binds allowed across reboots (read by systemd-sysctl before dockerd starts). */
+export const NONLOCAL_BIND_SYSCTL_FILE = "90-twinstack-nonlocal-bind.conf";
+/**
+ * keepalived's container entrypoint: `net.ipv4.ip_nonlocal_bind=1` on the node (now, and persisted in
+ * the host's /etc/sysctl.d), then keepalived. Every VIP node runs the env's proxy bound to the VIP;
+ * on a node that does not hold it (BACKUP) Docker's port binding (docker-proxy) fails with "cannot
+ * assign requested address" unless non-local binds are allowed
+ * (https://www.kernel.org/doc/Documentation/networking/ip-sysctl.txt, ip_nonlocal_bind). The
+ * osixia/keepalived image is Alpine-based and has /bin/sh
+ * (https://github.com/osixia/docker-keepalived/blob/stable/image/Dockerfile).
+ */
+export const KEEPALIVED_ENTRYPOINT = [
+  "/bin/sh",
+  "-c",
+  [
+    "set -e",
+    "echo 1 > /proc/sys/net/ipv4/ip_nonlocal_bind",
+    `printf '%s\\n' '# twinstack: VIP-bound proxies on nodes that do not hold the VIP' 'net.ipv4.ip_nonlocal_bind = 1' > ${HOST_SYSCTL_DIR}/${NONLOCAL_BIND_SYSCTL_FILE}`,
+    'exec keepalived "$@"',
+  ].join("\n"),
+  "keepalived",
+];
 export const VIP_LABEL = "twinstack.vip";
 export const ROUTER_ID_LABEL = "twinstack.vrrp-router-id";
 const TRACK_SCRIPT_NAME = "proxy_alive";
@@ -126,9 +150,15 @@ export class VipPair extends pulumi.ComponentResource {
           {
             name: `${args.namePrefix}-keepalived-${node.name}`,
             image: k.image,
-            // Bypass image entrypoints (osixia's templates its own config from env vars).
-            entrypoints: ["keepalived"],
+            // Bypass image entrypoints (osixia's templates its own config from env vars): a POSIX sh
+            // step allows non-local binds, then execs keepalived with KEEPALIVED_ARGS.
+            entrypoints: KEEPALIVED_ENTRYPOINT,
             command: KEEPALIVED_ARGS,
+            // /proc/sys is read-only in a container (Docker's default ReadonlyPaths); this unmasks it
+            // without --privileged (https://docs.docker.com/reference/cli/docker/container/run/#security-opt).
+            // Docker refuses net.* `sysctls` for a container in the host's network namespace.
+            securityOpts: ["systempaths=unconfined"],
+            volumes: [{ hostPath: "/etc/sysctl.d", containerPath: HOST_SYSCTL_DIR }],
             uploads: [{ file: KEEPALIVED_CONF_PATH, content: conf, permissions: "0600" }],
             // VRRP adverts and the VIP itself live on the host's interface.
             networkMode: "host",

@@ -30,6 +30,12 @@ export interface WorkloadSpec {
   network?: { name: pulumi.Input<string>; aliases: string[] };
   /** Extra networks (e.g. an existing databases network). */
   extraNetworks?: pulumi.Input<string>[];
+  /**
+   * Published ports. `ip` binds the host port to one address (standalone only: a Swarm service has no
+   * address field, its published ports bind every address of every node through the ingress
+   * routing mesh — https://docs.docker.com/engine/swarm/ingress/ — so a Swarm workload with an `ip`
+   * is an invariant error; run such a workload as per-node standalone containers instead).
+   */
   ports?: { internal: number; external: number; ip?: string; protocol?: "tcp" | "udp" }[];
   volumes?: { volumeName: pulumi.Input<string>; path: string; readOnly?: boolean }[];
   binds?: { hostPath: string; path: string; readOnly?: boolean }[];
@@ -80,6 +86,13 @@ export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: Wo
   };
 
   if (ctx.runtime === "swarm") {
+    const bound = (spec.ports ?? []).filter((p) => p.ip !== undefined);
+    if (bound.length) {
+      throw new Error(
+        `workload ${spec.name}: a Swarm service cannot publish a port on one address (${bound.map((p) => `${p.ip}:${p.external}`).join(", ")}); ` +
+          "its ports bind every address of every node (ingress): publish without an address, or run it as per-node standalone containers",
+      );
+    }
     // Swarm has no file uploads: files become service configs (secrets for secret files), named by
     // content so a change rolls the service instead of failing on an in-use object.
     const contentName = (content: pulumi.Input<string>) =>
@@ -132,7 +145,7 @@ export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: Wo
         updateConfig: { parallelism: 1, order: "start-first", failureAction: "rollback", monitor: "30s", delay: "5s" },
         rollbackConfig: { parallelism: 1, order: "stop-first", failureAction: "pause", monitor: "30s" },
         endpointSpec: spec.ports?.length
-          ? { ports: spec.ports.map((p) => ({ targetPort: p.internal, publishedPort: p.external, protocol: p.protocol ?? "tcp", publishMode: p.ip ? "host" : "ingress" })) }
+          ? { ports: spec.ports.map((p) => ({ targetPort: p.internal, publishedPort: p.external, protocol: p.protocol ?? "tcp", publishMode: "ingress" })) }
           : undefined,
         convergeConfig: { delay: "5s", timeout: "5m" },
       },

@@ -2,8 +2,12 @@
 // database, role, domain, MQTT port, Redis prefix or volume path. The pack reads every
 // Pulumi.<stack>.yaml beside this stack's file and compares what each one claims.
 import { StackValidationPolicy } from "@pulumi/policy";
-import { CLAIM_LABELS, findClashes, stackClaims } from "../stacks/claims";
+import { CLAIM_LABELS, Claim, findClashes, stackClaims } from "../stacks/claims";
+import { EVERY_NODE, publishedPorts } from "./lib/ports";
 import { envFromStackName, siblingStacks, stackInfo } from "./lib/stackContext";
+
+/** The component whose services publish the ports the claims name. */
+const INSTANCE_STACK_TYPE = "twinstack:index:InstanceStack";
 
 export const noSharedClaims: StackValidationPolicy = {
   name: "no-shared-claims",
@@ -32,6 +36,15 @@ export const noSharedClaims: StackValidationPolicy = {
     }
 
     const mine = stackClaims(self.config, { stack: info.stack });
+    // The claims are compared across stacks from each stack's config; here they are checked against
+    // what this stack's program really publishes, so claims and program cannot disagree.
+    const hostNames = self.config.hosts.map((h) => h.name);
+    const declaresInstance = args.resources.some((r) => r.type === INSTANCE_STACK_TYPE);
+    if (declaresInstance) {
+      for (const problem of portClaimsMismatch(mine, publishedPorts(args.resources), hostNames)) {
+        reportViolation(`stack "${info.stack}" (${self.display}): ${problem}`);
+      }
+    }
     for (const other of siblingStacks(self)) {
       if (!other.config) {
         reportViolation(
@@ -55,3 +68,25 @@ export const noSharedClaims: StackValidationPolicy = {
     }
   },
 };
+
+/**
+ * Differences between the host ports a stack claims and the ports its resources publish, compared
+ * as `<host>|<address>:<port>` (a Swarm ingress port counts on every host of the stack).
+ */
+export function portClaimsMismatch(claims: Claim[], published: ReturnType<typeof publishedPorts>, hostNames: string[]): string[] {
+  const claimed = new Set(
+    claims.filter((c) => (c.kind === "hostPort" || c.kind === "mqttPort") && c.host).map((c) => `${c.host}|${c.value.slice(c.value.lastIndexOf("|") + 1)}`),
+  );
+  const actual = new Map<string, string>();
+  for (const p of published) {
+    for (const host of p.host === EVERY_NODE ? hostNames : [p.host]) actual.set(`${host}|${p.address}:${p.port}`, p.resource);
+  }
+  const problems: string[] = [];
+  for (const [binding, resource] of actual) {
+    if (!claimed.has(binding)) problems.push(`${resource} publishes ${binding.replace("|", " ")}, which the stack's claims do not include (claims and program disagree)`);
+  }
+  for (const binding of claimed) {
+    if (!actual.has(binding)) problems.push(`the stack's claims include ${binding.replace("|", " ")}, which no declared resource publishes (claims and program disagree)`);
+  }
+  return problems;
+}

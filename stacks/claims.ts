@@ -3,6 +3,7 @@
 // never claim the same thing; the policy pack's cross-stack rule compares these lists.
 import { StackConfig, HostConfig } from "./schema";
 import { branchFromStackName, slugToIdentifier } from "./slug";
+import { KEEPALIVED_HEALTH_PORT_BASE } from "../model/ports";
 
 export type ClaimKind = "vip" | "routerId" | "hostPort" | "database" | "role" | "domain" | "mqttPort" | "redisPrefix" | "volumePath";
 
@@ -16,6 +17,8 @@ export interface Claim {
   value: string;
   /** The config key that made the claim, e.g. twinstack:vip.address. */
   key: string;
+  /** hostPort/mqttPort: the name of the stack's host (`hosts[].name`) the port is published on. */
+  host?: string;
 }
 
 export const CLAIM_LABELS: Record<ClaimKind, string> = {
@@ -54,9 +57,29 @@ export function machineOf(endpoint: string): string {
   return endpoint;
 }
 
-/** Hosts that run the stack's workloads: the first host standalone, every node in a swarm (ingress publishes everywhere). */
+/** Hosts whose addresses a published port binds: the first host standalone, every node in a swarm (ingress publishes everywhere). */
 function workloadHosts(config: StackConfig): HostConfig[] {
   return config.runtime === "swarm" ? config.hosts : config.hosts.slice(0, 1);
+}
+
+
+/**
+ * Where the env's proxy runs and what it binds, as InstanceStack declares it: standalone, one
+ * container on the first host; in a Swarm, one standalone container per VIP node when it binds one
+ * address (the keepalived VIP or proxy.bindAddress) or a loopback health port, since a Swarm
+ * service's ports bind every address of every node; otherwise a service published on every node.
+ */
+export function proxyPlacement(config: StackConfig): { hosts: HostConfig[]; bind: string; healthPort?: number } {
+  const keepalived = config.vip.mode === "keepalived";
+  const bind = config.proxy.bindAddress ?? (keepalived ? config.vip.address : undefined) ?? WILDCARD;
+  const healthPort = keepalived && config.vip.routerId !== undefined ? KEEPALIVED_HEALTH_PORT_BASE + config.vip.routerId : undefined;
+  if (config.runtime !== "swarm") return { hosts: config.hosts.slice(0, 1), bind, healthPort };
+  if (keepalived) {
+    const nodes = config.vip.nodes ?? config.hosts.map((h) => h.name);
+    return { hosts: config.hosts.filter((h) => nodes.includes(h.name)), bind, healthPort };
+  }
+  if (config.proxy.bindAddress) return { hosts: config.hosts.slice(0, 1), bind };
+  return { hosts: config.hosts, bind: WILDCARD };
 }
 
 export function physicalDatabaseName(config: StackConfig, stack?: string): string | undefined {
@@ -108,21 +131,27 @@ export function stackClaims(config: StackConfig, opts: { stack?: string } = {}):
 
   const hosts = workloadHosts(config);
   const vipAddress = config.vip.mode === "keepalived" ? config.vip.address : undefined;
-  const port = (kind: "hostPort" | "mqttPort", bind: string, p: number, key: string) => {
-    for (const host of hosts) add(kind, `${hostEndpoint(config, host)}|${bind}:${p}`, key);
+  const port = (kind: "hostPort" | "mqttPort", bind: string, p: number, key: string, on: HostConfig[] = hosts) => {
+    for (const host of on) claims.push({ kind, value: `${hostEndpoint(config, host)}|${bind}:${p}`, key, host: host.name });
   };
+  // Everything below is published by the env's own services: a runner-fleet stack has none.
+  if (!config.app) return claims;
   if (config.proxy.enabled) {
-    // The proxy binds to proxy.bindAddress, else the VIP, else every address (as InstanceStack does).
-    const proxyBind = config.proxy.bindAddress ?? vipAddress ?? WILDCARD;
-    port("hostPort", proxyBind, config.proxy.httpPort, "twinstack:proxy.httpPort");
-    port("hostPort", proxyBind, config.proxy.httpsPort, "twinstack:proxy.httpsPort");
+    const proxy = proxyPlacement(config);
+    port("hostPort", proxy.bind, config.proxy.httpPort, "twinstack:proxy.httpPort", proxy.hosts);
+    port("hostPort", proxy.bind, config.proxy.httpsPort, "twinstack:proxy.httpsPort", proxy.hosts);
+    if (proxy.healthPort !== undefined) port("hostPort", LOOPBACK, proxy.healthPort, "twinstack:vip.routerId", proxy.hosts);
   }
   if (config.app?.publishPort !== undefined) port("hostPort", WILDCARD, config.app.publishPort, "twinstack:app.publishPort");
+  // A dedicated Postgres is a standalone container on the first host, in a Swarm too.
   if (config.postgres.mode === "dedicated" && config.postgres.publishPort !== undefined) {
-    port("hostPort", LOOPBACK, config.postgres.publishPort, "twinstack:postgres.publishPort");
+    port("hostPort", LOOPBACK, config.postgres.publishPort, "twinstack:postgres.publishPort", config.hosts.slice(0, 1));
   }
-  if (config.gitea.enabled) port("hostPort", vipAddress ?? WILDCARD, config.gitea.sshPort, "twinstack:gitea.sshPort");
+  // Standalone, git over SSH binds the VIP; a Swarm service port binds every address of every node.
+  if (config.gitea.enabled) port("hostPort", config.runtime === "swarm" ? WILDCARD : (vipAddress ?? WILDCARD), config.gitea.sshPort, "twinstack:gitea.sshPort");
   if (config.mqtt.enabled) port("mqttPort", WILDCARD, config.mqtt.port, "twinstack:mqtt.port");
+  // HAProxy in front of Patroni is published for the operator's postgresql provider (the host firewall admits the admin range).
+  if (config.haPostgres.enabled) port("hostPort", WILDCARD, config.haPostgres.port, "twinstack:haPostgres.port");
 
   if (config.vip.mode === "keepalived") {
     if (config.vip.address) add("vip", config.vip.address, "twinstack:vip.address");

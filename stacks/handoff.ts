@@ -28,6 +28,12 @@ export interface PreviewHandoff {
     label: string;
     /** Directory inside the Caddy container whose *.caddy files the dev site imports. */
     previewsDir: string;
+    /**
+     * Docker endpoints of every host running a dev proxy container, when there is one per node (a
+     * Swarm with a VIP: each VIP node serves the site, so each needs the preview's route). Absent:
+     * the one proxy on `dockerHost`.
+     */
+    dockerHosts?: string[];
   };
   /** The dev site's main domain; previews live at https://<domain>/preview/<slug>/. */
   domain: string;

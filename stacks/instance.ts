@@ -145,14 +145,22 @@ export function composeInstance(loaded: LoadedConfig, hosts: InstanceHost[], ext
   };
   if (c.env === "dev" && instance.proxy && c.domains.length) {
     const handoff: pulumi.Output<PreviewHandoff> = pulumi
-      .all([instance.networkName, instance.database.admin, instance.database.appHost, instance.database.appPort, instance.database.databaseName, pulumi.output(hosts[0].docker)])
-      .apply(([networkName, admin, appHost, appPort, devDatabase, dockerHost]): PreviewHandoff => ({
+      .all([
+        instance.networkName,
+        instance.database.admin,
+        instance.database.appHost,
+        instance.database.appPort,
+        instance.database.databaseName,
+        pulumi.output(hosts[0].docker),
+        pulumi.all(instance.proxy.nodeNames.map((node) => hosts.find((h) => h.name === node)!.docker)),
+      ])
+      .apply(([networkName, admin, appHost, appPort, devDatabase, dockerHost, proxyHosts]): PreviewHandoff => ({
         appName: args.appName,
         dockerHost,
         dockerSshOpts: ["-o", "StrictHostKeyChecking=accept-new"],
         networkName,
         postgres: { host: admin.host, port: admin.port, appHost, appPort, adminUser: admin.user, adminPassword: admin.password, sslmode: admin.sslmode, devDatabase },
-        proxy: { label: instance.proxy!.label, previewsDir: instance.proxy!.previewsDir },
+        proxy: { label: instance.proxy!.label, previewsDir: instance.proxy!.previewsDir, ...(proxyHosts.length ? { dockerHosts: proxyHosts } : {}) },
         domain: c.domains[0],
         imageRepository: imageRepository(args.app.image),
         app: { port: args.app.port, healthPath: args.app.healthPath, env: { ...args.app.env, APP_ENV: "preview" } },

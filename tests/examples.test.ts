@@ -138,12 +138,33 @@ describe("gigi (seed 000): a Swarm on a LAN, keepalived VIP per env, path routin
     expect(prod).not.toContain("basicauth");
   });
 
-  it("runs Gitea, its runner and a browser per env as Swarm services, and Gitea's SSH on the env's VIP port", () => {
+  it("runs Gitea, its runner and a browser per env as Swarm services, and Gitea's SSH through the ingress mesh on its own port", () => {
     for (const stack of ["prod", "dev"]) {
       const p = plan("gigi", stack);
-      for (const r of ["app", "gitea", "runner", "browser", "proxy"]) expect(role(p, r).map((w) => w.type)).toEqual([SERVICE]);
+      for (const r of ["app", "gitea", "runner", "browser"]) expect(role(p, r).map((w) => w.type)).toEqual([SERVICE]);
       expect(only(role(p, "gitea"), "gitea").props.name).toBe(`gigi-${stack}-gitea`);
       expect(publishedPorts(only(role(p, "gitea"), "gitea"))).toEqual([{ internal: 22, external: stack === "prod" ? 2222 : 2223 }]);
+    }
+  });
+
+  it("serves each env on its own VIP from a proxy container on every node, so prod and dev share the nodes' 80/443", () => {
+    for (const [stack, vip, routerId] of [["prod", "192.168.1.51", 51], ["dev", "192.168.1.52", 52]] as const) {
+      const proxies = role(plan("gigi", stack), "proxy");
+      expect(proxies.map((r) => r.type)).toEqual(Array(4).fill(CONTAINER));
+      expect(proxies.map((r) => labels(r)["twinstack.host"]).sort()).toEqual(["turing1", "turing2", "turing3", "turing4"]);
+      for (const proxy of proxies) {
+        expect(publishedPorts(proxy)).toEqual([
+          { internal: 80, external: 80, ip: vip },
+          { internal: 443, external: 443, ip: vip },
+          // keepalived's track port, really on loopback (a Swarm service could not bind it there).
+          { internal: 80, external: 20000 + routerId, ip: "127.0.0.1" },
+        ]);
+      }
+      // No Swarm service of either env publishes 80 or 443 (it would bind every address of every node).
+      for (const service of workloads(plan("gigi", stack)).filter((r) => r.type === SERVICE)) {
+        expect(publishedPorts(service).map((p) => p.external)).not.toEqual(expect.arrayContaining([80]));
+        expect(publishedPorts(service).map((p) => p.external)).not.toEqual(expect.arrayContaining([443]));
+      }
     }
   });
 
@@ -157,10 +178,15 @@ describe("gigi (seed 000): a Swarm on a LAN, keepalived VIP per env, path routin
     }
   });
 
-  it("has a preview stack: its own database on the shared server and a route on the dev proxy", () => {
+  it("has a preview stack: its own database on the shared server and a route on every node's dev proxy", () => {
     const p = plan("gigi", "preview-feature-xyz");
     expect(names(p, "postgresql:index/database:Database")).toEqual(["gigi_preview_feature_xyz"]);
-    expect(byType(p.resources, "command:local:Command")).toHaveLength(1);
+    // The dev proxy runs on each of the four VIP nodes; whichever holds the VIP must serve the route.
+    const routes = byType(p.resources, "command:local:Command");
+    expect(routes.map((r) => (r.props.environment as Record<string, string>).DOCKER_HOST).sort()).toEqual(
+      ["ssh://deploy@192.168.1.11", "ssh://deploy@192.168.1.12", "ssh://deploy@192.168.1.13", "ssh://deploy@192.168.1.14"],
+    );
+    expect(routes.map((r) => r.name).sort()).toEqual(["preview-route", "preview-route-1", "preview-route-2", "preview-route-3"]);
   });
 });
 

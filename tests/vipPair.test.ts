@@ -2,7 +2,7 @@
 // and DigitalOcean reserved IP with assignment; secrets and prod protection.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { KEEPALIVED_ARGS, KEEPALIVED_CONF_PATH, VipPair, VipPairArgs } from "../components/vipPair";
+import { HOST_SYSCTL_DIR, KEEPALIVED_ARGS, KEEPALIVED_CONF_PATH, KEEPALIVED_ENTRYPOINT, VipPair, VipPairArgs } from "../components/vipPair";
 import { proxyTrackCommand } from "../components/render/keepalived";
 import { byType, one, planProgram, PlannedResource, SecretValue, plainStrings } from "./harness";
 
@@ -81,7 +81,12 @@ describe("VipPair, keepalived mode", () => {
       expect([...((c.props.capabilities as { adds: string[] }).adds)].sort()).toEqual(["NET_ADMIN", "NET_BROADCAST", "NET_RAW"]);
       expect(c.props.restart).toBe("unless-stopped");
       expect(c.props.image).toBe("osixia/keepalived:2.0.20");
-      expect(c.props.entrypoints).toEqual(["keepalived"]);
+      // A shell step allows non-local binds (the env's proxy binds the VIP on every node), then execs keepalived.
+      expect(c.props.entrypoints).toEqual(KEEPALIVED_ENTRYPOINT);
+      expect((c.props.entrypoints as string[])[2]).toContain("echo 1 > /proc/sys/net/ipv4/ip_nonlocal_bind");
+      expect((c.props.entrypoints as string[])[2]).toMatch(/exec keepalived "\$@"$/);
+      expect(c.props.securityOpts).toEqual(["systempaths=unconfined"]);
+      expect(c.props.volumes).toEqual([{ hostPath: "/etc/sysctl.d", containerPath: HOST_SYSCTL_DIR }]);
       expect(c.props.command).toEqual(KEEPALIVED_ARGS);
       expect(c.props.command).toContain("--dont-fork");
       expect(c.opts.deleteBeforeReplace).toBe(true);

@@ -32,6 +32,7 @@ describe("stackClaims", () => {
     expect(byKind("hostPort")).toEqual([
       "ssh://deploy@10.0.0.5|10.0.0.50:80 <- twinstack:proxy.httpPort",
       "ssh://deploy@10.0.0.5|10.0.0.50:443 <- twinstack:proxy.httpsPort",
+      "ssh://deploy@10.0.0.5|127.0.0.1:20050 <- twinstack:vip.routerId",
       "ssh://deploy@10.0.0.5|0.0.0.0:3000 <- twinstack:app.publishPort",
     ]);
     expect(byKind("mqttPort")).toEqual(["ssh://deploy@10.0.0.5|0.0.0.0:8883 <- twinstack:mqtt.port"]);
