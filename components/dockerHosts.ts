@@ -87,6 +87,19 @@ export function subnetHostIp(subnet: string, index: number): string {
   return [24, 16, 8, 0].map((shift) => (value >>> shift) & 255).join(".");
 }
 
+/**
+ * The public key of an SSH key stored in the cloud account, by name or numeric id
+ * (hcloud: https://www.pulumi.com/registry/packages/hcloud/api-docs/getsshkey/;
+ * DigitalOcean: https://www.pulumi.com/registry/packages/digitalocean/api-docs/getsshkey/, by name).
+ */
+function cloudPublicKey(provider: "hcloud" | "digitalocean", key: string, parent: pulumi.Resource): pulumi.Output<string> {
+  if (provider === "hcloud") {
+    const byId = /^[0-9]+$/.test(key);
+    return hcloud.getSshKeyOutput(byId ? { id: Number(key) } : { name: key }, { parent }).publicKey;
+  }
+  return digitalocean.getSshKeyOutput({ name: key }, { parent }).publicKey;
+}
+
 /** Cloud APIs take numeric ids; under mocks ids are not numeric and pass through unchanged. */
 function numericId(id: string): number {
   return /^[0-9]+$/.test(id) ? Number(id) : (id as unknown as number);
@@ -216,8 +229,11 @@ export class DockerHosts extends pulumi.ComponentResource {
       const serverName = `${prefix}-host-${spec.name}`;
       const adminKeys = p.sshKeys.filter((k) => PUBLIC_KEY_RE.test(k));
       const cloudKeys = p.sshKeys.filter((k) => !PUBLIC_KEY_RE.test(k));
-      const userData = deployKey!.publicKeyOpenssh.apply((deployPub) =>
-        renderDockerHostCloudInit({ adminUser: spec.sshUser, sshAuthorizedKeys: [deployPub.trim(), ...adminKeys], swarm: args.swarm }),
+      // A key named (or numbered) in the cloud account is only installed for root by the provider,
+      // and cloud-init disables root login: look its public key up and authorize it for the admin user.
+      const cloudPublicKeys = pulumi.all(cloudKeys.map((key) => cloudPublicKey(p.provider, key, this)));
+      const userData = pulumi.all([deployKey!.publicKeyOpenssh, cloudPublicKeys]).apply(([deployPub, named]) =>
+        renderDockerHostCloudInit({ adminUser: spec.sshUser, sshAuthorizedKeys: [deployPub.trim(), ...adminKeys, ...named.map((k) => k.trim())], swarm: args.swarm }),
       );
       let ipv4: pulumi.Output<string>;
       let address: pulumi.Input<string>;

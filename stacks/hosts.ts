@@ -6,6 +6,7 @@ import { DockerHosts, DockerHostsArgs } from "../components/dockerHosts";
 import { InstanceHost } from "../components/instanceStack";
 import { LoadedConfig } from "./config";
 import { StackConfig } from "./schema";
+import { privateNetworkPlan, sshUserOf } from "../model/hosts";
 
 export interface ComposedHosts {
   hosts: InstanceHost[];
@@ -58,23 +59,17 @@ export function composeHosts(loaded: LoadedConfig): ComposedHosts {
   if (provisioned && !adminCidr) {
     throw configProblem(loaded, "provisioning.adminCidr", "required key is missing (provisioned hosts): the only range allowed to SSH in");
   }
-  c.hosts.forEach((h, i) => {
-    if (h.provision && h.sshUser === "root") {
-      throw configProblem(loaded, `hosts[${i}].sshUser`, 'a provisioned host logs in as a non-root admin user (cloud-init disables root login): set e.g. sshUser: "deploy"');
-    }
-  });
-  const usesHcloud = c.hosts.some((h) => h.provision?.provider === "hcloud");
-  const net = c.provisioning.privateNetwork;
 
   const component = new DockerHosts(`${prefix}-hosts`, {
     namePrefix: prefix,
     env: c.env,
-    hosts: c.hosts.map((h) => ({ name: h.name, sshUser: h.sshUser, role: h.role, docker: h.docker, address: h.address, provision: h.provision })),
+    hosts: c.hosts.map((h) => ({ name: h.name, sshUser: sshUserOf(h), role: h.role, docker: h.docker, address: h.address, provision: h.provision })),
     swarm: c.runtime === "swarm",
     adminCidr,
     publicPorts: publicPorts(c),
     adminPorts: c.haPostgres.enabled ? [{ port: c.haPostgres.port, description: "HA Postgres (HAProxy)" }] : [],
-    privateNetwork: net.enabled && usesHcloud ? { ipRange: net.ipRange, subnet: net.subnet, zone: net.zone } : undefined,
+    // Validated with the config (stacks/config.ts): any problem was reported before anything was declared.
+    privateNetwork: privateNetworkPlan(c).plan,
     protect: c.env === "prod",
   });
   return {

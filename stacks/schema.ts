@@ -59,7 +59,12 @@ export const hostSchema = z.strictObject({
   docker: z.string().regex(/^(unix|ssh|tcp):\/\/\S+$/, { error: "expected unix:///path, ssh://user@host or tcp://host:port" }).optional(),
   /** LAN or public address, used for VRRP unicast peers and Swarm joins. */
   address: z.string().optional(),
-  sshUser: z.string().default("root"),
+  /**
+   * Login for the remote steps (Swarm formation) where the docker endpoint names none. Provisioned
+   * hosts: the non-root admin user cloud-init creates (root login is disabled); default "deploy".
+   * Existing hosts: default "root".
+   */
+  sshUser: z.string().optional(),
   /** Capacity, used by the non-prod budget policy. */
   cpus: positive("a positive number of CPUs").default(2),
   memoryMb: positive("a positive number of MiB").default(4096),
@@ -256,12 +261,16 @@ export const provisioningSchema = z.strictObject({
   adminCidr: cidr.optional(),
   /** hcloud: a private network the provisioned hosts join; Swarm, etcd and Patroni talk over it. */
   privateNetwork: z.strictObject({
-    enabled: bool.default(false),
+    /**
+     * Default: on when two or more hcloud hosts form a Swarm or run HA Postgres (their firewall only
+     * admits the admin range and the env's public ports, so members must talk over the private network).
+     */
+    enabled: bool.optional(),
     ipRange: cidr.default("10.0.0.0/16"),
     /** Hosts get .11, .12, ... of this subnet, in config order. */
     subnet: cidr.default("10.0.1.0/24"),
-    /** Hetzner network zone of the subnet (eu-central, us-east, us-west, ap-southeast): every host must be in it. */
-    zone: z.string().default("eu-central"),
+    /** Hetzner network zone of the subnet (eu-central, us-east, us-west, ap-southeast): every host must be in it. Default: the zone of the hosts' location. */
+    zone: z.string().optional(),
   }).prefault({}),
 });
 

@@ -124,7 +124,9 @@ describe("DockerHosts on Hetzner Cloud, as a swarm on a private network", () => 
       const userData = YAML.parse(String(s.props.userData));
       expect(userData.packages).toContain("docker.io");
       expect(userData.users[0]).toMatchObject({ name: "deploy", groups: ["docker"] });
-      expect(userData.users[0].ssh_authorized_keys).toEqual([expect.stringMatching(/^ssh-ed25519 /), ADMIN_KEY]);
+      // The deploy key, the literal admin key, and the account key "ops-laptop" looked up by name:
+      // hcloud installs account keys for root only, and root login is disabled.
+      expect(userData.users[0].ssh_authorized_keys).toEqual([expect.stringMatching(/^ssh-ed25519 /), ADMIN_KEY, expect.stringMatching(/^ssh-ed25519 \S+ ops-laptop$/)]);
       expect(userData.disable_root).toBe(true);
       expect(s.opts.protect).toBe(true);
       expect(s.opts.dependsOn).toContain(one(result.resources, "hcloud:index/networkSubnet:NetworkSubnet").urn);
@@ -281,6 +283,34 @@ describe("provisioned hosts through the program", () => {
     await expect(planProgram(runStack, { stack: "prod", config: config([provisioned]) })).rejects.toThrow(/twinstack:provisioning\.adminCidr: required key is missing/);
     await expect(planProgram(runStack, { stack: "prod", config: config([{ ...provisioned, sshUser: "root" }], { provisioning: { adminCidr: "198.51.100.0/24" } }) })).rejects.toThrow(
       /twinstack:hosts\[0\]\.sshUser: a provisioned host logs in as a non-root admin user/,
+    );
+  });
+
+  // Field failures, kind 5: the documented two-host prod on provisioned hosts must work with the defaults.
+  it("logs in as deploy by default and forms a two-host hcloud Swarm over a private network in the hosts' zone", async () => {
+    const two = [0, 1].map((i) => ({ name: `web${i}`, provision: { provider: "hcloud", type: "cpx21", location: "ash" } }));
+    const result = await planProgram(runStack, { stack: "prod", config: { ...config(two, { provisioning: { adminCidr: "198.51.100.0/24" } }), "twinstack:runtime": "swarm" } });
+    const servers = byType(result.resources, SERVER);
+    for (const server of servers) expect(YAML.parse(String(server.props.userData)).users[0].name).toBe("deploy");
+    expect(one(result.resources, "hcloud:index/networkSubnet:NetworkSubnet").props).toMatchObject({ networkZone: "us-east", ipRange: "10.0.1.0/24" });
+    expect(servers.map((s) => (s.props.networks as any[])[0].ip)).toEqual(["10.0.1.11", "10.0.1.12"]);
+    // The join advertises the private address and reaches the manager on it.
+    const join = one(commandsNamed(result.resources, "swarm-join-web1"), COMMAND);
+    expect(String(join.props.create)).toContain("--advertise-addr '10.0.1.12' '10.0.1.11:2377'");
+  });
+
+  it("refuses combinations that cannot work, naming the key, before declaring anything", async () => {
+    const two = (location2: string) => [
+      { name: "a", provision: { provider: "hcloud", type: "cpx21", location: "fsn1" } },
+      { name: "b", provision: { provider: "hcloud", type: "cpx21", location: location2 } },
+    ];
+    const swarm = (hosts: object[], provisioning: object) => ({ ...config(hosts, { provisioning: { adminCidr: "198.51.100.0/24", ...provisioning } }), "twinstack:runtime": "swarm" });
+    await expect(planProgram(runStack, { stack: "prod", config: swarm(two("nbg1"), { privateNetwork: { enabled: false } }) })).rejects.toThrow(
+      /twinstack:provisioning\.privateNetwork\.enabled: 2 hcloud hosts form a Swarm, but their firewall only admits/,
+    );
+    await expect(planProgram(runStack, { stack: "prod", config: swarm(two("ash"), {}) })).rejects.toThrow(/cannot share a private network/);
+    await expect(planProgram(runStack, { stack: "prod", config: swarm(two("nbg1"), { privateNetwork: { zone: "us-east" } }) })).rejects.toThrow(
+      /twinstack:provisioning\.privateNetwork\.zone: "us-east" is not the zone of the hosts' location \(eu-central\)/,
     );
   });
 

@@ -184,6 +184,11 @@ export async function planProgram(program: () => unknown, opts: PlanOptions): Pr
         return { id: args.type.startsWith("pulumi:providers:") ? `${args.name}-provider-id` : `${args.name}-id`, state };
       },
       call(args: pulumi.runtime.MockCallArgs) {
+        // An SSH key of the cloud account, looked up by name or id: a deterministic stand-in key.
+        if (args.token === "hcloud:index/getSshKey:getSshKey" || args.token === "digitalocean:index/getSshKey:getSshKey") {
+          const key = String(args.inputs.name ?? args.inputs.id);
+          return { ...args.inputs, publicKey: `ssh-ed25519 ${Buffer.from(hex(`${args.token}::${key}`, 64), "hex").toString("base64")} ${key}` };
+        }
         return args.inputs;
       },
     },

@@ -1,0 +1,63 @@
+// Decisions about an env's hosts that both the program and config validation need. Pure.
+import type { HostConfig, StackConfig } from "../stacks/schema";
+
+/** The login of a host's remote steps: the configured sshUser, else "deploy" (provisioned: the user cloud-init creates) or "root". */
+export function sshUserOf(host: Pick<HostConfig, "sshUser" | "provision">): string {
+  return host.sshUser ?? (host.provision ? "deploy" : "root");
+}
+
+/**
+ * Hetzner Cloud location -> network zone. A private network's subnet lives in one zone, and only
+ * servers of that zone's locations can join it.
+ * Source: https://docs.hetzner.com/cloud/general/locations/ ("Network zones").
+ */
+export const HCLOUD_NETWORK_ZONES: Readonly<Record<string, string>> = {
+  fsn1: "eu-central",
+  nbg1: "eu-central",
+  hel1: "eu-central",
+  ash: "us-east",
+  hil: "us-west",
+  sin: "ap-southeast",
+};
+
+export interface PrivateNetworkPlan {
+  ipRange: string;
+  subnet: string;
+  zone: string;
+}
+
+/**
+ * The hcloud private network the provisioned hcloud hosts join, or undefined for none. On by
+ * default when two or more hcloud hosts form a Swarm or run HA Postgres: the generated firewall
+ * admits only the admin range and the env's public ports, so Swarm (2377/tcp, 7946, 4789/udp),
+ * etcd and Patroni must run over the private network (Hetzner Cloud firewalls do not filter
+ * private-network traffic: https://docs.hetzner.com/cloud/firewalls/faq/).
+ */
+export function privateNetworkPlan(config: StackConfig): { plan?: PrivateNetworkPlan; problems: { key: string; message: string }[] } {
+  const problems: { key: string; message: string }[] = [];
+  const net = config.provisioning.privateNetwork;
+  const hcloudHosts = config.hosts.map((h, i) => ({ h, i })).filter(({ h }) => h.provision?.provider === "hcloud");
+  const needsPeers = hcloudHosts.length >= 2 && (config.runtime === "swarm" || config.haPostgres.enabled);
+  if (net.enabled === false && needsPeers) {
+    problems.push({
+      key: "provisioning.privateNetwork.enabled",
+      message: `${hcloudHosts.length} hcloud hosts form a ${config.runtime === "swarm" ? "Swarm" : "HA Postgres cluster"}, but their firewall only admits the admin range and the public ports: remove this key (the default puts them on a private network)`,
+    });
+  }
+  const enabled = hcloudHosts.length > 0 && (net.enabled ?? needsPeers);
+  if (!enabled) return { problems };
+  const zones = new Set<string>();
+  for (const { h, i } of hcloudHosts) {
+    const zone = HCLOUD_NETWORK_ZONES[h.provision!.location];
+    if (zone) zones.add(zone);
+    else if (!net.zone) problems.push({ key: `hosts[${i}].provision.location`, message: `unknown hcloud location "${h.provision!.location}": set provisioning.privateNetwork.zone (locations: ${Object.keys(HCLOUD_NETWORK_ZONES).join(", ")})` });
+  }
+  if (zones.size > 1) {
+    problems.push({ key: "hosts", message: `hcloud hosts in network zones ${[...zones].sort().join(" and ")} cannot share a private network: put them in one zone's locations` });
+  }
+  const zone = net.zone ?? [...zones][0];
+  if (net.zone && zones.size === 1 && !zones.has(net.zone)) {
+    problems.push({ key: "provisioning.privateNetwork.zone", message: `"${net.zone}" is not the zone of the hosts' location (${[...zones][0]})` });
+  }
+  return { plan: zone ? { ipRange: net.ipRange, subnet: net.subnet, zone } : undefined, problems };
+}
