@@ -46,6 +46,7 @@ export function instanceArgs(loaded: LoadedConfig, hosts: InstanceHost[], extra:
       dataPath: app.dataPath,
       limits: app.limits,
       workers: app.workers.map((w) => ({ name: w.name, command: w.command, replicas: w.replicas, limits: w.limits })),
+      release: app.release ? { command: app.release.command } : undefined,
     },
     database:
       pg.mode === "shared"

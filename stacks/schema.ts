@@ -98,6 +98,15 @@ export const appSchema = z.strictObject({
   dataPath: z.string().optional(),
   limits: limitsSchema.optional(),
   workers: z.array(workerSchema).default([]),
+  /**
+   * Release phase: a command run once per release (image, version or command changed) in a one-shot
+   * container of the app image with the app's env, before the new version is deployed; a failure
+   * stops the release and the old version keeps serving. Prod with backups takes a backup first.
+   */
+  release: z.strictObject({
+    /** e.g. ["alembic", "upgrade", "head"] (makapix) or ["bun", "run", "migrate"] (lugh). */
+    command: z.array(z.string().min(1, { error: "expected a non-empty word" }), { error: "expected a list of strings" }).min(1, { error: "expected a command such as [alembic, upgrade, head]" }),
+  }).optional(),
 });
 
 export const postgresSchema = z.strictObject({

@@ -185,6 +185,17 @@ describe("lugh (seed 001): one server, prod :3000 and staging :3001, shared Post
     }
   });
 
+  it("runs bun run migrate once per release before the new bot, on the shared databases network", () => {
+    for (const stack of ["prod", "dev"]) {
+      const p = plan("lugh", stack);
+      const run = only(byType(p.resources, "command:local:Command").filter((c) => c.name.endsWith("-release-run")), "release task");
+      const script = String(run.props.create);
+      expect(script).toContain("'bun' 'run' 'migrate'");
+      expect(script).toContain(`docker network connect 'lugh-shared'`);
+      expect(only(role(p, "app"), "app").dependencies).toContain(run.urn);
+    }
+  });
+
   it("gives each env its own bot token (secret) and feature flags", () => {
     const prod = only(role(plan("lugh", "prod"), "app"), "app");
     const dev = only(role(plan("lugh", "dev"), "app"), "app");
@@ -330,6 +341,18 @@ describe("makapix (seed 003): one VPS, fully separate data stores per env, dev w
     const backup = only(role(plan("makapix", "prod"), "backup"), "backup");
     expect(envOf(backup)).toMatchObject({ BACKUP_KEEP: "7" });
     expect(role(plan("makapix", "dev"), "backup")).toEqual([]);
+  });
+
+  it("runs alembic upgrade head once per release before the new app and worker, prod taking a backup first", () => {
+    for (const stack of ["prod", "dev"]) {
+      const p = plan("makapix", stack);
+      const run = only(byType(p.resources, "command:local:Command").filter((c) => c.name.endsWith("-release-run")), "release task");
+      expect(String(run.props.create)).toContain("'alembic' 'upgrade' 'head'");
+      for (const r of [...role(p, "app"), ...role(p, "worker")]) expect(r.dependencies).toContain(run.urn);
+      const backup = byType(p.resources, "command:local:Command").find((c) => c.name.endsWith("-release-backup"));
+      if (stack === "prod") expect(run.dependencies).toContain(backup!.urn);
+      else expect(backup).toBeUndefined();
+    }
   });
 
   it("binds each env's proxy to its own address of the VPS", () => {
