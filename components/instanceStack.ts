@@ -7,6 +7,7 @@ import { BACKUP_SCRIPT_PATH, BackupJob } from "./backupJob";
 import { certificateAuthority } from "./certificates";
 import { HOST_NODE_LABEL } from "./dockerHosts";
 import { ProxyRoute, ProxyTls } from "./render/caddyfile";
+import { Monitoring, MonitoringArgs, siteProbeTargets } from "./monitoring";
 import { renderMosquittoConf } from "./render/mosquitto";
 import { ReleaseTask } from "./releaseTask";
 import { ReverseProxy, ReverseProxySiteArgs } from "./reverseProxy";
@@ -99,6 +100,8 @@ export interface InstanceStackArgs {
     | { mode: "keepalived"; address: string; interface: string; routerId: number; image: string; nodes: string[] }
     | { mode: "hcloud" | "digitalocean"; location: string; node: string };
   backup?: { keep: number; intervalSeconds: number };
+  /** Prometheus, exporters and Alertmanager of this env (components/monitoring.ts); probes the env's sites. */
+  monitoring?: Omit<MonitoringArgs, "namePrefix" | "runtime" | "provider" | "networkName" | "externalLabels" | "labels" | "probes" | "insecureTls" | "databaseUrl" | "pinnedConstraints" | "protect">;
 }
 
 export interface DatabaseServerContext {
@@ -552,6 +555,40 @@ export class InstanceStack extends pulumi.ComponentResource {
       const node = args.hosts.find((h) => h.name === vip.node);
       if (!node?.serverId) throw new Error(`a ${vip.mode} VIP needs a provisioned host to assign to ("${vip.node}" is not provisioned)`);
       this.vip = new VipPair(`${name}-vip`, { mode: vip.mode, namePrefix: prefix, protect: args.protect, cloud: { location: vip.location, assignTo: node.serverId } }, { parent: this });
+    }
+
+    // ---- monitoring ----
+    if (args.monitoring) {
+      const proxy = args.proxy;
+      new Monitoring(
+        `${name}-monitoring`,
+        {
+          ...args.monitoring,
+          namePrefix: prefix,
+          runtime,
+          provider,
+          networkName: network.name,
+          externalLabels: { env: args.env, stack: args.stack },
+          labels: commonLabels,
+          probes: proxy
+            ? siteProbeTargets({
+                domains: proxy.domains,
+                siteDomains: proxy.sites.flatMap((s) => s.domains),
+                vault: args.vault?.domain ? { domain: args.vault.domain, plainHttp: args.vault.plainHttp } : undefined,
+                httpPort: proxy.httpPort,
+                httpsPort: proxy.httpsPort,
+                healthPath: args.app.healthPath,
+                authRequired: nonProd && proxy.basicAuthUsers.length > 0,
+              })
+            : [],
+          insecureTls: proxy?.tls === "selfsigned" || proxy?.tls === "internal",
+          databaseUrl: this.database.connectionString,
+          limits: limitsOf(args.monitoring.limits),
+          pinnedConstraints: pinToMainHost,
+          protect: args.protect,
+        },
+        { parent: this },
+      );
     }
 
     this.registerOutputs({

@@ -355,6 +355,22 @@ describe("makapix (seed 003): one VPS, fully separate data stores per env, dev w
     }
   });
 
+  it("monitors prod (probes of makapix.club and the vault, host, containers, database) with alerts by email, and not dev", () => {
+    const p = plan("makapix", "prod");
+    const parts = role(p, "monitoring").map((r) => labels(r)["twinstack.monitoring"]).sort();
+    expect(parts).toEqual(["alertmanager", "blackbox", "cadvisor", "node-exporter", "postgres-exporter", "prometheus"]);
+    const prometheus = role(p, "monitoring").find((r) => labels(r)["twinstack.monitoring"] === "prometheus")!;
+    const config = YAML.parse((prometheus.props.uploads as { file: string; content: string }[]).find((u) => u.file === "/etc/prometheus/prometheus.yml")!.content);
+    const probed = config.scrape_configs.filter((j: any) => j.metrics_path === "/probe").flatMap((j: any) => j.static_configs[0].targets);
+    expect(probed).toEqual(["https://makapix.club/api/health", "http://vault.makapix.club/"]);
+    const alertmanager = role(p, "monitoring").find((r) => labels(r)["twinstack.monitoring"] === "alertmanager")!;
+    expect((alertmanager.inputs.uploads as { content: unknown }[])[0].content).toBeInstanceOf(SecretValue);
+    const am = YAML.parse((alertmanager.props.uploads as { content: string }[])[0].content);
+    expect(am.receivers[0].email_configs[0]).toMatchObject({ to: "ops@makapix.club", smarthost: "smtp.resend.com:587" });
+    for (const r of role(p, "monitoring")) expect(publishedPorts(r)).toEqual([]);
+    expect(role(plan("makapix", "dev"), "monitoring")).toEqual([]);
+  });
+
   it("binds each env's proxy to its own address of the VPS", () => {
     for (const [stack, address] of [["prod", "203.0.113.50"], ["dev", "203.0.113.51"]]) {
       const ports = publishedPorts(only(role(plan("makapix", stack), "proxy"), "proxy"));

@@ -24,7 +24,8 @@ export function renderAlertmanagerConfig(a: AlertmanagerConfigArgs): string {
   const r = a.receiver;
   let receiver: Record<string, unknown>;
   if (r.kind === "webhook") {
-    if (!/^https?:\/\/\S+$/.test(r.url)) throw new Error("alertmanager: the webhook URL must be an http(s) URL");
+    // The URL is a secret read at deploy time (a placeholder in an offline plan): only its shape is checked here.
+    if (!/^\S+$/.test(r.url)) throw new Error("alertmanager: the webhook URL must be one word without spaces");
     receiver = { name: RECEIVER_NAME, webhook_configs: [{ url: r.url, send_resolved: true }] };
   } else {
     if (!/^[^@\s]+@[^@\s]+$/.test(r.to) || !/^[^@\s]+@[^@\s]+$/.test(r.from)) throw new Error("alertmanager: email to and from must be addresses");
