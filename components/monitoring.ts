@@ -27,6 +27,10 @@
 //   (container_label_twinstack_env). github.com/google/cadvisor/blob/master/docs/runtime_options.md
 // - quay.io/prometheuscommunity/postgres-exporter: port 9187, connection from DATA_SOURCE_NAME.
 //   github.com/prometheus-community/postgres_exporter#quick-start
+// The prom/* and postgres-exporter images are built FROM quay.io/prometheus/busybox-${OS}-${ARCH}
+// (their Dockerfiles): busybox wget serves the health checks; prometheus and alertmanager run as
+// USER nobody. cAdvisor's label flags are defined in its cmd/cadvisor.go ("store_container_labels",
+// "whitelisted_container_labels: ... store_container_labels must be set to false").
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { AlertReceiver, renderAlertmanagerConfig } from "./render/alertmanager";
@@ -77,6 +81,8 @@ export interface MonitoringArgs {
   protect?: boolean;
 }
 
+/** USER nobody of the prom/* images, uid 65534 in their busybox base. */
+const NOBODY = 65534;
 export const PROMETHEUS_PORT = 9090;
 const ALERTMANAGER_PORT = 9093;
 const BLACKBOX_PORT = 9115;
@@ -166,7 +172,8 @@ export class Monitoring extends pulumi.ComponentResource {
       image: args.images.alertmanager,
       command: ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"],
       network: onNet("alertmanager"),
-      files: [{ path: "/etc/alertmanager/alertmanager.yml", content: pulumi.secret(alertmanagerConfig), secret: true }],
+      // The image runs as nobody (65534): a Swarm secret (0400) must be its own to be read.
+      files: [{ path: "/etc/alertmanager/alertmanager.yml", content: pulumi.secret(alertmanagerConfig), secret: true, ownerId: NOBODY }],
       healthcheck: wget(ALERTMANAGER_PORT, "/-/healthy"),
     });
 

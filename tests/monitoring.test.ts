@@ -114,6 +114,9 @@ describe("monitoring on the default stacks", () => {
     const alertmanager = monitoringWorkloads(prod).find((r) => part(r) === "alertmanager")!;
     const file = swarmFile(prod, alertmanager, "/etc/alertmanager/alertmanager.yml");
     expect(file.kind).toBe("secret");
+    // Alertmanager runs as nobody: the secret file is its own.
+    const mounted = ((alertmanager.props.taskSpec as any).containerSpec.secrets as any[]).find((x) => x.fileName === "/etc/alertmanager/alertmanager.yml");
+    expect(mounted).toMatchObject({ fileUid: "65534", fileGid: "65534", fileMode: 0o400 });
     expect(file.resource.inputs.data).toBeInstanceOf(SecretValue);
     expect(YAML.parse(file.text).receivers[0].webhook_configs[0].url).toBe("plan-placeholder-secret");
     for (const r of prod.resources) expect(plainStrings(r.inputs).join("\n")).not.toContain("plan-placeholder-secret");
