@@ -283,7 +283,13 @@ describe("a real Prometheus + blackbox exporter + Alertmanager against a real Ca
       );
 
     // Bounded wait: the rule has no `for`, so it fires on the first evaluation after a probe.
+    // Prometheus listens before it is ready (503 until the TSDB is up): ask /-/ready first.
     const deadline = Date.now() + 60_000;
+    const ready = () => new Promise<number>((resolve) => http.get({ host: "127.0.0.1", port: prometheusPort, path: "/-/ready" }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on("error", () => resolve(0)));
+    while ((await ready()) !== 200) {
+      if (Date.now() > deadline) throw new Error(`prometheus not ready after 60 s:\n${prometheus.output().slice(-1500)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
     let firing: any[] = [];
     while (Date.now() < deadline) {
       const alerts = (await getJson(prometheusPort, "/api/v1/alerts")).data.alerts as any[];
