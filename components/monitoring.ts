@@ -184,6 +184,9 @@ export class Monitoring extends pulumi.ComponentResource {
       files: [{ path: "/etc/blackbox_exporter/config.yml", content: renderBlackboxConfig({ timeoutSeconds: 10, insecureSkipVerify: args.insecureTls }) }],
     });
 
+    // Not --net=host/--pid=host as the README runs it: it stays on the env network (no host port).
+    // Disk figures still come from the host's root under /host, and /proc/meminfo is not namespaced,
+    // so memory is the host's; network and process figures are the container's own.
     put("node-exporter", {
       image: args.images.nodeExporter,
       command: ["--path.rootfs=/host"],
