@@ -3,11 +3,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
-import { BackupJob } from "./backupJob";
+import { BACKUP_SCRIPT_PATH, BackupJob } from "./backupJob";
 import { certificateAuthority } from "./certificates";
 import { HOST_NODE_LABEL } from "./dockerHosts";
 import { ProxyRoute, ProxyTls } from "./render/caddyfile";
+import { Monitoring, MonitoringArgs, siteProbeTargets } from "./monitoring";
 import { renderMosquittoConf } from "./render/mosquitto";
+import { ReleaseTask } from "./releaseTask";
 import { ReverseProxy, ReverseProxySiteArgs } from "./reverseProxy";
 import { SharedPostgresDb } from "./sharedPostgresDb";
 import { VipPair } from "./vipPair";
@@ -62,6 +64,8 @@ export interface InstanceStackArgs {
     dataPath?: string;
     limits?: WorkloadLimits;
     workers: InstanceWorker[];
+    /** Release phase: run once per release before the new version (components/releaseTask.ts). */
+    release?: { command: string[] };
   };
   database:
     | { mode: "shared"; host: pulumi.Input<string>; port: number; adminUser: string; adminPassword: pulumi.Input<string>; sslmode: string; network?: string; appHost?: pulumi.Input<string>; extensions: string[]; connectionLimit: number; template?: string }
@@ -97,6 +101,8 @@ export interface InstanceStackArgs {
     | { mode: "keepalived"; address: string; interface: string; routerId: number; image: string; nodes: string[] }
     | { mode: "hcloud" | "digitalocean"; location: string; node: string };
   backup?: { keep: number; intervalSeconds: number };
+  /** Prometheus, exporters and Alertmanager of this env (components/monitoring.ts); probes the env's sites. */
+  monitoring?: Omit<MonitoringArgs, "namePrefix" | "runtime" | "provider" | "networkName" | "externalLabels" | "labels" | "probes" | "insecureTls" | "databaseUrl" | "pinnedConstraints" | "protect">;
 }
 
 export interface DatabaseServerContext {
@@ -255,6 +261,33 @@ export class InstanceStack extends pulumi.ComponentResource {
       redisPrefix = args.redis.prefix;
     }
 
+    // ---- backups ---- (before the app: prod's release phase takes a backup first)
+    let backupJob: BackupJob | undefined;
+    if (args.backup) {
+      backupJob = new BackupJob(
+        `${name}-backup`,
+        {
+          provider,
+          namePrefix: prefix,
+          networkName: network.name,
+          image: args.database.mode === "dedicated" ? args.database.image : "postgres:16-alpine",
+          connection: {
+            host: this.database.appHost,
+            port: this.database.appPort,
+            user: this.database.roleName,
+            password: this.database.password,
+            database: this.database.databaseName,
+          },
+          keep: args.backup.keep,
+          intervalSeconds: args.backup.intervalSeconds,
+          protectVolume: args.protect,
+          limits: limitsOf(undefined),
+          labels: commonLabels,
+        },
+        { parent: this },
+      );
+    }
+
     // ---- app ----
     const sessionSecret = new random.RandomPassword(`${name}-session-secret`, { length: 48, special: false }, { parent: this });
     const image = new docker.RemoteImage(`${name}-app-image`, { name: args.app.image, keepLocally: true }, { parent: this, provider });
@@ -293,7 +326,29 @@ export class InstanceStack extends pulumi.ComponentResource {
       replicas,
       gated: true,
     });
-    const appDeps = [this.database];
+    const appDeps: pulumi.Resource[] = [this.database];
+    // ---- release phase: once per release, before the new version is declared ----
+    if (args.app.release) {
+      const release = new ReleaseTask(
+        `${name}-release`,
+        {
+          dockerHost: args.hosts[0].docker,
+          namePrefix: prefix,
+          image: runtime === "swarm" ? args.app.image : image.imageId,
+          command: args.app.release.command,
+          version: args.app.version,
+          env: secretAppEnv,
+          networkName: network.name,
+          extraNetworks: dbNetworks,
+          limits: limitsOf(args.app.limits),
+          labels: commonLabels,
+          backup: backupJob && args.env === "prod" ? { containerName: backupJob.containerName, scriptPath: BACKUP_SCRIPT_PATH, dependsOn: [backupJob] } : undefined,
+          dependsOn: [this.database],
+        },
+        { parent: this },
+      );
+      appDeps.push(release.task);
+    }
     if (runtime === "swarm" || args.app.replicas === 1) put("app", appSpec("", args.app.replicas), { dependsOn: appDeps });
     else for (let i = 0; i < args.app.replicas; i++) put(`app-${i}`, appSpec(`-${i}`, 1), { dependsOn: appDeps });
     for (const worker of args.app.workers) {
@@ -520,27 +575,35 @@ export class InstanceStack extends pulumi.ComponentResource {
       this.vip = new VipPair(`${name}-vip`, { mode: vip.mode, namePrefix: prefix, protect: args.protect, cloud: { location: vip.location, assignTo: node.serverId } }, { parent: this });
     }
 
-    // ---- backups ----
-    if (args.backup) {
-      new BackupJob(
-        `${name}-backup`,
+    // ---- monitoring ----
+    if (args.monitoring) {
+      const proxy = args.proxy;
+      new Monitoring(
+        `${name}-monitoring`,
         {
-          provider,
+          ...args.monitoring,
           namePrefix: prefix,
+          runtime,
+          provider,
           networkName: network.name,
-          image: args.database.mode === "dedicated" ? args.database.image : "postgres:16-alpine",
-          connection: {
-            host: this.database.appHost,
-            port: this.database.appPort,
-            user: this.database.roleName,
-            password: this.database.password,
-            database: this.database.databaseName,
-          },
-          keep: args.backup.keep,
-          intervalSeconds: args.backup.intervalSeconds,
-          protectVolume: args.protect,
-          limits: limitsOf(undefined),
+          externalLabels: { env: args.env, stack: args.stack },
           labels: commonLabels,
+          probes: proxy
+            ? siteProbeTargets({
+                domains: proxy.domains,
+                siteDomains: proxy.sites.flatMap((s) => s.domains),
+                vault: args.vault?.domain ? { domain: args.vault.domain, plainHttp: args.vault.plainHttp } : undefined,
+                httpPort: proxy.httpPort,
+                httpsPort: proxy.httpsPort,
+                healthPath: args.app.healthPath,
+                authRequired: nonProd && proxy.basicAuthUsers.length > 0,
+              })
+            : [],
+          insecureTls: proxy?.tls === "selfsigned" || proxy?.tls === "internal",
+          databaseUrl: this.database.connectionString,
+          limits: limitsOf(args.monitoring.limits),
+          pinnedConstraints: pinToMainHost,
+          protect: args.protect,
         },
         { parent: this },
       );

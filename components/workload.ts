@@ -17,6 +17,8 @@ export interface WorkloadFile {
   executable?: boolean;
   /** Private keys and the like: a Swarm secret (encrypted, in-memory in the task) instead of a config. */
   secret?: boolean;
+  /** Owner (uid = gid) of a Swarm secret file, for images that run as a non-root user; default root. */
+  ownerId?: number;
 }
 
 export interface WorkloadSpec {
@@ -104,7 +106,7 @@ export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: Wo
       const data = pulumi.output(file.content).apply((content) => Buffer.from(content).toString("base64"));
       if (file.secret) {
         const secret = new docker.Secret(`${logicalName}-secret-${i}`, { name: pulumi.unsecret(contentName(file.content)), data: pulumi.secret(data) }, fileOpts);
-        secrets.push({ secretId: secret.id, secretName: secret.name, fileName: file.path, fileMode: 0o400 });
+        secrets.push({ secretId: secret.id, secretName: secret.name, fileName: file.path, fileMode: 0o400, ...(file.ownerId !== undefined ? { fileUid: String(file.ownerId), fileGid: String(file.ownerId) } : {}) });
       } else {
         const config = new docker.ServiceConfig(`${logicalName}-config-${i}`, { name: contentName(file.content), data }, fileOpts);
         configs.push({ configId: config.id, configName: config.name, fileName: file.path, fileMode: file.executable ? 0o755 : 0o444 });

@@ -33,6 +33,8 @@ export function referencedSecretKeys(config: StackConfig): string[] {
   if (config.postgres.mode === "shared" && config.postgres.adminPasswordKey) keys.add(config.postgres.adminPasswordKey);
   if (config.gitea.runner.enabled && config.gitea.runner.registrationTokenKey) keys.add(config.gitea.runner.registrationTokenKey);
   if (config.runners.count > 0) keys.add(config.runners.registrationTokenKey);
+  if (config.monitoring.enabled && config.monitoring.alerts.webhookUrlKey) keys.add(config.monitoring.alerts.webhookUrlKey);
+  if (config.monitoring.enabled && config.monitoring.alerts.email?.passwordKey) keys.add(config.monitoring.alerts.email.passwordKey);
   return [...keys].sort();
 }
 
@@ -197,6 +199,12 @@ function semanticProblems(config: StackConfig, file: string, declaresRunners: bo
   }
   if (config.env !== "prod" && config.proxy.enabled && config.proxy.basicAuth.length === 0) {
     at(["proxy", "basicAuth"], `a ${config.env} stack needs at least one basic-auth user`);
+  }
+  if (config.monitoring.enabled) {
+    const { webhookUrlKey, email } = config.monitoring.alerts;
+    if (!webhookUrlKey && !email) at(["monitoring", "alerts"], "monitoring is enabled but sends alerts nowhere: set webhookUrlKey or email");
+    if (webhookUrlKey && email) at(["monitoring", "alerts"], "set one receiver, webhookUrlKey or email, not both");
+    if (config.env !== "prod" && config.env !== "dev") at(["monitoring", "enabled"], `a ${config.env} stack has no monitoring of its own (the dev stack's covers its host)`);
   }
   return problems;
 }

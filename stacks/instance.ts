@@ -2,6 +2,7 @@
 // exports what users and preview stacks need.
 import * as pulumi from "@pulumi/pulumi";
 import { InstanceHost, InstanceStack, InstanceStackArgs } from "../components/instanceStack";
+import { AlertReceiver } from "../components/render/alertmanager";
 import { LoadedConfig } from "./config";
 import { PreviewHandoff } from "./handoff";
 import { StackConfig } from "./schema";
@@ -46,6 +47,7 @@ export function instanceArgs(loaded: LoadedConfig, hosts: InstanceHost[], extra:
       dataPath: app.dataPath,
       limits: app.limits,
       workers: app.workers.map((w) => ({ name: w.name, command: w.command, replicas: w.replicas, limits: w.limits })),
+      release: app.release ? { command: app.release.command } : undefined,
     },
     database:
       pg.mode === "shared"
@@ -110,7 +112,37 @@ export function instanceArgs(loaded: LoadedConfig, hosts: InstanceHost[], extra:
           ? { mode: "keepalived", address: c.vip.address!, interface: c.vip.interface, routerId: c.vip.routerId!, image: c.vip.image, nodes: c.vip.nodes ?? c.hosts.map((h) => h.name) }
           : { mode: c.vip.mode, location: c.vip.location ?? c.hosts[0].provision?.location ?? "", node: (c.vip.nodes ?? [c.hosts[0].name])[0] },
     backup: c.backup.enabled ? { keep: c.backup.keep, intervalSeconds: c.backup.intervalSeconds } : undefined,
+    monitoring: c.monitoring.enabled ? monitoringArgs(loaded) : undefined,
     ...extra,
+  };
+}
+
+/** monitoring.* of an enabled stack; the receiver's secrets are read with requireSecret. */
+function monitoringArgs(loaded: LoadedConfig): NonNullable<InstanceStackArgs["monitoring"]> {
+  const m = loaded.config.monitoring;
+  const t = m.thresholds;
+  const email = m.alerts.email;
+  const receiver: pulumi.Output<AlertReceiver> = m.alerts.webhookUrlKey
+    ? loaded.secret(m.alerts.webhookUrlKey).apply((url): AlertReceiver => ({ kind: "webhook", url }))
+    : pulumi
+        .output(email!.passwordKey ? loaded.secret(email!.passwordKey) : undefined)
+        .apply((password): AlertReceiver => ({ kind: "email", to: email!.to, from: email!.from, smarthost: email!.smarthost, username: email!.username, password, requireTls: email!.requireTls }));
+  return {
+    scrapeIntervalSeconds: m.scrapeIntervalSeconds,
+    retentionDays: m.retentionDays,
+    receiver,
+    repeatIntervalHours: m.alerts.repeatIntervalHours,
+    thresholds: {
+      latencyP99Seconds: t.latencyP99Ms / 1000,
+      diskUsedRatio: t.diskUsedPercent / 100,
+      memoryUsedRatio: t.memoryUsedPercent / 100,
+      certificateDays: t.certificateDays,
+      dbConnectionsRatio: t.dbConnectionsPercent / 100,
+      containerMemoryRatio: t.containerMemoryPercent / 100,
+      containerCpuThrottledRatio: t.containerCpuThrottledPercent / 100,
+    },
+    images: m.images,
+    limits: m.limits,
   };
 }
 

@@ -103,6 +103,15 @@ export const appSchema = z.strictObject({
   dataPath: z.string().optional(),
   limits: limitsSchema.optional(),
   workers: z.array(workerSchema).default([]),
+  /**
+   * Release phase: a command run once per release (image, version or command changed) in a one-shot
+   * container of the app image with the app's env, before the new version is deployed; a failure
+   * stops the release and the old version keeps serving. Prod with backups takes a backup first.
+   */
+  release: z.strictObject({
+    /** e.g. ["alembic", "upgrade", "head"] (makapix) or ["bun", "run", "migrate"] (lugh). */
+    command: z.array(z.string().min(1, { error: "expected a non-empty word" }), { error: "expected a list of strings" }).min(1, { error: "expected a command such as [alembic, upgrade, head]" }),
+  }).optional(),
 });
 
 export const postgresSchema = z.strictObject({
@@ -303,6 +312,49 @@ export const backupSchema = z.strictObject({
   intervalSeconds: numberWhere("expected an interval in seconds (>= 60)", isInt(60)).default(86400),
 });
 
+const percent = (what: string) => numberWhere(`expected ${what} as a percentage from 1 to 100`, (n) => n > 0 && n <= 100);
+
+export const monitoringSchema = z.strictObject({
+  /** Off by default (dev and preview too); prod's runs when enabled. */
+  enabled: bool.default(false),
+  scrapeIntervalSeconds: numberWhere("expected a scrape interval in seconds (5 to 300)", isInt(5, 300)).default(30),
+  retentionDays: numberWhere("expected how many days of metrics to keep (>= 1)", isInt(1)).default(15),
+  /** Where alerts go: a webhook (URL in a secret key) or email. Exactly one. */
+  alerts: z.strictObject({
+    /** Name of the secret config key holding the webhook URL (Slack, Matrix, ntfy... tokens live in URLs). */
+    webhookUrlKey: secretKey.optional(),
+    email: z.strictObject({
+      to: z.string().regex(/^[^@\s]+@[^@\s]+$/, { error: "expected an email address" }),
+      from: z.string().regex(/^[^@\s]+@[^@\s]+$/, { error: "expected an email address" }),
+      /** SMTP server host:port. */
+      smarthost: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, { error: "expected host:port, e.g. smtp.example.com:587" }),
+      username: z.string().optional(),
+      passwordKey: secretKey.optional(),
+      requireTls: bool.default(true),
+    }).optional(),
+    repeatIntervalHours: positive("a positive number of hours").default(4),
+  }).prefault({}),
+  /** Alert thresholds; defaults are the Makapix seed's (§10 Monitoring Recommendations). */
+  thresholds: z.strictObject({
+    latencyP99Ms: positive("a P99 latency in milliseconds").default(500),
+    diskUsedPercent: percent("disk usage").default(80),
+    memoryUsedPercent: percent("host memory usage").default(90),
+    certificateDays: positive("a number of days").default(14),
+    dbConnectionsPercent: percent("database connections of max_connections").default(80),
+    containerMemoryPercent: percent("a container's memory of its limit").default(90),
+    containerCpuThrottledPercent: percent("CPU periods throttled by a container's limit").default(50),
+  }).prefault({}),
+  images: z.strictObject({
+    prometheus: z.string().default("prom/prometheus:v2.53.2"),
+    alertmanager: z.string().default("prom/alertmanager:v0.27.0"),
+    blackbox: z.string().default("prom/blackbox-exporter:v0.25.0"),
+    nodeExporter: z.string().default("prom/node-exporter:v1.8.2"),
+    cadvisor: z.string().default("gcr.io/cadvisor/cadvisor:v0.49.1"),
+    postgresExporter: z.string().default("quay.io/prometheuscommunity/postgres-exporter:v0.15.0"),
+  }).prefault({}),
+  limits: limitsSchema.optional(),
+});
+
 export const previewSchema = z.strictObject({
   /** The dev stack a preview reads (StackReference name: stack, org/project/stack). */
   devStack: z.string().default("dev"),
@@ -336,6 +388,7 @@ export const stackConfigSchema = z.strictObject({
   haPostgres: haPostgresSchema.prefault({}),
   provisioning: provisioningSchema.prefault({}),
   backup: backupSchema.prefault({}),
+  monitoring: monitoringSchema.prefault({}),
   preview: previewSchema.prefault({}),
 });
 

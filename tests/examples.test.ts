@@ -211,6 +211,17 @@ describe("lugh (seed 001): one server, prod :3000 and staging :3001, shared Post
     }
   });
 
+  it("runs bun run migrate once per release before the new bot, on the shared databases network", () => {
+    for (const stack of ["prod", "dev"]) {
+      const p = plan("lugh", stack);
+      const run = only(byType(p.resources, "command:local:Command").filter((c) => c.name.endsWith("-release-run")), "release task");
+      const script = String(run.props.create);
+      expect(script).toContain("'bun' 'run' 'migrate'");
+      expect(script).toContain(`docker network connect 'lugh-shared'`);
+      expect(only(role(p, "app"), "app").dependencies).toContain(run.urn);
+    }
+  });
+
   it("gives each env its own bot token (secret) and feature flags", () => {
     const prod = only(role(plan("lugh", "prod"), "app"), "app");
     const dev = only(role(plan("lugh", "dev"), "app"), "app");
@@ -356,6 +367,34 @@ describe("makapix (seed 003): one VPS, fully separate data stores per env, dev w
     const backup = only(role(plan("makapix", "prod"), "backup"), "backup");
     expect(envOf(backup)).toMatchObject({ BACKUP_KEEP: "7" });
     expect(role(plan("makapix", "dev"), "backup")).toEqual([]);
+  });
+
+  it("runs alembic upgrade head once per release before the new app and worker, prod taking a backup first", () => {
+    for (const stack of ["prod", "dev"]) {
+      const p = plan("makapix", stack);
+      const run = only(byType(p.resources, "command:local:Command").filter((c) => c.name.endsWith("-release-run")), "release task");
+      expect(String(run.props.create)).toContain("'alembic' 'upgrade' 'head'");
+      for (const r of [...role(p, "app"), ...role(p, "worker")]) expect(r.dependencies).toContain(run.urn);
+      const backup = byType(p.resources, "command:local:Command").find((c) => c.name.endsWith("-release-backup"));
+      if (stack === "prod") expect(run.dependencies).toContain(backup!.urn);
+      else expect(backup).toBeUndefined();
+    }
+  });
+
+  it("monitors prod (probes of makapix.club and the vault, host, containers, database) with alerts by email, and not dev", () => {
+    const p = plan("makapix", "prod");
+    const parts = role(p, "monitoring").map((r) => labels(r)["twinstack.monitoring"]).sort();
+    expect(parts).toEqual(["alertmanager", "blackbox", "cadvisor", "node-exporter", "postgres-exporter", "prometheus"]);
+    const prometheus = role(p, "monitoring").find((r) => labels(r)["twinstack.monitoring"] === "prometheus")!;
+    const config = YAML.parse((prometheus.props.uploads as { file: string; content: string }[]).find((u) => u.file === "/etc/prometheus/prometheus.yml")!.content);
+    const probed = config.scrape_configs.filter((j: any) => j.metrics_path === "/probe").flatMap((j: any) => j.static_configs[0].targets);
+    expect(probed).toEqual(["https://makapix.club/api/health", "http://vault.makapix.club/"]);
+    const alertmanager = role(p, "monitoring").find((r) => labels(r)["twinstack.monitoring"] === "alertmanager")!;
+    expect((alertmanager.inputs.uploads as { content: unknown }[])[0].content).toBeInstanceOf(SecretValue);
+    const am = YAML.parse((alertmanager.props.uploads as { content: string }[])[0].content);
+    expect(am.receivers[0].email_configs[0]).toMatchObject({ to: "ops@makapix.club", smarthost: "smtp.resend.com:587" });
+    for (const r of role(p, "monitoring")) expect(publishedPorts(r)).toEqual([]);
+    expect(role(plan("makapix", "dev"), "monitoring")).toEqual([]);
   });
 
   it("binds each env's proxy to its own address of the VPS", () => {

@@ -1,0 +1,98 @@
+// Shell scripts of the release phase (components/releaseTask.ts). Pure: no Pulumi imports.
+//
+// They run on the machine running `pulumi up` (command.local.Command, `/bin/sh -c`) with
+// DOCKER_HOST pointing at the env's main Docker host (the first Swarm manager in a swarm).
+//
+// Release: one container of the app image with the app's environment runs the release command to
+// completion; the script exits non-zero when the command does, which fails the Command resource
+// and so the `pulumi up` before the new app version is declared. Steps, all documented Docker CLI:
+//   docker create --name --network -e NAME ...   (`-e NAME` without a value copies NAME from the
+//                                                 CLI's own environment, so secrets never appear
+//                                                 in the command line: docs.docker.com/reference/cli/docker/container/run/#env)
+//   docker network connect <extra>               (a container is created on one network)
+//   docker start; docker wait                    (`docker wait` prints the exit code:
+//                                                 docs.docker.com/reference/cli/docker/container/wait/)
+//   docker logs; docker rm -f                    (output into the Pulumi log; nothing is left behind)
+// The container name is fixed per env, so a leftover of an interrupted run is removed first.
+//
+// Pre-release backup: `docker exec <backup container> <backup script>`: one verified dump by the
+// env's BackupJob (scripts/backup.sh, same retention), whose exit status is the script's.
+
+export interface ReleaseScriptArgs {
+  /** Physical container name (carries the env token), e.g. makapix-prod-release. */
+  containerName: string;
+  /** Image reference or image id on the host. */
+  image: string;
+  /** The env network (an attachable overlay network in a swarm). */
+  network: string;
+  /** Further networks to connect (e.g. an existing databases network). */
+  extraNetworks?: string[];
+  /** Names of the environment variables to pass from the script's own environment. */
+  envNames: string[];
+  /** The release command, e.g. ["alembic", "upgrade", "head"]. */
+  command: string[];
+  labels?: Record<string, string>;
+  limits?: { cpus: number; memoryMb: number };
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const ENV_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Single-quotes a word for POSIX sh. */
+export function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The release script. Throws on a name Docker would reject or an empty command. */
+export function renderReleaseScript(a: ReleaseScriptArgs): string {
+  if (!NAME_RE.test(a.containerName)) throw new Error(`release: invalid container name ${JSON.stringify(a.containerName)}`);
+  if (!a.network) throw new Error("release: a network is required");
+  if (!a.image) throw new Error("release: an image is required");
+  if (a.command.length === 0 || a.command[0] === "") throw new Error("release: the command must not be empty");
+  for (const name of a.envNames) if (!ENV_RE.test(name)) throw new Error(`release: invalid environment variable name ${JSON.stringify(name)}`);
+
+  const createArgs = [
+    "--name", '"$name"',
+    "--network", shellQuote(a.network),
+    ...Object.entries(a.labels ?? {})
+      .sort(([x], [y]) => x.localeCompare(y))
+      .flatMap(([k, v]) => ["--label", shellQuote(`${k}=${v}`)]),
+    ...(a.limits ? ["--cpus", shellQuote(String(a.limits.cpus)), "--memory", shellQuote(`${Math.round(a.limits.memoryMb)}m`)] : []),
+    ...[...a.envNames].sort().flatMap((n) => ["-e", n]),
+    shellQuote(a.image),
+    ...a.command.map(shellQuote),
+  ];
+  return [
+    "#!/bin/sh",
+    "# twinstack release phase: run the release command once, fail the deploy when it fails.",
+    "set -eu",
+    `name=${shellQuote(a.containerName)}`,
+    'cleanup() { docker rm -f "$name" >/dev/null 2>&1 || true; }',
+    "cleanup",
+    "trap cleanup EXIT",
+    `docker create ${createArgs.join(" ")} >/dev/null`,
+    ...(a.extraNetworks ?? []).map((n) => `docker network connect ${shellQuote(n)} "$name"`),
+    'docker start "$name" >/dev/null',
+    'code=$(docker wait "$name")',
+    'docker logs "$name" 2>&1 || true',
+    'if [ "$code" != 0 ]; then',
+    `  echo "release: command exited with code $code; the new version was not deployed" >&2`,
+    "  exit 1",
+    "fi",
+    'echo "release: command succeeded"',
+    "",
+  ].join("\n");
+}
+
+/** One verified backup by the env's running backup container, before the release. */
+export function renderPreReleaseBackupScript(backupContainer: string, backupScriptPath: string): string {
+  if (!NAME_RE.test(backupContainer)) throw new Error(`release: invalid backup container name ${JSON.stringify(backupContainer)}`);
+  if (!/^\/[A-Za-z0-9._/-]+$/.test(backupScriptPath)) throw new Error(`release: invalid backup script path ${JSON.stringify(backupScriptPath)}`);
+  return [
+    "#!/bin/sh",
+    "# twinstack release phase: one verified backup before the release command runs.",
+    "set -eu",
+    `docker exec ${shellQuote(backupContainer)} ${shellQuote(backupScriptPath)}`,
+    "",
+  ].join("\n");
+}
