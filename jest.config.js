@@ -5,5 +5,10 @@ module.exports = {
   testMatch: ["**/*.test.ts"],
   // swc strips types without type-checking: fast on 2 cores. `npm run typecheck` does the checking.
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { parser: { syntax: "typescript" }, target: "es2022" } }] },
+  // The SDK's bookkeeping stack traces are not source-mapped (tests/jestSetup.ts).
+  setupFilesAfterEnv: ["<rootDir>/tests/jestSetup.ts"],
+  // Two workers on the 2-core CI machine (jest's default is cores - 1 = one): the real-consumer
+  // suites mostly wait on the programs they start, so the unit suites run beside them.
+  maxWorkers: 2,
   testTimeout: 60000,
 };
