@@ -5,6 +5,8 @@ module.exports = {
   testMatch: ["**/*.test.ts"],
   // swc strips types without type-checking: fast on 2 cores. `npm run typecheck` does the checking.
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { parser: { syntax: "typescript" }, target: "es2022" } }] },
+  // Builds dist/ (the compiled CLIs the process-level tests start) once, before the workers.
+  globalSetup: "<rootDir>/tests/globalSetup.ts",
   // The SDK's bookkeeping stack traces are not source-mapped (tests/jestSetup.ts).
   setupFilesAfterEnv: ["<rootDir>/tests/jestSetup.ts"],
   // Two workers on the 2-core CI machine (jest's default is cores - 1 = one): the real-consumer

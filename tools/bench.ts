@@ -24,7 +24,7 @@ function median(values: number[]): number {
 }
 
 async function main() {
-  console.log(`offline plan, ${RUNS} runs each (wall time includes node + ts-node start-up)`);
+  console.log(`offline plan, ${RUNS} runs each (wall time includes node start-up)`);
   console.log("stack   resources  wall median  wall min   peak RSS");
   for (const stack of ["prod", "dev"]) {
     const runs = Array.from({ length: RUNS }, () => planOnce(stack));
@@ -34,7 +34,8 @@ async function main() {
     );
   }
 
-  const samplerBench = path.join(__dirname, "bench-sample.ts");
+  // bench-sample.ts here, bench-sample.js when run compiled from dist/.
+  const samplerBench = path.join(__dirname, `bench-sample${path.extname(__filename)}`);
   if (fs.existsSync(samplerBench) && fs.existsSync("/usr/lib/postgresql")) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { benchSampling } = require(samplerBench);
