@@ -9,6 +9,12 @@ module.exports = {
   globalSetup: "<rootDir>/tests/globalSetup.ts",
   // The SDK's bookkeeping stack traces are not source-mapped (tests/jestSetup.ts).
   setupFilesAfterEnv: ["<rootDir>/tests/jestSetup.ts"],
+  // The SDK loads the TypeScript compiler and npm's arborist for function serialization, which no
+  // test does: jest gets the real modules loaded on first use (tests/support/lazy/lazyModule.js).
+  moduleNameMapper: {
+    "^typescript$": "<rootDir>/tests/support/lazy/typescript.js",
+    "^@npmcli/arborist$": "<rootDir>/tests/support/lazy/arborist.js",
+  },
   // Two workers on the 2-core CI machine (jest's default is cores - 1 = one): the real-consumer
   // suites mostly wait on the programs they start, so the unit suites run beside them.
   maxWorkers: 2,
