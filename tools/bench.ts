@@ -179,7 +179,7 @@ interface JestReport {
   numTotalTests: number;
   numPassedTests: number;
   numFailedTests: number;
-  testResults: { name: string; startTime: number; endTime: number; status: string; assertionResults: unknown[] }[];
+  testResults: { name: string; startTime: number; endTime: number; status: string; message: string; assertionResults: { fullName: string; status: string }[] }[];
 }
 
 /** One `jest` run with its JSON report: wall time and a per-suite table, slowest first. */
@@ -197,6 +197,10 @@ function testsBench(): void {
   console.log(`npm test: ${wallS.toFixed(1)} s wall (goal < 60 s), ${r.numTotalTests} tests, ${r.numPassedTests} passed, ${r.numFailedTests} failed, exit ${child.status}`);
   console.log("suite                                            tests   seconds  status");
   for (const s of suites) console.log(`${s.name.padEnd(48)} ${String(s.tests).padStart(5)}  ${s.seconds.toFixed(1).padStart(8)}  ${s.status}`);
+  for (const t of r.testResults.filter((t) => t.status !== "passed")) {
+    const failed = t.assertionResults.filter((a) => a.status === "failed").map((a) => a.fullName);
+    console.log(`FAILED in ${path.relative(ROOT, t.name)}: ${failed.length ? failed.join("; ") : t.message.split("\n").find((l) => l.trim()) ?? "(no message)"}`);
+  }
   console.log(`sum of suite times ${suites.reduce((a, s) => a + s.seconds, 0).toFixed(1)} s over ${suites.length} suites (suites run on ${os.cpus().length} cores, in parallel workers)`);
 }
 
