@@ -5,8 +5,10 @@ module.exports = {
   testMatch: ["**/*.test.ts"],
   // swc strips types without type-checking: fast on 2 cores. `npm run typecheck` does the checking.
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { parser: { syntax: "typescript" }, target: "es2022" } }] },
-  // Builds dist/ (the compiled CLIs the process-level tests start) once, before the workers.
+  // Builds dist/ (the compiled CLIs the process-level tests start) once, before the workers,
+  // and makes a directory for the run's one PostgreSQL template cluster (tests/support/pgServer.ts).
   globalSetup: "<rootDir>/tests/globalSetup.ts",
+  globalTeardown: "<rootDir>/tests/globalTeardown.ts",
   // The SDK's bookkeeping stack traces are not source-mapped (tests/jestSetup.ts).
   setupFilesAfterEnv: ["<rootDir>/tests/jestSetup.ts"],
   // The SDK loads the TypeScript compiler and npm's arborist for function serialization, which no
