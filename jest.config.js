@@ -18,7 +18,9 @@ module.exports = {
     "^@npmcli/arborist$": "<rootDir>/tests/support/lazy/arborist.js",
   },
   // Two workers on the 2-core CI machine (jest's default is cores - 1 = one): the real-consumer
-  // suites mostly wait on the programs they start, so the unit suites run beside them.
+  // suites mostly wait on the programs they start, so the unit suites run beside them. Measured on 17
+  // suites (policies, examples, shellcheck, keepalived, pgInit), 2 interleaved runs each on the busy
+  // 2-core machine: 66 s wall with two workers vs 86 s with one (0.78x), for 1.16x the CPU.
   maxWorkers: 2,
   testTimeout: 60000,
 };
