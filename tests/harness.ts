@@ -4,6 +4,7 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import bcrypt from "bcryptjs";
+import { skipSdkStackTraces } from "./sdkStackTraces";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
 
@@ -245,12 +246,14 @@ export async function planProgram(program: () => unknown, opts: PlanOptions): Pr
     });
   };
 
+  const restoreStackTraces = skipSdkStackTraces();
   try {
     const exported = await program();
     const outputs = await resolveOutputs(exported);
     await waitForRegistrations();
     return { resources, outputs };
   } finally {
+    restoreStackTraces();
     if (previousStackFile === undefined) delete process.env.TWINSTACK_STACK_FILE;
     else process.env.TWINSTACK_STACK_FILE = previousStackFile;
   }

@@ -1,5 +1,5 @@
 // The pack as `pulumi preview --policy-pack policy` runs it: the SDK's policy-pack runner loads
-// policy/ (ts-node, type-checked), serves the analyzer over gRPC, and the engine's requests get
+// policy/ (ts-node; here transpile-only, see below), serves the analyzer over gRPC, and the engine's requests get
 // the same diagnostics the offline plan reports. The stack files are found as in the engine: the
 // parent of the policy directory (the repo's default Pulumi.<stack>.yaml).
 import { ChildProcess, spawn } from "child_process";
@@ -21,7 +21,9 @@ function startPack(): Promise<number> {
     const env = { ...process.env };
     delete env.TWINSTACK_STACK_FILE_PATH;
     delete env.TWINSTACK_PROJECT_DIR;
-    pack = spawn(process.execPath, [path.join(ROOT, "node_modules/@pulumi/pulumi/cmd/run-policy-pack/index.js"), "127.0.0.1:1", "."], { cwd: path.join(ROOT, "policy"), env });
+    // Transpile-only ts-node (tests/support/tsNodeTranspileOnly.js): `npm run typecheck` checks the types.
+    const transpileOnly = path.join(ROOT, "tests/support/tsNodeTranspileOnly.js");
+    pack = spawn(process.execPath, ["-r", transpileOnly, path.join(ROOT, "node_modules/@pulumi/pulumi/cmd/run-policy-pack/index.js"), "127.0.0.1:1", "."], { cwd: path.join(ROOT, "policy"), env });
     let out = "";
     let err = "";
     pack.stdout?.on("data", (chunk) => {

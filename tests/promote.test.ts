@@ -239,10 +239,10 @@ describe("CLI", () => {
   });
 
   test("as a process: exit 1, one-line stderr, no stack trace; exit 0 on success", () => {
-    const script = join(__dirname, "..", "tools", "promote.ts");
-    const tsNode = join(__dirname, "..", "node_modules", ".bin", "ts-node");
+    // `npm run promote` runs the compiled tool (tools/build.js, built by jest's globalSetup).
+    const script = require("../tools/build.js").compiled("tools/promote.ts");
     const run = (args: string[]) =>
-      spawnSync(tsNode, ["--swc", script, ...args], {
+      spawnSync(process.execPath, [script, ...args], {
         cwd: repo.dir,
         encoding: "utf8",
         env: { ...process.env, ...GIT_IDENTITY },

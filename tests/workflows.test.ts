@@ -259,8 +259,11 @@ describe("pulumi commands", () => {
 
 describe("preview stack names", () => {
   test(`${PREVIEW_TOOL} prints previewStackName(branch)`, () => {
+    // The compiled tool (dist/, built by jest's globalSetup): the same code without a compiler start
+    // per branch. The refusal below runs it exactly as the workflow does (npx ts-node --swc).
+    const compiledTool = require("../tools/build.js").compiled(PREVIEW_TOOL);
     for (const branch of ["main", "feature/Ünïcode", "123-fix", "a'b\"c$(x)"]) {
-      const out = execFileSync(join(ROOT, "node_modules", ".bin", "ts-node"), ["--swc", join(ROOT, PREVIEW_TOOL), branch], {
+      const out = execFileSync(process.execPath, [compiledTool, branch], {
         cwd: ROOT,
         encoding: "utf8",
       });

@@ -225,7 +225,7 @@ test("refuses to write into a prod database or into the source itself", async ()
 
 test("CLI: summary without passwords; refusal exits 1 with a clear message", () => {
   const cli = (args: string[]) =>
-    spawnSync("npx", ["ts-node", "--swc", path.join(repo, "tools", "sample.ts"), ...args], { cwd: repo, encoding: "utf8", env: pg.env });
+    spawnSync(process.execPath, [require("../../tools/build.js").compiled("tools/sample.ts"), ...args], { cwd: repo, encoding: "utf8", env: pg.env });
   const dry = cli(["--from", srcUrl, "--to", pg.url("makapix_dev3"), "--config", "tools/sampler/sample.example.yaml", "--seed", "42", "--dry-run"]);
   expect(dry.status).toBe(0);
   expect(dry.stdout).toContain("dry run: would copy from postgres://twinstack_test:***@127.0.0.1");

@@ -1,0 +1,8 @@
+// Once per `jest` run, after every suite: remove the run's PostgreSQL template cluster (globalSetup.ts).
+import * as fs from "fs";
+import { TEMPLATE_ENV } from "./support/pgServer";
+
+export default async function globalTeardown(): Promise<void> {
+  const dir = process.env[TEMPLATE_ENV];
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+}
