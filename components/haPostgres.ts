@@ -113,6 +113,10 @@ export class HaPostgres extends pulumi.ComponentResource {
     const pin = (member: HaPostgresMember) => [`node.labels.${HOST_NODE_LABEL}==${member.host}`];
 
     // ---- etcd: the DCS ----
+    // One member down is fine: a majority keeps quorum, and the initial-cluster flags (peers named
+    // by alias) are used only to bootstrap; a member restarting on its data ignores them
+    // (https://etcd.io/docs/v3.5/op-guide/clustering/, "--initial-cluster* flags ... ignored on
+    // subsequent runs of etcd"), so an unresolvable peer name never blocks a restart.
     const etcdName = (i: number) => `etcd-${i + 1}`;
     const etcdPeers = args.members.map((_, i) => ({ name: etcdName(i), peerUrl: `http://${etcdName(i)}:${ETCD_PEER_PORT}` }));
     this.etcdMembers = args.members.map((_, i) => `${prefix}-etcd-${i + 1}`);
@@ -191,8 +195,10 @@ export class HaPostgres extends pulumi.ComponentResource {
       ports: args.publish ? [{ internal: args.port, external: args.port }] : undefined,
       files: [{ path: HAPROXY_CONFIG_PATH, content: this.haproxyCfg }],
       limits: args.limits,
+      // The config check no longer depends on every member's alias resolving (init-addr ... none):
+      // one member down leaves HAProxy healthy (tests/consumers/haproxy.test.ts).
       healthcheck: { test: ["CMD", "haproxy", "-c", "-q", "-f", HAPROXY_CONFIG_PATH] },
-      // HAProxy resolves the members' names at start: they must exist first.
+      // Declared after the members so a first deploy finds them; a later missing member is fine.
     }, patroni);
 
     this.registerOutputs({ etcdMembers: this.etcdMembers, patroniMembers: this.patroniMembers, port: this.port });
