@@ -10,6 +10,7 @@ import { PreviewHandoff } from "../stacks/handoff";
 import { branchSlug, slugToIdentifier } from "../stacks/slug";
 import { renderPreviewRoute } from "./render/caddyfile";
 import { renderPreviewRouteScripts } from "./render/previewRoute";
+import { HEALTH_PROBE, httpProbeTest } from "./images";
 import { SharedPostgresDb } from "./sharedPostgresDb";
 
 export interface PreviewEnvArgs {
@@ -153,7 +154,15 @@ export class PreviewEnv extends pulumi.ComponentResource {
       `BASE_PATH=/preview/${slug}`,
       `DATABASE_URL=${url}`,
     ]);
-    const healthUrl = pulumi.interpolate`http://127.0.0.1:${dev.app.port}${dev.app.healthPath}`;
+    // The dev app's health check: its own command, else the image-independent probe from the dev
+    // host's probe volume (issue 13: node:*-slim and distroless images have no wget/curl/shell);
+    // a handoff from an older dev stack has neither and keeps the shell check.
+    const health = dev.app.apply((app) => {
+      if (app.healthCheckCommand?.length) return { tests: ["CMD", ...app.healthCheckCommand], volumes: [] };
+      if (app.probeVolume) return { tests: httpProbeTest(app.port, app.healthPath), volumes: [{ volumeName: app.probeVolume, containerPath: HEALTH_PROBE.mountPath, readOnly: true }] };
+      const url = `http://127.0.0.1:${app.port}${app.healthPath}`;
+      return { tests: ["CMD-SHELL", `wget -q -O /dev/null ${url} || curl -fsS -o /dev/null ${url}`], volumes: [] };
+    });
 
     this.containerName = pulumi.interpolate`${dev.appName}-preview-${slug}`;
     const container = new docker.Container(
@@ -169,8 +178,9 @@ export class PreviewEnv extends pulumi.ComponentResource {
           { label: "twinstack.env", value: "preview" },
           { label: "twinstack.preview", value: slug },
         ],
+        volumes: health.volumes,
         healthcheck: {
-          tests: ["CMD-SHELL", pulumi.interpolate`wget -q -O /dev/null ${healthUrl} || curl -fsS -o /dev/null ${healthUrl}`],
+          tests: health.tests,
           interval: "10s",
           timeout: "5s",
           retries: 5,

@@ -33,5 +33,13 @@ export interface PreviewHandoff {
   domain: string;
   /** Image repository without tag; previews run <repo>:preview-<slug>. */
   imageRepository: string;
-  app: { port: number; healthPath: string; env: Record<string, string> };
+  app: {
+    port: number;
+    healthPath: string;
+    env: Record<string, string>;
+    /** The app image's own exec-form health check (app.healthCheck.command), if any. */
+    healthCheckCommand?: string[];
+    /** Docker volume with the static health probe on the dev host (components/images.ts HEALTH_PROBE), when no command is given. */
+    probeVolume?: string;
+  };
 }

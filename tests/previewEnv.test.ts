@@ -127,6 +127,14 @@ describe("PreviewEnv", () => {
     expect(one(resources, T.container).provider).toBe(providerRef);
   });
 
+  it("checks the preview's health without tools in its image: the dev host's probe volume, or the app's own command (issue 13)", async () => {
+    const probed = one((await plan({ handoff: { ...HANDOFF, app: { ...HANDOFF.app, probeVolume: "gigi-dev-probe" } } })).resources, T.container);
+    expect((probed.inputs.healthcheck as { tests: string[] }).tests).toEqual(["CMD", "/.twinstack-probe/busybox", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:3000/healthz"]);
+    expect(probed.inputs.volumes).toEqual([{ volumeName: "gigi-dev-probe", containerPath: "/.twinstack-probe", readOnly: true }]);
+    const own = one((await plan({ handoff: { ...HANDOFF, app: { ...HANDOFF.app, healthCheckCommand: ["node", "hc.js"] } } })).resources, T.container);
+    expect((own.inputs.healthcheck as { tests: string[] }).tests).toEqual(["CMD", "node", "hc.js"]);
+  });
+
   it("runs <repo>:preview-<slug> on the dev network with limits, env, health check and wait", async () => {
     const { resources, outputs, env } = await plan();
     expect(env.slug).toMatch(/^feature-x-[0-9a-f]{6}$/);
