@@ -22,6 +22,12 @@ export interface PreviewHandoff {
     sslmode: string;
     /** The dev database, template for previews that clone it. */
     devDatabase: string;
+    /** The dev app role's URL as seen on the dev network: previews that clone dev dump it as that role (secret). */
+    devDatabaseUrl?: string;
+    /** Image with pg_dump/pg_restore of the server's major (the backup client), for cloning. */
+    clientImage?: string;
+    /** postgres.extensions of dev: a cloned preview database gets them from the admin first. */
+    extensions?: string[];
   };
   proxy: {
     /** Docker label value that finds the dev Caddy container: label twinstack.proxy=<value>. */

@@ -153,13 +153,13 @@ export function composeInstance(loaded: LoadedConfig, hosts: InstanceHost[], ext
   };
   if (c.env === "dev" && instance.proxy && c.domains.length) {
     const handoff: pulumi.Output<PreviewHandoff> = pulumi
-      .all([instance.networkName, instance.database.admin, instance.database.appHost, instance.database.appPort, instance.database.databaseName, pulumi.output(hosts[0].docker)])
-      .apply(([networkName, admin, appHost, appPort, devDatabase, dockerHost]): PreviewHandoff => ({
+      .all([instance.networkName, instance.database.admin, instance.database.appHost, instance.database.appPort, instance.database.databaseName, pulumi.output(hosts[0].docker), instance.database.connectionString])
+      .apply(([networkName, admin, appHost, appPort, devDatabase, dockerHost, devDatabaseUrl]): PreviewHandoff => ({
         appName: args.appName,
         dockerHost,
         dockerSshOpts: ["-o", "StrictHostKeyChecking=accept-new"],
         networkName,
-        postgres: { host: admin.host, port: admin.port, appHost, appPort, adminUser: admin.user, adminPassword: admin.password, sslmode: admin.sslmode, devDatabase },
+        postgres: { host: admin.host, port: admin.port, appHost, appPort, adminUser: admin.user, adminPassword: admin.password, sslmode: admin.sslmode, devDatabase, devDatabaseUrl, clientImage: backupImage(c), extensions: c.postgres.extensions },
         proxy: { label: instance.proxy!.label, previewsDir: instance.proxy!.previewsDir },
         domain: c.domains[0],
         imageRepository: imageRepository(args.app.image),

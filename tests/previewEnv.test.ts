@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { checkPreviewHandoff, PreviewEnv, PreviewEnvArgs, PREVIEW_APP_NAME_MAX_LENGTH } from "../components/previewEnv";
+import { checkPreviewHandoff, CLONE_COMMAND, PreviewEnv, PreviewEnvArgs, PREVIEW_APP_NAME_MAX_LENGTH } from "../components/previewEnv";
 import { PreviewHandoff } from "../stacks/handoff";
 import { byType, one, planProgram, PlannedResource, SecretValue } from "./harness";
 
@@ -175,8 +175,24 @@ describe("PreviewEnv", () => {
     expect(pg.inputs.host).toBe("10.0.0.5");
     expect(pg.inputs.password).toBeInstanceOf(SecretValue);
 
-    const cloned = await plan({ cloneDevDatabase: true });
-    expect(one(cloned.resources, "postgresql:index/database:Database").inputs.template).toBe("gigi_dev");
+    // Issue 13: cloned by dump/restore as the app roles (scripts/clone-db.sh), never TEMPLATE, which
+    // fails while the dev app is connected; dev's extensions are created by the admin first.
+    const devUrl = "postgres://gigi_dev:dev-role-pw@databases-postgres:5432/gigi_dev";
+    const cloned = await plan({ cloneDevDatabase: true, handoff: { ...HANDOFF, postgres: { ...HANDOFF.postgres, devDatabaseUrl: devUrl, clientImage: "postgres:17-alpine", extensions: ["pg_trgm"] } } });
+    expect(one(cloned.resources, "postgresql:index/database:Database").inputs.template ?? null).toBeNull();
+    expect(one(cloned.resources, "postgresql:index/extension:Extension").inputs.name).toBe("pg_trgm");
+    const cmd = cloned.resources.find((r) => r.type === T.command && r.name.endsWith("-clone"))!;
+    expect(cmd.inputs.create).toBe(CLONE_COMMAND);
+    const env = cmd.inputs.environment as Record<string, unknown>;
+    expect(env.CLONE_SOURCE_URL).toBeInstanceOf(SecretValue);
+    expect(env.DATABASE_URL).toBeInstanceOf(SecretValue);
+    expect((cmd.props.environment as Record<string, string>).CLIENT_IMAGE).toBe("postgres:17-alpine");
+    for (const r of cloned.resources) if (r !== cmd) expect(JSON.stringify(r.inputs)).not.toContain("dev-role-pw");
+    // The preview app starts only after its data is there.
+    expect(one(cloned.resources, T.container).opts.dependsOn).toContain(cmd.urn);
+    // A dev stack from before this handoff field cannot be cloned from: a clear error.
+    expect(() => checkPreviewHandoff(HANDOFF, "PreviewEnv x", { cloneDevDatabase: true })).toThrow(/devDatabaseUrl are missing, which preview.cloneDevDatabase needs/);
+    expect(() => checkPreviewHandoff(HANDOFF, "PreviewEnv x")).not.toThrow();
   });
 
   it("keeps the dev admin password secret everywhere, and the rest of the handoff readable", async () => {

@@ -163,3 +163,47 @@ test("the sampler copies prod into dev as the two app roles, with both apps conn
   const again = await runSample({ from: urlAs("gigi_prod", pw("gigi_prod"), "gigi_prod"), to: urlAs("gigi_dev", pw("gigi_dev"), "gigi_dev"), root: "users", percent: 5, seed: "1", replace: true, config, log: () => undefined });
   expect(again.rootRows).toBe(10);
 });
+
+describe("preview database: create by cloning dev, then drop", () => {
+  const cloneSh = path.join(scripts, "clone-db.sh");
+  const PREVIEW = "gigi_preview_feature_x";
+
+  test("the old clone, CREATE DATABASE ... TEMPLATE <dev> as the admin, fails while the dev app is connected", async () => {
+    const err = await once(urlAs(ADMIN, ADMIN_PW, "gigi_dev"), (c) => c.query("CREATE DATABASE gigi_preview_old TEMPLATE gigi_dev")).then(
+      () => undefined,
+      (e: Error) => e.message,
+    );
+    // Either reason alone stops it: dev has other sessions, and the admin does not own dev.
+    expect(err).toMatch(/being accessed by other users|permission denied to copy database/);
+  });
+
+  test("clone-db.sh copies dev into the preview database as the two app roles, with dev's sessions open", async () => {
+    await declareEnvDatabase(PREVIEW, ["pg_trgm"]);
+    const r = sh(cloneSh, { ...asApp(PREVIEW), CLONE_SOURCE_URL: urlAs("gigi_dev", pw("gigi_dev"), "gigi_dev") });
+    if (r.code !== 0) throw new Error(r.stderr);
+    expect(r.stderr).not.toContain(pw("gigi_dev"));
+    const count = (db: string) => once(urlAs(db, pw(db), db), (c) => c.query("SELECT count(*)::int AS n FROM users")).then((x) => x.rows[0].n);
+    expect(await count(PREVIEW)).toBe(await count("gigi_dev"));
+    // The copies belong to the preview role, so its app (and a later restore) can change them.
+    const owners = await once(urlAs(PREVIEW, pw(PREVIEW), PREVIEW), (c) => c.query("SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relnamespace = 'public'::regnamespace"));
+    expect(owners.rows).toEqual([{ owner: PREVIEW }]);
+    for (const c of open) expect((await c.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+  });
+
+  test("clone-db.sh refuses without a source", () => {
+    const r = sh(cloneSh, asApp(PREVIEW));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("CLONE_SOURCE_URL");
+  });
+
+  test("drop: once the preview app is gone, the admin removes its database and role through role membership", async () => {
+    await once(urlAs(ADMIN, ADMIN_PW, "postgres"), async (c) => {
+      // What the postgresql provider does as a non-superuser: become a member of the owner, then drop.
+      await c.query(`GRANT ${PREVIEW} TO ${ADMIN}`);
+      await c.query(`DROP DATABASE ${PREVIEW}`);
+      await c.query(`DROP ROLE ${PREVIEW}`);
+    });
+    const left = await once(pg.url("postgres"), (c) => c.query("SELECT count(*)::int AS n FROM pg_database WHERE datname = $1", [PREVIEW]));
+    expect(left.rows[0].n).toBe(0);
+  });
+});
