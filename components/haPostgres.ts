@@ -7,6 +7,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { HOST_NODE_LABEL } from "./dockerHosts";
+import { ETCD, HAPROXY, SPILO } from "./images";
 import { renderHaproxyCfg } from "./render/haproxy";
 import { renderEtcdMemberEnv, renderPatroniYml } from "./render/patroni";
 import { WorkloadLimits, WorkloadSpec, declareWorkload } from "./workload";
@@ -53,11 +54,11 @@ const REST_PORT = 8008;
 const ETCD_CLIENT_PORT = 2379;
 const ETCD_PEER_PORT = 2380;
 /** Spilo's layout: PGHOME is owned by postgres in the image, so a fresh named volume is too. */
-export const PATRONI_DATA_MOUNT = "/home/postgres/pgdata";
+export const PATRONI_DATA_MOUNT = SPILO.paths.pgHome;
 const PATRONI_DATA_DIR = `${PATRONI_DATA_MOUNT}/pgroot/data`;
-const PATRONI_BIN_DIR = "/usr/lib/postgresql/16/bin";
-export const PATRONI_CONFIG_PATH = "/etc/patroni/patroni.yml";
-export const HAPROXY_CONFIG_PATH = "/usr/local/etc/haproxy/haproxy.cfg";
+const PATRONI_BIN_DIR = SPILO.paths.binDir;
+export const PATRONI_CONFIG_PATH = SPILO.paths.patroniConfig;
+export const HAPROXY_CONFIG_PATH = HAPROXY.paths.config;
 
 const NAME_RE = /^[a-z][a-z0-9-]*[a-z0-9]$/;
 
@@ -113,6 +114,10 @@ export class HaPostgres extends pulumi.ComponentResource {
     const pin = (member: HaPostgresMember) => [`node.labels.${HOST_NODE_LABEL}==${member.host}`];
 
     // ---- etcd: the DCS ----
+    // One member down is fine: a majority keeps quorum, and the initial-cluster flags (peers named
+    // by alias) are used only to bootstrap; a member restarting on its data ignores them
+    // (https://etcd.io/docs/v3.5/op-guide/clustering/, "--initial-cluster* flags ... ignored on
+    // subsequent runs of etcd"), so an unresolvable peer name never blocks a restart.
     const etcdName = (i: number) => `etcd-${i + 1}`;
     const etcdPeers = args.members.map((_, i) => ({ name: etcdName(i), peerUrl: `http://${etcdName(i)}:${ETCD_PEER_PORT}` }));
     this.etcdMembers = args.members.map((_, i) => `${prefix}-etcd-${i + 1}`);
@@ -136,7 +141,8 @@ export class HaPostgres extends pulumi.ComponentResource {
         network: { name: args.networkName, aliases: [etcdName(i)] },
         volumes: [{ volumeName: data.name, path: env.ETCD_DATA_DIR }],
         limits: args.limits,
-        healthcheck: { test: ["CMD", "etcdctl", `--endpoints=http://127.0.0.1:${ETCD_CLIENT_PORT}`, "endpoint", "health"] },
+        // The etcd image is distroless (no shell): etcdctl, exec form.
+        healthcheck: { test: ["CMD", ...ETCD.health!] },
         constraints: pin(member),
         labels: { "twinstack.host": member.host },
       });
@@ -191,8 +197,10 @@ export class HaPostgres extends pulumi.ComponentResource {
       ports: args.publish ? [{ internal: args.port, external: args.port }] : undefined,
       files: [{ path: HAPROXY_CONFIG_PATH, content: this.haproxyCfg }],
       limits: args.limits,
-      healthcheck: { test: ["CMD", "haproxy", "-c", "-q", "-f", HAPROXY_CONFIG_PATH] },
-      // HAProxy resolves the members' names at start: they must exist first.
+      // The config check no longer depends on every member's alias resolving (init-addr ... none):
+      // one member down leaves HAProxy healthy (tests/consumers/haproxy.test.ts).
+      healthcheck: { test: ["CMD", ...HAPROXY.health!] },
+      // Declared after the members so a first deploy finds them; a later missing member is fine.
     }, patroni);
 
     this.registerOutputs({ etcdMembers: this.etcdMembers, patroniMembers: this.patroniMembers, port: this.port });

@@ -6,6 +6,7 @@ import * as random from "@pulumi/random";
 import { BACKUP_SCRIPT_PATH, BackupJob } from "./backupJob";
 import { certificateAuthority } from "./certificates";
 import { HOST_NODE_LABEL } from "./dockerHosts";
+import { FORGE_IMAGES, FORGE_RUNNER_IMAGES, HEALTH_PROBE, MOSQUITTO, REDIS, httpProbeTest } from "./images";
 import { ProxyRoute, ProxyTls } from "./render/caddyfile";
 import { Monitoring, MonitoringArgs, siteProbeTargets } from "./monitoring";
 import { renderMosquittoConf } from "./render/mosquitto";
@@ -66,6 +67,8 @@ export interface InstanceStackArgs {
     workers: InstanceWorker[];
     /** Release phase: run once per release before the new version (components/releaseTask.ts). */
     release?: { command: string[] };
+    /** An exec-form health check the app image can run itself; default: the image-independent HTTP probe (components/images.ts). */
+    healthCheckCommand?: string[];
   };
   database:
     | { mode: "shared"; host: pulumi.Input<string>; port: number; adminUser: string; adminPassword: pulumi.Input<string>; sslmode: string; network?: string; appHost?: pulumi.Input<string>; extensions: string[]; connectionLimit: number; template?: string }
@@ -100,7 +103,8 @@ export interface InstanceStackArgs {
   vip?:
     | { mode: "keepalived"; address: string; interface: string; routerId: number; image: string; nodes: string[] }
     | { mode: "hcloud" | "digitalocean"; location: string; node: string };
-  backup?: { keep: number; intervalSeconds: number };
+  /** image: the client whose pg_dump takes the dumps (major >= the server's). */
+  backup?: { keep: number; intervalSeconds: number; image: string };
   /** Prometheus, exporters and Alertmanager of this env (components/monitoring.ts); probes the env's sites. */
   monitoring?: Omit<MonitoringArgs, "namePrefix" | "runtime" | "provider" | "networkName" | "externalLabels" | "labels" | "probes" | "insecureTls" | "databaseUrl" | "pinnedConstraints" | "protect">;
 }
@@ -132,6 +136,18 @@ export function proxyNodeNames(args: Pick<InstanceStackArgs, "runtime" | "hosts"
   if (args.proxy.bindAddress) return [args.hosts[0].name];
   return undefined;
 }
+
+/**
+ * Forgejo runner start: register once from the environment (`forgejo-runner register
+ * --no-interactive`, which writes .runner in the working directory /data), then run the daemon.
+ * https://forgejo.org/docs/latest/admin/actions/registration/
+ */
+export const FORGEJO_RUNNER_START = [
+  "cd /data",
+  '[ -s .runner ] || forgejo-runner register --no-interactive --instance "$GITEA_INSTANCE_URL" --token "$GITEA_RUNNER_REGISTRATION_TOKEN" --name "$GITEA_RUNNER_NAME" --labels "$GITEA_RUNNER_LABELS"',
+  "unset GITEA_RUNNER_REGISTRATION_TOKEN",
+  "exec forgejo-runner daemon",
+].join(" && ");
 
 export class InstanceStack extends pulumi.ComponentResource {
   readonly namePrefix: string;
@@ -250,11 +266,11 @@ export class InstanceStack extends pulumi.ComponentResource {
         image: args.redis.image,
         command: ["redis-server", "--appendonly", "yes"],
         network: onNet(["redis"]),
-        volumes: [{ volumeName: data.name, path: "/data" }],
+        volumes: [{ volumeName: data.name, path: REDIS.paths.data }],
         limits: limitsOf(args.redis.limits),
-        healthcheck: { test: ["CMD", "redis-cli", "ping"] },
+        healthcheck: { test: ["CMD", ...REDIS.health!] },
       });
-      redisUrl = "redis://redis:6379";
+      redisUrl = `redis://redis:${REDIS.ports.redis}`;
       redisPrefix = args.redis.prefix;
     } else if (args.redis.mode === "shared") {
       redisUrl = args.redis.url;
@@ -270,7 +286,7 @@ export class InstanceStack extends pulumi.ComponentResource {
           provider,
           namePrefix: prefix,
           networkName: network.name,
-          image: args.database.mode === "dedicated" ? args.database.image : "postgres:16-alpine",
+          image: args.backup.image,
           connection: {
             host: this.database.appHost,
             port: this.database.appPort,
@@ -310,7 +326,33 @@ export class InstanceStack extends pulumi.ComponentResource {
     ]);
     const secretAppEnv = pulumi.secret(appEnv);
     const appData = args.app.dataPath ? volume("app-data") : undefined;
-    const appHealth = { test: ["CMD-SHELL", `wget -q -O /dev/null http://127.0.0.1:${args.app.port}${args.app.healthPath} || curl -fsS -o /dev/null http://127.0.0.1:${args.app.port}${args.app.healthPath}`], startPeriodSeconds: 30 };
+    // The app's health check must work whatever the image holds (node:*-slim and distroless have no
+    // shell, wget or curl): by default a static busybox from a probe volume does the GET; an image
+    // that can check itself may name its own exec-form command instead (app.healthCheck.command).
+    let probe: { volumeName: pulumi.Input<string>; seeder: pulumi.Resource } | undefined;
+    if (!args.app.healthCheckCommand) {
+      const probeVolume = `${prefix}-probe`;
+      // Swarm creates the volume on each node with the seeder's task; standalone declares it (protected in prod like every volume).
+      const seederVolume = runtime === "swarm" ? pulumi.output(probeVolume) : volume("probe").name;
+      const seeder = put("probe", {
+        name: `${prefix}-probe`,
+        role: "probe",
+        image: HEALTH_PROBE.image,
+        // Copy the static binary into the volume, then idle: the volume stays filled on every node.
+        command: ["/bin/sh", "-c", `cp /bin/busybox /probe/busybox.new && mv -f /probe/busybox.new /probe/busybox && exec sleep 2147483647`],
+        volumes: [{ volumeName: seederVolume, path: "/probe" }],
+        limits: limitsOf({ cpus: 0.05, memoryMb: 16 }),
+        healthcheck: { test: ["CMD", "test", "-x", "/probe/busybox"], intervalSeconds: 5, startPeriodSeconds: 5 },
+        // Swarm: one task per node, so wherever an app task lands the volume is filled there.
+        global: runtime === "swarm",
+        constraints: [],
+      });
+      probe = { volumeName: seederVolume, seeder };
+    }
+    const appHealth = {
+      test: args.app.healthCheckCommand ? ["CMD", ...args.app.healthCheckCommand] : httpProbeTest(args.app.port, args.app.healthPath),
+      startPeriodSeconds: 30,
+    };
     const appSpec = (suffix: string, replicas: number): WorkloadSpec => ({
       name: `${prefix}-app${suffix}`,
       role: "app",
@@ -320,13 +362,18 @@ export class InstanceStack extends pulumi.ComponentResource {
       network: onNet(["app"]),
       extraNetworks: dbNetworks,
       ports: args.app.publishPort ? [{ internal: args.app.port, external: args.app.publishPort }] : undefined,
-      volumes: appData ? [{ volumeName: appData.name, path: args.app.dataPath as string }] : undefined,
+      volumes: [
+        ...(appData ? [{ volumeName: appData.name, path: args.app.dataPath as string }] : []),
+        ...(probe ? [{ volumeName: probe.volumeName, path: HEALTH_PROBE.mountPath, readOnly: true }] : []),
+      ],
+      // Only the app's own data pins it to the main host; the probe volume exists on every node.
+      constraints: runtime === "swarm" && appData ? pinToMainHost : [],
       limits: limitsOf(args.app.limits),
       healthcheck: appHealth,
       replicas,
       gated: true,
     });
-    const appDeps: pulumi.Resource[] = [this.database];
+    const appDeps: pulumi.Resource[] = [this.database, ...(probe ? [probe.seeder] : [])];
     // ---- release phase: once per release, before the new version is declared ----
     if (args.app.release) {
       const release = new ReleaseTask(
@@ -368,7 +415,10 @@ export class InstanceStack extends pulumi.ComponentResource {
 
     // ---- gitea / forgejo and its runner ----
     if (args.gitea) {
+      // Rootless Gitea/Forgejo: data in /var/lib/gitea, config in /etc/gitea, SSH on 2222 (components/images.ts).
+      const forge = FORGE_IMAGES[args.gitea.kind];
       const data = volume("gitea-data");
+      const config = volume("gitea-config");
       const rootDomain = args.proxy?.domains[0] ?? "localhost";
       const vipAddress = args.vip?.mode === "keepalived" ? args.vip.address : undefined;
       put("gitea", {
@@ -379,23 +429,34 @@ export class InstanceStack extends pulumi.ComponentResource {
           `GITEA__server__ROOT_URL=https://${rootDomain}/gitea/`,
           `GITEA__server__SSH_DOMAIN=${rootDomain}`,
           `GITEA__server__SSH_PORT=${args.gitea.sshPort}`,
+          `GITEA__server__SSH_LISTEN_PORT=${forge.ports.ssh}`,
           "GITEA__actions__ENABLED=true",
         ],
         network: onNet(["gitea"]),
         // Git over SSH is published beside the proxy, not through it: standalone on the env's VIP; in a
         // Swarm through the ingress mesh on every node (a service port has no address), so the VIP
         // reaches it wherever the VIP is held.
-        ports: [{ internal: 22, external: args.gitea.sshPort, ip: runtime === "swarm" ? undefined : vipAddress }],
-        volumes: [{ volumeName: data.name, path: "/data" }],
+        ports: [{ internal: forge.ports.ssh, external: args.gitea.sshPort, ip: runtime === "swarm" ? undefined : vipAddress }],
+        // Fresh named volumes take the image's git:git (1000:1000) ownership of these directories.
+        volumes: [
+          { volumeName: data.name, path: forge.paths.data },
+          { volumeName: config.name, path: forge.paths.config },
+        ],
         limits: limitsOf(args.gitea.limits),
-        healthcheck: { test: ["CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:3000/api/healthz"] },
+        healthcheck: { test: ["CMD", ...forge.health!] },
       });
       if (args.gitea.runner) {
         const runnerData = volume("gitea-runner-data");
+        const runnerFacts = FORGE_RUNNER_IMAGES[args.gitea.kind];
         put("gitea-runner", {
           name: `${prefix}-gitea-runner`,
           role: "runner",
           image: args.gitea.runner.image,
+          // act_runner registers itself from GITEA_* variables; Forgejo's runner image does not, so it
+          // is registered once (its .runner file lives in /data) and then runs as a daemon.
+          command: args.gitea.kind === "forgejo" ? ["/bin/sh", "-c", FORGEJO_RUNNER_START] : undefined,
+          // The host's docker.sock is root:docker; the Forgejo image's own user (1000) cannot open it.
+          user: runnerFacts.user,
           env: pulumi.secret(
             pulumi.output(args.gitea.runner.registrationToken).apply((token) => [
               "GITEA_INSTANCE_URL=http://gitea:3000",
@@ -405,9 +466,9 @@ export class InstanceStack extends pulumi.ComponentResource {
             ]),
           ),
           network: onNet(["gitea-runner"]),
-          volumes: [{ volumeName: runnerData.name, path: "/data" }],
+          volumes: [{ volumeName: runnerData.name, path: runnerFacts.paths.data }],
           // Jobs run as sibling containers on this host's engine.
-          binds: [{ hostPath: "/var/run/docker.sock", path: "/var/run/docker.sock" }],
+          binds: [{ hostPath: "/var/run/docker.sock", path: runnerFacts.paths.dockerSocket }],
           limits: limitsOf(args.gitea.runner.limits),
         });
       }
@@ -442,20 +503,23 @@ export class InstanceStack extends pulumi.ComponentResource {
           Object.fromEntries(pairs.map(([certPem, privateKeyPem], i) => [devices[i].device, { certPem, privateKeyPem }])),
         ),
       );
-      const conf = renderMosquittoConf({ port: 8883, caFile: "/mosquitto/certs/ca.crt", certFile: "/mosquitto/certs/server.crt", keyFile: "/mosquitto/certs/server.key", persistenceDir: "/mosquitto/data/" });
+      const certs = MOSQUITTO.paths.certs;
+      const conf = renderMosquittoConf({ port: MOSQUITTO.ports.mqtts, caFile: `${certs}/ca.crt`, certFile: `${certs}/server.crt`, keyFile: `${certs}/server.key`, persistenceDir: `${MOSQUITTO.paths.data}/` });
+      // Mosquitto 2 reads certificates after dropping root to 1883:1883: the files must be its own.
+      const mosquittoUser = { uid: 1883, gid: 1883 };
       const data = volume("mqtt-data");
       put("mqtt", {
         name: `${prefix}-mqtt`,
         role: "mqtt",
         image: mqtt.image,
         network: onNet(["mqtt"]),
-        ports: [{ internal: 8883, external: mqtt.port }],
-        volumes: [{ volumeName: data.name, path: "/mosquitto/data" }],
+        ports: [{ internal: MOSQUITTO.ports.mqtts, external: mqtt.port }],
+        volumes: [{ volumeName: data.name, path: MOSQUITTO.paths.data }],
         files: [
-          { path: "/mosquitto/config/mosquitto.conf", content: conf },
-          { path: "/mosquitto/certs/ca.crt", content: ca.cert.certPem },
-          { path: "/mosquitto/certs/server.crt", content: server.cert.certPem },
-          { path: "/mosquitto/certs/server.key", content: server.key.privateKeyPem, secret: true },
+          { path: MOSQUITTO.paths.config, content: conf, owner: mosquittoUser },
+          { path: `${certs}/ca.crt`, content: ca.cert.certPem, owner: mosquittoUser },
+          { path: `${certs}/server.crt`, content: server.cert.certPem, owner: mosquittoUser },
+          { path: `${certs}/server.key`, content: server.key.privateKeyPem, secret: true, owner: mosquittoUser },
         ],
         limits: limitsOf(mqtt.limits),
       });

@@ -173,7 +173,7 @@ export class Monitoring extends pulumi.ComponentResource {
       command: ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"],
       network: onNet("alertmanager"),
       // The image runs as nobody (65534): a Swarm secret (0400) must be its own to be read.
-      files: [{ path: "/etc/alertmanager/alertmanager.yml", content: pulumi.secret(alertmanagerConfig), secret: true, ownerId: NOBODY }],
+      files: [{ path: "/etc/alertmanager/alertmanager.yml", content: pulumi.secret(alertmanagerConfig), secret: true, owner: { uid: NOBODY, gid: NOBODY } }],
       healthcheck: wget(ALERTMANAGER_PORT, "/-/healthy"),
     });
 

@@ -3,6 +3,8 @@
 // dev database), and the route /preview/<slug>/ dropped into the dev Caddy. Everything about the
 // dev side comes from the dev stack's PreviewHandoff; nothing is protected, so
 // `pulumi destroy` removes it all (the route through the command's delete script).
+import * as fs from "fs";
+import * as path from "path";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
@@ -10,6 +12,7 @@ import { PreviewHandoff } from "../stacks/handoff";
 import { branchSlug, slugToIdentifier } from "../stacks/slug";
 import { renderPreviewRoute } from "./render/caddyfile";
 import { renderPreviewRouteScripts } from "./render/previewRoute";
+import { HEALTH_PROBE, httpProbeTest } from "./images";
 import { SharedPostgresDb } from "./sharedPostgresDb";
 
 export interface PreviewEnvArgs {
@@ -45,7 +48,7 @@ export function previewDatabaseName(appName: string, slug: string): string {
 }
 
 /** Checks the non-secret parts of a handoff; errors name the field, never a value that may be secret. */
-export function checkPreviewHandoff(h: PreviewHandoff, where: string): void {
+export function checkPreviewHandoff(h: PreviewHandoff, where: string, opts: { cloneDevDatabase?: boolean } = {}): void {
   const fail = (message: string): never => {
     throw new Error(`${where}: dev stack output previewHandoff: ${message}`);
   };
@@ -68,8 +71,22 @@ export function checkPreviewHandoff(h: PreviewHandoff, where: string): void {
   }
   if (!h.app || !Number.isInteger(h.app.port) || h.app.port < 1 || h.app.port > 65535) fail("app.port must be a port number");
   if (typeof h.app.healthPath !== "string" || !/^\/[\w\-./]*$/.test(h.app.healthPath)) fail("app.healthPath must be an absolute URL path");
+  if (opts.cloneDevDatabase && !(h.postgres.clientImage && h.postgres.devDatabaseUrl)) {
+    fail("postgres.clientImage and postgres.devDatabaseUrl are missing, which preview.cloneDevDatabase needs: run pulumi up -s dev first");
+  }
   for (const key of Object.keys(h.app.env ?? {})) if (!ENV_NAME_RE.test(key)) fail(`app.env key ${JSON.stringify(key)} is not an environment variable name`);
 }
+
+const SCRIPTS_DIR = path.join(__dirname, "..", "scripts");
+const readScript = (file: string) => fs.readFileSync(path.join(SCRIPTS_DIR, file), "utf8");
+/**
+ * Runs scripts/clone-db.sh (with restore.sh) in the client image on the dev network. The scripts and
+ * URLs travel as environment variables that `docker run -e NAME` passes through, so no password is
+ * on a command line.
+ */
+export const CLONE_COMMAND =
+  'docker run --rm --network "$NETWORK" -e CLONE_SOURCE_URL -e DATABASE_URL -e CLONE_SH -e RESTORE_SH "$CLIENT_IMAGE" ' +
+  `sh -c 'printf "%s" "$RESTORE_SH" >/tmp/restore.sh && printf "%s" "$CLONE_SH" >/tmp/clone.sh && RESTORE_SCRIPT=/tmp/restore.sh exec sh /tmp/clone.sh'`;
 
 export class PreviewEnv extends pulumi.ComponentResource {
   /** DNS-, Docker- and (as identifier) Postgres-safe, at most PREVIEW_SLUG_MAX_LENGTH characters. */
@@ -105,11 +122,12 @@ export class PreviewEnv extends pulumi.ComponentResource {
     const raw = pulumi.output(args.handoff);
     const dev = pulumi.unsecret(
       raw.apply((h) => {
-        checkPreviewHandoff(h, where);
-        return { ...h, postgres: { ...h.postgres, adminPassword: "" } };
+        checkPreviewHandoff(h, where, { cloneDevDatabase: args.cloneDevDatabase });
+        return { ...h, postgres: { ...h.postgres, adminPassword: "", devDatabaseUrl: "" } };
       }),
     );
     const adminPassword = pulumi.secret(raw.apply((h) => h.postgres.adminPassword));
+    const devDatabaseUrl = pulumi.secret(raw.apply((h) => h.postgres.devDatabaseUrl ?? ""));
 
     const provider = new docker.Provider(`${name}-docker`, { host: dev.dockerHost, sshOpts: dev.dockerSshOpts }, { parent: this });
     const onDevHost = { parent: this, provider };
@@ -125,7 +143,9 @@ export class PreviewEnv extends pulumi.ComponentResource {
           databaseName,
           mode: "shared",
           protect: false,
-          template: args.cloneDevDatabase ? h.postgres.devDatabase : undefined,
+          // Cloned by dump and restore (below), not CREATE DATABASE ... TEMPLATE: that needs dev to
+          // have no other sessions (the dev app always has some) and the admin to own dev.
+          extensions: args.cloneDevDatabase ? (h.postgres.extensions ?? []) : undefined,
           shared: {
             host: h.postgres.host,
             port: h.postgres.port,
@@ -156,7 +176,40 @@ export class PreviewEnv extends pulumi.ComponentResource {
       `BASE_PATH=/preview/${slug}`,
       `DATABASE_URL=${url}`,
     ]);
-    const healthUrl = pulumi.interpolate`http://127.0.0.1:${dev.app.port}${dev.app.healthPath}`;
+    // The dev app's health check: its own command, else the image-independent probe from the dev
+    // host's probe volume (issue 13: node:*-slim and distroless images have no wget/curl/shell);
+    // a handoff from an older dev stack has neither and keeps the shell check.
+    const health = dev.app.apply((app) => {
+      if (app.healthCheckCommand?.length) return { tests: ["CMD", ...app.healthCheckCommand], volumes: [] };
+      if (app.probeVolume) return { tests: httpProbeTest(app.port, app.healthPath), volumes: [{ volumeName: app.probeVolume, containerPath: HEALTH_PROBE.mountPath, readOnly: true }] };
+      const url = `http://127.0.0.1:${app.port}${app.healthPath}`;
+      return { tests: ["CMD-SHELL", `wget -q -O /dev/null ${url} || curl -fsS -o /dev/null ${url}`], volumes: [] };
+    });
+
+    // Clone dev: scripts/clone-db.sh in a client container on the dev network dumps dev as the dev
+    // app role and restores into the preview database as the preview role (extensions stay the
+    // admin's). tests/consumers/dbPrivileges.test.ts runs it on a real server with dev connected.
+    let clone: command.local.Command | undefined;
+    if (args.cloneDevDatabase) {
+      // checkPreviewHandoff made sure the handoff has it.
+      const clientImage = dev.postgres.apply((p) => p.clientImage as string);
+      clone = new command.local.Command(
+        `${name}-clone`,
+        {
+          create: CLONE_COMMAND,
+          environment: {
+            DOCKER_HOST: dev.dockerHost,
+            NETWORK: dev.networkName,
+            CLIENT_IMAGE: clientImage,
+            CLONE_SOURCE_URL: devDatabaseUrl,
+            DATABASE_URL: connectionString,
+            CLONE_SH: readScript("clone-db.sh"),
+            RESTORE_SH: readScript("restore.sh"),
+          },
+        },
+        { parent: this },
+      );
+    }
 
     this.containerName = pulumi.interpolate`${dev.appName}-preview-${slug}`;
     const container = new docker.Container(
@@ -172,8 +225,9 @@ export class PreviewEnv extends pulumi.ComponentResource {
           { label: "twinstack.env", value: "preview" },
           { label: "twinstack.preview", value: slug },
         ],
+        volumes: health.volumes,
         healthcheck: {
-          tests: ["CMD-SHELL", pulumi.interpolate`wget -q -O /dev/null ${healthUrl} || curl -fsS -o /dev/null ${healthUrl}`],
+          tests: health.tests,
           interval: "10s",
           timeout: "5s",
           retries: 5,
@@ -186,7 +240,7 @@ export class PreviewEnv extends pulumi.ComponentResource {
         restart: "unless-stopped",
       },
       // A fixed name cannot exist twice: replace by delete-then-create (a preview may blink).
-      { ...onDevHost, deleteBeforeReplace: true },
+      { ...onDevHost, deleteBeforeReplace: true, dependsOn: clone ? [clone] : [] },
     );
 
     const snippet = dev.app.apply((app) => renderPreviewRoute({ slug, upstream: `${alias}:${app.port}` }));

@@ -17,8 +17,8 @@ export interface WorkloadFile {
   executable?: boolean;
   /** Private keys and the like: a Swarm secret (encrypted, in-memory in the task) instead of a config. */
   secret?: boolean;
-  /** Owner (uid = gid) of a Swarm secret file, for images that run as a non-root user; default root. */
-  ownerId?: number;
+  /** Owner of the file in the task (Swarm configs/secrets default to 0:0), for images that drop root before reading it. */
+  owner?: { uid: number; gid: number };
 }
 
 export interface WorkloadSpec {
@@ -45,6 +45,10 @@ export interface WorkloadSpec {
   limits?: WorkloadLimits;
   healthcheck?: { test: string[]; intervalSeconds?: number; retries?: number; startPeriodSeconds?: number };
   replicas?: number;
+  /** Swarm: one task on every node (global mode) instead of `replicas`. Standalone: ignored. */
+  global?: boolean;
+  /** The user the main process runs as ("uid:gid" or a name), overriding the image's USER. */
+  user?: string;
   /** Health-gated replacement: standalone creates the new container first and waits for healthy. */
   gated?: boolean;
   hostNetwork?: boolean;
@@ -106,10 +110,10 @@ export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: Wo
       const data = pulumi.output(file.content).apply((content) => Buffer.from(content).toString("base64"));
       if (file.secret) {
         const secret = new docker.Secret(`${logicalName}-secret-${i}`, { name: pulumi.unsecret(contentName(file.content)), data: pulumi.secret(data) }, fileOpts);
-        secrets.push({ secretId: secret.id, secretName: secret.name, fileName: file.path, fileMode: 0o400, ...(file.ownerId !== undefined ? { fileUid: String(file.ownerId), fileGid: String(file.ownerId) } : {}) });
+        secrets.push({ secretId: secret.id, secretName: secret.name, fileName: file.path, fileMode: 0o400, ...(file.owner ? { fileUid: String(file.owner.uid), fileGid: String(file.owner.gid) } : {}) });
       } else {
         const config = new docker.ServiceConfig(`${logicalName}-config-${i}`, { name: contentName(file.content), data }, fileOpts);
-        configs.push({ configId: config.id, configName: config.name, fileName: file.path, fileMode: file.executable ? 0o755 : 0o444 });
+        configs.push({ configId: config.id, configName: config.name, fileName: file.path, fileMode: file.executable ? 0o755 : 0o444, ...(file.owner ? { fileUid: String(file.owner.uid), fileGid: String(file.owner.gid) } : {}) });
       }
     });
     return new docker.Service(
@@ -121,6 +125,7 @@ export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: Wo
           containerSpec: {
             image: spec.image,
             commands: spec.command,
+            user: spec.user,
             env: pulumi.output(spec.env ?? []).apply((list) => Object.fromEntries(list.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]))),
             labels,
             healthcheck: health,
@@ -142,7 +147,7 @@ export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: Wo
           placement: spec.constraints?.length ? { constraints: spec.constraints } : undefined,
           restartPolicy: { condition: "any", delay: "5s" },
         },
-        mode: { replicated: { replicas: spec.replicas ?? 1 } },
+        mode: spec.global ? { global: true } : { replicated: { replicas: spec.replicas ?? 1 } },
         // A new version starts next to the old one and must pass its health check; a failure rolls back.
         updateConfig: { parallelism: 1, order: "start-first", failureAction: "rollback", monitor: "30s", delay: "5s" },
         rollbackConfig: { parallelism: 1, order: "stop-first", failureAction: "pause", monitor: "30s" },
@@ -163,6 +168,7 @@ export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: Wo
       name: spec.gated ? undefined : spec.name,
       image: spec.image,
       command: spec.command,
+      user: spec.user,
       envs: spec.env,
       labels,
       restart: "unless-stopped",

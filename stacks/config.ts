@@ -1,6 +1,7 @@
 // Reads and validates a stack's `twinstack:` configuration. The only module that reads Pulumi config;
 // everything downstream gets the typed StackConfig.
 import { privateNetworkPlan } from "../model/hosts";
+import { postgresMajorOf } from "../components/images";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { stackConfigSchema, StackConfig, unwrapSchema } from "./schema";
@@ -197,6 +198,12 @@ function semanticProblems(config: StackConfig, file: string, declaresRunners: bo
   if (config.proxy.tls === "acme" && config.env !== "preview" && config.proxy.enabled && config.domains.some((d) => d.endsWith(".localhost") || d === "localhost")) {
     at(["proxy", "tls"], 'ACME cannot issue certificates for *.localhost: use "internal" or "selfsigned"');
   }
+  // pg_dump refuses a server newer than itself: the backup client's major must be >= the server's.
+  const serverMajor = backupServerMajor(config);
+  const clientMajor = config.backup.image ? postgresMajorOf(config.backup.image) : undefined;
+  if (config.backup.enabled && serverMajor !== undefined && clientMajor !== undefined && clientMajor < serverMajor) {
+    at(["backup", "image"], `pg_dump ${clientMajor} cannot dump a PostgreSQL ${serverMajor} server: use an image of major ${serverMajor} or newer, e.g. postgres:${serverMajor}-alpine`);
+  }
   if (config.env !== "prod" && config.proxy.enabled && config.proxy.basicAuth.length === 0) {
     at(["proxy", "basicAuth"], `a ${config.env} stack needs at least one basic-auth user`);
   }
@@ -207,6 +214,14 @@ function semanticProblems(config: StackConfig, file: string, declaresRunners: bo
     if (config.env !== "prod" && config.env !== "dev") at(["monitoring", "enabled"], `a ${config.env} stack has no monitoring of its own (the dev stack's covers its host)`);
   }
   return problems;
+}
+
+/** The major of the server the backups read: postgres.version, else what the server image shows. */
+export function backupServerMajor(config: StackConfig): number | undefined {
+  if (config.postgres.version !== undefined) return config.postgres.version;
+  if (config.haPostgres.enabled) return postgresMajorOf(config.haPostgres.image);
+  if (config.postgres.mode === "dedicated") return postgresMajorOf(config.postgres.image);
+  return undefined;
 }
 
 /** Parses a raw Pulumi config string: structured values arrive JSON-encoded. */

@@ -22,6 +22,12 @@ export interface PreviewHandoff {
     sslmode: string;
     /** The dev database, template for previews that clone it. */
     devDatabase: string;
+    /** The dev app role's URL as seen on the dev network: previews that clone dev dump it as that role (secret). */
+    devDatabaseUrl?: string;
+    /** Image with pg_dump/pg_restore of the server's major (the backup client), for cloning. */
+    clientImage?: string;
+    /** postgres.extensions of dev: a cloned preview database gets them from the admin first. */
+    extensions?: string[];
   };
   proxy: {
     /** Docker label value that finds the dev Caddy container: label twinstack.proxy=<value>. */
@@ -39,5 +45,13 @@ export interface PreviewHandoff {
   domain: string;
   /** Image repository without tag; previews run <repo>:preview-<slug>. */
   imageRepository: string;
-  app: { port: number; healthPath: string; env: Record<string, string> };
+  app: {
+    port: number;
+    healthPath: string;
+    env: Record<string, string>;
+    /** The app image's own exec-form health check (app.healthCheck.command), if any. */
+    healthCheckCommand?: string[];
+    /** Docker volume with the static health probe on the dev host (components/images.ts HEALTH_PROBE), when no command is given. */
+    probeVolume?: string;
+  };
 }

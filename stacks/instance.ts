@@ -7,8 +7,15 @@ import { LoadedConfig } from "./config";
 import { PreviewHandoff } from "./handoff";
 import { StackConfig } from "./schema";
 
-const DEFAULT_GITEA_IMAGES = { gitea: "gitea/gitea:1.22-rootless", forgejo: "codeberg.org/forgejo/forgejo:9-rootless" } as const;
-const DEFAULT_RUNNER_IMAGES = { gitea: "gitea/act_runner:0.2.11", forgejo: "code.forgejo.org/forgejo/runner:6.3.1" } as const;
+import { BACKUP_CLIENT, FORGE_IMAGES, FORGE_RUNNER_IMAGES } from "../components/images";
+import { backupServerMajor } from "./config";
+
+/** The backup client: backup.image, else the dedicated server's image, else postgres:<server major>-alpine. */
+export function backupImage(c: StackConfig): string {
+  if (c.backup.image) return c.backup.image;
+  if (c.postgres.mode === "dedicated" && !c.haPostgres.enabled) return c.postgres.image;
+  return BACKUP_CLIENT.imageFor(backupServerMajor(c) ?? BACKUP_CLIENT.defaultMajor);
+}
 
 /** The image repository without tag or digest: registry.example.com:5000/org/app:1.2 -> registry.example.com:5000/org/app */
 export function imageRepository(image: string): string {
@@ -48,6 +55,7 @@ export function instanceArgs(loaded: LoadedConfig, hosts: InstanceHost[], extra:
       limits: app.limits,
       workers: app.workers.map((w) => ({ name: w.name, command: w.command, replicas: w.replicas, limits: w.limits })),
       release: app.release ? { command: app.release.command } : undefined,
+      healthCheckCommand: app.healthCheck.command,
     },
     database:
       pg.mode === "shared"
@@ -76,12 +84,12 @@ export function instanceArgs(loaded: LoadedConfig, hosts: InstanceHost[], extra:
     gitea: c.gitea.enabled
       ? {
           kind: c.gitea.kind,
-          image: c.gitea.image ?? DEFAULT_GITEA_IMAGES[c.gitea.kind],
+          image: c.gitea.image ?? FORGE_IMAGES[c.gitea.kind].image,
           sshPort: c.gitea.sshPort,
           limits: c.gitea.limits,
           runner: c.gitea.runner.enabled
             ? {
-                image: c.gitea.runner.image ?? DEFAULT_RUNNER_IMAGES[c.gitea.kind],
+                image: c.gitea.runner.image ?? FORGE_RUNNER_IMAGES[c.gitea.kind].image,
                 labels: c.gitea.runner.labels,
                 registrationToken: loaded.secret(c.gitea.runner.registrationTokenKey!),
                 limits: c.gitea.runner.limits,
@@ -111,7 +119,7 @@ export function instanceArgs(loaded: LoadedConfig, hosts: InstanceHost[], extra:
         : c.vip.mode === "keepalived"
           ? { mode: "keepalived", address: c.vip.address!, interface: c.vip.interface, routerId: c.vip.routerId!, image: c.vip.image, nodes: c.vip.nodes ?? c.hosts.map((h) => h.name) }
           : { mode: c.vip.mode, location: c.vip.location ?? c.hosts[0].provision?.location ?? "", node: (c.vip.nodes ?? [c.hosts[0].name])[0] },
-    backup: c.backup.enabled ? { keep: c.backup.keep, intervalSeconds: c.backup.intervalSeconds } : undefined,
+    backup: c.backup.enabled ? { keep: c.backup.keep, intervalSeconds: c.backup.intervalSeconds, image: backupImage(c) } : undefined,
     monitoring: c.monitoring.enabled ? monitoringArgs(loaded) : undefined,
     ...extra,
   };
@@ -184,18 +192,24 @@ export function composeInstance(loaded: LoadedConfig, hosts: InstanceHost[], ext
         instance.database.appPort,
         instance.database.databaseName,
         pulumi.output(hosts[0].docker),
+        instance.database.connectionString,
         pulumi.all(instance.proxy.nodeNames.map((node) => hosts.find((h) => h.name === node)!.docker)),
       ])
-      .apply(([networkName, admin, appHost, appPort, devDatabase, dockerHost, proxyHosts]): PreviewHandoff => ({
+      .apply(([networkName, admin, appHost, appPort, devDatabase, dockerHost, devDatabaseUrl, proxyHosts]): PreviewHandoff => ({
         appName: args.appName,
         dockerHost,
         dockerSshOpts: ["-o", "StrictHostKeyChecking=accept-new"],
         networkName,
-        postgres: { host: admin.host, port: admin.port, appHost, appPort, adminUser: admin.user, adminPassword: admin.password, sslmode: admin.sslmode, devDatabase },
+        postgres: { host: admin.host, port: admin.port, appHost, appPort, adminUser: admin.user, adminPassword: admin.password, sslmode: admin.sslmode, devDatabase, devDatabaseUrl, clientImage: backupImage(c), extensions: c.postgres.extensions },
         proxy: { label: instance.proxy!.label, previewsDir: instance.proxy!.previewsDir, ...(proxyHosts.length ? { dockerHosts: proxyHosts } : {}) },
         domain: c.domains[0],
         imageRepository: imageRepository(args.app.image),
-        app: { port: args.app.port, healthPath: args.app.healthPath, env: { ...args.app.env, APP_ENV: "preview" } },
+        app: {
+          port: args.app.port,
+          healthPath: args.app.healthPath,
+          env: { ...args.app.env, APP_ENV: "preview" },
+          ...(args.app.healthCheckCommand ? { healthCheckCommand: args.app.healthCheckCommand } : { probeVolume: `${instance.namePrefix}-probe` }),
+        },
       }));
     // The handoff holds the Postgres admin password: the whole output stays secret.
     outputs.previewHandoff = pulumi.secret(handoff);

@@ -2,6 +2,7 @@
 // `twinstack:` namespace is declared here, with its default, so a short Pulumi.<stack>.yaml works.
 // Objects are strict: a typo is an error, never silently ignored.
 import { z } from "zod";
+import * as images from "../components/images";
 
 const dnsName = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const identifier = /^[a-z][a-z0-9]*([_-][a-z0-9]+)*$/;
@@ -112,6 +113,15 @@ export const appSchema = z.strictObject({
     /** e.g. ["alembic", "upgrade", "head"] (makapix) or ["bun", "run", "migrate"] (lugh). */
     command: z.array(z.string().min(1, { error: "expected a non-empty word" }), { error: "expected a list of strings" }).min(1, { error: "expected a command such as [alembic, upgrade, head]" }),
   }).optional(),
+  /**
+   * The health check behind `pulumi up`'s wait and Swarm's start-first updates. Default: GET
+   * http://127.0.0.1:<port><healthPath> with a static busybox mounted into the container
+   * (nothing needed inside the image). `command`: an exec-form check the image itself can run
+   * instead, e.g. ["node", "healthcheck.js"].
+   */
+  healthCheck: z.strictObject({
+    command: z.array(z.string()).min(1, { error: "expected an exec-form command such as [\"node\", \"healthcheck.js\"]" }).optional(),
+  }).prefault({}),
 });
 
 export const postgresSchema = z.strictObject({
@@ -127,7 +137,9 @@ export const postgresSchema = z.strictObject({
   /** Host name of the server as the app containers see it (defaults to host). */
   appHost: z.string().optional(),
   // dedicated mode: a Postgres container of the env's own
-  image: z.string().default("postgres:16-alpine"),
+  image: z.string().default(images.POSTGRES.image),
+  /** Shared mode: the server's major version (e.g. 17); the backup client's pg_dump must be at least as new. Default 16. */
+  version: numberWhere("expected a PostgreSQL major version such as 17", isInt(9, 99)).optional(),
   /** Publish the dedicated server on 127.0.0.1:<port> of the Docker host (previews and admin reach it there). */
   publishPort: port.optional(),
   limits: limitsSchema.optional(),
@@ -144,7 +156,7 @@ export const redisSchema = z.strictObject({
   url: z.string().regex(/^rediss?:\/\//, { error: "expected redis://host:port" }).optional(),
   /** Key prefix of this env on a shared server. Defaults to "<env>:". */
   prefix: z.string().optional(),
-  image: z.string().default("redis:7-alpine"),
+  image: z.string().default(images.REDIS.image),
   limits: limitsSchema.optional(),
 });
 
@@ -152,7 +164,7 @@ export const mqttSchema = z.strictObject({
   enabled: bool.default(false),
   /** Published mTLS port, distinct per env (makapix: 8883 prod, 8884 dev). */
   port: port.default(8883),
-  image: z.string().default("eclipse-mosquitto:2"),
+  image: z.string().default(images.MOSQUITTO.image),
   /** Device client certificates issued from this env's CA. */
   devices: z.array(name).default([]),
   limits: limitsSchema.optional(),
@@ -163,7 +175,7 @@ export const vaultSchema = z.strictObject({
   domain: domain.optional(),
   /** Host directory served read-only (makapix: /mnt/vault-1, /mnt/vault-dev). */
   hostPath: z.string().regex(/^\/[\w\-./]*$/, { error: "expected an absolute path" }),
-  image: z.string().default("caddy:2-alpine"),
+  image: z.string().default(images.VAULT_CADDY.image),
   /** Serve over plain HTTP (IoT players that cannot do TLS). Must also be allowed by the policy config. */
   plainHttp: bool.default(false),
   limits: limitsSchema.optional(),
@@ -187,7 +199,7 @@ export const giteaSchema = z.strictObject({
 
 export const browserSchema = z.strictObject({
   enabled: bool.default(false),
-  image: z.string().default("browserless/chrome:1.61-puppeteer-21.4.1"),
+  image: z.string().default(images.BROWSERLESS.image),
   port: port.default(3000),
   limits: limitsSchema.optional(),
 });
@@ -204,7 +216,7 @@ export const siteSchema = z.strictObject({
 
 export const proxySchema = z.strictObject({
   enabled: bool.default(true),
-  image: z.string().default("caddy:2.8-alpine"),
+  image: z.string().default(images.CADDY.image),
   tls: z.enum(["acme", "internal", "selfsigned"], { error: 'expected "acme", "internal" or "selfsigned"' }).default("acme"),
   acmeEmail: z.string().optional(),
   httpPort: port.default(80),
@@ -227,7 +239,7 @@ export const vipSchema = z.strictObject({
   routerId: numberWhere("expected a VRRP router id from 1 to 255", isInt(1, 255)).optional(),
   /** Hosts (by name) holding the VIP, highest priority first. Defaults to every host. */
   nodes: z.array(name).optional(),
-  image: z.string().default("osixia/keepalived:2.0.20"),
+  image: z.string().default(images.KEEPALIVED.image),
   /** Cloud modes: home location (hcloud) or region (digitalocean). */
   location: z.string().optional(),
 });
@@ -298,9 +310,9 @@ export const haPostgresSchema = z.strictObject({
   enabled: bool.default(false),
   /** Patroni members are placed one per host (first three hosts). */
   members: numberWhere("expected 3 to 7 members", isInt(3, 7)).default(3),
-  image: z.string().default("ghcr.io/zalando/spilo-16:3.2-p3"),
-  etcdImage: z.string().default("quay.io/coreos/etcd:v3.5.15"),
-  haproxyImage: z.string().default("haproxy:2.9-alpine"),
+  image: z.string().default(images.SPILO.image),
+  etcdImage: z.string().default(images.ETCD.image),
+  haproxyImage: z.string().default(images.HAPROXY.image),
   /** HAProxy leader port; SharedPostgresDb connects here. */
   port: port.default(5000),
   limits: limitsSchema.optional(),
@@ -310,6 +322,11 @@ export const backupSchema = z.strictObject({
   enabled: bool.default(false),
   keep: numberWhere("expected how many dumps to keep (>= 1)", isInt(1)).default(7),
   intervalSeconds: numberWhere("expected an interval in seconds (>= 60)", isInt(60)).default(86400),
+  /**
+   * Image whose pg_dump/pg_restore take the backups; its major must be >= the server's. Default:
+   * the dedicated server's own image, else postgres:<postgres.version>-alpine (HA: the Spilo major).
+   */
+  image: z.string().optional(),
 });
 
 const percent = (what: string) => numberWhere(`expected ${what} as a percentage from 1 to 100`, (n) => n > 0 && n <= 100);

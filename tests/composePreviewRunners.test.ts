@@ -40,10 +40,11 @@ describe("composePreview", () => {
     const { resources, outputs } = await planProgram(() => composePreview(loadStackConfig()), {
       stack: "preview-anything",
       config: { "twinstack:preview": json({ devStack: "acme/twinstack/dev", branch: "Feature/Login", cloneDevDatabase: true, limits: { cpus: 1, memoryMb: 768 } }) },
-      stackOutputs: { "acme/twinstack/dev": { previewHandoff: HANDOFF } },
+      stackOutputs: { "acme/twinstack/dev": { previewHandoff: { ...HANDOFF, postgres: { ...HANDOFF.postgres, devDatabaseUrl: "postgres://gigi_dev:pw@postgres:5432/gigi_dev", clientImage: "postgres:16-alpine" } } } },
     });
     expect(outputs.slug).toMatch(/^feature-login-[0-9a-f]{6}$/);
-    expect(one(resources, "postgresql:index/database:Database").inputs.template).toBe("gigi_dev");
+    // Cloned by dump/restore (scripts/clone-db.sh), not TEMPLATE (issue 13).
+    expect(resources.filter((r) => r.type === "command:local:Command" && r.name.endsWith("-clone"))).toHaveLength(1);
     const container = one(resources, "docker:index/container:Container");
     expect(container.inputs.cpus).toBe("1");
     expect(container.inputs.memory).toBe(768);

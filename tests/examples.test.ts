@@ -143,7 +143,8 @@ describe("gigi (seed 000): a Swarm on a LAN, keepalived VIP per env, path routin
       const p = plan("gigi", stack);
       for (const r of ["app", "gitea", "runner", "browser"]) expect(role(p, r).map((w) => w.type)).toEqual([SERVICE]);
       expect(only(role(p, "gitea"), "gitea").props.name).toBe(`gigi-${stack}-gitea`);
-      expect(publishedPorts(only(role(p, "gitea"), "gitea"))).toEqual([{ internal: 22, external: stack === "prod" ? 2222 : 2223 }]);
+      // The rootless image's built-in SSH server listens on 2222 (components/images.ts).
+      expect(publishedPorts(only(role(p, "gitea"), "gitea"))).toEqual([{ internal: 2222, external: stack === "prod" ? 2222 : 2223 }]);
     }
   });
 
@@ -406,7 +407,7 @@ describe("makapix (seed 003): one VPS, fully separate data stores per env, dev w
 
   it("limits every dev workload, adding up to at most 40% of the VPS (5 CPUs, 5120 MiB)", () => {
     const dev = workloads(plan("makapix", "dev"));
-    expect(dev.map((r) => labels(r)["twinstack.role"]).sort()).toEqual(["app", "mqtt", "postgres", "proxy", "redis", "vault", "worker"]);
+    expect(dev.map((r) => labels(r)["twinstack.role"]).sort()).toEqual(["app", "mqtt", "postgres", "probe", "proxy", "redis", "vault", "worker"]);
     const limits = dev.map(limitsOf);
     for (const l of limits) expect(l.cpus > 0 && l.memoryMb > 0).toBe(true);
     expect(limits.reduce((n, l) => n + l.cpus, 0)).toBeLessThanOrEqual(0.4 * 5 + 1e-9);
@@ -445,7 +446,7 @@ describe("twincigo (seed 004): three Hetzner servers per env, HA Postgres with P
       const cfgResource = byType(p.resources, "docker:index/serviceConfig:ServiceConfig").find((c) => c.name.includes("haproxy-config"))!;
       const cfg = Buffer.from(String(cfgResource.props.data), "base64").toString();
       expect(cfg).toContain("http-check send meth GET uri /primary");
-      expect(cfg.match(/^\s+server pg-\d pg-\d:5432 .* check port 8008$/gm)).toHaveLength(3);
+      expect(cfg.match(/^\s+server pg-\d pg-\d:5432 .* check port 8008 resolvers members init-addr last,libc,none resolve-prefer ipv4$/gm)).toHaveLength(3);
       expect(publishedPorts(haproxy)).toEqual([{ internal: 5000, external: 5000 }]);
     }
   });

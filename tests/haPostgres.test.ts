@@ -103,6 +103,10 @@ describe("HaPostgres", () => {
     expect(text).toContain("bind *:5000");
     expect(text).toContain("http-check send meth GET uri /primary");
     expect(text.match(/server pg-\d pg-\d:5432 maxconn 100 check port 8008/g)).toHaveLength(3);
+    // One member's alias not resolving must not stop HAProxy (issue 13 kind 4): names resolve at run
+    // time through Docker's embedded DNS and servers start in maintenance until they do.
+    expect(text).toContain("nameserver dns1 127.0.0.11:53");
+    expect(text.match(/resolvers members init-addr last,libc,none/g)).toHaveLength(3);
     expect(haproxy.opts.dependsOn).toEqual(expect.arrayContaining(services(result, "patroni").map((p) => p.urn)));
   });
 

@@ -46,7 +46,20 @@ describe("renderHaproxyCfg", () => {
     expect(stats).toContain("mode http");
   });
 
+  it("resolves member names at run time through Docker's embedded DNS and starts without them", () => {
+    const cfg = renderHaproxyCfg(args);
+    const resolvers = section(`\n${cfg}`.replace("\nresolvers members\n", "\nlisten resolvers\n"), "resolvers");
+    expect(resolvers).toContain("nameserver dns1 127.0.0.11:53");
+    expect(resolvers).toContain("hold nx 10s");
+    for (const m of members) {
+      expect(cfg).toContain(`server ${m.name} ${m.host}:5432 maxconn 100 check port 8008 resolvers members init-addr last,libc,none`);
+    }
+    expect(renderHaproxyCfg({ ...args, nameservers: ["127.0.0.1:5353", "10.0.0.2:53"] })).toMatch(/nameserver dns1 127\.0\.0\.1:5353\n\s+nameserver dns2 10\.0\.0\.2:53/);
+  });
+
   it.each<[string, Partial<HaproxyCfgArgs>, RegExp]>([
+    ["no nameservers", { nameservers: [] }, /nameservers must list/],
+    ["nameserver without port", { nameservers: ["127.0.0.11"] }, /nameservers\[0\]/],
     ["port 0", { listenPort: 0 }, /listenPort must be an integer port/],
     ["replica port past 65535", { listenPort: 65535, replicas: true }, /replica port/],
     ["stats port clashing with replicas", { replicas: true, statsPort: 5001 }, /must differ/],

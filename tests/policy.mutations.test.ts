@@ -139,8 +139,9 @@ describe("mutated stack configs fail the plan, naming the policy", () => {
   it("dev workloads over the budget", async () => {
     const dir = projectWith({ dev: (c) => (c["twinstack:app"].limits = { cpus: 2, memoryMb: 4096 }) });
     expect(from(await plan(dir, "dev"), "nonprod-resource-budget")).toEqual([
-      expect.stringMatching(/^dev workloads on host "local" are limited to 2\.75 CPUs in total, over 40% \(twinstack:budget\.share in Pulumi\.dev\.yaml\) of its 4 CPUs = 1\.6: /),
-      expect.stringMatching(/^dev workloads on host "local" are limited to 4864 MiB in total, over 40% .* of its 8192 MiB = 3276\.8: /),
+      // Totals include the app health probe's seeder (0.05 CPU, 16 MiB; components/images.ts HEALTH_PROBE).
+      expect.stringMatching(/^dev workloads on host "local" are limited to 2\.8 CPUs in total, over 40% \(twinstack:budget\.share in Pulumi\.dev\.yaml\) of its 4 CPUs = 1\.6: /),
+      expect.stringMatching(/^dev workloads on host "local" are limited to 4880 MiB in total, over 40% .* of its 8192 MiB = 3276\.8: /),
     ]);
   });
 

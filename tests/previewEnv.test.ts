@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { checkPreviewHandoff, PreviewEnv, PreviewEnvArgs, PREVIEW_APP_NAME_MAX_LENGTH } from "../components/previewEnv";
+import { checkPreviewHandoff, CLONE_COMMAND, PreviewEnv, PreviewEnvArgs, PREVIEW_APP_NAME_MAX_LENGTH } from "../components/previewEnv";
 import { PreviewHandoff } from "../stacks/handoff";
 import { byType, one, planProgram, PlannedResource, SecretValue } from "./harness";
 
@@ -127,6 +127,14 @@ describe("PreviewEnv", () => {
     expect(one(resources, T.container).provider).toBe(providerRef);
   });
 
+  it("checks the preview's health without tools in its image: the dev host's probe volume, or the app's own command (issue 13)", async () => {
+    const probed = one((await plan({ handoff: { ...HANDOFF, app: { ...HANDOFF.app, probeVolume: "gigi-dev-probe" } } })).resources, T.container);
+    expect((probed.inputs.healthcheck as { tests: string[] }).tests).toEqual(["CMD", "/.twinstack-probe/busybox", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:3000/healthz"]);
+    expect(probed.inputs.volumes).toEqual([{ volumeName: "gigi-dev-probe", containerPath: "/.twinstack-probe", readOnly: true }]);
+    const own = one((await plan({ handoff: { ...HANDOFF, app: { ...HANDOFF.app, healthCheckCommand: ["node", "hc.js"] } } })).resources, T.container);
+    expect((own.inputs.healthcheck as { tests: string[] }).tests).toEqual(["CMD", "node", "hc.js"]);
+  });
+
   it("runs <repo>:preview-<slug> on the dev network with limits, env, health check and wait", async () => {
     const { resources, outputs, env } = await plan();
     expect(env.slug).toMatch(/^feature-x-[0-9a-f]{6}$/);
@@ -167,8 +175,24 @@ describe("PreviewEnv", () => {
     expect(pg.inputs.host).toBe("10.0.0.5");
     expect(pg.inputs.password).toBeInstanceOf(SecretValue);
 
-    const cloned = await plan({ cloneDevDatabase: true });
-    expect(one(cloned.resources, "postgresql:index/database:Database").inputs.template).toBe("gigi_dev");
+    // Issue 13: cloned by dump/restore as the app roles (scripts/clone-db.sh), never TEMPLATE, which
+    // fails while the dev app is connected; dev's extensions are created by the admin first.
+    const devUrl = "postgres://gigi_dev:dev-role-pw@databases-postgres:5432/gigi_dev";
+    const cloned = await plan({ cloneDevDatabase: true, handoff: { ...HANDOFF, postgres: { ...HANDOFF.postgres, devDatabaseUrl: devUrl, clientImage: "postgres:17-alpine", extensions: ["pg_trgm"] } } });
+    expect(one(cloned.resources, "postgresql:index/database:Database").inputs.template ?? null).toBeNull();
+    expect(one(cloned.resources, "postgresql:index/extension:Extension").inputs.name).toBe("pg_trgm");
+    const cmd = cloned.resources.find((r) => r.type === T.command && r.name.endsWith("-clone"))!;
+    expect(cmd.inputs.create).toBe(CLONE_COMMAND);
+    const env = cmd.inputs.environment as Record<string, unknown>;
+    expect(env.CLONE_SOURCE_URL).toBeInstanceOf(SecretValue);
+    expect(env.DATABASE_URL).toBeInstanceOf(SecretValue);
+    expect((cmd.props.environment as Record<string, string>).CLIENT_IMAGE).toBe("postgres:17-alpine");
+    for (const r of cloned.resources) if (r !== cmd) expect(JSON.stringify(r.inputs)).not.toContain("dev-role-pw");
+    // The preview app starts only after its data is there.
+    expect(one(cloned.resources, T.container).opts.dependsOn).toContain(cmd.urn);
+    // A dev stack from before this handoff field cannot be cloned from: a clear error.
+    expect(() => checkPreviewHandoff(HANDOFF, "PreviewEnv x", { cloneDevDatabase: true })).toThrow(/devDatabaseUrl are missing, which preview.cloneDevDatabase needs/);
+    expect(() => checkPreviewHandoff(HANDOFF, "PreviewEnv x")).not.toThrow();
   });
 
   it("keeps the dev admin password secret everywhere, and the rest of the handoff readable", async () => {

@@ -83,7 +83,8 @@ describe("default stacks", () => {
     const app = byType(prod.resources, "docker:index/service:Service").find((s) => labelOf(s, "twinstack.role") === "app")!;
     expect(app.props.updateConfig).toMatchObject({ failureAction: "rollback", order: "start-first" });
     expect(app.props.rollbackConfig).toBeDefined();
-    expect((app.props.taskSpec as any).containerSpec.healthcheck.tests[0]).toBe("CMD-SHELL");
+    // The image-independent probe (issue 13): a static busybox from the probe volume, no shell.
+    expect((app.props.taskSpec as any).containerSpec.healthcheck.tests.slice(0, 3)).toEqual(["CMD", "/.twinstack-probe/busybox", "wget"]);
     expect((app.props.taskSpec as any).containerSpec.image).toMatch(/@sha256:[0-9a-f]{64}$/);
   });
 

@@ -5,6 +5,14 @@
 // running replica, so the TCP frontend always lands on the leader and a failover moves traffic
 // within inter*fall (~9 s). `on-marked-down shutdown-sessions` cuts clients still connected to a
 // demoted leader, so nobody keeps writing to a node that is no longer primary.
+//
+// One member down must not take HAProxy down: member names (Swarm aliases) stop resolving while a
+// member's service has no running task. Every server therefore resolves through a `resolvers`
+// section (Docker's embedded DNS, 127.0.0.11:53, by default) with `init-addr last,libc,none`: a name
+// that does not resolve at start leaves its server in maintenance instead of failing the
+// configuration, and the resolver brings it back when the name resolves again.
+// Sources: https://docs.haproxy.org/2.9/configuration.html#5.3 (resolvers, hold, init-addr) and
+// https://docs.docker.com/engine/network/#dns-services (the embedded DNS server at 127.0.0.11).
 
 export interface PatroniMember {
   /** HAProxy server name, e.g. "pg-1". */
@@ -28,7 +36,13 @@ export interface HaproxyCfgArgs {
   members: PatroniMember[];
   /** Per-server connection cap; keep below each member's max_connections. Default 100. */
   maxConnPerServer?: number;
+  /** DNS servers (ip:port) that resolve member names at run time. Default: Docker's embedded DNS, 127.0.0.11:53. */
+  nameservers?: string[];
 }
+
+/** Docker's embedded DNS server, reachable from every container on a user-defined network. */
+export const DOCKER_DNS = "127.0.0.11:53";
+const NAMESERVER_RE = /^(?:\d{1,3}\.){3}\d{1,3}:\d{1,5}$/;
 
 export class HaproxyConfigError extends Error {
   constructor(message: string) {
@@ -84,8 +98,17 @@ export function renderHaproxyCfg(args: HaproxyCfgArgs): string {
     checkPort(m.restApiPort, `members[${i}].restApiPort`);
   });
 
+  const nameservers = args.nameservers ?? [DOCKER_DNS];
+  if (nameservers.length === 0) fail("nameservers must list at least one ip:port");
+  nameservers.forEach((ns, i) => {
+    if (!NAMESERVER_RE.test(ns)) fail(`nameservers[${i}] ${JSON.stringify(ns)} must be an IPv4 ip:port such as 127.0.0.11:53`);
+    checkPort(Number(ns.split(":")[1]), `nameservers[${i}] port`);
+  });
+
+  // init-addr last,libc,none: start even when a name does not resolve (the server stays in
+  // maintenance until the resolver finds it); `resolvers` re-resolves names while running.
   const servers = args.members.map(
-    (m) => `    server ${m.name} ${m.host}:${m.pgPort} maxconn ${maxConn} check port ${m.restApiPort}`,
+    (m) => `    server ${m.name} ${m.host}:${m.pgPort} maxconn ${maxConn} check port ${m.restApiPort} resolvers members init-addr last,libc,none resolve-prefer ipv4`,
   );
   const healthCheck = (endpoint: string) => [
     "    option httpchk",
@@ -112,6 +135,20 @@ export function renderHaproxyCfg(args: HaproxyCfgArgs): string {
     "    timeout client 30m",
     "    timeout server 30m",
     "    timeout check 5s",
+    "",
+    "resolvers members",
+    ...nameservers.map((ns, i) => `    nameserver dns${i + 1} ${ns}`),
+    "    accepted_payload_size 8192",
+    "    resolve_retries 3",
+    "    timeout resolve 1s",
+    "    timeout retry 1s",
+    // A member whose name vanished (no running task) is held briefly, then put in maintenance.
+    "    hold valid 10s",
+    "    hold nx 10s",
+    "    hold timeout 10s",
+    "    hold refused 10s",
+    "    hold other 10s",
+    "    hold obsolete 10s",
     "",
   ];
   if (statsPort !== undefined) {

@@ -14,6 +14,7 @@ import * as http from "http";
 import * as net from "net";
 import * as path from "path";
 import { HaproxyCfgArgs, PatroniMember, renderHaproxyCfg } from "../../components/render/haproxy";
+import { startTestDns, TestDns } from "./dnsServer";
 import { Daemon, describeRun, freePort, removeDir, requireBinary, run, startDaemon, tmpDir } from "./util";
 
 let haproxy: string;
@@ -55,6 +56,17 @@ describe("haproxy -c", () => {
     if (r.code !== 0) throw new Error(describeRun("haproxy -c", r));
     expect(r.stdout + r.stderr).toContain("Configuration file is valid");
     expect(r.stdout + r.stderr).not.toMatch(/WARNING|ALERT/);
+  });
+
+  // Issue 13 kind 4: a Patroni member whose Swarm alias does not resolve (its service has no running
+  // task) used to fail `haproxy -c` ("could not resolve address"), the HAProxy service's own health
+  // check, and kept HAProxy from starting.
+  it("accepts the config while a member name does not resolve (servers start disabled)", async () => {
+    const byAlias = [1, 2, 3].map((i) => ({ name: `pg-${i}`, host: `pg-${i}.twinstack-test.invalid`, pgPort: 5432, restApiPort: 8008 }));
+    const r = await check("unresolvable.cfg", renderHaproxyCfg({ listenPort: 5000, members: byAlias, nameservers: ["127.0.0.1:53"] }));
+    if (r.code !== 0) throw new Error(describeRun("haproxy -c", r));
+    expect(r.stdout + r.stderr).toContain("Configuration file is valid");
+    expect(r.stdout + r.stderr).toMatch(/could not resolve address 'pg-3\.twinstack-test\.invalid', disabling server/);
   });
 
   it("rejects a broken config", async () => {
@@ -142,7 +154,7 @@ describe("haproxy routing through Patroni health checks", () => {
         m.restApiPort,
       );
     }
-    const args: HaproxyCfgArgs = { listenPort, statsPort, replicas: true, bindAddress: "127.0.0.1", members };
+    const args: HaproxyCfgArgs = { listenPort, statsPort, replicas: true, bindAddress: "127.0.0.1", members, nameservers: ["127.0.0.1:1"] };
     const cfgFile = write("live.cfg", renderHaproxyCfg(args));
     proxy = startDaemon(haproxy, ["-db", "-f", cfgFile]);
 
@@ -171,4 +183,106 @@ describe("haproxy routing through Patroni health checks", () => {
     for (let i = 0; i < 4; i++) replicaAnswers.push(await whoAnswers(listenPort + 1));
     expect(new Set(replicaAnswers)).toEqual(new Set(["pg-2", "pg-3"]));
   }, 15_000);
+});
+
+describe("haproxy with one Patroni member name unresolvable", () => {
+  const servers: Array<net.Server | http.Server> = [];
+  let proxy: Daemon | undefined;
+  let dns: TestDns | undefined;
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await dns?.close();
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r(undefined)))));
+  });
+
+  function listen(server: net.Server | http.Server, port: number): Promise<void> {
+    servers.push(server);
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => resolve());
+    });
+  }
+
+  function whoAnswers(port: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+      let data = "";
+      const sock = net.connect({ port, host: "127.0.0.1" });
+      sock.setTimeout(3000, () => sock.destroy(new Error(`no answer on ${port}`)));
+      sock.on("data", (d) => (data += d.toString()));
+      sock.on("end", () => resolve(data.trim()));
+      sock.on("error", reject);
+    });
+  }
+
+  async function statuses(statsPort: number): Promise<Record<string, string>> {
+    const csv = await new Promise<string>((resolve, reject) => {
+      http
+        .get({ host: "127.0.0.1", port: statsPort, path: "/;csv" }, (res) => {
+          let body = "";
+          res.on("data", (d) => (body += d));
+          res.on("end", () => resolve(body));
+        })
+        .on("error", reject);
+    });
+    const out: Record<string, string> = {};
+    for (const line of csv.split("\n")) {
+      const f = line.split(",");
+      if (f.length > 17 && f[1].startsWith("pg-")) out[`${f[0]}/${f[1]}`] = f[17];
+    }
+    return out;
+  }
+
+  async function until(statsPort: number, want: Record<string, string | RegExp>, ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    let seen: Record<string, string> = {};
+    for (;;) {
+      seen = await statuses(statsPort).catch(() => ({}));
+      if (Object.entries(want).every(([k, v]) => (typeof v === "string" ? seen[k] === v : v.test(seen[k] ?? "")))) return;
+      if (Date.now() > deadline || proxy!.child.exitCode !== null) {
+        throw new Error(`states never became ${JSON.stringify(want, (_k, v) => (v instanceof RegExp ? String(v) : v))}: ${JSON.stringify(seen)}\nhaproxy output:\n${proxy!.output()}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  it("starts, serves the leader, keeps the missing member in maintenance and takes it back once it resolves", async () => {
+    const [listenPort, statsPort, ...ports] = await distinctFreePorts(8);
+    const leader = "pg-1";
+    // Names that only the test DNS server knows: libc cannot resolve them at start either.
+    const host = (i: number) => `pg-${i}.twinstack-test.invalid`;
+    dns = await startTestDns({ [host(1)]: "127.0.0.1", [host(2)]: "127.0.0.1" });
+    const members: PatroniMember[] = [0, 1, 2].map((i) => ({ name: `pg-${i + 1}`, host: host(i + 1), pgPort: ports[i * 2], restApiPort: ports[i * 2 + 1] }));
+    for (const m of members) {
+      await listen(net.createServer((sock) => sock.end(`${m.name}\n`)), m.pgPort);
+      await listen(
+        http.createServer((req, res) => {
+          const isLeader = m.name === leader;
+          const ok = (req.url === "/primary" && isLeader) || (req.url === "/replica" && !isLeader);
+          res.writeHead(ok ? 200 : 503);
+          res.end();
+        }),
+        m.restApiPort,
+      );
+    }
+    const cfgFile = write("one-down.cfg", renderHaproxyCfg({ listenPort, statsPort, replicas: true, bindAddress: "127.0.0.1", members, nameservers: [`127.0.0.1:${dns.port}`] }));
+
+    // The service's health check passes although pg-3 does not resolve.
+    const checked = await run(haproxy, ["-c", "-q", "-f", cfgFile], { timeoutMs: 10_000 });
+    if (checked.code !== 0) throw new Error(describeRun("haproxy -c -q", checked));
+
+    proxy = startDaemon(haproxy, ["-db", "-f", cfgFile]);
+    await until(statsPort, { "postgres_primary/pg-1": "UP", "postgres_replicas/pg-2": "UP", "postgres_primary/pg-3": /^MAINT/, "postgres_replicas/pg-3": /^MAINT/ }, 12_000);
+    expect(await whoAnswers(listenPort)).toBe(leader);
+    const before: string[] = [];
+    for (let i = 0; i < 4; i++) before.push(await whoAnswers(listenPort + 1));
+    expect(new Set(before)).toEqual(new Set(["pg-2"]));
+
+    // The member's task is back: its name resolves again and HAProxy uses it without a restart.
+    dns.records.set(host(3), "127.0.0.1");
+    await until(statsPort, { "postgres_replicas/pg-3": "UP", "postgres_primary/pg-3": "DOWN" }, 15_000);
+    const after: string[] = [];
+    for (let i = 0; i < 6; i++) after.push(await whoAnswers(listenPort + 1));
+    expect(new Set(after)).toEqual(new Set(["pg-2", "pg-3"]));
+  }, 40_000);
 });
