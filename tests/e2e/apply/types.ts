@@ -2,6 +2,9 @@
 // mode, state, diff, update/replace, destroy) and its per-provider handlers (one module per provider:
 // docker.ts, postgresql.ts, random.ts, tls.ts, command.ts). Test-only: it stands in for the Pulumi engine
 // and provider plugins, which cannot be had on these machines.
+//
+// Changed since the first version (compatible: handlers need not change): StateEntry gained the
+// optional `retainOnDelete` and `pendingDelete` (the core's bookkeeping of replaced or failed resources).
 
 /** A provider resource the program declared (`pulumi:providers:<pkg>`), resolved for a handler. */
 export interface ProviderRef {
@@ -68,4 +71,8 @@ export interface StateEntry {
   dependencies: string[];
   protect: boolean;
   deleteBeforeReplace: boolean;
+  /** `retainOnDelete`: dropped from state without calling the handler's delete. */
+  retainOnDelete?: boolean;
+  /** An old resource replaced create-first (or left by a failed apply), still to be deleted. */
+  pendingDelete?: boolean;
 }
