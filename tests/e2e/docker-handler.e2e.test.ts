@@ -1,7 +1,7 @@
 // The docker handlers of the e2e applier against a real, private Docker engine (tests/e2e/engine.sh):
 // what each resource's inputs become on the engine, read back through the Engine API or from inside
 // the containers. Needs root, docker.io and busybox-static (the test image is busybox on scratch).
-import { execFileSync } from "child_process";
+import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
@@ -398,4 +398,92 @@ describe("Swarm: ServiceConfig, Secret, Service", () => {
     const nets = await docker.listNetworks({ filters: { name: ["hs-net"] } });
     await h["docker:index/network:Network"].delete(nets[0].Id, {}, {}, ctx("hs-net"));
   }, 120_000);
+});
+
+describe("ssh:// hosts (what the multi-host lab's providers use)", () => {
+  // A private sshd on 127.0.0.1 whose only key runs commands with DOCKER_HOST set to this engine:
+  // the provider's `docker system dial-stdio` over SSH then reaches it, as on a remote host.
+  let dir: string;
+  let sshd: ChildProcess | undefined;
+  let port: number;
+  const sshProvider = (opts: string[], user = "root"): ProviderRef => ({
+    urn: "urn:pulumi:test::twinstack::pulumi:providers:docker::remote",
+    type: "pulumi:providers:docker",
+    // Provider inputs are strings: the list comes JSON-encoded.
+    inputs: { host: `ssh://${user}@127.0.0.1:${port}`, sshOpts: JSON.stringify(opts) },
+  });
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync("/tmp/tsdh-ssh.");
+    port = await freePort();
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", `${dir}/host_key`]);
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", `${dir}/id`]);
+    const pub = fs.readFileSync(`${dir}/id.pub`, "utf8").trim();
+    fs.writeFileSync(`${dir}/authorized_keys`, `environment="DOCKER_HOST=unix://${runDir}/docker.sock" ${pub}\n`, { mode: 0o600 });
+    fs.writeFileSync(
+      `${dir}/sshd_config`,
+      [
+        `Port ${port}`,
+        "ListenAddress 127.0.0.1",
+        `HostKey ${dir}/host_key`,
+        `AuthorizedKeysFile ${dir}/authorized_keys`,
+        `PidFile ${dir}/sshd.pid`,
+        "PermitRootLogin prohibit-password",
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+        "PermitUserEnvironment yes",
+        "StrictModes no",
+        "UsePAM no",
+        "",
+      ].join("\n"),
+    );
+    const hostPub = fs.readFileSync(`${dir}/host_key.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
+    fs.writeFileSync(`${dir}/known_hosts`, `[127.0.0.1]:${port} ${hostPub}\n`);
+    const other = execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", `${dir}/other_key`]) && fs.readFileSync(`${dir}/other_key.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
+    fs.writeFileSync(`${dir}/wrong_known_hosts`, `[127.0.0.1]:${port} ${other}\n`);
+    // sshd's privilege separation directory (Debian's openssh-server creates it at boot).
+    fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
+    sshd = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", `${dir}/sshd_config`], { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    sshd.stderr?.on("data", (d) => (err += d));
+    for (let i = 0; i < 50; i++) {
+      const up = await new Promise<boolean>((res) => {
+        const sock = net.connect(port, "127.0.0.1", () => {
+          sock.end();
+          res(true);
+        });
+        sock.on("error", () => res(false));
+      });
+      if (up) return;
+      if (sshd.exitCode !== null) throw new Error(`sshd exited: ${err}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`sshd did not listen: ${err}`);
+  }, 30_000);
+
+  afterAll(async () => {
+    if (sshd?.pid && sshd.exitCode === null) {
+      sshd.kill("SIGTERM");
+      await new Promise((r) => sshd!.once("exit", r));
+    }
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("ssh://user@host with a key and a known host: the handlers work on the remote engine", async () => {
+    const p = sshProvider(["-i", `${dir}/id`, "-o", `UserKnownHostsFile=${dir}/known_hosts`, "-o", "StrictHostKeyChecking=yes", "-o", "ServerAliveInterval=30"]);
+    const remote = dockerClient(p);
+    expect((await remote.getImage(IMAGE).inspect()).Id).toBe((await docker.getImage(IMAGE).inspect()).Id);
+    const sshCtx: ApplyContext = { ...ctx("ssh-vol"), provider: p };
+    const r = await h["docker:index/volume:Volume"].create({ name: "hssh-vol", labels: [{ label: "via", value: "ssh" }] }, sshCtx);
+    expect((await docker.getVolume("hssh-vol").inspect()).Labels).toEqual({ via: "ssh" });
+    await h["docker:index/volume:Volume"].delete(r.id, r.outputs, {}, sshCtx);
+    await expect(docker.getVolume("hssh-vol").inspect()).rejects.toMatchObject({ statusCode: 404 });
+  }, 60_000);
+
+  test("the program's sshOpts (accept-new) accept an unknown host; a known host with another key is refused", async () => {
+    const fresh = sshProvider(["-i", `${dir}/id`, "-o", `UserKnownHostsFile=${dir}/none`, "-o", "StrictHostKeyChecking=accept-new", "-o", "ServerAliveInterval=30"]);
+    await expect(dockerClient(fresh).version()).resolves.toMatchObject({ ApiVersion: expect.any(String) });
+    const spoofed = sshProvider(["-i", `${dir}/id`, "-o", `UserKnownHostsFile=${dir}/wrong_known_hosts`, "-o", "StrictHostKeyChecking=accept-new"]);
+    await expect(dockerClient(spoofed).version()).rejects.toThrow(/verification failed|Host denied/i);
+  }, 60_000);
 });
