@@ -56,14 +56,15 @@ answers() {
   docker_cli -H "unix://$1/docker.sock" version --format '{{.Server.Version}}' >/dev/null 2>&1
 }
 
-# PIDs whose command line mentions DIR (containerd, shims, docker-proxy started for this daemon).
+# PIDs whose command line mentions DIR/ (containerd, shims, docker-proxy of this daemon), but not
+# this script or its caller. The needle goes to grep through a file, so grep never matches itself.
 pids_of_dir() {
-  local dir="$1" p
-  for p in /proc/[0-9]*; do
-    p="${p#/proc/}"
-    [ "$p" != "$$" ] || continue
-    if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$dir/"; then printf '%s\n' "$p"; fi
-  done
+  local f p
+  while IFS= read -r f; do
+    p="${f#/proc/}"
+    p="${p%/cmdline}"
+    [ "$p" = "$$" ] || [ "$p" = "$PPID" ] || printf '%s\n' "$p"
+  done < <(grep -alF -f <(printf '%s/\n' "$1") /proc/[0-9]*/cmdline 2>/dev/null || true)
 }
 
 # PIDs inside the cgroup parent of this daemon's containers (cgroup v1 or v2 layouts).
@@ -210,7 +211,7 @@ cmd_stop() {
   [ -n "$pid" ] || pid="$launched"
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
     # Only a dockerd of this run dir: a reused PID would not carry our data root.
-    if tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "--data-root $dir/data"; then
+    if tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "--data-root $dir/data"; then
       log "stopping dockerd $pid"
       kill -TERM "$pid" 2>/dev/null || true
       if ! wait_gone "$STOP_TIMEOUT" "$pid"; then
@@ -243,7 +244,7 @@ cmd_stop() {
   fi
   if [ -n "$cgroup" ]; then
     # Children first (depth-first order), then the parent itself, in every hierarchy.
-    find /sys/fs/cgroup -depth -type d -path "*/$cgroup*" -exec rmdir {} \; 2>/dev/null || true
+    find /sys/fs/cgroup -depth -type d \( -path "*/$cgroup" -o -path "*/$cgroup/*" \) -exec rmdir {} \; 2>/dev/null || true
   fi
 
   # Mounts under the run dir (overlay layers, netns bind mounts, shm), deepest first.

@@ -9,14 +9,16 @@
 #   TWINSTACK_E2E_MIRROR  Debian mirror (default: the one apt's sources name for the suite)
 #
 # Images (stable tags, referenced by the e2e stack file and tests):
-#   twinstack-e2e/debian:bookworm   the debootstrap minbase
+#   twinstack-e2e/debian:bookworm   the debootstrap minbase (only when something is built here)
 #   twinstack-e2e/postgres:15       official postgres image interface, Debian PostgreSQL 15
 #   twinstack-e2e/redis:7           official redis image interface, Debian redis 7.0
 #   twinstack-e2e/caddy:2           official caddy image interface, Debian caddy 2.6
 #   twinstack-e2e/probe:1, :2       the probe app, build versions 1 and 2
 #   twinstack-e2e/probe:bad         the probe app whose /healthz always answers 503
 # Each is also tagged <stable>-<hash of its build context, build args and base>; an image whose
-# hash tag exists is not rebuilt. Prints one timing line per step; any failure ends the run
+# hash tag exists is not rebuilt. Every engine starts with an empty image store, so a built image
+# is also saved to $TWINSTACK_E2E_CACHE/images/<hash tag>.tar and loaded from there by the next
+# engine (seconds instead of minutes). Prints one timing line per step; any failure ends the run
 # with a non-zero exit.
 set -euo pipefail
 
@@ -85,27 +87,30 @@ make_base_tarball() {
   trap - EXIT
 }
 
-build_base() {
-  local mirror key tarball
-  mirror="${TWINSTACK_E2E_MIRROR:-$(apt_mirror)}"
-  key="$(printf '%s\n' "$SUITE" minbase "$mirror" "$BASE_RECIPE" | sha)"
-  tarball="$CACHE/debian-$SUITE-minbase-$key.tar"
+# Names the base image (BASE_IMAGE); it is only made (ensure_base) when something must be built.
+name_base() {
+  local key
+  BASE_MIRROR="${TWINSTACK_E2E_MIRROR:-$(apt_mirror)}"
+  key="$(printf '%s\n' "$SUITE" minbase "$BASE_MIRROR" "$BASE_RECIPE" | sha)"
+  BASE_TARBALL="$CACHE/debian-$SUITE-minbase-$key.tar"
   BASE_IMAGE="twinstack-e2e/debian:$SUITE-$key"
+}
+
+ensure_base() {
   if exists "$BASE_IMAGE"; then
-    log "base $BASE_IMAGE exists"
-  else
-    mkdir -p "$CACHE"
-    # One debootstrap per cache at a time; a second run waits and then finds the tarball.
-    exec 9>"$CACHE/.lock"
-    flock 9
-    if [ -s "$tarball" ]; then
-      log "base tarball cached: $tarball"
-    else
-      timed "debootstrap $SUITE" make_base_tarball "$tarball" "$mirror"
-    fi
-    flock -u 9
-    timed "import $BASE_IMAGE" docker_cli import --change 'CMD ["/bin/bash"]' "$tarball" "$BASE_IMAGE" >/dev/null
+    return 0
   fi
+  mkdir -p "$CACHE"
+  # One debootstrap per cache at a time; a second run waits and then finds the tarball.
+  exec 9>"$CACHE/.lock"
+  flock 9
+  if [ -s "$BASE_TARBALL" ]; then
+    log "base tarball cached: $BASE_TARBALL"
+  else
+    timed "debootstrap $SUITE" make_base_tarball "$BASE_TARBALL" "$BASE_MIRROR"
+  fi
+  flock -u 9
+  timed "import $BASE_IMAGE" docker_cli import --change 'CMD ["/bin/bash"]' "$BASE_TARBALL" "$BASE_IMAGE" >/dev/null
   docker_cli tag "$BASE_IMAGE" "twinstack-e2e/debian:$SUITE"
 }
 
@@ -130,9 +135,13 @@ build_image() {
   hash="$(context_hash "$dir" "$@")"
   stable="twinstack-e2e/$name:$tag"
   content="$stable-$hash"
+  local saved="$CACHE/images/$name-$tag-$hash.tar"
   if exists "$content"; then
     log "$stable: up to date ($content)"
+  elif [ -s "$saved" ] && timed "$stable: loaded from $saved" docker_cli load --quiet --input "$saved" >/dev/null && exists "$content"; then
+    :
   else
+    ensure_base
     local args=(--build-arg "BASE=$BASE_IMAGE" --label "org.twinstack.e2e.context-hash=$hash" -t "$content")
     local a
     for a in "$@"; do args+=(--build-arg "$a"); done
@@ -148,6 +157,13 @@ build_image() {
     rm -f "$logfile"
     log "$stable: built in $((SECONDS - start))s"
   fi
+  if [ ! -s "$saved" ]; then
+    mkdir -p "$CACHE/images"
+    timed "$stable: saved to $saved" docker_cli save --output "$saved.partial" "$content"
+    mv -f "$saved.partial" "$saved"
+    # Saves of older contexts of this tag are never loaded again.
+    find "$CACHE/images" -maxdepth 1 -name "$name-$tag-*.tar" ! -name "$(basename "$saved")" -delete
+  fi
   docker_cli tag "$content" "$stable"
 }
 
@@ -155,7 +171,7 @@ main() {
   [ -n "${DOCKER_HOST:-}" ] || die "DOCKER_HOST is not set (eval \"\$(tests/e2e/engine.sh start)\" first)"
   docker_cli version >/dev/null 2>&1 || die "no Docker engine answers at $DOCKER_HOST"
   local start=$SECONDS
-  build_base
+  name_base
   build_image postgres 15 postgres
   build_image redis 7 redis
   build_image caddy 2 caddy
