@@ -23,6 +23,10 @@
 # work through docker-proxy (the userland proxy, dockerd's default), so `-p 127.0.0.1:X:Y`
 # needs no NAT rule. Swarm's ingress routing mesh needs dockerd's iptables rules and is not
 # available on this engine; containers, user networks, volumes, `docker build` are.
+# dockerd starts its own containerd under the exec root unless a system containerd socket exists
+# at /run/containerd/containerd.sock (then it uses that one; .ci/run stops the packaged service).
+# Either way this daemon has its own containerd namespace, and `stop` kills what is left in its
+# cgroup parent. dockerd sets net.ipv4.ip_forward=1 (--ip-forward) and it stays set.
 # dockerd flags: https://docs.docker.com/reference/cli/dockerd/
 set -euo pipefail
 
