@@ -1012,6 +1012,36 @@ const service: ResourceHandler = {
   },
 };
 
+/**
+ * Runs every mapping of a resource's inputs that needs no engine (nested keys, durations, modes,
+ * upload contents, the service spec): what `create` would reject, found without creating anything.
+ * Top-level keys are checked against `mappedInputs` separately (by the core, and by the tests).
+ */
+export async function checkDockerInputs(type: string, inputs: Record<string, any>, where: string): Promise<void> {
+  switch (type) {
+    case "docker:index/network:Network":
+      (inputs.ipamConfigs ?? []).forEach((c: any, i: number) => strictKeys(c, ["subnet", "gateway", "ipRange", "auxAddress"], `${where} ipamConfigs[${i}]`));
+      labelMap(inputs.labels, `${where} labels`);
+      return;
+    case "docker:index/volume:Volume":
+    case "docker:index/secret:Secret":
+      labelMap(inputs.labels, `${where} labels`);
+      return;
+    case "docker:index/container:Container":
+      containerCreateOptions(inputs, inputs.name ?? where, where);
+      (inputs.networksAdvanced ?? []).forEach((n: any, i: number) => strictKeys(n, ["name", "aliases", "ipv4Address", "ipv6Address"], `${where} networksAdvanced[${i}]`));
+      await Promise.all((inputs.uploads ?? []).map((u: any, i: number) => uploadArchive(u, `${where} uploads[${i}]`)));
+      if (inputs.wait && !inputs.healthcheck) throw new Error(`${where}: wait without a healthcheck fails in the provider`);
+      return;
+    case "docker:index/service:Service":
+      serviceSpec(inputs, where);
+      convergeOf(inputs, where);
+      return;
+    default:
+      return;
+  }
+}
+
 /** Handlers by type token, for the core's registry. */
 export const dockerHandlers: HandlerRegistry = {
   "docker:index/network:Network": network,

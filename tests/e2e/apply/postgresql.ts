@@ -489,6 +489,14 @@ const extension: ResourceHandler = {
   },
 };
 
+/** The input checks of `create` that need no server (grant object types and privilege names). */
+export function checkPostgresqlInputs(type: string, inputs: Record<string, any>, where: string): void {
+  if (type !== "postgresql:index/grant:Grant") return;
+  grantTarget(inputs, where);
+  const bad = (inputs.privileges ?? []).map((p: string) => String(p).toUpperCase()).filter((p: string) => !PRIVILEGES.includes(p));
+  if (bad.length) throw new Error(`${where}: unknown privileges ${bad.join(", ")}`);
+}
+
 /** Handlers by type token, for the core's registry. */
 export const postgresqlHandlers: HandlerRegistry = {
   "postgresql:index/role:Role": role,
