@@ -231,6 +231,22 @@ describe("Container", () => {
     await expect(box.inspect()).rejects.toMatchObject({ statusCode: 404 });
   }, 120_000);
 
+  test("delete removes the container's anonymous volumes (removeVolumes defaults to true); removeVolumes false keeps them", async () => {
+    const anon = async () => (await docker.listVolumes()).Volumes.filter((v) => /^[0-9a-f]{64}$/.test(v.Name)).map((v) => v.Name);
+    const before = await anon();
+    const r = await c().create({ name: "hc-anon", image: IMAGE, command: ["sleep", "600"], volumes: [{ containerPath: "/anon" }] }, ctx("anon"));
+    const made = (await anon()).filter((v) => !before.includes(v));
+    expect(made).toHaveLength(1);
+    await c().delete(r.id, r.outputs, {}, ctx("anon"));
+    expect(await anon()).toEqual(before);
+
+    const kept = await c().create({ name: "hc-anon2", image: IMAGE, command: ["sleep", "600"], volumes: [{ containerPath: "/anon" }], removeVolumes: false }, ctx("anon2"));
+    const made2 = (await anon()).filter((v) => !before.includes(v));
+    await c().delete(kept.id, kept.outputs, { removeVolumes: false }, ctx("anon2"));
+    expect(await anon()).toEqual(expect.arrayContaining(made2));
+    for (const v of made2) await docker.getVolume(v).remove();
+  }, 60_000);
+
   test("unnamed: Pulumi's auto-name (logical name + 7 hex digits)", async () => {
     const r = await c().create({ image: IMAGE, command: ["sleep", "600"] }, ctx("hc-auto"));
     expect(r.outputs.name).toMatch(/^hc-auto-[0-9a-f]{7}$/);

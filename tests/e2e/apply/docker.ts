@@ -396,6 +396,7 @@ const containerInputs = [
   "mustRun",
   "start",
   "destroyGraceSeconds",
+  "removeVolumes",
   "user",
   "workingDir",
   "hostname",
@@ -488,7 +489,8 @@ function containerCreateOptions(inputs: Record<string, any>, name: string, where
   (inputs.volumes ?? []).forEach((v: any, i: number) => {
     strictKeys(v, ["volumeName", "hostPath", "containerPath", "readOnly"], `${where} volumes[${i}]`);
     if (!v.containerPath) throw new Error(`${where} volumes[${i}]: volume entry without container path`);
-    // volume_name wins over host_path in the code (kw:resource_docker_container_structures.go volumeSetToDockerVolumes).
+    // volume_name wins over host_path in the code (kw:resource_docker_container_structures.go
+    // volumeSetToDockerVolumes); neither: an anonymous volume at containerPath.
     const source = v.volumeName || v.hostPath;
     volumes[v.containerPath] = {};
     if (source) binds.push(`${source}:${v.containerPath}:${v.readOnly ? "ro" : "rw"}`);
@@ -544,8 +546,12 @@ function containerCreateOptions(inputs: Record<string, any>, name: string, where
   };
 }
 
-/** Stops (grace = destroyGraceSeconds, else 0 like the provider) and force-removes a container. */
-async function removeContainer(docker: Docker, id: string, graceSeconds: number | undefined): Promise<void> {
+/**
+ * Stops (grace = destroyGraceSeconds, else 0 like the provider) and force-removes a container, with
+ * its anonymous volumes unless removeVolumes is false (schema default true; RemoveVolumes in
+ * resourceDockerContainerDelete).
+ */
+async function removeContainer(docker: Docker, id: string, graceSeconds: number | undefined, removeVolumes = true): Promise<void> {
   const c = docker.getContainer(id);
   try {
     await c.stop({ t: graceSeconds && graceSeconds > 0 ? graceSeconds : 0 });
@@ -553,7 +559,7 @@ async function removeContainer(docker: Docker, id: string, graceSeconds: number 
     if (err?.statusCode !== 304 && err?.statusCode !== 404) throw err;
   }
   try {
-    await c.remove({ force: true });
+    await c.remove({ force: true, v: removeVolumes });
   } catch (err: any) {
     if (err?.statusCode !== 404 && !/already in progress/.test(apiMessage(err))) throw err;
   }
@@ -607,7 +613,7 @@ const container: ResourceHandler = {
     }
     const fail = async (message: string): Promise<never> => {
       const logs = await containerLogsTail(created);
-      await removeContainer(docker, created.id, 0).catch(() => undefined);
+      await removeContainer(docker, created.id, 0, inputs.removeVolumes ?? true).catch(() => undefined);
       throw new Error(`${where}: ${message}${logs ? `\n--- last log lines of ${name} ---\n${logs}` : ""}`);
     };
     try {
@@ -690,7 +696,7 @@ const container: ResourceHandler = {
     return { id, outputs: { ...oldOutputs, ...news, name: oldOutputs.name, restart: news.restart ?? "no" } };
   },
   async delete(id, _outputs, inputs, ctx) {
-    await removeContainer(dockerClient(ctx.provider), id, inputs.destroyGraceSeconds).catch((err) => {
+    await removeContainer(dockerClient(ctx.provider), id, inputs.destroyGraceSeconds, inputs.removeVolumes ?? true).catch((err) => {
       throw new Error(`${ctx.name} (docker Container): error deleting container ${id}: ${apiMessage(err)}`);
     });
   },
