@@ -102,19 +102,19 @@ iptables_rules() {
 }
 
 cmd_start() {
+  [ "$(id -u)" = 0 ] || die "dockerd needs root"
+  local bin
+  for bin in dockerd containerd runc ip iptables; do
+    command -v "$bin" >/dev/null || die "$bin not found (install docker.io, iptables and iproute2; .ci/run does)"
+  done
   local dir
   if dir="$(run_dir "${1:-}")"; then
+    # The containerd socket lives under the exec root; a unix socket path has at most 107 bytes.
+    [ "${#dir}" -le 60 ] || die "run dir $dir is too long for the daemon's unix sockets (max 60 chars)"
     mkdir -p "$dir"
   else
     dir="$(mktemp -d /tmp/twinstack-e2e.XXXXXX)"
   fi
-  [ "$(id -u)" = 0 ] || die "dockerd needs root"
-  local bin
-  for bin in dockerd containerd runc ip iptables; do
-    command -v "$bin" >/dev/null || die "$bin not found (install docker.io and iptables; .ci/run does)"
-  done
-  # The containerd socket lives under the exec root; a unix socket path has at most 107 bytes.
-  [ "${#dir}" -le 60 ] || die "run dir $dir is too long for the daemon's unix sockets (max 60 chars)"
   if [ -f "$dir/dockerd.pid" ] && kill -0 "$(cat "$dir/dockerd.pid")" 2>/dev/null; then
     die "an engine already runs in $dir (pid $(cat "$dir/dockerd.pid")); stop it first"
   fi
