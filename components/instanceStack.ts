@@ -124,6 +124,8 @@ export class InstanceStack extends pulumi.ComponentResource {
   readonly caddyfile?: pulumi.Output<string>;
   readonly basicAuthPasswords: pulumi.Output<Record<string, string>>;
   readonly appImageDigest: pulumi.Output<string>;
+  /** REDIS_URL the env's app containers get (dedicated: the env's own Redis on its network), if any. */
+  readonly redisUrl?: string;
   readonly mqttCaCertificate?: pulumi.Output<string>;
   readonly mqttDeviceCertificates?: pulumi.Output<Record<string, { certPem: string; privateKeyPem: string }>>;
 
@@ -240,6 +242,7 @@ export class InstanceStack extends pulumi.ComponentResource {
       redisUrl = args.redis.url;
       redisPrefix = args.redis.prefix;
     }
+    this.redisUrl = redisUrl;
 
     // ---- app ----
     const sessionSecret = new random.RandomPassword(`${name}-session-secret`, { length: 48, special: false }, { parent: this });
@@ -524,7 +527,8 @@ export class InstanceStack extends pulumi.ComponentResource {
           limits: limitsOf(undefined),
           labels: commonLabels,
         },
-        { parent: this },
+        // The first dump is taken at start: not before the database is up (else the first backup fails and the next is an interval away).
+        { parent: this, dependsOn: [this.database] },
       );
     }
 

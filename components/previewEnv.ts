@@ -37,7 +37,7 @@ const APP_NAME_RE = /^[a-z][a-z0-9]*([_-][a-z0-9]+)*$/;
 const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Set here, so the handoff's app env cannot override them. */
-const RESERVED_ENV = ["DATABASE_URL", "BASE_PATH"];
+const RESERVED_ENV = ["DATABASE_URL", "BASE_PATH", "REDIS_PREFIX"];
 
 /** The dev database (and role) name of a preview: `<app>_preview_<slug>`, '-' as '_' as in `<app>_<env>`. */
 export function previewDatabaseName(appName: string, slug: string): string {
@@ -60,6 +60,7 @@ export function checkPreviewHandoff(h: PreviewHandoff, where: string): void {
   if (!h.postgres || typeof h.postgres.host !== "string" || !h.postgres.host) fail("postgres.host is missing");
   if (!h.proxy || typeof h.proxy.label !== "string" || typeof h.proxy.previewsDir !== "string") fail("proxy.label and proxy.previewsDir are required");
   if (typeof h.domain !== "string" || !DOMAIN_RE.test(h.domain)) fail(`domain ${JSON.stringify(h.domain)} is not a domain name`);
+  if (h.httpsPort !== undefined && (!Number.isInteger(h.httpsPort) || h.httpsPort < 1 || h.httpsPort > 65535)) fail("httpsPort must be a port number");
   if (typeof h.imageRepository !== "string" || !h.imageRepository || /[@\s]/.test(h.imageRepository) || /:[^/]*$/.test(h.imageRepository)) {
     fail(`imageRepository ${JSON.stringify(h.imageRepository)} must be a repository without tag or digest`);
   }
@@ -71,7 +72,7 @@ export function checkPreviewHandoff(h: PreviewHandoff, where: string): void {
 export class PreviewEnv extends pulumi.ComponentResource {
   /** DNS-, Docker- and (as identifier) Postgres-safe, at most PREVIEW_SLUG_MAX_LENGTH characters. */
   public readonly slug: string;
-  /** https://<dev domain>/preview/<slug>/ */
+  /** https://<dev domain>[:<dev https port>]/preview/<slug>/ */
   public readonly url: pulumi.Output<string>;
   /**
    * `<app>_preview_<slug>`. An Output, not a string: the app name is only known once the dev
@@ -151,6 +152,8 @@ export class PreviewEnv extends pulumi.ComponentResource {
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([key, value]) => `${key}=${value}`),
       `BASE_PATH=/preview/${slug}`,
+      // Dev's Redis (when the handoff names it) under a key prefix of this preview's own.
+      ...(app.env?.REDIS_URL ? [`REDIS_PREFIX=preview:${slug}:`] : []),
       `DATABASE_URL=${url}`,
     ]);
     const healthUrl = pulumi.interpolate`http://127.0.0.1:${dev.app.port}${dev.app.healthPath}`;
@@ -203,7 +206,7 @@ export class PreviewEnv extends pulumi.ComponentResource {
       { parent: this, dependsOn: [container], deleteBeforeReplace: true },
     );
 
-    this.url = pulumi.interpolate`https://${dev.domain}/preview/${slug}/`;
+    this.url = dev.apply((h) => `https://${h.domain}${h.httpsPort && h.httpsPort !== 443 ? `:${h.httpsPort}` : ""}/preview/${slug}/`);
     this.registerOutputs({
       slug,
       url: this.url,

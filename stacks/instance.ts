@@ -155,7 +155,9 @@ export function composeInstance(loaded: LoadedConfig, hosts: InstanceHost[], ext
         proxy: { label: instance.proxy!.label, previewsDir: instance.proxy!.previewsDir },
         domain: c.domains[0],
         imageRepository: imageRepository(args.app.image),
-        app: { port: args.app.port, healthPath: args.app.healthPath, env: { ...args.app.env, APP_ENV: "preview" } },
+        // Previews run on the dev network and share dev's Redis (PreviewEnv gives each its own prefix).
+        app: { port: args.app.port, healthPath: args.app.healthPath, env: { ...args.app.env, ...(instance.redisUrl ? { REDIS_URL: instance.redisUrl } : {}), APP_ENV: "preview" } },
+        httpsPort: c.proxy.httpsPort,
       }));
     // The handoff holds the Postgres admin password: the whole output stays secret.
     outputs.previewHandoff = pulumi.secret(handoff);
