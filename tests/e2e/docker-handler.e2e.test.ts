@@ -247,8 +247,10 @@ describe("Container", () => {
     for (const v of made2) await docker.getVolume(v).remove();
   }, 60_000);
 
-  test("unnamed: Pulumi's auto-name (logical name + 7 hex digits)", async () => {
-    const r = await c().create({ image: IMAGE, command: ["sleep", "600"] }, ctx("hc-auto"));
+  test("unnamed: Pulumi's auto-name (logical name + 7 hex digits); image given by id (RemoteImage.imageId, as the program passes it)", async () => {
+    const imageId = (await docker.getImage(IMAGE).inspect()).Id;
+    const r = await c().create({ image: imageId, command: ["sleep", "600"] }, ctx("hc-auto"));
+    expect((await docker.getContainer(r.id).inspect()).Image).toBe(imageId);
     expect(r.outputs.name).toMatch(/^hc-auto-[0-9a-f]{7}$/);
     expect((await docker.getContainer(r.id).inspect()).Name).toBe(`/${r.outputs.name}`);
     await c().delete(r.id, r.outputs, {}, ctx("hc-auto"));
