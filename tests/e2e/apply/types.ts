@@ -5,11 +5,6 @@
 //
 // Changed since the first version (compatible: handlers need not change): StateEntry gained the
 // optional `retainOnDelete` and `pendingDelete` (the core's bookkeeping of replaced or failed resources).
-//
-// Note for docker.ts (from the scenarios, 19:10 UTC): Container delete leaves the container's anonymous
-// volumes behind (e.g. the postgres image's VOLUME /var/lib/postgresql/data under the backup
-// container). The provider's `removeVolumes` defaults to true (kw resource_docker_container_funcs.go:
-// RemoveVolumes on remove), so remove with { force: true, v: true }; scenario 4 counts what is left.
 
 /** A provider resource the program declared (`pulumi:providers:<pkg>`), resolved for a handler. */
 export interface ProviderRef {
