@@ -130,8 +130,9 @@ export class BackupJob extends pulumi.ComponentResource {
         },
         ...(args.limits ? { memory: args.limits.memoryMb, cpus: String(args.limits.cpus) } : {}),
       },
-      // Fixed name: the replacement can only start once the old container is gone.
-      { ...childOpts, deleteBeforeReplace: true },
+      // Fixed name: the replacement can only start once the old container is gone. What the job
+      // depends on (the database) is up before the first dump, which is taken at start.
+      { ...childOpts, deleteBeforeReplace: true, dependsOn: opts?.dependsOn },
     );
 
     this.volumeName = volumeName;

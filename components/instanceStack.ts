@@ -160,6 +160,8 @@ export class InstanceStack extends pulumi.ComponentResource {
   readonly caddyfile?: pulumi.Output<string>;
   readonly basicAuthPasswords: pulumi.Output<Record<string, string>>;
   readonly appImageDigest: pulumi.Output<string>;
+  /** REDIS_URL the env's app containers get (dedicated: the env's own Redis on its network), if any. */
+  readonly redisUrl?: string;
   readonly mqttCaCertificate?: pulumi.Output<string>;
   readonly mqttDeviceCertificates?: pulumi.Output<Record<string, { certPem: string; privateKeyPem: string }>>;
 
@@ -276,6 +278,7 @@ export class InstanceStack extends pulumi.ComponentResource {
       redisUrl = args.redis.url;
       redisPrefix = args.redis.prefix;
     }
+    this.redisUrl = redisUrl;
 
     // ---- backups ---- (before the app: prod's release phase takes a backup first)
     let backupJob: BackupJob | undefined;
@@ -669,7 +672,8 @@ export class InstanceStack extends pulumi.ComponentResource {
           pinnedConstraints: pinToMainHost,
           protect: args.protect,
         },
-        { parent: this },
+        // The first dump is taken at start: not before the database is up (else the first backup fails and the next is an interval away).
+        { parent: this, dependsOn: [this.database] },
       );
     }
 

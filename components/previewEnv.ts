@@ -40,7 +40,7 @@ const APP_NAME_RE = /^[a-z][a-z0-9]*([_-][a-z0-9]+)*$/;
 const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Set here, so the handoff's app env cannot override them. */
-const RESERVED_ENV = ["DATABASE_URL", "BASE_PATH"];
+const RESERVED_ENV = ["DATABASE_URL", "BASE_PATH", "REDIS_PREFIX"];
 
 /** The dev database (and role) name of a preview: `<app>_preview_<slug>`, '-' as '_' as in `<app>_<env>`. */
 export function previewDatabaseName(appName: string, slug: string): string {
@@ -66,6 +66,7 @@ export function checkPreviewHandoff(h: PreviewHandoff, where: string, opts: { cl
     fail("proxy.dockerHosts must be a list of unix://, ssh:// or tcp:// endpoints");
   }
   if (typeof h.domain !== "string" || !DOMAIN_RE.test(h.domain)) fail(`domain ${JSON.stringify(h.domain)} is not a domain name`);
+  if (h.httpsPort !== undefined && (!Number.isInteger(h.httpsPort) || h.httpsPort < 1 || h.httpsPort > 65535)) fail("httpsPort must be a port number");
   if (typeof h.imageRepository !== "string" || !h.imageRepository || /[@\s]/.test(h.imageRepository) || /:[^/]*$/.test(h.imageRepository)) {
     fail(`imageRepository ${JSON.stringify(h.imageRepository)} must be a repository without tag or digest`);
   }
@@ -91,7 +92,7 @@ export const CLONE_COMMAND =
 export class PreviewEnv extends pulumi.ComponentResource {
   /** DNS-, Docker- and (as identifier) Postgres-safe, at most PREVIEW_SLUG_MAX_LENGTH characters. */
   public readonly slug: string;
-  /** https://<dev domain>/preview/<slug>/ */
+  /** https://<dev domain>[:<dev https port>]/preview/<slug>/ */
   public readonly url: pulumi.Output<string>;
   /**
    * `<app>_preview_<slug>`. An Output, not a string: the app name is only known once the dev
@@ -174,6 +175,8 @@ export class PreviewEnv extends pulumi.ComponentResource {
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([key, value]) => `${key}=${value}`),
       `BASE_PATH=/preview/${slug}`,
+      // Dev's Redis (when the handoff names it) under a key prefix of this preview's own.
+      ...(app.env?.REDIS_URL ? [`REDIS_PREFIX=preview:${slug}:`] : []),
       `DATABASE_URL=${url}`,
     ]);
     // The dev app's health check: its own command, else the image-independent probe from the dev
@@ -267,7 +270,7 @@ export class PreviewEnv extends pulumi.ComponentResource {
       ),
     );
 
-    this.url = pulumi.interpolate`https://${dev.domain}/preview/${slug}/`;
+    this.url = dev.apply((h) => `https://${h.domain}${h.httpsPort && h.httpsPort !== 443 ? `:${h.httpsPort}` : ""}/preview/${slug}/`);
     this.registerOutputs({
       slug,
       url: this.url,

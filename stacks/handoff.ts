@@ -41,8 +41,10 @@ export interface PreviewHandoff {
      */
     dockerHosts?: string[];
   };
-  /** The dev site's main domain; previews live at https://<domain>/preview/<slug>/. */
+  /** The dev site's main domain; previews live at https://<domain>[:<httpsPort>]/preview/<slug>/. */
   domain: string;
+  /** The dev proxy's published HTTPS port (443 when absent). */
+  httpsPort?: number;
   /** Image repository without tag; previews run <repo>:preview-<slug>. */
   imageRepository: string;
   app: {

@@ -204,12 +204,14 @@ export function composeInstance(loaded: LoadedConfig, hosts: InstanceHost[], ext
         proxy: { label: instance.proxy!.label, previewsDir: instance.proxy!.previewsDir, ...(proxyHosts.length ? { dockerHosts: proxyHosts } : {}) },
         domain: c.domains[0],
         imageRepository: imageRepository(args.app.image),
+        // Previews run on the dev network and share dev's Redis (PreviewEnv gives each its own prefix).
         app: {
           port: args.app.port,
           healthPath: args.app.healthPath,
-          env: { ...args.app.env, APP_ENV: "preview" },
+          env: { ...args.app.env, ...(instance.redisUrl ? { REDIS_URL: instance.redisUrl } : {}), APP_ENV: "preview" },
           ...(args.app.healthCheckCommand ? { healthCheckCommand: args.app.healthCheckCommand } : { probeVolume: `${instance.namePrefix}-probe` }),
         },
+        httpsPort: c.proxy.httpsPort,
       }));
     // The handoff holds the Postgres admin password: the whole output stays secret.
     outputs.previewHandoff = pulumi.secret(handoff);

@@ -73,7 +73,7 @@ function hex(seed: string, length: number): string {
 }
 
 /** Decodes a serialized property value, keeping secrets and unknowns visible. */
-function decode(value: unknown, unwrapSecrets: boolean): unknown {
+export function decode(value: unknown, unwrapSecrets: boolean): unknown {
   if (value === UNKNOWN) return UNKNOWN_VALUE;
   if (Array.isArray(value)) return value.map((v) => decode(v, unwrapSecrets));
   if (value && typeof value === "object") {
@@ -259,7 +259,7 @@ export async function planProgram(program: () => unknown, opts: PlanOptions): Pr
   }
 }
 
-async function waitForRegistrations() {
+export async function waitForRegistrations() {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const settings = require("@pulumi/pulumi/runtime/settings");
   await settings.waitForRPCs();
@@ -283,7 +283,7 @@ async function resolveOne(value: unknown): Promise<unknown> {
   return value;
 }
 
-async function resolveOutputs(exported: unknown): Promise<Record<string, unknown>> {
+export async function resolveOutputs(exported: unknown): Promise<Record<string, unknown>> {
   if (exported === undefined || exported === null) return {};
   return (await resolveOne(exported)) as Record<string, unknown>;
 }

@@ -22,6 +22,13 @@ describe("shellcheck gate", () => {
     expect({ scripts, findings }).toEqual({ scripts, findings: [] });
   });
 
+  it("passes the e2e engine, image build and entrypoint scripts (tests/e2e/**/*.sh)", async () => {
+    const scripts = findShellScripts(path.join(REPO, "tests", "e2e")).map((s) => path.join("tests", "e2e", s));
+    expect(scripts).toEqual(expect.arrayContaining(["tests/e2e/engine.sh", "tests/e2e/images/build.sh"]));
+    const findings = await shellcheckFiles(scripts, {}, REPO);
+    expect({ scripts, findings }).toEqual({ scripts, findings: [] });
+  });
+
   const variants: Array<Pick<RunnerCloudInitArgs, "forge" | "installDocker" | "ephemeral">> = [];
   for (const forge of ["forgejo", "gitea"] as const) {
     for (const installDocker of [true, false]) {

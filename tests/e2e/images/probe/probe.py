@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""Probe app of the twinstack e2e tests: a stand-in for the user's application image.
+
+It shows, over HTTP, whether the environment contract twinstack hands an app container works:
+
+  GET  /          "probe <APP_VERSION, else the build version>"
+  GET  /version   the build version (baked in at build time: PROBE_BUILD_VERSION)
+  GET  /healthz   200 "ok" only when `SELECT 1` over DATABASE_URL and a PING over REDIS_URL both
+                  succeed; 503 with the reason otherwise. A build with PROBE_HEALTHY=0 (the
+                  `:bad` tag) always answers 503.
+  GET  /env       JSON: APP_ENV, APP_VERSION, REDIS_PREFIX, PORT, BASE_PATH, every FEATURE_* with
+                  its value, and `names`: the sorted names of all environment variables. No other
+                  value is shown, so secrets (DATABASE_URL, SESSION_SECRET, ...) never leak.
+  POST /rows?n=N  inserts N rows into probe_rows (created if missing); JSON {inserted, count}
+  GET  /rows      JSON {count}
+  GET  /redis     sets `<REDIS_PREFIX>probe` to a random value, reads it back; JSON {key, ok}
+
+Listens on 0.0.0.0:$PORT (default 8080). One log line per request on stdout. SIGTERM/SIGINT:
+stop accepting, let requests in flight finish, exit 0.
+"""
+
+import json
+import os
+import secrets
+import signal
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import psycopg2
+import redis
+
+BUILD_VERSION = os.environ.get("PROBE_BUILD_VERSION", "unknown")
+HEALTHY_BUILD = os.environ.get("PROBE_HEALTHY", "1") == "1"
+TIMEOUT_SECONDS = 3
+SHOWN = ("APP_ENV", "APP_VERSION", "REDIS_PREFIX", "PORT", "BASE_PATH")
+
+
+def log(message):
+    sys.stdout.write(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {message}\n")
+    sys.stdout.flush()
+
+
+def db_connect():
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        raise RuntimeError("DATABASE_URL is not set")
+    return psycopg2.connect(url, connect_timeout=TIMEOUT_SECONDS)
+
+
+def redis_client():
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        raise RuntimeError("REDIS_URL is not set")
+    return redis.Redis.from_url(url, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS)
+
+
+def one_line(err):
+    # Driver messages name hosts and users, never passwords; keep only the first line.
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}"
+
+
+def check_database():
+    conn = db_connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+            if cur.fetchone() != (1,):
+                raise RuntimeError("SELECT 1 returned something else")
+    finally:
+        conn.close()
+
+
+def check_redis():
+    if redis_client().ping() is not True:
+        raise RuntimeError("PING did not answer PONG")
+
+
+def env_report():
+    env = os.environ
+    report = {name: env.get(name) for name in SHOWN}
+    for name in sorted(env):
+        if name.startswith("FEATURE_"):
+            report[name] = env[name]
+    report["names"] = sorted(env)
+    return report
+
+
+def rows(insert):
+    conn = db_connect()
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS probe_rows (id bigserial PRIMARY KEY, created_at timestamptz NOT NULL DEFAULT now())"
+            )
+            if insert:
+                cur.execute("INSERT INTO probe_rows (created_at) SELECT now() FROM generate_series(1, %s)", (insert,))
+            cur.execute("SELECT count(*) FROM probe_rows")
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "twinstack-probe"
+    protocol_version = "HTTP/1.1"
+    # An idle keep-alive connection is dropped after this many seconds, so shutdown never waits long.
+    timeout = 5
+
+    def log_message(self, format, *args):  # noqa: A002 (signature of the base class)
+        pass  # one line per request is written by respond()
+
+    def respond(self, status, body, content_type="text/plain; charset=utf-8"):
+        data = body if isinstance(body, bytes) else body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        if self.server.stopping:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+        log(f'{self.client_address[0]} "{self.command} {self.path}" {status} {len(data)}')
+
+    def json(self, status, value):
+        self.respond(status, json.dumps(value, sort_keys=True) + "\n", "application/json")
+
+    def do_HEAD(self):
+        self.do_GET()
+
+    def do_GET(self):
+        url = urlsplit(self.path)
+        path = url.path
+        try:
+            if path == "/":
+                self.respond(200, f"probe {os.environ.get('APP_VERSION') or BUILD_VERSION}\n")
+            elif path == "/version":
+                self.respond(200, BUILD_VERSION + "\n")
+            elif path == "/healthz":
+                self.healthz()
+            elif path == "/env":
+                self.json(200, env_report())
+            elif path == "/rows":
+                self.json(200, {"count": rows(0)})
+            elif path == "/redis":
+                key = os.environ.get("REDIS_PREFIX", "") + "probe"
+                value = secrets.token_hex(8)
+                client = redis_client()
+                client.set(key, value)
+                ok = client.get(key) == value.encode()
+                self.json(200 if ok else 500, {"key": key, "ok": ok})
+            else:
+                self.respond(404, "not found\n")
+        except Exception as err:  # noqa: BLE001 (report any backend failure as a 500)
+            self.respond(500, one_line(err) + "\n")
+
+    def do_POST(self):
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        if url.path != "/rows":
+            self.respond(404, "not found\n")
+            return
+        try:
+            n = int(parse_qs(url.query).get("n", ["1"])[0])
+            if not 0 <= n <= 1_000_000:
+                raise ValueError("n must be 0..1000000")
+        except ValueError as err:
+            self.respond(400, f"bad n: {err}\n")
+            return
+        try:
+            count = rows(n)
+            self.json(200, {"inserted": n, "count": count})
+        except Exception as err:  # noqa: BLE001
+            self.respond(500, one_line(err) + "\n")
+
+    def healthz(self):
+        if not HEALTHY_BUILD:
+            self.respond(503, "unhealthy: this build (PROBE_HEALTHY=0) never passes its health check\n")
+            return
+        problems = []
+        for name, check in (("database", check_database), ("redis", check_redis)):
+            try:
+                check()
+            except Exception as err:  # noqa: BLE001
+                problems.append(f"{name}: {one_line(err)}")
+        if problems:
+            self.respond(503, "unhealthy: " + "; ".join(problems) + "\n")
+        else:
+            self.respond(200, "ok\n")
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = False  # server_close() waits for requests in flight
+    block_on_close = True
+    allow_reuse_address = True
+    stopping = False
+
+
+def main():
+    port = int(os.environ.get("PORT") or "8080")
+    server = Server(("0.0.0.0", port), Handler)
+
+    def stop(signum, _frame):
+        log(f"signal {signum}: stopping (requests in flight finish)")
+        server.stopping = True
+        # shutdown() blocks until serve_forever returns; it must not run on the serving thread.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log(f"probe {BUILD_VERSION} listening on 0.0.0.0:{port} (healthy build: {HEALTHY_BUILD})")
+    server.serve_forever(poll_interval=0.2)
+    server.server_close()
+    log("stopped")
+
+
+if __name__ == "__main__":
+    main()
