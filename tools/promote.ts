@@ -9,6 +9,7 @@ import { execFileSync } from "child_process";
 import { readFileSync, writeFileSync } from "fs";
 import { parseArgs } from "util";
 import { isMap, isScalar, parseDocument } from "yaml";
+import { mutableImageProblem } from "../policy/images";
 
 export const APP_CONFIG_KEY = "twinstack:app";
 export const DIGEST_OUTPUT = "appImageDigest";
@@ -62,20 +63,22 @@ export function isImmutableImage(image: string): boolean {
   return IMMUTABLE_IMAGE.test(image);
 }
 
-/** Why an image reference cannot be pinned into prod, or undefined when it can. */
+/**
+ * Why an image reference cannot be pinned into prod, or undefined when it can. The same rule as the
+ * policy pack's prod-images-immutable (policy/images.ts mutableImageProblem), so `promote` never
+ * writes what the policy refuses nor refuses what it accepts: a digest, or a release tag (a tag
+ * that starts with a version number and names no moving build, e.g. `:v1.2.3`, `:1.2.3`).
+ */
 export function immutableImageProblem(image: string): string | undefined {
   if (isImmutableImage(image)) return undefined;
   const tagged = TAGGED_IMAGE.exec(image);
-  if (tagged) {
-    const tag = tagged[1];
-    if (tagged[2]) return `image "${image}" carries both a tag and a digest; pin it as <repo>@sha256:<digest> without ":${tag}"`;
-    if (tag === "latest" || tag.startsWith("dev-") || tag.startsWith("preview-")) {
-      return `image "${image}" uses the moving tag ":${tag}"; prod needs <repo>@sha256:<64 hex>`;
-    }
-    return `image "${image}" is a tag, which can be re-pushed; prod needs <repo>@sha256:<64 hex>`;
+  if (!tagged && !new RegExp(`^${REPOSITORY}(@.*)?$`).test(image)) {
+    return `image "${image}" is not an image reference; expected <repo>@sha256:<64 hex> or <repo>:<release tag>`;
   }
-  if (/@sha256:/.test(image)) return `image "${image}" has a malformed digest; expected <repo>@sha256:<64 lower-case hex>`;
-  return `image "${image}" is not an immutable reference; expected <repo>@sha256:<64 hex>`;
+  const problem = mutableImageProblem(image);
+  if (problem === undefined) return undefined;
+  if (/malformed digest/.test(problem)) return `image "${image}" has a malformed digest; expected <repo>@sha256:<64 lower-case hex>`;
+  return `image "${image}" ${problem}; prod needs <repo>@sha256:<64 hex> or a release tag such as <repo>:v1.2.3`;
 }
 
 export function promote(opts: PromoteOptions, deps: PromoteDeps): PromoteResult {
