@@ -222,7 +222,7 @@ export const budgetSchema = z.strictObject({
   /** Share of each host that this non-prod env's limits may add up to. */
   share: numberWhere("expected a fraction between 0 and 1, e.g. 0.4", (n) => n > 0 && n <= 1).default(0.4),
   /** Limits of a non-prod workload that does not set its own. */
-  defaultLimits: limitsSchema.default({ cpus: 0.5, memoryMb: 512 }),
+  defaultLimits: limitsSchema.default({ cpus: 0.15, memoryMb: 256 }),
 });
 
 export const runnersSchema = z.strictObject({

@@ -31,3 +31,56 @@ describe("compose habits", () => {
     ]);
   });
 });
+
+describe("defaults pass the default policy on the default host size", () => {
+  test("a minimal dev file (app + worker + Postgres + Redis + proxy, host size not given) plans clean", () => {
+    const file = writeStack(
+      "Pulumi.dev.yaml",
+      [
+        "config:",
+        "  twinstack:env: dev",
+        "  twinstack:domains: [dev.shop.example.com]",
+        "  twinstack:hosts:",
+        "    - name: dev1",
+        "      docker: ssh://deploy@dev1.shop.example.com",
+        "  twinstack:app:",
+        "    name: shop",
+        "    image: registry.example.com/shop:main",
+        "    workers:",
+        "      - name: jobs",
+        "        command: [node, worker.js]",
+        "  twinstack:redis:",
+        "    mode: dedicated",
+        "",
+      ].join("\n"),
+    );
+    const run = runPlanCli(["-s", "dev", "--config", file, "--json"]);
+    expect(run.stderr).toBe("");
+    const plan = JSON.parse(run.stdout);
+    expect(plan.violations).toEqual([]);
+    expect(run.status).toBe(0);
+    // Five budgeted workloads on the host: app, worker, Postgres, Redis, Caddy.
+    const roles = plan.resources
+      .filter((r: { type: string }) => r.type === "docker:index/container:Container")
+      .map((r: { inputs: { labels?: { label: string; value: string }[] } }) => r.inputs.labels?.find((l) => l.label === "twinstack.role")?.value)
+      .sort();
+    expect(roles).toEqual(["app", "postgres", "proxy", "redis", "worker"]);
+  });
+
+  test("a real overrun is one line naming the key to change and by how much", () => {
+    const file = writeStack(
+      "Pulumi.dev.yaml",
+      ["config:", "  twinstack:env: dev", "  twinstack:domains: [dev.shop.example.com]", "  twinstack:app:", "    name: shop", "    image: shop:main", "  twinstack:redis:", "    mode: dedicated", "    limits: {cpus: 1, memoryMb: 2048}", ""].join("\n"),
+    );
+    const run = runPlanCli(["-s", "dev", "--config", file]);
+    expect(run.status).toBe(1);
+    const budget = run.stdout.split("\n").filter((l) => l.includes("nonprod-resource-budget"));
+    // app, Postgres, Caddy at the default 0.15 CPU / 256 MiB, Redis at 1 CPU / 2048 MiB on the default 2-CPU, 4096 MiB host:
+    // 1.45 CPUs asked, 0.8 allowed: Redis down to 1 - 0.65 = 0.35; 2816 MiB asked, 1638 allowed: 2048 - 1178 = 870 -> 832.
+    expect(budget).toEqual([
+      expect.stringContaining(
+        'ask for 1.45 CPUs and 2816 MiB, over the 0.8 CPUs and 1638 MiB allowed (40% of 2 CPUs and 4096 MiB, the policy\'s nonProdShare): lower twinstack:redis.limits.cpus from 1 to 0.35 and twinstack:redis.limits.memoryMb from 2048 to 832 (1 workload uses it); or raise twinstack:budget.share to 0.73; or if the host is bigger, say so: twinstack:hosts[0] cpus: 3.63, memoryMb: 7040 or more',
+      ),
+    ]);
+  });
+});

@@ -139,8 +139,9 @@ describe("mutated stack configs fail the plan, naming the policy", () => {
   it("dev workloads over the budget", async () => {
     const dir = projectWith({ dev: (c) => (c["twinstack:app"].limits = { cpus: 2, memoryMb: 4096 }) });
     expect(from(await plan(dir, "dev"), "nonprod-resource-budget")).toEqual([
-      expect.stringMatching(/^dev workloads on host "local" are limited to 2\.75 CPUs in total, over 40% \(twinstack:budget\.share in Pulumi\.dev\.yaml\) of its 4 CPUs = 1\.6: /),
-      expect.stringMatching(/^dev workloads on host "local" are limited to 4864 MiB in total, over 40% .* of its 8192 MiB = 3276\.8: /),
+      expect.stringMatching(
+        /^dev workloads on host "local" ask for 2\.75 CPUs and 4864 MiB, over the 1\.6 CPUs and 3276 MiB allowed \(40% of 4 CPUs and 8192 MiB, twinstack:budget\.share in Pulumi\.dev\.yaml\): lower twinstack:app\.limits\.cpus from 2 to 0\.85 and twinstack:app\.limits\.memoryMb from 4096 to 2496 \(1 workload uses it\); /,
+      ),
     ]);
   });
 
