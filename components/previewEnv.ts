@@ -7,13 +7,13 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { PreviewHandoff } from "../stacks/handoff";
-import { branchSlug, slugToIdentifier } from "../stacks/slug";
+import { PREVIEW_SLUG_MAX_LENGTH, previewSlug, slugToIdentifier } from "../stacks/slug";
 import { renderPreviewRoute } from "./render/caddyfile";
 import { renderPreviewRouteScripts } from "./render/previewRoute";
 import { SharedPostgresDb } from "./sharedPostgresDb";
 
 export interface PreviewEnvArgs {
-  /** The git branch; the slug is derived with branchSlug (a clean slug is kept as is). */
+  /** The git branch; the slug is previewSlug(branch) (a clean slug of at most 32 characters is kept as is). */
   branch: string;
   /** The dev stack's `previewHandoff` output (a StackReference output: usually entirely secret). */
   handoff: pulumi.Input<PreviewHandoff>;
@@ -24,12 +24,7 @@ export interface PreviewEnvArgs {
 
 const DB_INFIX = "_preview_";
 const PG_IDENTIFIER_MAX = 63;
-/**
- * Longest slug. The database (and role) name `<app>_preview_<slug>` must fit Postgres's 63 bytes,
- * and the slug names every resource at construction while the app name only arrives with the
- * handoff: so the slug gets a fixed budget and the app name what is left.
- */
-export const PREVIEW_SLUG_MAX_LENGTH = 32;
+export { PREVIEW_SLUG_MAX_LENGTH };
 export const PREVIEW_APP_NAME_MAX_LENGTH = PG_IDENTIFIER_MAX - DB_INFIX.length - PREVIEW_SLUG_MAX_LENGTH;
 
 /** As the config schema allows it: the docker names use it as is, the database with '-' as '_'. */
@@ -60,6 +55,7 @@ export function checkPreviewHandoff(h: PreviewHandoff, where: string): void {
   if (!h.postgres || typeof h.postgres.host !== "string" || !h.postgres.host) fail("postgres.host is missing");
   if (!h.proxy || typeof h.proxy.label !== "string" || typeof h.proxy.previewsDir !== "string") fail("proxy.label and proxy.previewsDir are required");
   if (typeof h.domain !== "string" || !DOMAIN_RE.test(h.domain)) fail(`domain ${JSON.stringify(h.domain)} is not a domain name`);
+  if (h.httpsPort !== undefined && !(Number.isInteger(h.httpsPort) && h.httpsPort >= 1 && h.httpsPort <= 65535)) fail("httpsPort must be a port number");
   if (typeof h.imageRepository !== "string" || !h.imageRepository || /[@\s]/.test(h.imageRepository) || /:[^/]*$/.test(h.imageRepository)) {
     fail(`imageRepository ${JSON.stringify(h.imageRepository)} must be a repository without tag or digest`);
   }
@@ -71,7 +67,7 @@ export function checkPreviewHandoff(h: PreviewHandoff, where: string): void {
 export class PreviewEnv extends pulumi.ComponentResource {
   /** DNS-, Docker- and (as identifier) Postgres-safe, at most PREVIEW_SLUG_MAX_LENGTH characters. */
   public readonly slug: string;
-  /** https://<dev domain>/preview/<slug>/ */
+  /** https://<dev domain>[:<dev https port unless 443>]/preview/<slug>/ */
   public readonly url: pulumi.Output<string>;
   /**
    * `<app>_preview_<slug>`. An Output, not a string: the app name is only known once the dev
@@ -92,7 +88,7 @@ export class PreviewEnv extends pulumi.ComponentResource {
     if (!(typeof cpus === "number" && cpus > 0)) throw new Error(`${where}: limits.cpus must be a positive number, got ${cpus}`);
     if (!(Number.isInteger(memoryMb) && memoryMb > 0)) throw new Error(`${where}: limits.memoryMb must be a positive whole number of MiB, got ${memoryMb}`);
 
-    const slug = branchSlug(args.branch, PREVIEW_SLUG_MAX_LENGTH);
+    const slug = previewSlug(args.branch);
     const alias = `preview-${slug}`;
     this.slug = slug;
     this.networkAlias = alias;
@@ -203,7 +199,8 @@ export class PreviewEnv extends pulumi.ComponentResource {
       { parent: this, dependsOn: [container], deleteBeforeReplace: true },
     );
 
-    this.url = pulumi.interpolate`https://${dev.domain}/preview/${slug}/`;
+    // Dev's own HTTPS port (the default dev publishes 8443): the preview is served by the same proxy.
+    this.url = dev.apply((h) => `https://${h.domain}${h.httpsPort === undefined || h.httpsPort === 443 ? "" : `:${h.httpsPort}`}/preview/${slug}/`);
     this.registerOutputs({
       slug,
       url: this.url,

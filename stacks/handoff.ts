@@ -31,6 +31,8 @@ export interface PreviewHandoff {
   };
   /** The dev site's main domain; previews live at https://<domain>/preview/<slug>/. */
   domain: string;
+  /** The dev proxy's published HTTPS port (443 unless dev moved it, e.g. 8443); absent from older dev stacks = 443. */
+  httpsPort?: number;
   /** Image repository without tag; previews run <repo>:preview-<slug>. */
   imageRepository: string;
   app: { port: number; healthPath: string; env: Record<string, string> };

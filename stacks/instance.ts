@@ -154,6 +154,7 @@ export function composeInstance(loaded: LoadedConfig, hosts: InstanceHost[], ext
         postgres: { host: admin.host, port: admin.port, appHost, appPort, adminUser: admin.user, adminPassword: admin.password, sslmode: admin.sslmode, devDatabase },
         proxy: { label: instance.proxy!.label, previewsDir: instance.proxy!.previewsDir },
         domain: c.domains[0],
+        httpsPort: c.proxy.httpsPort,
         imageRepository: imageRepository(args.app.image),
         app: { port: args.app.port, healthPath: args.app.healthPath, env: { ...args.app.env, APP_ENV: "preview" } },
       }));

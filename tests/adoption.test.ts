@@ -2,6 +2,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { spawnSync } from "child_process";
+import { previewStackName } from "../stacks/slug";
 import { runPlanCli } from "../tools/planCli";
 
 let dir: string;
@@ -82,5 +84,50 @@ describe("defaults pass the default policy on the default host size", () => {
         'ask for 1.45 CPUs and 2816 MiB, over the 0.8 CPUs and 1638 MiB allowed (40% of 2 CPUs and 4096 MiB, the policy\'s nonProdShare): lower twinstack:redis.limits.cpus from 1 to 0.35 and twinstack:redis.limits.memoryMb from 2048 to 832 (1 workload uses it); or raise twinstack:budget.share to 0.73; or if the host is bigger, say so: twinstack:hosts[0] cpus: 3.63, memoryMb: 7040 or more',
       ),
     ]);
+  });
+});
+
+describe("previews: one slug for the stack name and the program, dev's HTTPS port kept", () => {
+  const root = path.join(__dirname, "..");
+  const tool = (args: string[]) =>
+    spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--swc", path.join(root, "tools/preview-stack-name.ts"), ...args], { cwd: root, encoding: "utf8" });
+
+  test("a branch over 32 characters: the plan of the printed stack uses exactly its slug, at https://dev…:8443", () => {
+    const branch = "feature/JIRA-1234-make-the-checkout-page-load-faster";
+    const printed = tool([branch]);
+    expect(printed.status).toBe(0);
+    const stack = printed.stdout.trim();
+    expect(stack).toBe(previewStackName(branch));
+    const slug = stack.slice("preview-".length);
+    expect(slug.length).toBeLessThanOrEqual(32);
+
+    const run = runPlanCli(["-s", stack, "--json"]);
+    expect(run.status).toBe(0);
+    const outputs = JSON.parse(run.stdout).outputs;
+    expect(outputs.slug).toBe(slug);
+    expect(outputs.image).toBe(`nginxdemos/hello:preview-${slug}`);
+    // The default dev publishes HTTPS on 8443 (Pulumi.dev.yaml proxy.httpsPort).
+    expect(outputs.previewUrl).toBe(`https://dev.myapp.localhost:8443/preview/${slug}/`);
+  });
+
+  test("a preview stack named with another slug is refused, naming the right stack", () => {
+    const run = runPlanCli(["-s", "preview-feature-jira-1234-make-the-checkout-page-load-faster"]);
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim()).toMatch(/^Pulumi\.preview-feature-jira-1234-make-the-checkout-page-load-faster\.yaml: stack "preview-feature-jira-1234-make-the-checkout-page-load-faster" does not carry the preview slug "feature-jira-1234-make-th-[0-9a-f]{6}" .*: name the stack preview-feature-jira-1234-make-th-[0-9a-f]{6} \(tools\/preview-stack-name.ts prints it\)$/);
+  });
+});
+
+describe("one Node version", () => {
+  test("every workflow sets up the Node major the README asks for", () => {
+    const root = path.join(__dirname, "..");
+    const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+    const wanted = /^- Node\.js (\d+) and npm/m.exec(readme)?.[1];
+    expect(wanted).toBe("22");
+    const dir = path.join(root, ".forgejo", "workflows");
+    const versions = fs
+      .readdirSync(dir)
+      .flatMap((f) => [...fs.readFileSync(path.join(dir, f), "utf8").matchAll(/node-version:\s*["']?([^"'\s]+)/g)].map((m) => `${f}: ${m[1]}`));
+    expect(versions.length).toBeGreaterThan(0);
+    for (const v of versions) expect(v).toMatch(new RegExp(`: ${wanted}$`));
   });
 });
