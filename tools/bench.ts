@@ -1,11 +1,20 @@
-// npm run bench: figures, not assertions. Wall time and peak memory of the offline plan for prod
+// npm run bench [-- --runs <n>] (--help): figures, not assertions. Wall time and peak memory of the offline plan for prod
 // and dev (each run in its own process, so peak RSS is the plan's own), and the sampler's
 // throughput on a generated 100k-row dataset when PostgreSQL is installed.
 import * as fs from "fs";
 import * as path from "path";
 import { runPlanCli } from "./planCli";
+import { parseCommandLine, UsageError } from "./cli";
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const USAGE = "npm run bench [-- --runs <n>]";
+const HELP = `usage: ${USAGE}
+Prints figures (no pass/fail): the offline plan's wall time and peak memory for prod and dev, each
+run in its own process, and the sampler's throughput on a generated dataset when PostgreSQL is
+installed.
+  --runs <n>   plan runs per stack (default: BENCH_RUNS, else 3)
+  -h, --help   this help`;
+
+let RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
 function planOnce(stack: string): { wallMs: number; maxRssMb: number; resources: number } {
   const started = process.hrtime.bigint();
@@ -24,6 +33,15 @@ function median(values: number[]): number {
 }
 
 async function main() {
+  const parsed = parseCommandLine("bench", USAGE, process.argv.slice(2), { runs: { type: "string" } });
+  if (!parsed) {
+    console.log(HELP);
+    return;
+  }
+  if (parsed.values.runs !== undefined) {
+    RUNS = Number(parsed.values.runs);
+    if (!Number.isInteger(RUNS) || RUNS < 1) throw new UsageError(`bench: --runs must be a whole number >= 1, got ${parsed.values.runs}; usage: ${USAGE}`);
+  }
   console.log(`offline plan, ${RUNS} runs each (wall time includes node + ts-node start-up)`);
   console.log("stack   resources  wall median  wall min   peak RSS");
   for (const stack of ["prod", "dev"]) {

@@ -2,6 +2,7 @@
 // `npm run config-reference` prints it; a test checks the README holds exactly this table.
 import { z } from "zod";
 import { stackConfigSchema, unwrapSchema } from "../stacks/schema";
+import { parseCommandLine } from "./cli";
 
 interface JsonSchema {
   type?: string | string[];
@@ -78,4 +79,19 @@ export function configReferenceTable(): string {
   return lines.join("\n");
 }
 
-if (require.main === module) process.stdout.write(`${configReferenceTable()}\n`);
+const USAGE = "npm run config-reference";
+export function main(argv: string[]): number {
+  try {
+    if (!parseCommandLine("config-reference", USAGE, argv, {})) {
+      console.log(`usage: ${USAGE}\nPrints the README's config reference table (every twinstack: key) from the schema.\n  -h, --help   this help`);
+      return 0;
+    }
+  } catch (err) {
+    console.error((err as Error).message);
+    return 1;
+  }
+  process.stdout.write(`${configReferenceTable()}\n`);
+  return 0;
+}
+
+if (require.main === module) process.exitCode = main(process.argv.slice(2));

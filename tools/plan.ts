@@ -1,9 +1,10 @@
-// npm run plan -- -s <stack> [--config <path to Pulumi.<stack>.yaml>] [--policy-pack-config <file.json>] [--json]
+// npm run plan -- -s <stack> [--config <path to Pulumi.<stack>.yaml>] [--policy-pack-config <file.json>] [--json] (--help for more)
 // Offline: no Pulumi CLI, no credentials, no network. Exit 1 on a config error or a mandatory
 // policy violation, 0 otherwise.
 import { describeFailure, isUserError, parentName, planStack, readPolicyConfig } from "./planner";
 import { formatViolation } from "../policy/offline";
 import { SecretValue } from "../tests/harness";
+import { fromCaller, parseCommandLine, UsageError } from "./cli";
 
 interface Args {
   stack?: string;
@@ -12,21 +13,36 @@ interface Args {
   json: boolean;
 }
 
-function parseArgs(argv: string[]): Args {
-  const args: Args = { json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "-s" || arg === "--stack") args.stack = argv[++i];
-    else if (arg.startsWith("--stack=")) args.stack = arg.slice("--stack=".length);
-    else if (arg === "--config") args.config = argv[++i];
-    else if (arg.startsWith("--config=")) args.config = arg.slice("--config=".length);
-    else if (arg === "--policy-pack-config") args.policyConfig = argv[++i];
-    else if (arg.startsWith("--policy-pack-config=")) args.policyConfig = arg.slice("--policy-pack-config=".length);
-    else if (arg === "--json") args.json = true;
-    else throw new Error(`unknown argument "${arg}"; usage: npm run plan -- -s <stack> [--config <Pulumi.<stack>.yaml>] [--policy-pack-config <file.json>] [--json]`);
-  }
-  if (!args.stack) throw new Error("missing -s <stack>; usage: npm run plan -- -s <stack> [--config <Pulumi.<stack>.yaml>] [--policy-pack-config <file.json>] [--json]");
-  return args;
+const USAGE = "npm run plan -- -s <stack> [--config <Pulumi.<stack>.yaml>] [--policy-pack-config <file.json>] [--json]";
+const HELP = `usage: ${USAGE}
+       (or: npx twinstack plan -s <stack> ...; stdout then carries only the plan, e.g. the JSON with --json)
+Evaluates the program offline for one stack's config (no Pulumi CLI, credentials or network), lists
+every resource it declares and runs the policy pack over them. Exit 1 on a config error or a
+mandatory policy violation, 0 otherwise.
+  -s, --stack <name>           prod, dev, preview-<slug>, or any stack with a Pulumi.<name>.yaml
+  --config <file>              the stack file (default: Pulumi.<stack>.yaml in the project root);
+                               a relative path is taken from the directory you run the command in
+  --policy-pack-config <file>  policy settings, the file pulumi preview --policy-pack-config takes
+  --json                       print the plan as JSON (type, name, parent, inputs; secrets as "[secret]")
+  -h, --help                   this help`;
+
+/** The parsed command line, or undefined when --help was asked for. */
+function parseArgs(argv: string[]): Args | undefined {
+  const parsed = parseCommandLine("plan", USAGE, argv, {
+    stack: { type: "string", short: "s" },
+    config: { type: "string" },
+    "policy-pack-config": { type: "string" },
+    json: { type: "boolean" },
+  });
+  if (!parsed) return undefined;
+  const { values } = parsed;
+  if (!values.stack) throw new UsageError(`plan: missing -s <stack>; usage: ${USAGE}`);
+  return {
+    stack: values.stack,
+    config: values.config === undefined ? undefined : fromCaller("plan", values.config),
+    policyConfig: values["policy-pack-config"] === undefined ? undefined : fromCaller("plan", values["policy-pack-config"]),
+    json: values.json ?? false,
+  };
 }
 
 function fail(message: string): never {
@@ -37,7 +53,12 @@ function fail(message: string): never {
 async function main() {
   let args: Args;
   try {
-    args = parseArgs(process.argv.slice(2));
+    const parsed = parseArgs(process.argv.slice(2));
+    if (!parsed) {
+      process.stdout.write(`${HELP}\n`);
+      process.exit(0);
+    }
+    args = parsed;
   } catch (err) {
     fail((err as Error).message);
   }
