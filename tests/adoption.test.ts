@@ -131,3 +131,38 @@ describe("one Node version", () => {
     for (const v of versions) expect(v).toMatch(new RegExp(`: ${wanted}$`));
   });
 });
+
+describe("policy violations: one line per mistake, naming the config key", () => {
+  const root = path.join(__dirname, "..");
+  function prodProject(edit: (prod: string) => string): string {
+    const project = fs.mkdtempSync(path.join(dir, "project-"));
+    fs.copyFileSync(path.join(root, "Pulumi.dev.yaml"), path.join(project, "Pulumi.dev.yaml"));
+    fs.writeFileSync(path.join(project, "Pulumi.prod.yaml"), edit(fs.readFileSync(path.join(root, "Pulumi.prod.yaml"), "utf8")));
+    return path.join(project, "Pulumi.prod.yaml");
+  }
+  const violationLines = (stdout: string) => stdout.slice(stdout.indexOf("Policy violations:")).split("\n").filter((l) => /^  \S+ \((mandatory|advisory)\): /.test(l));
+
+  test("an untagged prod image: one line naming twinstack:app.image and the resources", () => {
+    const file = prodProject((y) => y.replace(/^(    image: nginxdemos\/hello)@sha256:[0-9a-f]{64}$/m, "$1"));
+    const run = runPlanCli(["-s", "prod", "--config", file]);
+    expect(run.status).toBe(1);
+    expect(violationLines(run.stdout)).toEqual([
+      expect.stringMatching(
+        /^  prod-images-immutable \(mandatory\): myapp-prod-app-image, myapp-prod-app: prod image "nginxdemos\/hello" has no tag, which means :latest: set twinstack:app\.image in \S*Pulumi\.prod\.yaml to a digest /,
+      ),
+    ]);
+    expect(run.stdout).toMatch(/2 mandatory and 0 advisory policy violations \(1 cause, one line each above/);
+  });
+
+  test("a prod file saying env: dev: the real fix on one line, first, with what it clears", () => {
+    const file = prodProject((y) => y.replace("twinstack:env: prod", "twinstack:env: dev"));
+    const run = runPlanCli(["-s", "prod", "--config", file]);
+    expect(run.status).toBe(1);
+    expect(violationLines(run.stdout)).toEqual([
+      expect.stringMatching(/^  no-shared-claims \(mandatory\): stack: stack "prod" sets twinstack:env "dev" in .*: set twinstack:env: prod \(fixing it also clears the \d+ violations it causes: env-token-in-names ×\d+, prod-data-protected ×\d+\)$/),
+    ]);
+    // --json keeps every violation as the policies reported them.
+    const json = JSON.parse(runPlanCli(["-s", "prod", "--config", file, "--json"]).stdout);
+    expect(json.violations.length).toBeGreaterThan(10);
+  });
+});

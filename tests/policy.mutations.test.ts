@@ -116,7 +116,7 @@ describe("mutated stack configs fail the plan, naming the policy", () => {
 
   it("a prod image :latest", async () => {
     const dir = projectWith({ prod: (c) => (c["twinstack:app"].image = "nginxdemos/hello:latest") });
-    const latest = expect.stringMatching(/^prod image "nginxdemos\/hello:latest" uses the moving tag ":latest": pin a digest/);
+    const latest = expect.stringMatching(/^prod image "nginxdemos\/hello:latest" uses the moving tag ":latest": set twinstack:app\.image in Pulumi\.prod\.yaml to a digest/);
     // Both the pulled image and the swarm service that runs it.
     expect(from(await plan(dir, "prod"), "prod-images-immutable")).toEqual([latest, latest]);
   });

@@ -2,7 +2,7 @@
 // Offline: no Pulumi CLI, no credentials, no network. Exit 1 on a config error or a mandatory
 // policy violation, 0 otherwise.
 import { describeFailure, isUserError, parentName, planStack, readPolicyConfig } from "./planner";
-import { formatViolation } from "../policy/offline";
+import { formatGroup, groupViolations } from "../policy/summary";
 import { SecretValue } from "../tests/harness";
 import { fromCaller, parseCommandLine, UsageError } from "./cli";
 
@@ -93,9 +93,14 @@ async function main() {
     console.log(`${plan.resources.length} resources`);
     if (plan.violations.length) {
       console.log("\nPolicy violations:");
-      for (const v of plan.violations) console.log(`  ${formatViolation(v)}`);
+      // One line per cause (policy/summary.ts); --json keeps every violation as reported.
+      for (const g of groupViolations(plan.violations)) console.log(`  ${formatGroup(g)}`);
     }
-    console.log(`\n${mandatory.length} mandatory and ${plan.violations.length - mandatory.length} advisory policy violations`);
+    const causes = groupViolations(plan.violations).length;
+    console.log(
+      `\n${mandatory.length} mandatory and ${plan.violations.length - mandatory.length} advisory policy violations` +
+        (causes < plan.violations.length ? ` (${causes} cause${causes === 1 ? "" : "s"}, one line each above; --json lists every one)` : ""),
+    );
   }
   if (process.env.TWINSTACK_PLAN_STATS) {
     process.stderr.write(`TWINSTACK_PLAN_STATS ${JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS })}\n`);
