@@ -1,6 +1,7 @@
 // One environment (prod or dev) of the application on one or more Docker hosts: network, volumes,
 // the app and its optional services, a database, a reverse proxy and a virtual IP.
 import * as pulumi from "@pulumi/pulumi";
+import { appEnvironment } from "./appContract";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
 import { BackupJob } from "./backupJob";
@@ -245,22 +246,25 @@ export class InstanceStack extends pulumi.ComponentResource {
     const sessionSecret = new random.RandomPassword(`${name}-session-secret`, { length: 48, special: false }, { parent: this });
     const image = new docker.RemoteImage(`${name}-app-image`, { name: args.app.image, keepLocally: true }, { parent: this, provider });
     this.appImageDigest = image.repoDigest;
-    const plainEnv: Record<string, string> = {
-      APP_ENV: args.env,
-      PORT: String(args.app.port),
-      ...(args.app.version ? { APP_VERSION: args.app.version } : {}),
-      ...(redisUrl ? { REDIS_URL: redisUrl, REDIS_PREFIX: redisPrefix ?? "" } : {}),
-      ...Object.fromEntries(Object.entries(args.app.features).map(([flag, on]) => [`FEATURE_${flag.toUpperCase()}`, String(on)])),
-      ...(args.app.dataPath ? { DATA_DIR: args.app.dataPath } : {}),
-      ...args.app.env,
-    };
-    const appEnv = pulumi.all([this.database.connectionString, sessionSecret.result, pulumi.all(args.app.secretEnv)]).apply(([dbUrl, session, secretEnv]) => [
-      ...Object.entries(plainEnv).map(([k, v]) => `${k}=${v}`),
-      `DATABASE_URL=${dbUrl}`,
-      `SESSION_SECRET=${session}`,
-      `JWT_SECRET=${session}`,
-      ...Object.entries(secretEnv).map(([k, v]) => `${k}=${v}`),
-    ]);
+    // Separate secrets: a token signer and the cookie signer rotate independently (components/appContract.ts).
+    const jwtSecret = new random.RandomPassword(`${name}-jwt-secret`, { length: 48, special: false }, { parent: this });
+    const appEnv = pulumi
+      .all([this.database.connectionString, sessionSecret.result, jwtSecret.result, pulumi.all(args.app.secretEnv)])
+      .apply(([dbUrl, session, jwt, secretEnv]) =>
+        appEnvironment({
+          env: args.env,
+          port: args.app.port,
+          version: args.app.version,
+          redis: redisUrl ? { url: redisUrl, prefix: redisPrefix ?? "" } : undefined,
+          features: args.app.features,
+          dataPath: args.app.dataPath,
+          env_: args.app.env,
+          databaseUrl: dbUrl,
+          sessionSecret: session,
+          jwtSecret: jwt,
+          secretEnv,
+        }),
+      );
     const secretAppEnv = pulumi.secret(appEnv);
     const appData = args.app.dataPath ? volume("app-data") : undefined;
     const appHealth = { test: ["CMD-SHELL", `wget -q -O /dev/null http://127.0.0.1:${args.app.port}${args.app.healthPath} || curl -fsS -o /dev/null http://127.0.0.1:${args.app.port}${args.app.healthPath}`], startPeriodSeconds: 30 };

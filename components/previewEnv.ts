@@ -6,6 +6,8 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { appEnvironment } from "./appContract";
 import { PreviewHandoff } from "../stacks/handoff";
 import { PREVIEW_SLUG_MAX_LENGTH, previewSlug, slugToIdentifier } from "../stacks/slug";
 import { renderPreviewRoute } from "./render/caddyfile";
@@ -31,8 +33,6 @@ export const PREVIEW_APP_NAME_MAX_LENGTH = PG_IDENTIFIER_MAX - DB_INFIX.length -
 const APP_NAME_RE = /^[a-z][a-z0-9]*([_-][a-z0-9]+)*$/;
 const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** Set here, so the handoff's app env cannot override them. */
-const RESERVED_ENV = ["DATABASE_URL", "BASE_PATH"];
 
 /** The dev database (and role) name of a preview: `<app>_preview_<slug>`, '-' as '_' as in `<app>_<env>`. */
 export function previewDatabaseName(appName: string, slug: string): string {
@@ -139,16 +139,25 @@ export class PreviewEnv extends pulumi.ComponentResource {
     this.image = pulumi.interpolate`${dev.imageRepository}:preview-${slug}`;
     const image = new docker.RemoteImage(`${name}-image`, { name: this.image }, onDevHost);
 
-    // The handoff's app env (minus what is set here), BASE_PATH for the app's links, and the
-    // database URL. The URL holds the role's password, so the list as a whole is secret.
-    const envs = pulumi.all([dev.app, connectionString]).apply(([app, url]) => [
-      ...Object.entries(app.env ?? {})
-        .filter(([key]) => !RESERVED_ENV.includes(key))
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .map(([key, value]) => `${key}=${value}`),
-      `BASE_PATH=/preview/${slug}`,
-      `DATABASE_URL=${url}`,
-    ]);
+    // The app contract (components/appContract.ts) as in dev, with the preview's own database,
+    // secrets, BASE_PATH and Redis prefix; no app.secretEnv (branch code is unreviewed). The list
+    // holds the database password and the secrets, so it is secret as a whole.
+    const sessionSecret = new random.RandomPassword(`${name}-session-secret`, { length: 48, special: false }, { parent: this });
+    const jwtSecret = new random.RandomPassword(`${name}-jwt-secret`, { length: 48, special: false }, { parent: this });
+    const envs = pulumi.all([dev.app, connectionString, sessionSecret.result, jwtSecret.result]).apply(([app, url, session, jwt]) =>
+      appEnvironment({
+        env: "preview",
+        port: app.port,
+        version: app.version,
+        basePath: `/preview/${slug}`,
+        redis: app.redisUrl ? { url: app.redisUrl, prefix: `preview-${slug}:` } : undefined,
+        features: app.features ?? {},
+        env_: Object.fromEntries(Object.entries(app.env ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+        databaseUrl: url,
+        sessionSecret: session,
+        jwtSecret: jwt,
+      }),
+    );
     const healthUrl = pulumi.interpolate`http://127.0.0.1:${dev.app.port}${dev.app.healthPath}`;
 
     this.containerName = pulumi.interpolate`${dev.appName}-preview-${slug}`;

@@ -35,5 +35,14 @@ export interface PreviewHandoff {
   httpsPort?: number;
   /** Image repository without tag; previews run <repo>:preview-<slug>. */
   imageRepository: string;
-  app: { port: number; healthPath: string; env: Record<string, string> };
+  app: {
+    port: number;
+    healthPath: string;
+    /** Dev's app.env (the preview sets APP_ENV itself). */
+    env: Record<string, string>;
+    /** Dev's app.features, app.version and Redis URL (absent from older dev stacks). */
+    features?: Record<string, boolean>;
+    version?: string;
+    redisUrl?: string;
+  };
 }

@@ -156,7 +156,7 @@ export function composeInstance(loaded: LoadedConfig, hosts: InstanceHost[], ext
         domain: c.domains[0],
         httpsPort: c.proxy.httpsPort,
         imageRepository: imageRepository(args.app.image),
-        app: { port: args.app.port, healthPath: args.app.healthPath, env: { ...args.app.env, APP_ENV: "preview" } },
+        app: { port: args.app.port, healthPath: args.app.healthPath, env: args.app.env, features: args.app.features, version: args.app.version, redisUrl: args.redis.mode === "dedicated" ? "redis://redis:6379" : args.redis.mode === "shared" ? args.redis.url : undefined },
       }));
     // The handoff holds the Postgres admin password: the whole output stays secret.
     outputs.previewHandoff = pulumi.secret(handoff);

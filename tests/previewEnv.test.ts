@@ -89,7 +89,9 @@ describe("PreviewEnv", () => {
     const { resources } = await plan();
     const component = one(resources, T.component);
     const direct = resources.filter((r) => r.parent === component.urn).map((r) => r.type).sort();
-    expect(direct).toEqual([T.command, T.container, T.image, T.db, T.dockerProvider].sort());
+    // Plus the preview's own SESSION_SECRET and JWT_SECRET (components/appContract.ts).
+    const password = "random:index/randomPassword:RandomPassword";
+    expect(direct).toEqual([T.command, T.container, T.image, T.db, T.dockerProvider, password, password].sort());
 
     // The database component's own children: provider, password, role, database, two grants.
     const db = one(resources, T.db);
