@@ -108,7 +108,7 @@ describe("PreviewEnv", () => {
     // Nothing outside the component (the StackReference is a read, not a registration).
     const tree = subtree(resources, component.urn);
     expect(resources.filter((r) => !tree.includes(r)).map((r) => r.type)).toEqual([]);
-    expect(tree).toHaveLength(1 + 5 + 6);
+    expect(tree).toHaveLength(1 + 7 + 6);
   });
 
   it("protects nothing and keeps nothing on delete", async () => {
