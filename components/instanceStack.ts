@@ -50,6 +50,8 @@ export interface InstanceStackArgs {
   app: {
     image: string;
     version?: string;
+    /** Non-prod only: re-pull when this changes instead of resolving the tag's registry digest. */
+    pullTrigger?: string;
     port: number;
     healthPath: string;
     replicas: number;
@@ -244,8 +246,16 @@ export class InstanceStack extends pulumi.ComponentResource {
 
     // ---- app ----
     const sessionSecret = new random.RandomPassword(`${name}-session-secret`, { length: 48, special: false }, { parent: this });
-    const image = new docker.RemoteImage(`${name}-app-image`, { name: args.app.image, keepLocally: true }, { parent: this, provider });
+    // A mutable tag (:main, :dev-latest) is pulled once unless pullTriggers change: non-prod stacks
+    // resolve the tag to its registry digest at every deploy (docker.getRegistryImage, the pattern of
+    // https://www.pulumi.com/registry/packages/docker/api-docs/getregistryimage/ and .../remoteimage/),
+    // or take app.pullTrigger from CI. Prod pins digests or release tags (policy prod-images-immutable).
+    const pullTriggers = args.env === "prod" ? undefined : [args.app.pullTrigger ?? registryDigest(args.app.image, provider, this)];
+    const image = new docker.RemoteImage(`${name}-app-image`, { name: args.app.image, keepLocally: true, pullTriggers }, { parent: this, provider });
     this.appImageDigest = image.repoDigest;
+    // Swarm resolves a tag when a service is updated, and Pulumi updates it only when its spec changes:
+    // a non-prod service runs <image>@<resolved digest>, so a new push is a new spec.
+    const swarmImage = pullTriggers && !args.app.pullTrigger ? pulumi.interpolate`${args.app.image.split("@")[0]}@${pullTriggers[0]}` : args.app.image;
     // Separate secrets: a token signer and the cookie signer rotate independently (components/appContract.ts).
     const jwtSecret = new random.RandomPassword(`${name}-jwt-secret`, { length: 48, special: false }, { parent: this });
     const appEnv = pulumi
@@ -271,7 +281,7 @@ export class InstanceStack extends pulumi.ComponentResource {
     const appSpec = (suffix: string, replicas: number): WorkloadSpec => ({
       name: `${prefix}-app${suffix}`,
       role: "app",
-      image: runtime === "swarm" ? args.app.image : image.imageId,
+      image: runtime === "swarm" ? swarmImage : image.imageId,
       command: args.app.command,
       env: secretAppEnv,
       network: onNet(["app"]),
@@ -290,7 +300,7 @@ export class InstanceStack extends pulumi.ComponentResource {
       put(`worker-${worker.name}`, {
         name: `${prefix}-worker-${worker.name}`,
         role: "worker",
-        image: runtime === "swarm" ? args.app.image : image.imageId,
+        image: runtime === "swarm" ? swarmImage : image.imageId,
         command: worker.command,
         env: secretAppEnv,
         network: onNet([`worker-${worker.name}`]),
@@ -541,4 +551,9 @@ export class InstanceStack extends pulumi.ComponentResource {
       basicAuthPasswords: this.basicAuthPasswords,
     });
   }
+}
+
+/** The registry's current sha256 digest of an image reference (tag resolved at deploy time). */
+export function registryDigest(image: string, provider: docker.Provider | undefined, parent: pulumi.Resource): pulumi.Output<string> {
+  return docker.getRegistryImageOutput({ name: image }, { provider, parent }).sha256Digest;
 }

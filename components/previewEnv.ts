@@ -137,7 +137,10 @@ export class PreviewEnv extends pulumi.ComponentResource {
     const connectionString = pulumi.secret(database.apply((d) => d.connectionString));
 
     this.image = pulumi.interpolate`${dev.imageRepository}:preview-${slug}`;
-    const image = new docker.RemoteImage(`${name}-image`, { name: this.image }, onDevHost);
+    // :preview-<slug> is re-pushed on every PR push: re-pull when the registry's digest for it changes
+    // (https://www.pulumi.com/registry/packages/docker/api-docs/getregistryimage/).
+    const digest = this.image.apply((ref) => docker.getRegistryImageOutput({ name: ref }, { provider, parent: this }).sha256Digest);
+    const image = new docker.RemoteImage(`${name}-image`, { name: this.image, pullTriggers: [digest] }, onDevHost);
 
     // The app contract (components/appContract.ts) as in dev, with the preview's own database,
     // secrets, BASE_PATH and Redis prefix; no app.secretEnv (branch code is unreviewed). The list

@@ -34,6 +34,7 @@ export function instanceArgs(loaded: LoadedConfig, hosts: InstanceHost[], extra:
     app: {
       image: app.image,
       version: app.version,
+      pullTrigger: app.pullTrigger,
       port: app.port,
       healthPath: app.healthPath,
       replicas: app.replicas,

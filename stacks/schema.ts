@@ -82,6 +82,8 @@ export const appSchema = z.strictObject({
   image: z.string({ error: "expected an image reference such as ghcr.io/org/app:1.2.3" }).min(1),
   /** Release version pinned by `npm run promote`; exported as APP_VERSION. */
   version: z.string().optional(),
+  /** Non-prod: re-pull the image when this changes, instead of asking the registry for the tag's digest (CI passes the pushed digest or commit). */
+  pullTrigger: z.string().min(1).optional(),
   port: port.default(3000),
   healthPath: z.string().regex(/^\/[\w\-./]*$/, { error: "expected an absolute URL path such as /healthz" }).default("/healthz"),
   replicas: positive("a positive number of replicas").default(1),

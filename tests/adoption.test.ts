@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { spawnSync } from "child_process";
+import { createHash } from "crypto";
 import { previewStackName } from "../stacks/slug";
 import { runPlanCli } from "../tools/planCli";
 
@@ -164,5 +165,41 @@ describe("policy violations: one line per mistake, naming the config key", () =>
     // --json keeps every violation as the policies reported them.
     const json = JSON.parse(runPlanCli(["-s", "prod", "--config", file, "--json"]).stdout);
     expect(json.violations.length).toBeGreaterThan(10);
+  });
+});
+
+describe("releases and previews really update: mutable tags re-pulled when the registry's digest changes", () => {
+  const root = path.join(__dirname, "..");
+  // The harness answers docker.getRegistryImage with sha256(<reference>) as the digest.
+  const standIn = (ref: string) => `sha256:${createHash("sha256").update(ref).digest("hex")}`;
+  const planJson = (args: string[]) => {
+    const run = runPlanCli([...args, "--json"]);
+    expect(run.stderr).toBe("");
+    return JSON.parse(run.stdout) as { resources: { type: string; name: string; inputs: Record<string, any> }[]; violations: unknown[] };
+  };
+  const byName = (plan: ReturnType<typeof planJson>, name: string) => plan.resources.find((r) => r.name === name)!;
+
+  test("dev: the app image re-pulls on the tag's registry digest; app.pullTrigger from CI replaces the lookup; prod pins instead", () => {
+    const dev = planJson(["-s", "dev"]);
+    expect(byName(dev, "myapp-dev-app-image").inputs.pullTriggers).toEqual([standIn("nginxdemos/hello:0.4-plain-text")]);
+    const prod = planJson(["-s", "prod"]);
+    expect(byName(prod, "myapp-prod-app-image").inputs.pullTriggers).toBeUndefined();
+
+    const file = writeStack("Pulumi.dev.yaml", fs.readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8").replace("    port: 80\n", "    port: 80\n    pullTrigger: sha256:0123\n"));
+    expect(byName(planJson(["-s", "dev", "--config", file]), "myapp-dev-app-image").inputs.pullTriggers).toEqual(["sha256:0123"]);
+  });
+
+  test("dev on Swarm: the service runs <tag>@<resolved digest>, so a new push is a new service spec", () => {
+    const file = writeStack("Pulumi.dev.yaml", fs.readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8").replace("  twinstack:env: dev\n", "  twinstack:env: dev\n  twinstack:runtime: swarm\n").replace("      docker: unix:///var/run/docker.sock\n", "      docker: ssh://deploy@dev1.example.com\n      address: 192.0.2.10\n"));
+    const plan = planJson(["-s", "dev", "--config", file]);
+    const app = plan.resources.find((r) => r.type === "docker:index/service:Service" && r.name === "myapp-dev-app")!;
+    expect(app.inputs.taskSpec.containerSpec.image).toBe(`nginxdemos/hello:0.4-plain-text@${standIn("nginxdemos/hello:0.4-plain-text")}`);
+  });
+
+  test("preview: :preview-<slug> re-pulls on its registry digest", () => {
+    const plan = planJson(["-s", "preview-feature-x"]);
+    const image = plan.resources.find((r) => r.type === "docker:index/remoteImage:RemoteImage")!;
+    expect(image.inputs.name).toBe("nginxdemos/hello:preview-feature-x");
+    expect(image.inputs.pullTriggers).toEqual([standIn("nginxdemos/hello:preview-feature-x")]);
   });
 });

@@ -184,6 +184,10 @@ export async function planProgram(program: () => unknown, opts: PlanOptions): Pr
         return { id: args.type.startsWith("pulumi:providers:") ? `${args.name}-provider-id` : `${args.name}-id`, state };
       },
       call(args: pulumi.runtime.MockCallArgs) {
+        // A registry lookup answers with a stand-in digest that follows the reference.
+        if (args.token === "docker:index/getRegistryImage:getRegistryImage") {
+          return { ...args.inputs, sha256Digest: `sha256:${crypto.createHash("sha256").update(String(args.inputs.name)).digest("hex")}` };
+        }
         return args.inputs;
       },
     },
