@@ -36,7 +36,7 @@ test("pr-comment.sh posts the body once, then updates the same comment", async (
         return res.end("{}");
       }
       res.statusCode = 404;
-      res.end();
+      return res.end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { stackConfigSchema, unwrapSchema } from "../stacks/schema";
 import { parseCommandLine } from "./cli";
+import { keyReference } from "../stacks/reference";
 
 interface JsonSchema {
   type?: string | string[];
@@ -74,8 +75,14 @@ export function configReferenceTable(): string {
   const json = z.toJSONSchema(stackConfigSchema, { io: "input", unrepresentable: "any" }) as JsonSchema;
   const out: string[][] = [];
   rows(json, "", true, out);
-  const lines = ["| key (`twinstack:`…) | type | default |", "|---|---|---|"];
-  for (const [key, type, def] of out) lines.push(`| \`${key}\` | ${type} | ${def} |`);
+  const lines = ["| key (`twinstack:`…) | type | default | required when | meaning | example |", "|---|---|---|---|---|---|"];
+  const cell = (text: string) => text.replace(/\|/g, "\\|");
+  for (const [key, type, def] of out) {
+    const ref = keyReference(key);
+    if (!ref) throw new Error(`stacks/reference.ts: no description for config key ${key}`);
+    const meaning = `${cell(ref.description)}${ref.unit ? ` Unit: ${ref.unit}.` : ""}`;
+    lines.push(`| \`${key}\` | ${type} | ${def} | ${ref.requiredWhen ? cell(ref.requiredWhen) : "—"} | ${meaning} | ${ref.example ? `\`${cell(ref.example)}\`` : "—"} |`);
+  }
   return lines.join("\n");
 }
 
