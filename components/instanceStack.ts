@@ -1,6 +1,7 @@
 // One environment (prod or dev) of the application on one or more Docker hosts: network, volumes,
 // the app and its optional services, a database, a reverse proxy and a virtual IP.
 import * as pulumi from "@pulumi/pulumi";
+import { appEnvironment } from "./appContract";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
 import { BACKUP_SCRIPT_PATH, BackupJob } from "./backupJob";
@@ -53,6 +54,8 @@ export interface InstanceStackArgs {
   app: {
     image: string;
     version?: string;
+    /** Non-prod only: re-pull when this changes instead of resolving the tag's registry digest. */
+    pullTrigger?: string;
     port: number;
     healthPath: string;
     replicas: number;
@@ -309,24 +312,35 @@ export class InstanceStack extends pulumi.ComponentResource {
 
     // ---- app ----
     const sessionSecret = new random.RandomPassword(`${name}-session-secret`, { length: 48, special: false }, { parent: this });
-    const image = new docker.RemoteImage(`${name}-app-image`, { name: args.app.image, keepLocally: true }, { parent: this, provider });
+    // A mutable tag (:main, :dev-latest) is pulled once unless pullTriggers change: non-prod stacks
+    // resolve the tag to its registry digest at every deploy (docker.getRegistryImage, the pattern of
+    // https://www.pulumi.com/registry/packages/docker/api-docs/getregistryimage/ and .../remoteimage/),
+    // or take app.pullTrigger from CI. Prod pins digests or release tags (policy prod-images-immutable).
+    const pullTriggers = args.env === "prod" ? undefined : [args.app.pullTrigger ?? registryDigest(args.app.image, provider, this)];
+    const image = new docker.RemoteImage(`${name}-app-image`, { name: args.app.image, keepLocally: true, pullTriggers }, { parent: this, provider });
     this.appImageDigest = image.repoDigest;
-    const plainEnv: Record<string, string> = {
-      APP_ENV: args.env,
-      PORT: String(args.app.port),
-      ...(args.app.version ? { APP_VERSION: args.app.version } : {}),
-      ...(redisUrl ? { REDIS_URL: redisUrl, REDIS_PREFIX: redisPrefix ?? "" } : {}),
-      ...Object.fromEntries(Object.entries(args.app.features).map(([flag, on]) => [`FEATURE_${flag.toUpperCase()}`, String(on)])),
-      ...(args.app.dataPath ? { DATA_DIR: args.app.dataPath } : {}),
-      ...args.app.env,
-    };
-    const appEnv = pulumi.all([this.database.connectionString, sessionSecret.result, pulumi.all(args.app.secretEnv)]).apply(([dbUrl, session, secretEnv]) => [
-      ...Object.entries(plainEnv).map(([k, v]) => `${k}=${v}`),
-      `DATABASE_URL=${dbUrl}`,
-      `SESSION_SECRET=${session}`,
-      `JWT_SECRET=${session}`,
-      ...Object.entries(secretEnv).map(([k, v]) => `${k}=${v}`),
-    ]);
+    // Swarm resolves a tag when a service is updated, and Pulumi updates it only when its spec changes:
+    // a non-prod service runs <image>@<resolved digest>, so a new push is a new spec.
+    const swarmImage = pullTriggers && !args.app.pullTrigger ? pulumi.interpolate`${args.app.image.split("@")[0]}@${pullTriggers[0]}` : args.app.image;
+    // Separate secrets: a token signer and the cookie signer rotate independently (components/appContract.ts).
+    const jwtSecret = new random.RandomPassword(`${name}-jwt-secret`, { length: 48, special: false }, { parent: this });
+    const appEnv = pulumi
+      .all([this.database.connectionString, sessionSecret.result, jwtSecret.result, pulumi.all(args.app.secretEnv)])
+      .apply(([dbUrl, session, jwt, secretEnv]) =>
+        appEnvironment({
+          env: args.env,
+          port: args.app.port,
+          version: args.app.version,
+          redis: redisUrl ? { url: redisUrl, prefix: redisPrefix ?? "" } : undefined,
+          features: args.app.features,
+          dataPath: args.app.dataPath,
+          env_: args.app.env,
+          databaseUrl: dbUrl,
+          sessionSecret: session,
+          jwtSecret: jwt,
+          secretEnv,
+        }),
+      );
     const secretAppEnv = pulumi.secret(appEnv);
     const appData = args.app.dataPath ? volume("app-data") : undefined;
     // The app's health check must work whatever the image holds (node:*-slim and distroless have no
@@ -359,7 +373,7 @@ export class InstanceStack extends pulumi.ComponentResource {
     const appSpec = (suffix: string, replicas: number): WorkloadSpec => ({
       name: `${prefix}-app${suffix}`,
       role: "app",
-      image: runtime === "swarm" ? args.app.image : image.imageId,
+      image: runtime === "swarm" ? swarmImage : image.imageId,
       command: args.app.command,
       env: secretAppEnv,
       network: onNet(["app"]),
@@ -405,7 +419,7 @@ export class InstanceStack extends pulumi.ComponentResource {
       put(`worker-${worker.name}`, {
         name: `${prefix}-worker-${worker.name}`,
         role: "worker",
-        image: runtime === "swarm" ? args.app.image : image.imageId,
+        image: runtime === "swarm" ? swarmImage : image.imageId,
         command: worker.command,
         env: secretAppEnv,
         network: onNet([`worker-${worker.name}`]),
@@ -686,4 +700,9 @@ export class InstanceStack extends pulumi.ComponentResource {
       basicAuthPasswords: this.basicAuthPasswords,
     });
   }
+}
+
+/** The registry's current sha256 digest of an image reference (tag resolved at deploy time). */
+export function registryDigest(image: string, provider: docker.Provider | undefined, parent: pulumi.Resource): pulumi.Output<string> {
+  return docker.getRegistryImageOutput({ name: image }, { provider, parent }).sha256Digest;
 }

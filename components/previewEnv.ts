@@ -8,15 +8,17 @@ import * as path from "path";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { appEnvironment } from "./appContract";
 import { PreviewHandoff } from "../stacks/handoff";
-import { branchSlug, slugToIdentifier } from "../stacks/slug";
+import { PREVIEW_SLUG_MAX_LENGTH, previewSlug, slugToIdentifier } from "../stacks/slug";
 import { renderPreviewRoute } from "./render/caddyfile";
 import { renderPreviewRouteScripts } from "./render/previewRoute";
 import { HEALTH_PROBE, httpProbeTest } from "./images";
 import { SharedPostgresDb } from "./sharedPostgresDb";
 
 export interface PreviewEnvArgs {
-  /** The git branch; the slug is derived with branchSlug (a clean slug is kept as is). */
+  /** The git branch; the slug is previewSlug(branch) (a clean slug of at most 32 characters is kept as is). */
   branch: string;
   /** The dev stack's `previewHandoff` output (a StackReference output: usually entirely secret). */
   handoff: pulumi.Input<PreviewHandoff>;
@@ -27,20 +29,13 @@ export interface PreviewEnvArgs {
 
 const DB_INFIX = "_preview_";
 const PG_IDENTIFIER_MAX = 63;
-/**
- * Longest slug. The database (and role) name `<app>_preview_<slug>` must fit Postgres's 63 bytes,
- * and the slug names every resource at construction while the app name only arrives with the
- * handoff: so the slug gets a fixed budget and the app name what is left.
- */
-export const PREVIEW_SLUG_MAX_LENGTH = 32;
+export { PREVIEW_SLUG_MAX_LENGTH };
 export const PREVIEW_APP_NAME_MAX_LENGTH = PG_IDENTIFIER_MAX - DB_INFIX.length - PREVIEW_SLUG_MAX_LENGTH;
 
 /** As the config schema allows it: the docker names use it as is, the database with '-' as '_'. */
 const APP_NAME_RE = /^[a-z][a-z0-9]*([_-][a-z0-9]+)*$/;
 const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** Set here, so the handoff's app env cannot override them. */
-const RESERVED_ENV = ["DATABASE_URL", "BASE_PATH", "REDIS_PREFIX"];
 
 /** The dev database (and role) name of a preview: `<app>_preview_<slug>`, '-' as '_' as in `<app>_<env>`. */
 export function previewDatabaseName(appName: string, slug: string): string {
@@ -66,7 +61,7 @@ export function checkPreviewHandoff(h: PreviewHandoff, where: string, opts: { cl
     fail("proxy.dockerHosts must be a list of unix://, ssh:// or tcp:// endpoints");
   }
   if (typeof h.domain !== "string" || !DOMAIN_RE.test(h.domain)) fail(`domain ${JSON.stringify(h.domain)} is not a domain name`);
-  if (h.httpsPort !== undefined && (!Number.isInteger(h.httpsPort) || h.httpsPort < 1 || h.httpsPort > 65535)) fail("httpsPort must be a port number");
+  if (h.httpsPort !== undefined && !(Number.isInteger(h.httpsPort) && h.httpsPort >= 1 && h.httpsPort <= 65535)) fail("httpsPort must be a port number");
   if (typeof h.imageRepository !== "string" || !h.imageRepository || /[@\s]/.test(h.imageRepository) || /:[^/]*$/.test(h.imageRepository)) {
     fail(`imageRepository ${JSON.stringify(h.imageRepository)} must be a repository without tag or digest`);
   }
@@ -92,7 +87,7 @@ export const CLONE_COMMAND =
 export class PreviewEnv extends pulumi.ComponentResource {
   /** DNS-, Docker- and (as identifier) Postgres-safe, at most PREVIEW_SLUG_MAX_LENGTH characters. */
   public readonly slug: string;
-  /** https://<dev domain>[:<dev https port>]/preview/<slug>/ */
+  /** https://<dev domain>[:<dev https port unless 443>]/preview/<slug>/ */
   public readonly url: pulumi.Output<string>;
   /**
    * `<app>_preview_<slug>`. An Output, not a string: the app name is only known once the dev
@@ -113,7 +108,7 @@ export class PreviewEnv extends pulumi.ComponentResource {
     if (!(typeof cpus === "number" && cpus > 0)) throw new Error(`${where}: limits.cpus must be a positive number, got ${cpus}`);
     if (!(Number.isInteger(memoryMb) && memoryMb > 0)) throw new Error(`${where}: limits.memoryMb must be a positive whole number of MiB, got ${memoryMb}`);
 
-    const slug = branchSlug(args.branch, PREVIEW_SLUG_MAX_LENGTH);
+    const slug = previewSlug(args.branch);
     const alias = `preview-${slug}`;
     this.slug = slug;
     this.networkAlias = alias;
@@ -165,20 +160,30 @@ export class PreviewEnv extends pulumi.ComponentResource {
     const connectionString = pulumi.secret(database.apply((d) => d.connectionString));
 
     this.image = pulumi.interpolate`${dev.imageRepository}:preview-${slug}`;
-    const image = new docker.RemoteImage(`${name}-image`, { name: this.image }, onDevHost);
+    // :preview-<slug> is re-pushed on every PR push: re-pull when the registry's digest for it changes
+    // (https://www.pulumi.com/registry/packages/docker/api-docs/getregistryimage/).
+    const digest = this.image.apply((ref) => docker.getRegistryImageOutput({ name: ref }, { provider, parent: this }).sha256Digest);
+    const image = new docker.RemoteImage(`${name}-image`, { name: this.image, pullTriggers: [digest] }, onDevHost);
 
-    // The handoff's app env (minus what is set here), BASE_PATH for the app's links, and the
-    // database URL. The URL holds the role's password, so the list as a whole is secret.
-    const envs = pulumi.all([dev.app, connectionString]).apply(([app, url]) => [
-      ...Object.entries(app.env ?? {})
-        .filter(([key]) => !RESERVED_ENV.includes(key))
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .map(([key, value]) => `${key}=${value}`),
-      `BASE_PATH=/preview/${slug}`,
-      // Dev's Redis (when the handoff names it) under a key prefix of this preview's own.
-      ...(app.env?.REDIS_URL ? [`REDIS_PREFIX=preview:${slug}:`] : []),
-      `DATABASE_URL=${url}`,
-    ]);
+    // The app contract (components/appContract.ts) as in dev, with the preview's own database,
+    // secrets, BASE_PATH and Redis prefix; no app.secretEnv (branch code is unreviewed). The list
+    // holds the database password and the secrets, so it is secret as a whole.
+    const sessionSecret = new random.RandomPassword(`${name}-session-secret`, { length: 48, special: false }, { parent: this });
+    const jwtSecret = new random.RandomPassword(`${name}-jwt-secret`, { length: 48, special: false }, { parent: this });
+    const envs = pulumi.all([dev.app, connectionString, sessionSecret.result, jwtSecret.result]).apply(([app, url, session, jwt]) =>
+      appEnvironment({
+        env: "preview",
+        port: app.port,
+        version: app.version,
+        basePath: `/preview/${slug}`,
+        redis: app.redisUrl ? { url: app.redisUrl, prefix: `preview-${slug}:` } : undefined,
+        features: app.features ?? {},
+        env_: Object.fromEntries(Object.entries(app.env ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+        databaseUrl: url,
+        sessionSecret: session,
+        jwtSecret: jwt,
+      }),
+    );
     // The dev app's health check: its own command, else the image-independent probe from the dev
     // host's probe volume (issue 13: node:*-slim and distroless images have no wget/curl/shell);
     // a handoff from an older dev stack has neither and keeps the shell check.
@@ -270,7 +275,8 @@ export class PreviewEnv extends pulumi.ComponentResource {
       ),
     );
 
-    this.url = dev.apply((h) => `https://${h.domain}${h.httpsPort && h.httpsPort !== 443 ? `:${h.httpsPort}` : ""}/preview/${slug}/`);
+    // Dev's own HTTPS port (the default dev publishes 8443): the preview is served by the same proxy.
+    this.url = dev.apply((h) => `https://${h.domain}${h.httpsPort === undefined || h.httpsPort === 443 ? "" : `:${h.httpsPort}`}/preview/${slug}/`);
     this.registerOutputs({
       slug,
       url: this.url,

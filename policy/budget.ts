@@ -73,8 +73,21 @@ export const nonProdBudget: StackValidationPolicy = {
     const shareSource = rawShare !== undefined ? `twinstack:budget.share in ${info.loaded.display}` : "the policy's nonProdShare";
     const defaultsKey = info.env === "preview" ? "twinstack:preview.limits" : "twinstack:budget.defaultLimits";
 
-    const perHost = new Map<string, { cpus: number; memoryMb: number; names: string[] }>();
-    const cluster = { cpus: 0, memoryMb: 0, names: [] as string[] };
+    // Which config key set each workload's limits, so an overrun names the key to change: a
+    // workload whose limits are the stack's default limits counts under the defaults key.
+    const defaults = info.env === "preview" ? info.loaded.config?.preview.limits : info.loaded.config?.budget.defaultLimits;
+    type Sum = { cpus: number; memoryMb: number; names: string[]; byKey: Map<string, { cpus: number; memoryMb: number; count: number }> };
+    const newSum = (): Sum => ({ cpus: 0, memoryMb: 0, names: [], byKey: new Map() });
+    const add = (sum: Sum, key: string, name: string, cpus: number, memoryMb: number, count: number) => {
+      sum.cpus += cpus * count;
+      sum.memoryMb += memoryMb * count;
+      sum.names.push(name);
+      const k = sum.byKey.get(key) ?? { cpus, memoryMb, count: 0 };
+      k.count += count;
+      sum.byKey.set(key, k);
+    };
+    const perHost = new Map<string, Sum>();
+    const cluster = newSum();
     for (const r of workloads) {
       const labels = workloadLabels(r.type, r.props);
       const role = labels["twinstack.role"];
@@ -89,17 +102,17 @@ export const nonProdBudget: StackValidationPolicy = {
         continue;
       }
       if (!hosts?.length) continue;
+      const cpus = limits.cpus as number;
+      const memoryMb = limits.memoryMb as number;
+      const isDefault = defaults !== undefined && defaults.cpus === cpus && defaults.memoryMb === memoryMb;
+      const key = isDefault || !role || !LIMIT_KEYS[role] ? defaultsKey : LIMIT_KEYS[role];
       if (r.type === T.service) {
-        const replicas = Number.isFinite(limits.replicas) ? limits.replicas : hosts.length;
-        cluster.cpus += (limits.cpus as number) * replicas;
-        cluster.memoryMb += (limits.memoryMb as number) * replicas;
-        cluster.names.push(name);
+        const replicas = Number.isFinite(limits.replicas) ? (limits.replicas as number) : hosts.length;
+        add(cluster, key, name, cpus, memoryMb, replicas);
       } else {
         const host = hostOf(r, labels, hosts);
-        const sum = perHost.get(host.name) ?? { cpus: 0, memoryMb: 0, names: [] };
-        sum.cpus += limits.cpus as number;
-        sum.memoryMb += limits.memoryMb as number;
-        sum.names.push(name);
+        const sum = perHost.get(host.name) ?? newSum();
+        add(sum, key, name, cpus, memoryMb, 1);
         perHost.set(host.name, sum);
       }
     }
@@ -108,29 +121,58 @@ export const nonProdBudget: StackValidationPolicy = {
       return;
     }
 
-    const fix = `lower the limits (${defaultsKey} or per-service limits), raise twinstack:budget.share, or give the host its real size (twinstack:hosts[].cpus / memoryMb)`;
-    const check = (where: string, sum: { cpus: number; memoryMb: number; names: string[] }, cpus: number, memoryMb: number) => {
+    // One line per overrun host: what is asked and allowed, then the smallest change of each key that fixes it.
+    const check = (where: string, hostKey: string, sum: Sum, cpus: number, memoryMb: number) => {
       const maxCpus = share * cpus;
       const maxMemory = share * memoryMb;
-      const pct = `${round(share * 100)}% (${shareSource})`;
-      if (sum.cpus > maxCpus + 1e-9) {
-        reportViolation(`${info.env} workloads on ${where} are limited to ${round(sum.cpus)} CPUs in total, over ${pct} of its ${cpus} CPUs = ${round(maxCpus)}: ${fix}`);
+      const overCpus = sum.cpus - maxCpus;
+      const overMemory = sum.memoryMb - maxMemory;
+      if (overCpus <= 1e-9 && overMemory <= 1e-9) return;
+      const asked = [overCpus > 1e-9 ? `${round(sum.cpus)} CPUs` : undefined, overMemory > 1e-9 ? `${round(sum.memoryMb)} MiB` : undefined].filter(Boolean).join(" and ");
+      const allowed = [overCpus > 1e-9 ? `${round(maxCpus)} CPUs` : undefined, overMemory > 1e-9 ? `${Math.floor(maxMemory)} MiB` : undefined].filter(Boolean).join(" and ");
+      const fixes: string[] = [];
+      // The key that carries most of the overrun: lower it just enough (rounded down to 0.05 CPU / 64 MiB).
+      const [key, used] = [...sum.byKey.entries()].sort((a, b) => b[1].count * b[1].cpus - a[1].count * a[1].cpus)[0];
+      const lowered: string[] = [];
+      if (overCpus > 1e-9) {
+        const target = Math.floor(((used.cpus - overCpus / used.count) * 100) / 5) * 0.05;
+        if (target > 0) lowered.push(`${key}.cpus from ${used.cpus} to ${round(target)}`);
       }
-      if (sum.memoryMb > maxMemory + 1e-9) {
-        reportViolation(`${info.env} workloads on ${where} are limited to ${round(sum.memoryMb)} MiB in total, over ${pct} of its ${memoryMb} MiB = ${round(maxMemory)}: ${fix}`);
+      if (overMemory > 1e-9) {
+        const target = Math.floor((used.memoryMb - overMemory / used.count) / 64) * 64;
+        if (target > 0) lowered.push(`${key}.memoryMb from ${used.memoryMb} to ${target}`);
       }
+      if (lowered.length && lowered.length === [overCpus, overMemory].filter((o) => o > 1e-9).length) {
+        fixes.push(`lower ${lowered.join(" and ")} (${used.count === 1 ? "1 workload uses it" : `${used.count} workloads use it`})`);
+      }
+      const neededShare = Math.max(sum.cpus / cpus, sum.memoryMb / memoryMb);
+      if (neededShare <= 1) fixes.push(`raise twinstack:budget.share to ${Math.ceil(neededShare * 100) / 100}`);
+      const size = [
+        overCpus > 1e-9 ? `cpus: ${Math.ceil((sum.cpus / share) * 100) / 100}` : undefined,
+        overMemory > 1e-9 ? `memoryMb: ${Math.ceil(sum.memoryMb / share)}` : undefined,
+      ].filter(Boolean);
+      fixes.push(`if the host is bigger, say so: ${hostKey} ${size.join(", ")} or more`);
+      reportViolation(
+        `${info.env} workloads on ${where} ask for ${asked}, over the ${allowed} allowed (${round(share * 100)}% of ${cpus} CPUs and ${memoryMb} MiB, ${shareSource}): ${fixes.join("; or ")}`,
+      );
     };
-    for (const host of hosts) {
+    hosts.forEach((host, i) => {
       const sum = perHost.get(host.name);
-      if (sum) check(`host "${host.name}"`, sum, host.cpus, host.memoryMb);
-    }
+      if (sum) check(`host "${host.name}"`, `twinstack:hosts[${i}]`, sum, host.cpus, host.memoryMb);
+    });
     if (cluster.names.length) {
-      const total = { cpus: cluster.cpus, memoryMb: cluster.memoryMb, names: cluster.names };
-      for (const sum of perHost.values()) {
-        total.cpus += sum.cpus;
-        total.memoryMb += sum.memoryMb;
+      const total = newSum();
+      for (const part of [cluster, ...perHost.values()]) {
+        total.cpus += part.cpus;
+        total.memoryMb += part.memoryMb;
+        total.names.push(...part.names);
+        for (const [key, used] of part.byKey) {
+          const k = total.byKey.get(key) ?? { ...used, count: 0 };
+          k.count += used.count;
+          total.byKey.set(key, k);
+        }
       }
-      check(`the swarm (${hosts.map((h) => h.name).join(", ")})`, total, hosts.reduce((n, h) => n + h.cpus, 0), hosts.reduce((n, h) => n + h.memoryMb, 0));
+      check(`the swarm (${hosts.map((h) => h.name).join(", ")})`, "each of twinstack:hosts[]", total, hosts.reduce((n, h) => n + h.cpus, 0), hosts.reduce((n, h) => n + h.memoryMb, 0));
     }
   },
 };

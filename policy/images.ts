@@ -55,9 +55,32 @@ export const prodImagesImmutable: ResourceValidationPolicy = {
     const problem = mutableImageProblem(ref);
     if (!problem) return;
     const { repository } = parseImageRef(ref);
-    reportViolation(
-      `prod image "${ref}" ${problem}: pin a digest (${repository}@sha256:<digest>) or a release tag (e.g. ${repository}:1.2.3); ` +
-        "for the app, `npm run promote -- <version>` pins dev's tested digest into Pulumi.prod.yaml",
-    );
+    const key = configKeyHolding(info.loaded.values, ref);
+    // Name the stack file key that holds the reference when there is one: that is what to change.
+    const where = key ? `set twinstack:${key} in ${info.loaded.display} to` : "pin";
+    const promote =
+      key === undefined
+        ? "; for the app, `npm run promote -- <version>` pins dev's tested digest into Pulumi.prod.yaml"
+        : key === "app.image"
+          ? "; `npm run promote -- <version>` pins dev's tested digest there"
+          : "";
+    reportViolation(`prod image "${ref}" ${problem}: ${where} a digest (${repository}@sha256:<digest>) or a release tag (e.g. ${repository}:1.2.3)${promote}`);
   },
 };
+
+/** The dotted config key (e.g. `app.image`, `hosts[1].docker`) whose value is exactly `value`, if any. */
+export function configKeyHolding(values: unknown, value: string, prefix = ""): string | undefined {
+  if (values === value) return prefix || undefined;
+  if (Array.isArray(values)) {
+    for (let i = 0; i < values.length; i++) {
+      const found = configKeyHolding(values[i], value, `${prefix}[${i}]`);
+      if (found) return found;
+    }
+  } else if (values && typeof values === "object") {
+    for (const [k, v] of Object.entries(values)) {
+      const found = configKeyHolding(v, value, prefix ? `${prefix}.${k}` : k);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}

@@ -2,7 +2,7 @@
 // its config with the same naming conventions the program uses. Two stacks of the project must
 // never claim the same thing; the policy pack's cross-stack rule compares these lists.
 import { StackConfig, HostConfig } from "./schema";
-import { branchFromStackName, slugToIdentifier } from "./slug";
+import { branchFromStackName, previewSlug, slugToIdentifier } from "./slug";
 import { KEEPALIVED_HEALTH_PORT_BASE } from "../model/ports";
 
 export type ClaimKind = "vip" | "routerId" | "hostPort" | "database" | "role" | "domain" | "mqttPort" | "redisPrefix" | "volumePath";
@@ -87,7 +87,8 @@ export function physicalDatabaseName(config: StackConfig, stack?: string): strin
   if (!app) return undefined;
   const base = app.replace(/-/g, "_");
   if (config.env !== "preview") return `${base}_${config.env}`;
-  const slug = config.preview.branch ?? (stack ? branchFromStackName(stack) : undefined);
+  const branch = config.preview.branch ?? (stack ? branchFromStackName(stack) : undefined);
+  const slug = branch === undefined ? undefined : previewSlug(branch);
   return slug ? `${base}_preview_${slugToIdentifier(slug)}` : undefined;
 }
 

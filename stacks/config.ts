@@ -77,6 +77,14 @@ function knownKeysAt(path: PropertyKey[]): string[] {
   return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
 }
 
+/** Compose habit: `LOG_LEVEL: 3` or `DEBUG: true` where a string is expected; YAML reads them unquoted as number/boolean. */
+function quoteHint(issue: z.core.$ZodIssue): string {
+  const input = (issue as { input?: unknown }).input;
+  if (issue.code !== "invalid_type" || issue.expected !== "string") return "";
+  if (typeof input !== "number" && typeof input !== "boolean") return "";
+  return ` (YAML reads ${String(input)} unquoted as a ${typeof input}: quote it, "${String(input)}")`;
+}
+
 function keyPath(path: PropertyKey[]): string {
   let text = `${NAMESPACE}:${String(path[0])}`;
   for (const segment of path.slice(1)) text += typeof segment === "number" ? `[${segment}]` : `.${String(segment)}`;
@@ -124,7 +132,7 @@ export function parseStackConfig(
       } else if (path.length === 0) {
         problems.push(`${opts.sourceFile}: ${issue.message}`);
       } else {
-        at(path, `${issue.message}, got ${describe(issue.input)}`);
+        at(path, `${issue.message}, got ${describe(issue.input)}${quoteHint(issue)}`);
       }
     }
     throw new ConfigError(problems);

@@ -43,14 +43,19 @@ export interface PreviewHandoff {
   };
   /** The dev site's main domain; previews live at https://<domain>[:<httpsPort>]/preview/<slug>/. */
   domain: string;
-  /** The dev proxy's published HTTPS port (443 when absent). */
+  /** The dev proxy's published HTTPS port (443 unless dev moved it, e.g. 8443); absent from older dev stacks = 443. */
   httpsPort?: number;
   /** Image repository without tag; previews run <repo>:preview-<slug>. */
   imageRepository: string;
   app: {
     port: number;
     healthPath: string;
+    /** Dev's app.env (the preview sets APP_ENV itself). */
     env: Record<string, string>;
+    /** Dev's app.features, app.version and Redis URL (absent from older dev stacks). */
+    features?: Record<string, boolean>;
+    version?: string;
+    redisUrl?: string;
     /** The app image's own exec-form health check (app.healthCheck.command), if any. */
     healthCheckCommand?: string[];
     /** Docker volume with the static health probe on the dev host (components/images.ts HEALTH_PROBE), when no command is given. */

@@ -42,6 +42,7 @@ export function instanceArgs(loaded: LoadedConfig, hosts: InstanceHost[], extra:
     app: {
       image: app.image,
       version: app.version,
+      pullTrigger: app.pullTrigger,
       port: app.port,
       healthPath: app.healthPath,
       replicas: app.replicas,
@@ -203,15 +204,17 @@ export function composeInstance(loaded: LoadedConfig, hosts: InstanceHost[], ext
         postgres: { host: admin.host, port: admin.port, appHost, appPort, adminUser: admin.user, adminPassword: admin.password, sslmode: admin.sslmode, devDatabase, devDatabaseUrl, clientImage: backupImage(c), extensions: c.postgres.extensions },
         proxy: { label: instance.proxy!.label, previewsDir: instance.proxy!.previewsDir, ...(proxyHosts.length ? { dockerHosts: proxyHosts } : {}) },
         domain: c.domains[0],
+        httpsPort: c.proxy.httpsPort,
         imageRepository: imageRepository(args.app.image),
-        // Previews run on the dev network and share dev's Redis (PreviewEnv gives each its own prefix).
         app: {
           port: args.app.port,
           healthPath: args.app.healthPath,
-          env: { ...args.app.env, ...(instance.redisUrl ? { REDIS_URL: instance.redisUrl } : {}), APP_ENV: "preview" },
+          env: args.app.env,
+          features: args.app.features,
+          version: args.app.version,
+          redisUrl: args.redis.mode === "dedicated" ? "redis://redis:6379" : args.redis.mode === "shared" ? args.redis.url : undefined,
           ...(args.app.healthCheckCommand ? { healthCheckCommand: args.app.healthCheckCommand } : { probeVolume: `${instance.namePrefix}-probe` }),
         },
-        httpsPort: c.proxy.httpsPort,
       }));
     // The handoff holds the Postgres admin password: the whole output stays secret.
     outputs.previewHandoff = pulumi.secret(handoff);

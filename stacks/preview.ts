@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PreviewEnv } from "../components/previewEnv";
 import { ConfigError, LoadedConfig, NAMESPACE } from "./config";
 import { PreviewHandoff } from "./handoff";
-import { branchFromStackName } from "./slug";
+import { branchFromStackName, PREVIEW_STACK_PREFIX, previewSlug } from "./slug";
 
 /** The dev stack output a preview reads; stacks/instance.ts exports it on dev stacks. */
 export const PREVIEW_HANDOFF_OUTPUT = "previewHandoff";
@@ -16,6 +16,16 @@ export function composePreview(loaded: LoadedConfig): Record<string, pulumi.Inpu
     throw new ConfigError([
       `${loaded.sourceFile}: ${NAMESPACE}:preview.branch: required key is missing ` +
         `(stack "${loaded.stack}" is not named preview-<branch>, so the branch cannot follow from its name)`,
+    ]);
+  }
+  // One slug per branch (previewSlug): when the stack name is where the branch comes from, the
+  // resources, image tag and route carry that very slug, so a name previewSlug would change (a
+  // clean slug over 32 characters) is refused rather than silently re-slugged.
+  if (c.preview.branch === undefined && previewSlug(branch) !== branch) {
+    throw new ConfigError([
+      `${loaded.sourceFile}: stack "${loaded.stack}" does not carry the preview slug ` +
+        `"${previewSlug(branch)}" of branch "${branch}": name the stack ${PREVIEW_STACK_PREFIX}${previewSlug(branch)} ` +
+        "(tools/preview-stack-name.ts prints it)",
     ]);
   }
   const dev = new pulumi.StackReference(c.preview.devStack);

@@ -88,6 +88,8 @@ export const appSchema = z.strictObject({
   image: z.string({ error: "expected an image reference such as ghcr.io/org/app:1.2.3" }).min(1),
   /** Release version pinned by `npm run promote`; exported as APP_VERSION. */
   version: z.string().optional(),
+  /** Non-prod: re-pull the image when this changes, instead of asking the registry for the tag's digest (CI passes the pushed digest or commit). */
+  pullTrigger: z.string().min(1).optional(),
   port: port.default(3000),
   healthPath: z.string().regex(/^\/[\w\-./]*$/, { error: "expected an absolute URL path such as /healthz" }).default("/healthz"),
   replicas: positive("a positive number of replicas").default(1),
@@ -248,7 +250,7 @@ export const budgetSchema = z.strictObject({
   /** Share of each host that this non-prod env's limits may add up to. */
   share: numberWhere("expected a fraction between 0 and 1, e.g. 0.4", (n) => n > 0 && n <= 1).default(0.4),
   /** Limits of a non-prod workload that does not set its own. */
-  defaultLimits: limitsSchema.default({ cpus: 0.5, memoryMb: 512 }),
+  defaultLimits: limitsSchema.default({ cpus: 0.15, memoryMb: 256 }),
 });
 
 export const runnersSchema = z.strictObject({

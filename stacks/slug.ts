@@ -53,8 +53,24 @@ export function slugToIdentifier(slug: string): string {
   return slug.replace(/-/g, "_");
 }
 
+/**
+ * Longest preview slug. The database (and role) name `<app>_preview_<slug>` must fit Postgres's 63
+ * bytes, and the slug names every resource at construction while the app name only arrives with the
+ * dev stack's handoff: so the slug gets a fixed budget and the app name what is left.
+ */
+export const PREVIEW_SLUG_MAX_LENGTH = 32;
+
+/**
+ * The one slug of a branch's preview: what the stack is named after (previewStackName), what the
+ * program names the preview's resources, image tag and route from (PreviewEnv), and what the PR
+ * workflow tags the image with. Idempotent: the slug of a slug is itself.
+ */
+export function previewSlug(branch: string): string {
+  return branchSlug(branch, PREVIEW_SLUG_MAX_LENGTH);
+}
+
 export function previewStackName(branch: string): string {
-  return `${PREVIEW_STACK_PREFIX}${branchSlug(branch)}`;
+  return `${PREVIEW_STACK_PREFIX}${previewSlug(branch)}`;
 }
 
 /**

@@ -202,7 +202,7 @@ describe("haPostgres.enabled through the program", () => {
     expect(spec(app).env.DATABASE_URL).toMatch(/^postgres:\/\/crm_dev:[^@]+@postgres-ha:5000\/crm_dev\?sslmode=prefer$/);
     // Budget defaults apply to the cluster's workloads outside prod.
     for (const s of [...services(result, "etcd"), ...services(result, "patroni"), ...services(result, "haproxy")]) {
-      expect((s.props.taskSpec as any).resources.limits).toEqual({ nanoCpus: 500000000, memoryBytes: 512 * 1048576 });
+      expect((s.props.taskSpec as any).resources.limits).toEqual({ nanoCpus: 150000000, memoryBytes: 256 * 1048576 });
     }
   });
 

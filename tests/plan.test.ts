@@ -37,6 +37,6 @@ describe("npm run plan", () => {
   it("rejects an unknown argument with its usage, exit 1", () => {
     const result = plan("-s", "dev", "--jsn");
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/unknown argument "--jsn"; usage: npm run plan -- -s <stack>/);
+    expect(result.stderr).toMatch(/unknown option --jsn; usage: npm run plan -- -s <stack>/);
   });
 });

@@ -116,7 +116,7 @@ describe("mutated stack configs fail the plan, naming the policy", () => {
 
   it("a prod image :latest", async () => {
     const dir = projectWith({ prod: (c) => (c["twinstack:app"].image = "nginxdemos/hello:latest") });
-    const latest = expect.stringMatching(/^prod image "nginxdemos\/hello:latest" uses the moving tag ":latest": pin a digest/);
+    const latest = expect.stringMatching(/^prod image "nginxdemos\/hello:latest" uses the moving tag ":latest": set twinstack:app\.image in Pulumi\.prod\.yaml to a digest/);
     // Both the pulled image and the swarm service that runs it.
     expect(from(await plan(dir, "prod"), "prod-images-immutable")).toEqual([latest, latest]);
   });
@@ -139,9 +139,9 @@ describe("mutated stack configs fail the plan, naming the policy", () => {
   it("dev workloads over the budget", async () => {
     const dir = projectWith({ dev: (c) => (c["twinstack:app"].limits = { cpus: 2, memoryMb: 4096 }) });
     expect(from(await plan(dir, "dev"), "nonprod-resource-budget")).toEqual([
-      // Totals include the app health probe's seeder (0.05 CPU, 16 MiB; components/images.ts HEALTH_PROBE).
-      expect.stringMatching(/^dev workloads on host "local" are limited to 2\.8 CPUs in total, over 40% \(twinstack:budget\.share in Pulumi\.dev\.yaml\) of its 4 CPUs = 1\.6: /),
-      expect.stringMatching(/^dev workloads on host "local" are limited to 4880 MiB in total, over 40% .* of its 8192 MiB = 3276\.8: /),
+      expect.stringMatching(
+        /^dev workloads on host "local" ask for 2\.75 CPUs and 4864 MiB, over the 1\.6 CPUs and 3276 MiB allowed \(40% of 4 CPUs and 8192 MiB, twinstack:budget\.share in Pulumi\.dev\.yaml\): lower twinstack:app\.limits\.cpus from 2 to 0\.85 and twinstack:app\.limits\.memoryMb from 4096 to 2496 \(1 workload uses it\); /,
+      ),
     ]);
   });
 

@@ -89,7 +89,9 @@ describe("PreviewEnv", () => {
     const { resources } = await plan();
     const component = one(resources, T.component);
     const direct = resources.filter((r) => r.parent === component.urn).map((r) => r.type).sort();
-    expect(direct).toEqual([T.command, T.container, T.image, T.db, T.dockerProvider].sort());
+    // Plus the preview's own SESSION_SECRET and JWT_SECRET (components/appContract.ts).
+    const password = "random:index/randomPassword:RandomPassword";
+    expect(direct).toEqual([T.command, T.container, T.image, T.db, T.dockerProvider, password, password].sort());
 
     // The database component's own children: provider, password, role, database, two grants.
     const db = one(resources, T.db);
@@ -106,7 +108,7 @@ describe("PreviewEnv", () => {
     // Nothing outside the component (the StackReference is a read, not a registration).
     const tree = subtree(resources, component.urn);
     expect(resources.filter((r) => !tree.includes(r)).map((r) => r.type)).toEqual([]);
-    expect(tree).toHaveLength(1 + 5 + 6);
+    expect(tree).toHaveLength(1 + 7 + 6);
   });
 
   it("protects nothing and keeps nothing on delete", async () => {

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { parse } from "yaml";
+import { mutableImageProblem } from "../policy/images";
 import { immutableImageProblem, isReleaseTag, main, promote, PromoteDeps, PromoteError } from "../tools/promote";
 
 const OLD_DIGEST = `sha256:${"a".repeat(64)}`;
@@ -146,11 +147,11 @@ describe("promote refusals leave the file untouched", () => {
     ["latest", `${REPO}:latest`, /moving tag ":latest"/],
     ["dev tag", `${REPO}:dev-abc`, /moving tag ":dev-abc"/],
     ["preview tag", `${REPO}:preview-feature-x`, /moving tag ":preview-feature-x"/],
-    ["bare tag", `${REPO}:v1.2.3`, /is a tag/],
-    ["no tag at all", REPO, /not an immutable reference/],
+    ["a tag that is no release", `${REPO}:feature-x`, /not a release version/],
+    ["no tag at all", REPO, /no tag, which means :latest/],
     ["short digest", `${REPO}@sha256:abc123`, /malformed digest/],
     ["upper-case digest", `${REPO}@sha256:${"A".repeat(64)}`, /malformed digest/],
-    ["tag and digest", `${REPO}:latest@${NEW_DIGEST}`, /both a tag and a digest/],
+    ["not a reference", "Gigi App", /not an image reference/],
   ])("rejects %s", (_label, digest, message) => {
     refusal({ version: "v1.2.3", digest, stackFile: repo.file }, message);
   });
@@ -200,6 +201,31 @@ describe("promote refusals leave the file untouched", () => {
   });
 });
 
+describe("promote and the prod-images-immutable policy agree", () => {
+  const refs = [
+    `${REPO}@${NEW_DIGEST}`,
+    `${REPO}:v1.2.3`,
+    `${REPO}:1.2.3`,
+    `${REPO}:latest@${NEW_DIGEST}`,
+    `${REPO}:latest`,
+    `${REPO}:main`,
+    `${REPO}:dev-abc`,
+    `${REPO}:preview-x`,
+    `${REPO}:1.2.3-dev`,
+    `${REPO}:feature-x`,
+    REPO,
+    `${REPO}@sha256:abc`,
+  ];
+  test.each(refs)("%s", (ref) => {
+    expect(immutableImageProblem(ref) === undefined).toBe(mutableImageProblem(ref) === undefined);
+  });
+
+  test("a release tag is pinned as is", () => {
+    promote({ version: "v1.2.3", digest: `${REPO}:v1.2.3`, stackFile: repo.file }, repo.deps);
+    expect(parse(readFileSync(repo.file, "utf8")).config["twinstack:app"].image).toBe(`${REPO}:v1.2.3`);
+  });
+});
+
 describe("reference checks", () => {
   test("release tags", () => {
     for (const v of ["v0.0.1", "v1.2.3", "v10.20.30", "v1.2.3-rc.1", "v1.0.0+build.5"]) expect(isReleaseTag(v)).toBe(true);
@@ -214,7 +240,7 @@ describe("reference checks", () => {
     ]) {
       expect(immutableImageProblem(image)).toBeUndefined();
     }
-    expect(immutableImageProblem(`Gigi@${NEW_DIGEST}`)).toMatch(/not an immutable reference|malformed/);
+    expect(immutableImageProblem(`Gigi@${NEW_DIGEST}`)).toMatch(/not an image reference/);
   });
 });
 

@@ -175,7 +175,7 @@ describe("workflow files", () => {
     for (const f of files) {
       expect(uses(f)).toContain("actions/checkout@v4");
       const node = allSteps(wf(f)).find(({ step }) => step.uses === "actions/setup-node@v4");
-      expect(node?.step.with?.["node-version"]).toBe(20);
+      expect(node?.step.with?.["node-version"]).toBe(22);
     }
   });
 

@@ -11,8 +11,17 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
+import { parseCommandLine, UsageError } from "./cli";
 
-const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+let RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+const USAGE = "npm run bench [-- --runs <n>] [-- --tests]";
+const HELP = `usage: ${USAGE}
+Prints figures (no pass/fail): the offline plan against loading its dependencies, plans with 0 to
+1,000 tenants, a preview beside 200 sibling stack files, and the sampler's throughput when
+PostgreSQL is installed; --tests prints a per-suite timing table of one jest run instead.
+  --runs <n>   runs per figure (default: BENCH_RUNS, else 3)
+  --tests      per-suite timing table of \`npm test\`
+  -h, --help   this help`;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { ROOT, ensureBuilt, compiled } = require("./build.js") as { ROOT: string; ensureBuilt(): string; compiled(rel: string): string };
 
@@ -205,7 +214,16 @@ function testsBench(): void {
 }
 
 async function main() {
-  if (process.argv.includes("--tests")) {
+  const parsed = parseCommandLine("bench", USAGE, process.argv.slice(2), { runs: { type: "string" }, tests: { type: "boolean" } });
+  if (!parsed) {
+    console.log(HELP);
+    return;
+  }
+  if (parsed.values.runs !== undefined) {
+    RUNS = Number(parsed.values.runs);
+    if (!Number.isInteger(RUNS) || RUNS < 1) throw new UsageError(`bench: --runs must be a whole number >= 1, got ${parsed.values.runs}; usage: ${USAGE}`);
+  }
+  if (parsed.values.tests) {
     testsBench();
     return;
   }

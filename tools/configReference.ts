@@ -2,6 +2,8 @@
 // `npm run config-reference` prints it; a test checks the README holds exactly this table.
 import { z } from "zod";
 import { stackConfigSchema, unwrapSchema } from "../stacks/schema";
+import { parseCommandLine } from "./cli";
+import { keyReference } from "../stacks/reference";
 
 interface JsonSchema {
   type?: string | string[];
@@ -73,9 +75,30 @@ export function configReferenceTable(): string {
   const json = z.toJSONSchema(stackConfigSchema, { io: "input", unrepresentable: "any" }) as JsonSchema;
   const out: string[][] = [];
   rows(json, "", true, out);
-  const lines = ["| key (`twinstack:`…) | type | default |", "|---|---|---|"];
-  for (const [key, type, def] of out) lines.push(`| \`${key}\` | ${type} | ${def} |`);
+  const lines = ["| key (`twinstack:`…) | type | default | required when | meaning | example |", "|---|---|---|---|---|---|"];
+  const cell = (text: string) => text.replace(/\|/g, "\\|");
+  for (const [key, type, def] of out) {
+    const ref = keyReference(key);
+    if (!ref) throw new Error(`stacks/reference.ts: no description for config key ${key}`);
+    const meaning = `${cell(ref.description)}${ref.unit ? ` Unit: ${ref.unit}.` : ""}`;
+    lines.push(`| \`${key}\` | ${type} | ${def} | ${ref.requiredWhen ? cell(ref.requiredWhen) : "—"} | ${meaning} | ${ref.example ? `\`${cell(ref.example)}\`` : "—"} |`);
+  }
   return lines.join("\n");
 }
 
-if (require.main === module) process.stdout.write(`${configReferenceTable()}\n`);
+const USAGE = "npm run config-reference";
+export function main(argv: string[]): number {
+  try {
+    if (!parseCommandLine("config-reference", USAGE, argv, {})) {
+      console.log(`usage: ${USAGE}\nPrints the README's config reference table (every twinstack: key) from the schema.\n  -h, --help   this help`);
+      return 0;
+    }
+  } catch (err) {
+    console.error((err as Error).message);
+    return 1;
+  }
+  process.stdout.write(`${configReferenceTable()}\n`);
+  return 0;
+}
+
+if (require.main === module) process.exitCode = main(process.argv.slice(2));

@@ -1,32 +1,57 @@
-// npm run plan -- -s <stack> [--config <path to Pulumi.<stack>.yaml>] [--policy-pack-config <file.json>] [--json]
+// npm run plan -- -s <stack> [--config <path to Pulumi.<stack>.yaml>] [--policy-pack-config <file.json>] [--json] (--help for more)
 // Offline: no Pulumi CLI, no credentials, no network. Exit 1 on a config error or a mandatory
 // policy violation, 0 otherwise.
-import { describeFailure, isUserError, parentName, planStack, readPolicyConfig } from "./planner";
-import { formatViolation } from "../policy/offline";
+import * as fs from "fs";
+import { describeFailure, isUserError, parentName, planStack, readPolicyConfig, StackPlan } from "./planner";
+import { diffPlans, formatDiff, PlanDiff, readPlanJson, stackFileAtRef } from "./planDiff";
+import { formatGroup, groupViolations } from "../policy/summary";
 import { SecretValue } from "../tests/harness";
+import { fromCaller, parseCommandLine, UsageError } from "./cli";
 
 interface Args {
   stack?: string;
   config?: string;
   policyConfig?: string;
   json: boolean;
+  /** A plan JSON file or a git ref to diff against. */
+  against?: string;
 }
 
-function parseArgs(argv: string[]): Args {
-  const args: Args = { json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "-s" || arg === "--stack") args.stack = argv[++i];
-    else if (arg.startsWith("--stack=")) args.stack = arg.slice("--stack=".length);
-    else if (arg === "--config") args.config = argv[++i];
-    else if (arg.startsWith("--config=")) args.config = arg.slice("--config=".length);
-    else if (arg === "--policy-pack-config") args.policyConfig = argv[++i];
-    else if (arg.startsWith("--policy-pack-config=")) args.policyConfig = arg.slice("--policy-pack-config=".length);
-    else if (arg === "--json") args.json = true;
-    else throw new Error(`unknown argument "${arg}"; usage: npm run plan -- -s <stack> [--config <Pulumi.<stack>.yaml>] [--policy-pack-config <file.json>] [--json]`);
-  }
-  if (!args.stack) throw new Error("missing -s <stack>; usage: npm run plan -- -s <stack> [--config <Pulumi.<stack>.yaml>] [--policy-pack-config <file.json>] [--json]");
-  return args;
+const USAGE = "npm run plan -- -s <stack> [--config <Pulumi.<stack>.yaml>] [--policy-pack-config <file.json>] [--json] [--against <git ref | plan.json>]";
+const HELP = `usage: ${USAGE}
+       (or: npx twinstack plan -s <stack> ...; stdout then carries only the plan, e.g. the JSON with --json)
+Evaluates the program offline for one stack's config (no Pulumi CLI, credentials or network), lists
+every resource it declares and runs the policy pack over them. Exit 1 on a config error or a
+mandatory policy violation, 0 otherwise.
+  -s, --stack <name>           prod, dev, preview-<slug>, or any stack with a Pulumi.<name>.yaml
+  --config <file>              the stack file (default: Pulumi.<stack>.yaml in the project root);
+                               a relative path is taken from the directory you run the command in
+  --policy-pack-config <file>  policy settings, the file pulumi preview --policy-pack-config takes
+  --json                       print the plan as JSON (type, name, parent, inputs; secrets as "[secret]")
+  --against <ref | file.json>  also list what changed since a git ref's stack files (e.g. origin/main)
+                               or since a saved plan --json: resources added, removed, and changed
+                               with the inputs that differ (secrets masked; "diff" in --json)
+  -h, --help                   this help`;
+
+/** The parsed command line, or undefined when --help was asked for. */
+function parseArgs(argv: string[]): Args | undefined {
+  const parsed = parseCommandLine("plan", USAGE, argv, {
+    stack: { type: "string", short: "s" },
+    config: { type: "string" },
+    "policy-pack-config": { type: "string" },
+    json: { type: "boolean" },
+    against: { type: "string" },
+  });
+  if (!parsed) return undefined;
+  const { values } = parsed;
+  if (!values.stack) throw new UsageError(`plan: missing -s <stack>; usage: ${USAGE}`);
+  return {
+    stack: values.stack,
+    config: values.config === undefined ? undefined : fromCaller("plan", values.config),
+    policyConfig: values["policy-pack-config"] === undefined ? undefined : fromCaller("plan", values["policy-pack-config"]),
+    json: values.json ?? false,
+    against: values.against,
+  };
 }
 
 function fail(message: string): never {
@@ -34,10 +59,32 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+/** The resources of the plan to compare with: a saved plan JSON, or this stack's files at a git ref. */
+async function diffAgainst(against: string, plan: StackPlan, args: Args): Promise<PlanDiff> {
+  const now = plan.resources.map((r) => ({ type: r.type, name: r.name, parent: parentName(plan.resources, r.parent) || undefined, inputs: r.inputs }));
+  const file = fromCaller("plan", against);
+  if (fs.existsSync(file) && fs.statSync(file).isFile()) return diffPlans(readPlanJson(file), now);
+  const copy = stackFileAtRef(plan.stackFile, against);
+  try {
+    const before = await planStack({ stack: args.stack!, stackFile: copy.file, runPolicyPack: false });
+    return diffPlans(
+      before.resources.map((r) => ({ type: r.type, name: r.name, parent: parentName(before.resources, r.parent) || undefined, inputs: r.inputs })),
+      now,
+    );
+  } finally {
+    copy.cleanup();
+  }
+}
+
 async function main() {
   let args: Args;
   try {
-    args = parseArgs(process.argv.slice(2));
+    const parsed = parseArgs(process.argv.slice(2));
+    if (!parsed) {
+      process.stdout.write(`${HELP}\n`);
+      process.exit(0);
+    }
+    args = parsed;
   } catch (err) {
     fail((err as Error).message);
   }
@@ -52,6 +99,15 @@ async function main() {
     fail(describeFailure(err));
   }
 
+  let diff: PlanDiff | undefined;
+  if (args.against !== undefined) {
+    try {
+      diff = await diffAgainst(args.against, plan, args);
+    } catch (err) {
+      fail(describeFailure(err));
+    }
+  }
+
   const mandatory = plan.violations.filter((v) => v.enforcementLevel === "mandatory");
   if (args.json) {
     const json = {
@@ -60,6 +116,7 @@ async function main() {
       resources: plan.resources.map((r) => ({ type: r.type, name: r.name, parent: parentName(plan.resources, r.parent) || undefined, inputs: r.inputs })),
       outputs: plan.outputs,
       violations: plan.violations,
+      ...(diff ? { diff } : {}),
     };
     // SecretValue serialises as "[secret]".
     process.stdout.write(`${JSON.stringify(json, (_k, v) => (v instanceof SecretValue ? "[secret]" : v), 2)}\n`);
@@ -72,9 +129,15 @@ async function main() {
     console.log(`${plan.resources.length} resources`);
     if (plan.violations.length) {
       console.log("\nPolicy violations:");
-      for (const v of plan.violations) console.log(`  ${formatViolation(v)}`);
+      // One line per cause (policy/summary.ts); --json keeps every violation as reported.
+      for (const g of groupViolations(plan.violations)) console.log(`  ${formatGroup(g)}`);
     }
-    console.log(`\n${mandatory.length} mandatory and ${plan.violations.length - mandatory.length} advisory policy violations`);
+    if (diff) console.log(`\n${formatDiff(diff, args.against!)}`);
+    const causes = groupViolations(plan.violations).length;
+    console.log(
+      `\n${mandatory.length} mandatory and ${plan.violations.length - mandatory.length} advisory policy violations` +
+        (causes < plan.violations.length ? ` (${causes} cause${causes === 1 ? "" : "s"}, one line each above; --json lists every one)` : ""),
+    );
   }
   if (process.env.TWINSTACK_PLAN_STATS) {
     process.stderr.write(`TWINSTACK_PLAN_STATS ${JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS })}\n`);

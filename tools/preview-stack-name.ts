@@ -1,16 +1,34 @@
 /**
- * Prints the preview stack name for a branch: `preview-<slug>`.
- * Used by the PR workflows: npx ts-node --swc tools/preview-stack-name.ts "$BRANCH"
+ * Prints the preview stack name for a branch: `preview-<slug>` (stacks/slug.ts previewStackName,
+ * the same slug the program names the preview's resources and image tag from).
+ * Used by the PR workflows: npx ts-node --swc tools/preview-stack-name.ts -- "$BRANCH"
  */
 import { previewStackName } from "../stacks/slug";
+import { parseCommandLine, UsageError } from "./cli";
+
+const USAGE = "preview-stack-name [--] <branch>";
+const HELP = `usage: ${USAGE}
+Prints preview-<slug> for a git branch: the stack name of its preview (slug: DNS-, Docker- and
+Postgres-safe, at most 32 characters, hash-suffixed when the branch had to change).
+Git branch names never start with "-"; put -- before a branch from untrusted input anyway.
+  -h, --help   this help`;
 
 export function main(argv: string[]): number {
-  if (argv.length !== 1 || argv[0] === "") {
-    console.error("preview-stack-name: usage: preview-stack-name <branch> (a non-empty branch name)");
+  try {
+    const parsed = parseCommandLine("preview-stack-name", USAGE, argv, {}, true);
+    if (!parsed) {
+      console.log(HELP);
+      return 0;
+    }
+    if (parsed.positionals.length !== 1 || parsed.positionals[0] === "") {
+      throw new UsageError(`preview-stack-name: expected one non-empty branch name, got ${parsed.positionals.length === 1 ? "an empty one" : parsed.positionals.length}; usage: ${USAGE}`);
+    }
+    console.log(previewStackName(parsed.positionals[0]));
+    return 0;
+  } catch (err) {
+    console.error((err as Error).message);
     return 1;
   }
-  console.log(previewStackName(argv[0]));
-  return 0;
 }
 
 if (require.main === module) {

@@ -1,5 +1,5 @@
 /**
- * npm run promote -- <version> [--digest <repo@sha256:...>] [--stack-file Pulumi.prod.yaml] [--dev-stack dev]
+ * npm run promote -- <version> [--digest <repo@sha256:...|repo:release-tag>] [--stack-file Pulumi.prod.yaml] [--dev-stack dev] (--help)
  *
  * Pins the image dev runs (dev stack output `appImageDigest`, or --digest) into the prod stack
  * file as an immutable reference, with the release version, and prints the git commands that
@@ -7,8 +7,9 @@
  */
 import { execFileSync } from "child_process";
 import { readFileSync, writeFileSync } from "fs";
-import { parseArgs } from "util";
 import { isMap, isScalar, parseDocument } from "yaml";
+import { mutableImageProblem } from "../policy/images";
+import { fromCaller, parseCommandLine, UsageError } from "./cli";
 
 export const APP_CONFIG_KEY = "twinstack:app";
 export const DIGEST_OUTPUT = "appImageDigest";
@@ -62,20 +63,22 @@ export function isImmutableImage(image: string): boolean {
   return IMMUTABLE_IMAGE.test(image);
 }
 
-/** Why an image reference cannot be pinned into prod, or undefined when it can. */
+/**
+ * Why an image reference cannot be pinned into prod, or undefined when it can. The same rule as the
+ * policy pack's prod-images-immutable (policy/images.ts mutableImageProblem), so `promote` never
+ * writes what the policy refuses nor refuses what it accepts: a digest, or a release tag (a tag
+ * that starts with a version number and names no moving build, e.g. `:v1.2.3`, `:1.2.3`).
+ */
 export function immutableImageProblem(image: string): string | undefined {
   if (isImmutableImage(image)) return undefined;
   const tagged = TAGGED_IMAGE.exec(image);
-  if (tagged) {
-    const tag = tagged[1];
-    if (tagged[2]) return `image "${image}" carries both a tag and a digest; pin it as <repo>@sha256:<digest> without ":${tag}"`;
-    if (tag === "latest" || tag.startsWith("dev-") || tag.startsWith("preview-")) {
-      return `image "${image}" uses the moving tag ":${tag}"; prod needs <repo>@sha256:<64 hex>`;
-    }
-    return `image "${image}" is a tag, which can be re-pushed; prod needs <repo>@sha256:<64 hex>`;
+  if (!tagged && !new RegExp(`^${REPOSITORY}(@.*)?$`).test(image)) {
+    return `image "${image}" is not an image reference; expected <repo>@sha256:<64 hex> or <repo>:<release tag>`;
   }
-  if (/@sha256:/.test(image)) return `image "${image}" has a malformed digest; expected <repo>@sha256:<64 lower-case hex>`;
-  return `image "${image}" is not an immutable reference; expected <repo>@sha256:<64 hex>`;
+  const problem = mutableImageProblem(image);
+  if (problem === undefined) return undefined;
+  if (/malformed digest/.test(problem)) return `image "${image}" has a malformed digest; expected <repo>@sha256:<64 lower-case hex>`;
+  return `image "${image}" ${problem}; prod needs <repo>@sha256:<64 hex> or a release tag such as <repo>:v1.2.3`;
 }
 
 export function promote(opts: PromoteOptions, deps: PromoteDeps): PromoteResult {
@@ -186,33 +189,48 @@ export function defaultDeps(cwd = process.cwd()): PromoteDeps {
   };
 }
 
-const USAGE =
-  "usage: npm run promote -- <version> [--digest <repo@sha256:...>] [--stack-file Pulumi.prod.yaml] [--dev-stack dev]";
+const USAGE = "npm run promote -- <version> [--digest <repo@sha256:...|repo:release-tag>] [--stack-file Pulumi.prod.yaml] [--dev-stack dev]";
+const HELP = `usage: ${USAGE}
+Pins the image dev runs (dev stack output ${DIGEST_OUTPUT}, or --digest) and <version> into the prod
+stack file, then prints the git commands that commit, tag and push it (the v* tag deploys prod).
+Refuses a dirty tree, a version already used or pinned, a version that is not v<semver>, and an
+image prod-images-immutable would refuse (anything but a digest or a release tag).
+  <version>            v<semver>, e.g. v1.2.3
+  --digest <image>     the image to pin instead of dev's (repo@sha256:<64 hex>, or repo:<release tag>)
+  --stack-file <file>  the prod stack file (default Pulumi.prod.yaml; relative to where you run it)
+  --dev-stack <name>   the stack whose ${DIGEST_OUTPUT} output is read (default dev)
+  -h, --help           this help`;
 
 export function main(argv: string[], deps: PromoteDeps = defaultDeps()): number {
   try {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        digest: { type: "string" },
-        "stack-file": { type: "string" },
-        "dev-stack": { type: "string" },
-      },
-    });
-    if (positionals.length !== 1) throw new PromoteError(USAGE);
+    const parsed = parseCommandLine(
+      "promote",
+      USAGE,
+      argv,
+      { digest: { type: "string" }, "stack-file": { type: "string" }, "dev-stack": { type: "string" } },
+      true,
+    );
+    if (!parsed) {
+      deps.log(HELP);
+      return 0;
+    }
+    const { values, positionals } = parsed;
+    if (positionals.length !== 1) {
+      throw new UsageError(`promote: expected one <version>, got ${positionals.length === 0 ? "none" : positionals.join(" ")}; usage: ${USAGE}`);
+    }
     promote(
       {
         version: positionals[0],
         digest: values.digest,
-        stackFile: values["stack-file"],
+        stackFile: values["stack-file"] === undefined ? undefined : fromCaller("promote", values["stack-file"]),
         devStack: values["dev-stack"],
       },
       deps,
     );
     return 0;
   } catch (err) {
-    console.error(`promote: ${err instanceof PromoteError ? err.message : firstLine(err)}`);
+    if (err instanceof UsageError) console.error(err.message);
+    else console.error(`promote: ${err instanceof PromoteError ? err.message : firstLine(err)}`);
     return 1;
   }
 }

@@ -3,10 +3,10 @@
 // Refreshes a dev database with a sampled, anonymized, referentially complete copy of prod.
 // URLs may also come from SAMPLE_FROM_URL / SAMPLE_TO_URL, to keep passwords off the command line.
 import * as fs from "node:fs";
-import { parseArgs } from "node:util";
 import { parseConfig } from "./sampler/config";
 import { emptyConfig, runSample, SampleError, SampleResult } from "./sampler/run";
 import { redactUrl } from "./sampler/safety";
+import { fromCaller, parseCommandLine } from "./cli";
 
 const USAGE = `usage: npm run sample -- --from <postgres-url> --to <postgres-url> --root <table> --percent <n>
          [--config <sample.yaml>] [--seed <s>] [--schema <name>] [--replace] [--create-schema] [--dry-run]
@@ -17,7 +17,8 @@ const USAGE = `usage: npm run sample -- --from <postgres-url> --to <postgres-url
   --seed            same seed + same data = same sample (default: random, printed)
   --replace         truncate the target's tables first (default: they must be empty)
   --create-schema   copy the source schema into the target with pg_dump --schema-only first
-  --dry-run         select and report only; write nothing`;
+  --dry-run         select and report only; write nothing
+  -h, --help        this help`;
 
 export function formatSummary(r: SampleResult): string {
   const width = Math.max(5, ...r.tables.map((t) => t.table.length));
@@ -36,31 +37,26 @@ export function formatSummary(r: SampleResult): string {
 export async function main(argv: string[]): Promise<number> {
   let values;
   try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        from: { type: "string" },
-        to: { type: "string" },
-        root: { type: "string" },
-        percent: { type: "string" },
-        config: { type: "string" },
-        seed: { type: "string" },
-        schema: { type: "string" },
-        replace: { type: "boolean", default: false },
-        "create-schema": { type: "boolean", default: false },
-        "dry-run": { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
+    const parsed = parseCommandLine("sample", USAGE.split("\n")[0].replace(/^usage: /, "") + " (--help for all options)", argv, {
+      from: { type: "string" },
+      to: { type: "string" },
+      root: { type: "string" },
+      percent: { type: "string" },
+      config: { type: "string" },
+      seed: { type: "string" },
+      schema: { type: "string" },
+      replace: { type: "boolean", default: false },
+      "create-schema": { type: "boolean", default: false },
+      "dry-run": { type: "boolean", default: false },
+    });
+    if (!parsed) {
+      console.log(USAGE);
+      return 0;
+    }
+    values = parsed.values;
   } catch (e) {
-    console.error(`sample: ${(e as Error).message}\n${USAGE}`);
+    console.error((e as Error).message);
     return 1;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
   }
   const from = values.from ?? process.env.SAMPLE_FROM_URL;
   const to = values.to ?? process.env.SAMPLE_TO_URL;
@@ -81,7 +77,7 @@ export async function main(argv: string[]): Promise<number> {
     if (values.config) {
       let text: string;
       try {
-        text = fs.readFileSync(values.config, "utf8");
+        text = fs.readFileSync(fromCaller("sample", values.config), "utf8");
       } catch (e) {
         throw new SampleError(`cannot read config ${values.config}: ${(e as Error).message}`);
       }

@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ConfigError, parseStackConfig } from "../../stacks/config";
 import { Env, StackConfig, stackConfigSchema } from "../../stacks/schema";
-import { branchFromStackName } from "../../stacks/slug";
+import { branchFromStackName, previewSlug } from "../../stacks/slug";
 import { readStackConfig, siblingStackFiles } from "../../stacks/stackFile";
 
 export const ENV_TOKENS: readonly Env[] = ["prod", "dev", "preview"];
@@ -140,7 +140,8 @@ export function stackInfo(urn: string): StackInfo | undefined {
   if (stack === undefined) return undefined;
   const loaded = loadStackConfig(stack, stackFilePath(stack));
   const env = envFromStackName(stack) ?? loaded.config?.env;
-  const slug = env === "preview" ? (branchFromStackName(shortStackName(stack)) ?? loaded.config?.preview.branch) : undefined;
+  const branch = env === "preview" ? (branchFromStackName(shortStackName(stack)) ?? loaded.config?.preview.branch) : undefined;
+  const slug = branch === undefined ? undefined : previewSlug(branch);
   return { stack, env, slug, loaded };
 }
 

@@ -29,9 +29,12 @@ describe("nonprod-resource-budget (rule 6)", () => {
   it("flags dev limits over the share of the host", () => {
     const dir = devProdProject();
     const v = of(run([limited("gigi-dev-app", "1", 2048), limited("gigi-dev-db", "1", 2048, "postgres")], { stack: "dev", dir }), POLICY);
+    // One line for the host; app and db set their own limits (they differ from budget.defaultLimits),
+    // the larger CPU user is named first with the value that fits: 2 - (2 - 1.6) = 1.6 over 1 workload.
     expect(v.map((x) => x.message)).toEqual([
-      'dev workloads on host "local" are limited to 2 CPUs in total, over 40% (the policy\'s nonProdShare) of its 4 CPUs = 1.6: lower the limits (twinstack:budget.defaultLimits or per-service limits), raise twinstack:budget.share, or give the host its real size (twinstack:hosts[].cpus / memoryMb)',
-      'dev workloads on host "local" are limited to 4096 MiB in total, over 40% (the policy\'s nonProdShare) of its 8192 MiB = 3276.8: lower the limits (twinstack:budget.defaultLimits or per-service limits), raise twinstack:budget.share, or give the host its real size (twinstack:hosts[].cpus / memoryMb)',
+      'dev workloads on host "local" ask for 2 CPUs and 4096 MiB, over the 1.6 CPUs and 3276 MiB allowed (40% of 4 CPUs and 8192 MiB, the policy\'s nonProdShare): ' +
+        "lower twinstack:app.limits.cpus from 1 to 0.6 and twinstack:app.limits.memoryMb from 2048 to 1216 (1 workload uses it); " +
+        "or raise twinstack:budget.share to 0.5; or if the host is bigger, say so: twinstack:hosts[0] cpus: 5, memoryMb: 10240 or more",
     ]);
   });
 
@@ -46,7 +49,7 @@ describe("nonprod-resource-budget (rule 6)", () => {
   it("counts swarm service replicas against the whole swarm, and ignores prod", () => {
     const dir = devProdProject();
     const big = service("dev", "gigi-dev-app", { mode: { replicated: { replicas: 4 } } }); // 4 x 0.5 CPU = 2 > 1.6
-    expect(of(run([big], { stack: "dev", dir }), POLICY).map((x) => x.message)[0]).toMatch(/^dev workloads on the swarm \(local\) are limited to 2 CPUs/);
+    expect(of(run([big], { stack: "dev", dir }), POLICY).map((x) => x.message)[0]).toMatch(/^dev workloads on the swarm \(local\) ask for 2 CPUs/);
     expect(of(run([service("prod", "gigi-prod-app", { taskSpec: { containerSpec: { image: "x" } } })], { stack: "prod", dir }), POLICY)).toEqual([]);
   });
 
@@ -56,6 +59,6 @@ describe("nonprod-resource-budget (rule 6)", () => {
     const ok = container("preview-x", "gigi-preview-x", { name: "gigi-preview-x", cpus: "0.5", memory: 512, host: "" }, { provider });
     expect(of(run([provider, ok], { stack: "preview-x", dir }), POLICY)).toEqual([]);
     const greedy = container("preview-x", "gigi-preview-x", { name: "gigi-preview-x", cpus: "3", memory: 512, host: "" }, { provider });
-    expect(of(run([provider, greedy], { stack: "preview-x", dir }), POLICY).map((x) => x.message)).toEqual([expect.stringMatching(/^preview workloads on host "local" are limited to 3 CPUs/)]);
+    expect(of(run([provider, greedy], { stack: "preview-x", dir }), POLICY).map((x) => x.message)).toEqual([expect.stringMatching(/^preview workloads on host "local" ask for 3 CPUs/)]);
   });
 });

@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// `npx twinstack <command> [args]`: the project's command lines without npm's banner on stdout, so
+// `npx twinstack plan -s prod --json > plan.json` holds only the JSON. Each command runs exactly as
+// its npm script does (same start command, package root as working directory); paths the user
+// types are resolved from where they typed them (TWINSTACK_CALLER_DIR, tools/cli.ts).
+"use strict";
+const { spawnSync } = require("child_process");
+const fs = require("fs");
+const path = require("path");
+
+const ROOT = path.resolve(__dirname, "..");
+/** command -> npm script; a command without a script starts its tool with ts-node. */
+const COMMANDS = {
+  plan: { script: "plan", tool: "tools/plan.ts", what: "offline plan of a stack: resources and policy violations" },
+  promote: { script: "promote", tool: "tools/promote.ts", what: "pin dev's image and a version into the prod stack file" },
+  sample: { script: "sample", tool: "tools/sample.ts", what: "refresh a dev database with a sampled, anonymized copy of prod" },
+  bench: { script: "bench", tool: "tools/bench.ts", what: "print the plan's and the sampler's speed figures" },
+  "preview-stack-name": { script: "preview-stack-name", tool: "tools/preview-stack-name.ts", what: "print the preview stack name of a git branch" },
+  "config-reference": { script: "config-reference", tool: "tools/configReference.ts", what: "print the config reference table" },
+};
+const USAGE = `usage: twinstack <command> [args] (twinstack <command> --help for its options)`;
+
+function help() {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return [USAGE, "commands:", ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.what}`)].join("\n");
+}
+
+function main(argv) {
+  const [command, ...args] = argv;
+  if (command === undefined) {
+    process.stderr.write(`twinstack: missing command; ${USAGE}\n`);
+    return 1;
+  }
+  if (command === "-h" || command === "--help" || command === "help") {
+    process.stdout.write(`${help()}\n`);
+    return 0;
+  }
+  const entry = COMMANDS[command];
+  if (!entry) {
+    process.stderr.write(`twinstack: unknown command "${command}" (commands: ${Object.keys(COMMANDS).join(", ")}); ${USAGE}\n`);
+    return 1;
+  }
+  const scripts = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts || {};
+  const start = scripts[entry.script] || `ts-node --swc ${entry.tool}`;
+  // As npm runs a script: through sh, with the package's node_modules/.bin on PATH, in the package root.
+  const result = spawnSync("sh", ["-c", `${start} "$@"`, "twinstack", ...args], {
+    cwd: ROOT,
+    stdio: "inherit",
+    env: {
+      ...process.env,
+      PATH: `${path.join(ROOT, "node_modules", ".bin")}${path.delimiter}${process.env.PATH || ""}`,
+      TWINSTACK_CALLER_DIR: process.env.TWINSTACK_CALLER_DIR || process.cwd(),
+    },
+  });
+  if (result.error) {
+    process.stderr.write(`twinstack: cannot start ${command}: ${result.error.message}\n`);
+    return 1;
+  }
+  return result.status === null ? 1 : result.status;
+}
+
+process.exitCode = main(process.argv.slice(2));

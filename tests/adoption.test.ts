@@ -1,0 +1,205 @@
+// Issue 16: what a newcomer meets first, through the real entry points (the plan CLI as a process).
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { spawnSync } from "child_process";
+import { createHash } from "crypto";
+import { previewStackName } from "../stacks/slug";
+import { runPlanCli } from "../tools/planCli";
+
+let dir: string;
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-adoption-"));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function writeStack(name: string, yaml: string): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, yaml);
+  return file;
+}
+
+describe("compose habits", () => {
+  test("LOG_LEVEL: 3 (a number where a string is expected) says to quote it, on one line", () => {
+    const file = writeStack(
+      "Pulumi.dev.yaml",
+      ["config:", "  twinstack:env: dev", "  twinstack:app:", "    name: shop", "    image: shop:dev-latest", "    env:", "      LOG_LEVEL: 3", "      DEBUG: true", ""].join("\n"),
+    );
+    const run = runPlanCli(["-s", "dev", "--config", file]);
+    expect(run.status).toBe(1);
+    const lines = run.stderr.trim().split("\n");
+    expect(lines).toEqual([
+      expect.stringMatching(/Pulumi\.dev\.yaml: twinstack:app\.env\.LOG_LEVEL: expected a string, got 3 \(YAML reads 3 unquoted as a number: quote it, "3"\)$/),
+      expect.stringMatching(/twinstack:app\.env\.DEBUG: expected a string, got true \(YAML reads true unquoted as a boolean: quote it, "true"\)$/),
+    ]);
+  });
+});
+
+describe("defaults pass the default policy on the default host size", () => {
+  test("a minimal dev file (app + worker + Postgres + Redis + proxy, host size not given) plans clean", () => {
+    const file = writeStack(
+      "Pulumi.dev.yaml",
+      [
+        "config:",
+        "  twinstack:env: dev",
+        "  twinstack:domains: [dev.shop.example.com]",
+        "  twinstack:hosts:",
+        "    - name: dev1",
+        "      docker: ssh://deploy@dev1.shop.example.com",
+        "  twinstack:app:",
+        "    name: shop",
+        "    image: registry.example.com/shop:main",
+        "    workers:",
+        "      - name: jobs",
+        "        command: [node, worker.js]",
+        "  twinstack:redis:",
+        "    mode: dedicated",
+        "",
+      ].join("\n"),
+    );
+    const run = runPlanCli(["-s", "dev", "--config", file, "--json"]);
+    expect(run.stderr).toBe("");
+    const plan = JSON.parse(run.stdout);
+    expect(plan.violations).toEqual([]);
+    expect(run.status).toBe(0);
+    // Five budgeted workloads on the host: app, worker, Postgres, Redis, Caddy.
+    const roles = plan.resources
+      .filter((r: { type: string }) => r.type === "docker:index/container:Container")
+      .map((r: { inputs: { labels?: { label: string; value: string }[] } }) => r.inputs.labels?.find((l) => l.label === "twinstack.role")?.value)
+      .sort();
+    expect(roles).toEqual(["app", "postgres", "proxy", "redis", "worker"]);
+  });
+
+  test("a real overrun is one line naming the key to change and by how much", () => {
+    const file = writeStack(
+      "Pulumi.dev.yaml",
+      ["config:", "  twinstack:env: dev", "  twinstack:domains: [dev.shop.example.com]", "  twinstack:app:", "    name: shop", "    image: shop:main", "  twinstack:redis:", "    mode: dedicated", "    limits: {cpus: 1, memoryMb: 2048}", ""].join("\n"),
+    );
+    const run = runPlanCli(["-s", "dev", "--config", file]);
+    expect(run.status).toBe(1);
+    const budget = run.stdout.split("\n").filter((l) => l.includes("nonprod-resource-budget"));
+    // app, Postgres, Caddy at the default 0.15 CPU / 256 MiB, Redis at 1 CPU / 2048 MiB on the default 2-CPU, 4096 MiB host:
+    // 1.45 CPUs asked, 0.8 allowed: Redis down to 1 - 0.65 = 0.35; 2816 MiB asked, 1638 allowed: 2048 - 1178 = 870 -> 832.
+    expect(budget).toEqual([
+      expect.stringContaining(
+        'ask for 1.45 CPUs and 2816 MiB, over the 0.8 CPUs and 1638 MiB allowed (40% of 2 CPUs and 4096 MiB, the policy\'s nonProdShare): lower twinstack:redis.limits.cpus from 1 to 0.35 and twinstack:redis.limits.memoryMb from 2048 to 832 (1 workload uses it); or raise twinstack:budget.share to 0.73; or if the host is bigger, say so: twinstack:hosts[0] cpus: 3.63, memoryMb: 7040 or more',
+      ),
+    ]);
+  });
+});
+
+describe("previews: one slug for the stack name and the program, dev's HTTPS port kept", () => {
+  const root = path.join(__dirname, "..");
+  const tool = (args: string[]) =>
+    spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--swc", path.join(root, "tools/preview-stack-name.ts"), ...args], { cwd: root, encoding: "utf8" });
+
+  test("a branch over 32 characters: the plan of the printed stack uses exactly its slug, at https://dev…:8443", () => {
+    const branch = "feature/JIRA-1234-make-the-checkout-page-load-faster";
+    const printed = tool([branch]);
+    expect(printed.status).toBe(0);
+    const stack = printed.stdout.trim();
+    expect(stack).toBe(previewStackName(branch));
+    const slug = stack.slice("preview-".length);
+    expect(slug.length).toBeLessThanOrEqual(32);
+
+    const run = runPlanCli(["-s", stack, "--json"]);
+    expect(run.status).toBe(0);
+    const outputs = JSON.parse(run.stdout).outputs;
+    expect(outputs.slug).toBe(slug);
+    expect(outputs.image).toBe(`nginxdemos/hello:preview-${slug}`);
+    // The default dev publishes HTTPS on 8443 (Pulumi.dev.yaml proxy.httpsPort).
+    expect(outputs.previewUrl).toBe(`https://dev.myapp.localhost:8443/preview/${slug}/`);
+  });
+
+  test("a preview stack named with another slug is refused, naming the right stack", () => {
+    const run = runPlanCli(["-s", "preview-feature-jira-1234-make-the-checkout-page-load-faster"]);
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim()).toMatch(/^Pulumi\.preview-feature-jira-1234-make-the-checkout-page-load-faster\.yaml: stack "preview-feature-jira-1234-make-the-checkout-page-load-faster" does not carry the preview slug "feature-jira-1234-make-th-[0-9a-f]{6}" .*: name the stack preview-feature-jira-1234-make-th-[0-9a-f]{6} \(tools\/preview-stack-name.ts prints it\)$/);
+  });
+});
+
+describe("one Node version", () => {
+  test("every workflow sets up the Node major the README asks for", () => {
+    const root = path.join(__dirname, "..");
+    const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+    const wanted = /^- Node\.js (\d+) and npm/m.exec(readme)?.[1];
+    expect(wanted).toBe("22");
+    const dir = path.join(root, ".forgejo", "workflows");
+    const versions = fs
+      .readdirSync(dir)
+      .flatMap((f) => [...fs.readFileSync(path.join(dir, f), "utf8").matchAll(/node-version:\s*["']?([^"'\s]+)/g)].map((m) => `${f}: ${m[1]}`));
+    expect(versions.length).toBeGreaterThan(0);
+    for (const v of versions) expect(v).toMatch(new RegExp(`: ${wanted}$`));
+  });
+});
+
+describe("policy violations: one line per mistake, naming the config key", () => {
+  const root = path.join(__dirname, "..");
+  function prodProject(edit: (prod: string) => string): string {
+    const project = fs.mkdtempSync(path.join(dir, "project-"));
+    fs.copyFileSync(path.join(root, "Pulumi.dev.yaml"), path.join(project, "Pulumi.dev.yaml"));
+    fs.writeFileSync(path.join(project, "Pulumi.prod.yaml"), edit(fs.readFileSync(path.join(root, "Pulumi.prod.yaml"), "utf8")));
+    return path.join(project, "Pulumi.prod.yaml");
+  }
+  const violationLines = (stdout: string) => stdout.slice(stdout.indexOf("Policy violations:")).split("\n").filter((l) => /^  \S+ \((mandatory|advisory)\): /.test(l));
+
+  test("an untagged prod image: one line naming twinstack:app.image and the resources", () => {
+    const file = prodProject((y) => y.replace(/^(    image: nginxdemos\/hello)@sha256:[0-9a-f]{64}$/m, "$1"));
+    const run = runPlanCli(["-s", "prod", "--config", file]);
+    expect(run.status).toBe(1);
+    expect(violationLines(run.stdout)).toEqual([
+      expect.stringMatching(
+        /^  prod-images-immutable \(mandatory\): myapp-prod-app-image, myapp-prod-app: prod image "nginxdemos\/hello" has no tag, which means :latest: set twinstack:app\.image in \S*Pulumi\.prod\.yaml to a digest /,
+      ),
+    ]);
+    expect(run.stdout).toMatch(/2 mandatory and 0 advisory policy violations \(1 cause, one line each above/);
+  });
+
+  test("a prod file saying env: dev: the real fix on one line, first, with what it clears", () => {
+    const file = prodProject((y) => y.replace("twinstack:env: prod", "twinstack:env: dev"));
+    const run = runPlanCli(["-s", "prod", "--config", file]);
+    expect(run.status).toBe(1);
+    expect(violationLines(run.stdout)).toEqual([
+      expect.stringMatching(/^  no-shared-claims \(mandatory\): stack: stack "prod" sets twinstack:env "dev" in .*: set twinstack:env: prod \(fixing it also clears the \d+ violations it causes: env-token-in-names ×\d+, prod-data-protected ×\d+\)$/),
+    ]);
+    // --json keeps every violation as the policies reported them.
+    const json = JSON.parse(runPlanCli(["-s", "prod", "--config", file, "--json"]).stdout);
+    expect(json.violations.length).toBeGreaterThan(10);
+  });
+});
+
+describe("releases and previews really update: mutable tags re-pulled when the registry's digest changes", () => {
+  const root = path.join(__dirname, "..");
+  // The harness answers docker.getRegistryImage with sha256(<reference>) as the digest.
+  const standIn = (ref: string) => `sha256:${createHash("sha256").update(ref).digest("hex")}`;
+  const planJson = (args: string[]) => {
+    const run = runPlanCli([...args, "--json"]);
+    expect(run.stderr).toBe("");
+    return JSON.parse(run.stdout) as { resources: { type: string; name: string; inputs: Record<string, any> }[]; violations: unknown[] };
+  };
+  const byName = (plan: ReturnType<typeof planJson>, name: string) => plan.resources.find((r) => r.name === name)!;
+
+  test("dev: the app image re-pulls on the tag's registry digest; app.pullTrigger from CI replaces the lookup; prod pins instead", () => {
+    const dev = planJson(["-s", "dev"]);
+    expect(byName(dev, "myapp-dev-app-image").inputs.pullTriggers).toEqual([standIn("nginxdemos/hello:0.4-plain-text")]);
+    const prod = planJson(["-s", "prod"]);
+    expect(byName(prod, "myapp-prod-app-image").inputs.pullTriggers).toBeUndefined();
+
+    const file = writeStack("Pulumi.dev.yaml", fs.readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8").replace("    port: 80\n", "    port: 80\n    pullTrigger: sha256:0123\n"));
+    expect(byName(planJson(["-s", "dev", "--config", file]), "myapp-dev-app-image").inputs.pullTriggers).toEqual(["sha256:0123"]);
+  });
+
+  test("dev on Swarm: the service runs <tag>@<resolved digest>, so a new push is a new service spec", () => {
+    const file = writeStack("Pulumi.dev.yaml", fs.readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8").replace("  twinstack:env: dev\n", "  twinstack:env: dev\n  twinstack:runtime: swarm\n").replace("      docker: unix:///var/run/docker.sock\n", "      docker: ssh://deploy@dev1.example.com\n      address: 192.0.2.10\n"));
+    const plan = planJson(["-s", "dev", "--config", file]);
+    const app = plan.resources.find((r) => r.type === "docker:index/service:Service" && r.name === "myapp-dev-app")!;
+    expect(app.inputs.taskSpec.containerSpec.image).toBe(`nginxdemos/hello:0.4-plain-text@${standIn("nginxdemos/hello:0.4-plain-text")}`);
+  });
+
+  test("preview: :preview-<slug> re-pulls on its registry digest", () => {
+    const plan = planJson(["-s", "preview-feature-x"]);
+    const image = plan.resources.find((r) => r.type === "docker:index/remoteImage:RemoteImage")!;
+    expect(image.inputs.name).toBe("nginxdemos/hello:preview-feature-x");
+    expect(image.inputs.pullTriggers).toEqual([standIn("nginxdemos/hello:preview-feature-x")]);
+  });
+});

@@ -1,0 +1,80 @@
+// plan --against: the offline diff of a stack-file change, through the plan CLI, on two example configs.
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { SecretValue } from "../tests/harness";
+import { diffPlans } from "../tools/planDiff";
+import { runPlanCli } from "../tools/planCli";
+
+const ROOT = path.join(__dirname, "..");
+jest.setTimeout(180_000);
+let dir: string;
+beforeAll(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-diff-"))));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+test("gigi prod against a git ref: a release and gitea switched off, resource by resource, secrets masked", () => {
+  const repo = path.join(dir, "gigi");
+  fs.mkdirSync(repo);
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: repo, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } });
+  git("init", "-q");
+  for (const f of fs.readdirSync(path.join(ROOT, "examples", "gigi"))) fs.copyFileSync(path.join(ROOT, "examples", "gigi", f), path.join(repo, f));
+  git("add", ".");
+  git("commit", "-qm", "before");
+  const file = path.join(repo, "Pulumi.prod.yaml");
+  const before = fs.readFileSync(file, "utf8");
+  const after = before.replace("gigi/gigi:v1.2.3", "gigi/gigi:v1.3.0").replace("version: v1.2.3", "version: v1.3.0").replace("  twinstack:gitea:\n    enabled: true", "  twinstack:gitea:\n    enabled: false");
+  expect(after).not.toBe(before);
+  fs.writeFileSync(file, after);
+
+  const run = runPlanCli(["-s", "prod", "--config", file, "--against", "HEAD"]);
+  expect(run.stderr).toBe("");
+  expect(run.status).toBe(0);
+  const out = run.stdout.slice(run.stdout.indexOf("Against HEAD:"));
+  expect(out).toMatch(/^Against HEAD: 0 to add, 4 to remove, 4 to change, \d+ unchanged/);
+  expect(out).toContain("  - docker:index/service:Service  gigi-prod-gitea\n");
+  expect(out).toContain("  - docker:index/volume:Volume  gigi-prod-gitea-data\n");
+  expect(out).toContain('      name: "registry.gigi.casa/gigi/gigi:v1.2.3" => "registry.gigi.casa/gigi/gigi:v1.3.0"');
+  // The app's env holds secrets: it shows as changed (APP_VERSION moved), never its content.
+  expect(out).toContain("      taskSpec.containerSpec.env: [secret] => [secret] (changed)");
+  expect(out).not.toMatch(/DATABASE_URL|postgres:\/\//);
+
+  // Unchanged file: nothing to add, remove or change.
+  fs.writeFileSync(file, before);
+  const same = runPlanCli(["-s", "prod", "--config", file, "--against", "HEAD", "--json"]);
+  expect(same.status).toBe(0);
+  const diff = JSON.parse(same.stdout).diff;
+  expect({ added: diff.added, removed: diff.removed, changed: diff.changed }).toEqual({ added: [], removed: [], changed: [] });
+});
+
+test("lugh dev against a saved plan --json: a worker added", () => {
+  const saved = path.join(dir, "lugh-dev.json");
+  const first = runPlanCli(["-s", "dev", "--config", path.join(ROOT, "examples", "lugh", "Pulumi.dev.yaml"), "--json"]);
+  expect(first.status).toBe(0);
+  fs.writeFileSync(saved, first.stdout);
+
+  const copy = path.join(dir, "lugh");
+  fs.mkdirSync(copy);
+  for (const f of fs.readdirSync(path.join(ROOT, "examples", "lugh"))) fs.copyFileSync(path.join(ROOT, "examples", "lugh", f), path.join(copy, f));
+  const file = path.join(copy, "Pulumi.dev.yaml");
+  const yaml = fs.readFileSync(file, "utf8");
+  expect(yaml).toMatch(/^  twinstack:app:\n/m);
+  fs.writeFileSync(file, yaml.replace(/^  twinstack:app:\n/m, "  twinstack:app:\n    workers:\n      - name: mailer\n        command: [node, mailer.js]\n"));
+
+  const run = runPlanCli(["-s", "dev", "--config", file, "--against", saved]);
+  expect(run.stderr).toBe("");
+  const out = run.stdout.slice(run.stdout.indexOf(`Against ${saved}:`));
+  expect(out).toMatch(/: 1 to add, 0 to remove, 0 to change, \d+ unchanged/);
+  expect(out).toMatch(/\n  \+ docker:index\/container:Container  \S+-dev-worker-mailer\n/);
+});
+
+test("diffPlans compares secrets without showing them", () => {
+  const r = (inputs: Record<string, unknown>) => [{ type: "t", name: "n", inputs }];
+  expect(diffPlans(r({ a: new SecretValue("x") }), r({ a: new SecretValue("x") })).changed).toEqual([]);
+  const d = diffPlans(r({ a: new SecretValue("hunter2"), b: 1 }), r({ a: new SecretValue("hunter3"), b: 2 }));
+  expect(d.changed[0].changes).toEqual([
+    { path: "a", before: "[secret]", after: "[secret] (changed)" },
+    { path: "b", before: "1", after: "2" },
+  ]);
+  expect(JSON.stringify(d)).not.toMatch(/hunter/);
+});

@@ -1,0 +1,53 @@
+// The README walkthrough, as a new user follows it: its stack files written into a copy of the
+// project, its commands run in order. `pulumi config set --secret` is emulated (it writes an
+// encrypted `secure:` value into the stack file); other pulumi commands cannot run here and are
+// the only lines skipped.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+const ROOT = path.join(__dirname, "..");
+jest.setTimeout(240_000);
+
+const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+const section = /<!-- walkthrough:start -->\n([\s\S]*?)<!-- walkthrough:end -->/.exec(readme)?.[1] ?? "";
+const blocks = [...section.matchAll(/```(\w+)\n([\s\S]*?)```/g)].map((m) => ({ lang: m[1], text: m[2] }));
+
+test("the walkthrough has two stack files and a command block", () => {
+  expect(blocks.filter((b) => b.lang === "yaml").map((b) => b.text.split("\n")[0])).toEqual(["# Pulumi.dev.yaml", "# Pulumi.prod.yaml"]);
+  expect(blocks.filter((b) => b.lang === "sh")).toHaveLength(1);
+});
+
+test("following it plans dev, prod and a preview clean", () => {
+  // A copy of the project as a user's clone: sources copied, node_modules linked.
+  const project = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-walkthrough-"));
+  try {
+    for (const entry of fs.readdirSync(ROOT)) {
+      if ([".git", "node_modules", "dist", "coverage"].includes(entry)) continue;
+      fs.cpSync(path.join(ROOT, entry), path.join(project, entry), { recursive: true });
+    }
+    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(project, "node_modules"));
+    for (const b of blocks.filter((b) => b.lang === "yaml")) fs.writeFileSync(path.join(project, b.text.split("\n")[0].slice(2)), b.text);
+
+    const commands = blocks.find((b) => b.lang === "sh")!.text.trim().split("\n");
+    const planned: string[] = [];
+    for (const line of commands) {
+      const words = line.split(/\s+/);
+      if (line.startsWith("pulumi config set --secret ")) {
+        const [stack, key] = [words[words.indexOf("-s") + 1], words[words.indexOf("-s") + 2]];
+        fs.appendFileSync(path.join(project, `Pulumi.${stack}.yaml`), `  twinstack:${key}:\n    secure: v1:walkthrough-test\n`);
+      } else if (words[0] === "npx" && words[1] === "twinstack") {
+        const run = spawnSync(process.execPath, [path.join(project, "bin", "twinstack.js"), ...words.slice(2)], { cwd: project, encoding: "utf8" });
+        expect({ line, status: run.status, stderr: run.stderr }).toEqual({ line, status: 0, stderr: "" });
+        expect(run.stdout).toMatch(/\n0 mandatory and 0 advisory policy violations\n$/);
+        planned.push(words[4]);
+      } else {
+        expect(line).toMatch(/^pulumi (up|login|stack) /);
+      }
+    }
+    expect(planned).toEqual(["dev", "prod", "preview-feature-login"]);
+  } finally {
+    fs.rmSync(project, { recursive: true, force: true });
+  }
+});

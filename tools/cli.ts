@@ -1,0 +1,60 @@
+// What every twinstack command line shares: --help, unknown flags refused with a one-line usage,
+// and paths resolved from the directory the user typed the command in.
+import * as path from "path";
+import { parseArgs, ParseArgsConfig } from "util";
+
+/** Misuse of a command line: printed as `<tool>: <problem>; usage: <usage line>`, exit 1. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/**
+ * node:util parseArgs, strict, plus `-h/--help`. Returns undefined when help was asked for (the
+ * caller prints its help and exits 0). Unknown flags and missing values become a UsageError whose
+ * message is one line and ends with the usage line.
+ */
+export function parseCommandLine<O extends Options>(
+  tool: string,
+  usage: string,
+  argv: string[],
+  options: O,
+  allowPositionals = false,
+): { values: { [K in keyof O]?: O[K]["type"] extends "boolean" ? boolean : string }; positionals: string[] } | undefined {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals });
+  } catch (err) {
+    const e = err as { code?: string; message: string };
+    const option = /'(-[^']*)'/.exec(e.message)?.[1];
+    const problem =
+      e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION"
+        ? `unknown option ${option ?? ""}`.trim()
+        : e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE"
+          ? `option ${option?.split(/[ ,]/)[0] ?? ""} needs a value`
+          : e.code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL"
+            ? `unexpected argument ${/'([^']*)'/.exec(e.message)?.[1] ?? ""}`.trim()
+            : e.message.split("\n")[0];
+    throw new UsageError(`${tool}: ${problem}; usage: ${usage}`);
+  }
+  if ((parsed.values as { help?: boolean }).help) return undefined;
+  return parsed as never;
+}
+
+/**
+ * The directory the user ran the command from. `npm run <script>` starts tools in the package root
+ * and passes the caller's directory as INIT_CWD (https://docs.npmjs.com/cli/v10/commands/npm-run-script);
+ * the `twinstack` bin passes it as TWINSTACK_CALLER_DIR. INIT_CWD only counts for the tool's own
+ * script: under `npm test` it names where the tests were started, not a caller of this tool.
+ */
+export function callerDir(script: string): string {
+  if (process.env.TWINSTACK_CALLER_DIR) return process.env.TWINSTACK_CALLER_DIR;
+  if (process.env.INIT_CWD && process.env.npm_lifecycle_event === script) return process.env.INIT_CWD;
+  return process.cwd();
+}
+
+/** A path the user typed, resolved from their directory (absolute paths stay as they are). */
+export function fromCaller(script: string, file: string): string {
+  return path.resolve(callerDir(script), file);
+}

@@ -1,0 +1,148 @@
+// `plan --against <git ref | plan JSON>`: what a stack-file change adds, removes and changes,
+// resource by resource with the inputs that differ, offline. Secrets are never printed: a changed
+// secret shows as "[secret] (changed)", compared through a keyed hash that lives only in this process.
+import { execFileSync } from "child_process";
+import { createHmac, randomBytes } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { SecretValue } from "../tests/harness";
+import { PlanError } from "./planner";
+
+/** A planned resource as the diff sees it: parent by name, inputs with secrets as SecretValue or "[secret]". */
+export interface DiffResource {
+  type: string;
+  name: string;
+  parent?: string;
+  inputs: Record<string, unknown>;
+}
+
+export interface InputChange {
+  /** Dotted path into the inputs, e.g. `envs[3]`, `healthcheck.interval`. */
+  path: string;
+  before: string;
+  after: string;
+}
+
+export interface PlanDiff {
+  added: DiffResource[];
+  removed: DiffResource[];
+  changed: { type: string; name: string; changes: InputChange[] }[];
+  unchanged: number;
+}
+
+const SALT = randomBytes(32);
+const SECRET = "[secret]";
+const UNKNOWN_SECRET = "secret:?";
+
+/** Leaf values by path; a secret is one leaf (its content never leaves this function unhashed). */
+function flatten(value: unknown, prefix: string, out: Map<string, { shown: string; compare: string }>): void {
+  if (value instanceof SecretValue) {
+    const digest = createHmac("sha256", SALT).update(JSON.stringify(value.value) ?? "").digest("hex");
+    out.set(prefix, { shown: SECRET, compare: `secret:${digest}` });
+    return;
+  }
+  if (Array.isArray(value)) {
+    if (value.length === 0) out.set(prefix, { shown: "[]", compare: "[]" });
+    value.forEach((v, i) => flatten(v, `${prefix}[${i}]`, out));
+    return;
+  }
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    if (entries.length === 0) out.set(prefix, { shown: "{}", compare: "{}" });
+    for (const [k, v] of entries) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+    return;
+  }
+  // A saved plan JSON holds secrets as "[secret]": equal to any secret, as nothing more is known.
+  if (value === SECRET) {
+    out.set(prefix, { shown: SECRET, compare: UNKNOWN_SECRET });
+    return;
+  }
+  const text = JSON.stringify(value) ?? "undefined";
+  out.set(prefix, { shown: text, compare: text });
+}
+
+const keyOf = (r: DiffResource) => `${r.type}\0${r.parent ?? ""}\0${r.name}`;
+
+export function diffPlans(before: DiffResource[], after: DiffResource[]): PlanDiff {
+  const old = new Map(before.map((r) => [keyOf(r), r]));
+  const now = new Map(after.map((r) => [keyOf(r), r]));
+  const diff: PlanDiff = { added: [], removed: [], changed: [], unchanged: 0 };
+  for (const [key, r] of now) if (!old.has(key)) diff.added.push(r);
+  for (const [key, r] of old) if (!now.has(key)) diff.removed.push(r);
+  for (const [key, r] of now) {
+    const was = old.get(key);
+    if (!was) continue;
+    const a = new Map<string, { shown: string; compare: string }>();
+    const b = new Map<string, { shown: string; compare: string }>();
+    flatten(was.inputs, "", a);
+    flatten(r.inputs, "", b);
+    const changes: InputChange[] = [];
+    for (const p of [...new Set([...a.keys(), ...b.keys()])].sort()) {
+      const x = a.get(p);
+      const y = b.get(p);
+      if (x?.compare === y?.compare) continue;
+      if (x?.shown === SECRET && y?.shown === SECRET && (x.compare === UNKNOWN_SECRET || y.compare === UNKNOWN_SECRET)) continue;
+      const secretChange = x?.shown === SECRET && y?.shown === SECRET;
+      changes.push({ path: p, before: x?.shown ?? "(none)", after: secretChange ? `${SECRET} (changed)` : (y?.shown ?? "(none)") });
+    }
+    if (changes.length) diff.changed.push({ type: r.type, name: r.name, changes });
+    else diff.unchanged += 1;
+  }
+  return diff;
+}
+
+/** Long values (rendered files, base64) cut for reading; --json carries them whole. */
+function short(text: string): string {
+  return text.length > 100 ? `${text.slice(0, 60)}…(${text.length} chars)` : text;
+}
+
+export function formatDiff(diff: PlanDiff, against: string): string {
+  const lines = [`Against ${against}: ${diff.added.length} to add, ${diff.removed.length} to remove, ${diff.changed.length} to change, ${diff.unchanged} unchanged`];
+  for (const r of diff.added) lines.push(`  + ${r.type}  ${r.name}`);
+  for (const r of diff.removed) lines.push(`  - ${r.type}  ${r.name}`);
+  for (const c of diff.changed) {
+    lines.push(`  ~ ${c.type}  ${c.name}`);
+    for (const ch of c.changes) lines.push(`      ${ch.path}: ${short(ch.before)} => ${short(ch.after)}`);
+  }
+  return lines.join("\n");
+}
+
+/** Reads the resources of a `plan --json` file. */
+export function readPlanJson(file: string): DiffResource[] {
+  let parsed: { resources?: DiffResource[] };
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new PlanError(`--against ${file}: not a readable plan JSON (from plan --json): ${(err as Error).message.split("\n")[0]}`);
+  }
+  if (!Array.isArray(parsed.resources)) throw new PlanError(`--against ${file}: no "resources" list; expected the output of plan --json`);
+  return parsed.resources;
+}
+
+/**
+ * The stack files as they were at a git ref: every Pulumi.*.yaml of the stack file's directory at
+ * that ref, written to a temporary directory (a preview plans its dev file beside it; policies
+ * read the siblings). Returns the copy of the stack file. The program's code is today's: the diff
+ * shows what the stack-file change does.
+ */
+export function stackFileAtRef(stackFile: string, ref: string): { file: string; cleanup(): void } {
+  const dir = path.dirname(path.resolve(stackFile));
+  const git = (args: string[]) => execFileSync("git", args, { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  let prefix: string;
+  try {
+    git(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]);
+    prefix = git(["rev-parse", "--show-prefix"]).trim();
+  } catch {
+    throw new PlanError(`--against ${ref}: neither a plan JSON file nor a git commit of the repository holding ${stackFile}`);
+  }
+  const names = git(["ls-tree", "--name-only", ref, "--", prefix || "."])
+    .split("\n")
+    .map((n) => path.basename(n))
+    .filter((n) => /^Pulumi\..+\.yaml$/.test(n));
+  const base = path.basename(stackFile);
+  if (!names.includes(base)) throw new PlanError(`--against ${ref}: ${prefix}${base} does not exist at ${ref}`);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-against-"));
+  for (const n of names) fs.writeFileSync(path.join(tmp, n), git(["show", `${ref}:${prefix}${n}`]));
+  return { file: path.join(tmp, base), cleanup: () => fs.rmSync(tmp, { recursive: true, force: true }) };
+}
