@@ -306,7 +306,8 @@ export class InstanceStack extends pulumi.ComponentResource {
           limits: limitsOf(undefined),
           labels: commonLabels,
         },
-        { parent: this },
+        // The first dump is taken at start: not before the database is up (else the first backup fails and the next is an interval away).
+        { parent: this, dependsOn: [this.database] },
       );
     }
 

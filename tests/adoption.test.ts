@@ -62,12 +62,13 @@ describe("defaults pass the default policy on the default host size", () => {
     const plan = JSON.parse(run.stdout);
     expect(plan.violations).toEqual([]);
     expect(run.status).toBe(0);
-    // Five budgeted workloads on the host: app, worker, Postgres, Redis, Caddy.
+    // Five budgeted workloads on the host: app, worker, Postgres, Redis, Caddy; and the app health
+    // probe's seeder (0.05 CPU, 16 MiB; components/images.ts HEALTH_PROBE): 0.8 CPUs of 0.8 allowed.
     const roles = plan.resources
       .filter((r: { type: string }) => r.type === "docker:index/container:Container")
       .map((r: { inputs: { labels?: { label: string; value: string }[] } }) => r.inputs.labels?.find((l) => l.label === "twinstack.role")?.value)
       .sort();
-    expect(roles).toEqual(["app", "postgres", "proxy", "redis", "worker"]);
+    expect(roles).toEqual(["app", "postgres", "probe", "proxy", "redis", "worker"]);
   });
 
   test("a real overrun is one line naming the key to change and by how much", () => {
@@ -78,11 +79,12 @@ describe("defaults pass the default policy on the default host size", () => {
     const run = runPlanCli(["-s", "dev", "--config", file]);
     expect(run.status).toBe(1);
     const budget = run.stdout.split("\n").filter((l) => l.includes("nonprod-resource-budget"));
-    // app, Postgres, Caddy at the default 0.15 CPU / 256 MiB, Redis at 1 CPU / 2048 MiB on the default 2-CPU, 4096 MiB host:
-    // 1.45 CPUs asked, 0.8 allowed: Redis down to 1 - 0.65 = 0.35; 2816 MiB asked, 1638 allowed: 2048 - 1178 = 870 -> 832.
+    // app, Postgres, Caddy at the default 0.15 CPU / 256 MiB, Redis at 1 CPU / 2048 MiB, the health probe's seeder at
+    // 0.05 CPU / 16 MiB, on the default 2-CPU, 4096 MiB host: 1.5 CPUs asked, 0.8 allowed: Redis down to 1 - 0.7 = 0.3;
+    // 2832 MiB asked, 1638 allowed: 2048 - 1194 = 854 -> 832; share 1.5 / 2 = 0.75; host 1.5 / 0.4 = 3.75 CPUs, 2832 / 0.4 = 7080 MiB.
     expect(budget).toEqual([
       expect.stringContaining(
-        'ask for 1.45 CPUs and 2816 MiB, over the 0.8 CPUs and 1638 MiB allowed (40% of 2 CPUs and 4096 MiB, the policy\'s nonProdShare): lower twinstack:redis.limits.cpus from 1 to 0.35 and twinstack:redis.limits.memoryMb from 2048 to 832 (1 workload uses it); or raise twinstack:budget.share to 0.73; or if the host is bigger, say so: twinstack:hosts[0] cpus: 3.63, memoryMb: 7040 or more',
+        'ask for 1.5 CPUs and 2832 MiB, over the 0.8 CPUs and 1638 MiB allowed (40% of 2 CPUs and 4096 MiB, the policy\'s nonProdShare): lower twinstack:redis.limits.cpus from 1 to 0.3 and twinstack:redis.limits.memoryMb from 2048 to 832 (1 workload uses it); or raise twinstack:budget.share to 0.75; or if the host is bigger, say so: twinstack:hosts[0] cpus: 3.75, memoryMb: 7080 or more',
       ),
     ]);
   });

@@ -31,7 +31,11 @@ test("gigi prod against a git ref: a release and gitea switched off, resource by
   expect(run.stderr).toBe("");
   expect(run.status).toBe(0);
   const out = run.stdout.slice(run.stdout.indexOf("Against HEAD:"));
-  expect(out).toMatch(/^Against HEAD: 0 to add, 4 to remove, 4 to change, \d+ unchanged/);
+  // Removed: Gitea's service, data and config volumes, its runner's service and volume. Changed: the app
+  // image, the app service (APP_VERSION) and the Caddyfile (no /gitea/ route) of the proxy on each of
+  // the four VIP nodes.
+  expect(out).toMatch(/^Against HEAD: 0 to add, 5 to remove, 6 to change, \d+ unchanged/);
+  for (const node of ["turing1", "turing2", "turing3", "turing4"]) expect(out).toContain(`  ~ docker:index/container:Container  gigi-prod-proxy-caddy-${node}\n`);
   expect(out).toContain("  - docker:index/service:Service  gigi-prod-gitea\n");
   expect(out).toContain("  - docker:index/volume:Volume  gigi-prod-gitea-data\n");
   expect(out).toContain('      name: "registry.gigi.casa/gigi/gigi:v1.2.3" => "registry.gigi.casa/gigi/gigi:v1.3.0"');
