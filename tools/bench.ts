@@ -4,6 +4,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { runPlanCli } from "./planCli";
+import { exitWhenFlushed } from "./exit";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
@@ -47,5 +48,5 @@ async function main() {
 
 main().catch((err) => {
   console.error(err.message ?? err);
-  process.exit(1);
+  void exitWhenFlushed(1);
 });

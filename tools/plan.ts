@@ -4,6 +4,7 @@
 import { describeFailure, isUserError, parentName, planStack, readPolicyConfig } from "./planner";
 import { formatViolation } from "../policy/offline";
 import { SecretValue } from "../tests/harness";
+import { exitWhenFlushed } from "./exit";
 
 interface Args {
   stack?: string;
@@ -29,12 +30,15 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
+/** Thrown to end main() after an error message was written. */
+class Failed extends Error {}
+
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
-  process.exit(1);
+  throw new Failed(message);
 }
 
-async function main() {
+async function main(): Promise<number> {
   let args: Args;
   try {
     args = parseArgs(process.argv.slice(2));
@@ -42,7 +46,10 @@ async function main() {
     fail((err as Error).message);
   }
   // Errors inside the program's applies surface asynchronously: report them like any other.
-  process.on("unhandledRejection", (err) => fail(describeFailure(err)));
+  process.on("unhandledRejection", (err) => {
+    process.stderr.write(`${describeFailure(err)}\n`);
+    void exitWhenFlushed(1);
+  });
 
   let plan;
   try {
@@ -79,7 +86,14 @@ async function main() {
   if (process.env.TWINSTACK_PLAN_STATS) {
     process.stderr.write(`TWINSTACK_PLAN_STATS ${JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS })}\n`);
   }
-  process.exit(mandatory.length ? 1 : 0);
+  return mandatory.length ? 1 : 0;
 }
 
-main();
+// Exit only once stdout is flushed: a >64 KiB plan JSON piped into a slow reader arrives whole.
+main().then(
+  (code) => exitWhenFlushed(code),
+  (err) => {
+    if (!(err instanceof Failed)) process.stderr.write(`${describeFailure(err)}\n`);
+    return exitWhenFlushed(1);
+  },
+);
