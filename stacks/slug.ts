@@ -32,6 +32,11 @@ export function branchSlug(branch: string, maxLength = 63): string {
   if (!Number.isInteger(maxLength) || maxLength < MIN_SLUG_LENGTH) {
     throw new RangeError(`branchSlug: maxLength must be an integer >= ${MIN_SLUG_LENGTH}, got ${maxLength}`);
   }
+  // Git names branches with bytes it shows as UTF-8: a lone UTF-16 surrogate cannot be in one, and
+  // hashing its UTF-8 form (U+FFFD) would give "\ud83d" and "\ude80" the same slug.
+  if (!branch.isWellFormed()) {
+    throw new Error("branchSlug: branch name is not well-formed Unicode (it holds a lone UTF-16 surrogate, which no git branch can)");
+  }
   if (isCleanSlug(branch, maxLength)) return branch;
 
   const hash = createHash("sha256").update(branch, "utf8").digest("hex").slice(0, HASH_LENGTH);
