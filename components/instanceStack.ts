@@ -5,6 +5,7 @@ import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
 import { BackupJob } from "./backupJob";
 import { certificateAuthority } from "./certificates";
+import { isGeneratedEnvVar } from "./appEnv";
 import { HOST_NODE_LABEL } from "./dockerHosts";
 import { ProxyRoute, ProxyTls } from "./render/caddyfile";
 import { renderMosquittoConf } from "./render/mosquitto";
@@ -245,6 +246,9 @@ export class InstanceStack extends pulumi.ComponentResource {
     const sessionSecret = new random.RandomPassword(`${name}-session-secret`, { length: 48, special: false }, { parent: this });
     const image = new docker.RemoteImage(`${name}-app-image`, { name: args.app.image, keepLocally: true }, { parent: this, provider });
     this.appImageDigest = image.repoDigest;
+    // Invariant (config validation rejects them first): generated variables are never overridden.
+    const overridden = [...Object.keys(args.app.env), ...Object.keys(args.app.secretEnv)].filter(isGeneratedEnvVar);
+    if (overridden.length) throw new Error(`InstanceStack ${name}: app env cannot set the generated ${overridden.join(", ")}`);
     const plainEnv: Record<string, string> = {
       APP_ENV: args.env,
       PORT: String(args.app.port),

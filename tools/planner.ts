@@ -9,6 +9,7 @@ import { runStack } from "../stacks";
 import { readStackConfig, StackFileError } from "../stacks/stackFile";
 import { branchFromStackName } from "../stacks/slug";
 import { Violation, runPolicies } from "../policy/offline";
+import { findRenderInvariant } from "../components/render/invariant";
 
 export interface StackPlan extends PlanResult {
   stack: string;
@@ -22,6 +23,9 @@ export class PlanError extends Error {}
 function userMessage(err: unknown): string | undefined {
   if (err instanceof ConfigError || err instanceof StackFileError || err instanceof PlanError) return err.message;
   if (err instanceof pulumi.RunError) return err.message;
+  const invariant = findRenderInvariant(err);
+  // Config validation should have caught the value: say so, without a stack trace.
+  if (invariant !== undefined) return `error: a generated file's own check failed (a config check is missing, please report it): ${invariant}`;
   return undefined;
 }
 
@@ -66,6 +70,12 @@ export async function planStack(opts: {
     stackOutputs,
     sourceFile: path.relative(process.cwd(), stackFile) || stackFile,
   });
+  // The engine refuses a second resource with one URN (half-way through `pulumi up`): so does the plan.
+  const urns = new Set<string>();
+  for (const r of result.resources) {
+    if (urns.has(r.urn)) throw new PlanError(`${path.relative(process.cwd(), stackFile) || stackFile}: the program declares ${r.urn} twice (duplicate resource name "${r.name}")`);
+    urns.add(r.urn);
+  }
   const violations =
     opts.runPolicyPack === false
       ? []

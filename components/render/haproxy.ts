@@ -30,7 +30,9 @@ export interface HaproxyCfgArgs {
   maxConnPerServer?: number;
 }
 
-export class HaproxyConfigError extends Error {
+import { RenderInvariantError } from "./invariant";
+
+export class HaproxyConfigError extends RenderInvariantError {
   constructor(message: string) {
     super(message);
     this.name = "HaproxyConfigError";
