@@ -20,7 +20,7 @@ export const MAXIMA = {
   runners: 50,
   hosts: 50,
   cpus: 512,
-  memoryMb: 4 * 1024 * 1024,
+  memoryMb: 1024 * 1024,
   mqttDevices: 1000,
   tenants: 500,
   connectionLimit: 10000,
@@ -28,6 +28,9 @@ export const MAXIMA = {
   backupIntervalSeconds: 366 * 86400,
   dnsTtl: 7 * 86400,
 } as const;
+
+/** A StackReference name: stack, org/stack or org/project/stack. */
+export const STACK_REFERENCE_RE = /^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/;
 
 /** Tokens that make a name belong to prod (a non-prod stack must not name prod's things). */
 const PROD_TOKENS = ["prod", "production", "prd", "live"];
@@ -305,7 +308,27 @@ export function validateStack(c: StackConfig, ctx: ValidateContext): string[] {
     if (c.haPostgres.members % 2 === 0) at(["haPostgres", "members"], `expected an odd number of members (etcd quorum), got ${c.haPostgres.members}`);
   }
 
+  // ---- names and endpoints that reach commands, URLs and cloud APIs ----
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(c.postgres.adminUser)) at(["postgres", "adminUser"], `expected a Postgres role name (letters, digits, "_"), got ${show(["postgres"], c.postgres.adminUser)}`);
+  if (c.app?.version !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}$/.test(c.app.version)) at(["app", "version"], `expected a release version such as v1.2.3 (an image tag), got ${show(["app"], c.app.version)}`);
+  const cloudName = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+  for (const k of ["size", "region", "image"] as const) {
+    const v = c.runners[k];
+    if (v !== undefined && !cloudName.test(v)) at(["runners", k], `expected a ${k} name of the provider (letters, digits, ".", "_", "-"), got ${show(["runners"], v)}`);
+  }
+  c.hosts.forEach((h, i) => {
+    if (h.docker !== undefined && !/^(unix:\/\/\/[A-Za-z0-9._\/-]+|ssh:\/\/([a-z_][a-z0-9_-]{0,31}@)?[A-Za-z0-9.\[\]:-]+|tcp:\/\/[A-Za-z0-9.\[\]:-]+)$/.test(h.docker)) {
+      at(["hosts", i, "docker"], `expected unix:///path, ssh://user@host[:port] or tcp://host:port, got ${show(["hosts"], h.docker)}`);
+    }
+    if (h.provision) {
+      for (const k of ["type", "location", "image"] as const) {
+        if (!cloudName.test(h.provision[k])) at(["hosts", i, "provision", k], `expected a ${k} name of the provider (letters, digits, ".", "_", "-"), got ${show(["hosts"], h.provision[k])}`);
+      }
+    }
+  });
+
   // ---- preview ----
+  if (!STACK_REFERENCE_RE.test(c.preview.devStack)) at(["preview", "devStack"], `expected a stack name (stack, org/stack or org/project/stack), got ${show(["preview"], c.preview.devStack)}`);
   if (c.preview.branch !== undefined) {
     if (c.preview.branch === "" || !isWellFormedUnicode(c.preview.branch)) at(["preview", "branch"], "expected a git branch name (non-empty, well-formed Unicode)");
   }

@@ -11,6 +11,8 @@ import { branchFromStackName } from "../stacks/slug";
 import { Violation, runPolicies } from "../policy/offline";
 import { findRenderInvariant } from "../components/render/invariant";
 
+import { STACK_REFERENCE_RE } from "../stacks/validate";
+
 export interface StackPlan extends PlanResult {
   stack: string;
   stackFile: string;
@@ -54,9 +56,10 @@ export async function planStack(opts: {
   const fileConfig = readStackConfig(stackFile, { stack: opts.stack });
 
   let stackOutputs: Record<string, Record<string, unknown>> | undefined;
-  if (branchFromStackName(opts.stack) !== undefined) {
-    const preview = (fileConfig.values.preview ?? {}) as { devStack?: string };
-    const devStack = preview.devStack ?? "dev";
+  const preview = (fileConfig.values.preview ?? {}) as { devStack?: unknown };
+  const devStack = preview.devStack ?? "dev";
+  // A devStack that is no stack name is the program's config error to report (preview.devStack).
+  if (branchFromStackName(opts.stack) !== undefined && typeof devStack === "string" && STACK_REFERENCE_RE.test(devStack) && !fileConfig.secretKeys.includes("preview")) {
     const devName = devStack.split("/").pop() as string;
     const devFile = path.join(path.dirname(stackFile), `Pulumi.${devName}.yaml`);
     const dev = await planStack({ stack: devName, stackFile: devFile, projectDir, runPolicyPack: false });
