@@ -229,3 +229,20 @@ describe("kind 6: values that would change a generated text's meaning", () => {
     expect(problemsOf(pg({ host: "fd00::5" }), { secret: ["pw"] })).toEqual([]);
   });
 });
+
+describe("kind 7: derived names of distinct inputs stay distinct (or clash visibly)", () => {
+  it("slug -> Postgres identifier is injective on slugs", async () => {
+    const { slugToIdentifier, isCleanSlug } = await import("../stacks/slug");
+    const fc = (await import("fast-check")).default;
+    const slug = fc.stringMatching(/^[a-z][a-z0-9]{0,6}(?:-[a-z0-9]{1,6}){0,3}$/).filter((s) => isCleanSlug(s));
+    fc.assert(fc.property(fc.uniqueArray(slug, { minLength: 2, maxLength: 50 }), (slugs) => new Set(slugs.map(slugToIdentifier)).size === slugs.length));
+  });
+
+  it("two apps whose names differ only by - and _ get one database name: the cross-stack rule sees the clash", async () => {
+    const { stackClaims, findClashes } = await import("../stacks/claims");
+    const shared = (name: string) =>
+      parseStackConfig({ env: "dev", app: { name, image: "x:1" }, postgres: { mode: "shared", host: "DB.example.com.", adminPasswordKey: "pw" }, pw: "x" }, { stack: "dev", sourceFile: "f", isSecret: (k) => k === "pw" }).config;
+    const clashes = findClashes(stackClaims(shared("my-app")), stackClaims(shared("my_app")));
+    expect(clashes.filter((c) => c.mine.kind === "database" || c.mine.kind === "role").map((c) => c.mine.value)).toEqual(["db.example.com:5432/my_app_dev", "db.example.com:5432/my_app_dev"]);
+  });
+});
