@@ -30,7 +30,7 @@ export const MAXIMA = {
 } as const;
 
 /** A StackReference name: stack, org/stack or org/project/stack. */
-export const STACK_REFERENCE_RE = /^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/;
+export const STACK_REFERENCE_RE = /^(?!.*(^|\/)\.{1,2}(\/|$))([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]+$/;
 
 /** Tokens that make a name belong to prod (a non-prod stack must not name prod's things). */
 const PROD_TOKENS = ["prod", "production", "prd", "live"];
@@ -326,6 +326,29 @@ export function validateStack(c: StackConfig, ctx: ValidateContext): string[] {
       }
     }
   });
+
+  const zone = /^[a-z]+(-[a-z0-9]+)*$/;
+  if (!zone.test(c.provisioning.privateNetwork.zone)) at(["provisioning", "privateNetwork", "zone"], `expected a network zone such as eu-central, got ${show(["provisioning"], c.provisioning.privateNetwork.zone)}`);
+  if (c.vip.location !== undefined && !cloudName.test(c.vip.location)) at(["vip", "location"], `expected a location/region name such as fsn1 or nyc3, got ${show(["vip"], c.vip.location)}`);
+  host(["dns", "target"], c.dns.target, "the address the records point at");
+  // Image references (docker reference grammar: no spaces, quotes, braces or newlines).
+  const image = /^[A-Za-z0-9][A-Za-z0-9._\/:@+-]{0,254}$/;
+  const images: [Path, string | undefined][] = [
+    [["app", "image"], c.app?.image],
+    [["postgres", "image"], c.postgres.image],
+    [["redis", "image"], c.redis.image],
+    [["mqtt", "image"], c.mqtt.image],
+    [["vault", "image"], c.vault?.image],
+    [["gitea", "image"], c.gitea.image],
+    [["gitea", "runner", "image"], c.gitea.runner.image],
+    [["browser", "image"], c.browser.image],
+    [["proxy", "image"], c.proxy.image],
+    [["vip", "image"], c.vip.image],
+    [["haPostgres", "image"], c.haPostgres.image],
+    [["haPostgres", "etcdImage"], c.haPostgres.etcdImage],
+    [["haPostgres", "haproxyImage"], c.haPostgres.haproxyImage],
+  ];
+  for (const [p, v] of images) if (v !== undefined && !image.test(v)) at(p, `expected an image reference such as ghcr.io/org/app:1.2.3, got ${show(p, v)}`);
 
   // ---- preview ----
   if (!STACK_REFERENCE_RE.test(c.preview.devStack)) at(["preview", "devStack"], `expected a stack name (stack, org/stack or org/project/stack), got ${show(["preview"], c.preview.devStack)}`);

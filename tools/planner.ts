@@ -62,6 +62,9 @@ export async function planStack(opts: {
   if (branchFromStackName(opts.stack) !== undefined && typeof devStack === "string" && STACK_REFERENCE_RE.test(devStack) && !fileConfig.secretKeys.includes("preview")) {
     const devName = devStack.split("/").pop() as string;
     const devFile = path.join(path.dirname(stackFile), `Pulumi.${devName}.yaml`);
+    if (!fs.existsSync(devFile)) {
+      throw new PlanError(`${path.relative(process.cwd(), stackFile) || stackFile}: twinstack:preview.devStack: no stack file for the dev stack "${devStack}" (${devFile}) to read previewHandoff from`);
+    }
     const dev = await planStack({ stack: devName, stackFile: devFile, projectDir, runPolicyPack: false });
     stackOutputs = { [devStack]: revealSecrets(dev.outputs) as Record<string, unknown> };
   }
