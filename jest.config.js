@@ -25,4 +25,6 @@ module.exports = {
   // 2-core machine: 66 s wall with two workers vs 86 s with one (0.78x), for 1.16x the CPU.
   maxWorkers: 2,
   testTimeout: 60000,
+  // One fixed fast-check seed in CI (FC_SEED overrides it).
+  setupFilesAfterEnv: ["<rootDir>/tests/support/fastCheckSeed.ts"],
 };

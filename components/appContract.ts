@@ -36,7 +36,7 @@ export const APP_CONTRACT: ContractVariable[] = [
 
 /** What the app's image must do for a deploy to count as healthy (standalone and Swarm alike). */
 export const HEALTH_CHECK =
-  "`wget -q -O /dev/null http://127.0.0.1:$PORT<app.healthPath>` (or `curl -fsS`) run inside the container must succeed: the image needs `wget` or `curl`, and `app.healthPath` (default `/healthz`) must answer 2xx without authentication within 5 s; checked every 10 s after a 30 s start period. A new version takes traffic only once healthy; one that never becomes healthy leaves the old one serving.";
+  "by default a static busybox from the env's probe volume, mounted read-only into the container, runs `wget -q -O /dev/null http://127.0.0.1:<app.port><app.healthPath>` inside it, so the image needs no shell, `wget` or `curl` (`app.healthCheck.command` replaces it with an exec-form check of the image's own); `app.healthPath` must answer 2xx without authentication within 5 s; checked every 10 s after a 30 s start period. A new version takes traffic only once healthy; one that never becomes healthy leaves the old one serving.";
 
 export interface AppEnvInput {
   env: AppEnv;

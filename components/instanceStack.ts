@@ -6,6 +6,7 @@ import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
 import { BACKUP_SCRIPT_PATH, BackupJob } from "./backupJob";
 import { certificateAuthority } from "./certificates";
+import { isGeneratedEnvVar } from "./appEnv";
 import { HOST_NODE_LABEL } from "./dockerHosts";
 import { FORGE_IMAGES, FORGE_RUNNER_IMAGES, HEALTH_PROBE, MOSQUITTO, REDIS, httpProbeTest } from "./images";
 import { ProxyRoute, ProxyTls } from "./render/caddyfile";
@@ -320,6 +321,9 @@ export class InstanceStack extends pulumi.ComponentResource {
     const pullTriggers = args.env === "prod" ? undefined : [args.app.pullTrigger ?? registryDigest(args.app.image, provider, this)];
     const image = new docker.RemoteImage(`${name}-app-image`, { name: args.app.image, keepLocally: true, pullTriggers }, { parent: this, provider });
     this.appImageDigest = image.repoDigest;
+    // Invariant (config validation rejects them first): generated variables are never overridden.
+    const overridden = [...Object.keys(args.app.env), ...Object.keys(args.app.secretEnv)].filter(isGeneratedEnvVar);
+    if (overridden.length) throw new Error(`InstanceStack ${name}: app env cannot set the generated ${overridden.join(", ")}`);
     // Swarm resolves a tag when a service is updated, and Pulumi updates it only when its spec changes:
     // a non-prod service runs <image>@<resolved digest>, so a new push is a new spec.
     const swarmImage = pullTriggers && !args.app.pullTrigger ? pulumi.interpolate`${args.app.image.split("@")[0]}@${pullTriggers[0]}` : args.app.image;

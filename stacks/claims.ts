@@ -57,6 +57,33 @@ export function machineOf(endpoint: string): string {
   return endpoint;
 }
 
+/** A host name as DNS compares it: case-insensitive, trailing dot optional. */
+export function normalHost(host: string): string {
+  return host.toLowerCase().replace(/\.$/, "").replace(/^\[|\]$/g, "");
+}
+
+/** A Redis URL's server and database, as the client connects: host (normalised), port (6379), db (0). */
+export function redisServer(url: string): string {
+  try {
+    const u = new URL(url);
+    const db = Number(u.pathname.replace(/^\//, "") || "0");
+    return `${normalHost(u.hostname)}:${u.port || "6379"}/${db}`;
+  } catch {
+    return url;
+  }
+}
+
+/** A host path with `.`, `..`, repeated and trailing slashes resolved. */
+export function normalPath(p: string): string {
+  const out: string[] = [];
+  for (const seg of p.split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") out.pop();
+    else out.push(seg);
+  }
+  return `/${out.join("/")}`;
+}
+
 /** Hosts whose addresses a published port binds: the first host standalone, every node in a swarm (ingress publishes everywhere). */
 function workloadHosts(config: StackConfig): HostConfig[] {
   return config.runtime === "swarm" ? config.hosts : config.hosts.slice(0, 1);
@@ -113,7 +140,7 @@ export function stackClaims(config: StackConfig, opts: { stack?: string } = {}):
   if (config.postgres.mode === "shared" && config.postgres.host) {
     const name = physicalDatabaseName(config, opts.stack);
     if (name) {
-      const server = `${config.postgres.host.toLowerCase()}:${config.postgres.port}`;
+      const server = `${normalHost(config.postgres.host)}:${config.postgres.port}`;
       // The name is <app>_<env>: two stacks only derive the same one from the same app name and env.
       const key = preview ? "twinstack:preview.branch" : "twinstack:app.name";
       add("database", `${server}/${name}`, key);
@@ -204,14 +231,34 @@ export function claimsClash(a: Claim, b: Claim): boolean {
   }
   if (a.kind !== b.kind) return false;
   switch (a.kind) {
-    case "routerId":
-    case "volumePath": {
+    case "routerId": {
       const sa = scoped(a.value);
       const sb = scoped(b.value);
       return machineOf(sa.scope) === machineOf(sb.scope) && sa.rest === sb.rest;
     }
-    case "domain":
+    case "volumePath": {
+      // One path inside the other is the same data.
+      const sa = scoped(a.value);
+      const sb = scoped(b.value);
+      const [pa, pb] = [normalPath(sa.rest), normalPath(sb.rest)];
+      const within = (x: string, y: string) => x === y || y === "/" || x.startsWith(`${y}/`);
+      return machineOf(sa.scope) === machineOf(sb.scope) && (within(pa, pb) || within(pb, pa));
+    }
+    case "redisPrefix": {
+      // Same server and database, and one prefix a prefix of the other ("prod:" covers "prod:x").
+      const split = (v: string) => {
+        const bar = v.indexOf("|", v.indexOf("://") + 3);
+        return bar < 0 ? { server: v, prefix: "" } : { server: redisServer(v.slice(0, bar)), prefix: v.slice(bar + 1) };
+      };
+      const [ra, rb] = [split(a.value), split(b.value)];
+      return ra.server === rb.server && (ra.prefix.startsWith(rb.prefix) || rb.prefix.startsWith(ra.prefix));
+    }
+    case "database":
+    case "role":
+    case "vip":
       return a.value.toLowerCase() === b.value.toLowerCase();
+    case "domain":
+      return normalHost(a.value) === normalHost(b.value);
     default:
       return a.value === b.value;
   }

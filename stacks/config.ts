@@ -7,6 +7,7 @@ import { z } from "zod";
 import { stackConfigSchema, StackConfig, unwrapSchema } from "./schema";
 import { branchFromStackName } from "./slug";
 import { PREVIEW_APP_NAME_MAX_LENGTH } from "../components/previewEnv";
+import { validateStack } from "./validate";
 
 export const NAMESPACE = "twinstack";
 
@@ -37,6 +38,34 @@ export function referencedSecretKeys(config: StackConfig): string[] {
   if (config.monitoring.enabled && config.monitoring.alerts.webhookUrlKey) keys.add(config.monitoring.alerts.webhookUrlKey);
   if (config.monitoring.enabled && config.monitoring.alerts.email?.passwordKey) keys.add(config.monitoring.alerts.email.passwordKey);
   return [...keys].sort();
+}
+
+/** Structured keys whose nested `secure:` values stay secret wherever they flow (see parseStackConfig). */
+export const SECRET_CAPABLE_KEYS = ["redis"];
+
+/** Secret config keys a config refers to, with the key path that refers to each. */
+function secretKeyReferences(config: StackConfig): { key: string; path: PropertyKey[] }[] {
+  const refs: { key: string; path: PropertyKey[] }[] = [];
+  const add = (key: string, path: PropertyKey[]) => {
+    if (!refs.some((r) => r.key === key)) refs.push({ key, path });
+  };
+  for (const [name, key] of Object.entries(config.app?.secretEnv ?? {})) add(key, ["app", "secretEnv", name]);
+  if (config.postgres.mode === "shared" && config.postgres.adminPasswordKey) add(config.postgres.adminPasswordKey, ["postgres", "adminPasswordKey"]);
+  if (config.gitea.runner.enabled && config.gitea.runner.registrationTokenKey) add(config.gitea.runner.registrationTokenKey, ["gitea", "runner", "registrationTokenKey"]);
+  if (config.runners.count > 0) add(config.runners.registrationTokenKey, ["runners", "registrationTokenKey"]);
+  return refs.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/**
+ * Whether a secret key name may be shown: a camelCase or snake_case name, not a pasted token
+ * (sk_live_..., ghp_..., long random runs of letters and digits).
+ */
+export function looksLikeKeyName(key: string): boolean {
+  if (key.length > 48 || /\d{4,}/.test(key)) return false;
+  if (/^(sk|pk|rk)_(live|test)_|^gh[pousr]_|^xox[abpr]-|^glpat-|^AKIA/i.test(key)) return false;
+  // Each camelCase / snake_case word is short and has a vowel: random tokens rarely do.
+  const words = key.split(/_|(?=[A-Z])/).filter(Boolean);
+  return words.every((w) => w.length <= 16 && /[aeiouy]/i.test(w));
 }
 
 function describe(value: unknown): string {
@@ -101,13 +130,18 @@ export function parseStackConfig(
 ): { config: StackConfig; secretKeys: string[] } {
   const problems: string[] = [];
   const at = (path: PropertyKey[], message: string) => problems.push(`${opts.sourceFile}: ${keyPath(path)}: ${message}`);
+  const isSecret = (key: string) => opts.isSecret?.(key) ?? false;
+  // A value is never shown when its key is secret (under `pulumi up` the program sees it decrypted),
+  // nor under secretEnv, whose values are key names but may be a pasted secret.
+  const valueOf = (path: PropertyKey[], value: unknown) =>
+    isSecret(String(path[0])) || (path[0] === "app" && path[1] === "secretEnv") ? "a value (not shown: secret)" : describe(value);
 
   const values: Record<string, unknown> = { ...raw };
   const previewBranch = branchFromStackName(opts.stack);
   // A preview stack needs no stack file: its env follows from its name.
   if (values.env === undefined && previewBranch !== undefined) values.env = "preview";
   if (previewBranch !== undefined && values.env !== undefined && values.env !== "preview") {
-    at(["env"], `stack "${opts.stack}" is a preview stack: env must be "preview", got ${describe(values.env)}`);
+    at(["env"], `stack "${opts.stack}" is a preview stack: env must be "preview", got ${valueOf(["env"], values.env)}`);
   }
 
   const schemaKeys = Object.keys(stackConfigSchema.shape);
@@ -132,7 +166,7 @@ export function parseStackConfig(
       } else if (path.length === 0) {
         problems.push(`${opts.sourceFile}: ${issue.message}`);
       } else {
-        at(path, `${issue.message}, got ${describe(issue.input)}${quoteHint(issue)}`);
+        at(path, `${issue.message}, got ${valueOf(path, issue.input)}${quoteHint(issue)}`);
       }
     }
     throw new ConfigError(problems);
@@ -140,16 +174,33 @@ export function parseStackConfig(
   const config = result.data;
 
   const secretKeys = referencedSecretKeys(config);
+  // A `secure:` value nested in a structured key makes the engine mark the whole key secret; the
+  // program cannot keep such a value secret in names, Caddyfiles, scripts and resource inputs, so
+  // it is only accepted where it flows into the app's (secret) environment alone: redis.url.
+  for (const key of Object.keys(structured)) {
+    if (isSecret(key) && !SECRET_CAPABLE_KEYS.includes(key)) {
+      at([key], `holds a secure value, which twinstack:${key} cannot keep secret (it reaches names, generated files and plain inputs): ` +
+        "put the secret in a top-level key of its own and refer to it (app.secretEnv, postgres.adminPasswordKey, ...)");
+    }
+  }
   for (const key of extra) {
     if (secretKeys.includes(key)) continue;
     const hint = closest(key, [...schemaKeys, ...secretKeys]);
     at([key], `unknown key${hint ? ` (did you mean "${hint}"?)` : ""}`);
   }
-  for (const key of secretKeys) {
-    if (values[key] === undefined) at([key], `required secret is missing: set it with \`pulumi config set --secret ${key} <value>\``);
-    else if (opts.isSecret && !opts.isSecret(key)) at([key], `holds a secret in plain text: set it with \`pulumi config set --secret ${key} <value>\``);
+  for (const { key, path } of secretKeyReferences(config)) {
+    // A key name that looks like a pasted secret is never echoed, nor put into a suggested command.
+    const named = looksLikeKeyName(key);
+    const where = named ? [key] : path;
+    const command = named ? `\`pulumi config set --secret ${key} <value>\`` : "`pulumi config set --secret <name> <value>`, and put that <name> here";
+    if (values[key] === undefined) {
+      at(where, named ? `required secret is missing: set it with ${command}` : `names a secret config key that is not set (the name looks like a secret value itself, so it is not shown): choose a key name, set it with ${command}`);
+    } else if (opts.isSecret && !opts.isSecret(key)) {
+      at(where, `holds a secret in plain text: set it with ${command}`);
+    }
   }
   problems.push(...semanticProblems(config, opts.sourceFile, values.runners !== undefined));
+  problems.push(...validateStack(config, { file: opts.sourceFile, isSecret, declaresRunners: values.runners !== undefined }));
   if (problems.length) throw new ConfigError(problems);
   return { config, secretKeys };
 }

@@ -25,12 +25,23 @@ export function isCleanSlug(value: string, maxLength = 63): boolean {
   return value.length <= maxLength && CLEAN_SLUG.test(value);
 }
 
+/** No lone UTF-16 surrogate (String.prototype.isWellFormed, which TypeScript's es2022 lib lacks). */
+export function isWellFormedUnicode(value: string): boolean {
+  // With the u flag a surrogate pair is one code point: only a lone surrogate matches.
+  return !/[\ud800-\udfff]/u.test(value);
+}
+
 export function branchSlug(branch: string, maxLength = 63): string {
   if (typeof branch !== "string" || branch.length === 0) {
     throw new Error("branchSlug: branch name is empty");
   }
   if (!Number.isInteger(maxLength) || maxLength < MIN_SLUG_LENGTH) {
     throw new RangeError(`branchSlug: maxLength must be an integer >= ${MIN_SLUG_LENGTH}, got ${maxLength}`);
+  }
+  // Git names branches with bytes it shows as UTF-8: a lone UTF-16 surrogate cannot be in one, and
+  // hashing its UTF-8 form (U+FFFD) would give "\ud83d" and "\ude80" the same slug.
+  if (!isWellFormedUnicode(branch)) {
+    throw new Error("branchSlug: branch name is not well-formed Unicode (it holds a lone UTF-16 surrogate, which no git branch can)");
   }
   if (isCleanSlug(branch, maxLength)) return branch;
 

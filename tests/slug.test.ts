@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import {
   branchFromStackName,
+  isWellFormedUnicode,
   branchSlug,
   isCleanSlug,
   MIN_SLUG_LENGTH,
@@ -125,14 +126,34 @@ describe("preview stack names", () => {
   });
 });
 
+describe("branchSlug on names git cannot have (issue 14, kind 7)", () => {
+  test("two lone surrogates are not two branches sharing one slug: both are rejected", () => {
+    expect(() => branchSlug("\ud83d")).toThrow(/not well-formed Unicode/);
+    expect(() => branchSlug("\ude80")).toThrow(/not well-formed Unicode/);
+    expect(branchSlug("\ud83d\ude80")).toMatch(HASHED);
+  });
+  test("any string with a lone surrogate is rejected, never slugged", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", minLength: 1, maxLength: 20 }), (b) => {
+        if (isWellFormedUnicode(b)) return typeof branchSlug(b) === "string";
+        expect(() => branchSlug(b)).toThrow(/not well-formed Unicode/);
+        return true;
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
 describe("branchSlug properties", () => {
   // Branch-like strings: mostly git-ish characters, plus arbitrary unicode.
   const branchChars = fc.constantFrom(..."abcXYZ019-_/.É üé🚀ß".split(""), ..."ﬁ".split(""));
   const branch = fc.oneof(
     fc.string({ minLength: 1, maxLength: 120 }),
+    // Any code points (not lone surrogates: no git branch has one, see above).
+    fc.string({ unit: "binary", minLength: 1, maxLength: 60 }).filter((s) => isWellFormedUnicode(s)),
     fc.string({ unit: "grapheme", minLength: 1, maxLength: 80 }),
     fc.array(branchChars, { minLength: 1, maxLength: 90 }).map((cs) => cs.join("")),
-  );
+  ).filter((s) => isWellFormedUnicode(s));
   const maxLength = fc.integer({ min: MIN_SLUG_LENGTH, max: 100 });
 
   test("always a valid slug within maxLength", () => {

@@ -6,6 +6,7 @@ import { MAKAPIX_SCHEMA, seedMakapix } from "../tests/support/makapixSchema";
 import { startPgServer } from "../tests/support/pgServer";
 import { parseConfig } from "./sampler/config";
 import { runSample } from "./sampler/run";
+import { exitWhenFlushed } from "./exit";
 
 /** About 22 rows per user across the eight tables: 4,500 users make ~100k rows. */
 const USERS = 4500;
@@ -47,7 +48,7 @@ if (require.main === module) {
     (r) => console.log(`sampling: ${r.rows} rows in ${r.seconds.toFixed(2)} s = ${Math.round(r.rowsPerSecond)} rows/s`),
     (e) => {
       console.error(e);
-      process.exit(1);
+      void exitWhenFlushed(1);
     },
   );
 }

@@ -12,6 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
 import { parseCommandLine, UsageError } from "./cli";
+import { exitWhenFlushed } from "./exit";
 
 let RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
 const USAGE = "npm run bench [-- --runs <n>] [-- --tests]";
@@ -242,5 +243,5 @@ async function main() {
 
 main().catch((err) => {
   console.error(err.message ?? err);
-  process.exit(1);
+  void exitWhenFlushed(1);
 });

@@ -7,6 +7,7 @@ import { diffPlans, formatDiff, PlanDiff, readPlanJson, stackFileAtRef } from ".
 import { formatGroup, groupViolations } from "../policy/summary";
 import { SecretValue } from "../tests/harness";
 import { fromCaller, parseCommandLine, UsageError } from "./cli";
+import { exitWhenFlushed } from "./exit";
 
 interface Args {
   stack?: string;
@@ -54,9 +55,12 @@ function parseArgs(argv: string[]): Args | undefined {
   };
 }
 
+/** Thrown to end main() after an error message was written. */
+class Failed extends Error {}
+
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
-  process.exit(1);
+  throw new Failed(message);
 }
 
 /** The resources of the plan to compare with: a saved plan JSON, or this stack's files at a git ref. */
@@ -76,20 +80,23 @@ async function diffAgainst(against: string, plan: StackPlan, args: Args): Promis
   }
 }
 
-async function main() {
+async function main(): Promise<number> {
   let args: Args;
   try {
     const parsed = parseArgs(process.argv.slice(2));
     if (!parsed) {
       process.stdout.write(`${HELP}\n`);
-      process.exit(0);
+      return 0;
     }
     args = parsed;
   } catch (err) {
     fail((err as Error).message);
   }
   // Errors inside the program's applies surface asynchronously: report them like any other.
-  process.on("unhandledRejection", (err) => fail(describeFailure(err)));
+  process.on("unhandledRejection", (err) => {
+    process.stderr.write(`${describeFailure(err)}\n`);
+    void exitWhenFlushed(1);
+  });
 
   let plan;
   try {
@@ -142,7 +149,14 @@ async function main() {
   if (process.env.TWINSTACK_PLAN_STATS) {
     process.stderr.write(`TWINSTACK_PLAN_STATS ${JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS })}\n`);
   }
-  process.exit(mandatory.length ? 1 : 0);
+  return mandatory.length ? 1 : 0;
 }
 
-main();
+// Exit only once stdout is flushed: a >64 KiB plan JSON piped into a slow reader arrives whole.
+main().then(
+  (code) => exitWhenFlushed(code),
+  (err) => {
+    if (!(err instanceof Failed)) process.stderr.write(`${describeFailure(err)}\n`);
+    return exitWhenFlushed(1);
+  },
+);

@@ -9,6 +9,9 @@ import { runStack } from "../stacks";
 import { readStackConfig, StackFileError } from "../stacks/stackFile";
 import { branchFromStackName } from "../stacks/slug";
 import { Violation, runPolicies } from "../policy/offline";
+import { findRenderInvariant } from "../components/render/invariant";
+
+import { STACK_REFERENCE_RE } from "../stacks/validate";
 
 export interface StackPlan extends PlanResult {
   stack: string;
@@ -22,6 +25,9 @@ export class PlanError extends Error {}
 function userMessage(err: unknown): string | undefined {
   if (err instanceof ConfigError || err instanceof StackFileError || err instanceof PlanError) return err.message;
   if (err instanceof pulumi.RunError) return err.message;
+  const invariant = findRenderInvariant(err);
+  // Config validation should have caught the value: say so, without a stack trace.
+  if (invariant !== undefined) return `error: a generated file's own check failed (a config check is missing, please report it): ${invariant}`;
   return undefined;
 }
 
@@ -50,11 +56,15 @@ export async function planStack(opts: {
   const fileConfig = readStackConfig(stackFile, { stack: opts.stack });
 
   let stackOutputs: Record<string, Record<string, unknown>> | undefined;
-  if (branchFromStackName(opts.stack) !== undefined) {
-    const preview = (fileConfig.values.preview ?? {}) as { devStack?: string };
-    const devStack = preview.devStack ?? "dev";
+  const preview = (fileConfig.values.preview ?? {}) as { devStack?: unknown };
+  const devStack = preview.devStack ?? "dev";
+  // A devStack that is no stack name is the program's config error to report (preview.devStack).
+  if (branchFromStackName(opts.stack) !== undefined && typeof devStack === "string" && STACK_REFERENCE_RE.test(devStack) && !fileConfig.secretKeys.includes("preview")) {
     const devName = devStack.split("/").pop() as string;
     const devFile = path.join(path.dirname(stackFile), `Pulumi.${devName}.yaml`);
+    if (!fs.existsSync(devFile)) {
+      throw new PlanError(`${path.relative(process.cwd(), stackFile) || stackFile}: twinstack:preview.devStack: no stack file for the dev stack "${devStack}" (${devFile}) to read previewHandoff from`);
+    }
     const dev = await planStack({ stack: devName, stackFile: devFile, projectDir, runPolicyPack: false });
     stackOutputs = { [devStack]: revealSecrets(dev.outputs) as Record<string, unknown> };
   }
@@ -66,6 +76,12 @@ export async function planStack(opts: {
     stackOutputs,
     sourceFile: path.relative(process.cwd(), stackFile) || stackFile,
   });
+  // The engine refuses a second resource with one URN (half-way through `pulumi up`): so does the plan.
+  const urns = new Set<string>();
+  for (const r of result.resources) {
+    if (urns.has(r.urn)) throw new PlanError(`${path.relative(process.cwd(), stackFile) || stackFile}: the program declares ${r.urn} twice (duplicate resource name "${r.name}")`);
+    urns.add(r.urn);
+  }
   const violations =
     opts.runPolicyPack === false
       ? []

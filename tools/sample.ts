@@ -7,6 +7,7 @@ import { parseConfig } from "./sampler/config";
 import { emptyConfig, runSample, SampleError, SampleResult } from "./sampler/run";
 import { redactUrl } from "./sampler/safety";
 import { fromCaller, parseCommandLine } from "./cli";
+import { exitWhenFlushed } from "./exit";
 
 const USAGE = `usage: npm run sample -- --from <postgres-url> --to <postgres-url> --root <table> --percent <n>
          [--config <sample.yaml>] [--seed <s>] [--schema <name>] [--replace] [--create-schema] [--dry-run]
@@ -111,5 +112,5 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+  main(process.argv.slice(2)).then((code) => exitWhenFlushed(code));
 }

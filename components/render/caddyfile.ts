@@ -2,6 +2,7 @@
 //
 // Every value that lands in the file is validated against a whitelist first, so no input can
 // open or close a block, start a comment, smuggle a newline or expand a `{$ENV}` placeholder.
+import { RenderInvariantError } from "./invariant";
 import { isIPv6 } from "net";
 
 export type ProxyTls =
@@ -52,7 +53,7 @@ export interface CaddyGlobalOptions {
   basicAuthDirective?: "basicauth" | "basic_auth";
 }
 
-export class CaddyfileError extends Error {
+export class CaddyfileError extends RenderInvariantError {
   constructor(message: string) {
     super(message);
     this.name = "CaddyfileError";
@@ -67,6 +68,12 @@ const DOMAIN_RE = new RegExp(`^(?:\\*\\.)?${DNS_LABEL}(?:\\.${DNS_LABEL})*$`);
 const PATH_SEGMENT_RE = /^[A-Za-z0-9._~!$&+,;=:@%-]+$/;
 const UPSTREAM_HOST_RE = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;
 const HEADER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
+/**
+ * Words the `header` directive's block reads as subdirectives, not field names: `defer` (turns the
+ * block into a deferred one, so error responses such as basic auth's 401 lose the headers) and
+ * `match` (a response matcher). Caddy source: modules/caddyhttp/headers/caddyfile.go.
+ */
+export const CADDY_HEADER_KEYWORDS = ["defer", "match"];
 // Printable ASCII except `"` `\` `{` `}` (quoting, escaping, placeholders); `"` is escaped instead.
 const HEADER_VALUE_RE = /^[\x20-\x7e]*$/;
 const USER_RE = /^[A-Za-z0-9._@+-]+$/;
@@ -223,6 +230,7 @@ function renderSite(site: ProxySite, index: number, options: Required<Pick<Caddy
     const headerLines: string[] = [];
     for (const [name, value] of headers) {
       if (!HEADER_NAME_RE.test(name)) fail(`${label}: invalid header name ${show(name)} (letters, digits and "-" only)`);
+      if (CADDY_HEADER_KEYWORDS.includes(name.toLowerCase())) fail(`${label}: header name ${show(name)} is a keyword of Caddy's header block`);
       if (seen.has(name.toLowerCase())) fail(`${label}: header ${show(name)} is set twice`);
       seen.add(name.toLowerCase());
       if (typeof value !== "string" || !HEADER_VALUE_RE.test(value) || /[\\{}]/.test(value)) {
@@ -317,6 +325,33 @@ function renderGlobal(global: CaddyGlobalOptions | undefined): string {
     lines.push(`\tauto_https ${global.autoHttps}`);
   }
   return lines.length > 0 ? `{\n${lines.join("\n")}\n}\n` : "";
+}
+
+/**
+ * The renderer's own checks of single values, for config validation (stacks/validate.ts): each
+ * returns undefined or the reason the value cannot go into a Caddyfile.
+ */
+export const caddyValueProblem = {
+  upstream: (value: string) => problemOf(() => checkUpstream(value, "upstream")),
+  email: (value: string) => problemOf(() => checkEmail(value, "email")),
+  headerName: (name: string) =>
+    !HEADER_NAME_RE.test(name)
+      ? 'expected a header name of letters, digits and "-"'
+      : CADDY_HEADER_KEYWORDS.includes(name.toLowerCase())
+        ? `"${name}" is a keyword of Caddy's header block (${CADDY_HEADER_KEYWORDS.join(", ")}), not a header name`
+        : undefined,
+  headerValue: (value: string) =>
+    typeof value !== "string" || !HEADER_VALUE_RE.test(value) || /[\\{}]/.test(value) ? "expected printable ASCII without newlines, backslashes or braces" : undefined,
+};
+
+function problemOf(check: () => unknown): string | undefined {
+  try {
+    check();
+    return undefined;
+  } catch (err) {
+    if (err instanceof CaddyfileError) return err.message.replace(/^[^:]*: /, "");
+    throw err;
+  }
 }
 
 export function renderCaddyfile(sites: ProxySite[], global?: CaddyGlobalOptions): string {

@@ -20,6 +20,7 @@
 //              registered. The script checks that the binary has `one-job`.
 // `ephemeral: false`: registered once, `daemon` under systemd, token file deleted.
 
+import { RenderInvariantError } from "./invariant";
 import YAML from "yaml";
 
 export type ForgeKind = "forgejo" | "gitea";
@@ -51,7 +52,7 @@ export interface DockerHostCloudInitArgs {
   swarm?: boolean;
 }
 
-export class CloudInitConfigError extends Error {
+export class CloudInitConfigError extends RenderInvariantError {
   constructor(message: string) {
     super(message);
     this.name = "CloudInitConfigError";
@@ -82,12 +83,12 @@ const FORGEJO_SIGNING_KEY = "EB114F5E6C0DC2BCDD183550A4B61A2DC5923710";
 
 const DNS_LABEL_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 // Printable ASCII except space and comma: commas separate labels on the runner's command line.
-const LABEL_RE = /^[\x21-\x2b\x2d-\x7e]+$/;
-const VERSION_RE = /^[0-9]+\.[0-9]+\.[0-9]+(?:[-+][0-9A-Za-z.-]+)?$/;
+export const LABEL_RE = /^[\x21-\x2b\x2d-\x7e]+$/;
+export const VERSION_RE = /^[0-9]+\.[0-9]+\.[0-9]+(?:[-+][0-9A-Za-z.-]+)?$/;
 // Forge tokens are hex/alphanumeric; allow printable ASCII without whitespace or quotes.
 const TOKEN_RE = /^[\x21\x23-\x26\x28-\x7e]+$/;
 const UNIX_USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
-const SSH_KEY_RE = /^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/=]+( [^\r\n]*)?$/;
+export const SSH_KEY_RE = /^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/=]+( [^\r\n]*)?$/;
 
 function validateForgeUrl(url: string): string {
   let parsed: URL;

@@ -40,11 +40,13 @@ export interface HaproxyCfgArgs {
   nameservers?: string[];
 }
 
+import { RenderInvariantError } from "./invariant";
+
 /** Docker's embedded DNS server, reachable from every container on a user-defined network. */
 export const DOCKER_DNS = "127.0.0.11:53";
 const NAMESERVER_RE = /^(?:\d{1,3}\.){3}\d{1,3}:\d{1,5}$/;
 
-export class HaproxyConfigError extends Error {
+export class HaproxyConfigError extends RenderInvariantError {
   constructor(message: string) {
     super(message);
     this.name = "HaproxyConfigError";

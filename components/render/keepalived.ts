@@ -37,7 +37,9 @@ export interface KeepalivedConfArgs {
   advertIntervalSeconds?: number;
 }
 
-export class KeepalivedConfigError extends Error {
+import { RenderInvariantError } from "./invariant";
+
+export class KeepalivedConfigError extends RenderInvariantError {
   constructor(message: string) {
     super(message);
     this.name = "KeepalivedConfigError";
@@ -46,7 +48,7 @@ export class KeepalivedConfigError extends Error {
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 // Linux IFNAMSIZ is 16 including the NUL.
-const IFACE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;
+export const IFACE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;
 // Printable ASCII minus what keepalived's lexer interprets: whitespace, quotes, backslash
 // escapes, '#'/'!' comments, '$' parameter substitution, braces.
 const AUTH_PASS_RE = /^[A-Za-z0-9%&()*+,./:;<=>?@\[\]^_`|~-]{1,8}$/;

@@ -17,7 +17,9 @@ export interface MosquittoConfArgs {
   bindAddress?: string;
 }
 
-export class MosquittoConfigError extends Error {
+import { RenderInvariantError } from "./invariant";
+
+export class MosquittoConfigError extends RenderInvariantError {
   constructor(message: string) {
     super(message);
     this.name = "MosquittoConfigError";

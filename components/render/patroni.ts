@@ -6,6 +6,7 @@
 // pg_hba defaults to scram-sha-256 from private (RFC 1918) ranges and loopback only; the policy
 // pack separately forbids opening Postgres to the world.
 
+import { RenderInvariantError } from "./invariant";
 import YAML from "yaml";
 
 export interface PatroniCredentials {
@@ -48,7 +49,7 @@ export interface EtcdMemberEnvArgs {
   dataDir?: string;
 }
 
-export class PatroniConfigError extends Error {
+export class PatroniConfigError extends RenderInvariantError {
   constructor(message: string) {
     super(message);
     this.name = "PatroniConfigError";

@@ -7,7 +7,9 @@
 // and extensions added after the first start are not created by it (the script never runs
 // again on an initialised volume).
 
-export class PgInitError extends Error {
+import { RenderInvariantError } from "./invariant";
+
+export class PgInitError extends RenderInvariantError {
   constructor(message: string) {
     super(message);
     this.name = "PgInitError";
