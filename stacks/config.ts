@@ -1,6 +1,5 @@
 // Reads and validates a stack's `twinstack:` configuration. The only module that reads Pulumi config;
 // everything downstream gets the typed StackConfig.
-import { privateNetworkPlan } from "../model/hosts";
 import { postgresMajorOf } from "../components/images";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
@@ -245,12 +244,6 @@ function semanticProblems(config: StackConfig, file: string, declaresRunners: bo
   if (config.app && config.app.name.length > PREVIEW_APP_NAME_MAX_LENGTH) {
     at(["app", "name"], `at most ${PREVIEW_APP_NAME_MAX_LENGTH} characters (database and container names are built from it), got ${config.app.name.length}`);
   }
-  config.hosts.forEach((host, i) => {
-    if (host.provision && host.sshUser === "root") {
-      at(["hosts", i, "sshUser"], 'a provisioned host logs in as a non-root admin user (cloud-init disables root login): remove the key (default "deploy") or name another user');
-    }
-  });
-  for (const problem of privateNetworkPlan(config).problems) problems.push(`${file}: twinstack:${problem.key}: ${problem.message}`);
   if (config.haPostgres.enabled && config.hosts.length < config.haPostgres.members) {
     at(["haPostgres", "members"], `needs ${config.haPostgres.members} hosts, the stack has ${config.hosts.length}`);
   }

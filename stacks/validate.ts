@@ -2,6 +2,7 @@
 // schema and before the program declares anything. Each problem is one line naming file and key;
 // a value is only shown when the engine does not mark its key secret. Renderers and components
 // keep their own checks as invariants only (components/render/invariant.ts).
+import { privateNetworkPlan } from "../model/hosts";
 import { isIP } from "net";
 import { isGeneratedEnvVar, GENERATED_ENV_VARS } from "../components/appEnv";
 import { caddyValueProblem } from "../components/render/caddyfile";
@@ -76,6 +77,8 @@ function parseIpv4Cidr(cidr: string): { base: number; bits: number } | undefined
 export function validateStack(c: StackConfig, ctx: ValidateContext): string[] {
   const problems: string[] = [];
   const at = (path: Path, message: string) => problems.push(`${ctx.file}: ${keyPath(path)}: ${message}`);
+  // Provisioned hosts that must talk to each other: the private network they need (model/hosts.ts).
+  for (const problem of privateNetworkPlan(c).problems) problems.push(`${ctx.file}: twinstack:${problem.key}: ${problem.message}`);
   /** The value for a message, or nothing when its key is secret. */
   const show = (path: Path, value: unknown) => (ctx.isSecret(String(path[0])) ? "(value not shown: the key holds a secret)" : JSON.stringify(value));
   const int = (path: Path, value: number | undefined, lo: number, hi: number, what: string) => {
@@ -241,8 +244,8 @@ export function validateStack(c: StackConfig, ctx: ValidateContext): string[] {
   }
   c.hosts.forEach((h, i) => {
     if (h.address !== undefined && !isHostOrIp(h.address)) at(["hosts", i, "address"], `expected an IP address or host name, got ${show(["hosts"], h.address)}`);
-    if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(h.sshUser)) at(["hosts", i, "sshUser"], `expected a Unix user name, got ${show(["hosts"], h.sshUser)}`);
-    else if (h.provision && h.sshUser === "root") at(["hosts", i, "sshUser"], 'a provisioned host logs in as a non-root admin user (cloud-init disables root login): set e.g. sshUser: "deploy"');
+    if (h.sshUser !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/.test(h.sshUser)) at(["hosts", i, "sshUser"], `expected a Unix user name, got ${show(["hosts"], h.sshUser)}`);
+    else if (h.provision && h.sshUser === "root") at(["hosts", i, "sshUser"], 'a provisioned host logs in as a non-root admin user (cloud-init disables root login): remove the key (default "deploy") or name another user');
     h.provision?.sshKeys.forEach((k, j) => {
       if (!SSH_KEY_RE.test(k) && !CLOUD_KEY_RE.test(k)) at(["hosts", i, "provision", "sshKeys", j], "expected a single-line OpenSSH public key or a cloud SSH key id/fingerprint");
     });
@@ -328,7 +331,7 @@ export function validateStack(c: StackConfig, ctx: ValidateContext): string[] {
   });
 
   const zone = /^[a-z]+(-[a-z0-9]+)*$/;
-  if (!zone.test(c.provisioning.privateNetwork.zone)) at(["provisioning", "privateNetwork", "zone"], `expected a network zone such as eu-central, got ${show(["provisioning"], c.provisioning.privateNetwork.zone)}`);
+  if (c.provisioning.privateNetwork.zone !== undefined && !zone.test(c.provisioning.privateNetwork.zone)) at(["provisioning", "privateNetwork", "zone"], `expected a network zone such as eu-central, got ${show(["provisioning"], c.provisioning.privateNetwork.zone)}`);
   if (c.vip.location !== undefined && !cloudName.test(c.vip.location)) at(["vip", "location"], `expected a location/region name such as fsn1 or nyc3, got ${show(["vip"], c.vip.location)}`);
   host(["dns", "target"], c.dns.target, "the address the records point at");
   // Image references (docker reference grammar: no spaces, quotes, braces or newlines).
