@@ -29,14 +29,7 @@ export interface LoadedConfig {
 
 /** Secret config keys a validated config refers to by name; they are the only extra top-level keys allowed. */
 export function referencedSecretKeys(config: StackConfig): string[] {
-  const keys = new Set<string>();
-  for (const key of Object.values(config.app?.secretEnv ?? {})) keys.add(key);
-  if (config.postgres.mode === "shared" && config.postgres.adminPasswordKey) keys.add(config.postgres.adminPasswordKey);
-  if (config.gitea.runner.enabled && config.gitea.runner.registrationTokenKey) keys.add(config.gitea.runner.registrationTokenKey);
-  if (config.runners.count > 0) keys.add(config.runners.registrationTokenKey);
-  if (config.monitoring.enabled && config.monitoring.alerts.webhookUrlKey) keys.add(config.monitoring.alerts.webhookUrlKey);
-  if (config.monitoring.enabled && config.monitoring.alerts.email?.passwordKey) keys.add(config.monitoring.alerts.email.passwordKey);
-  return [...keys].sort();
+  return secretKeyReferences(config).map((r) => r.key);
 }
 
 /** Structured keys whose nested `secure:` values stay secret wherever they flow (see parseStackConfig). */
@@ -52,6 +45,8 @@ function secretKeyReferences(config: StackConfig): { key: string; path: Property
   if (config.postgres.mode === "shared" && config.postgres.adminPasswordKey) add(config.postgres.adminPasswordKey, ["postgres", "adminPasswordKey"]);
   if (config.gitea.runner.enabled && config.gitea.runner.registrationTokenKey) add(config.gitea.runner.registrationTokenKey, ["gitea", "runner", "registrationTokenKey"]);
   if (config.runners.count > 0) add(config.runners.registrationTokenKey, ["runners", "registrationTokenKey"]);
+  if (config.monitoring.enabled && config.monitoring.alerts.webhookUrlKey) add(config.monitoring.alerts.webhookUrlKey, ["monitoring", "alerts", "webhookUrlKey"]);
+  if (config.monitoring.enabled && config.monitoring.alerts.email?.passwordKey) add(config.monitoring.alerts.email.passwordKey, ["monitoring", "alerts", "email", "passwordKey"]);
   return refs.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
