@@ -15,7 +15,7 @@ import * as os from "os";
 import * as path from "path";
 import Docker from "dockerode";
 import * as tar from "tar-stream";
-import { ApplyContext, HandlerRegistry, ProviderRef, ResourceHandler } from "./types";
+import { FunctionRegistry, ApplyContext, HandlerRegistry, ProviderRef, ResourceHandler } from "./types";
 
 // ---------------------------------------------------------------------------------------------
 // Provider: host → client
@@ -388,6 +388,7 @@ const containerInputs = [
   "volumes",
   "uploads",
   "capabilities",
+  "securityOpts",
   "cpus",
   "memory",
   "healthcheck",
@@ -423,6 +424,7 @@ const containerReplaceKeys = [
   "volumes",
   "uploads",
   "capabilities",
+  "securityOpts",
   "cpus",
   "user",
   "workingDir",
@@ -535,6 +537,8 @@ function containerCreateOptions(inputs: Record<string, any>, name: string, where
       Binds: binds.length ? binds : undefined,
       CapAdd: capAdd,
       CapDrop: capDrop,
+      // security_opts (ForceNew, a set of strings) → HostConfig.SecurityOpt (kw:resource_docker_container_funcs.go).
+      SecurityOpt: inputs.securityOpts?.length ? [...inputs.securityOpts] : undefined,
       // memory in MB → bytes; cpus like `docker run --cpus` → NanoCpus.
       Memory: inputs.memory !== undefined ? Number(inputs.memory) * 1024 * 1024 : undefined,
       NanoCpus: inputs.cpus !== undefined ? parseCpus(String(inputs.cpus), `${where} cpus`) : undefined,
@@ -1049,6 +1053,30 @@ export async function checkDockerInputs(type: string, inputs: Record<string, any
 }
 
 /** Handlers by type token, for the core's registry. */
+/**
+ * docker.getRegistryImage (kw:data_source_docker_registry_image.go): the registry's digest of a tag
+ * (`sha256Digest`), which the program turns into RemoteImage pullTriggers so a moving tag is re-pulled.
+ * No registry is reachable here: the engine the image is deployed to stands in for it, and the local
+ * image's content id for the registry digest. Both change exactly when a new image is pushed (here:
+ * built or tagged) under the same name, which is what the program relies on. An image that is not
+ * there fails the apply, as a tag missing from a registry does.
+ */
+async function getRegistryImage(inputs: Record<string, any>, provider: ProviderRef): Promise<Record<string, any>> {
+  const unknown = Object.keys(inputs).filter((k) => inputs[k] !== undefined && !["name", "insecureSkipVerify"].includes(k));
+  if (unknown.length) throw new Error(`docker getRegistryImage: the applier does not map ${unknown.join(", ")}`);
+  const info = await dockerClient(provider)
+    .getImage(inputs.name)
+    .inspect()
+    .catch((err) => {
+      throw new Error(`docker getRegistryImage: ${inputs.name} is not on the engine that stands in for its registry (${apiMessage(err)})`);
+    });
+  return { ...inputs, sha256Digest: info.Id };
+}
+
+export const dockerFunctions: FunctionRegistry = {
+  "docker:index/getRegistryImage:getRegistryImage": getRegistryImage,
+};
+
 export const dockerHandlers: HandlerRegistry = {
   "docker:index/network:Network": network,
   "docker:index/volume:Volume": volume,

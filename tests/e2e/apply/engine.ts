@@ -13,7 +13,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { SecretValue, decode, resolveOutputs, revealSecrets, waitForRegistrations } from "../../harness";
 import { findProjectFile, readStackConfig } from "../../../stacks/stackFile";
-import { ApplyContext, HandlerRegistry, ProviderRef, ResourceHandler, StateEntry } from "./types";
+import { dockerFunctions } from "./docker";
+import { ApplyContext, FunctionRegistry, HandlerRegistry, ProviderRef, ResourceHandler, StateEntry } from "./types";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const rpc = require("@pulumi/pulumi/runtime/rpc");
@@ -45,6 +46,8 @@ export interface ApplyOptions {
   secretKeys?: string[];
   stateFile: string;
   handlers: HandlerRegistry;
+  /** Provider functions (invokes) by token; default: the docker provider's (docker.ts). */
+  functions?: FunctionRegistry;
   /** StackReference name ("dev" or "org/project/dev") → state file of that applied stack. */
   stackStateFiles?: Record<string, string>;
   /** StackReference name → outputs, instead of a state file (unit tests). */
@@ -383,8 +386,10 @@ export async function applyStack(opts: ApplyOptions): Promise<ApplyResult> {
         slot = undefined;
         return result;
       },
-      call(args: pulumi.runtime.MockCallArgs) {
-        throw new Error(`the e2e applier has no function ${args.token}`);
+      async call(args: pulumi.runtime.MockCallArgs) {
+        const fn = (opts.functions ?? dockerFunctions)[args.token];
+        if (!fn) throw new Error(`the e2e applier has no function ${args.token}`);
+        return fn(args.inputs, providerFor({ type: args.token, provider: args.provider || undefined }, providers, config, opts.defaultProviders));
       },
     },
     opts.project ?? "twinstack",

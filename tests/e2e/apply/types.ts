@@ -76,3 +76,12 @@ export interface StateEntry {
   /** An old resource replaced create-first (or left by a failed apply), still to be deleted. */
   pendingDelete?: boolean;
 }
+
+/**
+ * A provider function (an invoke, e.g. docker.getRegistryImage): inputs as the program passed them,
+ * the provider it names (or its package's default); returns the function's documented outputs.
+ */
+export type FunctionHandler = (inputs: Record<string, any>, provider: ProviderRef) => Promise<Record<string, any>>;
+
+/** Functions by token, e.g. "docker:index/getRegistryImage:getRegistryImage". */
+export type FunctionRegistry = Record<string, FunctionHandler>;
