@@ -33,23 +33,10 @@ set -euo pipefail
 STOP_TIMEOUT="${TWINSTACK_E2E_STOP_TIMEOUT:-40}"
 START_TIMEOUT="${TWINSTACK_E2E_START_TIMEOUT:-60}"
 MARKER=.twinstack-e2e-engine
-# Claims of a 10.N.0.0/16 by running engines, so two engines started at once never pick the same.
-CLAIMS=/run/twinstack-e2e-nets
-
-log() { printf 'engine: %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-docker_cli() {
-  # The 20.10 client matches the daemon; a newer client negotiates the API version down.
-  if [ -x /usr/bin/docker ]; then /usr/bin/docker "$@"; else docker "$@"; fi
-}
-
-run_dir() {
-  local dir="${1:-${TWINSTACK_E2E_DIR:-}}"
-  [ -n "$dir" ] || return 1
-  case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac
-  printf '%s\n' "${dir%/}"
-}
+LOG_NAME=engine
+DIR_VAR=TWINSTACK_E2E_DIR
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # A variable from DIR/engine.env (written by start), without sourcing the file.
 state() {
@@ -60,17 +47,6 @@ answers() {
   docker_cli -H "unix://$1/docker.sock" version --format '{{.Server.Version}}' >/dev/null 2>&1
 }
 
-# PIDs whose command line mentions DIR/ (containerd, shims, docker-proxy of this daemon), but not
-# this script or its caller. The needle goes to grep through a file, so grep never matches itself.
-pids_of_dir() {
-  local f p
-  while IFS= read -r f; do
-    p="${f#/proc/}"
-    p="${p%/cmdline}"
-    [ "$p" = "$$" ] || [ "$p" = "$PPID" ] || printf '%s\n' "$p"
-  done < <(grep -alF -f <(printf '%s/\n' "$1") /proc/[0-9]*/cmdline 2>/dev/null || true)
-}
-
 # PIDs inside the cgroup parent of this daemon's containers (cgroup v1 or v2 layouts).
 pids_of_cgroup() {
   local parent="$1" f
@@ -78,18 +54,6 @@ pids_of_cgroup() {
   for f in /sys/fs/cgroup/pids/"$parent" /sys/fs/cgroup/"$parent"; do
     [ -d "$f" ] || continue
     find "$f" -name cgroup.procs -exec cat {} + 2>/dev/null || true
-  done
-}
-
-wait_gone() {
-  local deadline=$((SECONDS + $1)) p alive
-  shift
-  while :; do
-    alive=""
-    for p in "$@"; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
-    [ -n "$alive" ] || return 0
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.5
   done
 }
 
@@ -121,17 +85,8 @@ cmd_start() {
   touch "$dir/$MARKER"
 
   # Pick a 10.N.0.0/16 that no route on this host touches and no other engine has claimed.
-  mkdir -p "$CLAIMS"
-  local n="" tries=0 candidate
-  while [ -z "$n" ] && [ "$tries" -lt 100 ]; do
-    tries=$((tries + 1))
-    candidate=$((RANDOM % 180 + 60))
-    ip -4 route show | grep -qE "^10\.$candidate\." && continue
-    ip -4 addr show | grep -qE "inet 10\.$candidate\." && continue
-    mkdir "$CLAIMS/10.$candidate" 2>/dev/null || continue
-    printf '%s\n' "$dir" >"$CLAIMS/10.$candidate/owner"
-    n="$candidate"
-  done
+  local n
+  n="$(claim_net "$dir")" || n=""
   [ -n "$n" ] || die "found no free 10.N.0.0/16 for the engine's networks"
 
   local net="10.$n.0.0/16" bridge="tse2e$n" tag
@@ -252,11 +207,7 @@ cmd_stop() {
   fi
 
   # Mounts under the run dir (overlay layers, netns bind mounts, shm), deepest first.
-  local m
-  while IFS= read -r m; do
-    [ -n "$m" ] || continue
-    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || log "could not unmount $m"
-  done < <(awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r)
+  umount_under "$dir"
 
   # Network setup: the rules, the default bridge, and bridges of user networks left behind
   # by a daemon that did not get to clean up (their addresses are in our /16).

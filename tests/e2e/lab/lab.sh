@@ -32,22 +32,10 @@ set -euo pipefail
 START_TIMEOUT="${TWINSTACK_LAB_START_TIMEOUT:-90}"
 STOP_TIMEOUT="${TWINSTACK_LAB_STOP_TIMEOUT:-40}"
 MARKER=.twinstack-lab
-# Shared with tests/e2e/engine.sh: claims of a 10.N.0.0/16, so engines and labs never overlap.
-CLAIMS=/run/twinstack-e2e-nets
-
-log() { printf 'lab: %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-docker_cli() {
-  if [ -x /usr/bin/docker ]; then /usr/bin/docker "$@"; else docker "$@"; fi
-}
-
-run_dir() {
-  local dir="${1:-${TWINSTACK_LAB_DIR:-}}"
-  [ -n "$dir" ] || return 1
-  case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac
-  printf '%s\n' "${dir%/}"
-}
+LOG_NAME=lab
+DIR_VAR=TWINSTACK_LAB_DIR
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 state() {
   sed -n "s/^$2=//p" "$1/lab.env" 2>/dev/null | head -n 1
@@ -73,32 +61,9 @@ ssh_answers() {
     -o ConnectTimeout=5 -o LogLevel=ERROR "root@$addr" docker version --format '{{.Server.Version}}' >/dev/null 2>&1
 }
 
-# PIDs whose command line mentions DIR/ (dockerd, containerd, shims, sshd, docker-proxy), but not
-# this script or its caller.
-pids_of_dir() {
-  local f p
-  while IFS= read -r f; do
-    p="${f#/proc/}"
-    p="${p%/cmdline}"
-    [ "$p" = "$$" ] || [ "$p" = "$PPID" ] || printf '%s\n' "$p"
-  done < <(grep -alF -f <(printf '%s/\n' "$1") /proc/[0-9]*/cmdline 2>/dev/null || true)
-}
-
 # PIDs in a network namespace (containers' processes and anything else started in it).
 pids_of_ns() {
   ip netns pids "$1" 2>/dev/null || true
-}
-
-wait_gone() {
-  local deadline=$((SECONDS + $1)) p alive
-  shift
-  while :; do
-    alive=""
-    for p in "$@"; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
-    [ -n "$alive" ] || return 0
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.5
-  done
 }
 
 forward_rule() {
@@ -123,17 +88,8 @@ cmd_up() {
   touch "$dir/$MARKER"
 
   # A 10.N.0.0/16 that no route on this machine touches and nobody else has claimed.
-  mkdir -p "$CLAIMS"
-  local n="" tries=0 candidate
-  while [ -z "$n" ] && [ "$tries" -lt 100 ]; do
-    tries=$((tries + 1))
-    candidate=$((RANDOM % 180 + 60))
-    ip -4 route show | grep -qE "^10\.$candidate\." && continue
-    ip -4 addr show | grep -qE "inet 10\.$candidate\." && continue
-    mkdir "$CLAIMS/10.$candidate" 2>/dev/null || continue
-    printf '%s\n' "$dir" >"$CLAIMS/10.$candidate/owner"
-    n="$candidate"
-  done
+  local n
+  n="$(claim_net "$dir")" || n=""
   [ -n "$n" ] || die "found no free 10.N.0.0/16 for the lab"
 
   local bridge="tslab$n" tag
@@ -323,10 +279,7 @@ cmd_down() {
   [ -z "$p" ] || kill "$p" 2>/dev/null || true
 
   # Mounts dockerd left (overlay, shm, netns bind mounts of containers), deepest first.
-  local m
-  while IFS= read -r m; do
-    umount -l "$m" 2>/dev/null || true
-  done < <(awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r)
+  umount_under "$dir"
 
   for i in $(seq 1 "$count"); do
     ip netns del "tslab$n-h$i" 2>/dev/null || true
