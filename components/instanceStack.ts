@@ -73,6 +73,8 @@ export interface InstanceStackArgs {
     release?: { command: string[] };
     /** An exec-form health check the app image can run itself; default: the image-independent HTTP probe (components/images.ts). */
     healthCheckCommand?: string[];
+    /** Image with a static /bin/busybox for the default probe; default HEALTH_PROBE.image (components/images.ts). */
+    healthProbeImage?: string;
   };
   database:
     | { mode: "shared"; host: pulumi.Input<string>; port: number; adminUser: string; adminPassword: pulumi.Input<string>; sslmode: string; network?: string; appHost?: pulumi.Input<string>; extensions: string[]; connectionLimit: number; template?: string }
@@ -359,7 +361,7 @@ export class InstanceStack extends pulumi.ComponentResource {
       const seeder = put("probe", {
         name: `${prefix}-probe`,
         role: "probe",
-        image: HEALTH_PROBE.image,
+        image: args.app.healthProbeImage ?? HEALTH_PROBE.image,
         // Copy the static binary into the volume, then idle: the volume stays filled on every node.
         command: ["/bin/sh", "-c", `cp /bin/busybox /probe/busybox.new && mv -f /probe/busybox.new /probe/busybox && exec sleep 2147483647`],
         volumes: [{ volumeName: seederVolume, path: "/probe" }],

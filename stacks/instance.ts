@@ -57,6 +57,7 @@ export function instanceArgs(loaded: LoadedConfig, hosts: InstanceHost[], extra:
       workers: app.workers.map((w) => ({ name: w.name, command: w.command, replicas: w.replicas, limits: w.limits })),
       release: app.release ? { command: app.release.command } : undefined,
       healthCheckCommand: app.healthCheck.command,
+      healthProbeImage: app.healthCheck.probeImage,
     },
     database:
       pg.mode === "shared"

@@ -61,6 +61,7 @@ export const KEY_REFERENCE: Record<string, KeyReference> = {
   "app.release": R("Release phase: a command run once per release (image, version or command changed) in a one-shot container of the app image with the app's env, before the new version takes traffic; a failure stops the release and the old version keeps serving. Prod with backups takes a backup first."),
   "app.release.command": R("The migration command, exec form.", { requiredWhen: "app.release is set", example: "[alembic, upgrade, head]" }),
   "app.healthCheck": R("The health check behind pulumi up's wait and Swarm's start-first updates. Default: GET http://127.0.0.1:<app.port><app.healthPath> with a static busybox mounted into the container, so nothing is needed inside the image."),
+  "app.healthCheck.probeImage": R("Image whose static /bin/busybox the default probe copies into the env's probe volume (e.g. your registry's mirror of it).", { example: "registry.example.com/mirror/busybox:1.37-musl" }),
   "app.healthCheck.command": R("An exec-form check the image itself can run instead of the default probe.", { example: "[node, healthcheck.js]" }),
   postgres: R("The env's database: dedicated (a container of its own) or shared (a database and role on an existing server)."),
   "postgres.mode": R("dedicated: an own Postgres container; shared: database <app>_<env> on postgres.host.", { example: "shared" }),

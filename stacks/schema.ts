@@ -123,6 +123,8 @@ export const appSchema = z.strictObject({
    */
   healthCheck: z.strictObject({
     command: z.array(z.string()).min(1, { error: "expected an exec-form command such as [\"node\", \"healthcheck.js\"]" }).optional(),
+    /** Image whose static /bin/busybox the default probe copies into the env's probe volume (a registry mirror's copy, say). */
+    probeImage: z.string().min(1).default(images.HEALTH_PROBE.image),
   }).prefault({}),
 });
 

@@ -13,6 +13,7 @@
 #   twinstack-e2e/postgres:15       official postgres image interface, Debian PostgreSQL 15
 #   twinstack-e2e/redis:7           official redis image interface, Debian redis 7.0
 #   twinstack-e2e/caddy:2           official caddy image interface, Debian caddy 2.6
+#   twinstack-e2e/busybox:1         official busybox (musl) image interface: a static /bin/busybox
 #   twinstack-e2e/probe:1, :2       the probe app, build versions 1 and 2
 #   twinstack-e2e/probe:bad         the probe app whose /healthz always answers 503
 # Each is also tagged <stable>-<hash of its build context, build args and base>; an image whose
@@ -175,6 +176,7 @@ main() {
   build_image postgres 15 postgres
   build_image redis 7 redis
   build_image caddy 2 caddy
+  build_image busybox 1 busybox
   build_image probe 1 probe PROBE_BUILD_VERSION=1
   build_image probe 2 probe PROBE_BUILD_VERSION=2
   build_image probe bad probe PROBE_BUILD_VERSION=bad PROBE_HEALTHY=0
