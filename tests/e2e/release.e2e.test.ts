@@ -60,7 +60,8 @@ test("a release replaces the gated app create-first; a release that never become
   const second = await apply("twinstack-e2e/probe:2");
   const replaced = second.log.filter((l) => l.startsWith("+- replace"));
   expect(replaced).toEqual([
-    "+- replace docker:index/remoteImage:RemoteImage myapp-dev-app-image (name; create first)",
+    // A new tag is a new name and a new registry digest (pullTriggers).
+    "+- replace docker:index/remoteImage:RemoteImage myapp-dev-app-image (name, pullTriggers; create first)",
     expect.stringMatching(/^\+- replace docker:index\/container:Container myapp-dev-app \(image; create first\)$/),
   ]);
   expect(second.log.filter((l) => /^[+~-] /.test(l))).toEqual([
@@ -90,5 +91,31 @@ test("a release replaces the gated app create-first; a release that never become
   expect((await home()).body).toMatch(/^probe 2/);
 
   await destroyStack({ stack: "dev", stateFile, handlers, log: (l) => progress(`release: ${l}`) });
+  expect(await appContainers()).toEqual([]);
+});
+
+test("a moving tag (:main) pushed again is a release: the new image under the same name replaces the app", async () => {
+  // CI pushes :main; here "pushing" retags the engine, which stands in for the registry.
+  await docker(["tag", "twinstack-e2e/probe:1", "twinstack-e2e/probe:main"]);
+  const first = await apply("twinstack-e2e/probe:main");
+  ca = String(first.outputs.caCertificate);
+  password = String(((first.outputs.basicAuthPasswords as SecretValue).value as Record<string, string>).dev);
+  await until("dev to serve probe 1 under :main", 120_000, async () => ((await home()).body.startsWith("probe 1") ? true : undefined));
+
+  // Nothing pushed: nothing to do for the app.
+  const same = await apply("twinstack-e2e/probe:main");
+  expect(same.log.filter((l) => l.startsWith("+- replace"))).toEqual([]);
+
+  // A new build pushed under the same tag: its digest changed, so the image is re-pulled and the app replaced.
+  await docker(["tag", "twinstack-e2e/probe:2", "twinstack-e2e/probe:main"]);
+  const pushed = await apply("twinstack-e2e/probe:main");
+  expect(pushed.log.filter((l) => l.startsWith("+- replace"))).toEqual([
+    "+- replace docker:index/remoteImage:RemoteImage myapp-dev-app-image (pullTriggers; create first)",
+    expect.stringMatching(/^\+- replace docker:index\/container:Container myapp-dev-app \(image; create first\)$/),
+  ]);
+  expect((await home()).body).toMatch(/^probe 2/);
+
+  await destroyStack({ stack: "dev", stateFile, handlers, log: (l) => progress(`release: ${l}`) });
+  await docker(["rmi", "twinstack-e2e/probe:main"]);
   expect(await appContainers()).toEqual([]);
 });
