@@ -26,9 +26,28 @@ beforeAll(() => {
 });
 afterAll(() => removeDir(dir));
 
+/** Whether a TCP port on 127.0.0.1 can be bound now. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
+}
+
+/**
+ * n distinct free ports. The first is the listen port, and the renderer binds the replica frontend
+ * on the next one: that one is free too and never among the others (CI once failed with
+ * "Address already in use" on listenPort + 1).
+ */
 async function distinctFreePorts(n: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < n) ports.add(await freePort());
+  let first = await freePort();
+  while (first >= 65535 || !(await portFree(first + 1))) first = await freePort();
+  const ports = new Set<number>([first]);
+  while (ports.size < n) {
+    const p = await freePort();
+    if (p !== first + 1) ports.add(p);
+  }
   return [...ports];
 }
 
