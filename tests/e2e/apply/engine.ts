@@ -282,6 +282,24 @@ function readRegistration(monitor: any, req: any): Registration {
  * for real through `handlers`, then writes the new state. Throws ApplyError naming every failure
  * (the state then keeps what exists: new resources made so far and old ones not deleted).
  */
+/** The state entry of a realised registration. */
+function stateEntry(r: Registration, id: string, outputs: Record<string, any>): StateEntry {
+  return {
+    urn: r.urn,
+    type: r.type,
+    name: r.name,
+    id,
+    provider: r.provider,
+    parent: r.parent,
+    inputs: r.inputs,
+    outputs,
+    dependencies: r.dependencies,
+    protect: r.protect,
+    deleteBeforeReplace: r.deleteBeforeReplace,
+    retainOnDelete: r.retainOnDelete,
+  };
+}
+
 export async function applyStack(opts: ApplyOptions): Promise<ApplyResult> {
   const log: string[] = [];
   const say = (line: string) => {
@@ -313,23 +331,8 @@ export async function applyStack(opts: ApplyOptions): Promise<ApplyResult> {
   /** Realises one registration; returns its id and outputs (plain). */
   async function realise(r: Registration): Promise<{ id: string; outputs: Record<string, any> }> {
     const prior = oldByUrn.get(r.urn);
-    const entryOf = (id: string, outputs: Record<string, any>): StateEntry => ({
-      urn: r.urn,
-      type: r.type,
-      name: r.name,
-      id,
-      provider: r.provider,
-      parent: r.parent,
-      inputs: r.inputs,
-      outputs,
-      dependencies: r.dependencies,
-      protect: r.protect,
-      deleteBeforeReplace: r.deleteBeforeReplace,
-      retainOnDelete: r.retainOnDelete,
-    });
-
     if (r.type.startsWith(PROVIDER_PREFIX)) {
-      const entry = entryOf(prior?.id ?? crypto.randomUUID(), r.inputs);
+      const entry = stateEntry(r, prior?.id ?? crypto.randomUUID(), r.inputs);
       providers.set(r.urn, entry);
       return { id: entry.id, outputs: r.inputs };
     }
@@ -422,20 +425,7 @@ export async function applyStack(opts: ApplyOptions): Promise<ApplyResult> {
     }
     const job = realise(r).then(
       ({ id, outputs }) => {
-        const entry: StateEntry = {
-          urn: r.urn,
-          type: r.type,
-          name: r.name,
-          id,
-          provider: r.provider,
-          parent: r.parent,
-          inputs: r.inputs,
-          outputs: r.type.startsWith(PROVIDER_PREFIX) ? {} : outputs,
-          dependencies: r.dependencies,
-          protect: r.protect,
-          deleteBeforeReplace: r.deleteBeforeReplace,
-          retainOnDelete: r.retainOnDelete,
-        };
+        const entry = stateEntry(r, id, r.type.startsWith(PROVIDER_PREFIX) ? {} : outputs);
         created.push(entry);
         registered.add(r.urn);
         // Outputs of secret inputs stay secret, and so do the ones the resource declares secret
