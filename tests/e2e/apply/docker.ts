@@ -253,7 +253,17 @@ const network: ResourceHandler = {
       .catch((err) => {
         throw new Error(`${where}: creating network ${inputs.name}: ${apiMessage(err)}`);
       });
-    const info = await created.inspect();
+    // A swarm-scoped network is written to the cluster store first and its driver filled in by the
+    // manager's allocator afterwards: inspected at once it can still show Driver "" (seen in CI).
+    // The provider reads it back the same way, polling for up to 30 s
+    // (kw:resource_docker_network_funcs.go networkReadRefreshTimeout / networkReadRefreshDelay).
+    const deadline = Date.now() + 30_000;
+    let info = await created.inspect();
+    while (!info.Driver && Date.now() < deadline) {
+      await sleep(500);
+      info = await created.inspect();
+    }
+    if (!info.Driver) throw new Error(`${where}: network ${info.Name} still has no driver 30 s after it was created`);
     return { id: info.Id, outputs: { ...inputs, name: info.Name, driver: info.Driver, scope: info.Scope } };
   },
   /**
