@@ -18,7 +18,7 @@ import { PACK_ENFORCEMENT_LEVEL, policies as packPolicies } from "./policies";
 import { nameFromUrn, providerUrnOf } from "./lib/resources";
 import { withStackContext } from "./lib/stackContext";
 
-/** A resource as the harness records it (tests/harness.ts PlannedResource has this shape). */
+/** A resource as the harness records it (tools/harness PlannedResource has this shape). */
 export interface OfflineResource {
   type: string;
   name: string;

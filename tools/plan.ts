@@ -5,7 +5,7 @@ import * as fs from "fs";
 import { describeFailure, isUserError, parentName, planStack, readPolicyConfig, StackPlan } from "./planner";
 import { diffPlans, formatDiff, PlanDiff, readPlanJson, stackFileAtRef } from "./planDiff";
 import { formatGroup, groupViolations } from "../policy/summary";
-import { SecretValue } from "../tests/harness";
+import { SecretValue } from "./harness";
 import { fromCaller, parseCommandLine, UsageError } from "./cli";
 import { exitWhenFlushed } from "./exit";
 

@@ -6,7 +6,7 @@ import { createHmac, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { SecretValue } from "../tests/harness";
+import { SecretValue } from "./harness";
 import { PlanError } from "./planner";
 
 /** A planned resource as the diff sees it: parent by name, inputs with secrets as SecretValue or "[secret]". */

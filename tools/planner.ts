@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { PlanResult, PlannedResource, planProgram, revealSecrets } from "../tests/harness";
+import { PlanResult, PlannedResource, planProgram, revealSecrets } from "./harness";
 import { ConfigError } from "../stacks/config";
 import { runStack } from "../stacks";
 import { readStackConfig, StackFileError } from "../stacks/stackFile";

@@ -10,7 +10,7 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { SecretValue } from "../tests/harness";
+import { SecretValue } from "./harness";
 import { planStack, StackPlan } from "./planner";
 
 const ROOT = path.join(__dirname, "..");
