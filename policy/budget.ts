@@ -1,8 +1,8 @@
 // Rule 6: dev and preview workloads have CPU and memory limits, and per host their limits add up to
 // at most the configured share of the host (stack config budget.share, else the policy's nonProdShare).
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { machineOf } from "../stacks/claims";
-import { HostConfig } from "../stacks/schema";
+import { machineOf } from "../model/claims";
+import type { HostConfig } from "../stacks/schema";
 import { isWorkload, physicalName, T, workloadLabels, workloadLimits } from "./lib/resources";
 import { devStackOf, stackInfo } from "./lib/stackContext";
 

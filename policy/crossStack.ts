@@ -2,7 +2,7 @@
 // database, role, domain, MQTT port, Redis prefix or volume path. The pack reads every
 // Pulumi.<stack>.yaml beside this stack's file and compares what each one claims.
 import { StackValidationPolicy } from "@pulumi/policy";
-import { CLAIM_LABELS, Claim, findClashes, stackClaims } from "../stacks/claims";
+import { CLAIM_LABELS, Claim, findClashes, stackClaims } from "../model/claims";
 import { EVERY_NODE, publishedPorts } from "./lib/ports";
 import { envFromStackName, siblingStacks, stackInfo } from "./lib/stackContext";
 

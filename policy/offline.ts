@@ -17,6 +17,8 @@ import type {
 import { PACK_ENFORCEMENT_LEVEL, policies as packPolicies } from "./policies";
 import { nameFromUrn, providerUrnOf } from "./lib/resources";
 import { withStackContext } from "./lib/stackContext";
+// The offline plan runs inside the program: stack files are read with its schema.
+import "./programConfig";
 
 /** A resource as the harness records it (tools/harness PlannedResource has this shape). */
 export interface OfflineResource {

@@ -1,9 +1,9 @@
 // Rule 7: a preview stack only touches the dev stack's Docker host, network and database server,
 // and holds nothing protected (`pulumi destroy` must remove all of it).
 import { PolicyProviderResource, PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { machineOf } from "../stacks/claims";
-import { StackConfig } from "../stacks/schema";
-import { slugToIdentifier } from "../stacks/slug";
+import { machineOf } from "../model/claims";
+import type { StackConfig } from "../stacks/schema";
+import { slugToIdentifier } from "../model/slug";
 import { isWorkload, nameSegments, physicalName, T, workloadNetworks } from "./lib/resources";
 import { devStackOf, envOf, LoadedStackConfig, siblingStacks, stackInfo } from "./lib/stackContext";
 

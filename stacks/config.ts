@@ -4,7 +4,7 @@ import { postgresMajorOf } from "../components/images";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { stackConfigSchema, StackConfig, unwrapSchema } from "./schema";
-import { branchFromStackName } from "./slug";
+import { branchFromStackName } from "../model/slug";
 import { PREVIEW_APP_NAME_MAX_LENGTH } from "../components/previewEnv";
 import { validateStack } from "./validate";
 

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { InstanceHost, InstanceStack, InstanceStackArgs } from "../components/instanceStack";
 import { AlertReceiver } from "../components/render/alertmanager";
 import { LoadedConfig } from "./config";
-import { PreviewHandoff } from "./handoff";
+import { PreviewHandoff } from "../model/handoff";
 import { StackConfig } from "./schema";
 
 import { BACKUP_CLIENT, FORGE_IMAGES, FORGE_RUNNER_IMAGES } from "../components/images";

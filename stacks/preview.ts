@@ -3,8 +3,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PreviewEnv } from "../components/previewEnv";
 import { ConfigError, LoadedConfig, NAMESPACE } from "./config";
-import { PreviewHandoff } from "./handoff";
-import { branchFromStackName, PREVIEW_STACK_PREFIX, previewSlug } from "./slug";
+import { PreviewHandoff } from "../model/handoff";
+import { branchFromStackName, PREVIEW_STACK_PREFIX, previewSlug } from "../model/slug";
 
 /** The dev stack output a preview reads; stacks/instance.ts exports it on dev stacks. */
 export const PREVIEW_HANDOFF_OUTPUT = "previewHandoff";

@@ -9,7 +9,7 @@ import { caddyValueProblem } from "../components/render/caddyfile";
 import { LABEL_RE, SSH_KEY_RE, VERSION_RE } from "../components/render/cloudInit";
 import { IFACE_RE } from "../components/render/keepalived";
 import { StackConfig } from "./schema";
-import { isWellFormedUnicode } from "./slug";
+import { isWellFormedUnicode } from "../model/slug";
 
 /**
  * Upper bounds of counts and sizes (documented in the README). A bigger value is a typo or would

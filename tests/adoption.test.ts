@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { createHash } from "crypto";
-import { previewStackName } from "../stacks/slug";
+import { previewStackName } from "../model/slug";
 import { runPlanCli } from "../tools/planCli";
 
 let dir: string;

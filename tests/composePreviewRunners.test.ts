@@ -1,6 +1,6 @@
 // stacks/preview.ts and stacks/runners.ts through the real config loader under the mocks harness.
 import { loadStackConfig } from "../stacks/config";
-import { PreviewHandoff } from "../stacks/handoff";
+import { PreviewHandoff } from "../model/handoff";
 import { composePreview } from "../stacks/preview";
 import { composeRunners } from "../stacks/runners";
 import { byType, one, planProgram, SecretValue } from "./harness";

@@ -6,7 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
 import { ConfigError, parseStackConfig } from "../stacks/config";
-import { Claim, claimsClash } from "../stacks/claims";
+import { Claim, claimsClash } from "../model/claims";
 import { GENERATED_ENV_VARS } from "../components/appEnv";
 import { planStack } from "../tools/planner";
 import { planProgram, plainStrings } from "./harness";
@@ -232,14 +232,14 @@ describe("kind 6: values that would change a generated text's meaning", () => {
 
 describe("kind 7: derived names of distinct inputs stay distinct (or clash visibly)", () => {
   it("slug -> Postgres identifier is injective on slugs", async () => {
-    const { slugToIdentifier, isCleanSlug } = await import("../stacks/slug");
+    const { slugToIdentifier, isCleanSlug } = await import("../model/slug");
     const fc = (await import("fast-check")).default;
     const slug = fc.stringMatching(/^[a-z][a-z0-9]{0,6}(?:-[a-z0-9]{1,6}){0,3}$/).filter((s) => isCleanSlug(s));
     fc.assert(fc.property(fc.uniqueArray(slug, { minLength: 2, maxLength: 50 }), (slugs) => new Set(slugs.map(slugToIdentifier)).size === slugs.length));
   });
 
   it("two apps whose names differ only by - and _ get one database name: the cross-stack rule sees the clash", async () => {
-    const { stackClaims, findClashes } = await import("../stacks/claims");
+    const { stackClaims, findClashes } = await import("../model/claims");
     const shared = (name: string) =>
       parseStackConfig({ env: "dev", app: { name, image: "x:1" }, postgres: { mode: "shared", host: "DB.example.com.", adminPasswordKey: "pw" }, pw: "x" }, { stack: "dev", sourceFile: "f", isSecret: (k) => k === "pw" }).config;
     const clashes = findClashes(stackClaims(shared("my-app")), stackClaims(shared("my_app")));

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { checkPreviewHandoff, CLONE_COMMAND, PreviewEnv, PreviewEnvArgs, PREVIEW_APP_NAME_MAX_LENGTH } from "../components/previewEnv";
-import { PreviewHandoff } from "../stacks/handoff";
+import { PreviewHandoff } from "../model/handoff";
 import { byType, one, planProgram, PlannedResource, SecretValue } from "./harness";
 
 const ADMIN_PASSWORD = "adm1nS3cretPW";

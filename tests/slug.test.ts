@@ -7,7 +7,7 @@ import {
   MIN_SLUG_LENGTH,
   previewStackName,
   slugToIdentifier,
-} from "../stacks/slug";
+} from "../model/slug";
 
 // DNS label (RFC 1123), starting with a letter so it is also a valid Postgres identifier / Docker name.
 const VALID = /^[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*$/;

@@ -13,7 +13,7 @@ import { declareWorkload } from "../components/workload";
 import { workloadLabels } from "../policy/lib/resources";
 import { publishedPorts } from "../policy/lib/ports";
 import { portClaimsMismatch } from "../policy/crossStack";
-import { stackClaims } from "../stacks/claims";
+import { stackClaims } from "../model/claims";
 import { parseStackConfig } from "../stacks/config";
 import * as docker from "@pulumi/docker";
 

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from "child_process";
 import { readdirSync, readFileSync } from "fs";
 import { join } from "path";
 import { isMap, parse, parseDocument } from "yaml";
-import { previewStackName } from "../stacks/slug";
+import { previewStackName } from "../model/slug";
 
 const ROOT = join(__dirname, "..");
 const WORKFLOW_DIR = join(ROOT, ".forgejo", "workflows");
@@ -157,11 +157,28 @@ describe("workflow files", () => {
     }
   });
 
+  test("every job that runs the policy pack installs it first from its own lockfile (npm ci --prefix policy)", () => {
+    expect(readdirSync(join(__dirname, "..", "policy"))).toContain("package-lock.json");
+    let jobsWithPack = 0;
+    for (const f of files) {
+      for (const job of Object.values(wf(f).jobs)) {
+        const runs = job.steps.map((s) => s.run ?? "");
+        const usesPack = runs.findIndex((r) => /--policy-pack policy|--prefix policy$/m.test(r) && !/^npm ci --prefix policy$/.test(r.trim()));
+        if (usesPack < 0) continue;
+        jobsWithPack++;
+        const install = runs.findIndex((r) => r.trim() === "npm ci --prefix policy");
+        expect({ file: f, install: install >= 0 && install < usesPack }).toEqual({ file: f, install: true });
+      }
+    }
+    expect(jobsWithPack).toBeGreaterThanOrEqual(4);
+  });
+
   test("the commands each workflow is for", () => {
     const runs = (f: string) => allSteps(wf(f)).map(({ step }) => step.run ?? "").join("\n");
     expect(runs("pr.yml")).toMatch(/^npm ci$/m);
     expect(runs("pr.yml")).toMatch(/^npm test$/m);
     expect(runs("pr.yml")).toMatch(/^npm ci --prefix policy$/m);
+    expect(runs("pr.yml")).toMatch(/^npm test --prefix policy$/m);
     expect(runs("pr.yml")).toMatch(/pulumi preview -s prod --policy-pack policy/);
     expect(runs("pr.yml")).toMatch(/pulumi stack select --create -s /);
     expect(runs("pr.yml")).toMatch(/pulumi up -s "\$\{\{ steps\.stack\.outputs\.name \}\}" --yes/);

@@ -7,7 +7,7 @@ import { PlanResult, PlannedResource, planProgram, revealSecrets } from "./harne
 import { ConfigError } from "../stacks/config";
 import { runStack } from "../stacks";
 import { readStackConfig, StackFileError } from "../stacks/stackFile";
-import { branchFromStackName } from "../stacks/slug";
+import { branchFromStackName } from "../model/slug";
 import { Violation, runPolicies } from "../policy/offline";
 import { findRenderInvariant } from "../components/render/invariant";
 

@@ -1,9 +1,9 @@
 /**
- * Prints the preview stack name for a branch: `preview-<slug>` (stacks/slug.ts previewStackName,
+ * Prints the preview stack name for a branch: `preview-<slug>` (model/slug.ts previewStackName,
  * the same slug the program names the preview's resources and image tag from).
  * Used by the PR workflows: npx ts-node --swc tools/preview-stack-name.ts -- "$BRANCH"
  */
-import { previewStackName } from "../stacks/slug";
+import { previewStackName } from "../model/slug";
 import { parseCommandLine, UsageError } from "./cli";
 
 const USAGE = "preview-stack-name [--] <branch>";

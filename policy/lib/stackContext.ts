@@ -1,14 +1,49 @@
 // Which stack a resource belongs to, its environment, and the stack configs the policies compare.
 // The stack comes from the URN (urn:pulumi:<stack>::<project>::...); its env from the stack name
 // (prod, dev, preview-<slug>) and otherwise from the stack's config (twinstack:env).
+//
+// The pack depends on the model (model/) and its own dependencies only. Reading and validating a
+// stack file is the program's config schema's job: the pack gets it as a StackConfigReader
+// (policy/programConfig.ts registers the program's; the pack's own tests register fixtures).
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError, parseStackConfig } from "../../stacks/config";
-import { Env, StackConfig, stackConfigSchema } from "../../stacks/schema";
-import { branchFromStackName, previewSlug } from "../../stacks/slug";
-import { readStackConfig, siblingStackFiles } from "../../stacks/stackFile";
+import type { Env, StackConfig } from "../../stacks/schema";
+import { branchFromStackName, previewSlug } from "../../model/slug";
 
 export const ENV_TOKENS: readonly Env[] = ["prod", "dev", "preview"];
+
+/** What reading one stack file yields: raw values, the validated config, the problems found. */
+export interface StackConfigRead {
+  /** Raw values of the twinstack namespace (no defaults). */
+  values: Record<string, unknown>;
+  /** The validated config; also set when only secrets or cross-field rules failed. */
+  config?: StackConfig;
+  /** Why the config is not fully valid (one line per problem). */
+  problems: string[];
+}
+
+/**
+ * Reads and validates the stack file `file` (absolute; it may not exist, e.g. a preview's) of stack
+ * `stack` (short name), naming it `display` in problems. Throws only for an unreadable file.
+ */
+export type StackConfigReader = (file: string, stack: string, display: string) => StackConfigRead;
+
+let reader: StackConfigReader | undefined;
+
+/** Sets how stack files are read (policy/programConfig.ts: the program's schema); clears the cache. */
+export function setStackConfigReader(read: StackConfigReader): void {
+  reader = read;
+  cache.clear();
+}
+
+/** Every Pulumi.<stack>.yaml in a directory, sorted. */
+function siblingStackFiles(dir: string): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /^Pulumi\.[^.]+\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
 
 /** Set by the offline runner for the duration of one run; the engine path uses env vars and defaults. */
 interface Override {
@@ -79,15 +114,6 @@ function display(file: string): string {
   return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : file;
 }
 
-/** Schema validation alone: enough for comparing claims when only secrets or cross-field rules fail. */
-function lenientParse(values: Record<string, unknown>, stack: string): StackConfig | undefined {
-  const structured: Record<string, unknown> = {};
-  for (const key of Object.keys(stackConfigSchema.shape)) if (values[key] !== undefined) structured[key] = values[key];
-  if (structured.env === undefined && branchFromStackName(shortStackName(stack)) !== undefined) structured.env = "preview";
-  const result = stackConfigSchema.safeParse(structured);
-  return result.success ? result.data : undefined;
-}
-
 /** The file's identity and version (inode, size, nanosecond mtime): "" when it does not exist. */
 function fileVersion(file: string): string {
   const st = fs.statSync(file, { bigint: true, throwIfNoEntry: false });
@@ -108,18 +134,11 @@ export function loadStackConfig(stack: string, file: string): LoadedStackConfig 
   if (hit && hit.version === version && hit.loaded.display === display(resolved)) return hit.loaded;
 
   const loaded: LoadedStackConfig = { stack, file: resolved, display: display(resolved), exists, values: {}, problems: [] };
+  if (!reader) throw new Error("policy/lib/stackContext.ts: no stack config reader set (import policy/programConfig.ts, or setStackConfigReader in a test)");
   try {
-    const values = readStackConfig(resolved, { stack: shortStackName(stack) }).values;
-    loaded.values = values;
-    try {
-      loaded.config = parseStackConfig(values, { stack: shortStackName(stack), sourceFile: loaded.display }).config;
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      loaded.problems = err.problems;
-      loaded.config = lenientParse(values, stack);
-    }
+    Object.assign(loaded, reader(resolved, shortStackName(stack), loaded.display));
   } catch (err) {
-    if (!loaded.problems.length) loaded.problems = [(err as Error).message];
+    loaded.problems = [(err as Error).message];
   }
   cache.set(key, { version, loaded });
   return loaded;

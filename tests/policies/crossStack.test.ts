@@ -1,5 +1,5 @@
 import * as path from "path";
-import { stackClaims, findClashes, claimsClash, machineOf } from "../../stacks/claims";
+import { stackClaims, findClashes, claimsClash, machineOf } from "../../model/claims";
 import { stackConfigSchema } from "../../stacks/schema";
 import { cleanupProjects, DEV_YAML, devProdProject, of, PROD_YAML, project, run, stackRoot } from "./helpers";
 

@@ -1,9 +1,9 @@
 // What a stack claims exclusively on shared infrastructure (addresses, ports, names), derived from
 // its config with the same naming conventions the program uses. Two stacks of the project must
 // never claim the same thing; the policy pack's cross-stack rule compares these lists.
-import { StackConfig, HostConfig } from "./schema";
+import type { StackConfig, HostConfig } from "../stacks/schema";
 import { branchFromStackName, previewSlug, slugToIdentifier } from "./slug";
-import { KEEPALIVED_HEALTH_PORT_BASE } from "../model/ports";
+import { KEEPALIVED_HEALTH_PORT_BASE } from "./ports";
 
 export type ClaimKind = "vip" | "routerId" | "hostPort" | "database" | "role" | "domain" | "mqttPort" | "redisPrefix" | "volumePath";
 
