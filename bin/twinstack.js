@@ -17,6 +17,7 @@ const COMMANDS = {
   bench: { script: "bench", tool: "tools/bench.ts", what: "print the plan's and the sampler's speed figures" },
   "preview-stack-name": { script: "preview-stack-name", tool: "tools/preview-stack-name.ts", what: "print the preview stack name of a git branch" },
   "config-reference": { script: "config-reference", tool: "tools/configReference.ts", what: "print the config reference table" },
+  fuzz: { script: "fuzz", tool: "tools/fuzz.ts", what: "plan mutated copies of every stack file and sort the outcomes" },
 };
 const USAGE = `usage: twinstack <command> [args] (twinstack <command> --help for its options)`;
 

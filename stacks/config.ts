@@ -6,7 +6,7 @@ import { z } from "zod";
 import { stackConfigSchema, StackConfig, unwrapSchema } from "./schema";
 import { branchFromStackName } from "../model/slug";
 import { PREVIEW_APP_NAME_MAX_LENGTH } from "../components/previewEnv";
-import { validateStack } from "./validate";
+import { touchesTainted, validateStack } from "./validate";
 
 export const NAMESPACE = "twinstack";
 
@@ -31,6 +31,8 @@ export interface LoadedConfig {
 export function referencedSecretKeys(config: StackConfig): string[] {
   return secretKeyReferences(config).map((r) => r.key);
 }
+
+const SECRET_NOT_SHOWN = "a value (not shown: secret)";
 
 /** Structured keys whose nested `secure:` values stay secret wherever they flow (see parseStackConfig). */
 export const SECRET_CAPABLE_KEYS = ["redis"];
@@ -114,9 +116,89 @@ function keyPath(path: PropertyKey[]): string {
   return text;
 }
 
+type Path = PropertyKey[];
+
+/**
+ * Stand-ins for a required value the schema rejected, tried in turn: the key stays tainted (no check
+ * reads it), but its siblings are still checked. The name is one no stack would use (it matches the
+ * name grammar, so a duplicate-name check cannot fire on a real name).
+ */
+const PLACEHOLDERS: unknown[] = ["zzrejected", 1, true];
+
+/**
+ * The config that remains once the values the schema rejected are dropped, so the semantic checks
+ * can still run over the rest of the file in the same run. An invalid leaf is removed (its default,
+ * if any, takes its place); a required key that is then missing gets a placeholder the schema
+ * accepts (PLACEHOLDERS), else takes its parent with it; an array
+ * element takes the whole array (later elements keep their indices in messages); an unknown key is
+ * dropped, and the key it was probably meant to be (`hint`), when absent, counts as dropped too. Returns the
+ * parsed config and every dropped key path ("tainted"), or no config when nothing valid is left of
+ * the file's shape (e.g. env itself is invalid).
+ */
+function lenientParse(
+  structured: Record<string, unknown>,
+  issues: readonly z.core.$ZodIssue[],
+  hint: (path: Path, key: string) => string | undefined,
+): { config?: StackConfig; tainted: Path[] } {
+  const doc = structuredClone(structured) as Record<string, unknown>;
+  const tainted: Path[] = [];
+  const lookup = (path: Path) => path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k as string], doc);
+  /** Path -> index of the placeholder tried there last. */
+  const tried = new Map<string, number>();
+  const remove = (path: Path): boolean => {
+    // An array element: drop the whole array, so later elements are not renumbered.
+    while (path.length && typeof path[path.length - 1] === "number") path = path.slice(0, -1);
+    if (!path.length) return false;
+    const parent = lookup(path.slice(0, -1));
+    const last = path[path.length - 1] as string;
+    if (!parent || typeof parent !== "object" || !(last in parent)) return false;
+    delete (parent as Record<string, unknown>)[last];
+    tainted.push(path);
+    return true;
+  };
+  for (let round = 0; round < 50; round++) {
+    let changed = false;
+    for (const issue of issues) {
+      const path = issue.path as Path;
+      const id = JSON.stringify(path);
+      if (issue.code === "unrecognized_keys") {
+        const parent = lookup(path) as Record<string, unknown> | undefined;
+        for (const key of issue.keys) {
+          if (parent && key in parent) (delete parent[key], (changed = true));
+          // Only where the file lacks the key it probably meant (replica: 2, no replicas).
+          const meant = hint(path, key);
+          if (meant && !(parent && meant in parent)) tainted.push([...path, meant]);
+        }
+      } else if (((issue.code === "invalid_type" || issue.code === "invalid_value") && (issue as { input?: unknown }).input === undefined) || tried.has(id)) {
+        // A required key is missing (or its placeholder did not fit): the next placeholder, else its parent goes.
+        tainted.push(path);
+        const next = (tried.get(id) ?? -1) + 1;
+        const parent = lookup(path.slice(0, -1));
+        if (next < PLACEHOLDERS.length && path.length > 1 && parent && typeof parent === "object" && !Array.isArray(parent)) {
+          (parent as Record<string, unknown>)[path[path.length - 1] as string] = structuredClone(PLACEHOLDERS[next]);
+          tried.set(id, next);
+          changed = true;
+        } else {
+          changed = remove(path.slice(0, -1)) || changed;
+        }
+      } else {
+        changed = remove(path) || changed;
+      }
+    }
+    const result = stackConfigSchema.safeParse(doc, { reportInput: true });
+    if (result.success) return { config: result.data, tainted };
+    if (!changed) return { tainted };
+    issues = result.error.issues;
+  }
+  return { tainted };
+}
+
 /**
  * Validates raw values (top-level key without namespace -> parsed YAML/JSON value) for a stack.
- * Throws ConfigError listing every problem; never returns a half-valid config.
+ * Throws ConfigError listing every problem of the file in one run: the schema's (shape) problems
+ * and the semantic ones (stacks/validate.ts) of what still parses without the rejected values
+ * (checks that depend on a rejected value are skipped, so no problem only echoes another). Never
+ * returns a half-valid config.
  */
 export function parseStackConfig(
   raw: Record<string, unknown>,
@@ -128,7 +210,7 @@ export function parseStackConfig(
   // A value is never shown when its key is secret (under `pulumi up` the program sees it decrypted),
   // nor under secretEnv, whose values are key names but may be a pasted secret.
   const valueOf = (path: PropertyKey[], value: unknown) =>
-    isSecret(String(path[0])) || (path[0] === "app" && path[1] === "secretEnv") ? "a value (not shown: secret)" : describe(value);
+    isSecret(String(path[0])) || (path[0] === "app" && path[1] === "secretEnv") ? SECRET_NOT_SHOWN : describe(value);
 
   const values: Record<string, unknown> = { ...raw };
   const previewBranch = branchFromStackName(opts.stack);
@@ -147,6 +229,9 @@ export function parseStackConfig(
   }
 
   const result = stackConfigSchema.safeParse(structured, { reportInput: true });
+  let config: StackConfig | undefined;
+  let tainted: Path[] = [];
+  const envTainted = problems.length > 0;
   if (!result.success) {
     for (const issue of result.error.issues) {
       const path = issue.path as PropertyKey[];
@@ -160,14 +245,18 @@ export function parseStackConfig(
       } else if (path.length === 0) {
         problems.push(`${opts.sourceFile}: ${issue.message}`);
       } else {
-        at(path, `${issue.message}, got ${valueOf(path, issue.input)}${quoteHint(issue)}`);
+        const shown = valueOf(path, issue.input);
+        // The quoting hint repeats the value: only where the value itself may be shown.
+        at(path, `${issue.message}, got ${shown}${shown === SECRET_NOT_SHOWN ? "" : quoteHint(issue)}`);
       }
     }
-    throw new ConfigError(problems);
+    // The rest of the file is still checked, in this same run.
+    ({ config, tainted } = lenientParse(structured, result.error.issues, (path, key) => closest(key, knownKeysAt(path))));
+  } else {
+    config = result.data;
   }
-  const config = result.data;
-
-  const secretKeys = referencedSecretKeys(config);
+  // A preview stack with another env: the env-dependent checks would judge the wrong env.
+  if (envTainted) tainted.push(["env"]);
   // A `secure:` value nested in a structured key makes the engine mark the whole key secret; the
   // program cannot keep such a value secret in names, Caddyfiles, scripts and resource inputs, so
   // it is only accepted where it flows into the app's (secret) environment alone: redis.url.
@@ -177,12 +266,25 @@ export function parseStackConfig(
         "put the secret in a top-level key of its own and refer to it (app.secretEnv, postgres.adminPasswordKey, ...)");
     }
   }
+  if (!config) throw new ConfigError(problems);
+
+  const secretKeys = referencedSecretKeys(config);
+  // Which top-level keys are secrets follows from the keys that refer to them: when one of those
+  // was rejected, an extra key may be a secret it named, so extra keys are not called unknown.
+  const referencesKnown = !touchesTainted(tainted, SECRET_REFERENCE_SITES);
+  // An unknown top-level key probably meant a schema key (proxi: proxy): that key's checks would only echo it.
   for (const key of extra) {
-    if (secretKeys.includes(key)) continue;
+    const meant = secretKeys.includes(key) ? undefined : closest(key, schemaKeys);
+    if (meant && values[meant] === undefined) tainted.push([meant]);
+  }
+  for (const key of extra) {
+    if (secretKeys.includes(key) || !referencesKnown) continue;
     const hint = closest(key, [...schemaKeys, ...secretKeys]);
     at([key], `unknown key${hint ? ` (did you mean "${hint}"?)` : ""}`);
   }
   for (const { key, path } of secretKeyReferences(config)) {
+    // Defaulted in place of a rejected value (runners.registrationTokenKey): not the user's reference.
+    if (touchesTainted(tainted, [path, ...SECRET_REFERENCE_GATES])) continue;
     // A key name that looks like a pasted secret is never echoed, nor put into a suggested command.
     const named = looksLikeKeyName(key);
     const where = named ? [key] : path;
@@ -193,18 +295,34 @@ export function parseStackConfig(
       at(where, `holds a secret in plain text: set it with ${command}`);
     }
   }
-  problems.push(...semanticProblems(config, opts.sourceFile, values.runners !== undefined));
-  problems.push(...validateStack(config, { file: opts.sourceFile, isSecret, declaresRunners: values.runners !== undefined }));
+  const declaresRunners = values.runners !== undefined;
+  problems.push(...semanticProblems(config, opts.sourceFile, declaresRunners, tainted));
+  problems.push(...validateStack(config, { file: opts.sourceFile, isSecret, declaresRunners, tainted }));
   if (problems.length) throw new ConfigError(problems);
   return { config, secretKeys };
 }
 
+/** Keys that name secret config keys (secretKeyReferences), and the switches that make them count. */
+const SECRET_REFERENCE_SITES: Path[] = [
+  ["app", "secretEnv"],
+  ["postgres", "adminPasswordKey"],
+  ["gitea", "runner", "registrationTokenKey"],
+  ["runners", "registrationTokenKey"],
+  ["monitoring", "alerts"],
+];
+const SECRET_REFERENCE_GATES: Path[] = [["postgres", "mode"], ["gitea", "runner", "enabled"], ["runners", "count"], ["monitoring", "enabled"]];
+SECRET_REFERENCE_SITES.push(...SECRET_REFERENCE_GATES);
+
 /** Cross-field rules a schema cannot say locally. */
-function semanticProblems(config: StackConfig, file: string, declaresRunners: boolean): string[] {
+function semanticProblems(config: StackConfig, file: string, declaresRunners: boolean, tainted: Path[]): string[] {
   const problems: string[] = [];
-  const at = (path: PropertyKey[], message: string) => problems.push(`${file}: ${keyPath(path)}: ${message}`);
+  if (touchesTainted(tainted, [["env"]])) return problems;
+  /** One problem at `path`; `inputs` are the other keys it depends on (skipped when one was rejected by the schema). */
+  const at = (path: Path, message: string, inputs: Path[] = []) => {
+    if (!touchesTainted(tainted, [path, ...inputs])) problems.push(`${file}: ${keyPath(path)}: ${message}`);
+  };
   // A stack of its own for the runner fleet needs no app.
-  if (config.env !== "preview" && !config.app && !declaresRunners) at(["app"], "required key is missing (or declare runners for a runner-fleet stack)");
+  if (config.env !== "preview" && !config.app && !declaresRunners) at(["app"], "required key is missing (or declare runners for a runner-fleet stack)", [["runners"]]);
   const hostNames = config.hosts.map((h) => h.name);
   config.hosts.forEach((host, i) => {
     if (hostNames.indexOf(host.name) !== i) at(["hosts", i, "name"], `duplicate host name "${host.name}"`);
@@ -221,13 +339,13 @@ function semanticProblems(config: StackConfig, file: string, declaresRunners: bo
     if (config.vip.routerId === undefined) at(["vip", "routerId"], 'required key is missing (vip.mode is "keepalived")');
   }
   (config.vip.nodes ?? []).forEach((node, i) => {
-    if (!hostNames.includes(node)) at(["vip", "nodes", i], `no host named "${node}" (hosts: ${hostNames.join(", ")})`);
+    if (!hostNames.includes(node)) at(["vip", "nodes", i], `no host named "${node}" (hosts: ${hostNames.join(", ")})`, [["hosts", "*", "name"]]);
   });
   if (config.vip.mode === "keepalived") {
     const holders = config.vip.nodes ?? hostNames;
     holders.forEach((node) => {
       const host = config.hosts.find((h) => h.name === node);
-      if (host && !host.address && !host.provision) at(["hosts", hostNames.indexOf(node), "address"], "required for keepalived unicast peers");
+      if (host && !host.address && !host.provision) at(["hosts", hostNames.indexOf(node), "address"], "required for keepalived unicast peers", [["vip", "nodes"], ["hosts", "*", "name"], ["hosts", hostNames.indexOf(node), "provision"]]);
     });
   }
   if (config.runners.count > 0 && !config.runners.forgeUrl) at(["runners", "forgeUrl"], "required key is missing (runners.count > 0)");
@@ -240,23 +358,25 @@ function semanticProblems(config: StackConfig, file: string, declaresRunners: bo
     at(["app", "name"], `at most ${PREVIEW_APP_NAME_MAX_LENGTH} characters (database and container names are built from it), got ${config.app.name.length}`);
   }
   if (config.haPostgres.enabled && config.hosts.length < config.haPostgres.members) {
-    at(["haPostgres", "members"], `needs ${config.haPostgres.members} hosts, the stack has ${config.hosts.length}`);
+    at(["haPostgres", "members"], `needs ${config.haPostgres.members} hosts, the stack has ${config.hosts.length}`, [["hosts"]]);
   }
   if (config.proxy.tls === "acme" && config.env !== "preview" && config.proxy.enabled && config.domains.some((d) => d.endsWith(".localhost") || d === "localhost")) {
-    at(["proxy", "tls"], 'ACME cannot issue certificates for *.localhost: use "internal" or "selfsigned"');
+    at(["proxy", "tls"], 'ACME cannot issue certificates for *.localhost: use "internal" or "selfsigned"', [["proxy", "enabled"], ["domains"]]);
   }
   // pg_dump refuses a server newer than itself: the backup client's major must be >= the server's.
   const serverMajor = backupServerMajor(config);
   const clientMajor = config.backup.image ? postgresMajorOf(config.backup.image) : undefined;
   if (config.backup.enabled && serverMajor !== undefined && clientMajor !== undefined && clientMajor < serverMajor) {
-    at(["backup", "image"], `pg_dump ${clientMajor} cannot dump a PostgreSQL ${serverMajor} server: use an image of major ${serverMajor} or newer, e.g. postgres:${serverMajor}-alpine`);
+    at(["backup", "image"], `pg_dump ${clientMajor} cannot dump a PostgreSQL ${serverMajor} server: use an image of major ${serverMajor} or newer, e.g. postgres:${serverMajor}-alpine`, [
+      ["backup", "enabled"], ["postgres", "version"], ["postgres", "mode"], ["postgres", "image"], ["haPostgres", "enabled"], ["haPostgres", "image"],
+    ]);
   }
   if (config.env !== "prod" && config.proxy.enabled && config.proxy.basicAuth.length === 0) {
-    at(["proxy", "basicAuth"], `a ${config.env} stack needs at least one basic-auth user`);
+    at(["proxy", "basicAuth"], `a ${config.env} stack needs at least one basic-auth user`, [["proxy", "enabled"]]);
   }
   if (config.monitoring.enabled) {
     const { webhookUrlKey, email } = config.monitoring.alerts;
-    if (!webhookUrlKey && !email) at(["monitoring", "alerts"], "monitoring is enabled but sends alerts nowhere: set webhookUrlKey or email");
+    if (!webhookUrlKey && !email) at(["monitoring", "alerts"], "monitoring is enabled but sends alerts nowhere: set webhookUrlKey or email", [["monitoring", "enabled"]]);
     if (webhookUrlKey && email) at(["monitoring", "alerts"], "set one receiver, webhookUrlKey or email, not both");
     if (config.env !== "prod" && config.env !== "dev") at(["monitoring", "enabled"], `a ${config.env} stack has no monitoring of its own (the dev stack's covers its host)`);
   }

@@ -43,6 +43,28 @@ export interface ValidateContext {
   /** Whether a top-level key is secret (the engine decrypted it): its values are never shown. */
   isSecret: (topLevelKey: string) => boolean;
   declaresRunners: boolean;
+  /**
+   * Key paths whose values failed the schema and were dropped (defaults in their place) so the
+   * rest of the file could still be checked (stacks/config.ts). A check whose key or inputs
+   * overlap one of them is skipped: its problem would only echo the schema's.
+   */
+  tainted?: Path[];
+}
+
+/**
+ * Whether two key paths overlap: one is a prefix of the other ("*" matches any one segment), e.g.
+ * hosts and hosts[1].cpus, or hosts.*.name and hosts[2].name.
+ */
+export function pathsOverlap(a: Path, b: Path): boolean {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] !== "*" && b[i] !== "*" && String(a[i]) !== String(b[i])) return false;
+  }
+  return true;
+}
+
+/** Whether any of `paths` overlaps a tainted path (see ValidateContext.tainted). */
+export function touchesTainted(tainted: Path[] | undefined, paths: Path[]): boolean {
+  return !!tainted?.length && paths.some((p) => tainted.some((t) => pathsOverlap(p, t)));
 }
 
 export function keyPath(path: Path): string {
@@ -76,9 +98,16 @@ function parseIpv4Cidr(cidr: string): { base: number; bits: number } | undefined
 
 export function validateStack(c: StackConfig, ctx: ValidateContext): string[] {
   const problems: string[] = [];
-  const at = (path: Path, message: string) => problems.push(`${ctx.file}: ${keyPath(path)}: ${message}`);
+  // The env decides most rules; without a valid one, only the schema's problems are reported.
+  if (touchesTainted(ctx.tainted, [["env"]])) return problems;
+  /** One problem at `path`; `inputs` are the other keys it depends on (skipped when one is tainted). */
+  const at = (path: Path, message: string, inputs: Path[] = []) => {
+    if (!touchesTainted(ctx.tainted, [path, ...inputs])) problems.push(`${ctx.file}: ${keyPath(path)}: ${message}`);
+  };
   // Provisioned hosts that must talk to each other: the private network they need (model/hosts.ts).
-  for (const problem of privateNetworkPlan(c).problems) problems.push(`${ctx.file}: twinstack:${problem.key}: ${problem.message}`);
+  if (!touchesTainted(ctx.tainted, [["hosts"], ["provisioning"], ["runtime"], ["haPostgres"]])) {
+    for (const problem of privateNetworkPlan(c).problems) problems.push(`${ctx.file}: twinstack:${problem.key}: ${problem.message}`);
+  }
   /** The value for a message, or nothing when its key is secret. */
   const show = (path: Path, value: unknown) => (ctx.isSecret(String(path[0])) ? "(value not shown: the key holds a secret)" : JSON.stringify(value));
   const int = (path: Path, value: number | undefined, lo: number, hi: number, what: string) => {
@@ -194,8 +223,9 @@ export function validateStack(c: StackConfig, ctx: ValidateContext): string[] {
   if (c.postgres.network !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(c.postgres.network)) at(["postgres", "network"], `expected a Docker network name, got ${show(["postgres"], c.postgres.network)}`);
   if (c.postgres.template !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(c.postgres.template)) at(["postgres", "template"], `expected a database name (lower case letters, digits, "_"), got ${show(["postgres"], c.postgres.template)}`);
   if (c.postgres.mode === "dedicated" && !c.haPostgres.enabled) {
-    if (c.postgres.template !== undefined) at(["postgres", "template"], 'needs postgres.mode "shared" (a dedicated server starts empty)');
-    if (c.postgres.connectionLimit !== -1) at(["postgres", "connectionLimit"], 'needs postgres.mode "shared" (the dedicated role is the server\'s superuser, which Postgres exempts from connection limits)');
+    const modeKeys: Path[] = [["postgres", "mode"], ["haPostgres", "enabled"]];
+    if (c.postgres.template !== undefined) at(["postgres", "template"], 'needs postgres.mode "shared" (a dedicated server starts empty)', modeKeys);
+    if (c.postgres.connectionLimit !== -1) at(["postgres", "connectionLimit"], 'needs postgres.mode "shared" (the dedicated role is the server\'s superuser, which Postgres exempts from connection limits)', modeKeys);
   }
   if (c.redis.url !== undefined) {
     let parsed: URL | undefined;
@@ -233,19 +263,20 @@ export function validateStack(c: StackConfig, ctx: ValidateContext): string[] {
     if (!IFACE_RE.test(c.vip.interface) || c.vip.interface === "lo") at(["vip", "interface"], `expected a Linux interface name (not lo), e.g. eth0, got ${show(["vip"], c.vip.interface)}`);
     const holders = c.vip.nodes ?? c.hosts.map((h) => h.name);
     c.hosts.forEach((h, i) => {
-      if (holders.includes(h.name) && h.address !== undefined && isIP(h.address) !== 4) at(["hosts", i, "address"], `expected the host's IPv4 address (keepalived unicast peer), got ${show(["hosts"], h.address)}`);
+      if (holders.includes(h.name) && h.address !== undefined && isIP(h.address) !== 4) at(["hosts", i, "address"], `expected the host's IPv4 address (keepalived unicast peer), got ${show(["hosts"], h.address)}`, [["vip", "nodes"], ["hosts", "*", "name"]]);
     });
   }
   if (c.vip.mode === "hcloud" || c.vip.mode === "digitalocean") {
     const node = (c.vip.nodes ?? [c.hosts[0]?.name])[0];
     const h = c.hosts.find((x) => x.name === node);
-    if (h && !h.provision) at(["vip", "mode"], `a ${c.vip.mode} VIP is assigned to a provisioned host, and "${node}" is not provisioned`);
-    else if (h?.provision && h.provision.provider !== c.vip.mode) at(["vip", "mode"], `host "${node}" is provisioned on ${h.provision.provider}, not ${c.vip.mode}`);
+    const inputs: Path[] = [["vip", "nodes"], ["hosts"]];
+    if (h && !h.provision) at(["vip", "mode"], `a ${c.vip.mode} VIP is assigned to a provisioned host, and "${node}" is not provisioned`, inputs);
+    else if (h?.provision && h.provision.provider !== c.vip.mode) at(["vip", "mode"], `host "${node}" is provisioned on ${h.provision.provider}, not ${c.vip.mode}`, inputs);
   }
   c.hosts.forEach((h, i) => {
     if (h.address !== undefined && !isHostOrIp(h.address)) at(["hosts", i, "address"], `expected an IP address or host name, got ${show(["hosts"], h.address)}`);
     if (h.sshUser !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/.test(h.sshUser)) at(["hosts", i, "sshUser"], `expected a Unix user name, got ${show(["hosts"], h.sshUser)}`);
-    else if (h.provision && h.sshUser === "root") at(["hosts", i, "sshUser"], 'a provisioned host logs in as a non-root admin user (cloud-init disables root login): remove the key (default "deploy") or name another user');
+    else if (h.provision && h.sshUser === "root") at(["hosts", i, "sshUser"], 'a provisioned host logs in as a non-root admin user (cloud-init disables root login): remove the key (default "deploy") or name another user', [["hosts", i, "provision"]]);
     h.provision?.sshKeys.forEach((k, j) => {
       if (!SSH_KEY_RE.test(k) && !CLOUD_KEY_RE.test(k)) at(["hosts", i, "provision", "sshKeys", j], "expected a single-line OpenSSH public key or a cloud SSH key id/fingerprint");
     });
@@ -255,7 +286,7 @@ export function validateStack(c: StackConfig, ctx: ValidateContext): string[] {
     });
   });
   if (c.hosts.some((h) => h.provision) && !(c.provisioning.adminCidr ?? c.runners.adminCidr)) {
-    at(["provisioning", "adminCidr"], "required key is missing (provisioned hosts): the only range allowed to SSH in");
+    at(["provisioning", "adminCidr"], "required key is missing (provisioned hosts): the only range allowed to SSH in", [["runners", "adminCidr"]]);
   }
   const adminCidr = c.provisioning.adminCidr;
   if (adminCidr && /\/0$/.test(adminCidr)) at(["provisioning", "adminCidr"], `opens SSH to the whole internet (${adminCidr}): use your admin range`);
@@ -268,9 +299,9 @@ export function validateStack(c: StackConfig, ctx: ValidateContext): string[] {
     else {
       const size = 2 ** (32 - subnet.bits);
       if (subnet.base % size !== 0) at(["provisioning", "privateNetwork", "subnet"], "is not a network address (host bits set)");
-      if (10 + c.hosts.length >= size - 1) at(["provisioning", "privateNetwork", "subnet"], `has no room for ${c.hosts.length} hosts from .11 on`);
+      if (10 + c.hosts.length >= size - 1) at(["provisioning", "privateNetwork", "subnet"], `has no room for ${c.hosts.length} hosts from .11 on`, [["hosts"]]);
       if (range && (subnet.bits < range.bits || Math.floor(subnet.base / 2 ** (32 - range.bits)) !== Math.floor(range.base / 2 ** (32 - range.bits)))) {
-        at(["provisioning", "privateNetwork", "subnet"], "is not inside provisioning.privateNetwork.ipRange");
+        at(["provisioning", "privateNetwork", "subnet"], "is not inside provisioning.privateNetwork.ipRange", [["provisioning", "privateNetwork", "ipRange"]]);
       }
     }
   }
@@ -306,8 +337,8 @@ export function validateStack(c: StackConfig, ctx: ValidateContext): string[] {
 
   // ---- HA Postgres ----
   if (c.haPostgres.enabled) {
-    if (c.runtime !== "swarm") at(["haPostgres", "enabled"], 'needs runtime "swarm": the members are Swarm services pinned one per host');
-    if (c.postgres.mode === "shared") at(["postgres", "mode"], 'is "shared", but haPostgres.enabled gives the env a cluster of its own: remove postgres.mode');
+    if (c.runtime !== "swarm") at(["haPostgres", "enabled"], 'needs runtime "swarm": the members are Swarm services pinned one per host', [["runtime"]]);
+    if (c.postgres.mode === "shared") at(["postgres", "mode"], 'is "shared", but haPostgres.enabled gives the env a cluster of its own: remove postgres.mode', [["haPostgres", "enabled"]]);
     if (c.haPostgres.members % 2 === 0) at(["haPostgres", "members"], `expected an odd number of members (etcd quorum), got ${c.haPostgres.members}`);
   }
 

@@ -6,7 +6,7 @@ import * as path from "path";
 
 const ROOT = path.join(__dirname, "..");
 const BIN = path.join(ROOT, "bin", "twinstack.js");
-const COMMANDS = ["plan", "promote", "sample", "bench", "preview-stack-name", "config-reference"];
+const COMMANDS = ["plan", "promote", "sample", "bench", "preview-stack-name", "config-reference", "fuzz"];
 
 /** `npx twinstack …` from `cwd`, without npm in between (npx only finds and execs this file). */
 function twinstack(args: string[], cwd = ROOT) {
@@ -46,6 +46,9 @@ describe("every command: --help, unknown flags, usage on misuse", () => {
       [["preview-stack-name"], /^preview-stack-name: expected one non-empty branch name, got 0; usage: /],
       [["preview-stack-name", "a", "b"], /^preview-stack-name: expected one non-empty branch name, got 2; usage: /],
       [["bench", "--runs", "0"], /^bench: --runs must be a whole number >= 1, got 0; usage: /],
+      [["fuzz", "--count", "0"], /^fuzz: --count must be a whole number >= 1, got 0; usage: /],
+      [["fuzz", "--seed", "x"], /^fuzz: --seed must be a whole number >= 0, got x; usage: /],
+      [["fuzz", "extra"], /^fuzz: unexpected argument extra; usage: /],
       [["nope"], /^twinstack: unknown command "nope" .*usage: twinstack <command>/],
       [[], /^twinstack: missing command; usage: /],
     ] as [string[], RegExp][]) {

@@ -13,6 +13,7 @@ import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
 import { SECRET_PLACEHOLDER } from "../stacks/stackFile";
+import { parseCommandLine, UsageError } from "./cli";
 import { exitWhenFlushed } from "./exit";
 import type { FuzzAnswer, FuzzJob } from "./fuzzWorker";
 
@@ -25,19 +26,42 @@ interface Options {
   verbose: boolean;
 }
 
-function parseOptions(argv: string[]): Options {
-  const o: Options = { count: 200, seed: 14, timeoutMs: 60000, verbose: false };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split("=", 2);
-    const value = () => Number(inline ?? argv[++i]);
-    if (flag === "--count") o.count = value();
-    else if (flag === "--seed") o.seed = value();
-    else if (flag === "--timeout-ms") o.timeoutMs = value();
-    else if (flag === "--verbose") o.verbose = true;
-    else throw new Error(`unknown argument "${argv[i]}"; usage: npm run fuzz -- [--count N] [--seed S] [--timeout-ms T] [--verbose]`);
-  }
-  if (!Number.isInteger(o.count) || o.count < 1) throw new Error("--count: expected a whole number >= 1");
-  return o;
+const USAGE = "npm run fuzz -- [--count N] [--seed S] [--timeout-ms T] [--verbose]";
+const HELP = `usage: ${USAGE}
+Mutates every stack file of the repo (Pulumi.*.yaml at the root and in examples/*), plans each
+mutant offline as a user would (policies included) and prints how many were accepted, obviously
+bad but accepted, rejected well, rejected poorly, or timed out. Exit 1 when anything was obviously
+bad but accepted, rejected poorly or timed out, 0 otherwise.
+  --count <n>        mutants to plan (default 200), spread over the stack files in turn
+  --seed <s>         seed of the mutations (default 14): a run is reproducible from it
+  --timeout-ms <t>   how long one plan may take before it counts as a timeout (default 60000)
+  --verbose          one line per mutant on stderr as it is planned
+  -h, --help         this help`;
+
+/** A whole number >= min from the flag's text, else a UsageError naming the flag. */
+function wholeNumber(flag: string, text: string | undefined, fallback: number, min: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\s*-?\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`fuzz: --${flag} must be a whole number >= ${min}, got ${text}; usage: ${USAGE}`);
+  return n;
+}
+
+/** The parsed command line, or undefined when --help was asked for. */
+export function parseOptions(argv: string[]): Options | undefined {
+  const parsed = parseCommandLine("fuzz", USAGE, argv, {
+    count: { type: "string" },
+    seed: { type: "string" },
+    "timeout-ms": { type: "string" },
+    verbose: { type: "boolean" },
+  });
+  if (!parsed) return undefined;
+  const { values } = parsed;
+  return {
+    count: wholeNumber("count", values.count, 200, 1),
+    seed: wholeNumber("seed", values.seed, 14, 0),
+    timeoutMs: wholeNumber("timeout-ms", values["timeout-ms"], 60000, 1),
+    verbose: values.verbose ?? false,
+  };
 }
 
 /** mulberry32: a small seeded generator, so a run is reproducible from its seed. */
@@ -233,6 +257,10 @@ class Pool {
 
 async function main(): Promise<number> {
   const o = parseOptions(process.argv.slice(2));
+  if (!o) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
   const r = rng(o.seed);
   const files = stackFiles();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-fuzz-"));
@@ -285,7 +313,8 @@ if (require.main === module) {
   main().then(
     (code) => exitWhenFlushed(code),
     (err) => {
-      process.stderr.write(`fuzz: ${(err as Error).message}\n`);
+      // A UsageError already reads "fuzz: <problem>; usage: ...".
+      process.stderr.write(`${err instanceof UsageError ? "" : "fuzz: "}${(err as Error).message}\n`);
       return exitWhenFlushed(1);
     },
   );
