@@ -53,6 +53,10 @@ export interface AssignScriptArgs {
 
 const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const ID_RE = /^[1-9][0-9]{0,18}$/;
+// Cloud ids are numeric; the offline plan's stand-in ids are resource names. Both are safe inside
+// single quotes and JSON; only numeric ones become JSON numbers (what the APIs take).
+const ID_TOKEN_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const idValue = (id: string): number | string => (ID_RE.test(id) ? Number(id) : id);
 const PATH_RE = /^\/[A-Za-z0-9_.\/-]+$/;
 const BASE_RE = /^https?:\/\/[A-Za-z0-9.:\[\]-]+(\/[A-Za-z0-9_.\/-]*)?$/;
 
@@ -62,14 +66,14 @@ function fail(message: string): never {
 
 /** The request the script sends: method POST, this path (after the base) and this JSON body. */
 export function assignRequest(args: Pick<AssignScriptArgs, "provider" | "ip" | "serverId">): { path: string; body: Record<string, unknown> } {
-  if (!ID_RE.test(args.serverId)) fail(`serverId ${JSON.stringify(args.serverId)} must be a numeric id`);
+  if (!ID_TOKEN_RE.test(args.serverId)) fail(`serverId ${JSON.stringify(args.serverId)} must be a numeric id`);
   if (args.provider === "hcloud") {
-    if (!ID_RE.test(args.ip)) fail(`hcloud floating IP id ${JSON.stringify(args.ip)} must be a numeric id`);
-    return { path: `/floating_ips/${args.ip}/actions/assign`, body: { server: Number(args.serverId) } };
+    if (!ID_TOKEN_RE.test(args.ip) || IPV4_RE.test(args.ip)) fail(`hcloud floating IP id ${JSON.stringify(args.ip)} must be a numeric id`);
+    return { path: `/floating_ips/${args.ip}/actions/assign`, body: { server: idValue(args.serverId) } };
   }
   if (args.provider === "digitalocean") {
     if (!IPV4_RE.test(args.ip)) fail(`reserved IP ${JSON.stringify(args.ip)} must be an IPv4 address`);
-    return { path: `/reserved_ips/${args.ip}/actions`, body: { type: "assign", droplet_id: Number(args.serverId) } };
+    return { path: `/reserved_ips/${args.ip}/actions`, body: { type: "assign", droplet_id: idValue(args.serverId) } };
   }
   return fail(`provider must be "hcloud" or "digitalocean", got ${JSON.stringify((args as { provider: unknown }).provider)}`);
 }
