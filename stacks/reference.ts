@@ -112,7 +112,7 @@ export const KEY_REFERENCE: Record<string, KeyReference> = {
   "vip.mode": R("none, keepalived, hcloud or digitalocean.", { example: "keepalived" }),
   "vip.address": R("The virtual IP.", { requiredWhen: "vip.mode keepalived", example: "192.168.1.51" }),
   "vip.interface": R("Interface VRRP runs on.", { example: "eth0" }),
-  "vip.routerId": R("VRRP virtual_router_id, distinct per env on a LAN.", { requiredWhen: "vip.mode keepalived", example: "51" }),
+  "vip.routerId": R("VRRP virtual_router_id, distinct per env on a LAN (a moving hcloud floating IP: default 51, on the env's own private network).", { requiredWhen: "vip.mode keepalived", example: "51" }),
   "vip.nodes": R("Hosts holding the VIP, highest priority first (default: all; cloud modes: the hosts provisioned on that cloud).", { example: "[web1, web2]" }),
   "vip.location": R("Cloud location/region of the floating or reserved IP (default: the first host's).", { example: "nbg1" }),
   "vip.apiTokenKey": R("Name of the secret config key with the Hetzner API token keepalived's notify_master assigns the floating IP with (read/write token of the project).", { requiredWhen: "vip.mode hcloud on two or more nodes", example: "vipApiToken" }),
