@@ -140,13 +140,16 @@ export const BROWSERLESS: ImageFacts = {
   sources: ["https://github.com/browserless/browserless/blob/v1/Dockerfile (ENV PORT=3000, USER blessuser, EXPOSE 3000)", "https://docs.browserless.io/docker/config (PORT)"],
 };
 
-/** osixia/keepalived: alpine with busybox (nc, wget) for the track script; our config via --use-file. */
+/**
+ * osixia/keepalived: alpine with busybox (nc, wget, ip, sed) for the track script and entrypoint;
+ * curl (kept installed by its Dockerfile) for a cloud VIP's notify_master; our config via --use-file.
+ */
 export const KEEPALIVED: ImageFacts = {
   image: "osixia/keepalived:2.0.20",
   ports: {},
   paths: { config: "/etc/keepalived/twinstack.conf" },
   user: "0:0 (needs NET_ADMIN, NET_BROADCAST, NET_RAW and the host network)",
-  sources: ["https://github.com/osixia/docker-keepalived/blob/stable/image/Dockerfile (FROM osixia/light-baseimage:alpine, apk add keepalived)", "https://keepalived.readthedocs.io/en/latest/programs_synopsis.html (--use-file, --dont-fork, --log-console, --vrrp)"],
+  sources: ["https://github.com/osixia/docker-keepalived/blob/v2.0.20/image/Dockerfile (FROM osixia/light-baseimage:alpine-0.1.6-dev, builds keepalived 2.0.20; apk add curl, not in its apk del list)", "https://keepalived.readthedocs.io/en/latest/programs_synopsis.html (--use-file, --dont-fork, --log-console, --vrrp)"],
 };
 
 /** Spilo (Patroni + PostgreSQL 16) by Zalando. */

@@ -108,7 +108,13 @@ export interface InstanceStackArgs {
   };
   vip?:
     | { mode: "keepalived"; address: string; interface: string; routerId: number; image: string; nodes: string[] }
-    | { mode: "hcloud" | "digitalocean"; location: string; node: string };
+    | {
+        mode: "hcloud" | "digitalocean";
+        location: string;
+        node: string;
+        /** hcloud, two or more VIP nodes: keepalived over the private network moves the IP (VipPair cloud.failover). */
+        failover?: { nodes: string[]; routerId: number; image: string; apiToken: pulumi.Input<string> };
+      };
   /** image: the client whose pg_dump takes the dumps (major >= the server's). */
   backup?: { keep: number; intervalSeconds: number; image: string };
   /** Prometheus, exporters and Alertmanager of this env (components/monitoring.ts); probes the env's sites. */
@@ -660,7 +666,22 @@ export class InstanceStack extends pulumi.ComponentResource {
       const vip = args.vip;
       const node = args.hosts.find((h) => h.name === vip.node);
       if (!node?.serverId) throw new Error(`a ${vip.mode} VIP needs a provisioned host to assign to ("${vip.node}" is not provisioned)`);
-      this.vip = new VipPair(`${name}-vip`, { mode: vip.mode, namePrefix: prefix, protect: args.protect, cloud: { location: vip.location, assignTo: node.serverId } }, { parent: this });
+      const f = vip.failover;
+      const failover = f && {
+        image: f.image,
+        virtualRouterId: f.routerId,
+        apiToken: f.apiToken,
+        // The proxy is a Swarm service published on every node (ingress); without one, sshd.
+        trackPort: args.proxy?.httpsPort ?? 22,
+        nodes: f.nodes.map((nodeName, i) => {
+          const host = args.hosts.find((h) => h.name === nodeName);
+          if (!host?.serverId || typeof host.address !== "string") throw new Error(`vip node "${nodeName}" needs a provisioned host on the private network`);
+          return { name: nodeName, privateAddress: host.address, serverId: host.serverId, priority: 150 - i * 10, dockerProvider: this.providers[nodeName] };
+        }),
+        limits: limitsOf(undefined),
+        labels: { "twinstack.env": args.env, "twinstack.stack": args.stack },
+      };
+      this.vip = new VipPair(`${name}-vip`, { mode: vip.mode, namePrefix: prefix, protect: args.protect, cloud: { location: vip.location, assignTo: node.serverId, failover } }, { parent: this });
     }
 
     // ---- monitoring ----

@@ -5,6 +5,7 @@ import * as docker from "@pulumi/docker";
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { renderAssignScript, renderCloudVipEntrypoint, PRIVATE_IFACE_PLACEHOLDER } from "./render/cloudVip";
 import { KeepalivedConfArgs, proxyTrackCommand, renderKeepalivedConf } from "./render/keepalived";
 
 export interface VipPairNode {
@@ -42,8 +43,29 @@ export interface VipPairArgs {
   cloud?: {
     /** hcloud home location (e.g. "fsn1") or DO region (e.g. "nyc3"). */
     location: string;
-    /** Server (hcloud) or droplet (DO) id the IP is assigned to. */
+    /** Server (hcloud) or droplet (DO) id the IP is assigned to first. */
     assignTo: pulumi.Input<string>;
+    /**
+     * hcloud only: keepalived on each node (VRRP unicast over the private network) elects the
+     * holder; its notify_master assigns the floating IP to that node's server through the API,
+     * and every node has the IP on its public interface (now and in netplan). Without it the IP
+     * stays where `assignTo` put it.
+     */
+    failover?: {
+      image: pulumi.Input<string>;
+      /** 1..255, distinct per env on one private network. */
+      virtualRouterId: number;
+      /** The cloud API token (a Pulumi secret): uploaded as a 0600 file, never in env or args. */
+      apiToken: pulumi.Input<string>;
+      /** Port the track script checks on the node's private address (the env's HTTPS port). */
+      trackPort: number;
+      /** Public interface the floating IP is configured on. Default eth0 (Hetzner's images). */
+      publicInterface?: string;
+      /** Highest priority first; the first is the initial MASTER (and assignTo's server). */
+      nodes: { name: string; privateAddress: string; serverId: pulumi.Input<string>; priority: number; dockerProvider: pulumi.ProviderResource }[];
+      limits?: { cpus: number; memoryMb: number };
+      labels?: Record<string, string>;
+    };
   };
 }
 
@@ -75,6 +97,14 @@ export const KEEPALIVED_ENTRYPOINT = [
   ].join("\n"),
   "keepalived",
 ];
+/** Cloud VIP (failover): the notify_master script and the API token file in the keepalived container. */
+export const NOTIFY_MASTER_PATH = "/etc/keepalived/twinstack-notify-master.sh";
+export const API_TOKEN_PATH = "/etc/keepalived/twinstack-api-token";
+/** Cloud VIP: the keepalived.conf with the private interface resolved by the entrypoint. */
+export const CLOUD_RUNTIME_CONF_PATH = "/run/twinstack-keepalived.conf";
+export const CLOUD_KEEPALIVED_ARGS = ["--dont-fork", "--log-console", "--vrrp", "--use-file", CLOUD_RUNTIME_CONF_PATH];
+/** Where the host's /etc/netplan is mounted in a cloud VIP's keepalived container (hcloud). */
+export const HOST_NETPLAN_DIR = "/host/etc/netplan";
 export const VIP_LABEL = "twinstack.vip";
 export const ROUTER_ID_LABEL = "twinstack.vrrp-router-id";
 const TRACK_SCRIPT_NAME = "proxy_alive";
@@ -203,10 +233,18 @@ export class VipPair extends pulumi.ComponentResource {
             floatingIpId: ip.id.apply((id) => numericId(id)),
             serverId: target.apply((id) => numericId(id)),
           },
-          { parent: this },
+          // With failover keepalived moves the IP; a later `pulumi up` must not move it back.
+          { parent: this, ignoreChanges: c.failover ? ["serverId"] : undefined },
         );
         this.address = ip.ipAddress;
+        if (c.failover) this.cloudFailover(name, args, c.failover, ip);
+        this.routerId = c.failover?.virtualRouterId;
       } else {
+        if (c.failover) {
+          // DO Cloud Firewalls pass only tcp/udp/icmp, so VRRP (IP protocol 112) cannot reach the
+          // peers; stacks/validate.ts refuses this before anything is declared.
+          throw new Error(`VipPair ${name}: failover is supported for hcloud floating IPs only`);
+        }
         const ip = new digitalocean.ReservedIp(`${name}-ip`, { region: c.location }, { parent: this, protect: args.protect });
         new digitalocean.ReservedIpAssignment(
           `${name}-assignment`,
@@ -223,5 +261,79 @@ export class VipPair extends pulumi.ComponentResource {
     }
 
     this.registerOutputs({ address: this.address, routerId: this.routerId });
+  }
+
+  /** keepalived containers electing the floating IP's holder; see VipPairArgs.cloud.failover. */
+  private cloudFailover(name: string, args: VipPairArgs, f: NonNullable<NonNullable<VipPairArgs["cloud"]>["failover"]>, ip: hcloud.FloatingIp): void {
+    f.nodes.forEach((n, i) => {
+      if (!DOCKER_NAME_RE.test(n.name)) throw new Error(`VipPair ${name}: node name ${JSON.stringify(n.name)} is not docker-safe`);
+      if (i > 0 && !(n.priority < f.nodes[i - 1].priority)) throw new Error(`VipPair ${name}: failover nodes must be listed highest priority first`);
+    });
+    const publicInterface = f.publicInterface ?? "eth0";
+    const vrrpNodes = f.nodes.map(({ name: n, privateAddress, priority }) => ({ name: n, address: privateAddress, priority }));
+    const confArgs = (self: string, privateAddress: string, authPass: string): KeepalivedConfArgs => ({
+      instanceName: args.namePrefix,
+      // The entrypoint puts in the interface that holds the node's private address.
+      interface: PRIVATE_IFACE_PLACEHOLDER,
+      virtualRouterId: f.virtualRouterId,
+      authPass,
+      nodes: vrrpNodes,
+      self,
+      notifyMaster: NOTIFY_MASTER_PATH,
+      // The env's proxy is a Swarm service: the ingress answers its port on every node's addresses.
+      trackScript: { name: TRACK_SCRIPT_NAME, command: proxyTrackCommand(f.trackPort, privateAddress) },
+    });
+    for (const n of f.nodes) renderKeepalivedConf(confArgs(n.name, n.privateAddress, "placehdr"));
+    const authPass = new random.RandomPassword(`${name}-auth`, { length: 8, special: false }, { parent: this });
+    const token = pulumi.secret(f.apiToken);
+
+    for (const node of f.nodes) {
+      const conf = pulumi.secret(authPass.result.apply((pass) => renderKeepalivedConf(confArgs(node.name, node.privateAddress, pass))));
+      const notify = pulumi
+        .all([ip.id, node.serverId])
+        .apply(([ipId, serverId]) => renderAssignScript({ provider: "hcloud", ip: ipId, serverId, tokenFile: API_TOKEN_PATH }));
+      const entrypoint = ip.ipAddress.apply((address) => [
+        "/bin/sh",
+        "-c",
+        renderCloudVipEntrypoint({
+          provider: "hcloud",
+          address,
+          privateAddress: node.privateAddress,
+          publicInterface,
+          confPath: KEEPALIVED_CONF_PATH,
+          runtimeConfPath: CLOUD_RUNTIME_CONF_PATH,
+          hostNetplanDir: HOST_NETPLAN_DIR,
+        }),
+        "keepalived",
+      ]);
+      new docker.Container(
+        `${name}-keepalived-${node.name}`,
+        {
+          name: `${args.namePrefix}-keepalived-${node.name}`,
+          image: f.image,
+          entrypoints: entrypoint,
+          command: CLOUD_KEEPALIVED_ARGS,
+          volumes: [{ hostPath: "/etc/netplan", containerPath: HOST_NETPLAN_DIR }],
+          uploads: [
+            { file: KEEPALIVED_CONF_PATH, content: conf, permissions: "0600" },
+            // enable_script_security: root-owned and not writable by others.
+            { file: NOTIFY_MASTER_PATH, content: notify, permissions: "0700" },
+            // The token: a secret upload, never an env var (env shows in `docker inspect` and the plan).
+            { file: API_TOKEN_PATH, content: token, permissions: "0600" },
+          ],
+          // VRRP and the floating IP live on the host's interfaces.
+          networkMode: "host",
+          capabilities: { adds: ["NET_ADMIN", "NET_BROADCAST", "NET_RAW"] },
+          restart: "unless-stopped",
+          labels: [
+            ...Object.entries({ ...(f.labels ?? {}), "twinstack.role": "keepalived", "twinstack.host": node.name }).map(([label, value]) => ({ label, value })),
+            { label: VIP_LABEL, value: ip.ipAddress },
+            { label: ROUTER_ID_LABEL, value: String(f.virtualRouterId) },
+          ],
+          ...(f.limits ? { memory: f.limits.memoryMb, cpus: String(f.limits.cpus) } : {}),
+        },
+        { parent: this, provider: node.dockerProvider, deleteBeforeReplace: true },
+      );
+    }
   }
 }

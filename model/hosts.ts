@@ -20,6 +20,27 @@ export const HCLOUD_NETWORK_ZONES: Readonly<Record<string, string>> = {
   sin: "ap-southeast",
 };
 
+/**
+ * The hosts that may hold a cloud VIP (vip.mode hcloud/digitalocean), highest priority first:
+ * vip.nodes, else every host provisioned on the VIP's cloud (else the first host, which validation
+ * then refuses). Two or more hcloud nodes get keepalived failover (components/vipPair.ts), which
+ * needs the private network and the API token (vip.apiTokenKey).
+ */
+export function cloudVipNodes(config: Pick<StackConfig, "vip" | "hosts">): string[] {
+  if (config.vip.mode !== "hcloud" && config.vip.mode !== "digitalocean") return [];
+  if (config.vip.nodes?.length) return config.vip.nodes;
+  const onCloud = config.hosts.filter((h) => h.provision?.provider === config.vip.mode).map((h) => h.name);
+  return onCloud.length ? onCloud : config.hosts.slice(0, 1).map((h) => h.name);
+}
+
+/** Whether the cloud VIP moves on failover: hcloud with two or more nodes. */
+export function cloudVipFailover(config: Pick<StackConfig, "vip" | "hosts">): boolean {
+  return config.vip.mode === "hcloud" && cloudVipNodes(config).length >= 2;
+}
+
+/** VRRP virtual_router_id of a cloud VIP's keepalived (its own private network: any id will do). */
+export const CLOUD_VIP_DEFAULT_ROUTER_ID = 51;
+
 export interface PrivateNetworkPlan {
   ipRange: string;
   subnet: string;
@@ -37,11 +58,12 @@ export function privateNetworkPlan(config: StackConfig): { plan?: PrivateNetwork
   const problems: { key: string; message: string }[] = [];
   const net = config.provisioning.privateNetwork;
   const hcloudHosts = config.hosts.map((h, i) => ({ h, i })).filter(({ h }) => h.provision?.provider === "hcloud");
-  const needsPeers = hcloudHosts.length >= 2 && (config.runtime === "swarm" || config.haPostgres.enabled);
+  // keepalived of a moving floating IP talks VRRP over it too.
+  const needsPeers = hcloudHosts.length >= 2 && (config.runtime === "swarm" || config.haPostgres.enabled || cloudVipFailover(config));
   if (net.enabled === false && needsPeers) {
     problems.push({
       key: "provisioning.privateNetwork.enabled",
-      message: `${hcloudHosts.length} hcloud hosts form a ${config.runtime === "swarm" ? "Swarm" : "HA Postgres cluster"}, but their firewall only admits the admin range and the public ports: remove this key (the default puts them on a private network)`,
+      message: `${hcloudHosts.length} hcloud hosts form a ${config.runtime === "swarm" ? "Swarm" : config.haPostgres.enabled ? "HA Postgres cluster" : "keepalived group moving the floating IP"}, but their firewall only admits the admin range and the public ports: remove this key (the default puts them on a private network)`,
     });
   }
   const enabled = hcloudHosts.length > 0 && (net.enabled ?? needsPeers);

@@ -7,6 +7,7 @@ import { stackConfigSchema, StackConfig, unwrapSchema } from "./schema";
 import { branchFromStackName } from "../model/slug";
 import { PREVIEW_APP_NAME_MAX_LENGTH } from "../components/previewEnv";
 import { touchesTainted, validateStack } from "./validate";
+import { cloudVipFailover } from "../model/hosts";
 
 export const NAMESPACE = "twinstack";
 
@@ -47,6 +48,7 @@ function secretKeyReferences(config: StackConfig): { key: string; path: Property
   if (config.postgres.mode === "shared" && config.postgres.adminPasswordKey) add(config.postgres.adminPasswordKey, ["postgres", "adminPasswordKey"]);
   if (config.gitea.runner.enabled && config.gitea.runner.registrationTokenKey) add(config.gitea.runner.registrationTokenKey, ["gitea", "runner", "registrationTokenKey"]);
   if (config.runners.count > 0) add(config.runners.registrationTokenKey, ["runners", "registrationTokenKey"]);
+  if (cloudVipFailover(config)) add(config.vip.apiTokenKey, ["vip", "apiTokenKey"]);
   if (config.monitoring.enabled && config.monitoring.alerts.webhookUrlKey) add(config.monitoring.alerts.webhookUrlKey, ["monitoring", "alerts", "webhookUrlKey"]);
   if (config.monitoring.enabled && config.monitoring.alerts.email?.passwordKey) add(config.monitoring.alerts.email.passwordKey, ["monitoring", "alerts", "email", "passwordKey"]);
   return refs.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

@@ -6,6 +6,7 @@ import { AlertReceiver } from "../components/render/alertmanager";
 import { LoadedConfig } from "./config";
 import { PreviewHandoff } from "../model/handoff";
 import { StackConfig } from "./schema";
+import { CLOUD_VIP_DEFAULT_ROUTER_ID, cloudVipFailover, cloudVipNodes } from "../model/hosts";
 
 import { BACKUP_CLIENT, FORGE_IMAGES, FORGE_RUNNER_IMAGES } from "../components/images";
 import { backupServerMajor } from "./config";
@@ -120,7 +121,14 @@ export function instanceArgs(loaded: LoadedConfig, hosts: InstanceHost[], extra:
         ? undefined
         : c.vip.mode === "keepalived"
           ? { mode: "keepalived", address: c.vip.address!, interface: c.vip.interface, routerId: c.vip.routerId!, image: c.vip.image, nodes: c.vip.nodes ?? c.hosts.map((h) => h.name) }
-          : { mode: c.vip.mode, location: c.vip.location ?? c.hosts[0].provision?.location ?? "", node: (c.vip.nodes ?? [c.hosts[0].name])[0] },
+          : {
+              mode: c.vip.mode,
+              location: c.vip.location ?? c.hosts[0].provision?.location ?? "",
+              node: cloudVipNodes(c)[0],
+              failover: cloudVipFailover(c)
+                ? { nodes: cloudVipNodes(c), routerId: c.vip.routerId ?? CLOUD_VIP_DEFAULT_ROUTER_ID, image: c.vip.image, apiToken: loaded.secret(c.vip.apiTokenKey) }
+                : undefined,
+            },
     backup: c.backup.enabled ? { keep: c.backup.keep, intervalSeconds: c.backup.intervalSeconds, image: backupImage(c) } : undefined,
     monitoring: c.monitoring.enabled ? monitoringArgs(loaded) : undefined,
     ...extra,

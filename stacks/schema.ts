@@ -246,6 +246,8 @@ export const vipSchema = z.strictObject({
   image: z.string().default(images.KEEPALIVED.image),
   /** Cloud modes: home location (hcloud) or region (digitalocean). */
   location: z.string().optional(),
+  /** hcloud on two or more nodes: name of the secret config key with the Hetzner API token keepalived assigns the floating IP with. */
+  apiTokenKey: secretKey.default("vipApiToken"),
 });
 
 export const budgetSchema = z.strictObject({

@@ -2,7 +2,7 @@
 // schema and before the program declares anything. Each problem is one line naming file and key;
 // a value is only shown when the engine does not mark its key secret. Renderers and components
 // keep their own checks as invariants only (components/render/invariant.ts).
-import { privateNetworkPlan } from "../model/hosts";
+import { cloudVipNodes, privateNetworkPlan } from "../model/hosts";
 import { isIP } from "net";
 import { isGeneratedEnvVar, GENERATED_ENV_VARS } from "../components/appEnv";
 import { caddyValueProblem } from "../components/render/caddyfile";
@@ -267,11 +267,17 @@ export function validateStack(c: StackConfig, ctx: ValidateContext): string[] {
     });
   }
   if (c.vip.mode === "hcloud" || c.vip.mode === "digitalocean") {
-    const node = (c.vip.nodes ?? [c.hosts[0]?.name])[0];
-    const h = c.hosts.find((x) => x.name === node);
+    const nodes = cloudVipNodes(c);
     const inputs: Path[] = [["vip", "nodes"], ["hosts"]];
-    if (h && !h.provision) at(["vip", "mode"], `a ${c.vip.mode} VIP is assigned to a provisioned host, and "${node}" is not provisioned`, inputs);
-    else if (h?.provision && h.provision.provider !== c.vip.mode) at(["vip", "mode"], `host "${node}" is provisioned on ${h.provision.provider}, not ${c.vip.mode}`, inputs);
+    for (const node of nodes) {
+      const h = c.hosts.find((x) => x.name === node);
+      if (h && !h.provision) at(["vip", "mode"], `a ${c.vip.mode} VIP is assigned to a provisioned host, and "${node}" is not provisioned`, inputs);
+      else if (h?.provision && h.provision.provider !== c.vip.mode) at(["vip", "mode"], `host "${node}" is provisioned on ${h.provision.provider}, not ${c.vip.mode}`, inputs);
+    }
+    if (c.vip.mode === "digitalocean" && nodes.length > 1) {
+      // https://docs.digitalocean.com/reference/api/digitalocean/#tag/Firewalls (protocol: tcp, udp or icmp)
+      at(["vip", "nodes"], `a DigitalOcean reserved IP cannot move between ${nodes.length} droplets here: keepalived's VRRP (IP protocol 112) is dropped by the droplets' Cloud Firewall, which passes only tcp, udp and icmp; name one node (vip.nodes: [${nodes[0]}])`, [["vip", "mode"]]);
+    }
   }
   c.hosts.forEach((h, i) => {
     if (h.address !== undefined && !isHostOrIp(h.address)) at(["hosts", i, "address"], `expected an IP address or host name, got ${show(["hosts"], h.address)}`);

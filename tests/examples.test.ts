@@ -506,3 +506,74 @@ describe("FEATURES.md", () => {
     }
   });
 });
+
+describe("twincigo prod: the Hetzner floating IP is HA (keepalived over the private network moves it)", () => {
+  const KA = "docker:index/container:Container";
+  const keepaliveds = (p: StackPlan) => byType(p.resources, KA).filter((c) => labels(c)["twinstack.role"] === "keepalived");
+  const upload = (c: PlannedResource, file: string) => {
+    const u = (c.props.uploads as { file: string; content: string; permissions: string }[]).find((x) => x.file === file);
+    if (!u) throw new Error(`${c.name}: no upload ${file}`);
+    return u;
+  };
+  const inputUpload = (c: PlannedResource, file: string) => (c.inputs.uploads as { file: string; content: unknown }[]).find((x) => x.file === file)!;
+
+  it("runs keepalived on each of the three servers, unicast over their private addresses, the first MASTER", () => {
+    const p = plan("twincigo", "prod");
+    const ks = keepaliveds(p);
+    expect(ks.map((c) => c.props.name)).toEqual(["ash-1", "ash-2", "ash-3"].map((h) => `twincigo-prod-keepalived-${h}`));
+    const privates = ["10.0.1.11", "10.0.1.12", "10.0.1.13"];
+    const servers = byType(p.resources, "hcloud:index/server:Server");
+    expect(servers.map((s) => (s.props.networks as { ip: string }[])[0].ip)).toEqual(privates);
+    ks.forEach((c, i) => {
+      const conf = upload(c, "/etc/keepalived/twinstack.conf").content;
+      expect(conf).toMatch(new RegExp(`state ${i === 0 ? "MASTER" : "BACKUP"}\\n`));
+      expect(conf).toContain(`unicast_src_ip ${privates[i]}\n`);
+      for (const peer of privates.filter((_, j) => j !== i)) expect(conf).toContain(`        ${peer}\n`);
+      expect(conf).toContain('notify_master "/etc/keepalived/twinstack-notify-master.sh"');
+      expect(conf).not.toContain("virtual_ipaddress");
+      // The proxy is a Swarm service: the track script checks the ingress on the node's private address.
+      expect(conf).toContain(`nc -z -w 2 ${privates[i]} 443`);
+      expect(c.props.networkMode).toBe("host");
+      expect(c.provider).toContain(`::twincigo-prod-docker-ash-${i + 1}::`);
+    });
+  });
+
+  it("each node's notify_master assigns the floating IP to its own server; the first assignment is not moved back by pulumi up", () => {
+    const p = plan("twincigo", "prod");
+    const fip = only(byType(p.resources, "hcloud:index/floatingIp:FloatingIp"), "floating IP");
+    const servers = byType(p.resources, "hcloud:index/server:Server");
+    keepaliveds(p).forEach((c, i) => {
+      const script = upload(c, "/etc/keepalived/twinstack-notify-master.sh");
+      expect(script.permissions).toBe("0700");
+      // The offline plan's ids are `<resource name>-id` (real ones are numbers, sent as JSON numbers).
+      expect(script.content).toContain(`url='https://api.hetzner.cloud/v1/floating_ips/${fip.name}-id/actions/assign'`);
+      expect(script.content).toContain(`body='${JSON.stringify({ server: `${servers[i].name}-id` })}'`);
+    });
+    const assignment = only(byType(p.resources, "hcloud:index/floatingIpAssignment:FloatingIpAssignment"), "assignment");
+    expect(assignment.opts.ignoreChanges).toEqual(["serverId"]);
+  });
+
+  it("configures the floating IP on every node's eth0, now and in Hetzner's netplan file", () => {
+    const p = plan("twincigo", "prod");
+    const fip = only(byType(p.resources, "hcloud:index/floatingIp:FloatingIp"), "floating IP");
+    for (const c of keepaliveds(p)) {
+      const entry = (c.props.entrypoints as string[])[2];
+      expect(entry).toContain(`ip addr add ${fip.state.ipAddress}/32 dev eth0`);
+      expect(entry).toContain(`        - ${fip.state.ipAddress}/32`);
+      expect(entry).toContain("> /host/etc/netplan/60-twinstack-floating-ip.yaml");
+      expect(c.props.volumes).toEqual([{ hostPath: "/etc/netplan", containerPath: "/host/etc/netplan" }]);
+    }
+  });
+
+  it("delivers the API token only as a secret 0600 file: not in env, args, labels or any plain input", () => {
+    const p = plan("twincigo", "prod");
+    for (const c of keepaliveds(p)) {
+      const token = inputUpload(c, "/etc/keepalived/twinstack-api-token");
+      expect(token.content).toBeInstanceOf(SecretValue);
+      expect(upload(c, "/etc/keepalived/twinstack-api-token").permissions).toBe("0600");
+      expect(c.props.envs ?? []).toEqual([]);
+      expect(JSON.stringify(c.inputs)).not.toContain("plan-placeholder-secret");
+    }
+    expect(JSON.stringify(p.resources.map((r) => r.inputs))).not.toContain("plan-placeholder-secret");
+  });
+});

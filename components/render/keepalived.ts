@@ -15,8 +15,11 @@ export interface VrrpNode {
 export interface KeepalivedConfArgs {
   /** vrrp_instance name, e.g. "gigi_dev" (carries the env token). */
   instanceName: string;
-  /** "192.168.1.52" or "192.168.1.52/24". IPv4 only: PASS auth exists only in VRRPv2. */
-  virtualIp: string;
+  /**
+   * "192.168.1.52" or "192.168.1.52/24". IPv4 only: PASS auth exists only in VRRPv2. Omitted for
+   * a cloud VIP, which the cloud routes (notifyMaster moves it) rather than keepalived adding it.
+   */
+  virtualIp?: string;
   interface: string;
   /** 1..255, distinct per env on one LAN segment. */
   virtualRouterId: number;
@@ -35,6 +38,8 @@ export interface KeepalivedConfArgs {
     weight?: number;
   };
   advertIntervalSeconds?: number;
+  /** Absolute path of a script keepalived runs on becoming MASTER (`notify_master`). */
+  notifyMaster?: string;
 }
 
 import { RenderInvariantError } from "./invariant";
@@ -111,7 +116,7 @@ function checkVirtualIp(value: unknown): { address: string; cidr: string } {
 function validate(args: KeepalivedConfArgs) {
   if (args === null || typeof args !== "object") fail("args must be an object");
   const instanceName = checkName("instanceName", args.instanceName);
-  const vip = checkVirtualIp(args.virtualIp);
+  const vip = args.virtualIp === undefined ? undefined : checkVirtualIp(args.virtualIp);
 
   if (typeof args.interface !== "string" || !IFACE_RE.test(args.interface)) {
     fail(
@@ -154,7 +159,7 @@ function validate(args: KeepalivedConfArgs) {
           `exactly one node is MASTER`,
       );
     }
-    if (address === vip.address) {
+    if (address === vip?.address) {
       fail(`node ${name} address ${address} is the virtual IP itself`);
     }
     seenNames.add(name);
@@ -225,9 +230,19 @@ function validate(args: KeepalivedConfArgs) {
     };
   }
 
+  let notifyMaster: string | undefined;
+  if (args.notifyMaster !== undefined) {
+    // Quoted in the file; enable_script_security also checks the path is root-owned.
+    if (typeof args.notifyMaster !== "string" || !/^\/[A-Za-z0-9_.\/-]+$/.test(args.notifyMaster)) {
+      fail(`notifyMaster ${JSON.stringify(args.notifyMaster)} must be an absolute path of [A-Za-z0-9_./-]`);
+    }
+    notifyMaster = args.notifyMaster;
+  }
+
   return {
     instanceName,
     vip,
+    notifyMaster,
     iface: args.interface,
     virtualRouterId,
     authPass: args.authPass,
@@ -281,27 +296,32 @@ export function renderKeepalivedConf(args: KeepalivedConfArgs): string {
     for (const p of v.peers) out.push(`        ${p.address}`);
     out.push("    }");
   }
-  out.push("    virtual_ipaddress {", `        ${v.vip.cidr}`, "    }");
+  if (v.vip) out.push("    virtual_ipaddress {", `        ${v.vip.cidr}`, "    }");
+  if (v.notifyMaster) out.push(`    notify_master "${v.notifyMaster}"`);
   if (v.track) out.push("    track_script {", `        ${v.track.name}`, "    }");
   out.push("}", "");
   return out.join("\n");
 }
 
 /**
- * A track command that succeeds when something answers on 127.0.0.1:<port> (the local
- * reverse proxy). Small keepalived images are Alpine/BusyBox: /bin/sh, nc and wget exist,
+ * A track command that succeeds when something answers on <host>:<port> (default 127.0.0.1: the
+ * local reverse proxy; a cloud VIP tracks the node's own private address, where the Swarm ingress
+ * answers for the env's proxy service). Small keepalived images are Alpine/BusyBox: /bin/sh, nc and wget exist,
  * curl and bash usually do not. A TCP check (nc -z) is preferred because an HTTP status
  * check would fail on the proxy's own 401 (basic auth) or redirect to HTTPS; without a
  * usable nc it falls back to wget and counts any HTTP response (even 401) as alive.
  * `-t 1` stops GNU wget retrying a hung port 20 times; BusyBox wget accepts and ignores it.
  * Contains no characters keepalived reinterprets ('"', '#', '!', '$', '\').
  */
-export function proxyTrackCommand(port: number): string {
+export function proxyTrackCommand(port: number, host = "127.0.0.1"): string {
+  if (!/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/.test(host)) {
+    throw new KeepalivedConfigError(`proxyTrackCommand: host ${JSON.stringify(host)} must be an IPv4 address`);
+  }
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new KeepalivedConfigError(`proxyTrackCommand: port ${JSON.stringify(port)} must be 1..65535`);
   }
   return (
-    `/bin/sh -c 'nc -z -w 2 127.0.0.1 ${port} 2>/dev/null || ` +
-    `wget -S -t 1 -T 2 -O /dev/null http://127.0.0.1:${port}/ 2>&1 | grep -q HTTP/'`
+    `/bin/sh -c 'nc -z -w 2 ${host} ${port} 2>/dev/null || ` +
+    `wget -S -t 1 -T 2 -O /dev/null http://${host}:${port}/ 2>&1 | grep -q HTTP/'`
   );
 }
