@@ -305,6 +305,17 @@ export function validateStack(c: StackConfig, ctx: ValidateContext): string[] {
   c.hosts.forEach((h, i) => {
     if (h.provision && serverPrefix.length + h.name.length > 63) at(["hosts", i, "name"], `at most ${63 - serverPrefix.length} characters for a provisioned host (its server is named ${serverPrefix}<name>, at most 63), got ${h.name.length}`, [["app", "name"]]);
   });
+  // Servers, swarm nodes, HA Postgres members and runner machines are named from <app>-<env>: host
+  // names, so no "_" there (components/dockerHosts.ts, haPostgres.ts, runnerFleet.ts).
+  const machineNames = c.hosts.some((h) => h.provision) || c.runtime === "swarm" || c.haPostgres.enabled || c.runners.count > 0;
+  const HOST_LABEL_RE = /^[a-z][a-z0-9-]*[a-z0-9]$/;
+  if (machineNames && c.app && !HOST_LABEL_RE.test(c.app.name)) {
+    at(["app", "name"], `expected letters, digits and "-" only (no "_"): it names this stack's machines (provisioned hosts, swarm, HA Postgres or runners), which are host names`, [["hosts"], ["runtime"], ["haPostgres", "enabled"], ["runners", "count"]]);
+  }
+  if (c.runners.count > 0 && !c.app && ctx.stack !== undefined) {
+    const longest = `${ctx.stack}-${c.env}-runner-${c.runners.count - 1}`;
+    if (!HOST_LABEL_RE.test(ctx.stack) || longest.length > 63) at(["runners", "count"], `the runner machines are named after the stack, ${longest}: a host name of letters, digits and "-", at most 63 characters`);
+  }
   // A swarm is formed over SSH and advertises each existing member's address (components/dockerHosts.ts).
   if (c.runtime === "swarm") {
     c.hosts.forEach((h, i) => {

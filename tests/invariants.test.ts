@@ -67,6 +67,17 @@ describe("rules DockerHosts kept as its own checks are config checks now", () =>
     expect(problems).toEqual([expect.stringMatching(/^Pulumi\.prod\.yaml: twinstack:hosts\[0\]\.name: at most 48 characters for a provisioned host/)]);
   });
 
+  it('an app name with "_" where it names machines (runners, swarm, provisioned hosts)', () => {
+    const runners = { count: 2, forgeUrl: "https://git.example.com", adminCidr: "203.0.113.0/24" };
+    const named = (values: Record<string, unknown>) => problemsOf(values, ["runnerRegistrationToken"]);
+    expect(named({ env: "prod", app: { ...app, name: "my_app" }, runners, runnerRegistrationToken: "t" })).toEqual([
+      expect.stringMatching(/^Pulumi\.prod\.yaml: twinstack:app\.name: expected letters, digits and "-" only \(no "_"\)/),
+    ]);
+    expect(named({ env: "prod", runtime: "swarm", app: { ...app, name: "my_app" }, hosts: [host("a")] })).toHaveLength(1);
+    // Where no machine is named from it, "_" stays allowed (databases are <app>_<env> anyway).
+    expect(named({ env: "prod", app: { ...app, name: "my_app" } })).toEqual([]);
+  });
+
   it("the plan of such a file fails on the config error, before anything is declared", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-invariants-"));
     try {
