@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { InvariantError } from "./render/invariant";
 
 export interface BackupJobConnection {
   host: pulumi.Input<string>;
@@ -55,13 +56,13 @@ export class BackupJob extends pulumi.ComponentResource {
     super("twinstack:index:BackupJob", name, {}, opts);
 
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(args.namePrefix)) {
-      throw new Error(`BackupJob ${name}: namePrefix must be letters, digits, '_', '.', '-', got '${args.namePrefix}'`);
+      throw new InvariantError(`BackupJob ${name}: namePrefix must be letters, digits, '_', '.', '-', got '${args.namePrefix}'`);
     }
     if (!Number.isInteger(args.keep) || args.keep < 1) {
-      throw new Error(`BackupJob ${name}: keep must be a positive integer, got ${args.keep}`);
+      throw new InvariantError(`BackupJob ${name}: keep must be a positive integer, got ${args.keep}`);
     }
     if (!Number.isInteger(args.intervalSeconds) || args.intervalSeconds < 1) {
-      throw new Error(`BackupJob ${name}: intervalSeconds must be a positive integer, got ${args.intervalSeconds}`);
+      throw new InvariantError(`BackupJob ${name}: intervalSeconds must be a positive integer, got ${args.intervalSeconds}`);
     }
 
     const backupScript = fs.readFileSync(path.join(SCRIPTS_DIR, "backup.sh"), "utf8");

@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { InstanceHost } from "./instanceStack";
 import { renderDockerHostCloudInit } from "./render/cloudInit";
+import { InvariantError } from "./render/invariant";
 
 export interface DockerHostSpec {
   name: string;
@@ -79,10 +80,10 @@ export function shQuote(value: string): string {
 export function subnetHostIp(subnet: string, index: number): string {
   const [base, bits] = subnet.split("/");
   const octets = base.split(".").map(Number);
-  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255)) throw new Error(`subnet ${subnet} is not an IPv4 CIDR`);
+  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255)) throw new InvariantError(`subnet ${subnet} is not an IPv4 CIDR`);
   const size = 2 ** (32 - Number(bits));
   const offset = 11 + index;
-  if (offset >= size - 1) throw new Error(`subnet ${subnet} has no room for host #${index + 1}`);
+  if (offset >= size - 1) throw new InvariantError(`subnet ${subnet} has no room for host #${index + 1}`);
   const value = ((octets[0] << 24) >>> 0) + (octets[1] << 16) + (octets[2] << 8) + octets[3] + offset;
   return [24, 16, 8, 0].map((shift) => (value >>> shift) & 255).join(".");
 }
@@ -387,7 +388,7 @@ export class DockerHosts extends pulumi.ComponentResource {
 
 function validate(name: string, args: DockerHostsArgs): void {
   const fail = (message: string): never => {
-    throw new Error(`DockerHosts ${name}: ${message}`);
+    throw new InvariantError(`DockerHosts ${name}: ${message}`);
   };
   if (!NAME_RE.test(args.namePrefix) || !args.namePrefix.split("-").includes(args.env)) {
     fail(`namePrefix ${JSON.stringify(args.namePrefix)} must be lower-case and carry the env token ${JSON.stringify(args.env)}`);

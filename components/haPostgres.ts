@@ -11,6 +11,7 @@ import { ETCD, HAPROXY, SPILO } from "./images";
 import { renderHaproxyCfg } from "./render/haproxy";
 import { renderEtcdMemberEnv, renderPatroniYml } from "./render/patroni";
 import { WorkloadLimits, WorkloadSpec, declareWorkload } from "./workload";
+import { InvariantError } from "./render/invariant";
 
 export interface HaPostgresMember {
   /** Host name (the swarm node label twinstack.host). */
@@ -86,7 +87,7 @@ export class HaPostgres extends pulumi.ComponentResource {
   constructor(name: string, args: HaPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     super("twinstack:index:HaPostgres", name, {}, opts);
     const fail = (message: string): never => {
-      throw new Error(`HaPostgres ${name}: ${message}`);
+      throw new InvariantError(`HaPostgres ${name}: ${message}`);
     };
     const prefix = args.namePrefix;
     if (!NAME_RE.test(prefix) || !prefix.split("-").includes(args.env)) fail(`namePrefix ${JSON.stringify(prefix)} must carry the env token ${JSON.stringify(args.env)}`);

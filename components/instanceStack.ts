@@ -18,6 +18,7 @@ import { SharedPostgresDb } from "./sharedPostgresDb";
 import { VipPair } from "./vipPair";
 import { KEEPALIVED_HEALTH_PORT_BASE } from "../model/ports";
 import { Runtime, WorkloadLimits, WorkloadSpec, declareWorkload } from "./workload";
+import { InvariantError } from "./render/invariant";
 
 export interface InstanceHost {
   name: string;
@@ -331,7 +332,7 @@ export class InstanceStack extends pulumi.ComponentResource {
     this.appImageDigest = image.repoDigest;
     // Invariant (config validation rejects them first): generated variables are never overridden.
     const overridden = [...Object.keys(args.app.env), ...Object.keys(args.app.secretEnv)].filter(isGeneratedEnvVar);
-    if (overridden.length) throw new Error(`InstanceStack ${name}: app env cannot set the generated ${overridden.join(", ")}`);
+    if (overridden.length) throw new InvariantError(`InstanceStack ${name}: app env cannot set the generated ${overridden.join(", ")}`);
     // Swarm resolves a tag when a service is updated, and Pulumi updates it only when its spec changes:
     // a non-prod service runs <image>@<resolved digest>, so a new push is a new spec.
     const swarmImage = pullTriggers && !args.app.pullTrigger ? pulumi.interpolate`${args.app.image.split("@")[0]}@${pullTriggers[0]}` : args.app.image;
@@ -639,7 +640,7 @@ export class InstanceStack extends pulumi.ComponentResource {
       const vip = args.vip;
       const nodes = vip.nodes.map((nodeName, i) => {
         const host = args.hosts.find((h) => h.name === nodeName);
-        if (!host) throw new Error(`vip node "${nodeName}" is not a host of this stack`);
+        if (!host) throw new InvariantError(`vip node "${nodeName}" is not a host of this stack`);
         return { name: nodeName, address: host.address as string, priority: 150 - i * 10, dockerProvider: this.providers[nodeName] };
       });
       this.vip = new VipPair(
@@ -665,7 +666,7 @@ export class InstanceStack extends pulumi.ComponentResource {
     } else if (args.vip) {
       const vip = args.vip;
       const node = args.hosts.find((h) => h.name === vip.node);
-      if (!node?.serverId) throw new Error(`a ${vip.mode} VIP needs a provisioned host to assign to ("${vip.node}" is not provisioned)`);
+      if (!node?.serverId) throw new InvariantError(`a ${vip.mode} VIP needs a provisioned host to assign to ("${vip.node}" is not provisioned)`);
       const f = vip.failover;
       const failover = f && {
         image: f.image,
@@ -675,7 +676,7 @@ export class InstanceStack extends pulumi.ComponentResource {
         trackPort: args.proxy?.httpsPort ?? 22,
         nodes: f.nodes.map((nodeName, i) => {
           const host = args.hosts.find((h) => h.name === nodeName);
-          if (!host?.serverId || typeof host.address !== "string") throw new Error(`vip node "${nodeName}" needs a provisioned host on the private network`);
+          if (!host?.serverId || typeof host.address !== "string") throw new InvariantError(`vip node "${nodeName}" needs a provisioned host on the private network`);
           return { name: nodeName, privateAddress: host.address, serverId: host.serverId, priority: 150 - i * 10, dockerProvider: this.providers[nodeName] };
         }),
         limits: limitsOf(undefined),

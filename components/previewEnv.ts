@@ -16,6 +16,7 @@ import { renderPreviewRoute } from "./render/caddyfile";
 import { renderPreviewRouteScripts } from "./render/previewRoute";
 import { HEALTH_PROBE, httpProbeTest } from "./images";
 import { SharedPostgresDb } from "./sharedPostgresDb";
+import { InvariantError } from "./render/invariant";
 
 export interface PreviewEnvArgs {
   /** The git branch; the slug is previewSlug(branch) (a clean slug of at most 32 characters is kept as is). */
@@ -105,8 +106,8 @@ export class PreviewEnv extends pulumi.ComponentResource {
     super("twinstack:index:PreviewEnv", name, {}, opts);
     const where = `PreviewEnv ${name}`;
     const { cpus, memoryMb } = args.limits ?? ({} as PreviewEnvArgs["limits"]);
-    if (!(typeof cpus === "number" && cpus > 0)) throw new Error(`${where}: limits.cpus must be a positive number, got ${cpus}`);
-    if (!(Number.isInteger(memoryMb) && memoryMb > 0)) throw new Error(`${where}: limits.memoryMb must be a positive whole number of MiB, got ${memoryMb}`);
+    if (!(typeof cpus === "number" && cpus > 0)) throw new InvariantError(`${where}: limits.cpus must be a positive number, got ${cpus}`);
+    if (!(Number.isInteger(memoryMb) && memoryMb > 0)) throw new InvariantError(`${where}: limits.memoryMb must be a positive whole number of MiB, got ${memoryMb}`);
 
     const slug = previewSlug(args.branch);
     const alias = `preview-${slug}`;

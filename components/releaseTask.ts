@@ -23,6 +23,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { renderPreReleaseBackupScript, renderReleaseScript } from "./render/release";
+import { InvariantError } from "./render/invariant";
 
 export interface ReleaseTaskArgs {
   /** Docker endpoint of the host to run on (the env's main host / first Swarm manager). */
@@ -60,7 +61,7 @@ export class ReleaseTask extends pulumi.ComponentResource {
 
   constructor(name: string, args: ReleaseTaskArgs, opts?: pulumi.ComponentResourceOptions) {
     super("twinstack:index:ReleaseTask", name, {}, opts);
-    if (args.command.length === 0 || args.command[0] === "") throw new Error(`ReleaseTask ${name}: the release command must not be empty`);
+    if (args.command.length === 0 || args.command[0] === "") throw new InvariantError(`ReleaseTask ${name}: the release command must not be empty`);
     this.containerName = `${args.namePrefix}-release`;
 
     if (args.backup) {

@@ -8,6 +8,7 @@ import * as digitalocean from "@pulumi/digitalocean";
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import { renderRunnerCloudInit } from "./render/cloudInit";
+import { InvariantError } from "./render/invariant";
 
 export interface RunnerFleetArgs {
   /** Physical name prefix carrying the env token, e.g. "gigi-dev-runner"; machines are `<namePrefix>-<i>`. */
@@ -168,7 +169,7 @@ export class RunnerFleet extends pulumi.ComponentResource {
 
 function validate(name: string, args: RunnerFleetArgs): void {
   const fail = (message: string): never => {
-    throw new Error(`RunnerFleet ${name}: ${message}`);
+    throw new InvariantError(`RunnerFleet ${name}: ${message}`);
   };
   if (!Number.isInteger(args.count) || args.count < 0) fail(`count must be a whole number >= 0, got ${args.count}`);
   if (args.provider !== "digitalocean" && args.provider !== "hcloud") fail(`provider must be "digitalocean" or "hcloud", got ${JSON.stringify(args.provider)}`);

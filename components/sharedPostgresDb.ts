@@ -6,6 +6,7 @@ import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { checkExtensionName, renderExtensionsInitScript } from "./render/pgInit";
+import { InvariantError } from "./render/invariant";
 
 export interface SharedPostgresDbArgs {
   /** Physical name of the database and its login role: `<app>_<env>` e.g. gigi_dev, gigi_preview_feature_x. Caller computes it. */
@@ -107,7 +108,7 @@ export class SharedPostgresDb extends pulumi.ComponentResource {
 
     const dbName = args.databaseName;
     if (typeof dbName !== "string" || !DATABASE_NAME_RE.test(dbName)) {
-      throw new Error(
+      throw new InvariantError(
         `SharedPostgresDb ${name}: databaseName ${JSON.stringify(dbName)} must match ${DATABASE_NAME_RE} ` +
           `(<app>_<env>: lowercase letter first, then lowercase letters, digits, '_'; at most 63)`,
       );
@@ -116,14 +117,14 @@ export class SharedPostgresDb extends pulumi.ComponentResource {
       try {
         return checkExtensionName(e);
       } catch (err) {
-        throw new Error(`SharedPostgresDb ${name}: ${(err as Error).message}`);
+        throw new InvariantError(`SharedPostgresDb ${name}: ${(err as Error).message}`);
       }
     });
     const dup = extensions.find((e, i) => extensions.indexOf(e) !== i);
-    if (dup !== undefined) throw new Error(`SharedPostgresDb ${name}: extension ${JSON.stringify(dup)} is listed twice`);
+    if (dup !== undefined) throw new InvariantError(`SharedPostgresDb ${name}: extension ${JSON.stringify(dup)} is listed twice`);
     const limit = args.connectionLimit;
     if (limit !== undefined && (!Number.isInteger(limit) || limit < -1)) {
-      throw new Error(`SharedPostgresDb ${name}: connectionLimit must be an integer >= -1 (-1 = none), got ${limit}`);
+      throw new InvariantError(`SharedPostgresDb ${name}: connectionLimit must be an integer >= -1 (-1 = none), got ${limit}`);
     }
 
     // Alphanumeric only: nothing to escape in URLs, env files or shell; 40 chars is ~238 bits.
@@ -143,8 +144,8 @@ export class SharedPostgresDb extends pulumi.ComponentResource {
 
     if (args.mode === "shared") {
       const s = args.shared;
-      if (!s) throw new Error(`SharedPostgresDb ${name}: mode "shared" needs args.shared`);
-      if (args.dedicated) throw new Error(`SharedPostgresDb ${name}: mode "shared" takes no args.dedicated`);
+      if (!s) throw new InvariantError(`SharedPostgresDb ${name}: mode "shared" needs args.shared`);
+      if (args.dedicated) throw new InvariantError(`SharedPostgresDb ${name}: mode "shared" takes no args.dedicated`);
       const adminPassword = pulumi.secret(s.adminPassword);
 
       const provider = new postgresql.Provider(
@@ -212,26 +213,26 @@ export class SharedPostgresDb extends pulumi.ComponentResource {
       ready = pulumi.all([roleGrant.id, ...created.map((e) => e.id)]);
     } else if (args.mode === "dedicated") {
       const d = args.dedicated;
-      if (!d) throw new Error(`SharedPostgresDb ${name}: mode "dedicated" needs args.dedicated`);
-      if (args.shared) throw new Error(`SharedPostgresDb ${name}: mode "dedicated" takes no args.shared`);
+      if (!d) throw new InvariantError(`SharedPostgresDb ${name}: mode "dedicated" needs args.dedicated`);
+      if (args.shared) throw new InvariantError(`SharedPostgresDb ${name}: mode "dedicated" takes no args.shared`);
       if (!NAME_PREFIX_RE.test(d.namePrefix)) {
-        throw new Error(`SharedPostgresDb ${name}: namePrefix must be lowercase letters, digits, '_', '.', '-', got ${JSON.stringify(d.namePrefix)}`);
+        throw new InvariantError(`SharedPostgresDb ${name}: namePrefix must be lowercase letters, digits, '_', '.', '-', got ${JSON.stringify(d.namePrefix)}`);
       }
       if (args.template !== undefined) {
-        throw new Error(`SharedPostgresDb ${name}: template needs mode "shared" (a dedicated server starts empty)`);
+        throw new InvariantError(`SharedPostgresDb ${name}: template needs mode "shared" (a dedicated server starts empty)`);
       }
       if (limit !== undefined && limit !== -1) {
-        throw new Error(
+        throw new InvariantError(
           `SharedPostgresDb ${name}: connectionLimit needs mode "shared" (the dedicated role is the ` +
             `container's superuser, which Postgres exempts from connection limits)`,
         );
       }
       const publishPort = d.publishPort;
       if (publishPort !== undefined && (!Number.isInteger(publishPort) || publishPort < 1 || publishPort > 65535)) {
-        throw new Error(`SharedPostgresDb ${name}: publishPort must be 1..65535, got ${publishPort}`);
+        throw new InvariantError(`SharedPostgresDb ${name}: publishPort must be 1..65535, got ${publishPort}`);
       }
       if (d.limits && !(d.limits.cpus > 0 && Number.isInteger(d.limits.memoryMb) && d.limits.memoryMb > 0)) {
-        throw new Error(`SharedPostgresDb ${name}: limits need cpus > 0 and a positive integer memoryMb`);
+        throw new InvariantError(`SharedPostgresDb ${name}: limits need cpus > 0 and a positive integer memoryMb`);
       }
       const child = { parent: this, provider: d.dockerProvider };
 
@@ -294,7 +295,7 @@ export class SharedPostgresDb extends pulumi.ComponentResource {
       );
       ready = container.name;
     } else {
-      throw new Error(`SharedPostgresDb ${name}: mode must be "shared" or "dedicated", got ${JSON.stringify((args as { mode: unknown }).mode)}`);
+      throw new InvariantError(`SharedPostgresDb ${name}: mode must be "shared" or "dedicated", got ${JSON.stringify((args as { mode: unknown }).mode)}`);
     }
 
     this.databaseName = databaseName;

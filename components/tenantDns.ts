@@ -5,6 +5,7 @@
 import * as digitalocean from "@pulumi/digitalocean";
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
+import { InvariantError } from "./render/invariant";
 
 export interface TenantDnsArgs {
   /** Physical name prefix carrying the env token, e.g. "cocotte-prod". */
@@ -42,7 +43,7 @@ export function tenantRecords(zones: string[], domains: string[]): TenantRecord[
   const byLength = [...new Set(zones)].sort((a, b) => b.length - a.length);
   return [...new Set(domains)].map((domain) => {
     const zone = byLength.find((z) => domain === z || domain.endsWith(`.${z}`));
-    if (!zone) throw new Error(`domain ${domain} is in none of the tenant's zones (${byLength.join(", ")})`);
+    if (!zone) throw new InvariantError(`domain ${domain} is in none of the tenant's zones (${byLength.join(", ")})`);
     return { domain, zone, name: domain === zone ? "@" : domain.slice(0, -(zone.length + 1)) };
   });
 }
@@ -54,7 +55,7 @@ export class TenantDns extends pulumi.ComponentResource {
   constructor(name: string, args: TenantDnsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("twinstack:index:TenantDns", name, {}, opts);
     const fail = (message: string): never => {
-      throw new Error(`TenantDns ${name}: ${message}`);
+      throw new InvariantError(`TenantDns ${name}: ${message}`);
     };
     if (!NAME_RE.test(args.namePrefix) || !args.namePrefix.split("-").includes(args.env)) {
       fail(`namePrefix ${JSON.stringify(args.namePrefix)} must carry the env token ${JSON.stringify(args.env)}`);

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { renderAssignScript, renderCloudVipEntrypoint, PRIVATE_IFACE_PLACEHOLDER } from "./render/cloudVip";
 import { KeepalivedConfArgs, proxyTrackCommand, renderKeepalivedConf } from "./render/keepalived";
+import { InvariantError } from "./render/invariant";
 
 export interface VipPairNode {
   /** Host name; part of the container name, so docker-safe. */
@@ -130,24 +131,24 @@ export class VipPair extends pulumi.ComponentResource {
     super("twinstack:index:VipPair", name, {}, opts);
 
     if (!NAME_RE.test(args.namePrefix)) {
-      throw new Error(`VipPair ${name}: namePrefix must be lowercase letters, digits, '_', '.', '-', got ${JSON.stringify(args.namePrefix)}`);
+      throw new InvariantError(`VipPair ${name}: namePrefix must be lowercase letters, digits, '_', '.', '-', got ${JSON.stringify(args.namePrefix)}`);
     }
 
     if (args.mode === "keepalived") {
       const k = args.keepalived;
-      if (!k) throw new Error(`VipPair ${name}: mode "keepalived" needs args.keepalived`);
-      if (args.cloud) throw new Error(`VipPair ${name}: mode "keepalived" takes no args.cloud`);
+      if (!k) throw new InvariantError(`VipPair ${name}: mode "keepalived" needs args.keepalived`);
+      if (args.cloud) throw new InvariantError(`VipPair ${name}: mode "keepalived" takes no args.cloud`);
       k.nodes.forEach((n, i) => {
-        if (!DOCKER_NAME_RE.test(n.name)) throw new Error(`VipPair ${name}: node name ${JSON.stringify(n.name)} is not docker-safe`);
+        if (!DOCKER_NAME_RE.test(n.name)) throw new InvariantError(`VipPair ${name}: node name ${JSON.stringify(n.name)} is not docker-safe`);
         if (i > 0 && !(n.priority < k.nodes[i - 1].priority)) {
-          throw new Error(
+          throw new InvariantError(
             `VipPair ${name}: nodes must be listed highest priority first (the first is MASTER); ` +
               `${n.name} (${n.priority}) follows ${k.nodes[i - 1].name} (${k.nodes[i - 1].priority})`,
           );
         }
       });
       if (k.limits && !(k.limits.cpus > 0 && Number.isInteger(k.limits.memoryMb) && k.limits.memoryMb > 0)) {
-        throw new Error(`VipPair ${name}: limits need cpus > 0 and a positive integer memoryMb`);
+        throw new InvariantError(`VipPair ${name}: limits need cpus > 0 and a positive integer memoryMb`);
       }
 
       const vrrpNodes = k.nodes.map(({ name: n, address, priority }) => ({ name: n, address, priority }));
@@ -210,9 +211,9 @@ export class VipPair extends pulumi.ComponentResource {
       this.routerId = k.virtualRouterId;
     } else if (args.mode === "hcloud" || args.mode === "digitalocean") {
       const c = args.cloud;
-      if (!c) throw new Error(`VipPair ${name}: mode "${args.mode}" needs args.cloud`);
-      if (args.keepalived) throw new Error(`VipPair ${name}: mode "${args.mode}" takes no args.keepalived`);
-      if (!c.location) throw new Error(`VipPair ${name}: cloud.location is required`);
+      if (!c) throw new InvariantError(`VipPair ${name}: mode "${args.mode}" needs args.cloud`);
+      if (args.keepalived) throw new InvariantError(`VipPair ${name}: mode "${args.mode}" takes no args.keepalived`);
+      if (!c.location) throw new InvariantError(`VipPair ${name}: cloud.location is required`);
       const target = pulumi.output(c.assignTo);
 
       if (args.mode === "hcloud") {
@@ -257,7 +258,7 @@ export class VipPair extends pulumi.ComponentResource {
         this.address = ip.ipAddress;
       }
     } else {
-      throw new Error(`VipPair ${name}: mode must be "keepalived", "hcloud" or "digitalocean", got ${JSON.stringify((args as { mode: unknown }).mode)}`);
+      throw new InvariantError(`VipPair ${name}: mode must be "keepalived", "hcloud" or "digitalocean", got ${JSON.stringify((args as { mode: unknown }).mode)}`);
     }
 
     this.registerOutputs({ address: this.address, routerId: this.routerId });

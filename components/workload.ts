@@ -3,6 +3,7 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
+import { InvariantError } from "./render/invariant";
 
 export type Runtime = "standalone" | "swarm";
 
@@ -94,7 +95,7 @@ export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: Wo
   if (ctx.runtime === "swarm") {
     const bound = (spec.ports ?? []).filter((p) => p.ip !== undefined);
     if (bound.length) {
-      throw new Error(
+      throw new InvariantError(
         `workload ${spec.name}: a Swarm service cannot publish a port on one address (${bound.map((p) => `${p.ip}:${p.external}`).join(", ")}); ` +
           "its ports bind every address of every node (ingress): publish without an address, or run it as per-node standalone containers",
       );

@@ -299,7 +299,7 @@ export function parseStackConfig(
   }
   const declaresRunners = values.runners !== undefined;
   problems.push(...semanticProblems(config, opts.sourceFile, declaresRunners, tainted));
-  problems.push(...validateStack(config, { file: opts.sourceFile, isSecret, declaresRunners, tainted }));
+  problems.push(...validateStack(config, { file: opts.sourceFile, isSecret, declaresRunners, tainted, stack: opts.stack }));
   if (problems.length) throw new ConfigError(problems);
   return { config, secretKeys };
 }

@@ -6,7 +6,6 @@ import * as random from "@pulumi/random";
 import { HA_POSTGRES_HOST, HaPostgres, SUPERUSER } from "../components/haPostgres";
 import { InstanceHost, InstanceStackArgs } from "../components/instanceStack";
 import { LoadedConfig } from "./config";
-import { configProblem } from "./hosts";
 
 export function haPostgresDatabase(
   loaded: LoadedConfig,
@@ -15,9 +14,8 @@ export function haPostgresDatabase(
 ): Pick<InstanceStackArgs, "database" | "databaseServer"> {
   const c = loaded.config;
   const ha = c.haPostgres;
-  if (c.runtime !== "swarm") throw configProblem(loaded, "haPostgres.enabled", 'needs runtime "swarm": the members are Swarm services pinned one per host');
-  if (c.postgres.mode === "shared") throw configProblem(loaded, "postgres.mode", 'is "shared", but haPostgres.enabled gives the env a cluster of its own: remove postgres.mode (extensions and connectionLimit still apply)');
-  if (ha.members % 2 === 0) throw configProblem(loaded, "haPostgres.members", `expected an odd number of members (etcd quorum), got ${ha.members}`);
+  // runtime "swarm", no shared postgres.mode and an odd member count are checked by config
+  // validation (stacks/validate.ts) before anything is declared; HaPostgres keeps them as invariants.
   const env = c.env as "prod" | "dev";
   const prefix = `${c.app!.name}-${env}`;
   const members = hosts.slice(0, ha.members);

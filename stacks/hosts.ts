@@ -54,11 +54,9 @@ export function composeHosts(loaded: LoadedConfig): ComposedHosts {
   if (!needsHostsStep(c)) return existing();
 
   const prefix = `${c.app?.name ?? loaded.stack}-${c.env}`;
-  const provisioned = c.hosts.some((h) => h.provision);
+  // Present when hosts are provisioned: config validation (stacks/validate.ts) requires it; DockerHosts
+  // keeps the same rule as an invariant.
   const adminCidr = c.provisioning.adminCidr ?? c.runners.adminCidr;
-  if (provisioned && !adminCidr) {
-    throw configProblem(loaded, "provisioning.adminCidr", "required key is missing (provisioned hosts): the only range allowed to SSH in");
-  }
 
   const component = new DockerHosts(`${prefix}-hosts`, {
     namePrefix: prefix,

@@ -26,10 +26,7 @@ export interface ComposedTenants {
 export function composeTenants(loaded: LoadedConfig, edge: pulumi.Input<string> | undefined): ComposedTenants {
   const c = loaded.config;
   const tenants = Object.fromEntries(c.tenants.map((t) => [t.name, tenantDomains(t)]));
-  const names = c.tenants.map((t) => t.name);
-  names.forEach((n, i) => {
-    if (names.indexOf(n) !== i) throw configProblem(loaded, `tenants[${i}].name`, `duplicate tenant name "${n}"`);
-  });
+  // Tenant names are unique: checked by config validation (stacks/validate.ts).
   if (c.dns.provider === "none" || c.tenants.length === 0) return { dns: [], tenants };
   const target = c.dns.target ?? edge;
   if (target === undefined) throw configProblem(loaded, "dns.target", "required key is missing: no VIP or host address to point the tenants' records at");

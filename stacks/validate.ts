@@ -43,6 +43,8 @@ export interface ValidateContext {
   /** Whether a top-level key is secret (the engine decrypted it): its values are never shown. */
   isSecret: (topLevelKey: string) => boolean;
   declaresRunners: boolean;
+  /** The stack's name (names of provisioned servers fall back to it without an app). */
+  stack?: string;
   /**
    * Key paths whose values failed the schema and were dropped (defaults in their place) so the
    * rest of the file could still be checked (stacks/config.ts). A check whose key or inputs
@@ -296,6 +298,38 @@ export function validateStack(c: StackConfig, ctx: ValidateContext): string[] {
   }
   const adminCidr = c.provisioning.adminCidr;
   if (adminCidr && /\/0$/.test(adminCidr)) at(["provisioning", "adminCidr"], `opens SSH to the whole internet (${adminCidr}): use your admin range`);
+  // Firewalls take an IPv4 or IPv6 range: an address and a prefix length that fits it.
+  for (const path of [["provisioning", "adminCidr"], ["runners", "adminCidr"]] as const) {
+    const value = c[path[0]].adminCidr;
+    if (value === undefined) continue;
+    const [ip, bits] = value.split("/");
+    const family = isIP(ip);
+    if (family === 0 || !/^\d{1,3}$/.test(bits ?? "") || Number(bits) > (family === 4 ? 32 : 128)) at([...path], `expected an IPv4 or IPv6 range such as 203.0.113.0/24, got ${show([...path], value)}`);
+  }
+  // Provisioned servers are named <app>-<env>-host-<host>: a host name (RFC 1123 label) has at most 63 characters.
+  const serverPrefix = `${c.app?.name ?? ctx.stack ?? ""}-${c.env}-host-`;
+  c.hosts.forEach((h, i) => {
+    if (h.provision && serverPrefix.length + h.name.length > 63) at(["hosts", i, "name"], `at most ${63 - serverPrefix.length} characters for a provisioned host (its server is named ${serverPrefix}<name>, at most 63), got ${h.name.length}`, [["app", "name"]]);
+  });
+  // Servers, swarm nodes, HA Postgres members and runner machines are named from <app>-<env>: host
+  // names, so no "_" there (components/dockerHosts.ts, haPostgres.ts, runnerFleet.ts).
+  const machineNames = c.hosts.some((h) => h.provision) || c.runtime === "swarm" || c.haPostgres.enabled || c.runners.count > 0;
+  const HOST_LABEL_RE = /^[a-z][a-z0-9-]*[a-z0-9]$/;
+  if (machineNames && c.app && !HOST_LABEL_RE.test(c.app.name)) {
+    at(["app", "name"], `expected letters, digits and "-" only (no "_"): it names this stack's machines (provisioned hosts, swarm, HA Postgres or runners), which are host names`, [["hosts"], ["runtime"], ["haPostgres", "enabled"], ["runners", "count"]]);
+  }
+  if (c.runners.count > 0 && !c.app && ctx.stack !== undefined) {
+    const longest = `${ctx.stack}-${c.env}-runner-${c.runners.count - 1}`;
+    if (!HOST_LABEL_RE.test(ctx.stack) || longest.length > 63) at(["runners", "count"], `the runner machines are named after the stack, ${longest}: a host name of letters, digits and "-", at most 63 characters`);
+  }
+  // A swarm is formed over SSH and advertises each existing member's address (components/dockerHosts.ts).
+  if (c.runtime === "swarm") {
+    c.hosts.forEach((h, i) => {
+      if (h.provision) return;
+      if (!h.address) at(["hosts", i, "address"], 'required key is missing (runtime "swarm": an existing member advertises its address)', [["runtime"], ["hosts", i, "provision"]]);
+      if (h.docker !== undefined && !/^ssh:\/\//.test(h.docker)) at(["hosts", i, "docker"], `runtime "swarm" forms the swarm over SSH: expected ssh://user@host, got ${show(["hosts"], h.docker)}`, [["runtime"], ["hosts", i, "provision"]]);
+    });
+  }
   const net = c.provisioning.privateNetwork;
   if (net.enabled) {
     const range = parseIpv4Cidr(net.ipRange);

@@ -9,7 +9,7 @@ import { runStack } from "../stacks";
 import { readStackConfig, StackFileError } from "../stacks/stackFile";
 import { branchFromStackName } from "../model/slug";
 import { Violation, runPolicies } from "../policy/offline";
-import { findRenderInvariant } from "../components/render/invariant";
+import { findInvariant } from "../components/render/invariant";
 
 import { STACK_REFERENCE_RE } from "../stacks/validate";
 
@@ -22,12 +22,18 @@ export interface StackPlan extends PlanResult {
 /** A problem the user fixes in config: printed as-is, without a stack trace. */
 export class PlanError extends Error {}
 
+/** The stack file of the plan last started (as shown in messages), for errors that surface later. */
+let plannedFile: string | undefined;
+
 function userMessage(err: unknown): string | undefined {
   if (err instanceof ConfigError || err instanceof StackFileError || err instanceof PlanError) return err.message;
   if (err instanceof pulumi.RunError) return err.message;
-  const invariant = findRenderInvariant(err);
-  // Config validation should have caught the value: say so, without a stack trace.
-  if (invariant !== undefined) return `error: a generated file's own check failed (a config check is missing, please report it): ${invariant}`;
+  const invariant = findInvariant(err);
+  // A component's or renderer's own check (InvariantError): config validation should have caught
+  // the value. One line naming the stack file, without a stack trace.
+  if (invariant !== undefined) {
+    return `${plannedFile ?? "the stack file"}: a check of the program failed that config validation should have caught (please report it): ${invariant}`;
+  }
   return undefined;
 }
 
@@ -69,6 +75,7 @@ export async function planStack(opts: {
     stackOutputs = { [devStack]: revealSecrets(dev.outputs) as Record<string, unknown> };
   }
 
+  plannedFile = path.relative(process.cwd(), stackFile) || stackFile;
   const result = await planProgram(runStack, {
     stack: opts.stack,
     config: fileConfig.engineConfig,

@@ -4,6 +4,7 @@
 // The rendered text can hold a webhook token or an SMTP password: ship it as a secret file.
 // Checked by `amtool check-config` in tests/consumers/monitoring.test.ts.
 import YAML from "yaml";
+import { RenderInvariantError } from "./invariant";
 
 export type AlertReceiver =
   | { kind: "webhook"; url: string }
@@ -20,16 +21,16 @@ export interface AlertmanagerConfigArgs {
 export const RECEIVER_NAME = "twinstack";
 
 export function renderAlertmanagerConfig(a: AlertmanagerConfigArgs): string {
-  if (!(a.repeatIntervalHours > 0)) throw new Error(`alertmanager: repeatIntervalHours must be positive, got ${a.repeatIntervalHours}`);
+  if (!(a.repeatIntervalHours > 0)) throw new RenderInvariantError(`alertmanager: repeatIntervalHours must be positive, got ${a.repeatIntervalHours}`);
   const r = a.receiver;
   let receiver: Record<string, unknown>;
   if (r.kind === "webhook") {
     // The URL is a secret read at deploy time (a placeholder in an offline plan): only its shape is checked here.
-    if (!/^\S+$/.test(r.url)) throw new Error("alertmanager: the webhook URL must be one word without spaces");
+    if (!/^\S+$/.test(r.url)) throw new RenderInvariantError("alertmanager: the webhook URL must be one word without spaces");
     receiver = { name: RECEIVER_NAME, webhook_configs: [{ url: r.url, send_resolved: true }] };
   } else {
-    if (!/^[^@\s]+@[^@\s]+$/.test(r.to) || !/^[^@\s]+@[^@\s]+$/.test(r.from)) throw new Error("alertmanager: email to and from must be addresses");
-    if (!/^[A-Za-z0-9.-]+:\d{1,5}$/.test(r.smarthost)) throw new Error(`alertmanager: smarthost must be host:port, got ${JSON.stringify(r.smarthost)}`);
+    if (!/^[^@\s]+@[^@\s]+$/.test(r.to) || !/^[^@\s]+@[^@\s]+$/.test(r.from)) throw new RenderInvariantError("alertmanager: email to and from must be addresses");
+    if (!/^[A-Za-z0-9.-]+:\d{1,5}$/.test(r.smarthost)) throw new RenderInvariantError(`alertmanager: smarthost must be host:port, got ${JSON.stringify(r.smarthost)}`);
     receiver = {
       name: RECEIVER_NAME,
       email_configs: [

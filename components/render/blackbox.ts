@@ -4,6 +4,7 @@
 // An https probe reports probe_ssl_earliest_cert_expiry, the certificate-expiry alert's input.
 // Checked by the real exporter in tests/consumers/monitoring.test.ts.
 import YAML from "yaml";
+import { RenderInvariantError } from "./invariant";
 
 /** A site that must answer 2xx (prod, or a site without basic auth). */
 export const MODULE_OK = "http_2xx";
@@ -20,7 +21,7 @@ export interface BlackboxConfigArgs {
 }
 
 export function renderBlackboxConfig(a: BlackboxConfigArgs): string {
-  if (!(a.timeoutSeconds > 0)) throw new Error(`blackbox: timeoutSeconds must be positive, got ${a.timeoutSeconds}`);
+  if (!(a.timeoutSeconds > 0)) throw new RenderInvariantError(`blackbox: timeoutSeconds must be positive, got ${a.timeoutSeconds}`);
   const tls = { ...(a.insecureSkipVerify ? { insecure_skip_verify: true } : {}), ...(a.caFile ? { ca_file: a.caFile } : {}) };
   const http = (validStatusCodes: number[]) => ({
     prober: "http",

@@ -13,6 +13,7 @@
 // new one, so a bad route never leaves the dev proxy unable to reload. Delete succeeds when no
 // proxy container is running (the dev stack is down: nothing to reload), but fails when Docker
 // itself cannot be reached.
+import { RenderInvariantError } from "./invariant";
 
 export interface PreviewRouteScriptArgs {
   /** The preview slug; the route file is `<previewsDir>/<slug>.caddy`. */
@@ -40,7 +41,7 @@ const DIR_RE = /^\/[A-Za-z0-9._/-]*$/;
 const LABEL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 function fail(message: string): never {
-  throw new Error(`preview route scripts: ${message}`);
+  throw new RenderInvariantError(`preview route scripts: ${message}`);
 }
 
 /** POSIX single-quoting: safe for any string. */

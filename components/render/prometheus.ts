@@ -8,6 +8,7 @@
 // for, labels, annotations). Blackbox probing through relabelling (target -> __param_target,
 // instance; __address__ -> the exporter): https://github.com/prometheus/blackbox_exporter#prometheus-configuration
 import YAML from "yaml";
+import { RenderInvariantError } from "./invariant";
 
 export interface ProbeGroup {
   /** Blackbox module (components/render/blackbox.ts), e.g. "http_2xx". */
@@ -39,17 +40,17 @@ const HOSTPORT_RE = /^[A-Za-z0-9.-]+:\d{1,5}$/;
 export const PROBE_JOB = "blackbox";
 
 export function renderPrometheusConfig(a: PrometheusConfigArgs): string {
-  if (!(a.scrapeIntervalSeconds >= 1)) throw new Error("prometheus: scrapeIntervalSeconds must be at least 1");
-  if (!HOSTPORT_RE.test(a.alertmanager)) throw new Error(`prometheus: alertmanager must be host:port, got ${JSON.stringify(a.alertmanager)}`);
+  if (!(a.scrapeIntervalSeconds >= 1)) throw new RenderInvariantError("prometheus: scrapeIntervalSeconds must be at least 1");
+  if (!HOSTPORT_RE.test(a.alertmanager)) throw new RenderInvariantError(`prometheus: alertmanager must be host:port, got ${JSON.stringify(a.alertmanager)}`);
   for (const { job, targets } of a.scrapeJobs) {
-    if (!JOB_RE.test(job) || job === PROBE_JOB) throw new Error(`prometheus: invalid job name ${JSON.stringify(job)}`);
-    for (const t of targets) if (!HOSTPORT_RE.test(t)) throw new Error(`prometheus: target of job ${job} must be host:port, got ${JSON.stringify(t)}`);
+    if (!JOB_RE.test(job) || job === PROBE_JOB) throw new RenderInvariantError(`prometheus: invalid job name ${JSON.stringify(job)}`);
+    for (const t of targets) if (!HOSTPORT_RE.test(t)) throw new RenderInvariantError(`prometheus: target of job ${job} must be host:port, got ${JSON.stringify(t)}`);
   }
   const probeJobs = (a.blackbox?.probes ?? [])
     .filter((p) => p.targets.length > 0)
     .map((p) => {
-      if (!HOSTPORT_RE.test(a.blackbox!.address)) throw new Error(`prometheus: blackbox address must be host:port, got ${JSON.stringify(a.blackbox!.address)}`);
-      for (const t of p.targets) if (!/^https?:\/\/\S+$/.test(t)) throw new Error(`prometheus: probe target must be an http(s) URL, got ${JSON.stringify(t)}`);
+      if (!HOSTPORT_RE.test(a.blackbox!.address)) throw new RenderInvariantError(`prometheus: blackbox address must be host:port, got ${JSON.stringify(a.blackbox!.address)}`);
+      for (const t of p.targets) if (!/^https?:\/\/\S+$/.test(t)) throw new RenderInvariantError(`prometheus: probe target must be an http(s) URL, got ${JSON.stringify(t)}`);
       return {
         job_name: `${PROBE_JOB}-${p.module}`,
         metrics_path: "/probe",
@@ -112,11 +113,11 @@ const NOT_DISKS = 'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|proc|sysfs|devtmpf
 
 export function renderAlertRules(t: AlertThresholds): string {
   const ratio = (name: keyof AlertThresholds) => {
-    if (!(t[name] > 0 && t[name] <= 1)) throw new Error(`alert rules: ${name} must be a fraction in (0, 1], got ${t[name]}`);
+    if (!(t[name] > 0 && t[name] <= 1)) throw new RenderInvariantError(`alert rules: ${name} must be a fraction in (0, 1], got ${t[name]}`);
     return t[name];
   };
-  if (!(t.latencyP99Seconds > 0)) throw new Error(`alert rules: latencyP99Seconds must be positive, got ${t.latencyP99Seconds}`);
-  if (!(t.certificateDays > 0)) throw new Error(`alert rules: certificateDays must be positive, got ${t.certificateDays}`);
+  if (!(t.latencyP99Seconds > 0)) throw new RenderInvariantError(`alert rules: latencyP99Seconds must be positive, got ${t.latencyP99Seconds}`);
+  if (!(t.certificateDays > 0)) throw new RenderInvariantError(`alert rules: certificateDays must be positive, got ${t.certificateDays}`);
   const pct = (r: number) => `${Math.round(r * 100)}%`;
   const probe = `probe="${PROBE_JOB}"`;
   const rules = [

@@ -17,6 +17,7 @@
 //
 // Pre-release backup: `docker exec <backup container> <backup script>`: one verified dump by the
 // env's BackupJob (scripts/backup.sh, same retention), whose exit status is the script's.
+import { RenderInvariantError } from "./invariant";
 
 export interface ReleaseScriptArgs {
   /** Physical container name (carries the env token), e.g. makapix-prod-release. */
@@ -45,11 +46,11 @@ export function shellQuote(word: string): string {
 
 /** The release script. Throws on a name Docker would reject or an empty command. */
 export function renderReleaseScript(a: ReleaseScriptArgs): string {
-  if (!NAME_RE.test(a.containerName)) throw new Error(`release: invalid container name ${JSON.stringify(a.containerName)}`);
-  if (!a.network) throw new Error("release: a network is required");
-  if (!a.image) throw new Error("release: an image is required");
-  if (a.command.length === 0 || a.command[0] === "") throw new Error("release: the command must not be empty");
-  for (const name of a.envNames) if (!ENV_RE.test(name)) throw new Error(`release: invalid environment variable name ${JSON.stringify(name)}`);
+  if (!NAME_RE.test(a.containerName)) throw new RenderInvariantError(`release: invalid container name ${JSON.stringify(a.containerName)}`);
+  if (!a.network) throw new RenderInvariantError("release: a network is required");
+  if (!a.image) throw new RenderInvariantError("release: an image is required");
+  if (a.command.length === 0 || a.command[0] === "") throw new RenderInvariantError("release: the command must not be empty");
+  for (const name of a.envNames) if (!ENV_RE.test(name)) throw new RenderInvariantError(`release: invalid environment variable name ${JSON.stringify(name)}`);
 
   const createArgs = [
     "--name", '"$name"',
@@ -86,8 +87,8 @@ export function renderReleaseScript(a: ReleaseScriptArgs): string {
 
 /** One verified backup by the env's running backup container, before the release. */
 export function renderPreReleaseBackupScript(backupContainer: string, backupScriptPath: string): string {
-  if (!NAME_RE.test(backupContainer)) throw new Error(`release: invalid backup container name ${JSON.stringify(backupContainer)}`);
-  if (!/^\/[A-Za-z0-9._/-]+$/.test(backupScriptPath)) throw new Error(`release: invalid backup script path ${JSON.stringify(backupScriptPath)}`);
+  if (!NAME_RE.test(backupContainer)) throw new RenderInvariantError(`release: invalid backup container name ${JSON.stringify(backupContainer)}`);
+  if (!/^\/[A-Za-z0-9._/-]+$/.test(backupScriptPath)) throw new RenderInvariantError(`release: invalid backup script path ${JSON.stringify(backupScriptPath)}`);
   return [
     "#!/bin/sh",
     "# twinstack release phase: one verified backup before the release command runs.",
