@@ -280,7 +280,9 @@ export class VipPair extends pulumi.ComponentResource {
       nodes: vrrpNodes,
       self,
       notifyMaster: NOTIFY_MASTER_PATH,
-      // The env's proxy is a Swarm service: the ingress answers its port on every node's addresses.
+      // The env's proxy is a Swarm service: the ingress answers its port on every local address, also
+      // for connections the node itself opens (Docker jumps to DOCKER-INGRESS from nat OUTPUT and
+      // PREROUTING for --dst-type LOCAL: moby libnetwork/service_linux.go, programIngress).
       trackScript: { name: TRACK_SCRIPT_NAME, command: proxyTrackCommand(f.trackPort, privateAddress) },
     });
     for (const n of f.nodes) renderKeepalivedConf(confArgs(n.name, n.privateAddress, "placehdr"));
