@@ -13,7 +13,7 @@ export function findRenderInvariant(err: unknown): string | undefined {
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     if (e instanceof RenderInvariantError) return e.message;
     const message = (e as Error).message;
-    const match = typeof message === "string" ? /(Caddyfile|CloudInitConfig|HaproxyConfig|KeepalivedConfig|MosquittoConfig|PatroniConfig|PgInit)Error: ([^\n]*)/.exec(message) : null;
+    const match = typeof message === "string" ? /(Caddyfile|CloudInitConfig|CloudVipScript|HaproxyConfig|KeepalivedConfig|MosquittoConfig|PatroniConfig|PgInit)Error: ([^\n]*)/.exec(message) : null;
     if (match) return match[2];
   }
   return undefined;
