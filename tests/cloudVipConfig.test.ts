@@ -9,6 +9,8 @@ import * as path from "path";
 import YAML from "yaml";
 import { cloudVipFailover, cloudVipNodes, privateNetworkPlan } from "../model/hosts";
 import { runPlanCli } from "../tools/planCli";
+import { stackClaims } from "../stacks/claims";
+import { stackConfigSchema } from "../stacks/schema";
 
 const TOKEN = "hcloudTokenValueThatMustNeverBeShown0123456789";
 
@@ -112,4 +114,16 @@ describe("the plan CLI on twincigo prod", () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+describe("claims of a moving hcloud floating IP (policy no-shared-claims)", () => {
+  it("claim the VRRP router id on each VIP node, as the keepalived containers the program declares use it", () => {
+    const routerIds = (raw: Record<string, unknown>) =>
+      stackClaims(stackConfigSchema.parse(raw))
+        .filter((c) => c.kind === "routerId")
+        .map((c) => c.value);
+    expect(routerIds(base("hcloud", 2))).toEqual(["provisioned:shop-prod-host-node1|51", "provisioned:shop-prod-host-node2|51"]);
+    expect(routerIds(base("hcloud", 2, { routerId: 77 }))).toEqual(["provisioned:shop-prod-host-node1|77", "provisioned:shop-prod-host-node2|77"]);
+    expect(routerIds(base("hcloud", 1))).toEqual([]);
+  });
 });
