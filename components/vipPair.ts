@@ -100,8 +100,11 @@ export const KEEPALIVED_ENTRYPOINT = [
 /** Cloud VIP (failover): the notify_master script and the API token file in the keepalived container. */
 export const NOTIFY_MASTER_PATH = "/etc/keepalived/twinstack-notify-master.sh";
 export const API_TOKEN_PATH = "/etc/keepalived/twinstack-api-token";
-/** Cloud VIP: the keepalived.conf with the private interface resolved by the entrypoint. */
-export const CLOUD_RUNTIME_CONF_PATH = "/run/twinstack-keepalived.conf";
+/**
+ * Cloud VIP: the keepalived.conf with the private interface resolved by the entrypoint, beside the
+ * rendered one (the image's Dockerfile creates /etc/keepalived: `mkdir -p /etc/keepalived`).
+ */
+export const CLOUD_RUNTIME_CONF_PATH = "/etc/keepalived/twinstack-runtime.conf";
 export const CLOUD_KEEPALIVED_ARGS = ["--dont-fork", "--log-console", "--vrrp", "--use-file", CLOUD_RUNTIME_CONF_PATH];
 /** Where the host's /etc/netplan is mounted in a cloud VIP's keepalived container (hcloud). */
 export const HOST_NETPLAN_DIR = "/host/etc/netplan";

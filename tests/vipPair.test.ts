@@ -260,7 +260,7 @@ describe("VipPair, hcloud mode with failover (keepalived moves the floating IP)"
       expect(inputUploads[0].content).toBeInstanceOf(SecretValue);
       expect(inputUploads[2].content).toBeInstanceOf(SecretValue);
       for (const s of plainStrings(c.inputs)) expect(s).not.toContain("hcloud-token-value-never-plain");
-      expect(c.props.command).toEqual(["--dont-fork", "--log-console", "--vrrp", "--use-file", "/run/twinstack-keepalived.conf"]);
+      expect(c.props.command).toEqual(["--dont-fork", "--log-console", "--vrrp", "--use-file", "/etc/keepalived/twinstack-runtime.conf"]);
     });
     expect(one(resources, T.floatingIpAssignment, "-assignment").opts.ignoreChanges).toEqual(["serverId"]);
     expect(outputs.routerId).toBe(51);
