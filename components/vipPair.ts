@@ -101,8 +101,11 @@ export const KEEPALIVED_ENTRYPOINT = [
 /** Cloud VIP (failover): the notify_master script and the API token file in the keepalived container. */
 export const NOTIFY_MASTER_PATH = "/etc/keepalived/twinstack-notify-master.sh";
 export const API_TOKEN_PATH = "/etc/keepalived/twinstack-api-token";
-/** Cloud VIP: the keepalived.conf with the private interface resolved by the entrypoint. */
-export const CLOUD_RUNTIME_CONF_PATH = "/run/twinstack-keepalived.conf";
+/**
+ * Cloud VIP: the keepalived.conf with the private interface resolved by the entrypoint, beside the
+ * rendered one (the image's Dockerfile creates /etc/keepalived: `mkdir -p /etc/keepalived`).
+ */
+export const CLOUD_RUNTIME_CONF_PATH = "/etc/keepalived/twinstack-runtime.conf";
 export const CLOUD_KEEPALIVED_ARGS = ["--dont-fork", "--log-console", "--vrrp", "--use-file", CLOUD_RUNTIME_CONF_PATH];
 /** Where the host's /etc/netplan is mounted in a cloud VIP's keepalived container (hcloud). */
 export const HOST_NETPLAN_DIR = "/host/etc/netplan";
@@ -281,7 +284,9 @@ export class VipPair extends pulumi.ComponentResource {
       nodes: vrrpNodes,
       self,
       notifyMaster: NOTIFY_MASTER_PATH,
-      // The env's proxy is a Swarm service: the ingress answers its port on every node's addresses.
+      // The env's proxy is a Swarm service: the ingress answers its port on every local address, also
+      // for connections the node itself opens (Docker jumps to DOCKER-INGRESS from nat OUTPUT and
+      // PREROUTING for --dst-type LOCAL: moby libnetwork/service_linux.go, programIngress).
       trackScript: { name: TRACK_SCRIPT_NAME, command: proxyTrackCommand(f.trackPort, privateAddress) },
     });
     for (const n of f.nodes) renderKeepalivedConf(confArgs(n.name, n.privateAddress, "placehdr"));

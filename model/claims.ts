@@ -4,6 +4,7 @@
 import type { StackConfig, HostConfig } from "../stacks/schema";
 import { branchFromStackName, previewSlug, slugToIdentifier } from "./slug";
 import { KEEPALIVED_HEALTH_PORT_BASE } from "./ports";
+import { CLOUD_VIP_DEFAULT_ROUTER_ID, cloudVipFailover, cloudVipNodes } from "./hosts";
 
 export type ClaimKind = "vip" | "routerId" | "hostPort" | "database" | "role" | "domain" | "mqttPort" | "redisPrefix" | "volumePath";
 
@@ -189,6 +190,15 @@ export function stackClaims(config: StackConfig, opts: { stack?: string } = {}):
       for (const host of config.hosts.filter((h) => nodes.includes(h.name))) {
         add("routerId", `${hostEndpoint(config, host)}|${config.vip.routerId}`, "twinstack:vip.routerId");
       }
+    }
+  }
+
+  // A moving hcloud floating IP: keepalived (components/vipPair.ts) on each VIP node, VRRP over the
+  // env's private network, with this router id.
+  if (cloudVipFailover(config)) {
+    const nodes = cloudVipNodes(config);
+    for (const host of config.hosts.filter((h) => nodes.includes(h.name))) {
+      add("routerId", `${hostEndpoint(config, host)}|${config.vip.routerId ?? CLOUD_VIP_DEFAULT_ROUTER_ID}`, "twinstack:vip.routerId");
     }
   }
 

@@ -66,7 +66,7 @@ describe("renderCloudVipEntrypoint / keepalived.conf of a cloud VIP (pure)", () 
     privateAddress: "10.0.1.2",
     publicInterface: "eth0",
     confPath: "/etc/keepalived/twinstack.conf",
-    runtimeConfPath: "/run/twinstack-keepalived.conf",
+    runtimeConfPath: "/etc/keepalived/twinstack-runtime.conf",
     hostNetplanDir: "/host/etc/netplan",
   };
 

@@ -3,7 +3,14 @@
 // reserved IP cannot move between droplets (their Cloud Firewall drops VRRP); each message names
 // the stack file and the key, never the token.
 import { ConfigError, parseStackConfig } from "../stacks/config";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import YAML from "yaml";
 import { cloudVipFailover, cloudVipNodes, privateNetworkPlan } from "../model/hosts";
+import { runPlanCli } from "../tools/planCli";
+import { stackClaims } from "../stacks/claims";
+import { stackConfigSchema } from "../stacks/schema";
 
 const TOKEN = "hcloudTokenValueThatMustNeverBeShown0123456789";
 
@@ -74,5 +81,49 @@ describe("a DigitalOcean reserved IP", () => {
 
   it("on one droplet (vip.nodes) is accepted and needs no token", () => {
     expect(problemsOf(base("digitalocean", 2, { nodes: ["node1"] }))).toEqual([]);
+  });
+});
+
+describe("the plan CLI on twincigo prod", () => {
+  it("--json shows the API token and keepalived.conf only as [secret]; without the secret the plan names file and key", () => {
+    const example = path.join(__dirname, "..", "examples", "twincigo", "Pulumi.prod.yaml");
+    const run = runPlanCli(["-s", "prod", "--config", example, "--json"]);
+    expect(run.status).toBe(0);
+    const planned = JSON.parse(run.stdout) as { resources: { name: string; inputs: Record<string, unknown> }[] };
+    const kas = planned.resources.filter((r) => /-keepalived-ash-\d$/.test(r.name));
+    expect(kas).toHaveLength(3);
+    for (const r of kas) {
+      const uploads = r.inputs.uploads as { file: string; content: string }[];
+      expect(uploads.find((u) => u.file === "/etc/keepalived/twinstack-api-token")!.content).toBe("[secret]");
+      expect(uploads.find((u) => u.file === "/etc/keepalived/twinstack.conf")!.content).toBe("[secret]");
+      expect(r.inputs.envs).toBeUndefined();
+    }
+    expect(run.stdout).not.toContain("plan-placeholder-secret");
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cloudvip-cli-"));
+    try {
+      const doc = YAML.parse(fs.readFileSync(example, "utf8"));
+      delete doc.config["twinstack:vipApiToken"];
+      const file = path.join(dir, "Pulumi.prod.yaml");
+      fs.writeFileSync(file, YAML.stringify(doc));
+      const missing = runPlanCli(["-s", "prod", "--config", file]);
+      expect(missing.status).toBe(1);
+      expect(missing.stderr).toMatch(/Pulumi\.prod\.yaml: twinstack:vipApiToken: required secret is missing: set it with `pulumi config set --secret vipApiToken <value>`/);
+      expect(missing.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+describe("claims of a moving hcloud floating IP (policy no-shared-claims)", () => {
+  it("claim the VRRP router id on each VIP node, as the keepalived containers the program declares use it", () => {
+    const routerIds = (raw: Record<string, unknown>) =>
+      stackClaims(stackConfigSchema.parse(raw))
+        .filter((c) => c.kind === "routerId")
+        .map((c) => c.value);
+    expect(routerIds(base("hcloud", 2))).toEqual(["provisioned:shop-prod-host-node1|51", "provisioned:shop-prod-host-node2|51"]);
+    expect(routerIds(base("hcloud", 2, { routerId: 77 }))).toEqual(["provisioned:shop-prod-host-node1|77", "provisioned:shop-prod-host-node2|77"]);
+    expect(routerIds(base("hcloud", 1))).toEqual([]);
   });
 });

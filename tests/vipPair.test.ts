@@ -222,3 +222,61 @@ describe("VipPair, cloud modes", () => {
     );
   });
 });
+
+describe("VipPair, hcloud mode with failover (keepalived moves the floating IP)", () => {
+  const failoverArgs = (nodes = [
+    { name: "ash-1", privateAddress: "10.0.1.11", serverId: pulumi.output("1001"), priority: 150 },
+    { name: "ash-2", privateAddress: "10.0.1.12", serverId: pulumi.output("1002"), priority: 140 },
+  ]): VipPairArgs => ({
+    mode: "hcloud",
+    namePrefix: "shop-prod",
+    protect: true,
+    cloud: {
+      location: "ash",
+      assignTo: pulumi.output("1001"),
+      failover: {
+        image: "osixia/keepalived:2.0.20",
+        virtualRouterId: 51,
+        apiToken: pulumi.secret("hcloud-token-value-never-plain"),
+        trackPort: 443,
+        nodes: nodes.map((n) => ({ ...n, dockerProvider: new docker.Provider(`p-${n.name}`, { host: `ssh://deploy@${n.privateAddress}` }) })),
+      },
+    },
+  });
+
+  it("declares a keepalived container per node with the notify script for its own server and the token as a secret upload", async () => {
+    const { resources, outputs } = await plan("prod", failoverArgs);
+    const containers = byType(resources, T.container);
+    expect(containers.map((c) => c.props.name)).toEqual(["shop-prod-keepalived-ash-1", "shop-prod-keepalived-ash-2"]);
+    containers.forEach((c, i) => {
+      const uploads = c.props.uploads as { file: string; content: string; permissions: string }[];
+      expect(uploads.map((u) => [u.file, u.permissions])).toEqual([
+        ["/etc/keepalived/twinstack.conf", "0600"],
+        ["/etc/keepalived/twinstack-notify-master.sh", "0700"],
+        ["/etc/keepalived/twinstack-api-token", "0600"],
+      ]);
+      expect(uploads[1].content).toContain(`body='{"server":${1001 + i}}'`);
+      const inputUploads = c.inputs.uploads as { content: unknown }[];
+      expect(inputUploads[0].content).toBeInstanceOf(SecretValue);
+      expect(inputUploads[2].content).toBeInstanceOf(SecretValue);
+      for (const s of plainStrings(c.inputs)) expect(s).not.toContain("hcloud-token-value-never-plain");
+      expect(c.props.command).toEqual(["--dont-fork", "--log-console", "--vrrp", "--use-file", "/etc/keepalived/twinstack-runtime.conf"]);
+    });
+    expect(one(resources, T.floatingIpAssignment, "-assignment").opts.ignoreChanges).toEqual(["serverId"]);
+    expect(outputs.routerId).toBe(51);
+  });
+
+  it("refuses failover nodes out of priority order", async () => {
+    const nodes = [
+      { name: "ash-1", privateAddress: "10.0.1.11", serverId: pulumi.output("1001"), priority: 140 },
+      { name: "ash-2", privateAddress: "10.0.1.12", serverId: pulumi.output("1002"), priority: 150 },
+    ];
+    await expect(plan("prod", () => failoverArgs(nodes))).rejects.toThrow(/highest priority first/);
+  });
+
+  it("without failover the assignment stays managed by Pulumi (no ignoreChanges) and no container is declared", async () => {
+    const { resources } = await plan("dev", () => cloudArgs("hcloud", "dev"));
+    expect(byType(resources, T.container)).toHaveLength(0);
+    expect(one(resources, T.floatingIpAssignment, "-assignment").opts.ignoreChanges ?? []).toEqual([]);
+  });
+});

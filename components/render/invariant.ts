@@ -27,7 +27,7 @@ export function findInvariant(err: unknown): string | undefined {
     const message = (e as Error).message;
     const match =
       typeof message === "string"
-        ? /(Caddyfile|CloudInitConfig|HaproxyConfig|KeepalivedConfig|MosquittoConfig|PatroniConfig|PgInit|RenderInvariant|Invariant)Error: ([^\n]*)/.exec(message)
+        ? /(Caddyfile|CloudInitConfig|HaproxyConfig|CloudVipScript|KeepalivedConfig|MosquittoConfig|PatroniConfig|PgInit|RenderInvariant|Invariant)Error: ([^\n]*)/.exec(message)
         : null;
     if (match) return match[2];
   }
