@@ -303,7 +303,7 @@ files:
     prodBefore = fingerprint(prodVault);
     rules = parseConfig(FILES_YAML).files;
     first = await withClient(dstUrl, (c) => copyFollowingFiles(c, "public", rules, prodVault, devVault));
-  });
+  }, 240_000); // ~10,000 small files written and ~1,000 copied: minutes on a loaded 2-core machine
 
   afterAll(() => {
     if (base) fs.rmSync(base, { recursive: true, force: true });
