@@ -423,3 +423,41 @@ test("examples/makapix/sample.yaml: the seed's sampling rules, and its files rul
   expect(e.ok && e.path).toBe(`${h.slice(0, 2)}/${h.slice(2, 4)}/${h.slice(4, 6)}`);
   expect(e.ok && [`${key}.png`, `${key}_upscaled.webp`, `${key}x.gif`, "b1b2c3d4.png"].map((n) => e.glob!.test(n))).toEqual([true, true, true, false]);
 });
+
+describe("COPY text format (the copier's stream codec)", () => {
+  const { decodeCopyRow, encodeCopyRow, CopyLines } = require("../tools/sampler/copy") as typeof import("../tools/sampler/copy");
+
+  test("escapes what PostgreSQL escapes; \\N is NULL, a literal backslash-N is not", () => {
+    expect(encodeCopyRow(["a\tb", "line1\nline2\r", "back\\slash", null, "\\N", ""])).toBe("a\\tb\tline1\\nline2\\r\tback\\\\slash\t\\N\t\\\\N\t");
+    expect(decodeCopyRow("a\\tb\tline1\\nline2\\r\tback\\\\slash\t\\N\t\\\\N\t")).toEqual(["a\tb", "line1\nline2\r", "back\\slash", null, "\\N", ""]);
+    expect(decodeCopyRow("\\x41\\101\\b\\f\\v")).toEqual(["AA\b\f\v"]);
+  });
+
+  test("property: encode then decode gives the row back", () => {
+    fc.assert(
+      fc.property(fc.array(fc.option(fc.string({ unit: "grapheme" }), { nil: null }), { minLength: 1, maxLength: 6 }), (row) => {
+        expect(decodeCopyRow(encodeCopyRow(row))).toEqual(row);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test("the stream counts rows across chunk boundaries and rewrites whole rows only", async () => {
+    const { Readable } = require("stream") as typeof import("stream");
+    const collect = async (t: InstanceType<typeof CopyLines>, chunks: string[]) => {
+      const out: string[] = [];
+      await new Promise<void>((resolve, reject) => {
+        Readable.from(chunks.map((c) => Buffer.from(c))).pipe(t).on("data", (d: Buffer | string) => out.push(d.toString())).on("end", resolve).on("error", reject);
+      });
+      return out.join("");
+    };
+    const data = ["1\tone\\tx\n2\tt", "wo\n3\t\\N", "\n"];
+    const pass = new CopyLines();
+    expect(await collect(pass, data)).toBe(data.join(""));
+    expect(pass.rows).toBe(3);
+    const upper = new CopyLines((row) => row.map((v) => (v === null ? "null" : v.toUpperCase())));
+    expect(await collect(upper, data)).toBe("1\tONE\\tX\n2\tTWO\n3\tnull\n");
+    expect(upper.rows).toBe(3);
+    await expect(collect(new CopyLines((r) => r), ["1\tcut"])).rejects.toThrow(/ended inside a row/);
+  });
+});
