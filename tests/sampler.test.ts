@@ -318,3 +318,146 @@ describe("safety", () => {
     expect(text).toContain("warning: w");
   });
 });
+
+describe("files that follow sampled rows", () => {
+  const { expandTemplate, checkDestination, isWithin } = require("../tools/sampler/files") as typeof import("../tools/sampler/files");
+  const sha = (s: string) => require("crypto").createHash("sha256").update(s).digest("hex") as string;
+
+  test("templates: columns, slices of a digest (Makapix's sha256 shards), globs in the last segment", () => {
+    const key = "a1b2c3d4-e5f6-7890-abcd-ef1234567890";
+    const t = "{sha256(storage_key)[0:2]}/{sha256(storage_key)[2:4]}/{sha256(storage_key)[4:6]}/{storage_key}.png";
+    const h = sha(key);
+    expect(expandTemplate(t, { storage_key: key })).toEqual({ ok: true, path: `${h.slice(0, 2)}/${h.slice(2, 4)}/${h.slice(4, 6)}/${key}.png`, glob: undefined });
+    expect(expandTemplate("{id}/{variant}.webp", { id: "7", variant: "upscaled" })).toEqual({ ok: true, path: "7/upscaled.webp", glob: undefined });
+    expect(expandTemplate("{md5(id)[0:1]}/{id[0:1]}", { id: "42" })).toMatchObject({ ok: true, path: `${require("crypto").createHash("md5").update("42").digest("hex")[0]}/4` });
+    const g = expandTemplate("art/{id}_*.webp", { id: "1.5" });
+    expect(g.ok && g.path).toBe("art");
+    expect(g.ok && g.glob!.test("1.5_upscaled.webp")).toBe(true);
+    expect(g.ok && g.glob!.test("105_upscaled.webp")).toBe(false); // the row value is matched literally
+    expect(g.ok && g.glob!.test("1.5_x.png")).toBe(false);
+  });
+
+  test.each([
+    ["../etc/passwd", "a .. segment"],
+    ["/etc/passwd", "absolute"],
+    ["a/../../x", "a .. segment"],
+    ["a\\..\\x", "backslash"],
+    ["a//b", "empty segment"],
+  ])("a row value %j that would leave the vault is refused (%s)", (value) => {
+    expect(expandTemplate("{p}", { p: value })).toMatchObject({ ok: false, reason: "unsafe" });
+    expect(expandTemplate("files/{p}", { p: value }).ok).toBe(false);
+  });
+
+  test("a NULL column means no file; a template value may hold a relative path", () => {
+    expect(expandTemplate("{a}/{b}", { a: "x", b: null })).toEqual({ ok: false, reason: "null", detail: "b" });
+    expect(expandTemplate("{p}", { p: "ab/cd/file.png" })).toMatchObject({ ok: true, path: "ab/cd/file.png" });
+  });
+
+  test.each([
+    ["../up/{id}.png", /\.\. segment/],
+    ["/mnt/vault-1/{id}.png", /absolute/],
+    ["a/{id}/../{id}.png", /\.\. segment/],
+    ["*/{id}.png", /\* outside its last segment/],
+    ["{id}}.png", /placeholder/],
+    ["{sha1(id)}.png", /placeholder/],
+  ])("parseConfig refuses the path template %j", (template, message) => {
+    expect(() => parseConfig(`files: [{ table: posts, paths: [${JSON.stringify(template)}] }]`, "sample.yaml")).toThrow(message);
+  });
+
+  test("resolvePlan checks files rules against the catalog and the sampled tables", () => {
+    const config = parseConfig(`
+root: users
+percent: 10
+follow: [posts]
+anonymize: { users.email: keep }
+files:
+  - { table: posts, paths: ["{id}/{nope}.webp"] }
+  - { table: auth_tokens, paths: ["{id}"] }
+  - { table: ghosts, paths: ["{id}"] }
+  - { table: users, paths: ["avatars/{id}.png"] }
+`);
+    let message = "";
+    try {
+      resolvePlan(config, makapixCatalog());
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain("refers to unknown column nope");
+    expect(message).toContain("files: table auth_tokens never receives rows");
+    expect(message).toContain("files: table ghosts does not exist");
+    expect(message).not.toContain("users");
+  });
+
+  test("destination checks by path: inside, equal to or around the source vault is refused", () => {
+    const os = require("os") as typeof import("os");
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-files-unit-"));
+    try {
+      const vault = path.join(base, "vault-1");
+      fs.mkdirSync(vault);
+      expect(() => checkDestination(vault, vault)).toThrow(/refusing to write into .*inside it/);
+      expect(() => checkDestination(vault, path.join(vault, "dev"))).toThrow(/inside it/);
+      expect(() => checkDestination(vault, path.join(vault, "a", "..", "b"))).toThrow(/inside it/);
+      expect(() => checkDestination(vault, base)).toThrow(/contains the source vault/);
+      expect(() => checkDestination(vault, path.join(base, "makapix-prod-vault"))).toThrow(/prod env token/);
+      expect(() => checkDestination(path.join(base, "nope"), path.join(base, "dev"))).toThrow(/no such directory/);
+      expect(checkDestination(vault, path.join(base, "vault-dev")).to).toBe(path.join(fs.realpathSync(base), "vault-dev"));
+      expect(isWithin("/a/bc", "/a/b")).toBe(false);
+      expect(isWithin("/a/b/c", "/a/b")).toBe(true);
+    } finally {
+      fs.rmSync(base, { recursive: true, force: true });
+    }
+  });
+});
+
+test("examples/makapix/sample.yaml: the seed's sampling rules, and its files rule finds Makapix's vault path", () => {
+  const { expandTemplate } = require("../tools/sampler/files") as typeof import("../tools/sampler/files");
+  const config = parseConfig(fs.readFileSync(path.join(__dirname, "..", "examples", "makapix", "sample.yaml"), "utf8"), "sample.yaml");
+  expect(config.root).toBe("users");
+  expect(config.percent).toBe(10);
+  expect(config.anonymize["users.email"]).toBe("user{id}@dev.makapix.local");
+  expect(config.files).toHaveLength(1);
+  // api/app/vault.py: sha256(str(storage_key)), three 2-character shard directories, then the key.
+  const key = "a1b2c3d4-e5f6-7890-abcd-ef1234567890";
+  const h = require("crypto").createHash("sha256").update(key).digest("hex") as string;
+  const e = expandTemplate(config.files[0].paths[0], { storage_key: key });
+  expect(e.ok && e.path).toBe(`${h.slice(0, 2)}/${h.slice(2, 4)}/${h.slice(4, 6)}`);
+  expect(e.ok && [`${key}.png`, `${key}_upscaled.webp`, `${key}x.gif`, "b1b2c3d4.png"].map((n) => e.glob!.test(n))).toEqual([true, true, true, false]);
+});
+
+describe("COPY text format (the copier's stream codec)", () => {
+  const { decodeCopyRow, encodeCopyRow, CopyLines } = require("../tools/sampler/copy") as typeof import("../tools/sampler/copy");
+
+  test("escapes what PostgreSQL escapes; \\N is NULL, a literal backslash-N is not", () => {
+    expect(encodeCopyRow(["a\tb", "line1\nline2\r", "back\\slash", null, "\\N", ""])).toBe("a\\tb\tline1\\nline2\\r\tback\\\\slash\t\\N\t\\\\N\t");
+    expect(decodeCopyRow("a\\tb\tline1\\nline2\\r\tback\\\\slash\t\\N\t\\\\N\t")).toEqual(["a\tb", "line1\nline2\r", "back\\slash", null, "\\N", ""]);
+    expect(decodeCopyRow("\\x41\\101\\b\\f\\v")).toEqual(["AA\b\f\v"]);
+  });
+
+  test("property: encode then decode gives the row back", () => {
+    fc.assert(
+      fc.property(fc.array(fc.option(fc.string({ unit: "grapheme" }), { nil: null }), { minLength: 1, maxLength: 6 }), (row) => {
+        expect(decodeCopyRow(encodeCopyRow(row))).toEqual(row);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test("the stream counts rows across chunk boundaries and rewrites whole rows only", async () => {
+    const { Readable } = require("stream") as typeof import("stream");
+    const collect = async (t: InstanceType<typeof CopyLines>, chunks: string[]) => {
+      const out: string[] = [];
+      await new Promise<void>((resolve, reject) => {
+        Readable.from(chunks.map((c) => Buffer.from(c))).pipe(t).on("data", (d: Buffer | string) => out.push(d.toString())).on("end", resolve).on("error", reject);
+      });
+      return out.join("");
+    };
+    const data = ["1\tone\\tx\n2\tt", "wo\n3\t\\N", "\n"];
+    const pass = new CopyLines();
+    expect(await collect(pass, data)).toBe(data.join(""));
+    expect(pass.rows).toBe(3);
+    const upper = new CopyLines((row) => row.map((v) => (v === null ? "null" : v.toUpperCase())));
+    expect(await collect(upper, data)).toBe("1\tONE\\tX\n2\tTWO\n3\tnull\n");
+    expect(upper.rows).toBe(3);
+    await expect(collect(new CopyLines((r) => r), ["1\tcut"])).rejects.toThrow(/ended inside a row/);
+  });
+});

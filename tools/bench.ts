@@ -233,9 +233,8 @@ async function main() {
   const samplerBench = path.join(__dirname, `bench-sample${path.extname(__filename)}`);
   if (fs.existsSync(samplerBench) && fs.existsSync("/usr/lib/postgresql")) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { benchSampling } = require(samplerBench);
-    const r = await benchSampling();
-    console.log(`\nsampler: ${r.rows} rows copied in ${r.seconds.toFixed(2)} s = ${Math.round(r.rowsPerSecond)} rows/s`);
+    const { benchSampling, formatBench } = require(samplerBench);
+    console.log(`\n${formatBench(await benchSampling())}`);
   } else {
     console.log("\nsampler: skipped (PostgreSQL server binaries not installed)");
   }

@@ -2,15 +2,22 @@
 //   [--replace] [--create-schema] [--dry-run] [--schema public]
 // Refreshes a dev database with a sampled, anonymized, referentially complete copy of prod.
 // URLs may also come from SAMPLE_FROM_URL / SAMPLE_TO_URL, to keep passwords off the command line.
+// npm run sample -- --files <prod vault dir> --to <dev vault dir> --db <dev url> --config sample.yaml
+// Then copies the files the config's `files` rules name for the rows in the sampled database.
 import * as fs from "node:fs";
 import { parseConfig } from "./sampler/config";
 import { emptyConfig, runSample, SampleError, SampleResult } from "./sampler/run";
 import { redactUrl } from "./sampler/safety";
 import { fromCaller, parseCommandLine } from "./cli";
 import { exitWhenFlushed } from "./exit";
+import { Client } from "pg";
+import { readCatalog } from "./sampler/catalog";
+import { checkFileRules, copyFollowingFiles, formatFilesSummary, FilesError } from "./sampler/files";
+import { hasProdToken, parsePgUrl } from "./sampler/safety";
 
 const USAGE = `usage: npm run sample -- --from <postgres-url> --to <postgres-url> --root <table> --percent <n>
          [--config <sample.yaml>] [--seed <s>] [--schema <name>] [--replace] [--create-schema] [--dry-run]
+       npm run sample -- --files <prod vault dir> --to <dev vault dir> --db <dev postgres-url> --config <sample.yaml>
   --from / --to     source and target URLs (or SAMPLE_FROM_URL / SAMPLE_TO_URL)
   --root, --percent override root/percent from the config
   --config          YAML rules (see tools/sampler/sample.example.yaml); without it nothing but the
@@ -19,6 +26,11 @@ const USAGE = `usage: npm run sample -- --from <postgres-url> --to <postgres-url
   --replace         truncate the target's tables first (default: they must be empty)
   --create-schema   copy the source schema into the target with pg_dump --schema-only first
   --dry-run         select and report only; write nothing
+  --files           files mode: copy from this directory (the prod vault) to --to (a directory) the
+                    files the config's \`files\` rules name for the rows of --db (the sampled dev
+                    database, or SAMPLE_TO_URL), keeping the layout; missing files are counted and
+                    skipped; a --to in or around the source directory is refused
+  --db              files mode: the sampled database whose rows decide which files are copied
   -h, --help        this help`;
 
 export function formatSummary(r: SampleResult): string {
@@ -49,6 +61,8 @@ export async function main(argv: string[]): Promise<number> {
       replace: { type: "boolean", default: false },
       "create-schema": { type: "boolean", default: false },
       "dry-run": { type: "boolean", default: false },
+      files: { type: "string" },
+      db: { type: "string" },
     });
     if (!parsed) {
       console.log(USAGE);
@@ -59,6 +73,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error((e as Error).message);
     return 1;
   }
+  if (values.files !== undefined) return filesMode(values.files, values.to, values.db, values.config, values.schema);
   const from = values.from ?? process.env.SAMPLE_FROM_URL;
   const to = values.to ?? process.env.SAMPLE_TO_URL;
   if (!from || (!to && !values["dry-run"])) {
@@ -108,6 +123,50 @@ export async function main(argv: string[]): Promise<number> {
     // Messages are scrubbed of passwords by runSample; URLs are redacted here once more.
     console.error(`sample: ${e instanceof SampleError ? "" : "failed: "}${message.replace(/postgres(ql)?:\/\/\S+/g, (u) => redactUrl(u))}`);
     return 1;
+  }
+}
+
+/** `--files <from dir> --to <dir>`: the files of the sampled database's rows. Exit 1 when any path was refused. */
+async function filesMode(fromDir: string, toDir: string | undefined, db: string | undefined, configFile: string | undefined, schema: string | undefined): Promise<number> {
+  const url = db ?? process.env.SAMPLE_TO_URL;
+  if (!toDir || !url || !configFile) {
+    console.error(`sample: --files needs --to <directory>, --db <sampled database url> (or SAMPLE_TO_URL) and --config\n${USAGE}`);
+    return 1;
+  }
+  let client: Client | undefined;
+  try {
+    let config;
+    try {
+      config = parseConfig(fs.readFileSync(fromCaller("sample", configFile), "utf8"), configFile);
+    } catch (e) {
+      throw new FilesError((e as Error).message);
+    }
+    if (config.files.length === 0) throw new FilesError(`${configFile}: files: no rules; nothing to copy`);
+    const parts = parsePgUrl(url);
+    // The rows decide which files are copied: prod's rows would mean the whole vault.
+    if (hasProdToken(parts.database)) {
+      throw new FilesError(`refusing to read rows from database "${parts.database}": --db is the sampled dev database, and its name carries the prod env token`);
+    }
+    client = new Client({ connectionString: url, application_name: "twinstack-sample-files" });
+    try {
+      await client.connect();
+    } catch (e) {
+      throw new FilesError(`cannot connect to ${redactUrl(url)}: ${(e as Error).message}`);
+    }
+    const schemaName = schema ?? config.schema;
+    const problems = checkFileRules(config.files, await readCatalog(client, schemaName));
+    if (problems.length > 0) throw new FilesError(`${configFile}:\n  - ${problems.join("\n  - ")}`);
+    const from = fromCaller("sample", fromDir);
+    const to = fromCaller("sample", toDir);
+    const result = await copyFollowingFiles(client, schemaName, config.files, from, to, (line) => console.error(`sample: ${line}`));
+    console.log(formatFilesSummary(result, from, to));
+    return result.refused > 0 ? 1 : 0;
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    console.error(`sample: ${e instanceof FilesError ? "" : "failed: "}${message.replace(/postgres(ql)?:\/\/\S+/g, (u) => redactUrl(u))}`);
+    return 1;
+  } finally {
+    await client?.end().catch(() => undefined);
   }
 }
 

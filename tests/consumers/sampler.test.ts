@@ -2,12 +2,15 @@
 // ~10% of users arrive with their posts, comments, reactions and follows, no reference dangles,
 // no real email or usable token is left, free text is kept, and the source is untouched.
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { Client } from "pg";
 import { readCatalog, qualified, quoteIdent } from "../../tools/sampler/catalog";
 import { parseConfig, SampleConfig } from "../../tools/sampler/config";
 import { runSample, SampleResult } from "../../tools/sampler/run";
+import { copyFollowingFiles, FilesResult } from "../../tools/sampler/files";
 import { MAKAPIX_SCHEMA, MAKAPIX_TABLES, seedMakapix } from "../support/makapixSchema";
 import { PgServer, startPgServer } from "../support/pgServer";
 
@@ -237,4 +240,165 @@ test("CLI: summary without passwords; refusal exits 1 with a clear message", () 
   expect(refused.status).toBe(1);
   expect(refused.stderr).toContain('refusing to write into database "gigi_prod"');
   expect(refused.stdout + refused.stderr).not.toContain(pg.password);
+});
+
+describe("files that follow the sampled rows (Makapix sync-vault-to-dev)", () => {
+  // Makapix shards its vault by sha256 of the artwork key (fabkury/makapix api/app/vault.py); the
+  // test schema's posts have no storage key, so the shard is taken from the post id.
+  const shard = (id: string) => {
+    const h = createHash("sha256").update(id).digest("hex");
+    return `${h.slice(0, 2)}/${h.slice(2, 4)}`;
+  };
+  const FILES_YAML = `
+files:
+  - table: posts
+    paths:
+      - "{sha256(id)[0:2]}/{sha256(id)[2:4]}/{id}.png"        # original
+      - "{sha256(id)[0:2]}/{sha256(id)[2:4]}/{id}_*.webp"     # derived variants
+  - table: users
+    paths: ["avatars/{id}.png"]
+`;
+  let base: string;
+  let prodVault: string;
+  let devVault: string;
+  let rules: SampleConfig["files"];
+  let first: FilesResult;
+  let prodBefore: string;
+  let missingOriginals: string[];
+
+  /** Every file under dir, relative, with its content's md5. */
+  const tree = (dir: string): Record<string, string> => {
+    const out: Record<string, string> = {};
+    const walk = (d: string) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        const full = path.join(d, e.name);
+        if (e.isDirectory()) walk(full);
+        else out[path.relative(dir, full)] = createHash("md5").update(fs.readFileSync(full)).digest("hex");
+      }
+    };
+    if (fs.existsSync(dir)) walk(dir);
+    return out;
+  };
+  const fingerprint = (dir: string) => JSON.stringify(Object.entries(tree(dir)).sort());
+
+  beforeAll(async () => {
+    base = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-vaults-"));
+    prodVault = path.join(base, "vault-1");
+    devVault = path.join(base, "vault-dev");
+    // The prod vault: an original and two variants for every source post, an avatar per user, and noise.
+    for (const { id } of await q<{ id: string }>(srcUrl, "SELECT id::text AS id FROM posts")) {
+      fs.mkdirSync(path.join(prodVault, shard(id)), { recursive: true });
+      fs.writeFileSync(path.join(prodVault, shard(id), `${id}.png`), `png of post ${id}`);
+      fs.writeFileSync(path.join(prodVault, shard(id), `${id}_upscaled.webp`), `upscaled post ${id}`);
+      fs.writeFileSync(path.join(prodVault, shard(id), `${id}_thumb.webp`), `thumb of post ${id}`);
+    }
+    fs.mkdirSync(path.join(prodVault, "avatars"));
+    for (const { id } of await q<{ id: string }>(srcUrl, "SELECT id::text AS id FROM users")) {
+      fs.writeFileSync(path.join(prodVault, "avatars", `${id}.png`), `avatar ${id}`);
+    }
+    fs.writeFileSync(path.join(prodVault, "unrelated.txt"), "not owned by any row");
+    // Three sampled posts lost their original in prod: counted as missing, skipped.
+    missingOriginals = (await q<{ id: string }>(dstUrl, "SELECT id::text AS id FROM posts ORDER BY id LIMIT 3")).map((r) => r.id);
+    for (const id of missingOriginals) fs.rmSync(path.join(prodVault, shard(id), `${id}.png`));
+    prodBefore = fingerprint(prodVault);
+    rules = parseConfig(FILES_YAML).files;
+    first = await withClient(dstUrl, (c) => copyFollowingFiles(c, "public", rules, prodVault, devVault));
+  }, 240_000); // ~10,000 small files written and ~1,000 copied: minutes on a loaded 2-core machine
+
+  afterAll(() => {
+    if (base) fs.rmSync(base, { recursive: true, force: true });
+  });
+
+  test("exactly the files of the sampled rows arrive, originals and variants, in the same layout", async () => {
+    const posts = (await q<{ id: string }>(dstUrl, "SELECT id::text AS id FROM posts")).map((r) => r.id);
+    const users = (await q<{ id: string }>(dstUrl, "SELECT id::text AS id FROM users")).map((r) => r.id);
+    expect(posts.length).toBeGreaterThan(100);
+    const want: Record<string, string> = {};
+    const prod = tree(prodVault);
+    for (const id of posts) {
+      for (const name of [`${id}.png`, `${id}_upscaled.webp`, `${id}_thumb.webp`]) {
+        const rel = `${shard(id)}/${name}`;
+        if (prod[rel]) want[rel] = prod[rel];
+      }
+    }
+    for (const id of users) want[`avatars/${id}.png`] = prod[`avatars/${id}.png`];
+    expect(tree(devVault)).toEqual(want);
+    expect(Object.keys(want).length).toBe(posts.length * 3 - missingOriginals.length + users.length);
+    expect(first).toMatchObject({ rows: posts.length + users.length, copied: Object.keys(want).length, missing: missingOriginals.length, refused: 0, unchanged: 0 });
+    // Far fewer than the whole vault: the other 90% of users' files stayed behind.
+    expect(Object.keys(want).length).toBeLessThan(Object.keys(prod).length / 4);
+    expect(fs.existsSync(path.join(devVault, "unrelated.txt"))).toBe(false);
+    // Modification times are kept, so a second run can tell what is already there.
+    const some = `${shard(posts[posts.length - 1])}/${posts[posts.length - 1]}_upscaled.webp`;
+    expect(Math.abs(fs.statSync(path.join(devVault, some)).mtimeMs - fs.statSync(path.join(prodVault, some)).mtimeMs)).toBeLessThan(2);
+  });
+
+  test("the prod vault is unchanged; a second run copies nothing new", async () => {
+    expect(fingerprint(prodVault)).toBe(prodBefore);
+    const again = await withClient(dstUrl, (c) => copyFollowingFiles(c, "public", rules, prodVault, devVault));
+    expect(again).toMatchObject({ copied: 0, unchanged: first.copied, missing: missingOriginals.length, refused: 0 });
+  });
+
+  test("refuses a --to that is, is inside, contains, or through a symlink resolves into the prod vault", async () => {
+    const link = path.join(base, "looks-like-dev");
+    fs.symlinkSync(path.join(prodVault, "avatars"), link);
+    const attempts = [prodVault, path.join(prodVault, "dev"), `${prodVault}/avatars/../x`, base, link, path.join(link, "deeper"), path.join(base, "vault-prod")];
+    await withClient(dstUrl, async (c) => {
+      for (const to of attempts) {
+        await expect(copyFollowingFiles(c, "public", rules, prodVault, to)).rejects.toThrow(/refusing to write into/);
+      }
+    });
+    expect(fingerprint(prodVault)).toBe(prodBefore);
+    expect(fs.existsSync(path.join(base, "vault-prod"))).toBe(false);
+  });
+
+  test("a symlink inside the dev vault that leads into the prod vault is not written through", async () => {
+    const dev2 = path.join(base, "vault-dev2");
+    fs.mkdirSync(dev2);
+    fs.symlinkSync(path.join(prodVault, "avatars"), path.join(dev2, "avatars"));
+    const r = await withClient(dstUrl, (c) => copyFollowingFiles(c, "public", rules.filter((x) => x.table === "users"), prodVault, dev2));
+    expect(r.copied).toBe(0);
+    expect(r.refused).toBe(r.rows);
+    expect(r.refusedExamples[0]).toMatch(/resolves to .*outside/);
+    expect(fingerprint(prodVault)).toBe(prodBefore);
+  });
+
+  test("row values that would leave the vault (.., absolute) are refused, the rest copied", async () => {
+    const db = await pg.createDb("files_dev");
+    await withClient(db, (c) =>
+      c.query(`CREATE TABLE assets (id int PRIMARY KEY, path text);
+               INSERT INTO assets VALUES (1, 'avatars/1.png'), (2, '../vault-1/avatars/2.png'), (3, '${path.join(prodVault, "avatars", "3.png")}'),
+                                         (4, 'avatars/../../vault-1/unrelated.txt'), (5, NULL), (6, 'avatars/no-such.png')`),
+    );
+    const out = path.join(base, "assets-dev");
+    const r = await withClient(db, (c) => copyFollowingFiles(c, "public", parseConfig('files: [{ table: assets, paths: ["{path}"] }]').files, prodVault, out));
+    expect(r).toMatchObject({ rows: 6, copied: 1, refused: 3, nullPaths: 1, missing: 1 });
+    expect(Object.keys(tree(out))).toEqual(["avatars/1.png"]);
+    expect(r.refusedExamples.join("\n")).toMatch(/\.\. segment[\s\S]*absolute[\s\S]*\.\. segment/);
+    // Nothing landed beside the vaults either.
+    expect(fs.readdirSync(base).sort()).toEqual(["assets-dev", "looks-like-dev", "vault-1", "vault-dev", "vault-dev2"]);
+  });
+
+  test("CLI --files: summary with the missing count; a prod --db or a --to inside the vault exits 1", () => {
+    const cfg = path.join(base, "sample.yaml");
+    fs.writeFileSync(cfg, FILES_YAML);
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, [require("../../tools/build.js").compiled("tools/sample.ts"), ...args], { cwd: repo, encoding: "utf8", env: pg.env });
+    const fresh = path.join(base, "vault-dev3");
+    const ok = cli(["--files", prodVault, "--to", fresh, "--db", dstUrl, "--config", cfg]);
+    expect(ok.stderr).toMatch(/sample: files: posts: \d+ row\(s\) read/);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(new RegExp(`copied\\s+${first.copied}\\b`));
+    expect(ok.stdout).toMatch(new RegExp(`missing\\s+${missingOriginals.length}\\b`));
+    expect(ok.stdout + ok.stderr).not.toContain(pg.password);
+    expect(fingerprint(fresh)).toBe(fingerprint(devVault));
+
+    const prodDb = cli(["--files", prodVault, "--to", path.join(base, "x"), "--db", srcUrl, "--config", cfg]);
+    expect(prodDb.status).toBe(1);
+    expect(prodDb.stderr).toContain('refusing to read rows from database "makapix_prod"');
+    const inside = cli(["--files", prodVault, "--to", path.join(prodVault, "dev"), "--db", dstUrl, "--config", cfg]);
+    expect(inside.status).toBe(1);
+    expect(inside.stderr).toMatch(/refusing to write into .*inside it/);
+    expect(fingerprint(prodVault)).toBe(prodBefore);
+  });
 });

@@ -69,7 +69,8 @@ export const MAKAPIX_TABLES = ["categories", "users", "posts", "comments", "reac
 /**
  * Fills the schema with `users` users and about 22 rows per user overall. Deterministic:
  * the same size gives the same data. Chains stay short (an inviter has no inviter), so the
- * parent closure of a sample adds only a few rows.
+ * parent closure of a sample adds only a few rows. Set-based statements only (the "first post" and
+ * "first comment" lookups are one GROUP BY each, not a subquery per row), so time grows linearly.
  */
 export async function seedMakapix(client: ClientBase, users: number): Promise<void> {
   const n = Math.floor(users);
@@ -86,13 +87,16 @@ export async function seedMakapix(client: ClientBase, users: number): Promise<vo
              'Body of post ' || g || E'\\nsecond line', jsonb_build_object('w', 16 + g % 48, 'h', 16 + g % 32),
              ARRAY['pixel', 'tag' || (g % 13)], timestamptz '2024-02-01' + g * interval '1 second'
         FROM generate_series(1, ${3 * n}) g;
-    UPDATE users u SET featured_post_id = (SELECT min(p.id) FROM posts p WHERE p.user_id = u.id) WHERE u.id % 3 = 0;
+    UPDATE users u SET featured_post_id = f.first
+      FROM (SELECT user_id, min(id) AS first FROM posts GROUP BY user_id) f
+     WHERE f.user_id = u.id AND u.id % 3 = 0;
     CREATE INDEX ON comments (post_id);
     INSERT INTO comments (post_id, user_id, body)
       SELECT ${pick("g * 8 + 2", `${3 * n}`)}, ${pick("g * 8 + 3", `${n}`)}, 'Nice work #' || g
         FROM generate_series(1, ${6 * n}) g;
-    UPDATE comments c SET parent_id = (SELECT min(p.id) FROM comments p WHERE p.post_id = c.post_id AND p.id < c.id)
-     WHERE c.id % 10 = 0;
+    UPDATE comments c SET parent_id = f.first
+      FROM (SELECT post_id, min(id) AS first FROM comments GROUP BY post_id) f
+     WHERE f.post_id = c.post_id AND f.first < c.id AND c.id % 10 = 0;
     INSERT INTO reactions (post_id, user_id, emoji)
       SELECT ${pick("g * 8 + 4", `${3 * n}`)}, ${pick("g * 8 + 5", `${n}`)}, (ARRAY['heart', 'star', 'fire'])[1 + g % 3]
         FROM generate_series(1, ${5 * n}) g

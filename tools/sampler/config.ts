@@ -2,6 +2,7 @@
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { Catalog, ForeignKey, Table } from "./catalog";
+import { checkFileRules, FileRuleSchema } from "./files";
 import { insertionOrder, parentClosure } from "./graph";
 
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, "must be a plain SQL identifier");
@@ -56,6 +57,11 @@ export const SampleConfigSchema = z
      * as is) in every table that may be copied, so a new `recovery_email` column cannot leak.
      */
     requireRules: z.array(z.string()).default(DEFAULT_REQUIRE_RULES),
+    /**
+     * Files that follow copied rows (`npm run sample -- --files <prod vault> --to <dev vault>`):
+     * per table, path templates over its columns relative to the vault root.
+     */
+    files: z.array(FileRuleSchema).default([]),
   })
   .strict();
 export type SampleConfig = z.infer<typeof SampleConfigSchema>;
@@ -209,6 +215,13 @@ export function resolvePlan(config: SampleConfig, catalog: Catalog, overrides: {
     errors.push(
       `columns matching requireRules have no anonymize rule: ${uncovered.join(", ")} (add a rule, or "keep" to copy them as they are)`,
     );
+  }
+
+  errors.push(...checkFileRules(config.files, catalog));
+  for (const rule of config.files) {
+    if (tableNames.has(rule.table) && !reachable.has(rule.table)) {
+      errors.push(`files: table ${rule.table} never receives rows under this config, so no file would follow it`);
+    }
   }
 
   if (errors.length > 0) throw new Error(`invalid sampling plan:\n  - ${errors.join("\n  - ")}`);

@@ -1,16 +1,20 @@
 // Writes a selection into the target, inside the caller's transaction: parents before children,
 // deferrable cycle edges deferred, non-deferrable nullable ones inserted as NULL and fixed up
-// afterwards, sequences moved past the copied ids.
+// afterwards, sequences moved past the copied ids. Each table streams from the source's
+// `COPY (SELECT … JOIN selection) TO STDOUT` into the target's `COPY … FROM STDIN` (pg-copy-streams),
+// so memory stays at a few chunks whatever the size; rows are decoded only for tables with
+// anonymization rules or cycle fix-ups, others pass through as the server wrote them.
+import { Transform, TransformCallback } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type { ClientBase } from "pg";
+import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import { applyTransforms, compileTable, RandomSource, cryptoRandom, Row } from "./anonymize";
 import { Catalog, ForeignKey, qualified, quoteIdent, Table } from "./catalog";
 import type { SampleConfig } from "./config";
 import { insertionOrder } from "./graph";
-import { columnSql, RAW_TEXT, Selection, tupleMatch } from "./select";
+import { columnSql, Selection } from "./select";
 
 const KEY_CHUNK = 2000;
-const MAX_PARAMS = 60000;
-const MAX_ROWS_PER_INSERT = 1000;
 
 export interface CopyOptions {
   /** Truncate the target's copies of the source tables first (otherwise they must be empty). */
@@ -131,23 +135,14 @@ export async function copySelection(
     const transforms = compileTable(config, plan.source, plan.columns, opts.random ?? cryptoRandom);
     const fixupIdx = plan.fixups.map((fk) => ({ fk, cols: fk.columns.map((c) => plan.columns.indexOf(c)), pk: plan.target.primaryKey.map((c) => plan.columns.indexOf(c)) }));
     for (const f of fixupIdx) fixupValues.set(f.fk, { keys: [], values: [] });
-    const overriding = plan.target.columns.some((c) => c.identity === "a" && plan.columns.includes(c.name)) ? " OVERRIDING SYSTEM VALUE" : "";
-    const insertHead = `INSERT INTO ${qualified(schema, name)} (${plan.columns.map(quoteIdent).join(", ")})${overriding} VALUES `;
-    const perInsert = Math.max(1, Math.min(MAX_ROWS_PER_INSERT, Math.floor(MAX_PARAMS / plan.columns.length)));
-    const orderBy = sel.keyColumns.map((c) => `t.${columnSql(c)}`).join(", ");
-    let count = 0;
-
-    for (let i = 0; i < sel.keys.length; i += KEY_CHUNK) {
-      const batch = sel.keys.slice(i, i + KEY_CHUNK);
-      const m = tupleMatch("t", sel.keyColumns, sel.keyTypes, batch, 1);
-      const fetched = await source.query<Row>({
-        text: `SELECT ${plan.columns.map((c) => `t.${quoteIdent(c)}`).join(", ")} FROM ${qualified(sourceCatalog.schema, name)} t WHERE ${m.sql} ORDER BY ${orderBy}`,
-        values: m.params,
-        rowMode: "array",
-        types: RAW_TEXT,
-      });
-      const out: Row[] = [];
-      for (const original of fetched.rows) {
+    const on = sel.keyColumns.map((k) => `s.c${sel.tracked.indexOf(k)} = t.${columnSql(k)}`).join(" AND ");
+    const out = source.query(
+      copyTo(`COPY (SELECT ${plan.columns.map((c) => `t.${quoteIdent(c)}`).join(", ")} FROM ${qualified(sourceCatalog.schema, name)} t JOIN ${sel.temp} s ON ${on}) TO STDOUT`),
+    );
+    const into = target.query(copyFrom(`COPY ${qualified(schema, name)} (${plan.columns.map(quoteIdent).join(", ")}) FROM STDIN`));
+    let rewrite: ((row: Row) => Row) | undefined;
+    if (transforms.size > 0 || fixupIdx.length > 0) {
+      rewrite = (original) => {
         const row = applyTransforms(original, transforms);
         for (const f of fixupIdx) {
           const values = f.cols.map((c) => row[c]);
@@ -157,18 +152,13 @@ export async function copySelection(
             for (const c of f.cols) row[c] = null;
           }
         }
-        out.push(row);
-      }
-      for (let j = 0; j < out.length; j += perInsert) {
-        const part = out.slice(j, j + perInsert);
-        const width = plan.columns.length;
-        const tuples = part.map((_, r) => `(${plan.columns.map((__, c) => `$${r * width + c + 1}`).join(", ")})`);
-        await target.query(insertHead + tuples.join(", "), part.flat());
-      }
-      count += out.length;
+        return row;
+      };
     }
-    rows.set(name, count);
-    log(`copied ${count} row(s) into ${name}`);
+    const lines = new CopyLines(rewrite);
+    await pipeline(out, lines, into);
+    rows.set(name, lines.rows);
+    log(`copied ${lines.rows} row(s) into ${name}`);
   }
 
   // Fix-ups: the cycle edges that went in as NULL get their values now that every row exists.
@@ -212,4 +202,72 @@ async function advanceSequences(target: ClientBase, schema: string, tables: stri
       [s.seq],
     );
   }
+}
+
+/**
+ * Passes COPY text-format data through, counting rows; with `rewrite`, decodes each row into
+ * text values (null = \\N), rewrites it and encodes it again. COPY's text format escapes
+ * backslash, newline, carriage return and tab inside values, so every raw newline ends a row
+ * (https://www.postgresql.org/docs/current/sql-copy.html, "Text Format").
+ */
+export class CopyLines extends Transform {
+  rows = 0;
+  private rest: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly rewrite?: (row: Row) => Row) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    try {
+      if (!this.rewrite) {
+        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) this.rows++;
+        done(null, chunk);
+        return;
+      }
+      const data = this.rest.length > 0 ? Buffer.concat([this.rest, chunk]) : chunk;
+      const last = data.lastIndexOf(10);
+      if (last < 0) {
+        this.rest = data;
+        done();
+        return;
+      }
+      this.rest = data.subarray(last + 1);
+      const out: string[] = [];
+      for (const line of data.toString("utf8", 0, last).split("\n")) {
+        out.push(encodeCopyRow(this.rewrite(decodeCopyRow(line))));
+        this.rows++;
+      }
+      done(null, out.join("\n") + "\n");
+    } catch (e) {
+      done(e as Error);
+    }
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.rest.length > 0) done(new Error("COPY data ended inside a row"));
+    else done();
+  }
+}
+
+const DECODE: Record<string, string> = { b: "\b", f: "\f", n: "\n", r: "\r", t: "\t", v: "\v" };
+
+/** One COPY text-format line into values. */
+export function decodeCopyRow(line: string): Row {
+  return line.split("\t").map((field) => {
+    if (field === "\\N") return null;
+    if (!field.includes("\\")) return field;
+    return field.replace(/\\(x[0-9A-Fa-f]{1,2}|[0-7]{1,3}|.)/g, (_m, e: string) => {
+      if (e[0] === "x") return String.fromCharCode(parseInt(e.slice(1), 16));
+      if (/^[0-7]/.test(e)) return String.fromCharCode(parseInt(e, 8));
+      return DECODE[e] ?? e;
+    });
+  });
+}
+
+/** Values into one COPY text-format line (without its newline). */
+export function encodeCopyRow(row: Row): string {
+  return row
+    .map((v) => (v === null ? "\\N" : v.replace(/[\\\n\r\t]/g, (c) => (c === "\\" ? "\\\\" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : "\\t"))))
+    .join("\t");
 }

@@ -8,7 +8,7 @@ import { readCatalog } from "./catalog";
 import { parseConfig, resolvePlan, SampleConfig } from "./config";
 import { copySelection } from "./copy";
 import { hasProdToken, parsePgUrl, redactUrl, sameDatabaseByUrl, scrub, UrlParts } from "./safety";
-import { selectRows } from "./select";
+import { prepareSelection, selectRows } from "./select";
 import type { RandomSource, Row } from "./anonymize";
 
 /** A refusal or usage problem: the CLI prints the message and exits 1. */
@@ -116,8 +116,10 @@ export async function runSample(opts: SampleOptions): Promise<SampleResult> {
       }
     }
 
-    // One snapshot for catalog, selection and copy: the sample is consistent and the source untouched.
-    await source.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    // One snapshot for catalog, selection and copy: the sample is consistent. The transaction
+    // creates its temporary selection tables and then turns read-only, so the source's own tables
+    // cannot be written (a read-only transaction may fill temporary tables, not create them).
+    await source.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
     const sourceCatalog = await readCatalog(source, config.schema);
     if (sourceCatalog.tables.length === 0) throw new SampleError(`source schema ${config.schema} has no tables`);
     let plan;
@@ -127,14 +129,16 @@ export async function runSample(opts: SampleOptions): Promise<SampleResult> {
       throw new SampleError((e as Error).message);
     }
     const warnings = sourceCatalog.externalForeignKeys.map((fk) => `foreign key leaves schema ${config.schema}, not followed: ${fk}`);
-    const selection = await selectRows(source, sourceCatalog, plan, seed);
+    const states = await prepareSelection(source, sourceCatalog, plan);
+    await source.query("SET TRANSACTION READ ONLY");
+    const selection = await selectRows(source, sourceCatalog, plan, seed, states);
     warnings.push(...selection.warnings);
     log(`selected ${selection.rootRows} ${plan.root} row(s) (${plan.percent}%, seed ${seed}) and their related rows`);
 
     let tables: { table: string; rows: number }[];
     let truncated: string[] = [];
     if (opts.dryRun || !target) {
-      tables = [...selection.tables].map(([table, k]) => ({ table, rows: k.keys.length }));
+      tables = [...selection.tables].map(([table, k]) => ({ table, rows: k.rows }));
     } else {
       await target.query("BEGIN");
       try {

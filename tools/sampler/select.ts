@@ -1,7 +1,9 @@
-// Chooses which source rows to copy: a seeded sample of the root table, the follow tables'
-// rows that hang off it, and then every parent those rows reference, to a fixpoint (cycles and
-// self-references included). Only keys and reference columns are held in memory; the copier
-// fetches full rows later in the same snapshot.
+// Chooses which source rows to copy: a seeded sample of the root table, the follow tables' rows
+// that hang off it, and then every parent those rows reference, to a fixpoint (cycles and
+// self-references included). The selection lives on the source server, in one temporary table
+// per reachable table (its key and reference columns, keyed and indexed), so every step is a
+// set-based join the planner can hash, merge or index - no `IN (list)` inside an `OR` whose cost
+// depends on whether the list fits in work_mem - and the client holds no rows at all.
 import type { ClientBase, CustomTypesConfig } from "pg";
 import { Catalog, ForeignKey, qualified, quoteIdent, Table, tableOf } from "./catalog";
 import { Follow, followForeignKeys, ResolvedPlan } from "./config";
@@ -10,19 +12,22 @@ import type { Row } from "./anonymize";
 /** Every value as PostgreSQL's own text output: exact round trips for every type. */
 export const RAW_TEXT: CustomTypesConfig = { getTypeParser: (() => (value: string) => value) as CustomTypesConfig["getTypeParser"] };
 
-const CHUNK = 5000;
-
 export interface TableKeys {
   /** Primary key columns, or ["ctid"] for a table without one (stable within the snapshot). */
   keyColumns: string[];
   keyTypes: string[];
-  keys: Row[];
+  /** The temporary table (on the source connection) holding the selected rows' tracked columns as c0, c1, … */
+  temp: string;
+  /** Tracked source columns, in the temporary table's c0, c1, … order. */
+  tracked: string[];
+  rows: number;
 }
 
 export interface Selection {
   seed: string;
   root: string;
   rootRows: number;
+  /** The sampled root rows' keys (text values), in sample order. */
   rootKeys: Row[];
   tables: Map<string, TableKeys>;
   warnings: string[];
@@ -33,47 +38,45 @@ class TableState {
   readonly keyTypes: string[];
   readonly tracked: string[];
   readonly types: string[];
-  readonly rows = new Map<string, Row>();
-  pending: Row[] = [];
-  private readonly indexes = new Map<string, Set<string>>();
+  /** Column sets other tables reference (each unique in this table): indexed in the temp table. */
+  readonly referenced: string[][];
 
-  constructor(readonly table: Table, catalog: Catalog) {
+  constructor(
+    readonly table: Table,
+    catalog: Catalog,
+    readonly temp: string,
+  ) {
     const pk = table.primaryKey;
     this.keyColumns = pk.length > 0 ? pk : ["ctid"];
-    const referenced = catalog.foreignKeys.filter((fk) => fk.refTable === table.name).flatMap((fk) => fk.refColumns);
+    const incoming = catalog.foreignKeys.filter((fk) => fk.refTable === table.name);
     const referencing = catalog.foreignKeys.filter((fk) => fk.table === table.name).flatMap((fk) => fk.columns);
-    this.tracked = [...new Set([...this.keyColumns, ...referencing, ...referenced])];
+    this.tracked = [...new Set([...this.keyColumns, ...referencing, ...incoming.flatMap((fk) => fk.refColumns)])];
     this.types = this.tracked.map((c) => typeOf(table, c));
     this.keyTypes = this.keyColumns.map((c) => typeOf(table, c));
-  }
-
-  columnIndex(column: string): number {
-    return this.tracked.indexOf(column);
-  }
-
-  values(row: Row, columns: string[]): Row {
-    return columns.map((c) => row[this.columnIndex(c)]);
-  }
-
-  /** Adds a row unless already selected; returns whether it was new. */
-  add(row: Row): boolean {
-    const key = JSON.stringify(this.values(row, this.keyColumns));
-    if (this.rows.has(key)) return false;
-    this.rows.set(key, row);
-    for (const [cols, index] of this.indexes) index.add(JSON.stringify(this.values(row, cols.split("\0"))));
-    this.pending.push(row);
-    return true;
-  }
-
-  /** The set of selected value tuples of the given columns (kept up to date as rows arrive). */
-  index(columns: string[]): Set<string> {
-    const name = columns.join("\0");
-    let index = this.indexes.get(name);
-    if (!index) {
-      index = new Set([...this.rows.values()].map((r) => JSON.stringify(this.values(r, columns))));
-      this.indexes.set(name, index);
+    const seen = new Set([this.keyColumns.join("\0")]);
+    this.referenced = [];
+    for (const fk of incoming) {
+      const name = fk.refColumns.join("\0");
+      if (!seen.has(name)) {
+        seen.add(name);
+        this.referenced.push(fk.refColumns);
+      }
     }
-    return index;
+  }
+
+  /** The temp table's column for a source column. */
+  col(column: string): string {
+    const i = this.tracked.indexOf(column);
+    if (i < 0) throw new Error(`column ${this.table.name}.${column} is not tracked`);
+    return `c${i}`;
+  }
+
+  get tempColumns(): string {
+    return this.tracked.map((_, i) => `c${i}`).join(", ");
+  }
+
+  sourceColumns(alias: string): string {
+    return this.tracked.map((c, i) => `${alias}.${columnSql(c)} AS c${i}`).join(", ");
   }
 }
 
@@ -89,123 +92,138 @@ export function columnSql(column: string): string {
 }
 
 /**
- * SQL that is true when the row's `columns` equal one of the tuples passed as one array
- * parameter per column (starting at $firstParam). Returns the clause and the parameters.
+ * Creates the selection's temporary tables (dropped at commit). Call inside the source
+ * transaction before it turns read-only: a read-only transaction may write temporary tables
+ * but not create them.
  */
-export function tupleMatch(alias: string, columns: string[], types: string[], tuples: Row[], firstParam: number): { sql: string; params: unknown[] } {
-  const params = columns.map((_, i) => tuples.map((t) => t[i]));
-  const refs = columns.map((_, i) => `$${firstParam + i}::${types[i]}[]`);
-  if (columns.length === 1) return { sql: `${alias}.${columnSql(columns[0])} = ANY(${refs[0]})`, params };
-  const cols = columns.map((c) => `${alias}.${columnSql(c)}`).join(", ");
-  return { sql: `(${cols}) IN (SELECT * FROM unnest(${refs.join(", ")}))`, params };
-}
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-export async function selectRows(client: ClientBase, catalog: Catalog, plan: ResolvedPlan, seed: string): Promise<Selection> {
-  const warnings: string[] = [];
+export async function prepareSelection(client: ClientBase, catalog: Catalog, plan: ResolvedPlan): Promise<Map<string, TableState>> {
   const states = new Map<string, TableState>();
-  for (const name of plan.reachable) states.set(name, new TableState(tableOf(catalog, name), catalog));
+  let i = 0;
+  for (const name of [...plan.reachable].sort()) {
+    const s = new TableState(tableOf(catalog, name), catalog, `twinstack_sample_${i++}`);
+    states.set(name, s);
+    const columns = s.tracked.map((_, j) => `c${j} ${s.types[j]}`).join(", ");
+    const pk = s.keyColumns.map((c) => s.col(c)).join(", ");
+    await client.query(`CREATE TEMPORARY TABLE ${s.temp} (${columns}, gen int NOT NULL, PRIMARY KEY (${pk})) ON COMMIT DROP`);
+    await client.query(`CREATE INDEX ON ${s.temp} (gen)`);
+    for (const cols of s.referenced) await client.query(`CREATE INDEX ON ${s.temp} (${cols.map((c) => s.col(c)).join(", ")})`);
+  }
+  return states;
+}
+
+export async function selectRows(client: ClientBase, catalog: Catalog, plan: ResolvedPlan, seed: string, states: Map<string, TableState>): Promise<Selection> {
+  const warnings: string[] = [];
   const state = (name: string) => states.get(name)!;
   const from = (name: string) => qualified(catalog.schema, name);
-  const trackedSql = (s: TableState) => s.tracked.map((c) => `t.${columnSql(c)}`).join(", ");
-
-  const fetch = async (s: TableState, where: string, params: unknown[], tail = ""): Promise<Row[]> => {
-    const result = await client.query<Row>({
-      text: `SELECT ${trackedSql(s)} FROM ${from(s.table.name)} t WHERE ${where} ${tail}`,
-      values: params,
-      rowMode: "array",
-      types: RAW_TEXT,
-    });
-    return result.rows;
-  };
+  const run = async (sql: string, params: unknown[] = []) => (await client.query(sql, params)).rowCount ?? 0;
+  // Fresh statistics after each bulk insert, so joins against the selection are planned on real sizes.
+  const analyze = (s: TableState) => client.query(`ANALYZE ${s.temp}`);
+  /** Rows added in the current generation, per table: the work of the next closure round. */
+  let pending = new Map<string, number>();
 
   // 1. The root sample: a seeded, repeatable order over the key, first N rows.
   const root = state(plan.root);
   const total = Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${from(plan.root)}`)).rows[0].n);
   const wanted = total === 0 ? 0 : Math.min(total, Math.max(1, Math.ceil((total * plan.percent) / 100 - 1e-9)));
-  const keyExpr = root.keyColumns.length === 1 ? `t.${columnSql(root.keyColumns[0])}::text` : `ROW(${root.keyColumns.map((c) => `t.${columnSql(c)}`).join(", ")})::text`;
-  const rootRows = await fetch(root, "true", [seed, wanted], `ORDER BY md5(${keyExpr} || $1::text) LIMIT $2`);
-  for (const r of rootRows) root.add(r);
-  const rootKeys = rootRows.map((r) => root.values(r, root.keyColumns));
+  const keyExpr = (alias: string, cols: string[]) =>
+    cols.length === 1 ? `${alias}.${cols[0]}::text` : `ROW(${cols.map((c) => `${alias}.${c}`).join(", ")})::text`;
+  const rootKeySql = root.keyColumns.map(columnSql);
+  const rootRows = await run(
+    `INSERT INTO ${root.temp} (${root.tempColumns}, gen) SELECT ${root.sourceColumns("t")}, 0 FROM ${from(plan.root)} t ORDER BY md5(${keyExpr("t", rootKeySql)} || $1::text) LIMIT $2`,
+    [seed, wanted],
+  );
+  pending.set(plan.root, rootRows);
+  await analyze(root);
+  const rootTempKeys = root.keyColumns.map((c) => root.col(c));
+  const rootKeys = (
+    await client.query<Row>({
+      text: `SELECT ${rootTempKeys.map((c) => `s.${c}`).join(", ")} FROM ${root.temp} s ORDER BY md5(${keyExpr("s", rootTempKeys)} || $1::text)`,
+      values: [seed],
+      rowMode: "array",
+      types: RAW_TEXT,
+    })
+  ).rows;
 
   // 2. Lookup tables copied whole.
-  for (const name of plan.copyAll) for (const r of await fetch(state(name), "true", [])) state(name).add(r);
+  for (const name of plan.copyAll) {
+    const s = state(name);
+    pending.set(name, await run(`INSERT INTO ${s.temp} (${s.tempColumns}, gen) SELECT ${s.sourceColumns("t")}, 0 FROM ${from(name)} t`));
+    await analyze(s);
+  }
 
-  // 3. Follow tables, parents first, matched against what is selected so far.
+  // 3. Follow tables, parents first, matched against what is selected so far: one LEFT JOIN per
+  // deciding FK (on the parent's referenced columns, unique there), so no row is duplicated.
   const selected = new Set([plan.root, ...plan.copyAll]);
   for (const f of plan.follow) {
     const s = state(f.table);
     const fks = followForeignKeys(f, catalog.foreignKeys, selected);
-    const { where, params } = followWhere(f, fks, (fk) => state(fk.refTable), s);
-    for (const r of await fetch(s, where, params)) s.add(r);
+    const { joins, where } = followSql(f, fks, (fk) => state(fk.refTable));
+    pending.set(f.table, await run(`INSERT INTO ${s.temp} (${s.tempColumns}, gen) SELECT ${s.sourceColumns("t")}, 0 FROM ${from(f.table)} t ${joins} WHERE ${where}`));
+    await analyze(s);
     selected.add(f.table);
   }
 
-  // 4. Parent closure to a fixpoint: every selected row's referenced rows are selected too.
+  // 4. Parent closure to a fixpoint: the distinct references of the last generation's rows, joined
+  // to the parent table; parents not yet selected form the next generation.
   const outgoing = new Map<string, ForeignKey[]>();
   for (const fk of catalog.foreignKeys) {
     if (states.has(fk.table)) outgoing.set(fk.table, [...(outgoing.get(fk.table) ?? []), fk]);
   }
-  for (;;) {
-    const busy = [...states.values()].filter((s) => s.pending.length > 0);
-    if (busy.length === 0) break;
-    for (const s of busy) {
-      const rows = s.pending;
-      s.pending = [];
-      for (const fk of outgoing.get(s.table.name) ?? []) {
+  for (let gen = 0; ; gen++) {
+    const next = new Map<string, number>();
+    for (const [name, added] of pending) {
+      if (added === 0) continue;
+      const s = state(name);
+      for (const fk of outgoing.get(name) ?? []) {
         const parent = state(fk.refTable);
-        const have = parent.index(fk.refColumns);
-        const missing = new Map<string, Row>();
-        for (const r of rows) {
-          const tuple = s.values(r, fk.columns);
-          if (tuple.some((v) => v === null)) continue;
-          const key = JSON.stringify(tuple);
-          if (!have.has(key)) missing.set(key, tuple);
+        const refs = fk.columns.map((c, i) => `k.r${i}`);
+        const notNull = fk.columns.map((c) => `c.${s.col(c)} IS NOT NULL`).join(" AND ");
+        const on = fk.refColumns.map((c, i) => `p.${columnSql(c)} = ${refs[i]}`).join(" AND ");
+        const r = await client.query<{ wanted: string; found: string; added: string }>(
+          `WITH k AS MATERIALIZED (SELECT DISTINCT ${fk.columns.map((c, i) => `c.${s.col(c)} AS r${i}`).join(", ")} FROM ${s.temp} c WHERE c.gen = $1 AND ${notNull}),
+                j AS MATERIALIZED (SELECT ${parent.sourceColumns("p")} FROM ${from(fk.refTable)} p JOIN k ON ${on}),
+                ins AS (INSERT INTO ${parent.temp} (${parent.tempColumns}, gen) SELECT *, $1 + 1 FROM j ON CONFLICT DO NOTHING RETURNING 1)
+           SELECT (SELECT count(*) FROM k) AS wanted, (SELECT count(*) FROM j) AS found, (SELECT count(*) FROM ins) AS added`,
+          [gen],
+        );
+        const { wanted: w, found, added: a } = r.rows[0];
+        if (Number(found) < Number(w)) {
+          warnings.push(`${fk.table}.${fk.name}: ${Number(w) - Number(found)} referenced ${fk.refTable} row(s) missing in the source (NOT VALID constraint?)`);
         }
-        if (missing.size === 0) continue;
-        let found = 0;
-        const refTypes = fk.refColumns.map((c) => typeOf(parent.table, c));
-        for (const batch of chunks([...missing.values()], CHUNK)) {
-          const m = tupleMatch("t", fk.refColumns, refTypes, batch, 1);
-          const fetched = await fetch(parent, m.sql, m.params);
-          found += fetched.length;
-          for (const r of fetched) parent.add(r);
-        }
-        if (found < missing.size) {
-          warnings.push(`${fk.table}.${fk.name}: ${missing.size - found} referenced ${fk.refTable} row(s) missing in the source (NOT VALID constraint?)`);
-        }
+        if (Number(a) > 0) next.set(fk.refTable, (next.get(fk.refTable) ?? 0) + Number(a));
       }
     }
+    if (next.size === 0) break;
+    for (const name of next.keys()) await analyze(state(name));
+    pending = next;
   }
 
   const tables = new Map<string, TableKeys>();
   for (const [name, s] of states) {
-    if (s.rows.size === 0) continue;
-    tables.set(name, { keyColumns: s.keyColumns, keyTypes: s.keyTypes, keys: [...s.rows.values()].map((r) => s.values(r, s.keyColumns)) });
+    const rows = Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${s.temp}`)).rows[0].n);
+    if (rows === 0) continue;
+    tables.set(name, { keyColumns: s.keyColumns, keyTypes: s.keyTypes, temp: s.temp, tracked: s.tracked, rows });
   }
-  return { seed, root: plan.root, rootRows: rootRows.length, rootKeys, tables, warnings };
+  return { seed, root: plan.root, rootRows, rootKeys, tables, warnings };
 }
 
-function followWhere(f: Follow, fks: ForeignKey[], parentOf: (fk: ForeignKey) => TableState, child: TableState): { where: string; params: unknown[] } {
-  const params: unknown[] = [];
+/**
+ * The joins and condition that pick a follow table's rows: `all` = every deciding FK that is set
+ * points at a selected row and at least one is set; `any` = at least one points at a selected row.
+ */
+function followSql(f: Follow, fks: ForeignKey[], parentOf: (fk: ForeignKey) => TableState): { joins: string; where: string } {
+  const joins: string[] = [];
   const active: string[] = [];
-  const matches: string[] = [];
-  for (const fk of fks) {
+  const matched: string[] = [];
+  fks.forEach((fk, i) => {
     const parent = parentOf(fk);
-    const tuples = [...parent.rows.values()].map((r) => parent.values(r, fk.refColumns)).filter((t) => t.every((v) => v !== null));
-    const types = fk.columns.map((c) => child.types[child.columnIndex(c)]);
-    const m = tupleMatch("t", fk.columns, types, tuples, params.length + 1);
-    params.push(...m.params);
+    const on = fk.columns.map((c, j) => `p${i}.${parent.col(fk.refColumns[j])} = t.${columnSql(c)}`).join(" AND ");
+    joins.push(`LEFT JOIN ${parent.temp} p${i} ON ${on}`);
     active.push(fk.columns.map((c) => `t.${columnSql(c)} IS NOT NULL`).join(" AND "));
-    matches.push(m.sql);
-  }
-  if (f.match === "any") return { where: matches.map((m) => `(${m})`).join(" OR "), params };
-  const each = fks.map((_, i) => `(NOT (${active[i]}) OR ${matches[i]})`);
+    matched.push(`p${i}.gen IS NOT NULL`);
+  });
+  if (f.match === "any") return { joins: joins.join(" "), where: matched.map((m) => `(${m})`).join(" OR ") };
+  const each = fks.map((_, i) => `(NOT (${active[i]}) OR ${matched[i]})`);
   const some = active.map((a) => `(${a})`).join(" OR ");
-  return { where: `${each.join(" AND ")} AND (${some})`, params };
+  return { joins: joins.join(" "), where: `${each.join(" AND ")} AND (${some})` };
 }
