@@ -12,7 +12,8 @@ module.exports = {
   globalSetup: "<rootDir>/tests/globalSetup.ts",
   globalTeardown: "<rootDir>/tests/globalTeardown.ts",
   // The SDK's bookkeeping stack traces are not source-mapped (tests/jestSetup.ts).
-  setupFilesAfterEnv: ["<rootDir>/tests/jestSetup.ts"],
+  // (One key for both setup files: a second setupFilesAfterEnv key silently replaced the first.)
+  setupFilesAfterEnv: ["<rootDir>/tests/jestSetup.ts", "<rootDir>/tests/support/fastCheckSeed.ts"],
   // The SDK loads the TypeScript compiler and npm's arborist for function serialization, which no
   // test does: jest gets the real modules loaded on first use (tests/support/lazy/lazyModule.js).
   moduleNameMapper: {
@@ -25,6 +26,5 @@ module.exports = {
   // 2-core machine: 66 s wall with two workers vs 86 s with one (0.78x), for 1.16x the CPU.
   maxWorkers: 2,
   testTimeout: 60000,
-  // One fixed fast-check seed in CI (FC_SEED overrides it).
-  setupFilesAfterEnv: ["<rootDir>/tests/support/fastCheckSeed.ts"],
+  // tests/support/fastCheckSeed.ts (above): one fixed fast-check seed in CI (FC_SEED overrides it).
 };

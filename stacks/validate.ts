@@ -23,7 +23,7 @@ export const MAXIMA = {
   cpus: 512,
   memoryMb: 1024 * 1024,
   mqttDevices: 1000,
-  tenants: 500,
+  tenants: 1000,
   connectionLimit: 10000,
   backupKeep: 1000,
   backupIntervalSeconds: 366 * 86400,
