@@ -1,4 +1,4 @@
-// A bounded HTTPS load generator for the e2e release scenarios: a few workers send GET requests to
+// A bounded HTTPS load generator for the e2e release scenarios: a few workers send requests to
 // one site of the stack through its proxy, with the name resolved to 127.0.0.1 only (never any
 // other address) and only the stack's own CA trusted, until stop() or a limit: at most
 // `maxRequests` requests and `maxSeconds` seconds in all, whatever happens. Connections are kept
@@ -10,6 +10,8 @@ export interface LoadOptions {
   /** A port on 127.0.0.1 (the proxy's published HTTPS port). */
   port: number;
   path: string;
+  /** GET (default) or POST (empty body): a proxy may replay a failed GET, never a POST. */
+  method?: "GET" | "POST";
   /** PEM of the CA to trust (the stack's caCertificate output). */
   ca: string;
   auth?: { user: string; password: string };
@@ -31,6 +33,8 @@ export interface LoadResult {
   failed: number;
   /** Failure → count, e.g. {"HTTP 502": 3, "ECONNRESET": 1}. */
   failures: Record<string, number>;
+  /** When each failure happened (ISO time) and what it was, for matching with the proxy's log. */
+  failureLog: string[];
   /** First line of each 200 body → count (which versions answered). */
   bodies: Record<string, number>;
   /** The 200 bodies' first lines in the order they changed, e.g. ["probe 1", "probe 3"]. */
@@ -47,13 +51,14 @@ export function startLoad(opts: LoadOptions): { stop: () => Promise<LoadResult> 
   const pauseMs = opts.pauseMs ?? 20;
   const started = Date.now();
   const agent = new https.Agent({ keepAlive: true, maxSockets: concurrency });
-  const result: LoadResult = { requests: 0, ok: 0, failed: 0, failures: {}, bodies: {}, sequence: [], seconds: 0, end: "stopped" };
+  const result: LoadResult = { requests: 0, ok: 0, failed: 0, failures: {}, failureLog: [], bodies: {}, sequence: [], seconds: 0, end: "stopped" };
   let stopping = false;
   const headers: Record<string, string> = opts.auth ? { Authorization: `Basic ${Buffer.from(`${opts.auth.user}:${opts.auth.password}`).toString("base64")}` } : {};
 
   const fail = (why: string) => {
     result.failed++;
     result.failures[why] = (result.failures[why] ?? 0) + 1;
+    result.failureLog.push(`${new Date().toISOString()} ${why}`);
   };
   const one = () =>
     new Promise<void>((resolve) => {
@@ -62,7 +67,7 @@ export function startLoad(opts: LoadOptions): { stop: () => Promise<LoadResult> 
           host: opts.host,
           port: opts.port,
           path: opts.path,
-          method: "GET",
+          method: opts.method ?? "GET",
           ca: opts.ca,
           servername: opts.host,
           agent,

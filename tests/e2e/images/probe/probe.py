@@ -14,6 +14,8 @@ It shows, over HTTP, whether the environment contract twinstack hands an app con
   POST /rows?n=N  inserts N rows into probe_rows (created if missing); JSON {inserted, count}
   GET  /rows      JSON {count}
   GET  /redis     sets `<REDIS_PREFIX>probe` to a random value, reads it back; JSON {key, ok}
+  GET  /slow?ms=N answers "probe <version>" after N ms (at most 10000): a request in flight during
+  POST /slow?ms=N a release (a proxy may replay a GET on another connection, never a POST)
   GET  /schema    JSON {schema, applied}: the migrations this build needs and those recorded as applied
 
 Migrations (the release phase, twinstack's `app.release`): `probe.py migrate` applies, in one
@@ -238,6 +240,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.respond(200, BUILD_VERSION + "\n")
             elif path == "/healthz":
                 self.healthz()
+            elif path == "/slow":
+                self.slow(url)
             elif path == "/schema":
                 self.json(200, schema_report())
             elif path == "/env":
@@ -261,6 +265,12 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
+        if url.path == "/slow":
+            try:
+                self.slow(url)
+            except Exception as err:  # noqa: BLE001
+                self.respond(500, one_line(err) + "\n")
+            return
         if url.path != "/rows":
             self.respond(404, "not found\n")
             return
@@ -276,6 +286,14 @@ class Handler(BaseHTTPRequestHandler):
             self.json(200, {"inserted": n, "count": count})
         except Exception as err:  # noqa: BLE001
             self.respond(500, one_line(err) + "\n")
+
+    def slow(self, url):
+        ms = int(parse_qs(url.query).get("ms", ["1000"])[0])
+        if not 0 <= ms <= 10_000:
+            self.respond(400, "bad ms: 0..10000\n")
+            return
+        time.sleep(ms / 1000)
+        self.respond(200, f"probe {os.environ.get('APP_VERSION') or BUILD_VERSION}\n")
 
     def healthz(self):
         if not HEALTHY_BUILD:
