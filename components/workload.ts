@@ -69,6 +69,9 @@ export interface WorkloadContext {
 
 const seconds = (n: number) => `${n}s`;
 
+/** Seconds a gated standalone container (app, workers) has to finish its requests when it is replaced or removed. */
+export const GATED_STOP_GRACE_SECONDS = 30;
+
 function labelList(labels: Record<string, pulumi.Input<string>>) {
   return Object.entries(labels)
     .sort(([a], [b]) => a.localeCompare(b))
@@ -193,6 +196,13 @@ export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: Wo
       // Health gate: `pulumi up` fails on an unhealthy new container and the old one keeps serving.
       wait: spec.healthcheck ? true : undefined,
       waitTimeout: spec.healthcheck ? 180 : undefined,
+      // Drain the old version of a gated workload when its replacement took over: the provider
+      // stops a container with this grace (SIGTERM, SIGKILL after it) before it force-removes it;
+      // without it, the force-remove kills requests in flight (kreuzwerker/terraform-provider-docker
+      // internal/provider/resource_docker_container_funcs.go, resourceDockerContainerDelete). Found
+      // by the e2e release under load (tests/e2e/release-phase.e2e.test.ts). 30 s: longer than
+      // `docker stop`'s own default of 10 s, for long requests; an app that exits once idle takes less.
+      destroyGraceSeconds: spec.gated ? GATED_STOP_GRACE_SECONDS : undefined,
     },
     // A named container cannot exist twice: its replacement must go after it. The gated ones are unnamed.
     { ...resourceOpts, deleteBeforeReplace: !spec.gated },

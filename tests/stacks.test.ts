@@ -104,6 +104,8 @@ describe("default stacks", () => {
     expect(app.props.healthcheck).toBeDefined();
     expect(app.opts.deleteBeforeReplace).toBe(false);
     expect(app.props.networksAdvanced).toEqual([expect.objectContaining({ aliases: ["app"] })]);
+    // The replaced version drains (SIGTERM, then the grace) instead of being force-removed mid-request.
+    expect(app.props.destroyGraceSeconds).toBe(30);
   });
 
   it("limit CPU and memory of every dev workload", () => {

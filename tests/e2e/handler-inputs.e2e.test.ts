@@ -1,10 +1,11 @@
-// Every docker and postgresql resource the program declares, in every stack file of the repository
-// (its own, the e2e ones, the examples), is one the applier's handlers realise: a handler exists for
-// its type, each top-level input is in the handler's mappedInputs, and the nested inputs pass the
-// same mapping `create` applies. Found here, offline, instead of as a failed apply halfway through.
+// Every docker, postgresql and command:local resource the program declares, in every stack file of
+// the repository (its own, the e2e ones, the examples), is one the applier's handlers realise: a
+// handler exists for its type, each top-level input is in the handler's mappedInputs, and the nested
+// docker/postgresql inputs pass the same mapping `create` applies. Found here, offline, instead of as a failed apply halfway through.
 import * as fs from "fs";
 import * as path from "path";
 import { planStack } from "../../tools/planner";
+import { commandHandlers } from "./apply/command";
 import { checkDockerInputs, dockerHandlers } from "./apply/docker";
 import { checkPostgresqlInputs, postgresqlHandlers } from "./apply/postgresql";
 
@@ -20,18 +21,22 @@ const stackFiles = (dir: string) =>
 const examples = fs.readdirSync(path.join(root, "examples")).flatMap((system) => stackFiles(path.join(root, "examples", system)));
 const targets = [...stackFiles(root), { stack: "preview-feature-x", file: undefined as string | undefined }, ...stackFiles(path.join(__dirname, "stacks")), ...examples];
 
-const handlers = { ...dockerHandlers, ...postgresqlHandlers };
+const handlers = { ...dockerHandlers, ...postgresqlHandlers, ...commandHandlers };
 /** Resources checked over all stacks (a runners-only stack declares none). */
 let checked = 0;
+/** command:local resources among them (the release phase of the stacks with app.release). */
+let checkedCommands = 0;
 
 test.each(targets.map((t) => [t.file ? path.relative(root, t.file) : `${t.stack} (from Pulumi.dev.yaml)`, t] as const))(
-  "%s: every docker/postgresql input is mapped",
+  "%s: every docker/postgresql/command:local input is mapped",
   async (_label, t) => {
     const plan = await planStack({ stack: t.stack, stackFile: t.file, projectDir: root, runPolicyPack: false });
     const problems: string[] = [];
     for (const r of plan.resources) {
-      if (!r.custom || !/^(docker|postgresql):/.test(r.type)) continue;
+      // command:remote (Swarm formation over SSH) is the multi-host lab's; the release phase is command:local.
+      if (!r.custom || !/^(docker|postgresql):|^command:local:/.test(r.type)) continue;
       checked++;
+      if (r.type.startsWith("command:local:")) checkedCommands++;
       const handler = handlers[r.type];
       if (!handler) {
         problems.push(`${r.name}: no handler for ${r.type}`);
@@ -43,7 +48,7 @@ test.each(targets.map((t) => [t.file ? path.relative(root, t.file) : `${t.stack}
       }
       try {
         if (r.type.startsWith("docker:")) await checkDockerInputs(r.type, props, r.name);
-        else checkPostgresqlInputs(r.type, props, r.name);
+        else if (r.type.startsWith("postgresql:")) checkPostgresqlInputs(r.type, props, r.name);
       } catch (err) {
         problems.push((err as Error).message);
       }
@@ -55,4 +60,5 @@ test.each(targets.map((t) => [t.file ? path.relative(root, t.file) : `${t.stack}
 
 test("the checks above did see resources", () => {
   expect(checked).toBeGreaterThan(100);
+  expect(checkedCommands).toBeGreaterThan(0);
 });

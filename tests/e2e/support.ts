@@ -129,6 +129,15 @@ export function emptySummary(): E2eSummary {
 
 /** Written after every step, so a run that stops half-way still reports what it measured. */
 export function writeSummary(summary: E2eSummary): void {
+  mergeSummary(summary as unknown as Record<string, unknown>);
+}
+
+/**
+ * Adds `fields` to the summary file, keeping what other scenario files wrote (jest runs the files
+ * in an order of its own).
+ */
+export function mergeSummary(fields: Record<string, unknown>): void {
   const file = process.env.TWINSTACK_E2E_SUMMARY ?? path.join(process.env.TWINSTACK_E2E_DIR ?? "/tmp", "e2e-summary.json");
-  fs.writeFileSync(file, JSON.stringify(summary));
+  const current = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
+  fs.writeFileSync(file, JSON.stringify({ ...current, ...fields }));
 }

@@ -16,6 +16,8 @@
 #   twinstack-e2e/busybox:1         official busybox (musl) image interface: a static /bin/busybox
 #   twinstack-e2e/probe:1, :2       the probe app, build versions 1 and 2
 #   twinstack-e2e/probe:bad         the probe app whose /healthz always answers 503
+#   twinstack-e2e/probe:3           build version 3, needs migrations 1-2 (`probe.py migrate`)
+#   twinstack-e2e/probe:migration-fails  needs migrations 1-3; the third fails on a table with rows
 # Each is also tagged <stable>-<hash of its build context, build args and base>; an image whose
 # hash tag exists is not rebuilt. Every engine starts with an empty image store, so a built image
 # is also saved to $TWINSTACK_E2E_CACHE/images/<hash tag>.tar and loaded from there by the next
@@ -180,6 +182,8 @@ main() {
   build_image probe 1 probe PROBE_BUILD_VERSION=1
   build_image probe 2 probe PROBE_BUILD_VERSION=2
   build_image probe bad probe PROBE_BUILD_VERSION=bad PROBE_HEALTHY=0
+  build_image probe 3 probe PROBE_BUILD_VERSION=3 PROBE_SCHEMA=2
+  build_image probe migration-fails probe PROBE_BUILD_VERSION=migration-fails PROBE_SCHEMA=3
   log "all images ready in $((SECONDS - start))s"
 }
 
