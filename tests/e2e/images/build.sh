@@ -16,6 +16,7 @@
 #   twinstack-e2e/busybox:1         official busybox (musl) image interface: a static /bin/busybox
 #   twinstack-e2e/probe:1, :2       the probe app, build versions 1 and 2
 #   twinstack-e2e/probe:bad         the probe app whose /healthz always answers 503
+#   twinstack-e2e/keepalived:2      keepalived (VRRP) for the multi-host lab's VIPs, Debian keepalived 2.2
 # Each is also tagged <stable>-<hash of its build context, build args and base>; an image whose
 # hash tag exists is not rebuilt. Every engine starts with an empty image store, so a built image
 # is also saved to $TWINSTACK_E2E_CACHE/images/<hash tag>.tar and loaded from there by the next
@@ -180,6 +181,7 @@ main() {
   build_image probe 1 probe PROBE_BUILD_VERSION=1
   build_image probe 2 probe PROBE_BUILD_VERSION=2
   build_image probe bad probe PROBE_BUILD_VERSION=bad PROBE_HEALTHY=0
+  build_image keepalived 2 keepalived
   log "all images ready in $((SECONDS - start))s"
 }
 
