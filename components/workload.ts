@@ -155,9 +155,18 @@ export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: Wo
         // A new version starts next to the old one and must pass its health check; a failure rolls back.
         updateConfig: { parallelism: 1, order: "start-first", failureAction: "rollback", monitor: "30s", delay: "5s" },
         rollbackConfig: { parallelism: 1, order: "stop-first", failureAction: "pause", monitor: "30s" },
+        // A service that publishes nothing is reached by its name on the env's network only: DNS
+        // round-robin (endpoint_mode dnsrr) answers with the running tasks' own addresses, where the
+        // default VIP mode needs IPVS in every client container's namespace (a kernel without the
+        // ip_vs module, as on the e2e lab, leaves the VIP unanswered) and keeps stale IPVS entries
+        // for a moment during rolling updates. Clients dial the name at each new connection and Go's
+        // dialer (Caddy) tries every address it gets in turn (https://pkg.go.dev/net#Dial: "the
+        // host resolves to multiple IP addresses, Dial will try each IP address in order until one
+        // succeeds"). Docker refuses dnsrr with ingress-published ports
+        // (https://docs.docker.com/engine/swarm/networking/#configure-service-discovery), so those keep VIP.
         endpointSpec: spec.ports?.length
           ? { ports: spec.ports.map((p) => ({ targetPort: p.internal, publishedPort: p.external, protocol: p.protocol ?? "tcp", publishMode: "ingress" })) }
-          : undefined,
+          : { mode: "dnsrr" },
         convergeConfig: { delay: "5s", timeout: "5m" },
       },
       // Updates roll in place (start-first); only a rename replaces, and a name cannot exist twice.

@@ -82,7 +82,7 @@ describe("monitoring on the default stacks", () => {
 
   it("publishes no monitoring port on any host", () => {
     for (const r of [...monitoringWorkloads(prod), ...monitoringWorkloads(dev)]) {
-      if (r.type === "docker:index/service:Service") expect(r.props.endpointSpec).toBeUndefined();
+      if (r.type === "docker:index/service:Service") expect(r.props.endpointSpec).toEqual({ mode: "dnsrr" });
       else expect(r.props.ports ?? []).toEqual([]);
     }
   });

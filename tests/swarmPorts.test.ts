@@ -88,6 +88,22 @@ describe("Swarm port publishing", () => {
     }
   });
 
+  it("services that publish nothing are reached by DNS round-robin (dnsrr), not a VIP that needs IPVS; published ones keep VIP (ingress)", async () => {
+    const input = issueInput();
+    input.prod["twinstack:gitea"] = { enabled: true, sshPort: 2222 };
+    const p = await plan(input, "prod");
+    const services = p.resources.filter((r) => r.type === "docker:index/service:Service");
+    const app = services.find((r) => r.props.name === "myapp-prod-app")!;
+    // The VIP-bound Caddy containers dial app:<port>: with dnsrr the name gives the tasks' own addresses.
+    expect(app.props.endpointSpec).toEqual({ mode: "dnsrr" });
+    for (const svc of services) {
+      const spec = svc.props.endpointSpec as any;
+      if (spec?.ports?.length) expect(spec.mode).toBeUndefined();
+      else expect(spec).toEqual({ mode: "dnsrr" });
+    }
+    expect(services.some((s) => (s.props.endpointSpec as any)?.ports?.length)).toBe(true);
+  });
+
   it("a proxy.bindAddress on a Swarm without a VIP is a container on the main host bound to that address (claims agree)", async () => {
     const input = issueInput();
     input.dev["twinstack:vip"] = { mode: "none" };

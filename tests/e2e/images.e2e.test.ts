@@ -432,8 +432,8 @@ describe("build script", () => {
   test("a second run rebuilds nothing: every image's context-hash tag already exists", () => {
     const r = spawnSync("bash", [path.join(__dirname, "images", "build.sh")], { env: process.env, encoding: "utf8", timeout: 300_000 });
     expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 0, stdout: "" });
-    // postgres:15, redis:7, caddy:2, busybox:1, probe:1, probe:2, probe:bad, probe:3, probe:migration-fails.
-    expect(r.stderr.match(/: up to date \(twinstack-e2e\/[a-z]+:[a-z0-9-]+-[0-9a-f]{12}\)/g)).toHaveLength(9);
+    // postgres:15, redis:7, caddy:2, busybox:1, probe:1, probe:2, probe:bad, probe:3, probe:migration-fails, keepalived:2.
+    expect(r.stderr.match(/: up to date \(twinstack-e2e\/[a-z]+:[a-z0-9-]+-[0-9a-f]{12}\)/g)).toHaveLength(10);
     expect(r.stderr).not.toMatch(/building|loaded from|debootstrap/);
   });
 });

@@ -38,10 +38,12 @@ export interface HttpAnswer {
 }
 
 /**
- * One HTTPS request to https://<host>:<port><path>, the name resolved to 127.0.0.1 in the client
- * (no /etc/hosts edit) and only `ca` trusted: the certificate must chain to it and name the host.
+ * One HTTPS request to https://<host>:<port><path>, the name resolved to `address` (default
+ * 127.0.0.1) in the client (no /etc/hosts edit) and only `ca` trusted: the certificate must chain
+ * to it and name the host.
  */
-export function httpsGet(opts: { host: string; port: number; path: string; ca: string; auth?: { user: string; password: string }; method?: string }): Promise<HttpAnswer> {
+export function httpsGet(opts: { host: string; port: number; path: string; ca: string; auth?: { user: string; password: string }; method?: string; address?: string; timeoutMs?: number }): Promise<HttpAnswer> {
+  const address = opts.address ?? "127.0.0.1";
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
@@ -52,11 +54,11 @@ export function httpsGet(opts: { host: string; port: number; path: string; ca: s
         ca: opts.ca,
         servername: opts.host,
         agent: false,
-        timeout: 15000,
+        timeout: opts.timeoutMs ?? 15000,
         headers: opts.auth ? { Authorization: `Basic ${Buffer.from(`${opts.auth.user}:${opts.auth.password}`).toString("base64")}` } : {},
         lookup: ((_hostname: string, options: any, callback: any) => {
-          if (options && options.all) callback(null, [{ address: "127.0.0.1", family: 4 }]);
-          else callback(null, "127.0.0.1", 4);
+          if (options && options.all) callback(null, [{ address, family: 4 }]);
+          else callback(null, address, 4);
         }) as any,
       },
       (res) => {

@@ -18,6 +18,7 @@
 #   twinstack-e2e/probe:bad         the probe app whose /healthz always answers 503
 #   twinstack-e2e/probe:3           build version 3, needs migrations 1-2 (`probe.py migrate`)
 #   twinstack-e2e/probe:migration-fails  needs migrations 1-3; the third fails on a table with rows
+#   twinstack-e2e/keepalived:2      keepalived (VRRP) for the multi-host lab's VIPs, Debian keepalived 2.2
 # Each is also tagged <stable>-<hash of its build context, build args and base>; an image whose
 # hash tag exists is not rebuilt. Every engine starts with an empty image store, so a built image
 # is also saved to $TWINSTACK_E2E_CACHE/images/<hash tag>.tar and loaded from there by the next
@@ -184,6 +185,7 @@ main() {
   build_image probe bad probe PROBE_BUILD_VERSION=bad PROBE_HEALTHY=0
   build_image probe 3 probe PROBE_BUILD_VERSION=3 PROBE_SCHEMA=2
   build_image probe migration-fails probe PROBE_BUILD_VERSION=migration-fails PROBE_SCHEMA=3
+  build_image keepalived 2 keepalived
   log "all images ready in $((SECONDS - start))s"
 }
 

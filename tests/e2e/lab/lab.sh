@@ -13,6 +13,8 @@
 #   lab.sh status [DIR]     exit 0 when every host's dockerd and sshd answer
 #   lab.sh leftovers [DIR]  print the number of namespaces, links, processes and iptables rules of
 #                           this lab that still exist (0 after `down`)
+#   lab.sh stop-docker DIR I / start-docker DIR I
+#                           stop host I's dockerd (its containers with it) / start it again
 #   lab.sh down [DIR]       stop exactly what `up` started, by PID and by name: sshd, dockerd and
 #                           its containerd/shims, the ssh-agent; unmount what is left under DIR;
 #                           delete the namespaces, links, bridge and iptables rules; remove the
@@ -32,6 +34,10 @@ set -euo pipefail
 START_TIMEOUT="${TWINSTACK_LAB_START_TIMEOUT:-90}"
 STOP_TIMEOUT="${TWINSTACK_LAB_STOP_TIMEOUT:-40}"
 MARKER=.twinstack-lab
+# The program's keepalived containers persist net.ipv4.ip_nonlocal_bind in the host's /etc/sysctl.d
+# (components/vipPair.ts NONLOCAL_BIND_SYSCTL_FILE); the lab's hosts share this machine's /etc, so
+# `down` removes the file again unless it was there before `up`.
+SYSCTL_FILE=/etc/sysctl.d/90-twinstack-nonlocal-bind.conf
 LOG_NAME=lab
 DIR_VAR=TWINSTACK_LAB_DIR
 # shellcheck source=tests/e2e/lib.sh
@@ -70,6 +76,46 @@ forward_rule() {
   printf '%s\n' "FORWARD -i $1 -o $1 -m comment --comment $2 -j ACCEPT"
 }
 
+# Starts host I's dockerd in its namespace (its state and sockets under DIR/hI); $! is its PID.
+start_dockerd() {
+  local dir="$1" i="$2" n
+  n="$(state "$dir" N)"
+  nsenter --net="/var/run/netns/tslab$n-h$i" setsid dockerd \
+    --data-root "$dir/h$i/data" \
+    --exec-root "$dir/h$i/exec" \
+    --pidfile "$dir/h$i/dockerd.pid" \
+    -H "unix://$dir/h$i/docker.sock" \
+    --containerd-namespace "tslab$n-h$i" \
+    --containerd-plugins-namespace "tslab$n-h$i-plugins" \
+    --cgroup-parent "/tslab$n-h$i" \
+    --shutdown-timeout 15 \
+    --log-level warn \
+    </dev/null >>"$dir/h$i/dockerd.log" 2>&1 &
+}
+
+# lab.sh stop-docker DIR I: stops host I's dockerd (its containers stop with it), as a host's
+# daemon crash or restart would; start-docker DIR I starts it again and waits until it answers.
+cmd_stop_docker() {
+  local dir="$1" i="$2" p
+  p="$(cat "$dir/h$i/dockerd.pid" 2>/dev/null || true)"
+  [ -n "$p" ] && kill -0 "$p" 2>/dev/null || die "h$i: no dockerd runs"
+  kill -TERM "$p"
+  wait_gone "$STOP_TIMEOUT" "$p" || { log "h$i: dockerd $p ignored TERM; killing it"; kill -KILL "$p" 2>/dev/null || true; }
+  log "h$i: dockerd stopped"
+}
+
+cmd_start_docker() {
+  local dir="$1" i="$2"
+  ! answers "$dir" "$i" || die "h$i: dockerd already answers"
+  start_dockerd "$dir" "$i"
+  local deadline=$((SECONDS + START_TIMEOUT))
+  until answers "$dir" "$i"; do
+    [ "$SECONDS" -lt "$deadline" ] || die "h$i: dockerd did not answer within ${START_TIMEOUT}s"
+    sleep 0.5
+  done
+  log "h$i: dockerd answers again"
+}
+
 cmd_up() {
   [ "$(id -u)" = 0 ] || die "network namespaces and dockerd need root"
   local bin
@@ -97,6 +143,7 @@ cmd_up() {
   {
     printf 'DIR=%s\nN=%s\nHOSTS=%s\nCLAIM=%s\nBRIDGE=%s\nTAG=%s\nSUBNET=%s\nGATEWAY=%s\n' \
       "$dir" "$n" "$count" "$CLAIMS/10.$n" "$bridge" "$tag" "10.$n.0.0/24" "10.$n.0.1"
+    printf 'SYSCTL_FILE_BEFORE=%s\n' "$([ -e "$SYSCTL_FILE" ] && echo 1 || echo 0)"
   } >"$dir/lab.env"
 
   ip link add name "$bridge" type bridge
@@ -153,17 +200,7 @@ EOF
     mkdir -p "$HOME/.ssh"
     printf '%s %s\n' "$addr" "$(cut -d' ' -f1,2 "$dir/h$i/ssh_host_ed25519_key.pub")" >>"$HOME/.ssh/known_hosts"
 
-    nsenter --net="/var/run/netns/$ns" setsid dockerd \
-      --data-root "$dir/h$i/data" \
-      --exec-root "$dir/h$i/exec" \
-      --pidfile "$dir/h$i/dockerd.pid" \
-      -H "unix://$dir/h$i/docker.sock" \
-      --containerd-namespace "tslab$n-h$i" \
-      --containerd-plugins-namespace "tslab$n-h$i-plugins" \
-      --cgroup-parent "/tslab$n-h$i" \
-      --shutdown-timeout 15 \
-      --log-level warn \
-      </dev/null >"$dir/h$i/dockerd.log" 2>&1 &
+    start_dockerd "$dir" "$i"
     printf 'LAUNCHED%s=%s\n' "$i" "$!" >>"$dir/lab.env"
   done
   printf 'ADDRESSES=%s\n' "${hosts# }" >>"$dir/lab.env"
@@ -197,13 +234,17 @@ cmd_load() {
   shift
   [ -f "$dir/lab.env" ] || die "no lab in $dir"
   [ -n "${DOCKER_HOST:-}" ] || die "DOCKER_HOST must point at the engine holding the images"
-  local i image
-  for image in "$@"; do
-    for i in $(seq 1 "$(host_count "$dir")"); do
-      docker_cli save "$image" | docker_cli -H "unix://$dir/h$i/docker.sock" load -q >/dev/null
-    done
-    log "loaded $image into $(host_count "$dir") hosts"
+  # One archive of all images (shared layers once), loaded by every host at the same time.
+  local i tar="$dir/images.tar" pids=() failed=0
+  docker_cli save --output "$tar" "$@"
+  for i in $(seq 1 "$(host_count "$dir")"); do
+    docker_cli -H "unix://$dir/h$i/docker.sock" load -q --input "$tar" >/dev/null &
+    pids+=("$!")
   done
+  for i in "${pids[@]}"; do wait "$i" || failed=1; done
+  rm -f "$tar"
+  [ "$failed" = 0 ] || die "loading the images into the hosts failed"
+  log "loaded $* into $(host_count "$dir") hosts"
 }
 
 cmd_status() {
@@ -291,6 +332,8 @@ cmd_down() {
   # shellcheck disable=SC2046
   [ -z "$bridge" ] || while iptables -w -D $(forward_rule "$bridge" "$tag") 2>/dev/null; do :; done
 
+  [ "$(state "$dir" SYSCTL_FILE_BEFORE)" != 0 ] || rm -f "$SYSCTL_FILE"
+
   local left claim
   left="$(count_leftovers "$n" "" "$tag")"
   claim="$(state "$dir" CLAIM)"
@@ -300,11 +343,18 @@ cmd_down() {
   [ "$left" = 0 ] || die "$left namespaces, links or rules of the lab are left"
 }
 
+# One compound command, read whole before it runs: editing this file while a lab command runs
+# cannot make bash read on into the new text.
+{
 case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   load) shift; cmd_load "$@" ;;
   status) shift; cmd_status "$@" ;;
   leftovers) shift; cmd_leftovers "$@" ;;
+  stop-docker) shift; cmd_stop_docker "$@" ;;
+  start-docker) shift; cmd_start_docker "$@" ;;
   down) shift; cmd_down "$@" ;;
-  *) die "usage: lab.sh up [DIR] [N] | load DIR IMAGE... | status [DIR] | leftovers [DIR] | down [DIR]" ;;
+  *) die "usage: lab.sh up [DIR] [N] | load DIR IMAGE... | status [DIR] | leftovers [DIR] | stop-docker DIR I | start-docker DIR I | down [DIR]" ;;
 esac
+  exit
+}
