@@ -9,7 +9,7 @@ import * as path from "path";
 import YAML from "yaml";
 import { cloudVipFailover, cloudVipNodes, privateNetworkPlan } from "../model/hosts";
 import { runPlanCli } from "../tools/planCli";
-import { stackClaims } from "../stacks/claims";
+import { stackClaims } from "../model/claims";
 import { stackConfigSchema } from "../stacks/schema";
 
 const TOKEN = "hcloudTokenValueThatMustNeverBeShown0123456789";
