@@ -214,6 +214,24 @@ describe("the notify script against a fake cloud API on 127.0.0.1 (real sh + cur
     }
   });
 
+  test("under busybox sh with busybox grep/tr/sleep first on PATH (the image is Alpine): the same request", async () => {
+    const busybox = requireBinary("busybox", "busybox-static");
+    const bb = path.join(dir, "bb");
+    fs.mkdirSync(bb, { recursive: true });
+    for (const applet of ["sh", "grep", "tr", "sleep"]) if (!fs.existsSync(path.join(bb, applet))) fs.symlinkSync(busybox, path.join(bb, applet));
+    const api = await fakeApi(() => 201);
+    try {
+      const file = path.join(dir, "notify-busybox.sh");
+      fs.writeFileSync(file, renderAssignScript({ ...hcloud, tokenFile, apiBase: api.base }), { mode: 0o700 });
+      const r = await run(path.join(bb, "sh"), [file], { env: { ...process.env, PATH: `${bb}:/usr/bin:/bin` }, timeoutMs: 60_000 });
+      expect(r.code).toBe(0);
+      expect(api.requests.map((q) => [q.method, q.url, q.headers.authorization, q.body])).toEqual([["POST", "/floating_ips/4711/actions/assign", `Bearer ${TOKEN}`, '{"server":4242}']]);
+      expect(r.stdout + r.stderr).not.toContain(TOKEN);
+    } finally {
+      await api.close();
+    }
+  });
+
   test("retries a failing API, then succeeds; a persistent failure exits 1; neither prints the token", async () => {
     let calls = 0;
     const flaky = await fakeApi(() => (++calls < 3 ? 503 : 201));

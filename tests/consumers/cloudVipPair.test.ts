@@ -2,7 +2,8 @@
 // in two network namespaces this test creates, joined by a veth pair standing in for the private
 // network (VRRP unicast between 10.231.7.1 and 10.231.7.2). Each node runs the rendered container
 // entrypoint (floating IP on its "public" interface, netplan file, private interface resolved) and
-// then Debian's keepalived on the rendered config; each notify_master calls a fake cloud API on
+// (run by busybox sh with busybox's ip, grep, sed and chmod first on PATH, as in the Alpine-based
+// image) and then Debian's keepalived on the rendered config; each notify_master calls a fake cloud API on
 // 127.0.0.1 inside its own namespace. The first node becomes MASTER and assigns the IP to its
 // server; when it stops, the second one does. Every namespace and process is removed by name/PID.
 import { execFileSync } from "child_process";
@@ -40,7 +41,8 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
 `;
 
-const ip = (...args: string[]) => execFileSync("ip", args, { stdio: ["ignore", "pipe", "pipe"] }).toString();
+const IP = fs.existsSync("/usr/sbin/ip") ? "/usr/sbin/ip" : "/sbin/ip";
+const ip = (...args: string[]) => execFileSync(IP, args, { stdio: ["ignore", "pipe", "pipe"] }).toString();
 const inNs = (ns: string, ...args: string[]) => ip("netns", "exec", ns, ...args);
 
 async function until(what: string, check: () => boolean, timeoutMs: number, diagnose: () => string): Promise<void> {
@@ -79,6 +81,10 @@ maybe("a cloud VIP's keepalived pair in two network namespaces, notify_master ag
       inNs(n.ns, "ip", "link", "set", n.iface, "up");
     }
     fs.writeFileSync(path.join(dir, "fake_api.py"), FAKE_API);
+    // The image's tools are busybox applets: put busybox's first on PATH for the entrypoint.
+    const busybox = requireBinary("busybox", "busybox-static");
+    fs.mkdirSync(path.join(dir, "bb"));
+    for (const applet of ["sh", "ip", "grep", "sed", "chmod", "tr", "sleep"]) fs.symlinkSync(busybox, path.join(dir, "bb", applet));
     for (const n of NODES) {
       const nodeDir = path.join(dir, n.name);
       fs.mkdirSync(path.join(nodeDir, "netplan"), { recursive: true, mode: 0o700 });
@@ -129,11 +135,11 @@ maybe("a cloud VIP's keepalived pair in two network namespaces, notify_master ag
         runtimeConfPath: path.join(nodeDir, "runtime.conf"),
         hostNetplanDir: path.join(nodeDir, "netplan"),
       });
-      daemons[`${n.name}-keepalived`] = startDaemon("ip", [
-        "netns", "exec", n.ns, "/bin/sh", "-c", entry, "keepalived",
+      daemons[`${n.name}-keepalived`] = startDaemon(IP, [
+        "netns", "exec", n.ns, path.join(dir, "bb", "sh"), "-c", entry, "keepalived",
         "--dont-fork", "--log-console", "--vrrp", "--use-file", path.join(nodeDir, "runtime.conf"),
         "--pid", path.join(nodeDir, "keepalived.pid"), "--vrrp_pid", path.join(nodeDir, "vrrp.pid"),
-      ]);
+      ], { env: { ...process.env, PATH: `${path.join(dir, "bb")}:/usr/sbin:/usr/bin:/sbin:/bin` } });
     };
     // The API servers listen before keepalived starts.
     await new Promise((r) => setTimeout(r, 800));
