@@ -131,7 +131,7 @@ export async function runSample(opts: SampleOptions): Promise<SampleResult> {
     const warnings = sourceCatalog.externalForeignKeys.map((fk) => `foreign key leaves schema ${config.schema}, not followed: ${fk}`);
     const states = await prepareSelection(source, sourceCatalog, plan);
     await source.query("SET TRANSACTION READ ONLY");
-    const selection = await selectRows(source, sourceCatalog, plan, seed, states);
+    const selection = await selectRows(source, sourceCatalog, plan, seed, states, log);
     warnings.push(...selection.warnings);
     log(`selected ${selection.rootRows} ${plan.root} row(s) (${plan.percent}%, seed ${seed}) and their related rows`);
 

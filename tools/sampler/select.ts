@@ -111,7 +111,14 @@ export async function prepareSelection(client: ClientBase, catalog: Catalog, pla
   return states;
 }
 
-export async function selectRows(client: ClientBase, catalog: Catalog, plan: ResolvedPlan, seed: string, states: Map<string, TableState>): Promise<Selection> {
+export async function selectRows(
+  client: ClientBase,
+  catalog: Catalog,
+  plan: ResolvedPlan,
+  seed: string,
+  states: Map<string, TableState>,
+  log: (line: string) => void = () => undefined,
+): Promise<Selection> {
   const warnings: string[] = [];
   const state = (name: string) => states.get(name)!;
   const from = (name: string) => qualified(catalog.schema, name);
@@ -157,9 +164,10 @@ export async function selectRows(client: ClientBase, catalog: Catalog, plan: Res
   for (const f of plan.follow) {
     const s = state(f.table);
     const fks = followForeignKeys(f, catalog.foreignKeys, selected);
-    const { joins, where } = followSql(f, fks, (fk) => state(fk.refTable));
+    const { joins, where } = followSql(f, s.table, fks, (fk) => state(fk.refTable));
     pending.set(f.table, await run(`INSERT INTO ${s.temp} (${s.tempColumns}, gen) SELECT ${s.sourceColumns("t")}, 0 FROM ${from(f.table)} t ${joins} WHERE ${where}`));
     await analyze(s);
+    log(`follow ${f.table}: ${pending.get(f.table)} row(s)`);
     selected.add(f.table);
   }
 
@@ -193,6 +201,7 @@ export async function selectRows(client: ClientBase, catalog: Catalog, plan: Res
         if (Number(a) > 0) next.set(fk.refTable, (next.get(fk.refTable) ?? 0) + Number(a));
       }
     }
+    log(`parent closure, generation ${gen + 1}: ${[...next].map(([t, n]) => `${n} ${t}`).join(", ") || "nothing new"}`);
     if (next.size === 0) break;
     for (const name of next.keys()) await analyze(state(name));
     pending = next;
@@ -210,20 +219,35 @@ export async function selectRows(client: ClientBase, catalog: Catalog, plan: Res
 /**
  * The joins and condition that pick a follow table's rows: `all` = every deciding FK that is set
  * points at a selected row and at least one is set; `any` = at least one points at a selected row.
+ * An FK whose columns are all NOT NULL (or the only FK of an `any`) must match: an inner join,
+ * which lets the planner start from the (small) selection and probe the child's FK index; others
+ * are LEFT JOINs (each on the parent's unique referenced columns, so no row is duplicated).
  */
-function followSql(f: Follow, fks: ForeignKey[], parentOf: (fk: ForeignKey) => TableState): { joins: string; where: string } {
+function followSql(f: Follow, child: Table, fks: ForeignKey[], parentOf: (fk: ForeignKey) => TableState): { joins: string; where: string } {
   const joins: string[] = [];
+  const conditions: string[] = [];
   const active: string[] = [];
   const matched: string[] = [];
+  const required = (fk: ForeignKey) =>
+    f.match === "any" ? fks.length === 1 : fk.columns.every((c) => child.columns.find((x) => x.name === c)?.notNull);
   fks.forEach((fk, i) => {
     const parent = parentOf(fk);
     const on = fk.columns.map((c, j) => `p${i}.${parent.col(fk.refColumns[j])} = t.${columnSql(c)}`).join(" AND ");
+    if (required(fk)) {
+      joins.push(`JOIN ${parent.temp} p${i} ON ${on}`);
+      active.push("true");
+      matched.push("true");
+      return;
+    }
     joins.push(`LEFT JOIN ${parent.temp} p${i} ON ${on}`);
     active.push(fk.columns.map((c) => `t.${columnSql(c)} IS NOT NULL`).join(" AND "));
     matched.push(`p${i}.gen IS NOT NULL`);
+    if (f.match === "all") conditions.push(`(NOT (${active[i]}) OR ${matched[i]})`);
   });
-  if (f.match === "any") return { joins: joins.join(" "), where: matched.map((m) => `(${m})`).join(" OR ") };
-  const each = fks.map((_, i) => `(NOT (${active[i]}) OR ${matched[i]})`);
-  const some = active.map((a) => `(${a})`).join(" OR ");
-  return { joins: joins.join(" "), where: `${each.join(" AND ")} AND (${some})` };
+  if (f.match === "any") {
+    if (matched.includes("true")) return { joins: joins.join(" "), where: "true" };
+    return { joins: joins.join(" "), where: matched.map((m) => `(${m})`).join(" OR ") };
+  }
+  if (!active.includes("true")) conditions.push(`(${active.map((a) => `(${a})`).join(" OR ")})`);
+  return { joins: joins.join(" "), where: conditions.length > 0 ? conditions.join(" AND ") : "true" };
 }
