@@ -256,8 +256,11 @@ export function request(args: {
   if (args.host) headers.Host = args.host;
   if (args.auth) headers.Authorization = `Basic ${Buffer.from(`${args.auth.user}:${args.auth.password}`).toString("base64")}`;
   return new Promise((resolve, reject) => {
+    // 30 s, not 5: for an unknown user Caddy compares against a fixed cost-14 bcrypt hash (anti-timing;
+    // caddyserver/caddy modules/caddyhttp/caddyauth/hashes.go, BcryptHash.FakeHash), about 1 s of CPU
+    // alone and more than 5 s on a loaded 2-core machine ("unknown user -> 401" timed out there).
     const req = http.request(
-      { host: "127.0.0.1", port: args.port, path: args.path, method: args.method ?? "GET", headers, agent: false, timeout: 5_000 },
+      { host: "127.0.0.1", port: args.port, path: args.path, method: args.method ?? "GET", headers, agent: false, timeout: 30_000 },
       (res) => {
         let body = "";
         res.setEncoding("utf8");

@@ -6,12 +6,30 @@
 // harness sends the engine nothing, so while it evaluates a program:
 // - Error.stackTraceLimit is 0 (the SDK's own promise traces are then empty), and
 // - the SDK's position traces are formatted as a bare "Error" (Resource.stackTrace then finds no
-//   frame and registers no source position, which the harness never reads).
+//   frame and registers no source position, which the harness never reads), and
+// - the SDK's promise wrapper for its exit-time leak report (debuggable.js, debuggablePromise: three
+//   defineProperty calls, an Error and a Set entry per promise, several promises per output property)
+//   is replaced by the same `.then().catch()` chain without the bookkeeping: the same microtask hops,
+//   so resources register in the same order (the 1,000-tenant plan JSON is byte-identical), for about
+//   15% less CPU and 120 MiB less peak RSS at 1,000 tenants (node --heap snapshots: ~20 promises per
+//   output property, all pending until the synchronous program has declared every resource).
 // The real `pulumi up` never loads this file. TWINSTACK_STACK_TRACES=1 or TWINSTACK_DEBUG=1 keep
 // full traces (slower), e.g. to see where an error inside the program comes from.
 import * as path from "path";
 
 const SDK_DIR = path.dirname(require.resolve("@pulumi/pulumi/package.json")) + path.sep;
+
+/** The SDK module whose debuggablePromise wraps each promise (read at every call, `debuggable_1.debuggablePromise`). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const debuggable = require("@pulumi/pulumi/runtime/debuggable") as { debuggablePromise: <T>(p: Promise<T>, ctx: unknown) => Promise<T> };
+const passThrough = <T>(value: T): T => value;
+/** debuggablePromise's chain (a `then` and a `catch` that names the promise on its error), without the leak bookkeeping. */
+function plainPromise<T>(p: Promise<T>): Promise<T> {
+  return p.then(passThrough).catch((err) => {
+    if (err && typeof err === "object") (err as { promise?: unknown }).promise = p;
+    throw err;
+  });
+}
 
 type Prepare = (err: Error, callSites: NodeJS.CallSite[]) => unknown;
 
@@ -33,7 +51,7 @@ export function keepStackTraces(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 /**
- * Applies both settings to this realm's Error (only the formatter with `{ limit: false }`); returns
+ * Applies the settings above to this realm (only the formatter with `{ limit: false }`); returns
  * the function that undoes them (restoring the previous limit and formatter, e.g. source-map
  * support). Nested calls undo in reverse order.
  */
@@ -44,9 +62,14 @@ export function skipSdkStackTraces(opts: { limit?: boolean } = {}): () => void {
   const filter: Prepare = (err, callSites) =>
     isSdkBookkeeping(err, callSites) ? "Error" : previous ? previous(err, callSites) : plainTrace(err, callSites);
   Error.prepareStackTrace = filter as typeof Error.prepareStackTrace;
-  if (opts.limit !== false) Error.stackTraceLimit = 0;
+  const previousWrapper = debuggable.debuggablePromise;
+  if (opts.limit !== false) {
+    Error.stackTraceLimit = 0;
+    debuggable.debuggablePromise = plainPromise;
+  }
   return () => {
     if (Error.prepareStackTrace === (filter as unknown)) Error.prepareStackTrace = previous as typeof Error.prepareStackTrace;
     Error.stackTraceLimit = previousLimit;
+    debuggable.debuggablePromise = previousWrapper;
   };
 }
