@@ -76,6 +76,16 @@ export const KEEPALIVED_CONF_PATH = "/etc/keepalived/twinstack.conf";
 export const KEEPALIVED_ARGS = ["--dont-fork", "--log-console", "--vrrp", "--use-file", KEEPALIVED_CONF_PATH];
 /** Where the host's /etc/sysctl.d is mounted in the keepalived container. */
 export const HOST_SYSCTL_DIR = "/host/etc/sysctl.d";
+/**
+ * Where the host's /proc/sys/net/ipv4 is bind-mounted in the keepalived container, writable: a
+ * container's own /proc/sys is read-only (Docker's default ReadonlyPaths), and the CLI's
+ * `--security-opt systempaths=unconfined` is handled client-side only (docker/cli
+ * cli/command/container/opts.go parseSystemPaths: "should not be sent to the daemon"), so the
+ * daemon, which the Docker provider talks to directly, refuses it ("invalid --security-opt"). net.*
+ * sysctl files show the network namespace of the process that opens them: in the host's network
+ * namespace (networkMode host) this is the host's.
+ */
+export const HOST_PROC_NET_IPV4 = "/host/proc/sys/net/ipv4";
 /** The file that keeps non-local binds allowed across reboots (read by systemd-sysctl before dockerd starts). */
 export const NONLOCAL_BIND_SYSCTL_FILE = "90-twinstack-nonlocal-bind.conf";
 /**
@@ -92,7 +102,7 @@ export const KEEPALIVED_ENTRYPOINT = [
   "-c",
   [
     "set -e",
-    "echo 1 > /proc/sys/net/ipv4/ip_nonlocal_bind",
+    `echo 1 > ${HOST_PROC_NET_IPV4}/ip_nonlocal_bind`,
     `printf '%s\\n' '# twinstack: VIP-bound proxies on nodes that do not hold the VIP' 'net.ipv4.ip_nonlocal_bind = 1' > ${HOST_SYSCTL_DIR}/${NONLOCAL_BIND_SYSCTL_FILE}`,
     'exec keepalived "$@"',
   ].join("\n"),
@@ -188,11 +198,13 @@ export class VipPair extends pulumi.ComponentResource {
             // step allows non-local binds, then execs keepalived with KEEPALIVED_ARGS.
             entrypoints: KEEPALIVED_ENTRYPOINT,
             command: KEEPALIVED_ARGS,
-            // /proc/sys is read-only in a container (Docker's default ReadonlyPaths); this unmasks it
-            // without --privileged (https://docs.docker.com/reference/cli/docker/container/run/#security-opt).
-            // Docker refuses net.* `sysctls` for a container in the host's network namespace.
-            securityOpts: ["systempaths=unconfined"],
-            volumes: [{ hostPath: "/etc/sysctl.d", containerPath: HOST_SYSCTL_DIR }],
+            // Docker refuses net.* `sysctls` for a container in the host's network namespace, and its
+            // own /proc/sys is read-only: the host's net.ipv4 sysctls are mounted writable instead
+            // (HOST_PROC_NET_IPV4; no --privileged).
+            volumes: [
+              { hostPath: "/etc/sysctl.d", containerPath: HOST_SYSCTL_DIR },
+              { hostPath: "/proc/sys/net/ipv4", containerPath: HOST_PROC_NET_IPV4 },
+            ],
             uploads: [{ file: KEEPALIVED_CONF_PATH, content: conf, permissions: "0600" }],
             // VRRP adverts and the VIP itself live on the host's interface.
             networkMode: "host",

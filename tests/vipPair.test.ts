@@ -2,7 +2,7 @@
 // and DigitalOcean reserved IP with assignment; secrets and prod protection.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { HOST_SYSCTL_DIR, KEEPALIVED_ARGS, KEEPALIVED_CONF_PATH, KEEPALIVED_ENTRYPOINT, VipPair, VipPairArgs } from "../components/vipPair";
+import { HOST_PROC_NET_IPV4, HOST_SYSCTL_DIR, KEEPALIVED_ARGS, KEEPALIVED_CONF_PATH, KEEPALIVED_ENTRYPOINT, VipPair, VipPairArgs } from "../components/vipPair";
 import { proxyTrackCommand } from "../components/render/keepalived";
 import { byType, one, planProgram, PlannedResource, SecretValue, plainStrings } from "./harness";
 
@@ -83,10 +83,16 @@ describe("VipPair, keepalived mode", () => {
       expect(c.props.image).toBe("osixia/keepalived:2.0.20");
       // A shell step allows non-local binds (the env's proxy binds the VIP on every node), then execs keepalived.
       expect(c.props.entrypoints).toEqual(KEEPALIVED_ENTRYPOINT);
-      expect((c.props.entrypoints as string[])[2]).toContain("echo 1 > /proc/sys/net/ipv4/ip_nonlocal_bind");
+      expect((c.props.entrypoints as string[])[2]).toContain("echo 1 > /host/proc/sys/net/ipv4/ip_nonlocal_bind");
       expect((c.props.entrypoints as string[])[2]).toMatch(/exec keepalived "\$@"$/);
-      expect(c.props.securityOpts).toEqual(["systempaths=unconfined"]);
-      expect(c.props.volumes).toEqual([{ hostPath: "/etc/sysctl.d", containerPath: HOST_SYSCTL_DIR }]);
+      // The lab found it: the daemon refuses `systempaths=unconfined` (a docker CLI-only option), so
+      // the keepalived container could not be created; the host's net.ipv4 sysctls are mounted instead.
+      expect(c.props.securityOpts).toBeUndefined();
+      expect(c.props.privileged).toBeUndefined();
+      expect(c.props.volumes).toEqual([
+        { hostPath: "/etc/sysctl.d", containerPath: HOST_SYSCTL_DIR },
+        { hostPath: "/proc/sys/net/ipv4", containerPath: HOST_PROC_NET_IPV4 },
+      ]);
       expect(c.props.command).toEqual(KEEPALIVED_ARGS);
       expect(c.props.command).toContain("--dont-fork");
       expect(c.opts.deleteBeforeReplace).toBe(true);
