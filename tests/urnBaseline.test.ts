@@ -31,7 +31,10 @@ function secretStrings(plan: StackPlan): string[] {
 
 describe("URN and inputs baseline", () => {
   it("has one baseline file per default and example stack, and no other", () => {
-    const files = fs.readdirSync(BASELINE_DIR).filter((f) => f.endsWith(".json")).sort();
+    const files = fs
+      .readdirSync(BASELINE_DIR)
+      .filter((f) => f.endsWith(".json"))
+      .sort();
     expect(files).toEqual(stacks.map((s) => `${s.id}.json`).sort());
   });
 

@@ -57,7 +57,10 @@ export function baselineStacks(root = ROOT): BaselineStack[] {
 
 /** A secret as the baseline writes it: a digest, never the value. */
 export function redactSecret(value: unknown): string {
-  return `[secret sha256:${createHash("sha256").update(JSON.stringify(value) ?? "undefined").digest("hex").slice(0, 16)}]`;
+  return `[secret sha256:${createHash("sha256")
+    .update(JSON.stringify(value) ?? "undefined")
+    .digest("hex")
+    .slice(0, 16)}]`;
 }
 
 /** Inputs with secrets replaced by their digest and object keys sorted (stable JSON, readable git diffs). */
