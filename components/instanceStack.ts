@@ -17,6 +17,7 @@ import { ReverseProxy, ReverseProxySiteArgs } from "./reverseProxy";
 import { SharedPostgresDb } from "./sharedPostgresDb";
 import { VipPair } from "./vipPair";
 import { KEEPALIVED_HEALTH_PORT_BASE } from "../model/ports";
+import { databaseName as physicalDatabaseName, namePrefix } from "../model/names";
 import { Runtime, WorkloadLimits, WorkloadSpec, declareWorkload } from "./workload";
 import { InvariantError } from "./render/invariant";
 
@@ -180,7 +181,7 @@ export class InstanceStack extends pulumi.ComponentResource {
 
   constructor(name: string, args: InstanceStackArgs, opts?: pulumi.ComponentResourceOptions) {
     super("twinstack:index:InstanceStack", name, {}, opts);
-    const prefix = `${args.appName}-${args.env}`;
+    const prefix = namePrefix(args.appName, args.env);
     this.namePrefix = prefix;
     const nonProd = args.env !== "prod";
     const limitsOf = (own?: WorkloadLimits) => own ?? (nonProd ? args.defaultLimits : undefined);
@@ -224,7 +225,7 @@ export class InstanceStack extends pulumi.ComponentResource {
 
     // ---- database ----
     const databaseServer = args.databaseServer?.({ name, namePrefix: prefix, networkName: network.name, providers: this.providers, runtime, parent: this });
-    const databaseName = `${args.appName}_${args.env}`.replace(/-/g, "_");
+    const databaseName = physicalDatabaseName(args.appName, args.env);
     this.database =
       args.database.mode === "shared"
         ? new SharedPostgresDb(

@@ -11,7 +11,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { appEnvironment } from "./appContract";
 import { PreviewHandoff } from "../model/handoff";
-import { PREVIEW_SLUG_MAX_LENGTH, previewSlug, slugToIdentifier } from "../model/slug";
+import { PREVIEW_SLUG_MAX_LENGTH, previewSlug } from "../model/slug";
+import { PG_IDENTIFIER_MAX, PREVIEW_DATABASE_INFIX as DB_INFIX, previewDatabaseName } from "../model/names";
 import { renderPreviewRoute } from "./render/caddyfile";
 import { renderPreviewRouteScripts } from "./render/previewRoute";
 import { HEALTH_PROBE, httpProbeTest } from "./images";
@@ -28,9 +29,7 @@ export interface PreviewEnvArgs {
   limits: { cpus: number; memoryMb: number };
 }
 
-const DB_INFIX = "_preview_";
-const PG_IDENTIFIER_MAX = 63;
-export { PREVIEW_SLUG_MAX_LENGTH };
+export { PREVIEW_SLUG_MAX_LENGTH, previewDatabaseName };
 export const PREVIEW_APP_NAME_MAX_LENGTH = PG_IDENTIFIER_MAX - DB_INFIX.length - PREVIEW_SLUG_MAX_LENGTH;
 
 /** As the config schema allows it: the docker names use it as is, the database with '-' as '_'. */
@@ -38,10 +37,6 @@ const APP_NAME_RE = /^[a-z][a-z0-9]*([_-][a-z0-9]+)*$/;
 const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** The dev database (and role) name of a preview: `<app>_preview_<slug>`, '-' as '_' as in `<app>_<env>`. */
-export function previewDatabaseName(appName: string, slug: string): string {
-  return `${appName.replace(/-/g, "_")}${DB_INFIX}${slugToIdentifier(slug)}`;
-}
 
 /** Checks the non-secret parts of a handoff; errors name the field, never a value that may be secret. */
 export function checkPreviewHandoff(h: PreviewHandoff, where: string, opts: { cloneDevDatabase?: boolean } = {}): void {

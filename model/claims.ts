@@ -2,9 +2,10 @@
 // its config with the same naming conventions the program uses. Two stacks of the project must
 // never claim the same thing; the policy pack's cross-stack rule compares these lists.
 import type { StackConfig, HostConfig } from "../stacks/schema";
-import { branchFromStackName, previewSlug, slugToIdentifier } from "./slug";
+import { branchFromStackName, previewSlug } from "./slug";
 import { KEEPALIVED_HEALTH_PORT_BASE } from "./ports";
 import { CLOUD_VIP_DEFAULT_ROUTER_ID, cloudVipFailover, cloudVipNodes } from "./hosts";
+import { databaseName, namePrefix, previewDatabaseName } from "./names";
 
 export type ClaimKind = "vip" | "routerId" | "hostPort" | "database" | "role" | "domain" | "mqttPort" | "redisPrefix" | "volumePath";
 
@@ -44,7 +45,7 @@ const LOOPBACK = "127.0.0.1";
 export function hostEndpoint(config: StackConfig, host: HostConfig): string {
   if (host.docker) return host.docker;
   const app = config.app?.name ?? "app";
-  return `provisioned:${app}-${config.env}-host-${host.name}`;
+  return `provisioned:${namePrefix(app, config.env)}-host-${host.name}`;
 }
 
 /**
@@ -113,11 +114,10 @@ export function proxyPlacement(config: StackConfig): { hosts: HostConfig[]; bind
 export function physicalDatabaseName(config: StackConfig, stack?: string): string | undefined {
   const app = config.app?.name;
   if (!app) return undefined;
-  const base = app.replace(/-/g, "_");
-  if (config.env !== "preview") return `${base}_${config.env}`;
+  if (config.env !== "preview") return databaseName(app, config.env);
   const branch = config.preview.branch ?? (stack ? branchFromStackName(stack) : undefined);
   const slug = branch === undefined ? undefined : previewSlug(branch);
-  return slug ? `${base}_preview_${slugToIdentifier(slug)}` : undefined;
+  return slug ? previewDatabaseName(app, slug) : undefined;
 }
 
 /** The claims of one stack. `stack` (the stack name) names a preview's database. */

@@ -5,6 +5,7 @@ import { InstanceHost, InstanceStack, InstanceStackArgs } from "../components/in
 import { AlertReceiver } from "../components/render/alertmanager";
 import { LoadedConfig } from "./config";
 import { PreviewHandoff } from "../model/handoff";
+import { namePrefix } from "../model/names";
 import { StackConfig } from "./schema";
 import { CLOUD_VIP_DEFAULT_ROUTER_ID, cloudVipFailover, cloudVipNodes } from "../model/hosts";
 
@@ -178,7 +179,7 @@ function tenantSites(c: StackConfig) {
 export function composeInstance(loaded: LoadedConfig, hosts: InstanceHost[], extra: Partial<InstanceStackArgs> = {}): { instance: InstanceStack; outputs: Record<string, unknown> } {
   const c = loaded.config;
   const args = instanceArgs(loaded, hosts, extra);
-  const instance = new InstanceStack(`${args.appName}-${args.env}`, args);
+  const instance = new InstanceStack(namePrefix(args.appName, args.env), args);
   const outputs: Record<string, unknown> = {
     env: c.env,
     url: instance.url,

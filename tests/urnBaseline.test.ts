@@ -1,5 +1,5 @@
 // Every default and example stack declares the same resources, with the same URNs and inputs, as
-// the committed baseline (tests/baselines/, written by `npm run urns:update`). A rename without
+// the committed baseline (tests/baselines/, written by `npm run urns-update`). A rename without
 // `aliases` or an accidental input change fails here with one line per difference; an intended
 // change is committed with the regenerated baseline, so its diff is reviewed.
 import * as fs from "fs";
@@ -31,7 +31,10 @@ function secretStrings(plan: StackPlan): string[] {
 
 describe("URN and inputs baseline", () => {
   it("has one baseline file per default and example stack, and no other", () => {
-    const files = fs.readdirSync(BASELINE_DIR).filter((f) => f.endsWith(".json")).sort();
+    const files = fs
+      .readdirSync(BASELINE_DIR)
+      .filter((f) => f.endsWith(".json"))
+      .sort();
     expect(files).toEqual(stacks.map((s) => `${s.id}.json`).sort());
   });
 
@@ -41,7 +44,7 @@ describe("URN and inputs baseline", () => {
     if (differences.length) {
       throw new Error(
         `${path.relative(process.cwd(), baselineFile(id))} differs from the plan of ${s.stackFile}:\n${differences.join("\n")}\n` +
-          `If the change is intended, run \`npm run urns:update\` and commit the baseline with it.`,
+          `If the change is intended, run \`npm run urns-update\` and commit the baseline with it.`,
       );
     }
     // Byte for byte too: the file is exactly what the generator writes (no hand edits).

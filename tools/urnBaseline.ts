@@ -3,7 +3,7 @@
 // compares, so a rename without `aliases` (a new URN: Pulumi would replace the resource, and prod's
 // protected ones refuse) or an accidental input change fails with a readable diff.
 //
-//   npm run urns:update             rewrites the baseline after an intended change (review the git diff)
+//   npm run urns-update             rewrites the baseline after an intended change (review the git diff)
 //
 // Secrets never reach the baseline: a Pulumi secret is written as a SHA-256 of its (plan-time,
 // mock-generated or placeholder) value, so a changed secret still shows as a change.
@@ -57,7 +57,10 @@ export function baselineStacks(root = ROOT): BaselineStack[] {
 
 /** A secret as the baseline writes it: a digest, never the value. */
 export function redactSecret(value: unknown): string {
-  return `[secret sha256:${createHash("sha256").update(JSON.stringify(value) ?? "undefined").digest("hex").slice(0, 16)}]`;
+  return `[secret sha256:${createHash("sha256")
+    .update(JSON.stringify(value) ?? "undefined")
+    .digest("hex")
+    .slice(0, 16)}]`;
 }
 
 /** Inputs with secrets replaced by their digest and object keys sorted (stable JSON, readable git diffs). */

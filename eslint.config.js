@@ -1,0 +1,53 @@
+// ESLint (flat config, https://eslint.org/docs/latest/use/configure/configuration-files): the
+// direction of imports between the layers (docs/ARCHITECTURE.md), checked on every `npm test` run
+// through `npm run lint`. Layers and what each may import:
+//   model/       pure functions: nothing of the program but the validated config's type (stacks/schema, type-only)
+//   components/  model/ and third-party packages: never stacks/ (config), tools/, policy/ or tests/
+//   stacks/      model/, components/: never tools/, policy/ or tests/
+//   policy/      model/ and its own dependencies (policy/package.json); the config's types from stacks/
+//                type-only; policy/programConfig.ts alone reads stack files with the program's schema
+//   tools/       anything but tests/ (the plan's engine, tools/harness/, is product code)
+//   tests/       anything
+// Import specifiers are matched as written (relative paths), with .gitignore-style patterns
+// (https://eslint.org/docs/latest/rules/no-restricted-imports#patterns).
+"use strict";
+const tseslint = require("typescript-eslint");
+
+/** A restricted group: any relative import reaching into `dir`. */
+const into = (dir, message, allowTypeImports = false) => ({ group: [`**/${dir}`, `**/${dir}/**`], message, allowTypeImports });
+
+const TESTS = into("tests", "product code never imports tests/ (move what it needs into the product: see docs/ARCHITECTURE.md)");
+const TOOLS = into("tools", "only tools/ and tests/ import tools/ (the plan's engine and CLIs)");
+const POLICY = into("policy", "only tools/ (the offline plan) and tests/ import the policy pack");
+const STACKS = into("stacks", "components/ take typed args and never read stack config: pass values from stacks/ instead");
+const STACKS_TYPES_ONLY = into("stacks", "only the config's types may come from stacks/ (import type); logic goes into model/", true);
+const COMPONENTS = into("components", "the model and the policy pack do not depend on components/: move the shared fact into model/");
+
+const restrict = (...patterns) => ({ "@typescript-eslint/no-restricted-imports": ["error", { patterns }] });
+
+module.exports = tseslint.config(
+  { ignores: ["node_modules/", "**/node_modules/", "dist/", "bin/", "coverage/"] },
+  {
+    files: ["**/*.ts"],
+    languageOptions: { parser: tseslint.parser, ecmaVersion: 2022, sourceType: "module" },
+    plugins: { "@typescript-eslint": tseslint.plugin },
+    linterOptions: { reportUnusedDisableDirectives: "error" },
+  },
+  // Product code marks its few deliberate require() calls with this rule's name; tests load lazily at
+  // will (their existing disable comments for it are then unused, which is not an error there).
+  { files: ["**/*.ts"], ignores: ["tests/**"], rules: { "@typescript-eslint/no-require-imports": "error" } },
+  { files: ["tests/**/*.ts"], linterOptions: { reportUnusedDisableDirectives: "off" } },
+  { files: ["model/**/*.ts"], rules: restrict(STACKS_TYPES_ONLY, COMPONENTS, TOOLS, POLICY, TESTS) },
+  { files: ["components/**/*.ts"], rules: restrict(STACKS, TOOLS, POLICY, TESTS) },
+  { files: ["stacks/**/*.ts", "index.ts"], rules: restrict(TOOLS, POLICY, TESTS) },
+  { files: ["policy/**/*.ts"], ignores: ["policy/programConfig.ts", "policy/test/**"], rules: restrict(STACKS_TYPES_ONLY, COMPONENTS, TOOLS, TESTS) },
+  { files: ["policy/programConfig.ts"], rules: restrict(COMPONENTS, TOOLS, TESTS) },
+  { files: ["policy/test/**/*.ts"], rules: restrict(STACKS, COMPONENTS, TOOLS, TESTS) },
+  {
+    files: ["tools/**/*.ts"],
+    // The sampler's benchmark seeds a PostgreSQL server with the tests' fixtures; the sampler is
+    // becoming its own package, which takes them along (issue 15).
+    ignores: ["tools/bench-sample.ts"],
+    rules: restrict(TESTS),
+  },
+);

@@ -1,0 +1,29 @@
+// Physical names of an environment, one definition each (DESIGN.md rule 1: every physical name
+// carries the stack's environment token). Docker names are `<app>-<env>-<part>`; Postgres names
+// `<app>_<env>` with every '-' as '_' (an unquoted Postgres identifier has no '-':
+// https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS).
+import { slugToIdentifier } from "./slug";
+
+/** The environment token of a stack: `prod`, `dev` or `preview`. */
+export type EnvToken = "prod" | "dev" | "preview";
+
+/** Infix of a preview's database and role name: `<app>_preview_<slug>`. */
+export const PREVIEW_DATABASE_INFIX = "_preview_";
+
+/** Longest Postgres identifier, in bytes (NAMEDATALEN - 1; longer names are truncated). */
+export const PG_IDENTIFIER_MAX = 63;
+
+/** `<app>-<env>`: the prefix of every Docker name (containers, services, networks, volumes, secrets) of an environment. */
+export function namePrefix(appName: string, env: EnvToken): string {
+  return `${appName}-${env}`;
+}
+
+/** `<app>_<env>`, '-' as '_': the database and login role of a prod or dev environment. */
+export function databaseName(appName: string, env: EnvToken): string {
+  return `${appName}_${env}`.replace(/-/g, "_");
+}
+
+/** `<app>_preview_<slug>`, '-' as '_': the database and login role of one preview, on the dev server. */
+export function previewDatabaseName(appName: string, slug: string): string {
+  return `${appName.replace(/-/g, "_")}${PREVIEW_DATABASE_INFIX}${slugToIdentifier(slug)}`;
+}

@@ -1,0 +1,73 @@
+// The import-boundary rule of eslint.config.js (docs/ARCHITECTURE.md) on small sources at the paths
+// they would have: it fails on a component importing stacks/, on product code importing tests/, on
+// the policy pack reaching into stacks/ at run time, and lets the allowed directions through.
+// ESLint runs in a child node process, as `npm run lint` runs it: it import()s its config, which
+// jest's module sandbox does not allow.
+import { execFileSync } from "child_process";
+import * as path from "path";
+
+const ROOT = path.join(__dirname, "..");
+jest.setTimeout(120_000);
+
+const LINT = `
+const { ESLint } = require("eslint");
+const path = require("path");
+const cases = JSON.parse(process.argv[1]);
+(async () => {
+  const eslint = new ESLint({ cwd: process.cwd() });
+  const out = [];
+  for (const [file, source] of cases) {
+    const [result] = await eslint.lintText(source, { filePath: path.join(process.cwd(), file) });
+    out.push(result.messages.filter((m) => m.ruleId === "@typescript-eslint/no-restricted-imports").map((m) => m.message));
+  }
+  process.stdout.write(JSON.stringify(out));
+})().catch((err) => { console.error(err); process.exit(1); });
+`;
+
+const TESTS = 'import { one } from "../tests/harness";\nvoid one;\n';
+const TYPE_ONLY = 'import type { StackConfig } from "../stacks/schema";\nexport type X = StackConfig;\n';
+const RUNTIME = 'import { parseStackConfig } from "../stacks/config";\nvoid parseStackConfig;\n';
+const cases: [string, string][] = [
+  /* 0 */ ["components/example.ts", 'import { StackConfig } from "../stacks/schema";\nexport type X = StackConfig;\n'],
+  /* 1 */ ["components/example.ts", TESTS],
+  /* 2 */ ["stacks/example.ts", TESTS],
+  /* 3 */ ["tools/example.ts", TESTS],
+  /* 4 */ ["model/example.ts", TESTS],
+  /* 5 */ ["policy/example.ts", TESTS],
+  /* 6 */ ["model/example.ts", TYPE_ONLY],
+  /* 7 */ ["policy/example.ts", TYPE_ONLY],
+  /* 8 */ ["model/example.ts", RUNTIME],
+  /* 9 */ ["policy/example.ts", RUNTIME],
+  /* 10 */ ["policy/programConfig.ts", RUNTIME],
+  /* 11 */ ["policy/example.ts", 'import { HEALTH_PROBE } from "../components/images";\nvoid HEALTH_PROBE;\n'],
+  /* 12 */ ["stacks/example.ts", 'import { previewSlug } from "../model/slug";\nimport { PreviewEnv } from "../components/previewEnv";\nvoid previewSlug; void PreviewEnv;\n'],
+  /* 13 */ ["tools/example.ts", 'import { runStack } from "../stacks";\nvoid runStack;\n'],
+  /* 14 */ ["tests/example.test.ts", 'import { runStack } from "../stacks";\nimport { one } from "./harness";\nvoid runStack; void one;\n'],
+];
+
+let results: string[][];
+beforeAll(() => {
+  results = JSON.parse(execFileSync(process.execPath, ["-e", LINT, JSON.stringify(cases)], { cwd: ROOT, encoding: "utf8" }));
+});
+
+describe("import boundaries", () => {
+  it("refuses a component importing stacks/ or tests/", () => {
+    expect(results[0]).toEqual([expect.stringContaining("never read stack config")]);
+    expect(results[1]).toEqual([expect.stringContaining("product code never imports tests/")]);
+  });
+
+  it("refuses product code (stacks/, tools/, model/, policy/) importing tests/", () => {
+    for (const i of [2, 3, 4, 5]) expect({ file: cases[i][0], errors: results[i] }).toEqual({ file: cases[i][0], errors: [expect.stringContaining("never imports tests/")] });
+  });
+
+  it("lets the model and the pack take only the config's types from stacks/, only programConfig.ts read it, and the pack no component", () => {
+    expect([results[6], results[7]]).toEqual([[], []]);
+    expect([results[8].length, results[9].length]).toEqual([1, 1]);
+    expect(results[10]).toEqual([]);
+    expect(results[11]).toEqual([expect.stringContaining("do not depend on components/")]);
+  });
+
+  it("lets stacks/ import components/ and the model, tools/ import stacks/, and tests import anything", () => {
+    expect([results[12], results[13], results[14]]).toEqual([[], [], []]);
+  });
+});
