@@ -128,7 +128,13 @@ export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: Wo
         taskSpec: {
           containerSpec: {
             image: spec.image,
-            commands: spec.command,
+            // spec.command is the container's CMD (docker.Container `command`). A service's `commands`
+            // is ContainerSpec.Command, which replaces the image's ENTRYPOINT; `args` is what the CLI's
+            // `docker service create IMAGE COMMAND ARG...` sets (docker/cli cli/command/service/opts.go:
+            // Command from --entrypoint, Args from the positional arguments), so the image's
+            // entrypoint (e.g. redis's step-down and defaults) still runs. Found by the e2e lab: Redis
+            // started without its entrypoint and refused the app (protected mode).
+            args: spec.command,
             user: spec.user,
             env: pulumi.output(spec.env ?? []).apply((list) => Object.fromEntries(list.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]))),
             labels,

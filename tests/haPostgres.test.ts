@@ -77,7 +77,7 @@ describe("HaPostgres", () => {
     const providers = byType(result.resources, "pulumi:providers:docker");
     expect(patroni.map((s) => s.props.name)).toEqual(["crm-prod-patroni-1", "crm-prod-patroni-2", "crm-prod-patroni-3"]);
     patroni.forEach((s, i) => {
-      expect(spec(s).commands.join(" ")).toContain(`patroni ${PATRONI_CONFIG_PATH}`);
+      expect(spec(s).args.join(" ")).toContain(`patroni ${PATRONI_CONFIG_PATH}`);
       const { resource, text } = configOf(result, s, PATRONI_CONFIG_PATH);
       expect(resource.type).toBe("docker:index/secret:Secret");
       expect(resource.inputs.data).toBeInstanceOf(SecretValue);

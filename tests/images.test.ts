@@ -35,7 +35,7 @@ function view(r: PlannedResource): Workload {
       mounts: (c.mounts ?? []).map((m: any) => ({ target: m.target, readOnly: m.readOnly })),
       health: c.healthcheck?.tests,
       user: c.user,
-      command: c.commands,
+      command: c.args ?? c.commands,
       env: Object.entries(c.env ?? {}).map(([k, v]) => `${k}=${v}`),
     };
   }

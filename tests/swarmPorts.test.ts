@@ -104,6 +104,16 @@ describe("Swarm port publishing", () => {
     expect(services.some((s) => (s.props.endpointSpec as any)?.ports?.length)).toBe(true);
   });
 
+  it("a service's command goes to ContainerSpec args (the image's entrypoint still runs), never to commands (which replaces the entrypoint)", async () => {
+    const input = issueInput();
+    input.prod["twinstack:redis"] = { mode: "dedicated" };
+    const p = await plan(input, "prod");
+    const services = p.resources.filter((r) => r.type === "docker:index/service:Service");
+    const redis = services.find((r) => r.props.name === "myapp-prod-redis")!;
+    expect((redis.props.taskSpec as any).containerSpec.args).toEqual(["redis-server", "--appendonly", "yes"]);
+    for (const svc of services) expect((svc.props.taskSpec as any).containerSpec.commands).toBeUndefined();
+  });
+
   it("a proxy.bindAddress on a Swarm without a VIP is a container on the main host bound to that address (claims agree)", async () => {
     const input = issueInput();
     input.dev["twinstack:vip"] = { mode: "none" };

@@ -1,20 +1,50 @@
 // The multi-host lab (tests/e2e/lab/lab.sh): three hosts as network namespaces, each with its own
 // dockerd and sshd. The program's own Swarm formation scripts (components/dockerHosts.ts) run over
 // real SSH the way command:remote runs them, form a three-node Swarm, label the nodes, and a
-// service placed by that label answers on its node only; then the lab goes down leaving nothing.
+// service placed by that label answers on its node only. Then the program itself, applied by the
+// e2e applier (tests/e2e/apply/) over SSH, runs issue 12's scenarios on those hosts:
+//  1. prod up: the lab's prod stack (tests/e2e/stacks/lab/Pulumi.prod.yaml: Swarm over h1..h3, a
+//     keepalived VIP) forms/reuses the Swarm with its own init/join/label steps; the app's replicas
+//     spread over the nodes; the proxy answers on the VIP with the stack's CA.
+//  2. dev beside prod (the Gigi seed's shape): tests/e2e/stacks/lab/Pulumi.dev.yaml on the same
+//     three nodes with its own VIP; each answers on its own VIP as its own env, and from inside each
+//     env's app task the other env's Postgres and Redis are unreachable (its own are reachable).
+//  6. VIP failover: stop the MASTER's proxy, then (after it is back) the MASTER's whole dockerd;
+//     the VIP moves to a BACKUP and prod answers again; failoverSeconds is the longer gap seen by a
+//     prober hitting the VIP every 200 ms; then the MASTER comes back and takes the VIP again.
+//  3. good release under load: prod's app image goes from probe:1 to probe:2 (the same stack file
+//     with app.image changed) while a bounded prober (GET /version on the VIP every 100 ms, at most
+//     3000 requests and 400 s) runs; goodReleaseFailedRequests counts its failures (goal 0) and
+//     every answer after the apply returned is the new version.
+// Finally the lab goes down leaving nothing.
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { swarmInitScript, swarmJoinScript, swarmLabelScript } from "../../components/dockerHosts";
+import { applyStack } from "./apply/engine";
+import { handlers } from "./apply";
+import { REPO, httpsGet, progress } from "./support";
+import { SecretValue } from "../harness";
+
+const reveal = (v: unknown) => (v instanceof SecretValue ? v.value : v);
 
 const LAB = path.join(__dirname, "lab", "lab.sh");
 const BUSYBOX = "/bin/busybox";
+const PROD_STACK_FILE = path.join(REPO, "tests", "e2e", "stacks", "lab", "Pulumi.prod.yaml");
+const PROJECT_FILE = path.join(REPO, "Pulumi.yaml");
+const DEV_STACK_FILE = path.join(REPO, "tests", "e2e", "stacks", "lab", "Pulumi.dev.yaml");
+const PROD_DOMAIN = "myapp.lab.localhost";
+const DEV_DOMAIN = "dev.myapp.lab.localhost";
+/** The stand-ins (tests/e2e/images/build.sh) the lab's stacks run, copied into every lab host. */
+const LAB_IMAGES = ["twinstack-e2e/probe:1", "twinstack-e2e/probe:2", "twinstack-e2e/busybox:1", "twinstack-e2e/postgres:15", "twinstack-e2e/redis:7", "twinstack-e2e/caddy:2", "twinstack-e2e/keepalived:2"];
 
 interface Lab {
   dir: string;
   hosts: string[];
   env: NodeJS.ProcessEnv;
+  /** The lab subnet's first three octets (10.N.0). */
+  net: string;
 }
 
 function labUp(): Lab {
@@ -27,7 +57,8 @@ function labUp(): Lab {
   // The addresses as lab.sh recorded them (its export lines are shell-quoted).
   const dir = vars.LAB_DIR;
   const addresses = /^ADDRESSES=(.*)$/m.exec(fs.readFileSync(path.join(dir, "lab.env"), "utf8"))![1].split(" ");
-  return { dir, hosts: addresses, env: { ...process.env, SSH_AUTH_SOCK: path.join(dir, "agent.sock") } };
+  const net = addresses[0].split(".").slice(0, 3).join(".");
+  return { dir, hosts: addresses, net, env: { ...process.env, SSH_AUTH_SOCK: path.join(dir, "agent.sock") } };
 }
 
 /** Runs a script on a lab host over SSH, as command:remote does (the script as the command, stdin as given). */
@@ -81,21 +112,90 @@ function mergeSummary(fields: Record<string, unknown>): void {
   fs.writeFileSync(file, JSON.stringify({ ...current, ...fields }));
 }
 
+/** The lab copy of a stack file: LAB_HOST_n and LAB_VIP replaced by the lab's addresses. */
+function labStackFile(lab: Lab, source: string, vip: string, dest: string): string {
+  let text = fs.readFileSync(source, "utf8");
+  lab.hosts.forEach((addr, i) => (text = text.split(`LAB_HOST_${i + 1}`).join(addr)));
+  text = text.split("LAB_VIP").join(vip);
+  if (/LAB_(HOST_[0-9]|VIP)/.test(text.replace(/^\s*#.*$/gm, ""))) throw new Error(`${source}: a LAB_ placeholder is left (the lab has ${lab.hosts.length} hosts)`);
+  fs.writeFileSync(dest, text);
+  return dest;
+}
+
+/** Which lab host holds `vip` on its eth0 now (undefined: none). */
+function vipHolder(lab: Lab, vip: string): string | undefined {
+  return lab.hosts.find((h) => {
+    try {
+      return onHost(lab, h, "ip -4 -o addr show dev eth0").includes(` ${vip}/`);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * A bounded prober: GET `path` on the VIP every `everyMs` (each with a 1 s timeout) until stopped
+ * or `maxRequests`/`maxSeconds` are reached; only ever the lab's VIP. Records each answer.
+ */
+function startProber(get: () => Promise<{ status: number; body: string }>, opts: { everyMs: number; maxRequests: number; maxSeconds: number }) {
+  const results: Array<{ at: number; ok: boolean; body: string }> = [];
+  let stopped = false;
+  const deadline = Date.now() + opts.maxSeconds * 1000;
+  const done = (async () => {
+    while (!stopped && results.length < opts.maxRequests && Date.now() < deadline) {
+      const at = Date.now();
+      const r = await get().catch(() => undefined);
+      results.push({ at, ok: r?.status === 200, body: r?.body ?? "" });
+      const wait = opts.everyMs - (Date.now() - at);
+      if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+    }
+  })();
+  return {
+    results,
+    async stop() {
+      stopped = true;
+      await done;
+      return results;
+    },
+  };
+}
+
+/** Seconds from `since` until the first good answer after the last failed one (0: none failed). */
+function outageSeconds(results: Array<{ at: number; ok: boolean }>, since: number): number {
+  const after = results.filter((r) => r.at >= since);
+  const lastFail = after.map((r) => !r.ok).lastIndexOf(true);
+  if (lastFail < 0) return 0;
+  const recovered = after.slice(lastFail + 1).find((r) => r.ok);
+  if (!recovered) return Number.POSITIVE_INFINITY;
+  return Math.round((recovered.at - since) / 100) / 10;
+}
+
 describe("multi-host lab: the program forms a Swarm over SSH on three real Docker hosts", () => {
   let lab: Lab | undefined;
   let labN: string | undefined;
   let labTag: string | undefined;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-lab-"));
+  const prodState = path.join(work, "prod.state.json");
+  let prodCa = "";
+  let prodVip = "";
+  let prodUp = false;
+  const devState = path.join(work, "dev.state.json");
 
   beforeAll(() => {
     lab = labUp();
+    // The operator's agent, as for any existing host: the program's SSH steps and ssh:// Docker hosts use it.
+    process.env.SSH_AUTH_SOCK = lab.env.SSH_AUTH_SOCK;
     const env = fs.readFileSync(path.join(lab.dir, "lab.env"), "utf8");
     labN = /^N=(.*)$/m.exec(env)?.[1];
     labTag = /^TAG=(.*)$/m.exec(env)?.[1];
     importBusybox(lab);
-  }, 180_000);
+    execFileSync("bash", [LAB, "load", lab.dir, ...LAB_IMAGES], { stdio: ["ignore", "inherit", "inherit"] });
+  }, 1_200_000);
 
   afterAll(() => {
+    fs.rmSync(work, { recursive: true, force: true });
     if (!lab) return;
+    // The stacks go with the lab: lab.sh down stops every host's dockerd and removes its data.
     execFileSync("bash", [LAB, "down", lab.dir], { stdio: "inherit" });
     const left = Number(
       execFileSync("bash", [LAB, "leftovers", lab.dir], { encoding: "utf8", env: { ...process.env, TWINSTACK_LAB_N: labN, TWINSTACK_LAB_TAG: labTag } }).trim(),
@@ -135,4 +235,145 @@ describe("multi-host lab: the program forms a Swarm over SSH on three real Docke
     expect(await httpGet(`http://${l.hosts[2]}:18080/`)).toBeUndefined();
     onHost(l, first, "docker service rm pinned >/dev/null");
   }, 240_000);
+  it("1. prod up: the program forms (reuses) the Swarm over SSH, spreads the app's replicas, and the proxy answers on the VIP", async () => {
+    const l = lab!;
+    prodVip = `${l.net}.50`;
+    const configFile = labStackFile(l, PROD_STACK_FILE, prodVip, path.join(work, "Pulumi.prod.yaml"));
+    const started = Date.now();
+    const result = await applyStack({ stack: "prod", configFile, projectFile: PROJECT_FILE, stateFile: prodState, handlers, log: (line) => progress(`prod: ${line}`) });
+    prodCa = String(result.outputs.caCertificate);
+
+    const nodes = onHost(l, l.hosts[0], "docker node ls --format '{{.Hostname}} {{.Status}}'").trim().split("\n");
+    expect(nodes).toHaveLength(3);
+    // By node ID: the lab's hosts share this machine's hostname, so `docker service ps`'s NODE column does not tell them apart.
+    const placed = onHost(l, l.hosts[0], "docker inspect --format '{{.NodeID}} {{.Status.State}}' $(docker service ps -q --filter desired-state=running myapp-prod-app)").trim().split("\n");
+    progress(`prod: app tasks ${JSON.stringify(placed)}`);
+    expect(placed).toHaveLength(3);
+    expect(new Set(placed.map((p) => p.split(" ")[0])).size).toBe(3);
+
+    const answer = await until("prod's site to answer 200 on the VIP", 180, async () => {
+      const a = await httpsGet({ host: PROD_DOMAIN, port: 443, path: "/", ca: prodCa, address: prodVip, timeoutMs: 5000 }).catch(() => undefined);
+      return a?.status === 200 ? a : undefined;
+    });
+    progress(`prod: up on ${prodVip} in ${Math.round((Date.now() - started) / 1000)} s: ${answer.body.slice(0, 80)}`);
+    const rows = await httpsGet({ host: PROD_DOMAIN, port: 443, path: "/rows", ca: prodCa, address: prodVip });
+    const redis = await httpsGet({ host: PROD_DOMAIN, port: 443, path: "/redis", ca: prodCa, address: prodVip });
+    prodUp = answer.body.startsWith("probe") && rows.status === 200 && redis.status === 200 && JSON.parse(redis.body).ok === true;
+    mergeSummary({ prodUp });
+    expect(answer.body.startsWith("probe")).toBe(true);
+    expect(rows.status).toBe(200);
+    expect(JSON.parse(redis.body)).toMatchObject({ ok: true });
+  }, 900_000);
+  it("2. prod and dev side by side on the same three nodes: each on its own VIP as its own env; neither reaches the other's Postgres or Redis", async () => {
+    expect(prodUp).toBe(true);
+    const l = lab!;
+    const devVip = `${l.net}.51`;
+    const configFile = labStackFile(l, DEV_STACK_FILE, devVip, path.join(work, "Pulumi.dev.yaml"));
+    const result = await applyStack({ stack: "dev", configFile, projectFile: PROJECT_FILE, stateFile: devState, handlers, log: (line) => progress(`dev: ${line}`) });
+    const devCa = String(result.outputs.caCertificate);
+    const devPassword = String((reveal(result.outputs.basicAuthPasswords) as Record<string, string>).dev);
+    const devGet = (p: string, auth = true) =>
+      httpsGet({ host: DEV_DOMAIN, port: 443, path: p, ca: devCa, address: devVip, timeoutMs: 5000, auth: auth ? { user: "dev", password: devPassword } : undefined });
+    await until("dev's site to answer 200 on its VIP", 180, async () => ((await devGet("/").catch(() => undefined))?.status === 200 ? true : undefined));
+    expect((await devGet("/", false)).status).toBe(401);
+    const devEnv = JSON.parse((await devGet("/env")).body);
+    const prodEnv = JSON.parse((await httpsGet({ host: PROD_DOMAIN, port: 443, path: "/env", ca: prodCa, address: prodVip })).body);
+    expect(devEnv.APP_ENV).toBe("dev");
+    expect(prodEnv.APP_ENV).toBe("prod");
+    // Each VIP serves its own env only: dev's name is not a site on prod's VIP (no certificate for it there).
+    await expect(httpsGet({ host: DEV_DOMAIN, port: 443, path: "/", ca: devCa, address: prodVip, timeoutMs: 5000 })).rejects.toThrow();
+
+    // From inside one app task of each env: TCP to the other env's Postgres (container) and Redis
+    // (task) on their overlay addresses, and to its own as the control that the check can succeed.
+    const addrOf = (host: string, filter: string) =>
+      onHost(l, host, `for c in $(docker ps -q --filter ${filter}); do docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$c"; done`).trim().split(/\s+/).filter(Boolean);
+    const targets = (env: string) => ({
+      postgres: l.hosts.flatMap((h) => addrOf(h, `name=myapp-${env}-postgres`)),
+      redis: l.hosts.flatMap((h) => addrOf(h, `label=com.docker.swarm.service.name=myapp-${env}-redis`)),
+    });
+    const reach = (env: string, ips: string[], port: number): boolean[] => {
+      const host = l.hosts.find((h) => onHost(l, h, `docker ps -q --filter label=com.docker.swarm.service.name=myapp-${env}-app`).trim())!;
+      const id = onHost(l, host, `docker ps -q --filter label=com.docker.swarm.service.name=myapp-${env}-app`).trim().split("\n")[0];
+      const py = `import socket,sys\nfor ip in sys.argv[2:]:\n  try:\n    socket.create_connection((ip,int(sys.argv[1])),3).close(); print('ok')\n  except Exception: print('no')`;
+      return onHost(l, host, `docker exec ${id} python3 -c "$(cat)" ${port} ${ips.join(" ")}`, py).trim().split("\n").map((x) => x === "ok");
+    };
+    const prodT = targets("prod");
+    const devT = targets("dev");
+    progress(`isolation: prod ${JSON.stringify(prodT)} dev ${JSON.stringify(devT)}`);
+    for (const t of [prodT, devT]) {
+      expect(t.postgres.length).toBeGreaterThan(0);
+      expect(t.redis.length).toBeGreaterThan(0);
+    }
+    const crossing = [...reach("prod", devT.postgres, 5432), ...reach("prod", devT.redis, 6379), ...reach("dev", prodT.postgres, 5432), ...reach("dev", prodT.redis, 6379)];
+    const own = [...reach("prod", prodT.postgres, 5432), ...reach("prod", prodT.redis, 6379), ...reach("dev", devT.postgres, 5432), ...reach("dev", devT.redis, 6379)];
+    progress(`isolation: across envs ${JSON.stringify(crossing)}; own ${JSON.stringify(own)}`);
+    const devAndProdSideBySide = crossing.every((r) => !r) && own.every((r) => r) && devEnv.APP_ENV === "dev" && prodEnv.APP_ENV === "prod";
+    mergeSummary({ devAndProdSideBySide });
+    expect(crossing.every((r) => !r)).toBe(true);
+    expect(own.every((r) => r)).toBe(true);
+  }, 900_000);
+  it("6. VIP failover: the MASTER's proxy stops, then its dockerd; the VIP moves, prod answers again, and the MASTER takes it back", async () => {
+    expect(prodUp).toBe(true);
+    const l = lab!;
+    const get = () => httpsGet({ host: PROD_DOMAIN, port: 443, path: "/", ca: prodCa, address: prodVip, timeoutMs: 1000 });
+    const master = await until("a host to hold prod's VIP", 60, async () => vipHolder(l, prodVip));
+    const index = l.hosts.indexOf(master) + 1;
+    progress(`failover: MASTER is h${index} (${master})`);
+    const gaps: Record<string, number> = {};
+
+    const measure = async (what: string, fault: () => void, recover: () => void) => {
+      const prober = startProber(get, { everyMs: 200, maxRequests: 1500, maxSeconds: 240 });
+      await new Promise((r) => setTimeout(r, 1000));
+      const since = Date.now();
+      fault();
+      const backup = await until(`prod's VIP to leave h${index} (${what})`, 60, async () => {
+        const h = vipHolder(l, prodVip);
+        return h && h !== master ? h : undefined;
+      });
+      await until(`prod to answer on the VIP after ${what}`, 60, async () => ((await get().catch(() => undefined))?.status === 200 ? true : undefined));
+      await new Promise((r) => setTimeout(r, 1000));
+      const results = await prober.stop();
+      gaps[what] = outageSeconds(results, since);
+      progress(`failover (${what}): VIP on ${backup}; gap ${gaps[what]} s; ${results.filter((r) => !r.ok).length} of ${results.length} probes failed`);
+      recover();
+      await until(`h${index} to take prod's VIP back after ${what}`, 120, async () => (vipHolder(l, prodVip) === master ? true : undefined));
+      await until(`prod to answer after h${index} is back`, 120, async () => ((await get().catch(() => undefined))?.status === 200 ? true : undefined));
+    };
+
+    await measure(
+      "proxy stopped",
+      () => onHost(l, master, `docker stop myapp-prod-caddy-h${index} >/dev/null`),
+      () => onHost(l, master, `docker start myapp-prod-caddy-h${index} >/dev/null`),
+    );
+    await measure(
+      "dockerd stopped",
+      () => execFileSync("bash", [LAB, "stop-docker", l.dir, String(index)], { stdio: ["ignore", "inherit", "inherit"] }),
+      () => execFileSync("bash", [LAB, "start-docker", l.dir, String(index)], { stdio: ["ignore", "inherit", "inherit"] }),
+    );
+    const failoverSeconds = Math.max(...Object.values(gaps));
+    mergeSummary({ failoverSeconds, failoverSecondsProxyStopped: gaps["proxy stopped"], failoverSecondsDockerdStopped: gaps["dockerd stopped"] });
+    expect(Number.isFinite(failoverSeconds)).toBe(true);
+  }, 900_000);
+
+  it("3. good release under load: probe:1 -> probe:2 rolls out with no failed request on the VIP, and afterwards only the new version answers", async () => {
+    expect(prodUp).toBe(true);
+    const l = lab!;
+    const get = () => httpsGet({ host: PROD_DOMAIN, port: 443, path: "/version", ca: prodCa, address: prodVip, timeoutMs: 10_000 });
+    await until("prod to answer before the release", 120, async () => ((await get().catch(() => undefined))?.status === 200 ? true : undefined));
+    const configFile = path.join(work, "Pulumi.prod.yaml");
+    fs.writeFileSync(configFile, fs.readFileSync(configFile, "utf8").replace("image: twinstack-e2e/probe:1", "image: twinstack-e2e/probe:2"));
+    const prober = startProber(get, { everyMs: 100, maxRequests: 3000, maxSeconds: 400 });
+    const started = Date.now();
+    await applyStack({ stack: "prod", configFile, projectFile: PROJECT_FILE, stateFile: prodState, handlers, log: (line) => progress(`prod release: ${line}`) });
+    const appliedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 3000));
+    const results = await prober.stop();
+    const failed = results.filter((r) => !r.ok);
+    const after = results.filter((r) => r.at >= appliedAt);
+    progress(`good release: ${Math.round((appliedAt - started) / 1000)} s, ${results.length} requests, ${failed.length} failed; versions after: ${JSON.stringify([...new Set(after.map((r) => r.body.trim()))])}`);
+    mergeSummary({ goodReleaseFailedRequests: failed.length, goodReleaseSeconds: Math.round((appliedAt - started) / 1000) });
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.every((r) => r.ok && r.body.trim() === "2")).toBe(true);
+    expect(failed).toHaveLength(0);
+  }, 900_000);
 });
