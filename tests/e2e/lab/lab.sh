@@ -53,8 +53,6 @@ host_count() {
   printf '%s\n' "${n:-0}"
 }
 
-ns_name() { printf 'tslab%s-h%s\n' "$(state "$1" N)" "$2"; }
-veth_name() { printf 'tsl%sh%s\n' "$(state "$1" N)" "$2"; }
 
 answers() {
   docker_cli -H "unix://$1/h$2/docker.sock" version --format '{{.Server.Version}}' >/dev/null 2>&1
@@ -98,7 +96,7 @@ start_dockerd() {
 cmd_stop_docker() {
   local dir="$1" i="$2" p
   p="$(cat "$dir/h$i/dockerd.pid" 2>/dev/null || true)"
-  [ -n "$p" ] && kill -0 "$p" 2>/dev/null || die "h$i: no dockerd runs"
+  if [ -z "$p" ] || ! kill -0 "$p" 2>/dev/null; then die "h$i: no dockerd runs"; fi
   kill -TERM "$p"
   wait_gone "$STOP_TIMEOUT" "$p" || { log "h$i: dockerd $p ignored TERM; killing it"; kill -KILL "$p" 2>/dev/null || true; }
   log "h$i: dockerd stopped"
