@@ -24,7 +24,7 @@ import * as path from "path";
 import { swarmInitScript, swarmJoinScript, swarmLabelScript } from "../../components/dockerHosts";
 import { applyStack } from "./apply/engine";
 import { handlers } from "./apply";
-import { REPO, httpsGet, progress } from "./support";
+import { REPO, httpsGet, mergeSummary, progress } from "./support";
 import { SecretValue } from "../harness";
 
 const reveal = (v: unknown) => (v instanceof SecretValue ? v.value : v);
@@ -103,13 +103,6 @@ async function until<T>(what: string, seconds: number, probe: () => Promise<T | 
     if (Date.now() > deadline) throw new Error(`${what}: not within ${seconds}s`);
     await new Promise((r) => setTimeout(r, 500));
   }
-}
-
-function mergeSummary(fields: Record<string, unknown>): void {
-  const file = process.env.TWINSTACK_E2E_SUMMARY;
-  if (!file) return;
-  const current = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
-  fs.writeFileSync(file, JSON.stringify({ ...current, ...fields }));
 }
 
 /** The lab copy of a stack file: LAB_HOST_n and LAB_VIP replaced by the lab's addresses. */
