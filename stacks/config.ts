@@ -287,6 +287,11 @@ export function parseStackConfig(
   for (const { key, path } of secretKeyReferences(config)) {
     // Defaulted in place of a rejected value (runners.registrationTokenKey): not the user's reference.
     if (touchesTainted(tainted, [path, ...SECRET_REFERENCE_GATES])) continue;
+    // A program key (app, vip, ...) cannot also hold a secret: setting it as one would replace that config.
+    if (schemaKeys.includes(key)) {
+      at(path, `names "${key}", which is one of the program's own config keys (twinstack:${key}), not a free name for a secret: choose another key name`);
+      continue;
+    }
     // A key name that looks like a pasted secret is never echoed, nor put into a suggested command.
     const named = looksLikeKeyName(key);
     const where = named ? [key] : path;

@@ -3,6 +3,7 @@
 // a value is only shown when the engine does not mark its key secret. Renderers and components
 // keep their own checks as invariants only (components/render/invariant.ts).
 import { cloudVipNodes, privateNetworkPlan } from "../model/hosts";
+import { claimsClash, stackClaims } from "../model/claims";
 import { isIP } from "net";
 import { isGeneratedEnvVar, GENERATED_ENV_VARS } from "../components/appEnv";
 import { caddyValueProblem } from "../components/render/caddyfile";
@@ -423,6 +424,26 @@ export function validateStack(c: StackConfig, ctx: ValidateContext): string[] {
     [["haPostgres", "haproxyImage"], c.haPostgres.haproxyImage],
   ];
   for (const [p, v] of images) if (v !== undefined && !image.test(v)) at(p, `expected an image reference such as ghcr.io/org/app:1.2.3, got ${show(p, v)}`);
+
+  // ---- ports this stack publishes twice ----
+  // Two of the stack's own published ports on the same address of one host (model/claims.ts, the
+  // same claims the cross-stack policy compares): the engine would refuse the second container
+  // ("port is already allocated") after declaring the first.
+  const portSections: Path[] = [["proxy"], ["hosts"], ["vip"], ["app"], ["postgres"], ["gitea"], ["mqtt"], ["haPostgres"], ["runtime"]];
+  if (!touchesTainted(ctx.tainted, portSections)) {
+    const ports = stackClaims(c, { stack: ctx.stack }).filter((x) => x.kind === "hostPort" || x.kind === "mqttPort");
+    const reported = new Set<string>();
+    const pathOf = (key: string): Path => key.replace(/^twinstack:/, "").split(".");
+    for (let i = 0; i < ports.length; i++) {
+      for (let j = i + 1; j < ports.length; j++) {
+        const [a, b] = [ports[i], ports[j]];
+        if (a.key === b.key || reported.has(`${a.key}\u0000${b.key}`) || !claimsClash(a, b)) continue;
+        reported.add(`${a.key}\u0000${b.key}`);
+        const port = /:(\d+)$/.exec(b.value)?.[1];
+        at(pathOf(b.key), `port ${port} on host "${b.host}" is also published by ${a.key}: give each its own port`, [pathOf(a.key)]);
+      }
+    }
+  }
 
   // ---- preview ----
   if (!STACK_REFERENCE_RE.test(c.preview.devStack)) at(["preview", "devStack"], `expected a stack name (stack, org/stack or org/project/stack), got ${show(["preview"], c.preview.devStack)}`);

@@ -2,6 +2,7 @@
 // and `npm run <script>` for the path resolution npm's working directory makes necessary.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 
 const ROOT = path.join(__dirname, "..");
@@ -90,4 +91,19 @@ describe("paths from the caller's directory; JSON alone on stdout", () => {
   test("package.json declares the bin", () => {
     expect(JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).bin).toEqual({ twinstack: "bin/twinstack.js" });
   });
+});
+
+test("sample --files refuses a --to inside the source vault before it connects to any database", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-files-cli-"));
+  try {
+    fs.mkdirSync(path.join(dir, "vault", "dev"), { recursive: true });
+    const config = path.join(ROOT, "examples", "makapix", "sample.yaml");
+    // Port 1 on loopback: nothing listens, so a connection attempt would say "cannot connect".
+    const run = twinstack(["sample", "--files", path.join(dir, "vault"), "--to", path.join(dir, "vault", "dev"), "--db", "postgres://u:pw@127.0.0.1:1/makapix_dev", "--config", config]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/refusing to write into .*is the source vault .* or inside it/);
+    expect(run.stderr).not.toMatch(/cannot connect/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

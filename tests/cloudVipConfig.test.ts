@@ -59,6 +59,16 @@ describe("a hcloud floating IP on two or more hosts", () => {
     expect(problems.join("\n")).not.toContain(TOKEN);
   });
 
+  it("a key name that is one of the program's own keys (app, postgres) is refused where it is named, for every secret reference", () => {
+    expect(problemsOf(base("hcloud", 2, { apiTokenKey: "app" }), () => false)).toEqual([
+      "Pulumi.prod.yaml: twinstack:vip.apiTokenKey: names \"app\", which is one of the program's own config keys (twinstack:app), not a free name for a secret: choose another key name",
+    ]);
+    const shared = { ...base("hcloud", 1), postgres: { mode: "shared", host: "db.example.com", adminPasswordKey: "postgres" } };
+    expect(problemsOf(shared, () => false)).toEqual([
+      "Pulumi.prod.yaml: twinstack:postgres.adminPasswordKey: names \"postgres\", which is one of the program's own config keys (twinstack:postgres), not a free name for a secret: choose another key name",
+    ]);
+  });
+
   it("one hcloud host: a static assignment, no token needed", () => {
     const { config } = parseStackConfig(base("hcloud", 1), { stack: "prod", sourceFile: "Pulumi.prod.yaml" });
     expect(cloudVipFailover(config)).toBe(false);

@@ -156,6 +156,22 @@ describe("kind 4: duplicate names", () => {
     expect(problemsOf({ ...dev, mqtt: { enabled: true, devices: ["p1", "p2", "p1"] } })).toEqual(['Pulumi.dev.yaml: twinstack:mqtt.devices[2]: duplicate device "p1" (also at index 0)']);
   });
 
+  it("two ports the stack publishes on one address of a host (proxy http = https, gitea ssh = proxy https, the app's published port = proxy http): an error on the second key, naming the first", () => {
+    const hosts = [{ name: "h1", docker: "ssh://deploy@10.0.0.11", address: "10.0.0.11" }];
+    expect(problemsOf({ ...dev, proxy: { httpPort: 8443, httpsPort: 8443 } })).toEqual([
+      'Pulumi.dev.yaml: twinstack:proxy.httpsPort: port 8443 on host "local" is also published by twinstack:proxy.httpPort: give each its own port',
+    ]);
+    expect(problemsOf({ ...dev, hosts, gitea: { enabled: true, sshPort: 443 } })).toEqual([
+      'Pulumi.dev.yaml: twinstack:gitea.sshPort: port 443 on host "h1" is also published by twinstack:proxy.httpsPort: give each its own port',
+    ]);
+    // The app published on every address of the host, on the proxy's port.
+    expect(problemsOf({ ...withApp({ publishPort: 80 }), hosts })).toEqual([
+      'Pulumi.dev.yaml: twinstack:app.publishPort: port 80 on host "h1" is also published by twinstack:proxy.httpPort: give each its own port',
+    ]);
+    // Different ports, or the same port on two different hosts' own addresses: nothing to report.
+    expect(problemsOf({ ...dev, proxy: { httpPort: 8080, httpsPort: 8443 } })).toEqual([]);
+  });
+
   it("the plan itself fails on a duplicate URN", async () => {
     const message = await planErrorOf("dev", withApp({ workers: [{ name: "celery", command: ["a"] }, { name: "celery", command: ["b"] }] }));
     expect(message).toMatch(/twinstack:app\.workers\[1\]\.name: duplicate worker name/);

@@ -12,7 +12,7 @@ import { fromCaller, parseCommandLine } from "./cli";
 import { exitWhenFlushed } from "./exit";
 import { Client } from "pg";
 import { readCatalog } from "./sampler/catalog";
-import { checkFileRules, copyFollowingFiles, formatFilesSummary, FilesError } from "./sampler/files";
+import { checkDestination, checkFileRules, copyFollowingFiles, formatFilesSummary, FilesError } from "./sampler/files";
 import { hasProdToken, parsePgUrl } from "./sampler/safety";
 
 const USAGE = `usage: npm run sample -- --from <postgres-url> --to <postgres-url> --root <table> --percent <n>
@@ -147,6 +147,10 @@ async function filesMode(fromDir: string, toDir: string | undefined, db: string 
     if (hasProdToken(parts.database)) {
       throw new FilesError(`refusing to read rows from database "${parts.database}": --db is the sampled dev database, and its name carries the prod env token`);
     }
+    const from = fromCaller("sample", fromDir);
+    const to = fromCaller("sample", toDir);
+    // Where it would write is refused before anything is read (copyFollowingFiles checks again).
+    checkDestination(from, to);
     client = new Client({ connectionString: url, application_name: "twinstack-sample-files" });
     try {
       await client.connect();
@@ -156,8 +160,6 @@ async function filesMode(fromDir: string, toDir: string | undefined, db: string 
     const schemaName = schema ?? config.schema;
     const problems = checkFileRules(config.files, await readCatalog(client, schemaName));
     if (problems.length > 0) throw new FilesError(`${configFile}:\n  - ${problems.join("\n  - ")}`);
-    const from = fromCaller("sample", fromDir);
-    const to = fromCaller("sample", toDir);
     const result = await copyFollowingFiles(client, schemaName, config.files, from, to, (line) => console.error(`sample: ${line}`));
     console.log(formatFilesSummary(result, from, to));
     return result.refused > 0 ? 1 : 0;
