@@ -1,6 +1,8 @@
 // npm run plan -- -s <stack> [--config <path to Pulumi.<stack>.yaml>] [--policy-pack-config <file.json>] [--json] (--help for more)
 // Offline: no Pulumi CLI, no credentials, no network. Exit 1 on a config error or a mandatory
 // policy violation, 0 otherwise.
+// First import, before anything loads the SDK: defers what only its function serialization uses.
+import "./harness/deferSdkModules";
 import * as fs from "fs";
 import { describeFailure, isUserError, parentName, planStack, readPolicyConfig, StackPlan } from "./planner";
 import { diffPlans, formatDiff, PlanDiff, readPlanJson, stackFileAtRef } from "./planDiff";

@@ -1,0 +1,91 @@
+// Start-up the offline plan does not need: `require("@pulumi/pulumi")` loads two large packages
+// that only its function serialization uses (turning a JavaScript callback into code for a dynamic
+// provider or a cloud function), which a plan of this program never does:
+// - typescript (node_modules/@pulumi/pulumi/typescript-shim.js, required by runtime/closure/
+//   parseFunction.js to parse a function's source): about 0.35 s of CPU to load, and
+// - @npmcli/arborist (runtime/closure/codePaths.js, computeCodePaths: the node_modules a serialized
+//   function needs), about 490 modules and 0.5 s of CPU (pacote, cacache, @npmcli/git, ...).
+// Together they were about two thirds of the CPU `require("@pulumi/pulumi")` takes (node -e on this
+// machine: 1.06 s for the SDK, 0.34 s typescript, 0.51 s arborist, each measured alone).
+// Each is replaced, before the SDK loads, by a stand-in module whose exports load the real package
+// at first use and then forward to it, so nothing behaves differently if something does use them:
+// only the load moves from start-up to first use. The SDK reads them only inside functions, except
+// for the one property its import helpers look at, `__esModule`, which the stand-in answers
+// without loading: typescript is taken as `const ts = require(...)` (no helper: undefined, as the
+// package's own), @npmcli/arborist through `__importStar(require(...))` (codePaths.js), which
+// copies every property of a module without `__esModule` (a load) and passes one with it through
+// unchanged: the stand-in says true, and codePaths reads `arborist.Arborist`, forwarded as is.
+// Importing this module installs the stand-ins (the plan's command line, tools/plan.ts, imports it
+// first); the real `pulumi up` never loads it.
+// TWINSTACK_EAGER_SDK=1 turns it off (to compare).
+import Module from "module";
+import * as path from "path";
+
+/** Packages deferred (resolved from the SDK's own directory, where its `require` finds them), with what `__esModule` answers before the load. */
+const DEFERRED: { name: string; esModule: true | undefined }[] = [
+  { name: "typescript", esModule: undefined },
+  { name: "@npmcli/arborist", esModule: true },
+];
+
+/** The id of a stand-in module in require.cache (tests look for it). */
+export const STAND_IN_ID = "twinstack:deferred";
+
+type CachedModule = { exports: unknown; loaded: boolean; id: string; filename: string };
+
+/** A stand-in for the module at `file`: loads it at the first access to its exports. */
+function lazyExports(file: string, esModule: true | undefined): object {
+  let real: Record<PropertyKey, unknown> | undefined;
+  const load = () => {
+    if (real === undefined) {
+      const cache = require.cache as Record<string, CachedModule | undefined>;
+      delete cache[file]; // this stand-in: let node load the real module into its place
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      real = require(file) as Record<PropertyKey, unknown>;
+    }
+    return real;
+  };
+  return new Proxy(
+    {},
+    {
+      get: (_t, key) => (key === "__esModule" && real === undefined ? esModule : Reflect.get(load(), key)),
+      has: (_t, key) => Reflect.has(load(), key),
+      set: (_t, key, value) => Reflect.set(load(), key, value),
+      ownKeys: () => Reflect.ownKeys(load()),
+      getOwnPropertyDescriptor: (_t, key) => {
+        const d = Reflect.getOwnPropertyDescriptor(load(), key);
+        // The target is an empty object: a proxy may not report a non-configurable property it lacks.
+        return d && { ...d, configurable: true };
+      },
+      defineProperty: (_t, key, d) => Reflect.defineProperty(load(), key, d),
+      deleteProperty: (_t, key) => Reflect.deleteProperty(load(), key),
+    },
+  );
+}
+
+/** Installs the stand-ins unless the SDK is already loaded (then it is too late, and harmless). */
+export function deferUnusedSdkModules(env: NodeJS.ProcessEnv = process.env): string[] {
+  if (env.TWINSTACK_EAGER_SDK) return [];
+  const cache = require.cache as Record<string, CachedModule | undefined>;
+  const sdkEntry = require.resolve("@pulumi/pulumi");
+  if (cache[sdkEntry]) return [];
+  const deferred: string[] = [];
+  for (const { name, esModule } of DEFERRED) {
+    let file: string;
+    try {
+      file = require.resolve(name, { paths: [path.dirname(sdkEntry)] });
+    } catch {
+      continue; // not installed where the SDK looks: the SDK has its own fallback
+    }
+    if (cache[file]) continue;
+    const stand = new Module(STAND_IN_ID) as unknown as CachedModule;
+    stand.filename = file;
+    stand.loaded = true;
+    stand.exports = lazyExports(file, esModule);
+    cache[file] = stand;
+    deferred.push(name);
+  }
+  return deferred;
+}
+
+/** What importing this module deferred (empty when the SDK was already loaded). */
+export const DEFERRED_AT_IMPORT = deferUnusedSdkModules();
