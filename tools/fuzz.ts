@@ -17,7 +17,10 @@ import { parseCommandLine, UsageError } from "./cli";
 import { exitWhenFlushed } from "./exit";
 import type { FuzzAnswer, FuzzJob } from "./fuzzWorker";
 
-const root = path.join(__dirname, "..");
+// The project root from tools/build.js (a link in dist/ resolves to the source): the same whether
+// this runs compiled (npm run fuzz: dist/tools/fuzz.js) or from TypeScript.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { ROOT: root } = require("./build.js") as { ROOT: string };
 
 interface Options {
   count: number;
@@ -224,7 +227,9 @@ class Pool {
   private child?: ChildProcess;
   private ready?: Promise<void>;
   start() {
-    const child = spawn(process.execPath, [require.resolve("ts-node/dist/bin"), "--swc", path.join(__dirname, "fuzzWorker.ts")], { cwd: root, stdio: ["ignore", "ignore", "pipe", "ipc"] });
+    // The worker beside this file: compiled JavaScript under node when this runs compiled, else through ts-node.
+    const worker = path.extname(__filename) === ".js" ? [path.join(__dirname, "fuzzWorker.js")] : [require.resolve("ts-node/dist/bin"), "--swc", path.join(__dirname, "fuzzWorker.ts")];
+    const child = spawn(process.execPath, worker, { cwd: root, stdio: ["ignore", "ignore", "pipe", "ipc"] });
     child.stderr?.resume();
     this.child = child;
     this.ready = new Promise((resolve) => child.once("message", () => resolve()));

@@ -13,7 +13,10 @@ import * as path from "path";
 import { SecretValue } from "./harness";
 import { planStack, StackPlan } from "./planner";
 
-const ROOT = path.join(__dirname, "..");
+// The project root from tools/build.js (a link in dist/ resolves to the source), so the compiled
+// dist/tools/urnBaseline.js (npm run urns-update) reads and writes the same files as the source.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { ROOT } = require("./build.js") as { ROOT: string };
 /** Where the baseline lives: one JSON file per stack, `<system>.<stack>.json` (`default` = the project root). */
 export const BASELINE_DIR = path.join(ROOT, "tests", "baselines");
 
