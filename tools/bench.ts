@@ -89,6 +89,8 @@ const wall = (samples: Sample[]) => median(samples.map((s) => s.wallMs));
 const cpu = (samples: Sample[]) => median(samples.map((s) => s.cpuMs));
 const peak = (samples: Sample[]) => Math.max(...samples.map((s) => s.maxRssMb));
 const ms = (v: number) => `${v.toFixed(0)} ms`;
+/** The machine's load average now: figures on a shared machine mean little without it. */
+const loadAverage = () => `load average ${os.loadavg().map((l) => l.toFixed(1)).join(" / ")} (1 / 5 / 15 min) on ${os.cpus().length} cores`;
 
 /** "1.23x wall, 1.10x CPU (goal <= 1.5x: met)": the goal judged on wall time, as the issue states it. */
 function ratio(a: Sample[], b: Sample[], goal: number): string {
@@ -134,7 +136,8 @@ function planBench(): void {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-bench-"));
   try {
     console.log(`offline plan: node on dist/tools/plan.js (npm run plan), median of ${RUNS} interleaved runs per figure;`);
-    console.log("wall includes node start-up; CPU is the process's own user+system time (steadier on a busy machine)\n");
+    console.log("wall includes node start-up; CPU is the process's own user+system time (steadier on a busy machine)");
+    console.log(`${loadAverage()}\n`);
 
     const base = interleaved(
       {
@@ -161,6 +164,14 @@ function planBench(): void {
       const marginal = n === 0 ? "" : `   ${((wall(s) - wall(t0)) / added).toFixed(2)} / ${((cpu(s) - cpu(t0)) / added).toFixed(2)}`;
       console.log(row(`examples/cocotte prod, ${n} tenants`, s, marginal));
     }
+    // "Time per resource flat from 20 to 1,000 tenants": the marginal cost of a resource does not grow
+    // with the count, judged as the 1,000-tenant figure within 1.25x of the 20-tenant one.
+    const perResource = (n: number, f: (s: Sample[]) => number) => (f(tenants[String(n)]) - f(t0)) / (tenants[String(n)][0].resources - t0[0].resources);
+    const flatWall = perResource(1000, wall) / perResource(20, wall);
+    console.log(
+      `ms per added resource, 1000 tenants / 20 tenants: ${flatWall.toFixed(2)}x wall, ${(perResource(1000, cpu) / perResource(20, cpu)).toFixed(2)}x CPU ` +
+        `(goal flat, <= 1.25x: ${flatWall <= 1.25 ? "met" : "NOT met"})`,
+    );
     console.log(`200 tenants / 0 tenants: ${ratio(tenants["200"], t0, 2)}`);
     console.log(`1000 tenants / 0 tenants: ${ratio(tenants["1000"], t0, 6)}`);
     const peak1000 = peak(tenants["1000"]);
@@ -179,6 +190,7 @@ function planBench(): void {
     console.log(row("examples/gigi preview-feature-xyz, alone", previews.alone));
     console.log(row("  next to 200 sibling preview stack files", previews.crowded));
     console.log(`with 200 siblings / alone: ${ratio(previews.crowded, previews.alone, 1.2)}`);
+    console.log(loadAverage());
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
@@ -235,6 +247,7 @@ async function main() {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { benchSampling, formatBench } = require(samplerBench);
     console.log(`\n${formatBench(await benchSampling())}`);
+    console.log(loadAverage());
   } else {
     console.log("\nsampler: skipped (PostgreSQL server binaries not installed)");
   }
