@@ -12,7 +12,6 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
-import { SECRET_PLACEHOLDER } from "../stacks/stackFile";
 import { parseCommandLine, UsageError } from "./cli";
 import { exitWhenFlushed } from "./exit";
 import type { FuzzAnswer, FuzzJob } from "./fuzzWorker";
@@ -212,6 +211,10 @@ interface Outcome {
 
 /** Whether a rejection reads as the README promises. */
 export function rejectedWell(answer: FuzzAnswer, file: string): boolean {
+  // Required here, not at the top: stacks/stackFile loads the Pulumi SDK (~1 s), which --help and
+  // usage errors do not need.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { SECRET_PLACEHOLDER } = require("../stacks/stackFile") as typeof import("../stacks/stackFile");
   if (answer.stackTrace || answer.message.includes(SECRET_PLACEHOLDER) || answer.message.includes("v1:fuzz")) return false;
   if (answer.mandatory > 0) return answer.message.length > 0;
   const lines = answer.message.split("\n").filter(Boolean);
@@ -224,7 +227,10 @@ class Pool {
   private child?: ChildProcess;
   private ready?: Promise<void>;
   start() {
-    const child = spawn(process.execPath, [require.resolve("ts-node/dist/bin"), "--swc", path.join(__dirname, "fuzzWorker.ts")], { cwd: root, stdio: ["ignore", "ignore", "pipe", "ipc"] });
+    // Compiled (dist/tools/fuzz.js, npm run fuzz): node on the compiled worker beside it; from source: ts-node.
+    const worker = path.join(__dirname, `fuzzWorker${path.extname(__filename)}`);
+    const start = worker.endsWith(".js") ? [worker] : [require.resolve("ts-node/dist/bin"), "--swc", worker];
+    const child = spawn(process.execPath, start, { cwd: root, stdio: ["ignore", "ignore", "pipe", "ipc"] });
     child.stderr?.resume();
     this.child = child;
     this.ready = new Promise((resolve) => child.once("message", () => resolve()));
