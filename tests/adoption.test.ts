@@ -93,7 +93,8 @@ describe("defaults pass the default policy on the default host size", () => {
 describe("previews: one slug for the stack name and the program, dev's HTTPS port kept", () => {
   const root = path.join(__dirname, "..");
   const tool = (args: string[]) =>
-    spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--swc", path.join(root, "tools/preview-stack-name.ts"), ...args], { cwd: root, encoding: "utf8" });
+    // The compiled tool (npm run preview-stack-name), built once per run by tests/globalSetup.ts.
+    spawnSync(process.execPath, [require("../tools/build.js").compiled("tools/preview-stack-name.ts"), ...args], { cwd: root, encoding: "utf8" });
 
   test("a branch over 32 characters: the plan of the printed stack uses exactly its slug, at https://dev…:8443", () => {
     const branch = "feature/JIRA-1234-make-the-checkout-page-load-faster";

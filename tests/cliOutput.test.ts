@@ -7,6 +7,9 @@ import * as path from "path";
 import YAML from "yaml";
 
 const root = path.join(__dirname, "..");
+// As `npm run plan` starts it: node on the compiled script (tools/build.js; built by tests/globalSetup.ts).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { compiled } = require("../tools/build.js") as { compiled(rel: string): string };
 
 function bigProdStack(dir: string): string {
   const workers = Array.from({ length: 60 }, (_, i) => ({ name: `worker${i}`, command: ["node", `worker${i}.js`, "--queue", `queue-${i}`, "--note", "x".repeat(3000)] }));
@@ -25,7 +28,7 @@ function planThroughSlowReader(script: string, args: string[], pauseMs: number):
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-pipe-"));
   const signal = path.join(dir, "exited");
   const parent = `process.stdout.write("x".slice(1));
-    require("child_process").spawn(process.execPath, ${JSON.stringify([require.resolve("ts-node/dist/bin"), "--swc", path.join(root, script), ...args])}, { stdio: ["ignore", "inherit", "pipe"] })
+    require("child_process").spawn(process.execPath, ${JSON.stringify([compiled(script), ...args])}, { stdio: ["ignore", "inherit", "pipe"] })
       .on("exit", (code) => { require("fs").writeFileSync(${JSON.stringify(signal)}, String(code)); })
       .stderr.pipe(process.stderr);`;
   const polls = Math.ceil(pauseMs / 100);

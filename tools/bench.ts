@@ -4,7 +4,7 @@
 // Runs are interleaved (A B C A B C ...) and the median is quoted, so a machine whose speed drifts
 // (shared CI runners) moves every figure alike and the ratios stay comparable.
 //   npm run bench                 plan figures and ratios, then the sampler's throughput
-//   npm run bench -- --tests      per-suite timing table of one `jest` run (its JSON report)
+//   npm run bench -- --tests      per-suite timing table of one `jest` run (its JSON report), its CPU and assertion count
 // BENCH_RUNS (default 3) sets the runs per figure; the 1,000-tenant plan runs at most as often.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -19,9 +19,10 @@ const USAGE = "npm run bench [-- --runs <n>] [-- --tests]";
 const HELP = `usage: ${USAGE}
 Prints figures (no pass/fail): the offline plan against loading its dependencies, plans with 0 to
 1,000 tenants, a preview beside 200 sibling stack files, and the sampler's throughput when
-PostgreSQL is installed; --tests prints a per-suite timing table of one jest run instead.
+PostgreSQL is installed; --tests prints a per-suite timing table of one jest run instead, with
+its wall and CPU time, the load average around it and the number of passing assertions.
   --runs <n>   runs per figure (default: BENCH_RUNS, else 3)
-  --tests      per-suite timing table of \`npm test\`
+  --tests      per-suite timing table of \`npm test\`, its CPU time and assertion count
   -h, --help   this help`;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { ROOT, ensureBuilt, compiled } = require("./build.js") as { ROOT: string; ensureBuilt(): string; compiled(rel: string): string };
@@ -201,22 +202,48 @@ interface JestReport {
   numTotalTests: number;
   numPassedTests: number;
   numFailedTests: number;
-  testResults: { name: string; startTime: number; endTime: number; status: string; message: string; assertionResults: { fullName: string; status: string }[] }[];
+  testResults: { name: string; startTime: number; endTime: number; status: string; message: string; assertionResults: { fullName: string; status: string; numPassingAsserts?: number }[] }[];
+}
+
+/**
+ * CPU seconds (user + system) of this process's waited-for children so far: /proc/self/stat fields
+ * 16 and 17, cutime and cstime, in clock ticks (proc(5); USER_HZ is 100 on Linux). Daemons a test
+ * starts and that detach (pg_ctl's postgres) are not counted. undefined where there is no /proc.
+ */
+function childrenCpuSeconds(): number | undefined {
+  try {
+    const stat = fs.readFileSync("/proc/self/stat", "utf8");
+    // Fields after the command name, which is in parentheses and may contain spaces: field 3 onwards.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return undefined;
+  }
 }
 
 /** One `jest` run with its JSON report: wall time and a per-suite table, slowest first. */
 function testsBench(): void {
   const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-bench-jest-")), "report.json");
+  const loadBefore = os.loadavg();
+  const cpuBefore = childrenCpuSeconds();
   const started = process.hrtime.bigint();
   const child = spawnSync(process.execPath, [require.resolve("jest/bin/jest"), "--json", `--outputFile=${report}`], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });
   const wallS = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpuAfter = childrenCpuSeconds();
+  const loadAfter = os.loadavg();
   if (!fs.existsSync(report)) throw new Error(`jest wrote no report (exit ${child.status}):\n${child.stderr}`);
   const r = JSON.parse(fs.readFileSync(report, "utf8")) as JestReport;
   fs.rmSync(path.dirname(report), { recursive: true, force: true });
   const suites = r.testResults
     .map((t) => ({ name: path.relative(ROOT, t.name), seconds: (t.endTime - t.startTime) / 1000, tests: t.assertionResults.length, status: t.status }))
     .sort((a, b) => b.seconds - a.seconds);
-  console.log(`npm test: ${wallS.toFixed(1)} s wall (goal < 60 s), ${r.numTotalTests} tests, ${r.numPassedTests} passed, ${r.numFailedTests} failed, exit ${child.status}`);
+  // Assertions: every expect() that passed (jest counts them per test as numPassingAsserts): the
+  // figure that shows no assertion was dropped to make the suite faster.
+  const assertions = r.testResults.reduce((n, t) => n + t.assertionResults.reduce((m, a) => m + (a.numPassingAsserts ?? 0), 0), 0);
+  const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(" ");
+  const cpu = cpuBefore !== undefined && cpuAfter !== undefined ? `${(cpuAfter - cpuBefore).toFixed(1)} s CPU (jest and the processes it waited for), ` : "";
+  console.log(`npm test: ${wallS.toFixed(1)} s wall (goal < 60 s), ${cpu}load average ${load(loadBefore)} before, ${load(loadAfter)} after (${os.cpus().length} cores)`);
+  console.log(`${r.numTotalTests} tests, ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${assertions} passing assertions, exit ${child.status}`);
   console.log("suite                                            tests   seconds  status");
   for (const s of suites) console.log(`${s.name.padEnd(48)} ${String(s.tests).padStart(5)}  ${s.seconds.toFixed(1).padStart(8)}  ${s.status}`);
   for (const t of r.testResults.filter((t) => t.status !== "passed")) {

@@ -4,10 +4,21 @@
 // First import, before anything loads the SDK: defers what only its function serialization uses.
 import "./harness/deferSdkModules";
 import * as fs from "fs";
-import { describeFailure, isUserError, parentName, planStack, readPolicyConfig, StackPlan } from "./planner";
-import { diffPlans, formatDiff, PlanDiff, readPlanJson, stackFileAtRef } from "./planDiff";
+import type { StackPlan } from "./planner";
+import type { PlanDiff } from "./planDiff";
 import { formatGroup, groupViolations } from "../policy/summary";
-import { SecretValue } from "./harness";
+// The planner, the diff and the harness load the Pulumi SDK and the program (~1.5 s of CPU): they are
+// required once the command line parsed (loadPlanner), so --help and usage errors answer without them.
+let { describeFailure, isUserError, parentName, planStack, readPolicyConfig } = {} as typeof import("./planner");
+let { diffPlans, formatDiff, readPlanJson, stackFileAtRef } = {} as typeof import("./planDiff");
+let { SecretValue } = {} as typeof import("./harness");
+function loadPlanner(): void {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  ({ describeFailure, isUserError, parentName, planStack, readPolicyConfig } = require("./planner") as typeof import("./planner"));
+  ({ diffPlans, formatDiff, readPlanJson, stackFileAtRef } = require("./planDiff") as typeof import("./planDiff"));
+  ({ SecretValue } = require("./harness") as typeof import("./harness"));
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
 import { fromCaller, parseCommandLine, UsageError } from "./cli";
 import { exitWhenFlushed } from "./exit";
 
@@ -94,6 +105,7 @@ async function main(): Promise<number> {
   } catch (err) {
     fail((err as Error).message);
   }
+  loadPlanner();
   // Errors inside the program's applies surface asynchronously: report them like any other.
   process.on("unhandledRejection", (err) => {
     process.stderr.write(`${describeFailure(err)}\n`);
@@ -158,7 +170,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => exitWhenFlushed(code),
   (err) => {
-    if (!(err instanceof Failed)) process.stderr.write(`${describeFailure(err)}\n`);
+    if (!(err instanceof Failed)) process.stderr.write(`${describeFailure ? describeFailure(err) : String(err)}\n`);
     return exitWhenFlushed(1);
   },
 );
