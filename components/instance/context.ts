@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import type { InstanceStackArgs } from "../instanceStack";
-import { HOST_NODE_LABEL } from "../dockerHosts";
+import { HOST_NODE_LABEL } from "../swarm";
 import { namePrefix } from "../../model/names";
 import { Runtime, WorkloadLimits, WorkloadSpec, declareWorkload } from "../workload";
 
