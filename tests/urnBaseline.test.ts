@@ -90,6 +90,21 @@ describe("compareBaselines", () => {
     expect(compareBaselines(before, before)).toEqual([]);
   });
 
+  it("takes a URN covered by an alias of a new resource as moved, not gone, and compares its inputs with the new resource's", () => {
+    const old = "urn:pulumi:prod::twinstack::twinstack:index:Old$docker:index/volume:Volume::app-prod-data";
+    const now = "urn:pulumi:prod::twinstack::twinstack:index:New$docker:index/volume:Volume::app-prod-data";
+    const app = "urn:pulumi:prod::twinstack::docker:index/container:Container::app-prod-app";
+    const b: Baseline = { ...before, resources: { [old]: { name: "app-prod-data" }, [app]: before.resources[app] } };
+    const renamed: Baseline = { ...b, resources: { [now]: { name: "app-prod-data" }, [app]: before.resources[app] }, aliases: { [now]: [old] } };
+    expect(compareBaselines(b, renamed)).toEqual([]);
+    // Without the alias the old URN is gone (Pulumi would replace it); with it, a changed input still shows.
+    expect(compareBaselines(b, { ...renamed, aliases: undefined })[0]).toMatch(/^- .*Old\$docker.*a rename needs aliases/);
+    expect(compareBaselines(b, { ...renamed, resources: { ...renamed.resources, [now]: { name: "app-prod-volume" } } })).toEqual([
+      `~ ${old} => ${now}`,
+      '    name: "app-prod-data" => "app-prod-volume"',
+    ]);
+  });
+
   it("writes a secret as a digest that changes with the value", () => {
     const a = redact({ password: new SecretValue("hunter2-hunter2"), user: "app" }) as Record<string, string>;
     const b = redact({ password: new SecretValue("hunter3-hunter3"), user: "app" }) as Record<string, string>;
