@@ -9,8 +9,8 @@ import * as docker from "@pulumi/docker";
 import { BackupJob } from "./backupJob";
 import { MonitoringArgs } from "./monitoring";
 import { ReverseProxy } from "./reverseProxy";
-import { SharedPostgresDb } from "./sharedPostgresDb";
-import { VipPair } from "./vipPair";
+import { PostgresDatabase } from "./postgresDatabase";
+import { VirtualIp } from "./virtualIp";
 import { Runtime, WorkloadLimits } from "./workload";
 import { instanceContext } from "./instance/context";
 import { declareDatabase } from "./instance/database";
@@ -141,7 +141,7 @@ export interface InstanceStackArgs {
         mode: "hcloud" | "digitalocean";
         location: string;
         node: string;
-        /** hcloud, two or more VIP nodes: keepalived over the private network moves the IP (VipPair cloud.failover). */
+        /** hcloud, two or more VIP nodes: keepalived over the private network moves the IP (VirtualIp cloud.failover). */
         failover?: { nodes: string[]; routerId: number; image: string; apiToken: pulumi.Input<string> };
       };
   /** image: the client whose pg_dump takes the dumps (major >= the server's). */
@@ -161,9 +161,9 @@ export class InstanceStack extends pulumi.ComponentResource {
   readonly namePrefix: string;
   readonly networkName: pulumi.Output<string>;
   readonly providers: Record<string, docker.Provider>;
-  readonly database: SharedPostgresDb;
+  readonly database: PostgresDatabase;
   readonly proxy?: ReverseProxy;
-  readonly vip?: VipPair;
+  readonly vip?: VirtualIp;
   readonly url?: string;
   readonly caddyfile?: pulumi.Output<string>;
   readonly basicAuthPasswords: pulumi.Output<Record<string, string>>;

@@ -45,7 +45,7 @@ describe("aliasUrns (the engine's alias inheritance)", () => {
     const parentAliases = aliasUrns({ name: "prod-db", type: "twinstack:index:PostgresDatabase", parent: "urn:pulumi:prod::twinstack::twinstack:index:InstanceStack::prod" }, [{ type: "twinstack:index:SharedPostgresDb" }], [], "twinstack", "prod");
     expect(parentAliases).toEqual(["urn:pulumi:prod::twinstack::twinstack:index:InstanceStack$twinstack:index:SharedPostgresDb::prod-db"]);
     expect(aliasUrns({ name: "prod-db-role", type: "postgresql:index/role:Role", parent: parentNow }, [], parentAliases, "twinstack", "prod")).toEqual([
-      "urn:pulumi:prod::twinstack::twinstack:index:InstanceStack$twinstack:index:SharedPostgresDb$postgresql:index/role:Role::prod-db-role",
+      "urn:pulumi:prod::twinstack::twinstack:index:SharedPostgresDb$postgresql:index/role:Role::prod-db-role",
     ]);
   });
   it("renames a child's name prefix with its parent's aliased name, and leaves other names alone", () => {

@@ -99,6 +99,30 @@ export function baselineOf(s: BaselineStack, plan: StackPlan, root = ROOT): Base
   return baseline;
 }
 
+/** Component type tokens renamed with `aliases`, old to new: the URNs a stack had before each rename. */
+export const RENAMED_TYPES: ReadonlyArray<{ from: string; to: string }> = [
+  { from: "twinstack:index:SharedPostgresDb", to: "twinstack:index:PostgresDatabase" },
+  { from: "twinstack:index:VipPair", to: "twinstack:index:VirtualIp" },
+];
+
+/** A URN with each renamed type token in its type chain put back to the old token. */
+export function urnBeforeRenames(urn: string, renames = RENAMED_TYPES): string {
+  const parts = urn.split("::");
+  parts[2] = parts[2]
+    .split("$")
+    .map((t) => renames.find((r) => r.to === t)?.from ?? t)
+    .join("$");
+  return parts.join("::");
+}
+
+/** The baseline as the program declared it before the renames: URNs with the old tokens, no aliases. */
+export function baselineBeforeRenames(b: Baseline, renames = RENAMED_TYPES): Baseline {
+  const resources: Baseline["resources"] = {};
+  for (const [u, inputs] of Object.entries(b.resources)) resources[urnBeforeRenames(u, renames)] = inputs;
+  const sorted = Object.fromEntries(Object.keys(resources).sort().map((u) => [u, resources[u]]));
+  return { stack: b.stack, stackFile: b.stackFile, resources: sorted };
+}
+
 export const baselineFile = (id: string, dir = BASELINE_DIR) => path.join(dir, `${id}.json`);
 
 export function formatBaseline(b: Baseline): string {

@@ -9,14 +9,14 @@ import { isGeneratedEnvVar } from "../appEnv";
 import { BACKUP_SCRIPT_PATH, BackupJob } from "../backupJob";
 import { HEALTH_PROBE, httpProbeTest } from "../images";
 import { ReleaseTask } from "../releaseTask";
-import { SharedPostgresDb } from "../sharedPostgresDb";
+import { PostgresDatabase } from "../postgresDatabase";
 import { WorkloadSpec } from "../workload";
 import { InvariantError } from "../render/invariant";
 import { InstanceContext } from "./context";
 import { InstanceRedis } from "./redis";
 
 export interface InstanceAppDeps {
-  database: SharedPostgresDb;
+  database: PostgresDatabase;
   dbNetworks: string[];
   redis?: InstanceRedis;
   /** Prod's release phase takes a backup with it first. */

@@ -1,10 +1,10 @@
 // Scheduled, verified pg_dump backups of the env's database (components/backupJob.ts).
 import { BackupJob } from "../backupJob";
-import { SharedPostgresDb } from "../sharedPostgresDb";
+import { PostgresDatabase } from "../postgresDatabase";
 import { InstanceContext } from "./context";
 
 /** Child: `${name}-backup` (BackupJob), after the database. Returns undefined without `backup`. */
-export function declareBackup(ctx: InstanceContext, database: SharedPostgresDb): BackupJob | undefined {
+export function declareBackup(ctx: InstanceContext, database: PostgresDatabase): BackupJob | undefined {
   const { args } = ctx;
   if (!args.backup) return undefined;
   return new BackupJob(

@@ -1,21 +1,21 @@
 // The env's PostgreSQL database and role, by variant (InstanceStackArgs.database):
 //   shared     on an existing server (the operator's), through its admin login;
-//   dedicated  in a container of the env's own (SharedPostgresDb's dedicated mode);
+//   dedicated  in a container of the env's own (PostgresDatabase's dedicated mode);
 //   ha         on an HA cluster of the env's own (etcd + Patroni + HAProxy, components/haPostgres.ts)
 //              declared first on the env network, then used like a shared server through HAProxy.
 import { HA_POSTGRES_HOST, HaPostgres, SUPERUSER } from "../haPostgres";
-import { SharedPostgresDb } from "../sharedPostgresDb";
+import { PostgresDatabase } from "../postgresDatabase";
 import { databaseName as physicalDatabaseName } from "../../model/names";
 import { InvariantError } from "../render/invariant";
 import { InstanceContext } from "./context";
 
 export interface InstanceDatabase {
-  database: SharedPostgresDb;
+  database: PostgresDatabase;
   /** Extra networks the app's containers join to reach a shared server (`database.network`). */
   dbNetworks: string[];
 }
 
-/** Children: `${name}-db` (SharedPostgresDb); for `ha` also `${name}-ha-postgres` (HaPostgres), which the database depends on. */
+/** Children: `${name}-db` (PostgresDatabase); for `ha` also `${name}-ha-postgres` (HaPostgres), which the database depends on. */
 export function declareDatabase(ctx: InstanceContext): InstanceDatabase {
   const { name, args, parent } = ctx;
   const db = args.database;
@@ -24,7 +24,7 @@ export function declareDatabase(ctx: InstanceContext): InstanceDatabase {
   switch (db.mode) {
     case "shared":
       return {
-        database: new SharedPostgresDb(
+        database: new PostgresDatabase(
           `${name}-db`,
           {
             ...common,
@@ -71,7 +71,7 @@ export function declareDatabase(ctx: InstanceContext): InstanceDatabase {
         { parent },
       );
       return {
-        database: new SharedPostgresDb(
+        database: new PostgresDatabase(
           `${name}-db`,
           {
             ...common,
@@ -95,7 +95,7 @@ export function declareDatabase(ctx: InstanceContext): InstanceDatabase {
     }
     case "dedicated":
       return {
-        database: new SharedPostgresDb(
+        database: new PostgresDatabase(
           `${name}-db`,
           {
             ...common,

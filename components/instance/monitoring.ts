@@ -1,10 +1,10 @@
 // The env's Prometheus, exporters and Alertmanager (components/monitoring.ts), probing the env's sites.
 import { Monitoring, siteProbeTargets } from "../monitoring";
-import { SharedPostgresDb } from "../sharedPostgresDb";
+import { PostgresDatabase } from "../postgresDatabase";
 import { InstanceContext } from "./context";
 
 /** Child: `${name}-monitoring` (Monitoring), after the database. Nothing without `monitoring`. */
-export function declareMonitoring(ctx: InstanceContext, database: SharedPostgresDb): Monitoring | undefined {
+export function declareMonitoring(ctx: InstanceContext, database: PostgresDatabase): Monitoring | undefined {
   const { args, nonProd } = ctx;
   if (!args.monitoring) return undefined;
   const proxy = args.proxy;

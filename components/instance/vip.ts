@@ -1,15 +1,15 @@
 // The env's virtual IP, by variant (InstanceStackArgs.vip): keepalived (VRRP between the VIP nodes,
 // tracking the proxy's loopback health port), or a cloud floating/reserved IP assigned to one node
 // (hcloud, DigitalOcean), on hcloud optionally moved by keepalived between failover nodes.
-import { VipPair } from "../vipPair";
+import { VirtualIp } from "../virtualIp";
 import { InvariantError } from "../render/invariant";
 import { InstanceContext } from "./context";
 
 /**
- * Child: `${name}-vip` (VipPair). Returns undefined without `vip`.
+ * Child: `${name}-vip` (VirtualIp). Returns undefined without `vip`.
  * @throws InvariantError when a VIP node is not a host of the stack, or a cloud VIP's node is not provisioned.
  */
-export function declareVip(ctx: InstanceContext, healthPort: number | undefined): VipPair | undefined {
+export function declareVip(ctx: InstanceContext, healthPort: number | undefined): VirtualIp | undefined {
   const { name, args, parent } = ctx;
   const vip = args.vip;
   if (!vip) return undefined;
@@ -20,7 +20,7 @@ export function declareVip(ctx: InstanceContext, healthPort: number | undefined)
       if (!host) throw new InvariantError(`vip node "${nodeName}" is not a host of this stack`);
       return { name: nodeName, address: host.address as string, priority: 150 - i * 10, dockerProvider: ctx.providers[nodeName] };
     });
-    return new VipPair(
+    return new VirtualIp(
       `${name}-vip`,
       {
         mode: "keepalived",
@@ -58,5 +58,5 @@ export function declareVip(ctx: InstanceContext, healthPort: number | undefined)
     limits: ctx.limitsOf(undefined),
     labels,
   };
-  return new VipPair(`${name}-vip`, { mode: vip.mode, namePrefix: ctx.prefix, protect: args.protect, cloud: { location: vip.location, assignTo: node.serverId, failover } }, { parent });
+  return new VirtualIp(`${name}-vip`, { mode: vip.mode, namePrefix: ctx.prefix, protect: args.protect, cloud: { location: vip.location, assignTo: node.serverId, failover } }, { parent });
 }

@@ -182,10 +182,15 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
   return state;
 }
 
-/** `urn:pulumi:<stack>::<project>::<parent types>$<type>::<name>`, as the SDK's createUrn builds it. */
+/**
+ * `urn:pulumi:<stack>::<project>::<parent type>$<type>::<name>`, built the way the SDK's mock monitor
+ * builds the URNs the harness records (node_modules/@pulumi/pulumi/runtime/mocks.js `newUrn`: the
+ * parent's own type only; the engine writes the parent's whole type chain). Aliases are computed in
+ * the same scheme, so they compare with the recorded URNs.
+ */
 export function urnOf(name: string, type: string, parentUrn: string | undefined, project: string, stack: string): string {
-  const prefix = parentUrn ? `${parentUrn.substring(0, parentUrn.lastIndexOf("::"))}$` : `urn:pulumi:${stack}::${project}::`;
-  return `${prefix}${type}::${name}`;
+  const parentType = parentUrn ? `${parentUrn.split("::")[2].split("$").pop()}$` : "";
+  return `urn:pulumi:${stack}::${project}::${parentType}${type}::${name}`;
 }
 
 /** One `aliases` entry as registered: a full URN, or a spec whose absent fields default to the resource's own. */
@@ -327,7 +332,15 @@ export async function planProgram(program: () => unknown, opts: PlanOptions): Pr
 
   const restoreStackTraces = skipSdkStackTraces();
   try {
-    const exported = await program();
+    let exported: unknown;
+    try {
+      exported = await program();
+    } catch (err) {
+      // A component that throws after its super() (an invariant) has a registration under way:
+      // let it land on this plan's mock monitor, not on the next plan's.
+      await waitForRegistrations().catch(() => undefined);
+      throw err;
+    }
     const outputs = await resolveOutputs(exported);
     await waitForRegistrations();
     return { resources, outputs };
