@@ -6,7 +6,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { HOST_NODE_LABEL } from "./dockerHosts";
+import { HOST_NODE_LABEL } from "./swarm";
 import { ETCD, HAPROXY, SPILO } from "./images";
 import { renderHaproxyCfg } from "./render/haproxy";
 import { renderEtcdMemberEnv, renderPatroniYml } from "./render/patroni";

@@ -16,7 +16,7 @@ import { PG_IDENTIFIER_MAX, PREVIEW_DATABASE_INFIX as DB_INFIX, previewDatabaseN
 import { renderPreviewRoute } from "./render/caddyfile";
 import { renderPreviewRouteScripts } from "./render/previewRoute";
 import { HEALTH_PROBE, httpProbeTest } from "./images";
-import { SharedPostgresDb } from "./sharedPostgresDb";
+import { PostgresDatabase } from "./postgresDatabase";
 import { InvariantError } from "./render/invariant";
 
 export interface PreviewEnvArgs {
@@ -124,12 +124,12 @@ export class PreviewEnv extends pulumi.ComponentResource {
     const provider = new docker.Provider(`${name}-docker`, { host: dev.dockerHost, sshOpts: dev.dockerSshOpts }, { parent: this });
     const onDevHost = { parent: this, provider };
 
-    // SharedPostgresDb takes its physical name as a plain string, and the app name in it only
+    // PostgresDatabase takes its physical name as a plain string, and the app name in it only
     // exists once the handoff resolves: the database is declared when it does. StackReference
     // outputs are known during preview as well as update, so `pulumi preview` still shows it.
     const database = dev.apply((h) => {
       const databaseName = previewDatabaseName(h.appName, slug);
-      const db = new SharedPostgresDb(
+      const db = new PostgresDatabase(
         `${name}-db`,
         {
           databaseName,

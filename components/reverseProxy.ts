@@ -51,7 +51,7 @@ export interface ReverseProxyArgs {
    * or every address of its node (host mode) — https://docs.docker.com/engine/swarm/ingress/ and
    * https://docs.docker.com/reference/compose-file/services/#ports (`host_ip` is not supported by
    * Swarm) — so two envs on the same nodes could not both serve 80/443. Binding the VIP on a node
-   * that does not hold it needs `net.ipv4.ip_nonlocal_bind=1` there (VipPair sets it).
+   * that does not hold it needs `net.ipv4.ip_nonlocal_bind=1` there (VirtualIp sets it).
    * Default: one workload in `runtime`.
    */
   nodes?: { name: string; provider: pulumi.ProviderResource }[];

@@ -1,9 +1,8 @@
 // haPostgres.enabled: the env's database lives on an HA Postgres cluster of its own (etcd + Patroni
-// + HAProxy, components/haPostgres.ts) declared on the env network; SharedPostgresDb then creates
-// the env's role and database in shared mode through HAProxy.
+// + HAProxy, components/haPostgres.ts): the InstanceStack's `ha` database variant declares it on the
+// env network and creates the env's role and database through HAProxy (components/instance/database.ts).
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { HA_POSTGRES_HOST, HaPostgres, SUPERUSER } from "../components/haPostgres";
 import { InstanceHost, InstanceStackArgs } from "../components/instanceStack";
 import { LoadedConfig } from "./config";
 
@@ -11,7 +10,7 @@ export function haPostgresDatabase(
   loaded: LoadedConfig,
   hosts: InstanceHost[],
   publicAddresses: Record<string, pulumi.Input<string>>,
-): Pick<InstanceStackArgs, "database" | "databaseServer"> {
+): Pick<InstanceStackArgs, "database"> {
   const c = loaded.config;
   const ha = c.haPostgres;
   // runtime "swarm", no shared postgres.mode and an odd member count are checked by config
@@ -24,38 +23,19 @@ export function haPostgresDatabase(
 
   return {
     database: {
-      mode: "shared",
-      // The operator's postgresql provider reaches HAProxy on the first host (the firewall admits the admin range only).
-      host: publicAddresses[hosts[0].name],
+      mode: "ha",
+      members: members.map((h) => h.name),
+      patroniImage: ha.image,
+      etcdImage: ha.etcdImage,
+      haproxyImage: ha.haproxyImage,
       port: ha.port,
-      adminUser: SUPERUSER,
-      adminPassword: superuser.result,
-      sslmode: "prefer",
-      appHost: HA_POSTGRES_HOST,
+      // The operator's postgresql provider reaches HAProxy on the first host (the firewall admits the admin range only).
+      adminHost: publicAddresses[hosts[0].name],
+      superuserPassword: superuser.result,
+      limits: ha.limits,
       extensions: c.postgres.extensions,
       connectionLimit: c.postgres.connectionLimit,
       template: c.postgres.template,
     },
-    databaseServer: (ctx) =>
-      new HaPostgres(
-        `${ctx.name}-ha-postgres`,
-        {
-          namePrefix: ctx.namePrefix,
-          env,
-          dockerProvider: ctx.providers[hosts[0].name],
-          networkName: ctx.networkName,
-          members: members.map((h) => ({ host: h.name, dockerProvider: ctx.providers[h.name] })),
-          patroniImage: ha.image,
-          etcdImage: ha.etcdImage,
-          haproxyImage: ha.haproxyImage,
-          port: ha.port,
-          publish: true,
-          superuserPassword: superuser.result,
-          limits: ha.limits ?? (env === "prod" ? undefined : c.budget.defaultLimits),
-          protect: env === "prod",
-          labels: { "twinstack.env": env, "twinstack.stack": loaded.stack },
-        },
-        { parent: ctx.parent },
-      ),
   };
 }

@@ -319,7 +319,7 @@ export const haPostgresSchema = z.strictObject({
   image: z.string().default(images.SPILO.image),
   etcdImage: z.string().default(images.ETCD.image),
   haproxyImage: z.string().default(images.HAPROXY.image),
-  /** HAProxy leader port; SharedPostgresDb connects here. */
+  /** HAProxy leader port; PostgresDatabase connects here. */
   port: port.default(5000),
   limits: limitsSchema.optional(),
 });

@@ -194,7 +194,7 @@ describe("haPostgres.enabled through the program", () => {
     expect(byType(result.resources, "command:remote:Command").filter((c) => c.name.includes("swarm-label-")).map((c) => c.name)).toHaveLength(3);
     const pg = one(result.resources, "pulumi:providers:postgresql");
     expect(pg.props).toMatchObject({ host: "10.0.0.1", port: "5000", username: "postgres" });
-    const db = one(result.resources, "twinstack:index:SharedPostgresDb");
+    const db = one(result.resources, "twinstack:index:PostgresDatabase");
     // Depending on the component is depending on every resource of the cluster.
     expect(db.opts.dependsOn).toEqual(expect.arrayContaining([...services(result, "patroni"), ...services(result, "haproxy")].map((s) => s.urn)));
     expect(one(result.resources, "postgresql:index/database:Database").props.name).toBe("crm_dev");

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
-import { planProgram, SecretValue, one } from "./harness";
+import { aliasUrns, planProgram, SecretValue, one } from "./harness";
 
 describe("mocks harness", () => {
   it("records type, name, parent, options and secret inputs of every registration", async () => {
@@ -37,4 +37,37 @@ describe("mocks harness", () => {
     }, { stack: "dev", config: {} });
     expect(outputs).toEqual({ ip: "[unknown]", image: "nginx:1" });
   });
+});
+
+describe("aliasUrns (the engine's alias inheritance)", () => {
+  const parentNow = "urn:pulumi:prod::twinstack::twinstack:index:InstanceStack$twinstack:index:PostgresDatabase::prod-db";
+  it("gives a renamed component its old URN and a child named from it the child's old URN", () => {
+    const parentAliases = aliasUrns({ name: "prod-db", type: "twinstack:index:PostgresDatabase", parent: "urn:pulumi:prod::twinstack::twinstack:index:InstanceStack::prod" }, [{ type: "twinstack:index:SharedPostgresDb" }], [], "twinstack", "prod");
+    expect(parentAliases).toEqual(["urn:pulumi:prod::twinstack::twinstack:index:InstanceStack$twinstack:index:SharedPostgresDb::prod-db"]);
+    expect(aliasUrns({ name: "prod-db-role", type: "postgresql:index/role:Role", parent: parentNow }, [], parentAliases, "twinstack", "prod")).toEqual([
+      "urn:pulumi:prod::twinstack::twinstack:index:SharedPostgresDb$postgresql:index/role:Role::prod-db-role",
+    ]);
+  });
+  it("renames a child's name prefix with its parent's aliased name, and leaves other names alone", () => {
+    const parentAliases = ["urn:pulumi:prod::twinstack::twinstack:index:X::old"];
+    const parent = "urn:pulumi:prod::twinstack::twinstack:index:X::new";
+    expect(aliasUrns({ name: "new-child", type: "t:index:C", parent }, [], parentAliases, "twinstack", "prod")).toEqual(["urn:pulumi:prod::twinstack::twinstack:index:X$t:index:C::old-child"]);
+    expect(aliasUrns({ name: "other", type: "t:index:C", parent }, [], parentAliases, "twinstack", "prod")).toEqual(["urn:pulumi:prod::twinstack::twinstack:index:X$t:index:C::other"]);
+    expect(aliasUrns({ name: "other", type: "t:index:C", parent }, [], [], "twinstack", "prod")).toEqual([]);
+  });
+});
+
+test("planProgram records the alias URNs a renamed component and its children are matched by", async () => {
+  class Renamed extends pulumi.ComponentResource {
+    constructor(name: string, opts?: pulumi.ComponentResourceOptions) {
+      super("twinstack:index:NewName", name, {}, { ...opts, aliases: [{ type: "twinstack:index:OldName" }] });
+      new random.RandomPassword(`${name}-secret`, { length: 8 }, { parent: this });
+      this.registerOutputs({});
+    }
+  }
+  const plan = await planProgram(() => new Renamed("comp"), { stack: "dev", config: {} });
+  expect(one(plan.resources, "twinstack:index:NewName").aliases).toEqual(["urn:pulumi:dev::twinstack::twinstack:index:OldName::comp"]);
+  expect(one(plan.resources, "random:index/randomPassword:RandomPassword").aliases).toEqual([
+    "urn:pulumi:dev::twinstack::twinstack:index:OldName$random:index/randomPassword:RandomPassword::comp-secret",
+  ]);
 });

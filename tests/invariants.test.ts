@@ -105,7 +105,7 @@ describe("components and renderers: invariants of one class", () => {
   });
 
   it("findInvariant finds one itself, as a cause, or named in a wrapped message (Pulumi's serialization errors)", () => {
-    expect(findInvariant(new InvariantError("VipPair v: bad"))).toBe("VipPair v: bad");
+    expect(findInvariant(new InvariantError("VirtualIp v: bad"))).toBe("VirtualIp v: bad");
     expect(findInvariant(new Error("outer", { cause: new InvariantError("inner") }))).toBe("inner");
     expect(findInvariant(new Error('error serializing property "x": InvariantError: BackupJob b: keep must be a positive integer, got 0'))).toBe("BackupJob b: keep must be a positive integer, got 0");
     expect(findInvariant(new Error("plain"))).toBeUndefined();

@@ -29,7 +29,7 @@ const HANDOFF: PreviewHandoff = {
 const T = {
   component: "twinstack:index:PreviewEnv",
   dockerProvider: "pulumi:providers:docker",
-  db: "twinstack:index:SharedPostgresDb",
+  db: "twinstack:index:PostgresDatabase",
   image: "docker:index/remoteImage:RemoteImage",
   container: "docker:index/container:Container",
   command: "command:local:Command",

@@ -33,6 +33,12 @@ export interface Baseline {
   /** Relative to the project root. */
   stackFile: string;
   resources: Record<string, Record<string, unknown>>;
+  /**
+   * Old URNs a resource is still matched by (its `aliases`, own and inherited from its parent), by
+   * its current URN; absent when no resource has any. A renamed component shows here with the
+   * URN it had before the rename.
+   */
+  aliases?: Record<string, string[]>;
 }
 
 /**
@@ -86,10 +92,38 @@ export function planForBaseline(s: BaselineStack, root = ROOT): Promise<StackPla
 /** The baseline of a planned stack. */
 export function baselineOf(s: BaselineStack, plan: StackPlan, root = ROOT): Baseline {
   const resources: Baseline["resources"] = {};
+  const aliases: Record<string, string[]> = {};
   for (const r of [...plan.resources].sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0))) {
     resources[r.urn] = redact(r.inputs) as Record<string, unknown>;
+    if (r.aliases.length) aliases[r.urn] = [...r.aliases].sort();
   }
-  return { stack: s.stack, stackFile: path.relative(root, s.stackFile), resources };
+  const baseline: Baseline = { stack: s.stack, stackFile: path.relative(root, s.stackFile), resources };
+  if (Object.keys(aliases).length) baseline.aliases = aliases;
+  return baseline;
+}
+
+/** Component type tokens renamed with `aliases`, old to new: the URNs a stack had before each rename. */
+export const RENAMED_TYPES: ReadonlyArray<{ from: string; to: string }> = [
+  { from: "twinstack:index:SharedPostgresDb", to: "twinstack:index:PostgresDatabase" },
+  { from: "twinstack:index:VipPair", to: "twinstack:index:VirtualIp" },
+];
+
+/** A URN with each renamed type token in its type chain put back to the old token. */
+export function urnBeforeRenames(urn: string, renames = RENAMED_TYPES): string {
+  const parts = urn.split("::");
+  parts[2] = parts[2]
+    .split("$")
+    .map((t) => renames.find((r) => r.to === t)?.from ?? t)
+    .join("$");
+  return parts.join("::");
+}
+
+/** The baseline as the program declared it before the renames: URNs with the old tokens, no aliases. */
+export function baselineBeforeRenames(b: Baseline, renames = RENAMED_TYPES): Baseline {
+  const resources: Baseline["resources"] = {};
+  for (const [u, inputs] of Object.entries(b.resources)) resources[urnBeforeRenames(u, renames)] = inputs;
+  const sorted = Object.fromEntries(Object.keys(resources).sort().map((u) => [u, resources[u]]));
+  return { stack: b.stack, stackFile: b.stackFile, resources: sorted };
 }
 
 export const baselineFile = (id: string, dir = BASELINE_DIR) => path.join(dir, `${id}.json`);
@@ -123,21 +157,32 @@ function describeChange(p: string, before: unknown, after: unknown): string {
 /**
  * The differences between a committed baseline and a fresh one, one line each ("" when equal):
  * URNs gone (a rename needs `aliases` on the new resource: https://www.pulumi.com/docs/iac/concepts/options/aliases/),
- * URNs new, and each changed input by path.
+ * URNs new, and each changed input by path. A URN that is gone but is an alias of a resource of
+ * `after` is not gone: Pulumi moves its state to that resource (no replacement), and its inputs are
+ * compared with that resource's, shown as `~ old => new`.
  */
 export function compareBaselines(before: Baseline, after: Baseline): string[] {
   const lines: string[] = [];
-  const gone = Object.keys(before.resources).filter((u) => !(u in after.resources));
-  const added = Object.keys(after.resources).filter((u) => !(u in before.resources));
+  // Old URN -> the new URN whose aliases include it.
+  const movedTo = new Map<string, string>();
+  for (const [u, olds] of Object.entries(after.aliases ?? {})) for (const old of olds) if (old in before.resources && !(old in after.resources)) movedTo.set(old, u);
+  const moved = new Set(movedTo.values());
+  const gone = Object.keys(before.resources).filter((u) => !(u in after.resources) && !movedTo.has(u));
+  const added = Object.keys(after.resources).filter((u) => !(u in before.resources) && !moved.has(u));
   for (const u of gone) lines.push(`- ${u}   (URN no longer declared: a rename needs aliases, or Pulumi replaces the resource)`);
   for (const u of added) lines.push(`+ ${u}`);
-  for (const [u, inputs] of Object.entries(after.resources)) {
-    if (!(u in before.resources)) continue;
-    const a = leaves(before.resources[u], "", new Map());
-    const b = leaves(inputs, "", new Map());
+  const pairs: [string, string][] = [
+    ...Object.keys(after.resources)
+      .filter((u) => u in before.resources)
+      .map((u): [string, string] => [u, u]),
+    ...[...movedTo.entries()],
+  ];
+  for (const [old, u] of pairs) {
+    const a = leaves(before.resources[old], "", new Map());
+    const b = leaves(after.resources[u], "", new Map());
     const changed = [...new Set([...a.keys(), ...b.keys()])].filter((p) => JSON.stringify(a.get(p)) !== JSON.stringify(b.get(p)));
     if (changed.length) {
-      lines.push(`~ ${u}`);
+      lines.push(old === u ? `~ ${u}` : `~ ${old} => ${u}`);
       for (const p of changed.sort()) lines.push(`    ${describeChange(p, a.get(p), b.get(p))}`);
     }
   }

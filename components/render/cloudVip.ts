@@ -1,4 +1,4 @@
-// The node-side pieces of a cloud VIP that moves on failover (VipPair, mode hcloud): keepalived's
+// The node-side pieces of a cloud VIP that moves on failover (VirtualIp, mode hcloud): keepalived's
 // notify_master script that asks the cloud API to route the IP to this node, and the container
 // entrypoint that configures the floating IP on the node's public interface (now and persistently)
 // and points keepalived's VRRP at the private-network interface. Pure: no Pulumi imports.

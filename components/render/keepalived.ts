@@ -1,4 +1,4 @@
-// keepalived.conf for one node of a VRRP group (VipPair on a LAN). Pure: no Pulumi imports.
+// keepalived.conf for one node of a VRRP group (VirtualIp on a LAN). Pure: no Pulumi imports.
 //
 // keepalived's parser is forgiving in ways that hurt: it truncates long auth passes, treats
 // '#' and '!' as comments anywhere on a line, substitutes `$NAME`, and on a bad value logs a

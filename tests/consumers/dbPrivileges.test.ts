@@ -1,5 +1,5 @@
 // Every database operation of the program and its scripts, on a real PostgreSQL, with exactly the
-// privileges the program grants in shared mode (components/sharedPostgresDb.ts): the env's login
+// privileges the program grants in shared mode (components/postgresDatabase.ts): the env's login
 // role owns its database; PUBLIC's CONNECT is revoked; the role gets CONNECT, CREATE, TEMPORARY;
 // the admin (a non-superuser with CREATEDB CREATEROLE, as on a managed server) gets CONNECT, CREATE
 // and creates postgres.extensions (pg_trgm here), so it, not the app role, owns them. Other
@@ -40,7 +40,7 @@ async function once<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** What SharedPostgresDb declares for one env database, in the same order, with the same roles. */
+/** What PostgresDatabase declares for one env database, in the same order, with the same roles. */
 async function declareEnvDatabase(name: string, extensions: string[]): Promise<void> {
   await once(pg.url("postgres"), async (c) => {
     // The postgresql provider (superuser: false) creates the role and the database owned by it.

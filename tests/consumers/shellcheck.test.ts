@@ -3,7 +3,7 @@
 // not, ephemeral or not.
 //
 // Mutations tried to prove these tests bite (each reverted):
-// - BOOTSTRAP_BODY installing `$WORK_DIR/runner` unquoted: every rendered-script case fails
+// - scripts/runner-bootstrap.sh (then BOOTSTRAP_BODY) installing `$WORK_DIR/runner` unquoted: every rendered-script case fails
 //   with SC2086 ("Double quote to prevent globbing and word splitting").
 // - a scripts/zz-mutant.sh containing `rm -rf $1/*`: the repo-scripts case fails (SC2115,
 //   SC2086).

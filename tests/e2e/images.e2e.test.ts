@@ -26,7 +26,7 @@ const NET = `${RUN}-net`;
 const DB = "myapp_dev";
 const DB_PASSWORD = `pw${RUN}Secret0123456789`;
 const SESSION_SECRET = `session-${RUN}-do-not-leak`;
-const PGDATA = "/var/lib/postgresql/data/pgdata"; // what components/sharedPostgresDb.ts sets
+const PGDATA = "/var/lib/postgresql/data/pgdata"; // what components/postgresDatabase.ts sets
 
 let docker: Docker;
 const created: Docker.Container[] = [];
@@ -189,7 +189,7 @@ beforeAll(async () => {
     Image: IMAGES.postgres,
     Env: [`POSTGRES_USER=${DB}`, `POSTGRES_DB=${DB}`, `PGDATA=${PGDATA}`, `POSTGRES_PASSWORD=${DB_PASSWORD}`],
     HostConfig: { Mounts: [{ Type: "volume", Source: pgVolume, Target: "/var/lib/postgresql/data" }] },
-    // The health check twinstack declares (components/sharedPostgresDb.ts): over TCP.
+    // The health check twinstack declares (components/postgresDatabase.ts): over TCP.
     Healthcheck: { Test: ["CMD", "pg_isready", "-h", "127.0.0.1", "-U", DB, "-d", DB], Interval: 1e9, Timeout: 5e9, Retries: 60 },
     aliases: ["postgres"],
     publish: 5432,

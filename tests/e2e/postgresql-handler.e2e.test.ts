@@ -1,5 +1,5 @@
 // The postgresql handlers of the e2e applier against a real, throwaway PostgreSQL server
-// (tests/support/pgServer.ts), driven the way SharedPostgresDb declares them (provider with
+// (tests/support/pgServer.ts), driven the way PostgresDatabase declares them (provider with
 // superuser: false, a role and its database, PUBLIC's CONNECT revoked, the role's grant, the admin's
 // grant and an extension; then deleted in reverse order), each effect read back from the catalogs or
 // by connecting. Twice: with a superuser admin (what a preview gets: the dedicated dev server's
@@ -40,7 +40,7 @@ async function connectAs(user: string, password: string, db: string): Promise<Cl
 beforeAll(async () => {
   pg = await startPgServer();
   await asSuper("postgres", (c) => c.query(`CREATE ROLE ${ADMIN} LOGIN CREATEDB CREATEROLE PASSWORD '${ADMIN_PW}'`));
-  // As the program declares it (SharedPostgresDb shared mode); provider inputs arrive as strings.
+  // As the program declares it (PostgresDatabase shared mode); provider inputs arrive as strings.
   const declared = (username: string, password: string): ProviderRef => ({
     urn: "urn:pulumi:dev::twinstack::pulumi:providers:postgresql::myapp-dev-db-pg",
     type: "pulumi:providers:postgresql",
@@ -81,7 +81,7 @@ describe("pure mappings", () => {
   });
 });
 
-describe("SharedPostgresDb's resources, for real", () => {
+describe("PostgresDatabase's resources, for real", () => {
   const made: Record<string, { id: string; outputs: Record<string, any>; inputs: Record<string, any> }> = {};
 
   test("Role: a login role whose password works (sslmode prefer falls back to plain on this server)", async () => {
@@ -114,7 +114,7 @@ describe("SharedPostgresDb's resources, for real", () => {
     const own = { database: DB, role: ROLE, objectType: "database", privileges: ["CONNECT", "CREATE", "TEMPORARY"] };
     const r2 = await g.create(own, ctx("role-grant"));
     const adm = { database: DB, role: ADMIN, objectType: "database", privileges: ["CONNECT", "CREATE"] };
-    // (the admin here is the superuser; the grant to dbadmin stands in for SharedPostgresDb's admin-grant)
+    // (the admin here is the superuser; the grant to dbadmin stands in for PostgresDatabase's admin-grant)
     const r3 = await g.create(adm, ctx("admin-grant"));
     made.revoke = { ...r1, inputs: revoke };
     made.own = { ...r2, inputs: own };

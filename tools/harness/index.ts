@@ -50,6 +50,11 @@ export interface PlannedResource {
   };
   /** URNs this resource depends on (explicit and through inputs). */
   dependencies: string[];
+  /**
+   * The URNs the engine would match this resource's old state by: its own `aliases` and those it
+   * inherits from its parent's (see aliasUrns). Empty for most resources.
+   */
+  aliases: string[];
   propertyDependencies: Record<string, string[]>;
 }
 
@@ -177,6 +182,68 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
   return state;
 }
 
+/**
+ * `urn:pulumi:<stack>::<project>::<parent type>$<type>::<name>`, built the way the SDK's mock monitor
+ * builds the URNs the harness records (node_modules/@pulumi/pulumi/runtime/mocks.js `newUrn`: the
+ * parent's own type only; the engine writes the parent's whole type chain). Aliases are computed in
+ * the same scheme, so they compare with the recorded URNs.
+ */
+export function urnOf(name: string, type: string, parentUrn: string | undefined, project: string, stack: string): string {
+  const parentType = parentUrn ? `${parentUrn.split("::")[2].split("$").pop()}$` : "";
+  return `urn:pulumi:${stack}::${project}::${parentType}${type}::${name}`;
+}
+
+/** One `aliases` entry as registered: a full URN, or a spec whose absent fields default to the resource's own. */
+export type AliasSpec = { urn: string } | { name?: string; type?: string; stack?: string; project?: string; parentUrn?: string; noParent?: boolean };
+
+/**
+ * The full set of URNs a resource is known by besides its own, the way the engine and the SDK
+ * compute it (node_modules/@pulumi/pulumi/resource.js `allAliases` and `inheritedChildAlias`;
+ * https://www.pulumi.com/docs/iac/concepts/options/aliases/): each of its own aliases, and for each
+ * alias URN of its parent, the child's URN under that parent URN, where a child name that starts
+ * with the parent's name takes the aliased parent's name as its prefix (the `${name}-part`
+ * convention), and the same for each own alias under each parent alias.
+ */
+export function aliasUrns(
+  resource: { name: string; type: string; parent?: string },
+  specs: AliasSpec[],
+  parentAliases: string[],
+  project: string,
+  stack: string,
+): string[] {
+  const own = specs.map((a) =>
+    "urn" in a
+      ? a.urn
+      : urnOf(a.name || resource.name, a.type || resource.type, a.noParent ? undefined : a.parentUrn || resource.parent, a.project || project, a.stack || stack),
+  );
+  const out = [...own];
+  if (resource.parent) {
+    const parentName = resource.parent.substring(resource.parent.lastIndexOf("::") + 2);
+    const inherit = (childName: string, childType: string, parentAlias: string) => {
+      const aliasParentName = parentAlias.substring(parentAlias.lastIndexOf("::") + 2);
+      const name = childName.startsWith(parentName) ? aliasParentName + childName.substring(parentName.length) : childName;
+      return urnOf(name, childType, parentAlias, project, stack);
+    };
+    for (const parentAlias of parentAliases) {
+      out.push(inherit(resource.name, resource.type, parentAlias));
+      for (const urn of own) {
+        const type = urn.split("::")[2].split("$").pop() as string;
+        out.push(inherit(urn.substring(urn.lastIndexOf("::") + 2), type, parentAlias));
+      }
+    }
+  }
+  return [...new Set(out)];
+}
+
+/** The `aliases` of a RegisterResourceRequest (pulumi/proto/alias_pb), as AliasSpecs. */
+function aliasSpecsOf(req: any): AliasSpec[] {
+  return (req.getAliasesList?.() ?? []).map((a: any): AliasSpec => {
+    if (a.hasUrn()) return { urn: a.getUrn() };
+    const spec = a.getSpec();
+    return { name: spec.getName(), type: spec.getType(), stack: spec.getStack(), project: spec.getProject(), parentUrn: spec.getParenturn(), noParent: spec.getNoparent() };
+  });
+}
+
 /** Runs `program` under mocks in preview mode and returns what it declared. */
 export async function planProgram(program: () => unknown, opts: PlanOptions): Promise<PlanResult> {
   const resources: PlannedResource[] = [];
@@ -213,8 +280,13 @@ export async function planProgram(program: () => unknown, opts: PlanOptions): Pr
   // Record each registration as the engine sees it; the mock monitor does the rest.
   const monitor = pulumi.runtime.getMonitor() as any;
   const register = monitor.registerResource.bind(monitor);
+  // Alias URNs by resource URN: a parent's response (its URN) precedes its children's requests.
+  const aliasesByUrn = new Map<string, string[]>();
   monitor.registerResource = (req: any, callback: (err: unknown, resp?: any) => void) => {
+    const parent: string | undefined = req.getParent() || undefined;
+    const aliases = aliasUrns({ name: req.getName(), type: req.getType(), parent }, aliasSpecsOf(req), (parent && aliasesByUrn.get(parent)) || [], project, opts.stack);
     register(req, (err: unknown, resp?: any) => {
+      if (!err && resp) aliasesByUrn.set(resp.getUrn(), aliases);
       if (!err && resp) {
         // The engine, not the SDK, turns additionalSecretOutputs into secrets: do what it does.
         const secretOutputs: string[] = req.getAdditionalsecretoutputsList?.() ?? [];
@@ -251,6 +323,7 @@ export async function planProgram(program: () => unknown, opts: PlanOptions): Pr
           },
           dependencies: [...new Set([...dependsOn, ...Object.values(propertyDependencies).flat()])],
           propertyDependencies,
+          aliases,
         });
       }
       callback(err, resp);
@@ -259,7 +332,15 @@ export async function planProgram(program: () => unknown, opts: PlanOptions): Pr
 
   const restoreStackTraces = skipSdkStackTraces();
   try {
-    const exported = await program();
+    let exported: unknown;
+    try {
+      exported = await program();
+    } catch (err) {
+      // A component that throws after its super() (an invariant) has a registration under way:
+      // let it land on this plan's mock monitor, not on the next plan's.
+      await waitForRegistrations().catch(() => undefined);
+      throw err;
+    }
     const outputs = await resolveOutputs(exported);
     await waitForRegistrations();
     return { resources, outputs };

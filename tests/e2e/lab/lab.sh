@@ -35,7 +35,7 @@ START_TIMEOUT="${TWINSTACK_LAB_START_TIMEOUT:-90}"
 STOP_TIMEOUT="${TWINSTACK_LAB_STOP_TIMEOUT:-40}"
 MARKER=.twinstack-lab
 # The program's keepalived containers persist net.ipv4.ip_nonlocal_bind in the host's /etc/sysctl.d
-# (components/vipPair.ts NONLOCAL_BIND_SYSCTL_FILE); the lab's hosts share this machine's /etc, so
+# (components/virtualIp.ts NONLOCAL_BIND_SYSCTL_FILE); the lab's hosts share this machine's /etc, so
 # `down` removes the file again unless it was there before `up`.
 SYSCTL_FILE=/etc/sysctl.d/90-twinstack-nonlocal-bind.conf
 LOG_NAME=lab

@@ -1,8 +1,8 @@
-// SharedPostgresDb under the shared mocks harness: shared (postgresql provider) and dedicated
+// PostgresDatabase under the shared mocks harness: shared (postgresql provider) and dedicated
 // (own container) modes, names per env, isolation grants, secrets and prod protection.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { SharedPostgresDb, SharedPostgresDbArgs, EXTENSIONS_INIT_PATH, PG_DATA_MOUNT } from "../components/sharedPostgresDb";
+import { PostgresDatabase, PostgresDatabaseArgs, EXTENSIONS_INIT_PATH, PG_DATA_MOUNT } from "../components/postgresDatabase";
 import { byType, one, planProgram, PlannedResource, SecretValue, plainStrings } from "./harness";
 
 const ADMIN_PASSWORD = "adm1n-Secret-pw";
@@ -18,7 +18,7 @@ const T = {
   container: "docker:index/container:Container",
 };
 
-function sharedArgs(env: string, extra: Partial<SharedPostgresDbArgs> = {}): SharedPostgresDbArgs {
+function sharedArgs(env: string, extra: Partial<PostgresDatabaseArgs> = {}): PostgresDatabaseArgs {
   return {
     databaseName: `gigi_${env}`,
     mode: "shared",
@@ -38,7 +38,7 @@ function sharedArgs(env: string, extra: Partial<SharedPostgresDbArgs> = {}): Sha
   };
 }
 
-function dedicatedArgs(env: string, extra: Partial<NonNullable<SharedPostgresDbArgs["dedicated"]>> = {}): SharedPostgresDbArgs {
+function dedicatedArgs(env: string, extra: Partial<NonNullable<PostgresDatabaseArgs["dedicated"]>> = {}): PostgresDatabaseArgs {
   return {
     databaseName: `gigi_${env}`,
     mode: "dedicated",
@@ -56,10 +56,10 @@ function dedicatedArgs(env: string, extra: Partial<NonNullable<SharedPostgresDbA
   };
 }
 
-async function plan(stack: string, makeArgs: () => SharedPostgresDbArgs) {
+async function plan(stack: string, makeArgs: () => PostgresDatabaseArgs) {
   return planProgram(
     () => {
-      const db = new SharedPostgresDb(`gigi-${stack}-db`, makeArgs());
+      const db = new PostgresDatabase(`gigi-${stack}-db`, makeArgs());
       return {
         databaseName: db.databaseName,
         roleName: db.roleName,
@@ -84,7 +84,7 @@ function secretValue(v: unknown): unknown {
   return (v as SecretValue).value;
 }
 
-describe("SharedPostgresDb, shared mode", () => {
+describe("PostgresDatabase, shared mode", () => {
   it("names the role and database after the env, so dev and prod never share them", async () => {
     const dev = await plan("dev", () => sharedArgs("dev"));
     const prod = await plan("prod", () => sharedArgs("prod"));
@@ -202,7 +202,7 @@ describe("SharedPostgresDb, shared mode", () => {
   });
 });
 
-describe("SharedPostgresDb, dedicated mode", () => {
+describe("PostgresDatabase, dedicated mode", () => {
   it("declares a data volume and a healthchecked, limited postgres container on the env network", async () => {
     const { resources } = await plan("dev", () => dedicatedArgs("dev"));
     expect(byType(resources, T.pgProvider)).toHaveLength(0);
@@ -277,8 +277,8 @@ describe("SharedPostgresDb, dedicated mode", () => {
   });
 });
 
-describe("SharedPostgresDb validation", () => {
-  const construct = (args: SharedPostgresDbArgs) => () => new SharedPostgresDb("x", args);
+describe("PostgresDatabase validation", () => {
+  const construct = (args: PostgresDatabaseArgs) => () => new PostgresDatabase("x", args);
 
   it.each(["Gigi_dev", "gigi-dev", "1gigi", "", "a".repeat(64), "gigi dev", "gigi_dev;drop"])(
     "rejects databaseName %j",
@@ -294,7 +294,7 @@ describe("SharedPostgresDb validation", () => {
   });
 
   it("rejects a mode without its settings, and shared-only options in dedicated mode", async () => {
-    const plan = (args: SharedPostgresDbArgs) => planProgram(construct(args), { stack: "dev", config: {} });
+    const plan = (args: PostgresDatabaseArgs) => planProgram(construct(args), { stack: "dev", config: {} });
     await expect(plan({ ...sharedArgs("dev"), shared: undefined })).rejects.toThrow(/needs args.shared/);
     await expect(plan({ ...dedicatedArgs("dev"), dedicated: undefined })).rejects.toThrow(/needs args.dedicated/);
     await expect(plan({ ...dedicatedArgs("dev"), template: "gigi_dev" })).rejects.toThrow(/template needs mode "shared"/);

@@ -1,8 +1,8 @@
-// VipPair under the shared mocks harness: keepalived containers per node, hcloud floating IP
+// VirtualIp under the shared mocks harness: keepalived containers per node, hcloud floating IP
 // and DigitalOcean reserved IP with assignment; secrets and prod protection.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { HOST_PROC_NET_IPV4, HOST_SYSCTL_DIR, KEEPALIVED_ARGS, KEEPALIVED_CONF_PATH, KEEPALIVED_ENTRYPOINT, VipPair, VipPairArgs } from "../components/vipPair";
+import { HOST_PROC_NET_IPV4, HOST_SYSCTL_DIR, KEEPALIVED_ARGS, KEEPALIVED_CONF_PATH, KEEPALIVED_ENTRYPOINT, VirtualIp, VirtualIpArgs } from "../components/virtualIp";
 import { proxyTrackCommand } from "../components/render/keepalived";
 import { byType, one, planProgram, PlannedResource, SecretValue, plainStrings } from "./harness";
 
@@ -22,7 +22,7 @@ const NODES = [
   { name: "node3", address: "192.168.1.13", priority: 130 },
 ];
 
-function keepalivedArgs(env: string, virtualIp: string, virtualRouterId: number, extra: Partial<NonNullable<VipPairArgs["keepalived"]>> = {}): VipPairArgs {
+function keepalivedArgs(env: string, virtualIp: string, virtualRouterId: number, extra: Partial<NonNullable<VirtualIpArgs["keepalived"]>> = {}): VirtualIpArgs {
   return {
     mode: "keepalived",
     namePrefix: `gigi-${env}`,
@@ -39,7 +39,7 @@ function keepalivedArgs(env: string, virtualIp: string, virtualRouterId: number,
   };
 }
 
-function cloudArgs(mode: "hcloud" | "digitalocean", env: string): VipPairArgs {
+function cloudArgs(mode: "hcloud" | "digitalocean", env: string): VirtualIpArgs {
   return {
     mode,
     namePrefix: `gigi-${env}`,
@@ -48,10 +48,10 @@ function cloudArgs(mode: "hcloud" | "digitalocean", env: string): VipPairArgs {
   };
 }
 
-async function plan(stack: string, args: () => VipPairArgs) {
+async function plan(stack: string, args: () => VirtualIpArgs) {
   return planProgram(
     () => {
-      const vip = new VipPair(`gigi-${stack}-vip`, args());
+      const vip = new VirtualIp(`gigi-${stack}-vip`, args());
       return { address: vip.address, routerId: vip.routerId };
     },
     { stack, config: {} },
@@ -70,7 +70,7 @@ function labels(c: PlannedResource): Record<string, string> {
   return Object.fromEntries((c.props.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));
 }
 
-describe("VipPair, keepalived mode", () => {
+describe("VirtualIp, keepalived mode", () => {
   it("declares one host-network container per node, on that node's docker provider, with the VRRP capabilities", async () => {
     const { resources, outputs } = await plan("dev", () => keepalivedArgs("dev", "192.168.1.52", 52));
     const containers = byType(resources, T.container);
@@ -174,7 +174,7 @@ describe("VipPair, keepalived mode", () => {
   });
 
   it("rejects bad configs at construction, naming the problem", async () => {
-    const attempt = (args: VipPairArgs) => planProgram(() => new VipPair("v", args), { stack: "dev", config: {} });
+    const attempt = (args: VirtualIpArgs) => planProgram(() => new VirtualIp("v", args), { stack: "dev", config: {} });
     await expect(attempt(keepalivedArgs("dev", "192.168.1.52", 300))).rejects.toThrow(/virtualRouterId/);
     await expect(attempt(keepalivedArgs("dev", "not-an-ip", 52))).rejects.toThrow(/virtualIp/);
     const reversed = keepalivedArgs("dev", "192.168.1.52", 52);
@@ -185,7 +185,7 @@ describe("VipPair, keepalived mode", () => {
   });
 });
 
-describe("VipPair, cloud modes", () => {
+describe("VirtualIp, cloud modes", () => {
   it("hcloud: a floating IP in the home location assigned to the server, no containers", async () => {
     const { resources, outputs } = await plan("dev", () => cloudArgs("hcloud", "dev"));
     const ip = one(resources, T.floatingIp);
@@ -223,17 +223,17 @@ describe("VipPair, cloud modes", () => {
 
   it("needs a location", async () => {
     const args = cloudArgs("hcloud", "dev");
-    await expect(planProgram(() => new VipPair("v", { ...args, cloud: { ...args.cloud!, location: "" } }), { stack: "dev", config: {} })).rejects.toThrow(
+    await expect(planProgram(() => new VirtualIp("v", { ...args, cloud: { ...args.cloud!, location: "" } }), { stack: "dev", config: {} })).rejects.toThrow(
       /location/,
     );
   });
 });
 
-describe("VipPair, hcloud mode with failover (keepalived moves the floating IP)", () => {
+describe("VirtualIp, hcloud mode with failover (keepalived moves the floating IP)", () => {
   const failoverArgs = (nodes = [
     { name: "ash-1", privateAddress: "10.0.1.11", serverId: pulumi.output("1001"), priority: 150 },
     { name: "ash-2", privateAddress: "10.0.1.12", serverId: pulumi.output("1002"), priority: 140 },
-  ]): VipPairArgs => ({
+  ]): VirtualIpArgs => ({
     mode: "hcloud",
     namePrefix: "shop-prod",
     protect: true,

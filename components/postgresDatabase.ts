@@ -8,7 +8,7 @@ import * as random from "@pulumi/random";
 import { checkExtensionName, renderExtensionsInitScript } from "./render/pgInit";
 import { InvariantError } from "./render/invariant";
 
-export interface SharedPostgresDbArgs {
+export interface PostgresDatabaseArgs {
   /** Physical name of the database and its login role: `<app>_<env>` e.g. gigi_dev, gigi_preview_feature_x. Caller computes it. */
   databaseName: string;
   mode: "shared" | "dedicated";
@@ -91,7 +91,23 @@ function adminAccess(
   );
 }
 
-export class SharedPostgresDb extends pulumi.ComponentResource {
+/** The type token this component had before it was renamed; its `aliases` keep existing stacks' URNs. */
+export const POSTGRES_DATABASE_OLD_TYPE = "twinstack:index:SharedPostgresDb";
+
+/**
+ * One env's PostgreSQL database and its owner role: on an existing server through its admin login
+ * (`mode: "shared"`), or in a dedicated container of the env's own (`mode: "dedicated"`), which is
+ * why it is no longer called SharedPostgresDb. Type token `twinstack:index:PostgresDatabase`,
+ * aliased to the old `twinstack:index:SharedPostgresDb`
+ * (https://www.pulumi.com/docs/iac/concepts/options/aliases/): a stack declared with the old name
+ * keeps the component's URN and, through the parent alias, its children's (named `${name}-...`),
+ * so nothing is replaced.
+ *
+ * @example
+ * const db = new PostgresDatabase("prod-db", { databaseName: "myapp_prod", mode: "dedicated", protect: true, extensions: [], connectionLimit: -1, dedicated: { ... } }, { parent: this });
+ * // db.connectionString (secret): postgres://role:pw@appHost:appPort/db?sslmode=...
+ */
+export class PostgresDatabase extends pulumi.ComponentResource {
   public readonly databaseName: pulumi.Output<string>;
   public readonly roleName: pulumi.Output<string>;
   /** Secret. */
@@ -103,13 +119,13 @@ export class SharedPostgresDb extends pulumi.ComponentResource {
   /** For the dev stack's preview handoff: how an admin reaches the server. Secret (holds the password). */
   public readonly admin: pulumi.Output<PostgresAdminAccess>;
 
-  constructor(name: string, args: SharedPostgresDbArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("twinstack:index:SharedPostgresDb", name, {}, opts);
+  constructor(name: string, args: PostgresDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("twinstack:index:PostgresDatabase", name, {}, pulumi.mergeOptions(opts, { aliases: [{ type: POSTGRES_DATABASE_OLD_TYPE }] }));
 
     const dbName = args.databaseName;
     if (typeof dbName !== "string" || !DATABASE_NAME_RE.test(dbName)) {
       throw new InvariantError(
-        `SharedPostgresDb ${name}: databaseName ${JSON.stringify(dbName)} must match ${DATABASE_NAME_RE} ` +
+        `PostgresDatabase ${name}: databaseName ${JSON.stringify(dbName)} must match ${DATABASE_NAME_RE} ` +
           `(<app>_<env>: lowercase letter first, then lowercase letters, digits, '_'; at most 63)`,
       );
     }
@@ -117,14 +133,14 @@ export class SharedPostgresDb extends pulumi.ComponentResource {
       try {
         return checkExtensionName(e);
       } catch (err) {
-        throw new InvariantError(`SharedPostgresDb ${name}: ${(err as Error).message}`);
+        throw new InvariantError(`PostgresDatabase ${name}: ${(err as Error).message}`);
       }
     });
     const dup = extensions.find((e, i) => extensions.indexOf(e) !== i);
-    if (dup !== undefined) throw new InvariantError(`SharedPostgresDb ${name}: extension ${JSON.stringify(dup)} is listed twice`);
+    if (dup !== undefined) throw new InvariantError(`PostgresDatabase ${name}: extension ${JSON.stringify(dup)} is listed twice`);
     const limit = args.connectionLimit;
     if (limit !== undefined && (!Number.isInteger(limit) || limit < -1)) {
-      throw new InvariantError(`SharedPostgresDb ${name}: connectionLimit must be an integer >= -1 (-1 = none), got ${limit}`);
+      throw new InvariantError(`PostgresDatabase ${name}: connectionLimit must be an integer >= -1 (-1 = none), got ${limit}`);
     }
 
     // Alphanumeric only: nothing to escape in URLs, env files or shell; 40 chars is ~238 bits.
@@ -144,8 +160,8 @@ export class SharedPostgresDb extends pulumi.ComponentResource {
 
     if (args.mode === "shared") {
       const s = args.shared;
-      if (!s) throw new InvariantError(`SharedPostgresDb ${name}: mode "shared" needs args.shared`);
-      if (args.dedicated) throw new InvariantError(`SharedPostgresDb ${name}: mode "shared" takes no args.dedicated`);
+      if (!s) throw new InvariantError(`PostgresDatabase ${name}: mode "shared" needs args.shared`);
+      if (args.dedicated) throw new InvariantError(`PostgresDatabase ${name}: mode "shared" takes no args.dedicated`);
       const adminPassword = pulumi.secret(s.adminPassword);
 
       const provider = new postgresql.Provider(
@@ -213,26 +229,26 @@ export class SharedPostgresDb extends pulumi.ComponentResource {
       ready = pulumi.all([roleGrant.id, ...created.map((e) => e.id)]);
     } else if (args.mode === "dedicated") {
       const d = args.dedicated;
-      if (!d) throw new InvariantError(`SharedPostgresDb ${name}: mode "dedicated" needs args.dedicated`);
-      if (args.shared) throw new InvariantError(`SharedPostgresDb ${name}: mode "dedicated" takes no args.shared`);
+      if (!d) throw new InvariantError(`PostgresDatabase ${name}: mode "dedicated" needs args.dedicated`);
+      if (args.shared) throw new InvariantError(`PostgresDatabase ${name}: mode "dedicated" takes no args.shared`);
       if (!NAME_PREFIX_RE.test(d.namePrefix)) {
-        throw new InvariantError(`SharedPostgresDb ${name}: namePrefix must be lowercase letters, digits, '_', '.', '-', got ${JSON.stringify(d.namePrefix)}`);
+        throw new InvariantError(`PostgresDatabase ${name}: namePrefix must be lowercase letters, digits, '_', '.', '-', got ${JSON.stringify(d.namePrefix)}`);
       }
       if (args.template !== undefined) {
-        throw new InvariantError(`SharedPostgresDb ${name}: template needs mode "shared" (a dedicated server starts empty)`);
+        throw new InvariantError(`PostgresDatabase ${name}: template needs mode "shared" (a dedicated server starts empty)`);
       }
       if (limit !== undefined && limit !== -1) {
         throw new InvariantError(
-          `SharedPostgresDb ${name}: connectionLimit needs mode "shared" (the dedicated role is the ` +
+          `PostgresDatabase ${name}: connectionLimit needs mode "shared" (the dedicated role is the ` +
             `container's superuser, which Postgres exempts from connection limits)`,
         );
       }
       const publishPort = d.publishPort;
       if (publishPort !== undefined && (!Number.isInteger(publishPort) || publishPort < 1 || publishPort > 65535)) {
-        throw new InvariantError(`SharedPostgresDb ${name}: publishPort must be 1..65535, got ${publishPort}`);
+        throw new InvariantError(`PostgresDatabase ${name}: publishPort must be 1..65535, got ${publishPort}`);
       }
       if (d.limits && !(d.limits.cpus > 0 && Number.isInteger(d.limits.memoryMb) && d.limits.memoryMb > 0)) {
-        throw new InvariantError(`SharedPostgresDb ${name}: limits need cpus > 0 and a positive integer memoryMb`);
+        throw new InvariantError(`PostgresDatabase ${name}: limits need cpus > 0 and a positive integer memoryMb`);
       }
       const child = { parent: this, provider: d.dockerProvider };
 
@@ -295,7 +311,7 @@ export class SharedPostgresDb extends pulumi.ComponentResource {
       );
       ready = container.name;
     } else {
-      throw new InvariantError(`SharedPostgresDb ${name}: mode must be "shared" or "dedicated", got ${JSON.stringify((args as { mode: unknown }).mode)}`);
+      throw new InvariantError(`PostgresDatabase ${name}: mode must be "shared" or "dedicated", got ${JSON.stringify((args as { mode: unknown }).mode)}`);
     }
 
     this.databaseName = databaseName;

@@ -9,7 +9,7 @@ import { renderAssignScript, renderCloudVipEntrypoint, PRIVATE_IFACE_PLACEHOLDER
 import { KeepalivedConfArgs, proxyTrackCommand, renderKeepalivedConf } from "./render/keepalived";
 import { InvariantError } from "./render/invariant";
 
-export interface VipPairNode {
+export interface VirtualIpNode {
   /** Host name; part of the container name, so docker-safe. */
   name: string;
   /** The node's own LAN address (VRRP unicast source/peer). */
@@ -19,7 +19,7 @@ export interface VipPairNode {
   dockerProvider: pulumi.ProviderResource;
 }
 
-export interface VipPairArgs {
+export interface VirtualIpArgs {
   mode: "keepalived" | "hcloud" | "digitalocean";
   /** e.g. "gigi-dev": names of children and keepalived instance */
   namePrefix: string;
@@ -35,7 +35,7 @@ export interface VipPairArgs {
     /** Port of the local reverse proxy the track script checks. */
     proxyPort: number;
     /** In priority order, highest first. */
-    nodes: VipPairNode[];
+    nodes: VirtualIpNode[];
     /** CPU/memory limits per keepalived container (dev/preview workloads need them). */
     limits?: { cpus: number; memoryMb: number };
     /** Labels shared by the env's workloads (env, stack); role and host labels are added here. */
@@ -134,34 +134,49 @@ function numericId(id: string): number {
   return /^[0-9]+$/.test(id) ? Number(id) : (id as unknown as number);
 }
 
-export class VipPair extends pulumi.ComponentResource {
+/** The type token this component had before it was renamed; its `aliases` keep existing stacks' URNs. */
+export const VIRTUAL_IP_OLD_TYPE = "twinstack:index:VipPair";
+
+/**
+ * The env's virtual IP: keepalived VRRP containers on two or more LAN nodes, or a cloud floating
+ * or reserved IP assigned to one server (optionally moved between several by keepalived) — not
+ * always a pair, hence no longer VipPair. Type token `twinstack:index:VirtualIp`, aliased to the
+ * old `twinstack:index:VipPair` (https://www.pulumi.com/docs/iac/concepts/options/aliases/): a
+ * stack declared with the old name keeps the component's URN and, through the parent alias, its
+ * children's (named `${name}-...`), so prod's protected IPs are not replaced.
+ *
+ * @example
+ * const vip = new VirtualIp("prod-vip", { mode: "hcloud", namePrefix: "myapp-prod", protect: true, cloud: { location: "fsn1", assignTo: serverId } }, { parent: this });
+ * // vip.address: the floating IP
+ */
+export class VirtualIp extends pulumi.ComponentResource {
   /** The virtual IP, without prefix length. */
   public readonly address: pulumi.Output<string>;
   /** VRRP virtual_router_id (keepalived mode only). */
   public readonly routerId?: number;
 
-  constructor(name: string, args: VipPairArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("twinstack:index:VipPair", name, {}, opts);
+  constructor(name: string, args: VirtualIpArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("twinstack:index:VirtualIp", name, {}, pulumi.mergeOptions(opts, { aliases: [{ type: VIRTUAL_IP_OLD_TYPE }] }));
 
     if (!NAME_RE.test(args.namePrefix)) {
-      throw new InvariantError(`VipPair ${name}: namePrefix must be lowercase letters, digits, '_', '.', '-', got ${JSON.stringify(args.namePrefix)}`);
+      throw new InvariantError(`VirtualIp ${name}: namePrefix must be lowercase letters, digits, '_', '.', '-', got ${JSON.stringify(args.namePrefix)}`);
     }
 
     if (args.mode === "keepalived") {
       const k = args.keepalived;
-      if (!k) throw new InvariantError(`VipPair ${name}: mode "keepalived" needs args.keepalived`);
-      if (args.cloud) throw new InvariantError(`VipPair ${name}: mode "keepalived" takes no args.cloud`);
+      if (!k) throw new InvariantError(`VirtualIp ${name}: mode "keepalived" needs args.keepalived`);
+      if (args.cloud) throw new InvariantError(`VirtualIp ${name}: mode "keepalived" takes no args.cloud`);
       k.nodes.forEach((n, i) => {
-        if (!DOCKER_NAME_RE.test(n.name)) throw new InvariantError(`VipPair ${name}: node name ${JSON.stringify(n.name)} is not docker-safe`);
+        if (!DOCKER_NAME_RE.test(n.name)) throw new InvariantError(`VirtualIp ${name}: node name ${JSON.stringify(n.name)} is not docker-safe`);
         if (i > 0 && !(n.priority < k.nodes[i - 1].priority)) {
           throw new InvariantError(
-            `VipPair ${name}: nodes must be listed highest priority first (the first is MASTER); ` +
+            `VirtualIp ${name}: nodes must be listed highest priority first (the first is MASTER); ` +
               `${n.name} (${n.priority}) follows ${k.nodes[i - 1].name} (${k.nodes[i - 1].priority})`,
           );
         }
       });
       if (k.limits && !(k.limits.cpus > 0 && Number.isInteger(k.limits.memoryMb) && k.limits.memoryMb > 0)) {
-        throw new InvariantError(`VipPair ${name}: limits need cpus > 0 and a positive integer memoryMb`);
+        throw new InvariantError(`VirtualIp ${name}: limits need cpus > 0 and a positive integer memoryMb`);
       }
 
       const vrrpNodes = k.nodes.map(({ name: n, address, priority }) => ({ name: n, address, priority }));
@@ -226,9 +241,9 @@ export class VipPair extends pulumi.ComponentResource {
       this.routerId = k.virtualRouterId;
     } else if (args.mode === "hcloud" || args.mode === "digitalocean") {
       const c = args.cloud;
-      if (!c) throw new InvariantError(`VipPair ${name}: mode "${args.mode}" needs args.cloud`);
-      if (args.keepalived) throw new InvariantError(`VipPair ${name}: mode "${args.mode}" takes no args.keepalived`);
-      if (!c.location) throw new InvariantError(`VipPair ${name}: cloud.location is required`);
+      if (!c) throw new InvariantError(`VirtualIp ${name}: mode "${args.mode}" needs args.cloud`);
+      if (args.keepalived) throw new InvariantError(`VirtualIp ${name}: mode "${args.mode}" takes no args.keepalived`);
+      if (!c.location) throw new InvariantError(`VirtualIp ${name}: cloud.location is required`);
       const target = pulumi.output(c.assignTo);
 
       if (args.mode === "hcloud") {
@@ -259,7 +274,7 @@ export class VipPair extends pulumi.ComponentResource {
         if (c.failover) {
           // DO Cloud Firewalls pass only tcp/udp/icmp, so VRRP (IP protocol 112) cannot reach the
           // peers; stacks/validate.ts refuses this before anything is declared.
-          throw new Error(`VipPair ${name}: failover is supported for hcloud floating IPs only`);
+          throw new Error(`VirtualIp ${name}: failover is supported for hcloud floating IPs only`);
         }
         const ip = new digitalocean.ReservedIp(`${name}-ip`, { region: c.location }, { parent: this, protect: args.protect });
         new digitalocean.ReservedIpAssignment(
@@ -273,17 +288,17 @@ export class VipPair extends pulumi.ComponentResource {
         this.address = ip.ipAddress;
       }
     } else {
-      throw new InvariantError(`VipPair ${name}: mode must be "keepalived", "hcloud" or "digitalocean", got ${JSON.stringify((args as { mode: unknown }).mode)}`);
+      throw new InvariantError(`VirtualIp ${name}: mode must be "keepalived", "hcloud" or "digitalocean", got ${JSON.stringify((args as { mode: unknown }).mode)}`);
     }
 
     this.registerOutputs({ address: this.address, routerId: this.routerId });
   }
 
-  /** keepalived containers electing the floating IP's holder; see VipPairArgs.cloud.failover. */
-  private cloudFailover(name: string, args: VipPairArgs, f: NonNullable<NonNullable<VipPairArgs["cloud"]>["failover"]>, ip: hcloud.FloatingIp): void {
+  /** keepalived containers electing the floating IP's holder; see VirtualIpArgs.cloud.failover. */
+  private cloudFailover(name: string, args: VirtualIpArgs, f: NonNullable<NonNullable<VirtualIpArgs["cloud"]>["failover"]>, ip: hcloud.FloatingIp): void {
     f.nodes.forEach((n, i) => {
-      if (!DOCKER_NAME_RE.test(n.name)) throw new Error(`VipPair ${name}: node name ${JSON.stringify(n.name)} is not docker-safe`);
-      if (i > 0 && !(n.priority < f.nodes[i - 1].priority)) throw new Error(`VipPair ${name}: failover nodes must be listed highest priority first`);
+      if (!DOCKER_NAME_RE.test(n.name)) throw new Error(`VirtualIp ${name}: node name ${JSON.stringify(n.name)} is not docker-safe`);
+      if (i > 0 && !(n.priority < f.nodes[i - 1].priority)) throw new Error(`VirtualIp ${name}: failover nodes must be listed highest priority first`);
     });
     const publicInterface = f.publicInterface ?? "eth0";
     const vrrpNodes = f.nodes.map(({ name: n, privateAddress, priority }) => ({ name: n, address: privateAddress, priority }));

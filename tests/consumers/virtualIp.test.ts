@@ -1,11 +1,11 @@
-// Real consumer: the keepalived.conf that VipPair uploads into each node's container, checked by
+// Real consumer: the keepalived.conf that VirtualIp uploads into each node's container, checked by
 // Debian's keepalived with the container's own command line plus --config-test (exits non-zero
 // and prints on any warning, e.g. an unknown flag, a truncated auth_pass or a disabled track
 // script).
 import * as fs from "fs";
 import * as path from "path";
 import * as docker from "@pulumi/docker";
-import { KEEPALIVED_CONF_PATH, VipPair } from "../../components/vipPair";
+import { KEEPALIVED_CONF_PATH, VirtualIp } from "../../components/virtualIp";
 import { byType, planProgram, PlannedResource } from "../harness";
 import { describeRun, removeDir, requireBinary, run, tmpDir } from "./util";
 
@@ -40,7 +40,7 @@ test("every node's uploaded config passes keepalived --config-test with the cont
   ];
   const { resources } = await planProgram(
     () =>
-      new VipPair("gigi-dev-vip", {
+      new VirtualIp("gigi-dev-vip", {
         mode: "keepalived",
         namePrefix: "gigi-dev",
         protect: false,

@@ -1,0 +1,119 @@
+// The env's PostgreSQL database and role, by variant (InstanceStackArgs.database):
+//   shared     on an existing server (the operator's), through its admin login;
+//   dedicated  in a container of the env's own (PostgresDatabase's dedicated mode);
+//   ha         on an HA cluster of the env's own (etcd + Patroni + HAProxy, components/haPostgres.ts)
+//              declared first on the env network, then used like a shared server through HAProxy.
+import { HA_POSTGRES_HOST, HaPostgres, SUPERUSER } from "../haPostgres";
+import { PostgresDatabase } from "../postgresDatabase";
+import { databaseName as physicalDatabaseName } from "../../model/names";
+import { InvariantError } from "../render/invariant";
+import { InstanceContext } from "./context";
+
+export interface InstanceDatabase {
+  database: PostgresDatabase;
+  /** Extra networks the app's containers join to reach a shared server (`database.network`). */
+  dbNetworks: string[];
+}
+
+/** Children: `${name}-db` (PostgresDatabase); for `ha` also `${name}-ha-postgres` (HaPostgres), which the database depends on. */
+export function declareDatabase(ctx: InstanceContext): InstanceDatabase {
+  const { name, args, parent } = ctx;
+  const db = args.database;
+  const databaseName = physicalDatabaseName(args.appName, args.env);
+  const common = { databaseName, protect: args.protect, extensions: db.extensions, connectionLimit: db.connectionLimit };
+  switch (db.mode) {
+    case "shared":
+      return {
+        database: new PostgresDatabase(
+          `${name}-db`,
+          {
+            ...common,
+            mode: "shared",
+            template: db.template,
+            shared: {
+              host: db.host,
+              port: db.port,
+              adminUser: db.adminUser,
+              adminPassword: db.adminPassword,
+              sslmode: db.sslmode,
+              appHost: db.appHost ?? db.host,
+              appPort: db.port,
+            },
+          },
+          { parent },
+        ),
+        dbNetworks: db.network ? [db.network] : [],
+      };
+    case "ha": {
+      const members = db.members.map((host) => {
+        const provider = ctx.providers[host];
+        if (!provider) throw new InvariantError(`HA Postgres member "${host}" is not a host of this stack`);
+        return { host, dockerProvider: provider };
+      });
+      const cluster = new HaPostgres(
+        `${name}-ha-postgres`,
+        {
+          namePrefix: ctx.prefix,
+          env: args.env,
+          dockerProvider: ctx.provider,
+          networkName: ctx.networkName,
+          members,
+          patroniImage: db.patroniImage,
+          etcdImage: db.etcdImage,
+          haproxyImage: db.haproxyImage,
+          port: db.port,
+          publish: true,
+          superuserPassword: db.superuserPassword,
+          limits: ctx.limitsOf(db.limits),
+          protect: args.protect,
+          labels: { "twinstack.env": args.env, "twinstack.stack": args.stack },
+        },
+        { parent },
+      );
+      return {
+        database: new PostgresDatabase(
+          `${name}-db`,
+          {
+            ...common,
+            mode: "shared",
+            template: db.template,
+            shared: {
+              host: db.adminHost,
+              port: db.port,
+              // The cluster's superuser is the database's admin login (one generated password).
+              adminUser: SUPERUSER,
+              adminPassword: db.superuserPassword,
+              sslmode: "prefer",
+              appHost: HA_POSTGRES_HOST,
+              appPort: db.port,
+            },
+          },
+          { parent, dependsOn: [cluster] },
+        ),
+        dbNetworks: [],
+      };
+    }
+    case "dedicated":
+      return {
+        database: new PostgresDatabase(
+          `${name}-db`,
+          {
+            ...common,
+            mode: "dedicated",
+            dedicated: {
+              dockerProvider: ctx.provider,
+              networkName: ctx.networkName,
+              image: db.image,
+              namePrefix: ctx.prefix,
+              publishPort: db.publishPort,
+              limits: ctx.limitsOf(db.limits),
+              labels: ctx.commonLabels,
+            },
+          },
+          { parent },
+        ),
+        dbNetworks: [],
+      };
+  }
+}
+

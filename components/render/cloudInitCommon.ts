@@ -1,0 +1,80 @@
+// What both cloud-init documents share (components/render/runnerCloudInit.ts,
+// components/render/dockerHostCloudInit.ts): paths on the machines, the error class, SSH key and
+// user checks, the sshd hardening drop-in, Docker's daemon.json and the #cloud-config emitter.
+// Pure: no Pulumi imports. cloud-init modules: https://cloudinit.readthedocs.io/en/latest/reference/modules.html
+
+import { RenderInvariantError } from "./invariant";
+import YAML from "yaml";
+
+export class CloudInitConfigError extends RenderInvariantError {
+  constructor(message: string) {
+    super(message);
+    this.name = "CloudInitConfigError";
+  }
+}
+
+/** Throws CloudInitConfigError("cloud-init: <message>"). */
+export function fail(message: string): never {
+  throw new CloudInitConfigError(`cloud-init: ${message}`);
+}
+
+/** Where things live on the machines; exported so tests and components agree on them. */
+export const CLOUD_INIT_PATHS = {
+  bootstrapScript: "/usr/local/sbin/twinstack-runner-bootstrap",
+  tokenFile: "/etc/twinstack-runner/registration-token",
+  stateDir: "/var/lib/twinstack-runner",
+  unitFile: "/etc/systemd/system/twinstack-runner.service",
+  sshdDropIn: "/etc/ssh/sshd_config.d/10-twinstack-hardening.conf",
+  dockerDaemonJson: "/etc/docker/daemon.json",
+} as const;
+
+export const UNIX_USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
+export const SSH_KEY_RE = /^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/=]+( [^\r\n]*)?$/;
+
+export function validateSshKeys(keys: string[], field: string): void {
+  keys.forEach((key, i) => {
+    if (!SSH_KEY_RE.test(key)) fail(`${field}[${i}] is not a single-line OpenSSH public key`);
+  });
+}
+
+// Sorted before the images' own drop-ins (50-cloud-init.conf, 60-cloudimg-settings.conf):
+// sshd keeps the first value it reads for each keyword.
+export function sshdHardening(permitRootLogin: "no" | "prohibit-password"): string {
+  return [
+    "# Managed by twinstack cloud-init: keys only.",
+    "PasswordAuthentication no",
+    // The old name: OpenSSH < 8.7 (Ubuntu 20.04, Debian 11) rejects KbdInteractiveAuthentication
+    // and would then refuse to start; newer releases keep this as its alias.
+    "ChallengeResponseAuthentication no",
+    "PubkeyAuthentication yes",
+    `PermitRootLogin ${permitRootLogin}`,
+    "X11Forwarding no",
+    "",
+  ].join("\n");
+}
+
+export const RELOAD_SSHD = [
+  "sh",
+  "-c",
+  "sshd -t && (systemctl try-reload-or-restart ssh.service || systemctl try-reload-or-restart sshd.service)",
+];
+
+export function dockerDaemonJson(swarm: boolean): string {
+  return (
+    JSON.stringify(
+      {
+        "log-driver": "json-file",
+        "log-opts": { "max-size": "10m", "max-file": "3" },
+        // Swarm mode refuses to start with live-restore enabled.
+        "live-restore": !swarm,
+      },
+      null,
+      2,
+    ) + "\n"
+  );
+}
+
+export function toCloudConfig(doc: Record<string, unknown>): string {
+  // cloud-init parses with PyYAML (YAML 1.1): emit 1.1 so "on"/"yes"/"0600" stay strings.
+  return "#cloud-config\n" + YAML.stringify(doc, { lineWidth: 0, version: "1.1" });
+}
