@@ -122,6 +122,24 @@ export const HOST_NETPLAN_DIR = "/host/etc/netplan";
 export const VIP_LABEL = "twinstack.vip";
 export const ROUTER_ID_LABEL = "twinstack.vrrp-router-id";
 const TRACK_SCRIPT_NAME = "proxy_alive";
+/**
+ * How often and how strictly keepalived checks the node's proxy (keepalived.conf(5), vrrp_script:
+ * `interval` seconds between runs, `timeout` seconds before a run counts as failed, `fall`
+ * consecutive failures put the instance in FAULT, `rise` consecutive successes take it out). The
+ * multi-host lab (tests/e2e/lab.e2e.test.ts, scenario 6) measured where a failover's time goes with
+ * the renderer's defaults (interval 2, fall 2): the stopped proxy's port refuses at once, but the
+ * first failing run came 1.8 s after the stop and FAULT 2 s later; the BACKUP took the VIP 0.46 s
+ * after that and answered at once (its gratuitous ARPs were heard). A check every second with
+ * fall 2 halves the detection (FAULT 1-2 s after the stop). Not fall 1: two consecutive refused
+ * connects to the local proxy, one second apart, are needed, so a single slow or lost check never
+ * moves the VIP; rise 2 keeps a node that comes back out of MASTER until its proxy has answered
+ * twice. `timeout` 5 covers proxyTrackCommand's own worst case (nc -w 2, then wget -T 2): a slow
+ * but working proxy is not failed by keepalived killing the check (without `timeout` keepalived uses
+ * the interval: keepalived ChangeLog, "vrrp: Added a separate timeout parameter for vrrp_script
+ * checks", /usr/share/doc/keepalived/changelog.gz). What it costs: one `sh -c 'nc ...'` per second
+ * per node.
+ */
+export const PROXY_TRACK = { intervalSeconds: 1, timeoutSeconds: 5, fall: 2, rise: 2 } as const;
 const NAME_RE = /^[a-z0-9][a-z0-9_.-]*$/;
 const DOCKER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -189,7 +207,7 @@ export class VirtualIp extends pulumi.ComponentResource {
         nodes: vrrpNodes,
         self,
         // No weight: a node whose proxy is down goes to FAULT and the VIP moves.
-        trackScript: { name: TRACK_SCRIPT_NAME, command: proxyTrackCommand(k.proxyPort) },
+        trackScript: { name: TRACK_SCRIPT_NAME, command: proxyTrackCommand(k.proxyPort), ...PROXY_TRACK },
       });
       // Render once with a stand-in pass now, so a bad config fails here with the field
       // named, not later inside an apply during the deployment.
@@ -314,7 +332,7 @@ export class VirtualIp extends pulumi.ComponentResource {
       // The env's proxy is a Swarm service: the ingress answers its port on every local address, also
       // for connections the node itself opens (Docker jumps to DOCKER-INGRESS from nat OUTPUT and
       // PREROUTING for --dst-type LOCAL: moby libnetwork/service_linux.go, programIngress).
-      trackScript: { name: TRACK_SCRIPT_NAME, command: proxyTrackCommand(f.trackPort, privateAddress) },
+      trackScript: { name: TRACK_SCRIPT_NAME, command: proxyTrackCommand(f.trackPort, privateAddress), ...PROXY_TRACK },
     });
     for (const n of f.nodes) renderKeepalivedConf(confArgs(n.name, n.privateAddress, "placehdr"));
     const authPass = new random.RandomPassword(`${name}-auth`, { length: 8, special: false }, { parent: this });

@@ -61,16 +61,21 @@ describe("renderCaddyfile", () => {
         "\t@route0 path /gitea /gitea/*",
         "\thandle @route0 {",
         "\t\turi strip_prefix /gitea",
-        "\t\treverse_proxy gitea-prod:3000",
+        "\t\treverse_proxy gitea-prod:3000 {",
+        "\t\t\tlb_try_duration 5s",
+        "\t\t}",
         "\t}",
         "\t@route1 path /ws /ws/*",
         "\thandle @route1 {",
         "\t\treverse_proxy app-prod-web:3001 {",
         "\t\t\tflush_interval -1",
+        "\t\t\tlb_try_duration 5s",
         "\t\t}",
         "\t}",
         "\thandle {",
-        "\t\treverse_proxy app-prod-web:3000",
+        "\t\treverse_proxy app-prod-web:3000 {",
+        "\t\t\tlb_try_duration 5s",
+        "\t\t}",
         "\t}",
         "}",
         "",
@@ -93,10 +98,14 @@ describe("renderCaddyfile", () => {
         "\t@route0 path /gitea /gitea/*",
         "\thandle @route0 {",
         "\t\turi strip_prefix /gitea",
-        "\t\treverse_proxy gitea-dev:3000",
+        "\t\treverse_proxy gitea-dev:3000 {",
+        "\t\t\tlb_try_duration 5s",
+        "\t\t}",
         "\t}",
         "\thandle {",
-        "\t\treverse_proxy app-dev-web:3000",
+        "\t\treverse_proxy app-dev-web:3000 {",
+        "\t\t\tlb_try_duration 5s",
+        "\t\t}",
         "\t}",
         "}",
         "",
@@ -171,12 +180,12 @@ describe("renderCaddyfile", () => {
         ],
       },
     ]);
-    expect(text).toContain("reverse_proxy [::1]:8080\n");
-    expect(text).toContain("reverse_proxy [fd00::5]:3000\n");
-    expect(text).toContain("reverse_proxy http://[fd00::5]:3000\n");
-    expect(text).toContain("reverse_proxy https://backend.internal\n");
-    expect(text).toContain("reverse_proxy app_dev_web:3000\n");
-    expect(text).toContain("reverse_proxy 10.0.0.7:9000\n");
+    expect(text).toContain("reverse_proxy [::1]:8080 {\n");
+    expect(text).toContain("reverse_proxy [fd00::5]:3000 {\n");
+    expect(text).toContain("reverse_proxy http://[fd00::5]:3000 {\n");
+    expect(text).toContain("reverse_proxy https://backend.internal {\n");
+    expect(text).toContain("reverse_proxy app_dev_web:3000 {\n");
+    expect(text).toContain("reverse_proxy 10.0.0.7:9000 {\n");
   });
 
   test("many domains, wildcards and localhost share one site block", () => {

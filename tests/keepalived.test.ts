@@ -120,6 +120,14 @@ describe("renderKeepalivedConf", () => {
     expect(block(text, "vrrp_script")).toEqual(['script "/bin/true"', "interval 5", "fall 3", "rise 1", "weight -60"]);
   });
 
+  test("a track script timeout is rendered after the interval when given, and range-checked", () => {
+    const text = render({ trackScript: { name: "chk", command: "/bin/true", intervalSeconds: 1, timeoutSeconds: 5 } });
+    expect(block(text, "vrrp_script")).toEqual(['script "/bin/true"', "interval 1", "timeout 5", "fall 2", "rise 2"]);
+    expect(render({ trackScript: { name: "chk", command: "/bin/true" } })).not.toContain("timeout");
+    expectError({ trackScript: { name: "c", command: "/bin/true", timeoutSeconds: 0 } }, /timeoutSeconds/);
+    expectError({ trackScript: { name: "c", command: "/bin/true", timeoutSeconds: 2.5 } }, /timeoutSeconds/);
+  });
+
   test("no track script means no vrrp_script or track_script", () => {
     const text = render();
     expect(text).not.toContain("vrrp_script");

@@ -126,6 +126,16 @@ describe("VirtualIp, keepalived mode", () => {
     }
   });
 
+  it("checks the proxy every second and needs two failures (the lab's failover measurement; PROXY_TRACK)", async () => {
+    const { resources } = await plan("dev", () => keepalivedArgs("dev", "192.168.1.52", 52));
+    for (const n of NODES) {
+      const conf = uploadedConf(one(resources, T.container, `-keepalived-${n.name}`));
+      const script = /vrrp_script proxy_alive \{\n([^}]*)\}/.exec(conf)?.[1].trim().split("\n").map((l) => l.trim());
+      // interval 2 with fall 2 (the renderer's defaults) left a stopped proxy 3.8 s in MASTER in the lab.
+      expect(script?.slice(1)).toEqual(["interval 1", "timeout 5", "fall 2", "rise 2"]);
+    }
+  });
+
   it("uses one 8-character auth pass for all nodes, only ever inside secrets", async () => {
     const { resources } = await plan("dev", () => keepalivedArgs("dev", "192.168.1.52", 52));
     const pw = one(resources, T.password);

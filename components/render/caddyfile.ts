@@ -181,10 +181,29 @@ interface CheckedRoute {
   websocket: boolean;
 }
 
+/**
+ * `lb_try_duration` of every site route's `reverse_proxy`: how long Caddy keeps retrying a request
+ * whose upstream failed, every `lb_try_interval` (default 250ms), before it answers 502
+ * (https://caddyserver.com/docs/caddyfile/directives/reverse_proxy#lb_try_duration; default 0: no
+ * retry). Caddy retries a request that could not connect whatever its method, and one whose
+ * connection broke after it was sent only if it is a GET (caddyserver/caddy
+ * modules/caddyhttp/reverseproxy/reverseproxy.go, LoadBalancing.tryAgain; `lb_retry_match` unset),
+ * so a POST is never sent twice. Why: during a release the old version stops while the upstream's
+ * name (`app`, Docker's DNS) still lists it; a GET that reached it as it closed its listener got a
+ * 502 (the e2e release under load, tests/e2e/release-phase.e2e.test.ts); retried, the name is
+ * resolved again and the new version answers. The cost: when the app is really down, a request
+ * waits this long before its 502. 5 s covers a replaced container's cutover, not an outage.
+ */
+export const UPSTREAM_TRY_DURATION = "5s";
+
 function reverseProxyLines(route: CheckedRoute, indent: string): string[] {
-  if (!route.websocket) return [`${indent}reverse_proxy ${route.upstream}`];
-  // Websockets work through plain reverse_proxy in Caddy 2; flush immediately so frames are not buffered.
-  return [`${indent}reverse_proxy ${route.upstream} {`, `${indent}\tflush_interval -1`, `${indent}}`];
+  return [
+    `${indent}reverse_proxy ${route.upstream} {`,
+    // Websockets work through plain reverse_proxy in Caddy 2; flush immediately so frames are not buffered.
+    ...(route.websocket ? [`${indent}\tflush_interval -1`] : []),
+    `${indent}\tlb_try_duration ${UPSTREAM_TRY_DURATION}`,
+    `${indent}}`,
+  ];
 }
 
 function renderSite(site: ProxySite, index: number, options: Required<Pick<CaddyGlobalOptions, "basicAuthDirective">>): {

@@ -33,6 +33,11 @@ export interface KeepalivedConfArgs {
     name: string;
     command: string;
     intervalSeconds?: number;
+    /**
+     * Seconds after which a run of the script counts as failed (keepalived.conf(5), vrrp_script
+     * `timeout`). Omitted: not rendered, keepalived's own default applies.
+     */
+    timeoutSeconds?: number;
     fall?: number;
     rise?: number;
     weight?: number;
@@ -187,7 +192,7 @@ function validate(args: KeepalivedConfArgs) {
   );
 
   let track:
-    | { name: string; command: string; interval: number; fall: number; rise: number; weight?: number }
+    | { name: string; command: string; interval: number; timeout?: number; fall: number; rise: number; weight?: number }
     | undefined;
   if (args.trackScript !== undefined) {
     const t = args.trackScript;
@@ -224,6 +229,7 @@ function validate(args: KeepalivedConfArgs) {
       name,
       command: t.command.trim(),
       interval: checkInt("trackScript.intervalSeconds", t.intervalSeconds ?? 2, 1, 3600),
+      timeout: t.timeoutSeconds === undefined ? undefined : checkInt("trackScript.timeoutSeconds", t.timeoutSeconds, 1, 3600),
       fall: checkInt("trackScript.fall", t.fall ?? 2, 1, 1000),
       rise: checkInt("trackScript.rise", t.rise ?? 2, 1, 1000),
       weight: weight === 0 ? undefined : weight,
@@ -273,6 +279,9 @@ export function renderKeepalivedConf(args: KeepalivedConfArgs): string {
       `vrrp_script ${v.track.name} {`,
       `    script "${v.track.command}"`,
       `    interval ${v.track.interval}`,
+    );
+    if (v.track.timeout !== undefined) out.push(`    timeout ${v.track.timeout}`);
+    out.push(
       `    fall ${v.track.fall}`,
       `    rise ${v.track.rise}`,
     );

@@ -256,3 +256,78 @@ describe("a real Caddy on loopback", () => {
     }
   });
 });
+
+// The cutover of a release (components/render/caddyfile.ts UPSTREAM_TRY_DURATION): an upstream that
+// resets a connection after reading the request, as an old app version does when it closes its
+// listener with connections still queued. Mutation tried (by hand, then reverted): without the
+// `lb_try_duration` line the GET below gets a 502 after one attempt.
+describe("a real Caddy retries an upstream that fails during a cutover", () => {
+  let caddy: RunningCaddy | undefined;
+  let port: number;
+  let upstreamPort: number;
+  let server: import("net").Server | undefined;
+  /** Request lines the upstream read; the next `resetNext` requests are reset instead of answered. */
+  const seen: string[] = [];
+  let resetNext = 0;
+
+  const listen = () =>
+    new Promise<void>((resolve) => {
+      server = require("net").createServer((sock: import("net").Socket) => {
+        let head = "";
+        sock.on("error", () => undefined);
+        sock.on("data", (d: Buffer) => {
+          head += d.toString("latin1");
+          if (!head.includes("\r\n\r\n")) return;
+          seen.push(head.split("\r\n")[0]);
+          if (resetNext > 0) {
+            resetNext--;
+            sock.resetAndDestroy();
+          } else sock.end("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        });
+      });
+      server!.listen(upstreamPort, "127.0.0.1", () => resolve());
+    });
+
+  beforeAll(async () => {
+    port = await freePort();
+    upstreamPort = await freePort();
+    await listen();
+    const site: ProxySite = { domains: [PROD_DOMAIN], tls: { mode: "acme" }, routes: [{ path: "/", upstream: `127.0.0.1:${upstreamPort}` }] };
+    caddy = await startCaddy(renderCaddyfile(loopbackSites([site], () => port)));
+  });
+
+  afterAll(async () => {
+    await caddy?.stop();
+    await new Promise((r) => (server ? server.close(r) : r(undefined)));
+  });
+
+  const send = (method: string) => request({ port, host: PROD_DOMAIN, path: "/x", method, body: method === "POST" ? "" : undefined });
+
+  test("a GET whose connection is reset after it was sent is sent again and answers 200", async () => {
+    seen.length = 0;
+    resetNext = 1;
+    const res = await send("GET");
+    expect(res.status).toBe(200);
+    expect(seen).toEqual(["GET /x HTTP/1.1", "GET /x HTTP/1.1"]);
+  });
+
+  test("a POST whose connection is reset after it was sent is not sent twice (502)", async () => {
+    seen.length = 0;
+    resetNext = 1;
+    const res = await send("POST");
+    expect(res.status).toBe(502);
+    expect(seen).toEqual(["POST /x HTTP/1.1"]);
+  });
+
+  test("while nothing listens (a restart), any request waits and is answered once the upstream is back", async () => {
+    await new Promise((r) => server!.close(r));
+    seen.length = 0;
+    resetNext = 0;
+    const pending = Promise.all([send("GET"), send("POST")]);
+    await new Promise((r) => setTimeout(r, 1500));
+    await listen();
+    const [get, post] = await pending;
+    expect([get.status, post.status]).toEqual([200, 200]);
+    expect(seen.sort()).toEqual(["GET /x HTTP/1.1", "POST /x HTTP/1.1"]);
+  });
+});

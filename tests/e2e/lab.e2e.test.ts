@@ -11,13 +11,16 @@
 //     env's app task the other env's Postgres and Redis are unreachable (its own are reachable).
 //  6. VIP failover: stop the MASTER's proxy, then (after it is back) the MASTER's whole dockerd;
 //     the VIP moves to a BACKUP and prod answers again; failoverSeconds is the longer gap seen by a
-//     prober hitting the VIP every 200 ms; then the MASTER comes back and takes the VIP again.
+//     prober hitting the VIP every 200 ms (from its last good answer before the failures to its
+//     first good one after), with a timeline of where the time went (the prober, every host's
+//     keepalived log, the MASTER proxy's container events); then the MASTER comes back and takes
+//     the VIP again.
 //  3. good release under load: prod's app image goes from probe:1 to probe:2 (the same stack file
 //     with app.image changed) while a bounded prober (GET /version on the VIP every 100 ms, at most
 //     3000 requests and 400 s) runs; goodReleaseFailedRequests counts its failures (goal 0) and
 //     every answer after the apply returned is the new version.
 // Finally the lab goes down leaving nothing.
-import { execFileSync, spawnSync } from "child_process";
+import { execFile, execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -115,15 +118,22 @@ function labStackFile(lab: Lab, source: string, vip: string, dest: string): stri
   return dest;
 }
 
-/** Which lab host holds `vip` on its eth0 now (undefined: none). */
-function vipHolder(lab: Lab, vip: string): string | undefined {
-  return lab.hosts.find((h) => {
-    try {
-      return onHost(lab, h, "ip -4 -o addr show dev eth0").includes(` ${vip}/`);
-    } catch {
-      return false;
-    }
+/** Runs a script on a lab host over SSH without blocking the event loop (a prober runs meanwhile). */
+function onHostAsync(lab: Lab, host: string, script: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile("ssh", ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", `root@${host}`, script], { env: lab.env, encoding: "utf8", maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`ssh root@${host} failed: ${stderr || err.message}`)) : resolve(stdout),
+    );
   });
+}
+
+/**
+ * Which lab host holds `vip` on its eth0 now (undefined: none). Asynchronous: a synchronous ssh
+ * here would stall the failover prober's requests and timers and lengthen the gap it measures.
+ */
+async function vipHolder(lab: Lab, vip: string): Promise<string | undefined> {
+  const held = await Promise.all(lab.hosts.map((h) => onHostAsync(lab, h, "ip -4 -o addr show dev eth0").then((out) => out.includes(` ${vip}/`), () => false)));
+  return lab.hosts.find((_, i) => held[i]);
 }
 
 /**
@@ -313,35 +323,90 @@ describe("multi-host lab: the program forms a Swarm over SSH on three real Docke
     const index = l.hosts.indexOf(master) + 1;
     progress(`failover: MASTER is h${index} (${master})`);
     const gaps: Record<string, number> = {};
+    /**
+     * The gap clients saw: from the last good answer before the first failure after `since` to the
+     * first good answer after the last failure (an upper bound: the outage began after that good
+     * answer started). Not from `since`: the fault is an SSH session plus a docker command, which
+     * took ~1.9 s on this loaded machine before the proxy received its stop signal (its `kill`
+     * event); counting that would charge the test's own latency to the failover.
+     */
+    const clientGapSeconds = (results: Array<{ at: number; ok: boolean }>, since: number): number => {
+      const firstFail = results.findIndex((r) => r.at >= since && !r.ok);
+      if (firstFail < 0) return 0;
+      const lastFail = results.map((r) => !r.ok).lastIndexOf(true);
+      const recovered = results.slice(lastFail + 1).find((r) => r.ok);
+      if (!recovered) return Number.POSITIVE_INFINITY;
+      const lastGood = results.slice(0, firstFail).reverse().find((r) => r.ok) ?? results[firstFail];
+      return Math.round((recovered.at - lastGood.at) / 100) / 10;
+    };
+    const sh = (args: string[]) =>
+      new Promise<void>((resolve, reject) => execFile("bash", [LAB, ...args], { encoding: "utf8" }, (err, _o, stderr) => (err ? reject(new Error(`lab.sh ${args.join(" ")}: ${stderr}`)) : resolve())));
 
-    const measure = async (what: string, fault: () => void, recover: () => void) => {
+    /**
+     * Where the gap goes: the prober's answers as runs of ok/failed, and every host's keepalived log
+     * and the MASTER's container events since the fault, all in ms after the fault (one clock: the
+     * lab's hosts are namespaces of this machine).
+     */
+    const timeline = async (what: string, since: number, results: Array<{ at: number; ok: boolean }>) => {
+      const runs: string[] = [];
+      for (const r of results.filter((x) => x.at >= since - 1000)) {
+        const label = r.ok ? "ok" : "FAIL";
+        const last = runs[runs.length - 1];
+        if (!last || !last.startsWith(label + "@")) runs.push(`${label}@${r.at - since}`);
+      }
+      progress(`failover (${what}) timeline: prober ${runs.join(" ")}`);
+      const rel = (line: string) => {
+        const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z) (.*)$/.exec(line);
+        return m ? `+${Date.parse(m[1]) - since} ${m[2]}` : line;
+      };
+      const sinceArg = new Date(since - 2000).toISOString();
+      for (const [i, h] of l.hosts.entries()) {
+        const log = await onHostAsync(l, h, `docker logs -t --since ${sinceArg} myapp-prod-keepalived-h${i + 1} 2>&1`).catch((e) => String(e));
+        progress(`failover (${what}) timeline: h${i + 1} keepalived\n  ${log.trim().split("\n").map(rel).join("\n  ")}`);
+      }
+      const events = await onHostAsync(
+        l,
+        master,
+        `docker events --since ${Math.floor((since - 2000) / 1000)} --until $(date +%s) --format '{{.TimeNano}} {{.Type}} {{.Action}} {{.Actor.Attributes.name}}' --filter container=myapp-prod-caddy-h${index}`,
+      ).catch((e) => String(e));
+      progress(`failover (${what}) timeline: h${index} caddy events ${events.trim().split("\n").map((e) => (/^\d{19} /.test(e) ? `+${Math.round(Number(e.slice(0, 19)) / 1e6) - since} ${e.slice(20)}` : e)).join("; ")}`);
+    };
+
+    const measure = async (what: string, fault: () => Promise<void>, recover: () => Promise<void>) => {
       const prober = startProber(get, { everyMs: 200, maxRequests: 1500, maxSeconds: 240 });
       await new Promise((r) => setTimeout(r, 1000));
       const since = Date.now();
-      fault();
+      await fault();
+      progress(`failover (${what}): the fault command returned after ${Date.now() - since} ms`);
       const backup = await until(`prod's VIP to leave h${index} (${what})`, 60, async () => {
-        const h = vipHolder(l, prodVip);
+        const h = await vipHolder(l, prodVip);
         return h && h !== master ? h : undefined;
       });
+      progress(`failover (${what}): VIP seen on ${backup} ${Date.now() - since} ms after the fault`);
       await until(`prod to answer on the VIP after ${what}`, 60, async () => ((await get().catch(() => undefined))?.status === 200 ? true : undefined));
       await new Promise((r) => setTimeout(r, 1000));
       const results = await prober.stop();
-      gaps[what] = outageSeconds(results, since);
-      progress(`failover (${what}): VIP on ${backup}; gap ${gaps[what]} s; ${results.filter((r) => !r.ok).length} of ${results.length} probes failed`);
-      recover();
-      await until(`h${index} to take prod's VIP back after ${what}`, 120, async () => (vipHolder(l, prodVip) === master ? true : undefined));
+      gaps[what] = clientGapSeconds(results, since);
+      progress(
+        `failover (${what}): VIP on ${backup}; gap ${gaps[what]} s as clients saw it (${outageSeconds(results, since)} s from the start of the fault command); ` +
+          `${results.filter((r) => !r.ok).length} of ${results.length} probes failed`,
+      );
+      if (what === "proxy stopped") await timeline(what, since, results);
+      await recover();
+      await until(`h${index} to take prod's VIP back after ${what}`, 120, async () => ((await vipHolder(l, prodVip)) === master ? true : undefined));
       await until(`prod to answer after h${index} is back`, 120, async () => ((await get().catch(() => undefined))?.status === 200 ? true : undefined));
+      if (what === "dockerd stopped") await timeline(what, since, results);
     };
 
     await measure(
       "proxy stopped",
-      () => onHost(l, master, `docker stop myapp-prod-caddy-h${index} >/dev/null`),
-      () => onHost(l, master, `docker start myapp-prod-caddy-h${index} >/dev/null`),
+      () => onHostAsync(l, master, `docker stop myapp-prod-caddy-h${index} >/dev/null`).then(() => undefined),
+      () => onHostAsync(l, master, `docker start myapp-prod-caddy-h${index} >/dev/null`).then(() => undefined),
     );
     await measure(
       "dockerd stopped",
-      () => execFileSync("bash", [LAB, "stop-docker", l.dir, String(index)], { stdio: ["ignore", "inherit", "inherit"] }),
-      () => execFileSync("bash", [LAB, "start-docker", l.dir, String(index)], { stdio: ["ignore", "inherit", "inherit"] }),
+      () => sh(["stop-docker", l.dir, String(index)]),
+      () => sh(["start-docker", l.dir, String(index)]),
     );
     const failoverSeconds = Math.max(...Object.values(gaps));
     mergeSummary({ failoverSeconds, failoverSecondsProxyStopped: gaps["proxy stopped"], failoverSecondsDockerdStopped: gaps["dockerd stopped"] });

@@ -5,7 +5,7 @@
 // - A release whose migration adds a column the new version needs (probe:3 is healthy only when
 //   probe_rows.note exists): the migration runs first, the new version becomes healthy and
 //   replaces the old one create-first, while a bounded load generator counts failed requests
-//   through the proxy (E2E_SUMMARY standaloneReleaseFailedRequests).
+//   through the proxy (E2E_SUMMARY standaloneReleaseFailedRequests, goal and assertion: 0).
 // - A release whose migration fails (probe:migration-fails, on a table with rows): the apply fails
 //   at the release task, the old version keeps serving and the database is as it was.
 // Run with `npm run e2e -- tests/e2e/release-phase.e2e.test.ts`.
@@ -132,14 +132,14 @@ test("a migration the new version needs runs before it (under load); a failing m
   expect([slowFigures.sequence[0], slowFigures.sequence[slowFigures.sequence.length - 1]]).toEqual(["probe 1", "probe 3"]);
   expect(postFigures.end).toBe("stopped");
   expect([postFigures.sequence[0], postFigures.sequence[postFigures.sequence.length - 1]]).toEqual(["probe 1", "probe 3"]);
-  // Goal 0, not reached every time: with the drain, four runs here measured 1, 0, 2 and 1 failed
-  // quick GETs (502s "write/read: connection reset by peer" to the old container as it stopped
-  // accepting, and one 10 s timeout): the residual race of a DNS-based cutover (README, End-to-end,
-  // releases under load). What the drain (destroyGraceSeconds) guarantees is asserted: the 1 s GETs
-  // and POSTs, one of which is in flight whenever the old version stops, all succeed (before it, a
-  // POST in flight got a 502). The quick ones must stay rare.
-  expect({ slow: slowFigures.failures, slowPost: postFigures.failures }).toEqual({ slow: {}, slowPost: {} });
-  expect(figures.failed).toBeLessThanOrEqual(Math.ceil(figures.requests / 100));
+  // Goal 0. With the drain alone (destroyGraceSeconds) four runs here measured 1, 0, 2 and 1 failed
+  // quick GETs: 502s "write/read: connection reset by peer" from the old container as it closed its
+  // listener with connections still queued, the residual race of a DNS-based cutover. Caddy now
+  // retries such a GET for up to 5 s (components/render/caddyfile.ts UPSTREAM_TRY_DURATION; the name
+  // `app` is resolved again and the new version answers): four runs measured 0, 0, 0 and 0 (of 692, 656, 788 and 833 requests). The drain
+  // is what keeps the 1 s GETs and POSTs whole (one is in flight whenever the old version stops; a
+  // POST is never retried): before it, a POST in flight got a 502.
+  expect({ quick: figures.failures, slow: slowFigures.failures, slowPost: postFigures.failures }).toEqual({ quick: {}, slow: {}, slowPost: {} });
   expect(figures.ok + slowFigures.ok + postFigures.ok).toBeGreaterThan(200);
   expect(await leftovers("release")).toEqual([]);
 
