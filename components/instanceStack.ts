@@ -612,6 +612,7 @@ export class InstanceStack extends pulumi.ComponentResource {
           namePrefix: prefix,
           runtime,
           dockerProvider: provider,
+          dockerHost: args.hosts[0].docker,
           networkName: network.name,
           image: proxy.image,
           sites,
@@ -622,7 +623,7 @@ export class InstanceStack extends pulumi.ComponentResource {
           healthPort,
           // Its data volume, and the preview route scripts that find it with `docker ps` on the main host.
           constraints: runtime === "swarm" ? pinToMainHost : undefined,
-          nodes: proxyNodes?.map((node) => ({ name: node, provider: this.providers[node] })),
+          nodes: proxyNodes?.map((node) => ({ name: node, provider: this.providers[node], dockerHost: args.hosts.find((h) => h.name === node)?.docker })),
           limits: limitsOf(proxy.limits),
           labels: commonLabels,
           protect: args.protect,
