@@ -3,8 +3,11 @@
 // dropping snippets into a volume the dev site imports.
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
+import * as command from "@pulumi/command";
 import { certificateAuthority } from "./certificates";
 import { CaddyGlobalOptions, ProxyRoute, ProxySite, ProxyTls, renderCaddyfile } from "./render/caddyfile";
+import { renderProxyConfigScript, renderProxyConfigStdin } from "./render/proxyConfig";
+import { InvariantError } from "./render/invariant";
 import { Runtime, WorkloadFile, WorkloadLimits, declareWorkload } from "./workload";
 
 export const PREVIEWS_DIR = "/etc/caddy/previews";
@@ -26,6 +29,12 @@ export interface ReverseProxyArgs {
   namePrefix: string;
   runtime: Runtime;
   dockerProvider: pulumi.ProviderResource;
+  /**
+   * Docker endpoint (unix://, ssh://, tcp://) of `dockerProvider`'s host, for the Docker CLI that
+   * changes a standalone proxy's configuration in place (see `configCommands`). Required when the
+   * proxy runs as a standalone container there (`runtime` standalone without `nodes`).
+   */
+  dockerHost?: pulumi.Input<string>;
   networkName: pulumi.Input<string>;
   image: pulumi.Input<string>;
   sites: ReverseProxySiteArgs[];
@@ -54,7 +63,7 @@ export interface ReverseProxyArgs {
    * that does not hold it needs `net.ipv4.ip_nonlocal_bind=1` there (VirtualIp sets it).
    * Default: one workload in `runtime`.
    */
-  nodes?: { name: string; provider: pulumi.ProviderResource }[];
+  nodes?: { name: string; provider: pulumi.ProviderResource; dockerHost?: pulumi.Input<string> }[];
 }
 
 export class ReverseProxy extends pulumi.ComponentResource {
@@ -69,6 +78,12 @@ export class ReverseProxy extends pulumi.ComponentResource {
   readonly workloads: (docker.Container | docker.Service)[];
   /** Names of the nodes a per-node proxy runs on (empty when it is one workload). */
   readonly nodeNames: string[];
+  /**
+   * Per standalone proxy container, the Command that installs its files and reloads Caddy in place
+   * (components/render/proxyConfig.ts); empty for a Swarm service (its files are service configs
+   * named by content: a change is a rolling start-first service update).
+   */
+  readonly configCommands: command.local.Command[];
 
   constructor(name: string, args: ReverseProxyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("twinstack:index:ReverseProxy", name, {}, opts);
@@ -125,9 +140,10 @@ export class ReverseProxy extends pulumi.ComponentResource {
     // One instance: on `dockerProvider` in `runtime`. Per node: standalone containers, each with its
     // own volumes (Docker volumes are local to a host), named with the node so they never collide.
     const placements = args.nodes?.length
-      ? args.nodes.map((node) => ({ suffix: `-${node.name}`, provider: node.provider, runtime: "standalone" as const, host: node.name }))
-      : [{ suffix: "", provider: args.dockerProvider, runtime: args.runtime, host: undefined }];
+      ? args.nodes.map((node) => ({ suffix: `-${node.name}`, provider: node.provider, runtime: "standalone" as const, host: node.name, dockerHost: node.dockerHost }))
+      : [{ suffix: "", provider: args.dockerProvider, runtime: args.runtime, host: undefined, dockerHost: args.dockerHost }];
     this.nodeNames = args.nodes?.map((n) => n.name) ?? [];
+    this.configCommands = [];
     this.workloads = placements.map((at) => {
       const onNode = { parent: this, provider: at.provider };
       const data = new docker.Volume(`${name}-data${at.suffix}`, { name: `${args.namePrefix}-caddy-data${at.suffix}` }, { ...onNode, protect: args.protect });
@@ -135,10 +151,12 @@ export class ReverseProxy extends pulumi.ComponentResource {
       const previews = args.sites.some((s) => s.importPreviews)
         ? new docker.Volume(`${name}-previews${at.suffix}`, { name: `${args.namePrefix}-caddy-previews${at.suffix}` }, onNode)
         : undefined;
-      return declareWorkload(
+      const containerName = `${args.namePrefix}-caddy${at.suffix}`;
+      const standalone = at.runtime === "standalone";
+      const workload = declareWorkload(
         `${name}-caddy${at.suffix}`,
         {
-          name: `${args.namePrefix}-caddy${at.suffix}`,
+          name: containerName,
           role: "proxy",
           image: args.image,
           network: { name: args.networkName, aliases: ["caddy"] },
@@ -157,8 +175,39 @@ export class ReverseProxy extends pulumi.ComponentResource {
           labels: { ...(args.labels ?? {}), ...(at.host ? { "twinstack.host": at.host } : {}), "twinstack.proxy": this.label },
           constraints: at.host ? undefined : args.constraints,
         },
-        { runtime: at.runtime, provider: at.provider, parent: this },
+        // A standalone proxy is named and holds fixed ports (on the VIP): a change of its files
+        // would replace it (uploads are ForceNew in the provider), i.e. remove it before its
+        // successor can bind, on every node at once. Its files go in at creation; a later change
+        // is installed into the running container and loaded by `caddy reload` (the Command
+        // below), which keeps the listeners and connections (components/render/proxyConfig.ts).
+        { runtime: at.runtime, provider: at.provider, parent: this, ignoreChanges: standalone ? ["uploads"] : undefined },
       );
+      if (standalone) {
+        if (at.dockerHost === undefined) throw new InvariantError(`ReverseProxy ${name}: a standalone proxy needs the Docker endpoint of its host (dockerHost) to reload its configuration`);
+        // Certificates and keys first, the Caddyfile that names them last.
+        const ordered = [...files.filter((f) => f.path !== CADDYFILE_PATH), ...files.filter((f) => f.path === CADDYFILE_PATH)];
+        // Keys stay secret: stdin is derived from them, so the engine keeps it secret in state.
+        const stdin = pulumi
+          .all(ordered.map((f) => pulumi.output(f.content)))
+          .apply((contents) => renderProxyConfigStdin(ordered.map((f, i) => ({ path: f.path, content: contents[i], mode: f.secret ? 0o600 : 0o644 }))));
+        this.configCommands.push(
+          new command.local.Command(
+            `${name}-caddy-config${at.suffix}`,
+            {
+              create: renderProxyConfigScript({ containerName, caddyfilePath: CADDYFILE_PATH }),
+              environment: { DOCKER_HOST: at.dockerHost },
+              // A changed file changes stdin: the engine updates the Command, which runs `create`
+              // again ("if empty, create will run again", @pulumi/command local Command `update`).
+              stdin,
+              // A new container (e.g. a new image) started with the files it was created with
+              // (uploads are ignored once it exists): install the current ones into it.
+              triggers: [workload.id],
+            },
+            { parent: this, dependsOn: [workload] },
+          ),
+        );
+      }
+      return workload;
     });
 
     this.registerOutputs({ caddyfile: this.caddyfile, label: this.label, caCertificate: this.caCertificate });

@@ -65,6 +65,8 @@ export interface WorkloadContext {
   parent: pulumi.Resource;
   protect?: boolean;
   dependsOn?: pulumi.Input<pulumi.Resource>[];
+  /** Inputs the engine ignores once the resource exists (e.g. a proxy's uploads, changed in place by a reload instead). */
+  ignoreChanges?: string[];
 }
 
 const seconds = (n: number) => `${n}s`;
@@ -86,6 +88,7 @@ export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: Wo
     provider: ctx.provider,
     protect: ctx.protect,
     dependsOn: ctx.dependsOn,
+    ignoreChanges: ctx.ignoreChanges,
   };
   const health = spec.healthcheck && {
     tests: spec.healthcheck.test,

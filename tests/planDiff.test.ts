@@ -33,9 +33,13 @@ test("gigi prod against a git ref: a release and gitea switched off, resource by
   const out = run.stdout.slice(run.stdout.indexOf("Against HEAD:"));
   // Removed: Gitea's service, data and config volumes, its runner's service and volume. Changed: the app
   // image, the app service (APP_VERSION) and the Caddyfile (no /gitea/ route) of the proxy on each of
-  // the four VIP nodes.
-  expect(out).toMatch(/^Against HEAD: 0 to add, 5 to remove, 6 to change, \d+ unchanged/);
-  for (const node of ["turing1", "turing2", "turing3", "turing4"]) expect(out).toContain(`  ~ docker:index/container:Container  gigi-prod-proxy-caddy-${node}\n`);
+  // the four VIP nodes: declared in the container's uploads (which the engine ignores once the
+  // container exists) and on the stdin of the node's config Command, which installs it and reloads Caddy.
+  expect(out).toMatch(/^Against HEAD: 0 to add, 5 to remove, 10 to change, \d+ unchanged/);
+  for (const node of ["turing1", "turing2", "turing3", "turing4"]) {
+    expect(out).toContain(`  ~ docker:index/container:Container  gigi-prod-proxy-caddy-${node}\n`);
+    expect(out).toContain(`  ~ command:local:Command  gigi-prod-proxy-caddy-config-${node}\n      stdin: [secret] => [secret] (changed)\n`);
+  }
   expect(out).toContain("  - docker:index/service:Service  gigi-prod-gitea\n");
   expect(out).toContain("  - docker:index/volume:Volume  gigi-prod-gitea-data\n");
   expect(out).toContain('      name: "registry.gigi.casa/gigi/gigi:v1.2.3" => "registry.gigi.casa/gigi/gigi:v1.3.0"');

@@ -81,6 +81,7 @@ export function declareProxy(ctx: InstanceContext): InstanceProxy {
       namePrefix: ctx.prefix,
       runtime,
       dockerProvider: ctx.provider,
+      dockerHost: args.hosts[0].docker,
       networkName: ctx.networkName,
       image: proxy.image,
       sites,
@@ -91,7 +92,7 @@ export function declareProxy(ctx: InstanceContext): InstanceProxy {
       healthPort,
       // Its data volume, and the preview route scripts that find it with `docker ps` on the main host.
       constraints: runtime === "swarm" ? ctx.pinToMainHost : undefined,
-      nodes: proxyNodes?.map((node) => ({ name: node, provider: ctx.providers[node] })),
+      nodes: proxyNodes?.map((node) => ({ name: node, provider: ctx.providers[node], dockerHost: args.hosts.find((h) => h.name === node)?.docker })),
       limits: ctx.limitsOf(proxy.limits),
       labels: ctx.commonLabels,
       protect: args.protect,

@@ -19,6 +19,13 @@
 //     with app.image changed) while a bounded prober (GET /version on the VIP every 100 ms, at most
 //     3000 requests and 400 s) runs; goodReleaseFailedRequests counts its failures (goal 0) and
 //     every answer after the apply returned is the new version.
+//  4. bad release under load: prod's app image goes to probe:bad (its health check never passes)
+//     while the bounded prober runs; the apply fails with Swarm's rollback, Swarm put the previous
+//     spec back by itself (UpdateStatus rollback_completed, the old image), and every answer came
+//     from the old version (badReleaseFailedRequests, goal 0; badReleaseRolledBack).
+//  5. proxy change under load: a second domain joins prod's site (Caddyfile and certificate change)
+//     while the prober runs; the apply rolls the VIP-bound proxies, the new name answers on the VIP
+//     afterwards (proxyChangeFailedRequests, goal 0; proxyChangeSeconds: the apply's duration).
 // Finally the lab goes down leaving nothing.
 import { execFile, execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
@@ -40,7 +47,7 @@ const DEV_STACK_FILE = path.join(REPO, "tests", "e2e", "stacks", "lab", "Pulumi.
 const PROD_DOMAIN = "myapp.lab.localhost";
 const DEV_DOMAIN = "dev.myapp.lab.localhost";
 /** The stand-ins (tests/e2e/images/build.sh) the lab's stacks run, copied into every lab host. */
-const LAB_IMAGES = ["twinstack-e2e/probe:1", "twinstack-e2e/probe:2", "twinstack-e2e/busybox:1", "twinstack-e2e/postgres:15", "twinstack-e2e/redis:7", "twinstack-e2e/caddy:2", "twinstack-e2e/keepalived:2"];
+const LAB_IMAGES = ["twinstack-e2e/probe:1", "twinstack-e2e/probe:2", "twinstack-e2e/probe:bad", "twinstack-e2e/busybox:1", "twinstack-e2e/postgres:15", "twinstack-e2e/redis:7", "twinstack-e2e/caddy:2", "twinstack-e2e/keepalived:2"];
 
 interface Lab {
   dir: string;
@@ -432,6 +439,91 @@ describe("multi-host lab: the program forms a Swarm over SSH on three real Docke
     mergeSummary({ goodReleaseFailedRequests: failed.length, goodReleaseSeconds: Math.round((appliedAt - started) / 1000) });
     expect(after.length).toBeGreaterThan(0);
     expect(after.every((r) => r.ok && r.body.trim() === "2")).toBe(true);
+    expect(failed).toHaveLength(0);
+  }, 900_000);
+
+  it("4. bad release under load: probe:bad never gets healthy, Swarm rolls back by itself, the apply fails, and the old version keeps serving", async () => {
+    expect(prodUp).toBe(true);
+    const l = lab!;
+    const get = () => httpsGet({ host: PROD_DOMAIN, port: 443, path: "/version", ca: prodCa, address: prodVip, timeoutMs: 10_000 });
+    const oldVersion = await until("prod to answer before the bad release", 120, async () => {
+      const a = await get().catch(() => undefined);
+      return a?.status === 200 ? a.body.trim() : undefined;
+    });
+    const configFile = path.join(work, "Pulumi.prod.yaml");
+    const good = fs.readFileSync(configFile, "utf8");
+    const oldImage = /^    image: (twinstack-e2e\/probe:[^\s]+)$/m.exec(good)![1];
+    const inspect = () => onHost(l, l.hosts[0], "docker service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}} {{.Spec.TaskTemplate.ContainerSpec.Image}}' myapp-prod-app").trim();
+    fs.writeFileSync(configFile, good.replace(`image: ${oldImage}`, "image: twinstack-e2e/probe:bad"));
+    const prober = startProber(get, { everyMs: 100, maxRequests: 4000, maxSeconds: 500 });
+    const started = Date.now();
+    let applyError = "";
+    try {
+      await applyStack({ stack: "prod", configFile, projectFile: PROJECT_FILE, stateFile: prodState, handlers, log: (line) => progress(`prod bad release: ${line}`) });
+    } catch (err) {
+      applyError = (err as Error).message;
+    } finally {
+      // The stack file goes back to the version that serves, whatever happened (scenario 5 applies it).
+      fs.writeFileSync(configFile, good);
+    }
+    const appliedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 3000));
+    const results = await prober.stop();
+    const failed = results.filter((r) => !r.ok);
+    const versions = [...new Set(results.filter((r) => r.ok).map((r) => r.body.trim()))];
+    const [state, image] = inspect().split(" ");
+    const tasks = onHost(l, l.hosts[0], "docker service ps --filter desired-state=running --format '{{.Image}} {{.CurrentState}}' myapp-prod-app").trim().split("\n");
+    progress(
+      `bad release: apply failed after ${Math.round((appliedAt - started) / 1000)} s: ${applyError.slice(0, 300)}; service ${state} ${image}; running tasks ${JSON.stringify(tasks)}; ` +
+        `${results.length} requests, ${failed.length} failed; versions seen ${JSON.stringify(versions)}`,
+    );
+    const badReleaseRolledBack = applyError !== "" && state === "rollback_completed" && image.startsWith(oldImage) && tasks.every((t) => t.startsWith(oldImage));
+    mergeSummary({ badReleaseRolledBack, badReleaseFailedRequests: failed.length, badReleaseSeconds: Math.round((appliedAt - started) / 1000) });
+    expect(applyError).toMatch(/rollback/);
+    expect(state).toBe("rollback_completed");
+    expect(image.startsWith(oldImage)).toBe(true);
+    expect(tasks).toHaveLength(3);
+    expect(tasks.every((t) => t.startsWith(oldImage) && / Running /.test(` ${t} `))).toBe(true);
+    expect(versions).toEqual([oldVersion]);
+    expect(failed).toHaveLength(0);
+
+    // The stack applies cleanly again at the version that serves (the state kept the old service spec).
+    await applyStack({ stack: "prod", configFile, projectFile: PROJECT_FILE, stateFile: prodState, handlers, log: (line) => progress(`prod after bad release: ${line}`) });
+    expect(inspect().split(" ")[1].startsWith(oldImage)).toBe(true);
+  }, 900_000);
+
+  it("5. proxy change under load: a second domain joins prod's site; the VIP-bound proxies take it without a failed request", async () => {
+    expect(prodUp).toBe(true);
+    const l = lab!;
+    const newDomain = `www.${PROD_DOMAIN}`;
+    const get = () => httpsGet({ host: PROD_DOMAIN, port: 443, path: "/version", ca: prodCa, address: prodVip, timeoutMs: 10_000 });
+    await until("prod to answer before the proxy change", 120, async () => ((await get().catch(() => undefined))?.status === 200 ? true : undefined));
+    const proxyIds = () => l.hosts.map((h, i) => onHost(l, h, `docker inspect -f '{{.Id}} {{.State.StartedAt}}' myapp-prod-caddy-h${i + 1}`).trim());
+    const before = proxyIds();
+    const configFile = path.join(work, "Pulumi.prod.yaml");
+    const text = fs.readFileSync(configFile, "utf8");
+    expect(text).toContain(`    - ${PROD_DOMAIN}\n`);
+    fs.writeFileSync(configFile, text.replace(`    - ${PROD_DOMAIN}\n`, `    - ${PROD_DOMAIN}\n    - ${newDomain}\n`));
+    const prober = startProber(get, { everyMs: 100, maxRequests: 4000, maxSeconds: 400 });
+    const started = Date.now();
+    const result = await applyStack({ stack: "prod", configFile, projectFile: PROJECT_FILE, stateFile: prodState, handlers, log: (line) => progress(`prod proxy change: ${line}`) });
+    const appliedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 3000));
+    const results = await prober.stop();
+    const failed = results.filter((r) => !r.ok);
+    const proxyChangeSeconds = Math.round((appliedAt - started) / 100) / 10;
+    const after = proxyIds();
+    const ca = String(result.outputs.caCertificate);
+    const answer = await until(`${newDomain} to answer on the VIP`, 60, async () => {
+      const a = await httpsGet({ host: newDomain, port: 443, path: "/version", ca, address: prodVip, timeoutMs: 5000 }).catch(() => undefined);
+      return a?.status === 200 ? a : undefined;
+    });
+    progress(
+      `proxy change: ${proxyChangeSeconds} s, ${results.length} requests, ${failed.length} failed (${failed.slice(0, 3).map((f) => new Date(f.at).toISOString()).join(", ")}); ` +
+        `proxies before ${JSON.stringify(before)} after ${JSON.stringify(after)}; ${newDomain} answers ${answer.body.trim()}`,
+    );
+    mergeSummary({ proxyChangeFailedRequests: failed.length, proxyChangeSeconds });
+    expect(ca).toBe(prodCa);
     expect(failed).toHaveLength(0);
   }, 900_000);
 });

@@ -1,0 +1,146 @@
+// The script that changes a running standalone Caddy container's configuration in place: it
+// installs the proxy's files (Caddyfile, certificates, keys) into the container and has Caddy load
+// them with `caddy reload`. Pure: no Pulumi imports.
+//
+// Why: a standalone proxy container is named (it publishes fixed ports, often on the env's VIP: two
+// containers cannot hold the same address and port, so its replacement can only go after it), and
+// a change of its uploaded files would replace it: every proxy of the env down at once, requests
+// refused until the new ones listen (found by the multi-host lab, tests/e2e/lab.e2e.test.ts
+// scenario 5). A reload keeps the listeners and the connections: "Reloading the config is
+// zero-downtime in most cases. Caddy will gracefully transition from the old config to the new
+// one" (https://caddyserver.com/docs/command-line#caddy-reload), and the official image documents
+// exactly this for containers: "the recommended way to trigger a config reload is by executing the
+// caddy reload command in the running container" (https://hub.docker.com/_/caddy, "Graceful
+// reloads"). A config Caddy rejects is not loaded: "If the new config fails for any reason, the old
+// config is rolled back into place without downtime" (https://caddyserver.com/docs/api#post-load,
+// which `caddy reload` uses); the script then puts the previous files back, so a restart of the
+// container still starts the config that serves, and fails.
+//
+// The script runs on the machine running `pulumi up` (command.local.Command, `/bin/sh -c`) with
+// DOCKER_HOST pointing at the container's host, like the preview route scripts (previewRoute.ts).
+// The files travel on its stdin (renderProxyConfigStdin: one line per file, `<mode> <path>
+// <base64>`), never in argv or the environment; keys stay out of the script text. In the container
+// it needs `sh`, `cat`, `cp`, `mv`, `chmod`, `mkdir` (the official alpine image has busybox's) and
+// `caddy`; on the machine, `base64 -d` (coreutils, busybox).
+import { RenderInvariantError } from "./invariant";
+
+export interface ProxyConfigFile {
+  /** Absolute path in the container. */
+  path: string;
+  content: string;
+  /** Octal permission bits, e.g. 0o644; keys 0o600. */
+  mode: number;
+}
+
+export interface ProxyConfigScriptArgs {
+  /** Name (or id) of the running Caddy container. */
+  containerName: string;
+  /** The Caddyfile `caddy reload` loads (one of the files on stdin). */
+  caddyfilePath: string;
+  /** Attempts of `caddy reload` (a container that has just started may not listen on its admin endpoint yet). Default 5, 2 s apart. */
+  attempts?: number;
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const PATH_RE = /^\/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$/;
+
+function fail(message: string): never {
+  throw new RenderInvariantError(`proxy config script: ${message}`);
+}
+
+function checkPath(what: string, p: string): void {
+  if (typeof p !== "string" || !PATH_RE.test(p) || p.split("/").some((s) => s === ".." || s === ".")) {
+    fail(`${what} ${JSON.stringify(p)} must be an absolute path of letters, digits, '.', '_', '-', '/'`);
+  }
+}
+
+/**
+ * stdin of the script: one line per file, `<octal mode> <path> <base64 of the content>`, in the
+ * given order (the script installs them in that order; put the Caddyfile last, after the files it
+ * names). Throws RenderInvariantError on a bad path or mode, or a path given twice.
+ */
+export function renderProxyConfigStdin(files: ProxyConfigFile[]): string {
+  if (!files.length) fail("no files");
+  const seen = new Set<string>();
+  return files
+    .map((f) => {
+      checkPath("file path", f.path);
+      if (seen.has(f.path)) fail(`file ${f.path} given twice`);
+      seen.add(f.path);
+      if (!Number.isInteger(f.mode) || f.mode < 0 || f.mode > 0o777) fail(`mode of ${f.path} must be 0..0777`);
+      if (typeof f.content !== "string") fail(`content of ${f.path} must be a string`);
+      return `${f.mode.toString(8).padStart(4, "0")} ${f.path} ${Buffer.from(f.content, "utf8").toString("base64")}\n`;
+    })
+    .join("");
+}
+
+/** POSIX sh, `set -eu`; exits non-zero (naming the container) when any file or the reload fails. */
+export function renderProxyConfigScript(args: ProxyConfigScriptArgs): string {
+  if (typeof args.containerName !== "string" || !NAME_RE.test(args.containerName)) fail(`container name ${JSON.stringify(args.containerName)} must be letters, digits, '_', '.', '-'`);
+  checkPath("caddyfilePath", args.caddyfilePath);
+  const attempts = args.attempts ?? 5;
+  if (!Number.isInteger(attempts) || attempts < 1 || attempts > 60) fail("attempts must be 1..60");
+  return [
+    "#!/bin/sh",
+    "# Installs the proxy's files into its running Caddy container and reloads Caddy gracefully.",
+    "# Rendered by twinstack (components/render/proxyConfig.ts). stdin: `<mode> <path> <base64>` per file.",
+    "set -eu",
+    "",
+    `container='${args.containerName}'`,
+    `caddyfile='${args.caddyfilePath}'`,
+    `attempts=${attempts}`,
+    "",
+    "log() {",
+    "  printf 'twinstack proxy config %s: %s\\n' \"$container\" \"$*\" >&2",
+    "}",
+    "",
+    "# Run by sh inside the container with $1 = path, $2 = mode, the content on stdin: the previous",
+    "# file is kept as <path>.prev (none: no .prev), the new one goes in by rename.",
+    "# shellcheck disable=SC2016 # expanded by the container's shell, not here",
+    `install_file='set -eu`,
+    `mkdir -p "$(dirname "$1")"`,
+    `if [ -f "$1" ]; then cp -p "$1" "$1.prev"; else rm -f "$1.prev"; fi`,
+    `cat >"$1.tmp"`,
+    `chmod "$2" "$1.tmp"`,
+    `mv "$1.tmp" "$1"'`,
+    "# shellcheck disable=SC2016 # expanded by the container's shell, not here",
+    `restore_file='if [ -f "$1.prev" ]; then mv "$1.prev" "$1"; else rm -f "$1"; fi'`,
+    "",
+    "installed=''",
+    "restore() {",
+    "  for p in $installed; do",
+    '    docker exec "$container" sh -c "$restore_file" sh "$p" || log "could not put $p back"',
+    "  done",
+    "}",
+    "# Paths are checked by the renderer (no blanks): word splitting separates them.",
+    "while read -r mode path data; do",
+    '  [ -n "$path" ] || continue',
+    '  if ! printf \'%s\' "$data" | base64 -d | docker exec -i "$container" sh -c "$install_file" sh "$path" "$mode"; then',
+    "    restore",
+    '    log "error: could not install $path (is the container running?)"',
+    "    exit 1",
+    "  fi",
+    '  installed="$installed $path"',
+    "done",
+    "",
+    "reload() {",
+    '  docker exec "$container" caddy reload --config "$caddyfile" --adapter caddyfile',
+    "}",
+    "n=1",
+    "until reload; do",
+    '  if [ "$n" -ge "$attempts" ]; then',
+    "    restore",
+    '    reload || log "the previous files did not reload either"',
+    '    log "error: caddy did not load the new configuration; the previous files were put back and it keeps serving the previous one"',
+    "    exit 1",
+    "  fi",
+    "  n=$((n + 1))",
+    "  sleep 2",
+    "done",
+    "for p in $installed; do",
+    '  docker exec "$container" rm -f "$p.prev"',
+    "done",
+    'log "reloaded"',
+    "",
+  ].join("\n");
+}
