@@ -13,6 +13,8 @@ import * as tls from "@pulumi/tls";
 import { InstanceHost } from "./instanceStack";
 import { renderDockerHostCloudInit } from "./render/cloudInit";
 import { InvariantError } from "./render/invariant";
+import { LABELS } from "../model/labels";
+import { hostServerName } from "../model/names";
 
 export interface DockerHostSpec {
   name: string;
@@ -61,7 +63,7 @@ export const SWARM_PORTS: { port: string; protocol: "tcp" | "udp" }[] = [
 ];
 
 /** Label every swarm node carries: services pin to a host with node.labels.twinstack.host==<name>. */
-export const HOST_NODE_LABEL = "twinstack.host";
+export const HOST_NODE_LABEL = LABELS.host;
 
 const WORLD = ["0.0.0.0/0", "::/0"];
 const NAME_RE = /^[a-z][a-z0-9-]*[a-z0-9]$/;
@@ -227,7 +229,7 @@ export class DockerHosts extends pulumi.ComponentResource {
         };
       }
       const p = spec.provision;
-      const serverName = `${prefix}-host-${spec.name}`;
+      const serverName = hostServerName(prefix, spec.name);
       const adminKeys = p.sshKeys.filter((k) => PUBLIC_KEY_RE.test(k));
       const cloudKeys = p.sshKeys.filter((k) => !PUBLIC_KEY_RE.test(k));
       // A key named (or numbered) in the cloud account is only installed for root by the provider,
@@ -340,7 +342,7 @@ export class DockerHosts extends pulumi.ComponentResource {
       serverId: s.serverId,
     }));
     this.publicAddresses = Object.fromEntries(states.map((s) => [s.spec.name, pulumi.output(s.publicAddress)]));
-    this.serverNames = provisioned.map((h) => `${prefix}-host-${h.name}`);
+    this.serverNames = provisioned.map((h) => hostServerName(prefix, h.name));
     this.registerOutputs({ serverNames: this.serverNames, publicAddresses: this.publicAddresses, deployPublicKey: this.deployPublicKey });
   }
 
@@ -401,7 +403,7 @@ function validate(name: string, args: DockerHostsArgs): void {
     if (!!h.docker === !!h.provision) fail(`host ${h.name} must be either existing (docker) or provisioned (provision)`);
     if (h.provision) {
       if (!UNIX_USER_RE.test(h.sshUser) || h.sshUser === "root") fail(`host ${h.name}: sshUser must be a non-root user (cloud-init disables root login), got ${JSON.stringify(h.sshUser)}`);
-      if (`${args.namePrefix}-host-${h.name}`.length > 63) fail(`server name ${args.namePrefix}-host-${h.name} is longer than 63 characters`);
+      if (hostServerName(args.namePrefix, h.name).length > 63) fail(`server name ${hostServerName(args.namePrefix, h.name)} is longer than 63 characters`);
     }
     if (args.swarm && !h.provision) {
       if (!h.address) fail(`host ${h.name}: an existing swarm member needs its address (the advertise address)`);

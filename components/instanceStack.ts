@@ -20,6 +20,9 @@ import { KEEPALIVED_HEALTH_PORT_BASE } from "../model/ports";
 import { databaseName as physicalDatabaseName, namePrefix } from "../model/names";
 import { Runtime, WorkloadLimits, WorkloadSpec, declareWorkload } from "./workload";
 import { InvariantError } from "./render/invariant";
+import { LABELS } from "../model/labels";
+import { FORGE_HTTP_PORT, VAULT_PORT } from "../model/ports";
+import { dedicatedRedisUrl } from "../model/names";
 
 export interface InstanceHost {
   name: string;
@@ -73,9 +76,9 @@ export interface InstanceStackArgs {
     workers: InstanceWorker[];
     /** Release phase: run once per release before the new version (components/releaseTask.ts). */
     release?: { command: string[] };
-    /** An exec-form health check the app image can run itself; default: the image-independent HTTP probe (components/images.ts). */
+    /** An exec-form health check the app image can run itself; default: the image-independent HTTP probe (model/images.ts). */
     healthCheckCommand?: string[];
-    /** Image with a static /bin/busybox for the default probe; default HEALTH_PROBE.image (components/images.ts). */
+    /** Image with a static /bin/busybox for the default probe; default HEALTH_PROBE.image (model/images.ts). */
     healthProbeImage?: string;
   };
   database:
@@ -198,7 +201,7 @@ export class InstanceStack extends pulumi.ComponentResource {
     const mainHost = args.hosts[0].name;
     const provider = this.providers[mainHost];
     const runtime = args.runtime;
-    const commonLabels = { "twinstack.env": args.env, "twinstack.stack": args.stack, "twinstack.host": mainHost };
+    const commonLabels = { [LABELS.env]: args.env, [LABELS.stack]: args.stack, [LABELS.host]: mainHost };
     // Volumes and bind mounts are local to a node: in a swarm, a service that has them stays on the
     // main host (nodes carry the label twinstack.host=<name>), where its data and the host paths are.
     const pinToMainHost = [`node.labels.${HOST_NODE_LABEL}==${mainHost}`];
@@ -215,13 +218,13 @@ export class InstanceStack extends pulumi.ComponentResource {
 
     const network = new docker.Network(
       `${name}-net`,
-      { name: `${prefix}-net`, driver: runtime === "swarm" ? "overlay" : "bridge", attachable: runtime === "swarm" ? true : undefined, labels: [{ label: "twinstack.env", value: args.env }] },
+      { name: `${prefix}-net`, driver: runtime === "swarm" ? "overlay" : "bridge", attachable: runtime === "swarm" ? true : undefined, labels: [{ label: LABELS.env, value: args.env }] },
       { parent: this, provider },
     );
     this.networkName = network.name;
     const onNet = (aliases: string[]) => ({ name: network.name, aliases });
     const volume = (part: string) =>
-      new docker.Volume(`${name}-${part}`, { name: `${prefix}-${part}`, labels: [{ label: "twinstack.env", value: args.env }] }, { parent: this, provider, protect: args.protect });
+      new docker.Volume(`${name}-${part}`, { name: `${prefix}-${part}`, labels: [{ label: LABELS.env, value: args.env }] }, { parent: this, provider, protect: args.protect });
 
     // ---- database ----
     const databaseServer = args.databaseServer?.({ name, namePrefix: prefix, networkName: network.name, providers: this.providers, runtime, parent: this });
@@ -286,7 +289,7 @@ export class InstanceStack extends pulumi.ComponentResource {
         limits: limitsOf(args.redis.limits),
         healthcheck: { test: ["CMD", ...REDIS.health!] },
       });
-      redisUrl = `redis://redis:${REDIS.ports.redis}`;
+      redisUrl = dedicatedRedisUrl();
       redisPrefix = args.redis.prefix;
     } else if (args.redis.mode === "shared") {
       redisUrl = args.redis.url;
@@ -337,7 +340,7 @@ export class InstanceStack extends pulumi.ComponentResource {
     // Swarm resolves a tag when a service is updated, and Pulumi updates it only when its spec changes:
     // a non-prod service runs <image>@<resolved digest>, so a new push is a new spec.
     const swarmImage = pullTriggers && !args.app.pullTrigger ? pulumi.interpolate`${args.app.image.split("@")[0]}@${pullTriggers[0]}` : args.app.image;
-    // Separate secrets: a token signer and the cookie signer rotate independently (components/appContract.ts).
+    // Separate secrets: a token signer and the cookie signer rotate independently (model/appContract.ts).
     const jwtSecret = new random.RandomPassword(`${name}-jwt-secret`, { length: 48, special: false }, { parent: this });
     const appEnv = pulumi
       .all([this.database.connectionString, sessionSecret.result, jwtSecret.result, pulumi.all(args.app.secretEnv)])
@@ -447,7 +450,7 @@ export class InstanceStack extends pulumi.ComponentResource {
 
     // ---- gitea / forgejo and its runner ----
     if (args.gitea) {
-      // Rootless Gitea/Forgejo: data in /var/lib/gitea, config in /etc/gitea, SSH on 2222 (components/images.ts).
+      // Rootless Gitea/Forgejo: data in /var/lib/gitea, config in /etc/gitea, SSH on 2222 (model/images.ts).
       const forge = FORGE_IMAGES[args.gitea.kind];
       const data = volume("gitea-data");
       const config = volume("gitea-config");
@@ -491,7 +494,7 @@ export class InstanceStack extends pulumi.ComponentResource {
           user: runnerFacts.user,
           env: pulumi.secret(
             pulumi.output(args.gitea.runner.registrationToken).apply((token) => [
-              "GITEA_INSTANCE_URL=http://gitea:3000",
+              `GITEA_INSTANCE_URL=http://gitea:${FORGE_HTTP_PORT}`,
               `GITEA_RUNNER_REGISTRATION_TOKEN=${token}`,
               `GITEA_RUNNER_NAME=${prefix}-runner`,
               `GITEA_RUNNER_LABELS=${args.gitea!.runner!.labels.join(",")}`,
@@ -563,7 +566,7 @@ export class InstanceStack extends pulumi.ComponentResource {
         name: `${prefix}-vault`,
         role: "vault",
         image: args.vault.image,
-        command: ["caddy", "file-server", "--root", "/srv", "--listen", ":8080"],
+        command: ["caddy", "file-server", "--root", "/srv", "--listen", `:${VAULT_PORT}`],
         network: onNet(["vault"]),
         binds: [{ hostPath: args.vault.hostPath, path: "/srv", readOnly: true }],
         limits: limitsOf(args.vault.limits),
@@ -587,7 +590,7 @@ export class InstanceStack extends pulumi.ComponentResource {
       const tlsFor = (plainHttp = false): ReverseProxySiteArgs["tls"] =>
         plainHttp ? { mode: "off" } : proxy.tls === "acme" ? ({ mode: "acme", email: proxy.acmeEmail } as ProxyTls) : proxy.tls === "internal" ? { mode: "internal" } : { mode: "selfsigned" };
       const mainRoutes: ProxyRoute[] = [
-        ...(args.gitea ? [{ path: "/gitea/", upstream: "gitea:3000", stripPrefix: true }] : []),
+        ...(args.gitea ? [{ path: "/gitea/", upstream: `gitea:${FORGE_HTTP_PORT}`, stripPrefix: true }] : []),
         ...(args.browser ? [{ path: "/browser/", upstream: `browser:${args.browser.port}`, stripPrefix: true }] : []),
         ...(args.app.websocketPort ? [{ path: "/ws", upstream: `app:${args.app.websocketPort}`, websocket: true }] : []),
         { path: "/", upstream: `app:${args.app.port}` },
@@ -601,7 +604,7 @@ export class InstanceStack extends pulumi.ComponentResource {
         sites.push({ domains: site.domains, routes: [{ path: "/", upstream }], tls: tlsFor(), basicAuth, headers });
       }
       if (args.vault?.domain) {
-        sites.push({ domains: [args.vault.domain], routes: [{ path: "/", upstream: "vault:8080" }], tls: tlsFor(args.vault.plainHttp), basicAuth, headers });
+        sites.push({ domains: [args.vault.domain], routes: [{ path: "/", upstream: `vault:${VAULT_PORT}` }], tls: tlsFor(args.vault.plainHttp), basicAuth, headers });
       }
       const bindAddress = proxy.bindAddress ?? (args.vip?.mode === "keepalived" ? args.vip.address : undefined);
       healthPort = args.vip?.mode === "keepalived" ? KEEPALIVED_HEALTH_PORT_BASE + args.vip.routerId : undefined;
@@ -659,7 +662,7 @@ export class InstanceStack extends pulumi.ComponentResource {
             proxyPort: healthPort ?? 22,
             nodes,
             limits: limitsOf(undefined),
-            labels: { "twinstack.env": args.env, "twinstack.stack": args.stack },
+            labels: { [LABELS.env]: args.env, [LABELS.stack]: args.stack },
           },
         },
         { parent: this },
@@ -681,7 +684,7 @@ export class InstanceStack extends pulumi.ComponentResource {
           return { name: nodeName, privateAddress: host.address, serverId: host.serverId, priority: 150 - i * 10, dockerProvider: this.providers[nodeName] };
         }),
         limits: limitsOf(undefined),
-        labels: { "twinstack.env": args.env, "twinstack.stack": args.stack },
+        labels: { [LABELS.env]: args.env, [LABELS.stack]: args.stack },
       };
       this.vip = new VipPair(`${name}-vip`, { mode: vip.mode, namePrefix: prefix, protect: args.protect, cloud: { location: vip.location, assignTo: node.serverId, failover } }, { parent: this });
     }

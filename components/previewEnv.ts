@@ -9,15 +9,16 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { appEnvironment } from "./appContract";
+import { appEnvironment } from "../model/appContract";
 import { PreviewHandoff } from "../model/handoff";
 import { PREVIEW_SLUG_MAX_LENGTH, previewSlug } from "../model/slug";
-import { PG_IDENTIFIER_MAX, PREVIEW_DATABASE_INFIX as DB_INFIX, previewDatabaseName } from "../model/names";
+import { PG_IDENTIFIER_MAX, PREVIEW_DATABASE_INFIX as DB_INFIX, previewDatabaseName, previewRedisPrefix } from "../model/names";
 import { renderPreviewRoute } from "./render/caddyfile";
 import { renderPreviewRouteScripts } from "./render/previewRoute";
-import { HEALTH_PROBE, httpProbeTest } from "./images";
+import { HEALTH_PROBE, httpProbeTest } from "../model/images";
 import { SharedPostgresDb } from "./sharedPostgresDb";
 import { InvariantError } from "./render/invariant";
+import { LABELS } from "../model/labels";
 
 export interface PreviewEnvArgs {
   /** The git branch; the slug is previewSlug(branch) (a clean slug of at most 32 characters is kept as is). */
@@ -161,7 +162,7 @@ export class PreviewEnv extends pulumi.ComponentResource {
     const digest = this.image.apply((ref) => docker.getRegistryImageOutput({ name: ref }, { provider, parent: this }).sha256Digest);
     const image = new docker.RemoteImage(`${name}-image`, { name: this.image, pullTriggers: [digest] }, onDevHost);
 
-    // The app contract (components/appContract.ts) as in dev, with the preview's own database,
+    // The app contract (model/appContract.ts) as in dev, with the preview's own database,
     // secrets, BASE_PATH and Redis prefix; no app.secretEnv (branch code is unreviewed). The list
     // holds the database password and the secrets, so it is secret as a whole.
     const sessionSecret = new random.RandomPassword(`${name}-session-secret`, { length: 48, special: false }, { parent: this });
@@ -172,7 +173,7 @@ export class PreviewEnv extends pulumi.ComponentResource {
         port: app.port,
         version: app.version,
         basePath: `/preview/${slug}`,
-        redis: app.redisUrl ? { url: app.redisUrl, prefix: `preview-${slug}:` } : undefined,
+        redis: app.redisUrl ? { url: app.redisUrl, prefix: previewRedisPrefix(slug) } : undefined,
         features: app.features ?? {},
         env_: Object.fromEntries(Object.entries(app.env ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
         databaseUrl: url,
@@ -226,8 +227,8 @@ export class PreviewEnv extends pulumi.ComponentResource {
         cpus: String(cpus),
         memory: memoryMb,
         labels: [
-          { label: "twinstack.env", value: "preview" },
-          { label: "twinstack.preview", value: slug },
+          { label: LABELS.env, value: "preview" },
+          { label: LABELS.preview, value: slug },
         ],
         volumes: health.volumes,
         healthcheck: {

@@ -6,6 +6,7 @@ import * as docker from "@pulumi/docker";
 import { certificateAuthority } from "./certificates";
 import { CaddyGlobalOptions, ProxyRoute, ProxySite, ProxyTls, renderCaddyfile } from "./render/caddyfile";
 import { Runtime, WorkloadFile, WorkloadLimits, declareWorkload } from "./workload";
+import { LABELS } from "../model/labels";
 
 export const PREVIEWS_DIR = "/etc/caddy/previews";
 export const CADDYFILE_PATH = "/etc/caddy/Caddyfile";
@@ -154,7 +155,7 @@ export class ReverseProxy extends pulumi.ComponentResource {
           files,
           limits: args.limits,
           healthcheck: { test: ["CMD", "caddy", "version"], intervalSeconds: 30 },
-          labels: { ...(args.labels ?? {}), ...(at.host ? { "twinstack.host": at.host } : {}), "twinstack.proxy": this.label },
+          labels: { ...(args.labels ?? {}), ...(at.host ? { [LABELS.host]: at.host } : {}), [LABELS.proxy]: this.label },
           constraints: at.host ? undefined : args.constraints,
         },
         { runtime: at.runtime, provider: at.provider, parent: this },

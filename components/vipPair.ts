@@ -8,6 +8,7 @@ import * as random from "@pulumi/random";
 import { renderAssignScript, renderCloudVipEntrypoint, PRIVATE_IFACE_PLACEHOLDER } from "./render/cloudVip";
 import { KeepalivedConfArgs, proxyTrackCommand, renderKeepalivedConf } from "./render/keepalived";
 import { InvariantError } from "./render/invariant";
+import { LABELS } from "../model/labels";
 
 export interface VipPairNode {
   /** Host name; part of the container name, so docker-safe. */
@@ -119,8 +120,8 @@ export const CLOUD_RUNTIME_CONF_PATH = "/etc/keepalived/twinstack-runtime.conf";
 export const CLOUD_KEEPALIVED_ARGS = ["--dont-fork", "--log-console", "--vrrp", "--use-file", CLOUD_RUNTIME_CONF_PATH];
 /** Where the host's /etc/netplan is mounted in a cloud VIP's keepalived container (hcloud). */
 export const HOST_NETPLAN_DIR = "/host/etc/netplan";
-export const VIP_LABEL = "twinstack.vip";
-export const ROUTER_ID_LABEL = "twinstack.vrrp-router-id";
+export const VIP_LABEL = LABELS.vip;
+export const ROUTER_ID_LABEL = LABELS.routerId;
 const TRACK_SCRIPT_NAME = "proxy_alive";
 const NAME_RE = /^[a-z0-9][a-z0-9_.-]*$/;
 const DOCKER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -211,7 +212,7 @@ export class VipPair extends pulumi.ComponentResource {
             capabilities: { adds: ["NET_ADMIN", "NET_BROADCAST", "NET_RAW"] },
             restart: "unless-stopped",
             labels: [
-              ...Object.entries({ ...(k.labels ?? {}), "twinstack.role": "keepalived", "twinstack.host": node.name }).map(([label, value]) => ({ label, value })),
+              ...Object.entries({ ...(k.labels ?? {}), [LABELS.role]: "keepalived", [LABELS.host]: node.name }).map(([label, value]) => ({ label, value })),
               { label: VIP_LABEL, value: address },
               { label: ROUTER_ID_LABEL, value: String(k.virtualRouterId) },
             ],
@@ -344,7 +345,7 @@ export class VipPair extends pulumi.ComponentResource {
           capabilities: { adds: ["NET_ADMIN", "NET_BROADCAST", "NET_RAW"] },
           restart: "unless-stopped",
           labels: [
-            ...Object.entries({ ...(f.labels ?? {}), "twinstack.role": "keepalived", "twinstack.host": node.name }).map(([label, value]) => ({ label, value })),
+            ...Object.entries({ ...(f.labels ?? {}), [LABELS.role]: "keepalived", [LABELS.host]: node.name }).map(([label, value]) => ({ label, value })),
             { label: VIP_LABEL, value: ip.ipAddress },
             { label: ROUTER_ID_LABEL, value: String(f.virtualRouterId) },
           ],

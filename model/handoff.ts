@@ -58,7 +58,7 @@ export interface PreviewHandoff {
     redisUrl?: string;
     /** The app image's own exec-form health check (app.healthCheck.command), if any. */
     healthCheckCommand?: string[];
-    /** Docker volume with the static health probe on the dev host (components/images.ts HEALTH_PROBE), when no command is given. */
+    /** Docker volume with the static health probe on the dev host (model/images.ts HEALTH_PROBE), when no command is given. */
     probeVolume?: string;
   };
 }

@@ -6,6 +6,7 @@ import type { StackConfig } from "../stacks/schema";
 import { slugToIdentifier } from "../model/slug";
 import { isWorkload, nameSegments, physicalName, T, workloadNetworks } from "./lib/resources";
 import { devStackOf, envOf, LoadedStackConfig, siblingStacks, stackInfo } from "./lib/stackContext";
+import { POSTGRES_PORT } from "../model/ports";
 
 function dockerMachines(config: StackConfig | undefined): Map<string, string> {
   const out = new Map<string, string>();
@@ -109,7 +110,7 @@ export const previewStaysOnDev: StackValidationPolicy = {
     const devServers = devDatabaseServers(dev.config);
     const prodServers = prodDatabaseServers(prods);
     for (const r of args.resources.filter((x) => x.type === T.pgProvider)) {
-      const server = `${String(r.props.host ?? "").toLowerCase()}:${String(r.props.port ?? 5432)}`;
+      const server = `${String(r.props.host ?? "").toLowerCase()}:${String(r.props.port ?? POSTGRES_PORT)}`;
       if (devServers.includes(server)) continue;
       if (prodServers.includes(server)) {
         reportViolation(`preview postgresql provider "${r.name}" connects to prod's database server ${server}: use the dev server ${devServers.join(" or ") || "(the dev stack publishes none)"}`, r.urn);

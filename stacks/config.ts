@@ -1,6 +1,6 @@
 // Reads and validates a stack's `twinstack:` configuration. The only module that reads Pulumi config;
 // everything downstream gets the typed StackConfig.
-import { postgresMajorOf } from "../components/images";
+import { postgresMajorOf } from "../model/images";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { stackConfigSchema, StackConfig, unwrapSchema } from "./schema";

@@ -6,6 +6,7 @@ import * as random from "@pulumi/random";
 import { HA_POSTGRES_HOST, HaPostgres, SUPERUSER } from "../components/haPostgres";
 import { InstanceHost, InstanceStackArgs } from "../components/instanceStack";
 import { LoadedConfig } from "./config";
+import { LABELS } from "../model/labels";
 
 export function haPostgresDatabase(
   loaded: LoadedConfig,
@@ -53,7 +54,7 @@ export function haPostgresDatabase(
           superuserPassword: superuser.result,
           limits: ha.limits ?? (env === "prod" ? undefined : c.budget.defaultLimits),
           protect: env === "prod",
-          labels: { "twinstack.env": env, "twinstack.stack": loaded.stack },
+          labels: { [LABELS.env]: env, [LABELS.stack]: loaded.stack },
         },
         { parent: ctx.parent },
       ),

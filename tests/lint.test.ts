@@ -39,7 +39,7 @@ const cases: [string, string][] = [
   /* 8 */ ["model/example.ts", RUNTIME],
   /* 9 */ ["policy/example.ts", RUNTIME],
   /* 10 */ ["policy/programConfig.ts", RUNTIME],
-  /* 11 */ ["policy/example.ts", 'import { HEALTH_PROBE } from "../components/images";\nvoid HEALTH_PROBE;\n'],
+  /* 11 */ ["policy/example.ts", 'import { workload } from "../components/workload";\nvoid workload;\n'],
   /* 12 */ ["stacks/example.ts", 'import { previewSlug } from "../model/slug";\nimport { PreviewEnv } from "../components/previewEnv";\nvoid previewSlug; void PreviewEnv;\n'],
   /* 13 */ ["tools/example.ts", 'import { runStack } from "../stacks";\nvoid runStack;\n'],
   /* 14 */ ["tests/example.test.ts", 'import { runStack } from "../stacks";\nimport { one } from "./harness";\nvoid runStack; void one;\n'],
