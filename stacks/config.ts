@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { stackConfigSchema, StackConfig, unwrapSchema } from "./schema";
 import { branchFromStackName } from "../model/slug";
-import { PREVIEW_APP_NAME_MAX_LENGTH } from "../components/previewEnv";
+import { PREVIEW_APP_NAME_MAX_LENGTH } from "../model/handoff";
 import { touchesTainted, validateStack } from "./validate";
 import { cloudVipFailover } from "../model/hosts";
 
