@@ -259,7 +259,7 @@ export class VipPair extends pulumi.ComponentResource {
       } else {
         if (c.failover) {
           // DO Cloud Firewalls pass only tcp/udp/icmp, so VRRP (IP protocol 112) cannot reach the
-          // peers; stacks/validate.ts refuses this before anything is declared.
+          // peers; model/validate.ts refuses this before anything is declared.
           throw new Error(`VipPair ${name}: failover is supported for hcloud floating IPs only`);
         }
         const ip = new digitalocean.ReservedIp(`${name}-ip`, { region: c.location }, { parent: this, protect: args.protect });

@@ -1,6 +1,6 @@
 // The app's environment variables the program generates itself: the literal names of the app
 // contract (model/appContract.ts, which builds the env), so config validation
-// (stacks/validate.ts) and InstanceStack's invariant reject exactly what the program sets.
+// (model/validate.ts) and InstanceStack's invariant reject exactly what the program sets.
 import { APP_CONTRACT } from "./appContract";
 
 /** Set by the program for every app and worker container (FEATURE_* see GENERATED_ENV_PREFIXES). */

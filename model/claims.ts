@@ -1,7 +1,7 @@
 // What a stack claims exclusively on shared infrastructure (addresses, ports, names), derived from
 // its config with the same naming conventions the program uses. Two stacks of the project must
 // never claim the same thing; the policy pack's cross-stack rule compares these lists.
-import type { StackConfig, HostConfig } from "../stacks/schema";
+import type { StackConfig, HostConfig } from "./schema";
 import { branchFromStackName, previewSlug } from "./slug";
 import { KEEPALIVED_HEALTH_PORT_BASE, REDIS_PORT } from "./ports";
 import { CLOUD_VIP_DEFAULT_ROUTER_ID, cloudVipFailover, cloudVipNodes } from "./hosts";

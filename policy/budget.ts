@@ -2,7 +2,7 @@
 // at most the configured share of the host (stack config budget.share, else the policy's nonProdShare).
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { machineOf } from "../model/claims";
-import type { HostConfig } from "../stacks/schema";
+import type { HostConfig } from "../model/schema";
 import { isWorkload, physicalName, T, workloadLabels, workloadLimits } from "./lib/resources";
 import { devStackOf, stackInfo } from "./lib/stackContext";
 import { LABELS } from "../model/labels";

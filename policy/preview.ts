@@ -2,7 +2,7 @@
 // and holds nothing protected (`pulumi destroy` must remove all of it).
 import { PolicyProviderResource, PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { machineOf } from "../model/claims";
-import type { StackConfig } from "../stacks/schema";
+import type { StackConfig } from "../model/schema";
 import { slugToIdentifier } from "../model/slug";
 import { isWorkload, nameSegments, physicalName, T, workloadNetworks } from "./lib/resources";
 import { devStackOf, envOf, LoadedStackConfig, siblingStacks, stackInfo } from "./lib/stackContext";

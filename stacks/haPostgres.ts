@@ -16,7 +16,7 @@ export function haPostgresDatabase(
   const c = loaded.config;
   const ha = c.haPostgres;
   // runtime "swarm", no shared postgres.mode and an odd member count are checked by config
-  // validation (stacks/validate.ts) before anything is declared; HaPostgres keeps them as invariants.
+  // validation (model/validate.ts) before anything is declared; HaPostgres keeps them as invariants.
   const env = c.env as "prod" | "dev";
   const prefix = `${c.app!.name}-${env}`;
   const members = hosts.slice(0, ha.members);

@@ -6,7 +6,7 @@ import { AlertReceiver } from "../components/render/alertmanager";
 import { LoadedConfig } from "./config";
 import { PreviewHandoff } from "../model/handoff";
 import { dedicatedRedisUrl, namePrefix, redisKeyPrefix } from "../model/names";
-import { StackConfig } from "./schema";
+import { StackConfig } from "../model/schema";
 import { CLOUD_VIP_DEFAULT_ROUTER_ID, cloudVipFailover, cloudVipNodes } from "../model/hosts";
 
 import { BACKUP_CLIENT, FORGE_IMAGES, FORGE_RUNNER_IMAGES } from "../model/images";

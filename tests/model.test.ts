@@ -4,7 +4,7 @@ import { MOSQUITTO, POSTGRES, REDIS } from "../model/images";
 import { dedicatedRedisUrl, hostServerName, previewRedisPrefix, redisKeyPrefix } from "../model/names";
 import { redisServer } from "../model/claims";
 import { LABELS } from "../model/labels";
-import { stackConfigSchema } from "../stacks/schema";
+import { stackConfigSchema } from "../model/schema";
 
 describe("model: ports, names, labels", () => {
   it("takes the data ports the firewall rule guards from the image facts", () => {

@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import { formatViolation, runPolicies, Violation } from "../policy/offline";
 import { runStack } from "../stacks";
-import { readStackConfig } from "../stacks/stackFile";
+import { readStackConfig } from "../model/stackFile";
 import { planProgram, revealSecrets } from "./harness";
 
 const ROOT = path.resolve(__dirname, "..");

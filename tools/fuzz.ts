@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
-import { SECRET_PLACEHOLDER } from "../stacks/stackFile";
+import { SECRET_PLACEHOLDER } from "../model/stackFile";
 import { parseCommandLine, UsageError } from "./cli";
 import { exitWhenFlushed } from "./exit";
 import type { FuzzAnswer, FuzzJob } from "./fuzzWorker";

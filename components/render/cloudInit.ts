@@ -22,6 +22,7 @@
 
 import { RenderInvariantError } from "./invariant";
 import YAML from "yaml";
+import { LABEL_RE, SSH_KEY_RE, VERSION_RE } from "../../model/hostValues";
 
 export type ForgeKind = "forgejo" | "gitea";
 
@@ -82,13 +83,11 @@ const RUNNER_BINARIES: Record<ForgeKind, string> = {
 const FORGEJO_SIGNING_KEY = "EB114F5E6C0DC2BCDD183550A4B61A2DC5923710";
 
 const DNS_LABEL_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-// Printable ASCII except space and comma: commas separate labels on the runner's command line.
-export const LABEL_RE = /^[\x21-\x2b\x2d-\x7e]+$/;
-export const VERSION_RE = /^[0-9]+\.[0-9]+\.[0-9]+(?:[-+][0-9A-Za-z.-]+)?$/;
+// LABEL_RE, VERSION_RE, SSH_KEY_RE: model/hostValues.ts (config validation reports values with them).
+export { LABEL_RE, SSH_KEY_RE, VERSION_RE };
 // Forge tokens are hex/alphanumeric; allow printable ASCII without whitespace or quotes.
 const TOKEN_RE = /^[\x21\x23-\x26\x28-\x7e]+$/;
 const UNIX_USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
-export const SSH_KEY_RE = /^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/=]+( [^\r\n]*)?$/;
 
 function validateForgeUrl(url: string): string {
   let parsed: URL;

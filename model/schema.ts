@@ -2,7 +2,7 @@
 // `twinstack:` namespace is declared here, with its default, so a short Pulumi.<stack>.yaml works.
 // Objects are strict: a typo is an error, never silently ignored.
 import { z } from "zod";
-import * as images from "../model/images";
+import * as images from "./images";
 
 const dnsName = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const identifier = /^[a-z][a-z0-9]*([_-][a-z0-9]+)*$/;

@@ -2,16 +2,16 @@
 // schema and before the program declares anything. Each problem is one line naming file and key;
 // a value is only shown when the engine does not mark its key secret. Renderers and components
 // keep their own checks as invariants only (components/render/invariant.ts).
-import { cloudVipNodes, privateNetworkPlan } from "../model/hosts";
-import { claimsClash, stackClaims } from "../model/claims";
+import { cloudVipNodes, privateNetworkPlan } from "./hosts";
+import { claimsClash, stackClaims } from "./claims";
 import { isIP } from "net";
-import { isGeneratedEnvVar, GENERATED_ENV_VARS } from "../model/appEnv";
-import { caddyValueProblem } from "../components/render/caddyfile";
-import { LABEL_RE, SSH_KEY_RE, VERSION_RE } from "../components/render/cloudInit";
-import { IFACE_RE } from "../components/render/keepalived";
+import { isGeneratedEnvVar, GENERATED_ENV_VARS } from "./appEnv";
+import { caddyValueProblem } from "./caddyValues";
+import { LABEL_RE, SSH_KEY_RE, VERSION_RE } from "./hostValues";
+import { IFACE_RE } from "./hostValues";
 import { StackConfig } from "./schema";
-import { isWellFormedUnicode } from "../model/slug";
-import { hostServerName } from "../model/names";
+import { isWellFormedUnicode } from "./slug";
+import { hostServerName } from "./names";
 
 /**
  * Upper bounds of counts and sizes (documented in the README). A bigger value is a typo or would
