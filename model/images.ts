@@ -243,3 +243,16 @@ export function httpProbeTest(port: number, path: string): string[] {
   // 1.35's `wget -T` segfaults (found by tests/consumers/healthProbe.test.ts).
   return ["CMD", HEALTH_PROBE.binary, "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${port}${path}`];
 }
+
+/**
+ * Default images of the monitoring parts (`monitoring.images.*`); their ports, paths and flags,
+ * with sources, are in components/monitoring.ts's header.
+ */
+export const MONITORING_IMAGES = {
+  prometheus: "prom/prometheus:v2.53.2",
+  alertmanager: "prom/alertmanager:v0.27.0",
+  blackbox: "prom/blackbox-exporter:v0.25.0",
+  nodeExporter: "prom/node-exporter:v1.8.2",
+  cadvisor: "gcr.io/cadvisor/cadvisor:v0.49.1",
+  postgresExporter: "quay.io/prometheuscommunity/postgres-exporter:v0.15.0",
+} as const;

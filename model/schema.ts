@@ -368,12 +368,12 @@ export const monitoringSchema = z.strictObject({
     containerCpuThrottledPercent: percent("CPU periods throttled by a container's limit").default(50),
   }).prefault({}),
   images: z.strictObject({
-    prometheus: z.string().default("prom/prometheus:v2.53.2"),
-    alertmanager: z.string().default("prom/alertmanager:v0.27.0"),
-    blackbox: z.string().default("prom/blackbox-exporter:v0.25.0"),
-    nodeExporter: z.string().default("prom/node-exporter:v1.8.2"),
-    cadvisor: z.string().default("gcr.io/cadvisor/cadvisor:v0.49.1"),
-    postgresExporter: z.string().default("quay.io/prometheuscommunity/postgres-exporter:v0.15.0"),
+    prometheus: z.string().default(images.MONITORING_IMAGES.prometheus),
+    alertmanager: z.string().default(images.MONITORING_IMAGES.alertmanager),
+    blackbox: z.string().default(images.MONITORING_IMAGES.blackbox),
+    nodeExporter: z.string().default(images.MONITORING_IMAGES.nodeExporter),
+    cadvisor: z.string().default(images.MONITORING_IMAGES.cadvisor),
+    postgresExporter: z.string().default(images.MONITORING_IMAGES.postgresExporter),
   }).prefault({}),
   limits: limitsSchema.optional(),
 });
