@@ -11,7 +11,7 @@ import { LABEL_RE, SSH_KEY_RE, VERSION_RE } from "./hostValues";
 import { IFACE_RE } from "./hostValues";
 import { StackConfig } from "./schema";
 import { isWellFormedUnicode } from "./slug";
-import { hostServerName } from "./names";
+import { hostServerName, namePrefix } from "./names";
 
 /**
  * Upper bounds of counts and sizes (documented in the README). A bigger value is a typo or would
@@ -309,7 +309,7 @@ export function validateStack(c: StackConfig, ctx: ValidateContext): string[] {
     if (family === 0 || !/^\d{1,3}$/.test(bits ?? "") || Number(bits) > (family === 4 ? 32 : 128)) at([...path], `expected an IPv4 or IPv6 range such as 203.0.113.0/24, got ${show([...path], value)}`);
   }
   // Provisioned servers are named <app>-<env>-host-<host>: a host name (RFC 1123 label) has at most 63 characters.
-  const serverPrefix = hostServerName(`${c.app?.name ?? ctx.stack ?? ""}-${c.env}`, "");
+  const serverPrefix = hostServerName(namePrefix(c.app?.name ?? ctx.stack ?? "", c.env), "");
   c.hosts.forEach((h, i) => {
     if (h.provision && serverPrefix.length + h.name.length > 63) at(["hosts", i, "name"], `at most ${63 - serverPrefix.length} characters for a provisioned host (its server is named ${serverPrefix}<name>, at most 63), got ${h.name.length}`, [["app", "name"]]);
   });

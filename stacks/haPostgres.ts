@@ -7,6 +7,7 @@ import { HA_POSTGRES_HOST, HaPostgres, SUPERUSER } from "../components/haPostgre
 import { InstanceHost, InstanceStackArgs } from "../components/instanceStack";
 import { LoadedConfig } from "./config";
 import { LABELS } from "../model/labels";
+import { namePrefix } from "../model/names";
 
 export function haPostgresDatabase(
   loaded: LoadedConfig,
@@ -18,7 +19,7 @@ export function haPostgresDatabase(
   // runtime "swarm", no shared postgres.mode and an odd member count are checked by config
   // validation (model/validate.ts) before anything is declared; HaPostgres keeps them as invariants.
   const env = c.env as "prod" | "dev";
-  const prefix = `${c.app!.name}-${env}`;
+  const prefix = namePrefix(c.app!.name, env);
   const members = hosts.slice(0, ha.members);
   // Created before the InstanceStack: the database's admin password and the cluster's superuser are one.
   const superuser = new random.RandomPassword(`${prefix}-pg-superuser`, { length: 32, special: false });

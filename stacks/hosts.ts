@@ -7,6 +7,7 @@ import { InstanceHost } from "../components/instanceStack";
 import { LoadedConfig } from "./config";
 import { StackConfig } from "../model/schema";
 import { privateNetworkPlan, sshUserOf } from "../model/hosts";
+import { namePrefix } from "../model/names";
 
 export interface ComposedHosts {
   hosts: InstanceHost[];
@@ -53,7 +54,7 @@ export function composeHosts(loaded: LoadedConfig): ComposedHosts {
   });
   if (!needsHostsStep(c)) return existing();
 
-  const prefix = `${c.app?.name ?? loaded.stack}-${c.env}`;
+  const prefix = namePrefix(c.app?.name ?? loaded.stack, c.env);
   // Present when hosts are provisioned: config validation (model/validate.ts) requires it; DockerHosts
   // keeps the same rule as an invariant.
   const adminCidr = c.provisioning.adminCidr ?? c.runners.adminCidr;

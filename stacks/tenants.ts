@@ -7,6 +7,7 @@ import { LoadedConfig } from "./config";
 import { configProblem } from "./hosts";
 import { tenantDomains } from "./instance";
 import { TenantConfig } from "../model/schema";
+import { namePrefix } from "../model/names";
 
 /** The zones a tenant's records live in: its apex domains and its org zones {org}.{tld}. */
 export function tenantZones(tenant: TenantConfig): string[] {
@@ -31,7 +32,7 @@ export function composeTenants(loaded: LoadedConfig, edge: pulumi.Input<string> 
   const target = c.dns.target ?? edge;
   if (target === undefined) throw configProblem(loaded, "dns.target", "required key is missing: no VIP or host address to point the tenants' records at");
 
-  const prefix = `${c.app?.name ?? loaded.stack}-${c.env}`;
+  const prefix = namePrefix(c.app?.name ?? loaded.stack, c.env);
   const dns = c.tenants.map(
     (t) =>
       new TenantDns(`${prefix}-tenant-${t.name}`, {
