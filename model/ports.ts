@@ -1,5 +1,6 @@
-// Ports the program chooses itself (not the user), shared by the program and the claims the policy
-// pack compares, so the two cannot disagree. Pure: no Pulumi imports.
+// Ports, one definition each: those the program chooses itself (not the user) and the well-known
+// ports of the programs it runs, shared by the program, its config defaults and the policy pack
+// (claims, the firewall rule), so they cannot disagree. Pure: no Pulumi imports.
 import { BROWSERLESS, GITEA, MOSQUITTO, POSTGRES, REDIS, VAULT_CADDY } from "./images";
 
 /**
