@@ -1,11 +1,11 @@
 // ESLint (flat config, https://eslint.org/docs/latest/use/configure/configuration-files): the
 // direction of imports between the layers (docs/ARCHITECTURE.md), checked on every `npm test` run
 // through `npm run lint`. Layers and what each may import:
-//   model/       pure functions: nothing of the program but the validated config's type (stacks/schema, type-only)
+//   model/       pure functions of the validated config, the config's schema and validation: nothing of the program
 //   components/  model/ and third-party packages: never stacks/ (config), tools/, policy/ or tests/
 //   stacks/      model/, components/: never tools/, policy/ or tests/
-//   policy/      model/ and its own dependencies (policy/package.json); the config's types from stacks/
-//                type-only; policy/programConfig.ts alone reads stack files with the program's schema
+//   policy/      model/ and its own dependencies (policy/package.json): stack files are read with the
+//                model's schema and validation (policy/programConfig.ts), never stacks/
 //   tools/       anything but tests/ (the plan's engine, tools/harness/, is product code)
 //   tests/       anything
 // Import specifiers are matched as written (relative paths), with .gitignore-style patterns
@@ -20,7 +20,7 @@ const TESTS = into("tests", "product code never imports tests/ (move what it nee
 const TOOLS = into("tools", "only tools/ and tests/ import tools/ (the plan's engine and CLIs)");
 const POLICY = into("policy", "only tools/ (the offline plan) and tests/ import the policy pack");
 const STACKS = into("stacks", "components/ take typed args and never read stack config: pass values from stacks/ instead");
-const STACKS_TYPES_ONLY = into("stacks", "only the config's types may come from stacks/ (import type); logic goes into model/", true);
+const STACKS_FROM_MODEL = into("stacks", "the model and the policy pack do not depend on stacks/: the config's schema and validation are model/ (model/schema.ts, model/config.ts)");
 const COMPONENTS = into("components", "the model and the policy pack do not depend on components/: move the shared fact into model/");
 
 const restrict = (...patterns) => ({ "@typescript-eslint/no-restricted-imports": ["error", { patterns }] });
@@ -37,12 +37,10 @@ module.exports = tseslint.config(
   // will (their existing disable comments for it are then unused, which is not an error there).
   { files: ["**/*.ts"], ignores: ["tests/**"], rules: { "@typescript-eslint/no-require-imports": "error" } },
   { files: ["tests/**/*.ts"], linterOptions: { reportUnusedDisableDirectives: "off" } },
-  { files: ["model/**/*.ts"], rules: restrict(STACKS_TYPES_ONLY, COMPONENTS, TOOLS, POLICY, TESTS) },
+  { files: ["model/**/*.ts"], rules: restrict(STACKS_FROM_MODEL, COMPONENTS, TOOLS, POLICY, TESTS) },
   { files: ["components/**/*.ts"], rules: restrict(STACKS, TOOLS, POLICY, TESTS) },
   { files: ["stacks/**/*.ts", "index.ts"], rules: restrict(TOOLS, POLICY, TESTS) },
-  { files: ["policy/**/*.ts"], ignores: ["policy/programConfig.ts", "policy/test/**"], rules: restrict(STACKS_TYPES_ONLY, COMPONENTS, TOOLS, TESTS) },
-  { files: ["policy/programConfig.ts"], rules: restrict(COMPONENTS, TOOLS, TESTS) },
-  { files: ["policy/test/**/*.ts"], rules: restrict(STACKS, COMPONENTS, TOOLS, TESTS) },
+  { files: ["policy/**/*.ts"], rules: restrict(STACKS_FROM_MODEL, COMPONENTS, TOOLS, TESTS) },
   {
     files: ["tools/**/*.ts"],
     // The sampler's benchmark seeds a PostgreSQL server with the tests' fixtures; the sampler is

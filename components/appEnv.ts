@@ -1,14 +1,2 @@
-// The app's environment variables the program generates itself: the literal names of the app
-// contract (components/appContract.ts, which builds the env), so config validation
-// (stacks/validate.ts) and InstanceStack's invariant reject exactly what the program sets.
-import { APP_CONTRACT } from "./appContract";
-
-/** Set by the program for every app and worker container (FEATURE_* see GENERATED_ENV_PREFIXES). */
-export const GENERATED_ENV_VARS: readonly string[] = APP_CONTRACT.map((v) => v.name).filter((n) => /^[A-Z_][A-Z0-9_]*$/.test(n));
-
-/** app.features.<name> becomes FEATURE_<NAME>: the contract's `FEATURE_<FLAG>` family. */
-export const GENERATED_ENV_PREFIXES: readonly string[] = APP_CONTRACT.map((v) => /^([A-Z_][A-Z0-9_]*_)<[A-Z]+>$/.exec(v.name)?.[1]).filter((p): p is string => !!p);
-
-export function isGeneratedEnvVar(name: string): boolean {
-  return GENERATED_ENV_VARS.includes(name) || GENERATED_ENV_PREFIXES.some((p) => name.startsWith(p));
-}
+// Moved to model/appEnv.ts (issue 15). Re-exported here so existing imports keep working.
+export * from "../model/appEnv";

@@ -7,6 +7,7 @@ import * as path from "path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { InvariantError } from "./render/invariant";
+import { LABELS } from "../model/labels";
 
 export interface BackupJobConnection {
   host: pulumi.Input<string>;
@@ -109,7 +110,7 @@ export class BackupJob extends pulumi.ComponentResource {
       {
         name: `${args.namePrefix}-backup`,
         image: args.image,
-        labels: Object.entries({ ...(args.labels ?? {}), "twinstack.role": "backup" }).map(([label, value]) => ({ label, value })),
+        labels: Object.entries({ ...(args.labels ?? {}), [LABELS.role]: "backup" }).map(([label, value]) => ({ label, value })),
         entrypoints: ["/bin/sh"],
         command: [BACKUP_LOOP_PATH],
         envs,

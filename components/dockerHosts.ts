@@ -9,6 +9,7 @@ import type { InstanceHost } from "./instanceStack";
 import { provisionHosts, sshTarget } from "./provisioning";
 import { formSwarm } from "./swarm";
 import { InvariantError } from "./render/invariant";
+import { hostServerName } from "../model/names";
 
 export { subnetHostIp } from "./provisioning";
 export { HOST_NODE_LABEL, SWARM_PORTS } from "./swarm";
@@ -94,7 +95,7 @@ export class DockerHosts extends pulumi.ComponentResource {
       serverId: s.serverId,
     }));
     this.publicAddresses = Object.fromEntries(states.map((s) => [s.spec.name, pulumi.output(s.publicAddress)]));
-    this.serverNames = provisioned.map((h) => `${prefix}-host-${h.name}`);
+    this.serverNames = provisioned.map((h) => hostServerName(prefix, h.name));
     this.registerOutputs({ serverNames: this.serverNames, publicAddresses: this.publicAddresses, deployPublicKey: this.deployPublicKey });
   }
 }
@@ -114,7 +115,7 @@ function validate(name: string, args: DockerHostsArgs): void {
     if (!!h.docker === !!h.provision) fail(`host ${h.name} must be either existing (docker) or provisioned (provision)`);
     if (h.provision) {
       if (!UNIX_USER_RE.test(h.sshUser) || h.sshUser === "root") fail(`host ${h.name}: sshUser must be a non-root user (cloud-init disables root login), got ${JSON.stringify(h.sshUser)}`);
-      if (`${args.namePrefix}-host-${h.name}`.length > 63) fail(`server name ${args.namePrefix}-host-${h.name} is longer than 63 characters`);
+      if (hostServerName(args.namePrefix, h.name).length > 63) fail(`server name ${hostServerName(args.namePrefix, h.name)} is longer than 63 characters`);
     }
     if (args.swarm && !h.provision) {
       if (!h.address) fail(`host ${h.name}: an existing swarm member needs its address (the advertise address)`);

@@ -12,6 +12,7 @@ import { renderHaproxyCfg } from "./render/haproxy";
 import { renderEtcdMemberEnv, renderPatroniYml } from "./render/patroni";
 import { WorkloadLimits, WorkloadSpec, declareWorkload } from "./workload";
 import { InvariantError } from "./render/invariant";
+import { LABELS } from "../model/labels";
 
 export interface HaPostgresMember {
   /** Host name (the swarm node label twinstack.host). */
@@ -50,7 +51,7 @@ export interface HaPostgresArgs {
 export const HA_POSTGRES_HOST = "postgres-ha";
 export const SUPERUSER = "postgres";
 export const REPLICATION_USER = "replicator";
-const PG_PORT = 5432;
+const PG_PORT = SPILO.ports.postgres;
 const REST_PORT = 8008;
 const ETCD_CLIENT_PORT = 2379;
 const ETCD_PEER_PORT = 2380;
@@ -109,7 +110,7 @@ export class HaPostgres extends pulumi.ComponentResource {
     const volume = (member: HaPostgresMember, part: string) =>
       new docker.Volume(
         `${name}-${part}`,
-        { name: `${prefix}-${part}`, labels: [{ label: "twinstack.env", value: args.env }] },
+        { name: `${prefix}-${part}`, labels: [{ label: LABELS.env, value: args.env }] },
         { parent: this, provider: member.dockerProvider, protect: args.protect },
       );
     const pin = (member: HaPostgresMember) => [`node.labels.${HOST_NODE_LABEL}==${member.host}`];
@@ -145,7 +146,7 @@ export class HaPostgres extends pulumi.ComponentResource {
         // The etcd image is distroless (no shell): etcdctl, exec form.
         healthcheck: { test: ["CMD", ...ETCD.health!] },
         constraints: pin(member),
-        labels: { "twinstack.host": member.host },
+        labels: { [LABELS.host]: member.host },
       });
     });
 
@@ -181,7 +182,7 @@ export class HaPostgres extends pulumi.ComponentResource {
         limits: args.limits,
         healthcheck: { test: ["CMD-SHELL", `curl -fsS -o /dev/null http://127.0.0.1:${REST_PORT}/health`], startPeriodSeconds: 60 },
         constraints: pin(member),
-        labels: { "twinstack.host": member.host },
+        labels: { [LABELS.host]: member.host },
       }, etcd);
     });
 

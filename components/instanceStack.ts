@@ -82,9 +82,9 @@ export interface InstanceStackArgs {
     workers: InstanceWorker[];
     /** Release phase: run once per release before the new version (components/releaseTask.ts). */
     release?: { command: string[] };
-    /** An exec-form health check the app image can run itself; default: the image-independent HTTP probe (components/images.ts). */
+    /** An exec-form health check the app image can run itself; default: the image-independent HTTP probe (model/images.ts). */
     healthCheckCommand?: string[];
-    /** Image with a static /bin/busybox for the default probe; default HEALTH_PROBE.image (components/images.ts). */
+    /** Image with a static /bin/busybox for the default probe; default HEALTH_PROBE.image (model/images.ts). */
     healthProbeImage?: string;
   };
   /**

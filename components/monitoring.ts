@@ -37,6 +37,7 @@ import { AlertReceiver, renderAlertmanagerConfig } from "./render/alertmanager";
 import { MODULE_AUTH, MODULE_OK, renderBlackboxConfig } from "./render/blackbox";
 import { AlertThresholds, ProbeGroup, renderAlertRules, renderPrometheusConfig } from "./render/prometheus";
 import { Runtime, WorkloadLimits, WorkloadSpec, declareWorkload } from "./workload";
+import { LABELS } from "../model/labels";
 
 export interface MonitoringImages {
   prometheus: string;
@@ -124,7 +125,7 @@ export class Monitoring extends pulumi.ComponentResource {
     const ctx = { runtime: args.runtime, provider: args.provider, parent: this };
     const onNet = (alias: string) => ({ name: args.networkName, aliases: [alias] });
     const put = (part: string, spec: Omit<WorkloadSpec, "name" | "role" | "labels" | "limits">) =>
-      declareWorkload(`${name}-${part}`, { name: `${prefix}-${part}`, role: "monitoring", labels: { ...(args.labels ?? {}), "twinstack.monitoring": part }, limits: args.limits, ...spec }, ctx);
+      declareWorkload(`${name}-${part}`, { name: `${prefix}-${part}`, role: "monitoring", labels: { ...(args.labels ?? {}), [LABELS.monitoring]: part }, limits: args.limits, ...spec }, ctx);
     const pinned = args.runtime === "swarm" ? args.pinnedConstraints : undefined;
     const wget = (port: number, path: string) => ({ test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${port}${path}`] });
 
@@ -149,7 +150,7 @@ export class Monitoring extends pulumi.ComponentResource {
 
     const data = new docker.Volume(
       `${name}-prometheus-data`,
-      { name: `${prefix}-prometheus-data`, labels: [{ label: "twinstack.env", value: String(args.externalLabels.env ?? "") }] },
+      { name: `${prefix}-prometheus-data`, labels: [{ label: LABELS.env, value: String(args.externalLabels.env ?? "") }] },
       { parent: this, provider: args.provider, protect: args.protect ?? false },
     );
     this.prometheusName = `${prefix}-prometheus`;
@@ -197,7 +198,7 @@ export class Monitoring extends pulumi.ComponentResource {
 
     put("cadvisor", {
       image: args.images.cadvisor,
-      command: ["--docker_only=true", "--store_container_labels=false", "--whitelisted_container_labels=twinstack.env,twinstack.role"],
+      command: ["--docker_only=true", "--store_container_labels=false", `--whitelisted_container_labels=${LABELS.env},${LABELS.role}`],
       network: onNet("cadvisor"),
       binds: [
         { hostPath: "/", path: "/rootfs", readOnly: true },

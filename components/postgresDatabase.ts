@@ -7,6 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { checkExtensionName, renderExtensionsInitScript } from "./render/pgInit";
 import { InvariantError } from "./render/invariant";
+import { LABELS } from "../model/labels";
+import { POSTGRES_PORT } from "../model/ports";
 
 export interface PostgresDatabaseArgs {
   /** Physical name of the database and its login role: `<app>_<env>` e.g. gigi_dev, gigi_preview_feature_x. Caller computes it. */
@@ -61,7 +63,7 @@ const DATABASE_NAME_RE = /^[a-z][a-z0-9_]{0,62}$/;
 const NAME_PREFIX_RE = /^[a-z0-9][a-z0-9_.-]*$/;
 /** Network alias of the dedicated server: what app containers connect to. */
 export const DEDICATED_APP_HOST = "postgres";
-const DEDICATED_PORT = 5432;
+const DEDICATED_PORT = POSTGRES_PORT;
 /**
  * The volume is mounted at .../data and PGDATA is a subdirectory of it: the mount then holds
  * the data on every image major (postgres 18 moved the default PGDATA and refuses a
@@ -261,7 +263,7 @@ export class PostgresDatabase extends pulumi.ComponentResource {
         {
           name: `${d.namePrefix}-postgres`,
           image: image.imageId,
-          labels: Object.entries({ ...(d.labels ?? {}), "twinstack.role": "postgres" }).map(([label, value]) => ({ label, value })),
+          labels: Object.entries({ ...(d.labels ?? {}), [LABELS.role]: "postgres" }).map(([label, value]) => ({ label, value })),
           envs: [
             `POSTGRES_USER=${dbName}`,
             `POSTGRES_DB=${dbName}`,

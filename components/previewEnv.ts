@@ -9,15 +9,16 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { appEnvironment } from "./appContract";
-import { PreviewHandoff } from "../model/handoff";
+import { appEnvironment } from "../model/appContract";
+import { PREVIEW_APP_NAME_MAX_LENGTH, PREVIEW_HANDOFF_OUTPUT, PreviewHandoff, previewHandoffProblems } from "../model/handoff";
 import { PREVIEW_SLUG_MAX_LENGTH, previewSlug } from "../model/slug";
-import { PG_IDENTIFIER_MAX, PREVIEW_DATABASE_INFIX as DB_INFIX, previewDatabaseName } from "../model/names";
+import { previewDatabaseName, previewRedisPrefix } from "../model/names";
 import { renderPreviewRoute } from "./render/caddyfile";
 import { renderPreviewRouteScripts } from "./render/previewRoute";
-import { HEALTH_PROBE, httpProbeTest } from "./images";
+import { HEALTH_PROBE, httpProbeTest } from "../model/images";
 import { PostgresDatabase } from "./postgresDatabase";
 import { InvariantError } from "./render/invariant";
+import { LABELS } from "../model/labels";
 
 export interface PreviewEnvArgs {
   /** The git branch; the slug is previewSlug(branch) (a clean slug of at most 32 characters is kept as is). */
@@ -30,43 +31,17 @@ export interface PreviewEnvArgs {
 }
 
 export { PREVIEW_SLUG_MAX_LENGTH, previewDatabaseName };
-export const PREVIEW_APP_NAME_MAX_LENGTH = PG_IDENTIFIER_MAX - DB_INFIX.length - PREVIEW_SLUG_MAX_LENGTH;
+export { PREVIEW_APP_NAME_MAX_LENGTH };
 
-/** As the config schema allows it: the docker names use it as is, the database with '-' as '_'. */
-const APP_NAME_RE = /^[a-z][a-z0-9]*([_-][a-z0-9]+)*$/;
-const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-
-/** Checks the non-secret parts of a handoff; errors name the field, never a value that may be secret. */
+/**
+ * The component's own check of a handoff (stacks/preview.ts parses the dev stack's output with the
+ * model's schema first, naming the dev stack): the schema's problems, naming the field, never a
+ * value that may be secret.
+ * @throws InvariantError `<where>: dev stack output previewHandoff: <problems>`
+ */
 export function checkPreviewHandoff(h: PreviewHandoff, where: string, opts: { cloneDevDatabase?: boolean } = {}): void {
-  const fail = (message: string): never => {
-    throw new Error(`${where}: dev stack output previewHandoff: ${message}`);
-  };
-  if (!h || typeof h !== "object") fail("is missing or not an object");
-  if (typeof h.appName !== "string" || !APP_NAME_RE.test(h.appName)) fail(`appName ${JSON.stringify(h.appName)} must be lower-case letters, digits, '-', '_'`);
-  if (h.appName.length > PREVIEW_APP_NAME_MAX_LENGTH) {
-    fail(`appName "${h.appName}" is longer than ${PREVIEW_APP_NAME_MAX_LENGTH} characters: preview database names (<app>${DB_INFIX}<slug>) would exceed ${PG_IDENTIFIER_MAX}`);
-  }
-  if (typeof h.dockerHost !== "string" || !/^(unix|ssh|tcp):\/\/\S+$/.test(h.dockerHost)) fail("dockerHost must be unix://, ssh:// or tcp://");
-  if (!Array.isArray(h.dockerSshOpts)) fail("dockerSshOpts must be a list");
-  if (typeof h.networkName !== "string" || !h.networkName) fail("networkName is missing");
-  if (!h.postgres || typeof h.postgres.host !== "string" || !h.postgres.host) fail("postgres.host is missing");
-  if (!h.proxy || typeof h.proxy.label !== "string" || typeof h.proxy.previewsDir !== "string") fail("proxy.label and proxy.previewsDir are required");
-  if (h.proxy.dockerHosts !== undefined && (!Array.isArray(h.proxy.dockerHosts) || !h.proxy.dockerHosts.every((d) => typeof d === "string" && /^(unix|ssh|tcp):\/\/\S+$/.test(d)))) {
-    fail("proxy.dockerHosts must be a list of unix://, ssh:// or tcp:// endpoints");
-  }
-  if (typeof h.domain !== "string" || !DOMAIN_RE.test(h.domain)) fail(`domain ${JSON.stringify(h.domain)} is not a domain name`);
-  if (h.httpsPort !== undefined && !(Number.isInteger(h.httpsPort) && h.httpsPort >= 1 && h.httpsPort <= 65535)) fail("httpsPort must be a port number");
-  if (typeof h.imageRepository !== "string" || !h.imageRepository || /[@\s]/.test(h.imageRepository) || /:[^/]*$/.test(h.imageRepository)) {
-    fail(`imageRepository ${JSON.stringify(h.imageRepository)} must be a repository without tag or digest`);
-  }
-  if (!h.app || !Number.isInteger(h.app.port) || h.app.port < 1 || h.app.port > 65535) fail("app.port must be a port number");
-  if (typeof h.app.healthPath !== "string" || !/^\/[\w\-./]*$/.test(h.app.healthPath)) fail("app.healthPath must be an absolute URL path");
-  if (opts.cloneDevDatabase && !(h.postgres.clientImage && h.postgres.devDatabaseUrl)) {
-    fail("postgres.clientImage and postgres.devDatabaseUrl are missing, which preview.cloneDevDatabase needs: run pulumi up -s dev first");
-  }
-  for (const key of Object.keys(h.app.env ?? {})) if (!ENV_NAME_RE.test(key)) fail(`app.env key ${JSON.stringify(key)} is not an environment variable name`);
+  const problems = previewHandoffProblems(h, opts);
+  if (problems.length) throw new InvariantError(`${where}: dev stack output ${PREVIEW_HANDOFF_OUTPUT}: ${problems.join("; ")}`);
 }
 
 const SCRIPTS_DIR = path.join(__dirname, "..", "scripts");
@@ -161,7 +136,7 @@ export class PreviewEnv extends pulumi.ComponentResource {
     const digest = this.image.apply((ref) => docker.getRegistryImageOutput({ name: ref }, { provider, parent: this }).sha256Digest);
     const image = new docker.RemoteImage(`${name}-image`, { name: this.image, pullTriggers: [digest] }, onDevHost);
 
-    // The app contract (components/appContract.ts) as in dev, with the preview's own database,
+    // The app contract (model/appContract.ts) as in dev, with the preview's own database,
     // secrets, BASE_PATH and Redis prefix; no app.secretEnv (branch code is unreviewed). The list
     // holds the database password and the secrets, so it is secret as a whole.
     const sessionSecret = new random.RandomPassword(`${name}-session-secret`, { length: 48, special: false }, { parent: this });
@@ -172,7 +147,7 @@ export class PreviewEnv extends pulumi.ComponentResource {
         port: app.port,
         version: app.version,
         basePath: `/preview/${slug}`,
-        redis: app.redisUrl ? { url: app.redisUrl, prefix: `preview-${slug}:` } : undefined,
+        redis: app.redisUrl ? { url: app.redisUrl, prefix: previewRedisPrefix(slug) } : undefined,
         features: app.features ?? {},
         env_: Object.fromEntries(Object.entries(app.env ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
         databaseUrl: url,
@@ -226,8 +201,8 @@ export class PreviewEnv extends pulumi.ComponentResource {
         cpus: String(cpus),
         memory: memoryMb,
         labels: [
-          { label: "twinstack.env", value: "preview" },
-          { label: "twinstack.preview", value: slug },
+          { label: LABELS.env, value: "preview" },
+          { label: LABELS.preview, value: slug },
         ],
         volumes: health.volumes,
         healthcheck: {

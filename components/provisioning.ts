@@ -13,6 +13,7 @@ import { renderDockerHostCloudInit } from "./render/dockerHostCloudInit";
 import { READY_SCRIPT } from "./render/swarmScripts";
 import { SWARM_PORTS } from "./swarm";
 import { InvariantError } from "./render/invariant";
+import { hostServerName } from "../model/names";
 
 const WORLD = ["0.0.0.0/0", "::/0"];
 /** An OpenSSH public key (else: the name or id of a key stored in the cloud account). */
@@ -132,7 +133,7 @@ export function provisionHosts(name: string, parent: pulumi.Resource, args: Dock
       };
     }
     const p = spec.provision;
-    const serverName = `${prefix}-host-${spec.name}`;
+    const serverName = hostServerName(prefix, spec.name);
     const adminKeys = p.sshKeys.filter((k) => PUBLIC_KEY_RE.test(k));
     const cloudKeys = p.sshKeys.filter((k) => !PUBLIC_KEY_RE.test(k));
     // A key named (or numbered) in the cloud account is only installed for root by the provider,

@@ -24,6 +24,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { renderPreReleaseBackupScript, renderReleaseScript } from "./render/release";
 import { InvariantError } from "./render/invariant";
+import { LABELS } from "../model/labels";
 
 export interface ReleaseTaskArgs {
   /** Docker endpoint of the host to run on (the env's main host / first Swarm manager). */
@@ -89,7 +90,7 @@ export class ReleaseTask extends pulumi.ComponentResource {
         extraNetworks: args.extraNetworks,
         envNames: names,
         command: args.command,
-        labels: { ...(args.labels ?? {}), "twinstack.role": "release" },
+        labels: { ...(args.labels ?? {}), [LABELS.role]: "release" },
         limits: args.limits,
       }),
     );

@@ -9,6 +9,7 @@ import { CaddyGlobalOptions, ProxyRoute, ProxySite, ProxyTls, renderCaddyfile } 
 import { renderProxyConfigScript, renderProxyConfigStdin } from "./render/proxyConfig";
 import { InvariantError } from "./render/invariant";
 import { Runtime, WorkloadFile, WorkloadLimits, declareWorkload } from "./workload";
+import { LABELS } from "../model/labels";
 
 export const PREVIEWS_DIR = "/etc/caddy/previews";
 export const CADDYFILE_PATH = "/etc/caddy/Caddyfile";
@@ -172,7 +173,7 @@ export class ReverseProxy extends pulumi.ComponentResource {
           files,
           limits: args.limits,
           healthcheck: { test: ["CMD", "caddy", "version"], intervalSeconds: 30 },
-          labels: { ...(args.labels ?? {}), ...(at.host ? { "twinstack.host": at.host } : {}), "twinstack.proxy": this.label },
+          labels: { ...(args.labels ?? {}), ...(at.host ? { [LABELS.host]: at.host } : {}), [LABELS.proxy]: this.label },
           constraints: at.host ? undefined : args.constraints,
         },
         // A standalone proxy is named and holds fixed ports (on the VIP): a change of its files

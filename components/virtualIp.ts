@@ -8,6 +8,7 @@ import * as random from "@pulumi/random";
 import { renderAssignScript, renderCloudVipEntrypoint, PRIVATE_IFACE_PLACEHOLDER } from "./render/cloudVip";
 import { KeepalivedConfArgs, proxyTrackCommand, renderKeepalivedConf } from "./render/keepalived";
 import { InvariantError } from "./render/invariant";
+import { LABELS } from "../model/labels";
 
 export interface VirtualIpNode {
   /** Host name; part of the container name, so docker-safe. */
@@ -119,8 +120,8 @@ export const CLOUD_RUNTIME_CONF_PATH = "/etc/keepalived/twinstack-runtime.conf";
 export const CLOUD_KEEPALIVED_ARGS = ["--dont-fork", "--log-console", "--vrrp", "--use-file", CLOUD_RUNTIME_CONF_PATH];
 /** Where the host's /etc/netplan is mounted in a cloud VIP's keepalived container (hcloud). */
 export const HOST_NETPLAN_DIR = "/host/etc/netplan";
-export const VIP_LABEL = "twinstack.vip";
-export const ROUTER_ID_LABEL = "twinstack.vrrp-router-id";
+export const VIP_LABEL = LABELS.vip;
+export const ROUTER_ID_LABEL = LABELS.routerId;
 const TRACK_SCRIPT_NAME = "proxy_alive";
 /**
  * How often and how strictly keepalived checks the node's proxy (keepalived.conf(5), vrrp_script:
@@ -244,7 +245,7 @@ export class VirtualIp extends pulumi.ComponentResource {
             capabilities: { adds: ["NET_ADMIN", "NET_BROADCAST", "NET_RAW"] },
             restart: "unless-stopped",
             labels: [
-              ...Object.entries({ ...(k.labels ?? {}), "twinstack.role": "keepalived", "twinstack.host": node.name }).map(([label, value]) => ({ label, value })),
+              ...Object.entries({ ...(k.labels ?? {}), [LABELS.role]: "keepalived", [LABELS.host]: node.name }).map(([label, value]) => ({ label, value })),
               { label: VIP_LABEL, value: address },
               { label: ROUTER_ID_LABEL, value: String(k.virtualRouterId) },
             ],
@@ -291,7 +292,7 @@ export class VirtualIp extends pulumi.ComponentResource {
       } else {
         if (c.failover) {
           // DO Cloud Firewalls pass only tcp/udp/icmp, so VRRP (IP protocol 112) cannot reach the
-          // peers; stacks/validate.ts refuses this before anything is declared.
+          // peers; model/validate.ts refuses this before anything is declared.
           throw new Error(`VirtualIp ${name}: failover is supported for hcloud floating IPs only`);
         }
         const ip = new digitalocean.ReservedIp(`${name}-ip`, { region: c.location }, { parent: this, protect: args.protect });
@@ -377,7 +378,7 @@ export class VirtualIp extends pulumi.ComponentResource {
           capabilities: { adds: ["NET_ADMIN", "NET_BROADCAST", "NET_RAW"] },
           restart: "unless-stopped",
           labels: [
-            ...Object.entries({ ...(f.labels ?? {}), "twinstack.role": "keepalived", "twinstack.host": node.name }).map(([label, value]) => ({ label, value })),
+            ...Object.entries({ ...(f.labels ?? {}), [LABELS.role]: "keepalived", [LABELS.host]: node.name }).map(([label, value]) => ({ label, value })),
             { label: VIP_LABEL, value: ip.ipAddress },
             { label: ROUTER_ID_LABEL, value: String(f.virtualRouterId) },
           ],

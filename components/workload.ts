@@ -4,6 +4,7 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { InvariantError } from "./render/invariant";
+import { LABELS } from "../model/labels";
 
 export type Runtime = "standalone" | "swarm";
 
@@ -82,7 +83,7 @@ function labelList(labels: Record<string, pulumi.Input<string>>) {
 
 /** Declares the workload; returns the resource so callers can depend on it. */
 export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: WorkloadContext): docker.Container | docker.Service {
-  const labels = labelList({ "twinstack.role": spec.role, ...(spec.labels ?? {}) });
+  const labels = labelList({ [LABELS.role]: spec.role, ...(spec.labels ?? {}) });
   const resourceOpts: pulumi.CustomResourceOptions = {
     parent: ctx.parent,
     provider: ctx.provider,

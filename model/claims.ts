@@ -1,11 +1,11 @@
 // What a stack claims exclusively on shared infrastructure (addresses, ports, names), derived from
 // its config with the same naming conventions the program uses. Two stacks of the project must
 // never claim the same thing; the policy pack's cross-stack rule compares these lists.
-import type { StackConfig, HostConfig } from "../stacks/schema";
+import type { StackConfig, HostConfig } from "./schema";
 import { branchFromStackName, previewSlug } from "./slug";
-import { KEEPALIVED_HEALTH_PORT_BASE } from "./ports";
+import { KEEPALIVED_HEALTH_PORT_BASE, REDIS_PORT } from "./ports";
 import { CLOUD_VIP_DEFAULT_ROUTER_ID, cloudVipFailover, cloudVipNodes } from "./hosts";
-import { databaseName, namePrefix, previewDatabaseName } from "./names";
+import { databaseName, hostServerName, namePrefix, previewDatabaseName, redisKeyPrefix } from "./names";
 
 export type ClaimKind = "vip" | "routerId" | "hostPort" | "database" | "role" | "domain" | "mqttPort" | "redisPrefix" | "volumePath";
 
@@ -45,7 +45,7 @@ const LOOPBACK = "127.0.0.1";
 export function hostEndpoint(config: StackConfig, host: HostConfig): string {
   if (host.docker) return host.docker;
   const app = config.app?.name ?? "app";
-  return `provisioned:${namePrefix(app, config.env)}-host-${host.name}`;
+  return `provisioned:${hostServerName(namePrefix(app, config.env), host.name)}`;
 }
 
 /**
@@ -69,7 +69,7 @@ export function redisServer(url: string): string {
   try {
     const u = new URL(url);
     const db = Number(u.pathname.replace(/^\//, "") || "0");
-    return `${normalHost(u.hostname)}:${u.port || "6379"}/${db}`;
+    return `${normalHost(u.hostname)}:${u.port || REDIS_PORT}/${db}`;
   } catch {
     return url;
   }
@@ -151,7 +151,7 @@ export function stackClaims(config: StackConfig, opts: { stack?: string } = {}):
 
   // Redis: a shared server is partitioned by key prefix.
   if (config.redis.mode === "shared" && config.redis.url) {
-    const prefix = config.redis.prefix ?? (preview ? undefined : `${config.env}:`);
+    const prefix = preview ? config.redis.prefix : redisKeyPrefix(config.env, config.redis.prefix);
     if (prefix !== undefined) add("redisPrefix", `${config.redis.url}|${prefix}`, config.redis.prefix !== undefined ? "twinstack:redis.prefix" : "twinstack:redis.url");
   }
 

@@ -1,5 +1,5 @@
 // Decisions about an env's hosts that both the program and config validation need. Pure.
-import type { HostConfig, StackConfig } from "../stacks/schema";
+import type { HostConfig, StackConfig } from "./schema";
 
 /** The login of a host's remote steps: the configured sshUser, else "deploy" (provisioned: the user cloud-init creates) or "root". */
 export function sshUserOf(host: Pick<HostConfig, "sshUser" | "provision">): string {

@@ -2,6 +2,7 @@
 // carries the stack's environment token). Docker names are `<app>-<env>-<part>`; Postgres names
 // `<app>_<env>` with every '-' as '_' (an unquoted Postgres identifier has no '-':
 // https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS).
+import { REDIS_PORT } from "./ports";
 import { slugToIdentifier } from "./slug";
 
 /** The environment token of a stack: `prod`, `dev` or `preview`. */
@@ -26,4 +27,24 @@ export function databaseName(appName: string, env: EnvToken): string {
 /** `<app>_preview_<slug>`, '-' as '_': the database and login role of one preview, on the dev server. */
 export function previewDatabaseName(appName: string, slug: string): string {
   return `${appName.replace(/-/g, "_")}${PREVIEW_DATABASE_INFIX}${slugToIdentifier(slug)}`;
+}
+
+/** `<prefix>-host-<name>`: the machine (server/droplet) name of a provisioned host `hosts[].name`. */
+export function hostServerName(prefix: string, hostName: string): string {
+  return `${prefix}-host-${hostName}`;
+}
+
+/** The Redis key prefix of a prod or dev env: `redis.prefix`, else `<env>:`. */
+export function redisKeyPrefix(env: EnvToken, configured?: string): string {
+  return configured ?? `${env}:`;
+}
+
+/** The Redis key prefix of one preview (on dev's Redis): `preview-<slug>:`. */
+export function previewRedisPrefix(slug: string): string {
+  return `preview-${slug}:`;
+}
+
+/** A dedicated Redis as the env's containers reach it: the `redis` alias on the env network, Redis's own port. */
+export function dedicatedRedisUrl(): string {
+  return `redis://redis:${REDIS_PORT}`;
 }

@@ -2,9 +2,10 @@
 // at most the configured share of the host (stack config budget.share, else the policy's nonProdShare).
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { machineOf } from "../model/claims";
-import type { HostConfig } from "../stacks/schema";
+import type { HostConfig } from "../model/schema";
 import { isWorkload, physicalName, T, workloadLabels, workloadLimits } from "./lib/resources";
 import { devStackOf, stackInfo } from "./lib/stackContext";
+import { LABELS } from "../model/labels";
 
 export const DEFAULT_NON_PROD_SHARE = 0.4;
 
@@ -35,7 +36,7 @@ const UNBUDGETED_ROLES = new Set(["keepalived"]);
 const round = (n: number) => Math.round(n * 100) / 100;
 
 function hostOf(resource: PolicyResource, labels: Record<string, string>, hosts: HostConfig[]): HostConfig {
-  const byLabel = hosts.find((h) => h.name === labels["twinstack.host"]);
+  const byLabel = hosts.find((h) => h.name === labels[LABELS.host]);
   if (byLabel) return byLabel;
   const endpoint = resource.provider?.props?.host;
   if (typeof endpoint === "string") {
@@ -90,7 +91,7 @@ export const nonProdBudget: StackValidationPolicy = {
     const cluster = newSum();
     for (const r of workloads) {
       const labels = workloadLabels(r.type, r.props);
-      const role = labels["twinstack.role"];
+      const role = labels[LABELS.role];
       if (role && UNBUDGETED_ROLES.has(role)) continue;
       const name = physicalName(r.props, r.name);
       const kind = r.type === T.service ? "service" : "container";

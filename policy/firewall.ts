@@ -1,12 +1,8 @@
 // Rule 8: no firewall opens Postgres, Redis or plain MQTT to the whole internet.
 import { ResourceValidationPolicy } from "@pulumi/policy";
+import { DATA_PORTS } from "../model/ports";
 import { physicalName, T } from "./lib/resources";
 
-export const DATA_PORTS: { port: number; what: string }[] = [
-  { port: 5432, what: "Postgres" },
-  { port: 6379, what: "Redis" },
-  { port: 1883, what: "plain MQTT" },
-];
 
 /** "5432", "5000-6000", "all", "any", "" (all ports for tcp on DigitalOcean) -> inclusive range. */
 export function portRange(spec: unknown): [number, number] | undefined {
@@ -54,7 +50,7 @@ function rulesOf(type: string, props: Record<string, any>): Rule[] {
 
 export const noPublicDataPorts: ResourceValidationPolicy = {
   name: "no-public-data-ports",
-  description: "No firewall opens Postgres (5432), Redis (6379) or plain MQTT (1883) to 0.0.0.0/0 or ::/0.",
+  description: `No firewall opens ${DATA_PORTS.map(({ port, what }) => `${what} (${port})`).join(", ").replace(/, ([^,]*)$/, " or $1")} to 0.0.0.0/0 or ::/0.`,
   enforcementLevel: "mandatory",
   validateResource: (args, reportViolation) => {
     if (args.type !== T.doFirewall && args.type !== T.hcloudFirewall) return;

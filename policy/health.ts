@@ -4,6 +4,7 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
 import { physicalName, Props, T, workloadLabels } from "./lib/resources";
 import { stackInfo } from "./lib/stackContext";
+import { LABELS } from "../model/labels";
 
 /** Roles that take traffic: a new version must prove healthy before it replaces the old one. */
 export const HEALTH_GATED_ROLES = new Set(["app"]);
@@ -26,7 +27,7 @@ export const prodHealthGated: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   validateResource: (args, reportViolation) => {
     if (args.type !== T.service && args.type !== T.container) return;
-    const role = workloadLabels(args.type, args.props)["twinstack.role"];
+    const role = workloadLabels(args.type, args.props)[LABELS.role];
     if (args.type === T.container && !HEALTH_GATED_ROLES.has(role ?? "")) return;
     if (stackInfo(args.urn)?.env !== "prod") return;
     const props: Props = args.props;

@@ -1,6 +1,6 @@
 // Rule 1: every physical name carries the stack's environment token, and no other stack's.
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import type { Env } from "../stacks/schema";
+import type { Env } from "../model/schema";
 import { slugToIdentifier } from "../model/slug";
 import { nameSegments, physicalName, Props, T } from "./lib/resources";
 import { ENV_TOKENS, stackInfo } from "./lib/stackContext";

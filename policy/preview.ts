@@ -2,10 +2,11 @@
 // and holds nothing protected (`pulumi destroy` must remove all of it).
 import { PolicyProviderResource, PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { machineOf } from "../model/claims";
-import type { StackConfig } from "../stacks/schema";
-import { slugToIdentifier } from "../model/slug";
+import type { StackConfig } from "../model/schema";
 import { isWorkload, nameSegments, physicalName, T, workloadNetworks } from "./lib/resources";
 import { devStackOf, envOf, LoadedStackConfig, siblingStacks, stackInfo } from "./lib/stackContext";
+import { POSTGRES_PORT } from "../model/ports";
+import { previewDatabaseName } from "../model/names";
 
 function dockerMachines(config: StackConfig | undefined): Map<string, string> {
   const out = new Map<string, string>();
@@ -109,7 +110,7 @@ export const previewStaysOnDev: StackValidationPolicy = {
     const devServers = devDatabaseServers(dev.config);
     const prodServers = prodDatabaseServers(prods);
     for (const r of args.resources.filter((x) => x.type === T.pgProvider)) {
-      const server = `${String(r.props.host ?? "").toLowerCase()}:${String(r.props.port ?? 5432)}`;
+      const server = `${String(r.props.host ?? "").toLowerCase()}:${String(r.props.port ?? POSTGRES_PORT)}`;
       if (devServers.includes(server)) continue;
       if (prodServers.includes(server)) {
         reportViolation(`preview postgresql provider "${r.name}" connects to prod's database server ${server}: use the dev server ${devServers.join(" or ") || "(the dev stack publishes none)"}`, r.urn);
@@ -121,7 +122,7 @@ export const previewStaysOnDev: StackValidationPolicy = {
     for (const r of args.resources.filter((x) => x.type === T.pgDatabase)) {
       const name = physicalName(r.props, r.name);
       if (!nameSegments(name).includes("preview")) {
-        const suggestion = app && info.slug ? `${app.replace(/-/g, "_")}_preview_${slugToIdentifier(info.slug)}` : "<app>_preview_<slug>";
+        const suggestion = app && info.slug ? previewDatabaseName(app, info.slug) : "<app>_preview_<slug>";
         reportViolation(`preview database "${name}" does not carry the preview token: name it ${suggestion}`, r.urn);
       }
     }

@@ -1,11 +1,11 @@
-// The one place the pack reaches into the program: it reads stack files with the program's own
-// config schema and validation (stacks/), so a policy sees exactly the config the program would run
-// with. Everything else the pack uses is the model (model/) or its own dependencies; the pack's own
-// tests (policy/test/) register fixture configs instead. Importing this file registers the reader.
-import { ConfigError, parseStackConfig } from "../stacks/config";
-import { StackConfig, stackConfigSchema } from "../stacks/schema";
+// How the pack reads stack files: with the model's config schema and validation (model/config.ts,
+// model/schema.ts, model/stackFile.ts), the very code the program validates its config with, so a
+// policy sees exactly the config the program would run with. The pack's own tests (policy/test/)
+// register fixture configs instead. Importing this file registers the reader.
+import { ConfigError, parseStackConfig } from "../model/config";
+import { StackConfig, stackConfigSchema } from "../model/schema";
 import { branchFromStackName } from "../model/slug";
-import { readStackConfig } from "../stacks/stackFile";
+import { readStackConfig } from "../model/stackFile";
 import { setStackConfigReader, StackConfigRead } from "./lib/stackContext";
 
 /** Schema validation alone: enough for comparing claims when only secrets or cross-field rules fail. */

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { InstanceHost, InstanceStackArgs } from "../components/instanceStack";
 import { LoadedConfig } from "./config";
+import { namePrefix } from "../model/names";
 
 export function haPostgresDatabase(
   loaded: LoadedConfig,
@@ -14,9 +15,9 @@ export function haPostgresDatabase(
   const c = loaded.config;
   const ha = c.haPostgres;
   // runtime "swarm", no shared postgres.mode and an odd member count are checked by config
-  // validation (stacks/validate.ts) before anything is declared; HaPostgres keeps them as invariants.
+  // validation (model/validate.ts) before anything is declared; HaPostgres keeps them as invariants.
   const env = c.env as "prod" | "dev";
-  const prefix = `${c.app!.name}-${env}`;
+  const prefix = namePrefix(c.app!.name, env);
   const members = hosts.slice(0, ha.members);
   // Created before the InstanceStack: the database's admin password and the cluster's superuser are one.
   const superuser = new random.RandomPassword(`${prefix}-pg-superuser`, { length: 32, special: false });

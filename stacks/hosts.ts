@@ -5,8 +5,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { DockerHosts, DockerHostsArgs } from "../components/dockerHosts";
 import { InstanceHost } from "../components/instanceStack";
 import { LoadedConfig } from "./config";
-import { StackConfig } from "./schema";
+import { StackConfig } from "../model/schema";
 import { privateNetworkPlan, sshUserOf } from "../model/hosts";
+import { namePrefix } from "../model/names";
 
 export interface ComposedHosts {
   hosts: InstanceHost[];
@@ -53,8 +54,8 @@ export function composeHosts(loaded: LoadedConfig): ComposedHosts {
   });
   if (!needsHostsStep(c)) return existing();
 
-  const prefix = `${c.app?.name ?? loaded.stack}-${c.env}`;
-  // Present when hosts are provisioned: config validation (stacks/validate.ts) requires it; DockerHosts
+  const prefix = namePrefix(c.app?.name ?? loaded.stack, c.env);
+  // Present when hosts are provisioned: config validation (model/validate.ts) requires it; DockerHosts
   // keeps the same rule as an invariant.
   const adminCidr = c.provisioning.adminCidr ?? c.runners.adminCidr;
 

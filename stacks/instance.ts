@@ -5,11 +5,11 @@ import { InstanceHost, InstanceStack, InstanceStackArgs } from "../components/in
 import { AlertReceiver } from "../components/render/alertmanager";
 import { LoadedConfig } from "./config";
 import { PreviewHandoff } from "../model/handoff";
-import { namePrefix } from "../model/names";
-import { StackConfig } from "./schema";
+import { dedicatedRedisUrl, namePrefix, redisKeyPrefix } from "../model/names";
+import { StackConfig } from "../model/schema";
 import { CLOUD_VIP_DEFAULT_ROUTER_ID, cloudVipFailover, cloudVipNodes } from "../model/hosts";
 
-import { BACKUP_CLIENT, FORGE_IMAGES, FORGE_RUNNER_IMAGES } from "../components/images";
+import { BACKUP_CLIENT, FORGE_IMAGES, FORGE_RUNNER_IMAGES } from "../model/images";
 import { backupServerMajor } from "./config";
 
 /** The backup client: backup.image, else the dedicated server's image, else postgres:<server major>-alpine. */
@@ -81,8 +81,8 @@ export function instanceArgs(loaded: LoadedConfig, hosts: InstanceHost[], extra:
       c.redis.mode === "none"
         ? { mode: "none" }
         : c.redis.mode === "dedicated"
-          ? { mode: "dedicated", image: c.redis.image, limits: c.redis.limits, prefix: c.redis.prefix ?? `${env}:` }
-          : { mode: "shared", url: c.redis.url!, prefix: c.redis.prefix ?? `${env}:` },
+          ? { mode: "dedicated", image: c.redis.image, limits: c.redis.limits, prefix: redisKeyPrefix(env, c.redis.prefix) }
+          : { mode: "shared", url: c.redis.url!, prefix: redisKeyPrefix(env, c.redis.prefix) },
     mqtt: c.mqtt.enabled ? { port: c.mqtt.port, image: c.mqtt.image, devices: c.mqtt.devices, limits: c.mqtt.limits } : undefined,
     vault: c.vault?.enabled ? { domain: c.vault.domain, hostPath: c.vault.hostPath, image: c.vault.image, plainHttp: c.vault.plainHttp, limits: c.vault.limits } : undefined,
     gitea: c.gitea.enabled
@@ -222,7 +222,7 @@ export function composeInstance(loaded: LoadedConfig, hosts: InstanceHost[], ext
           env: args.app.env,
           features: args.app.features,
           version: args.app.version,
-          redisUrl: args.redis.mode === "dedicated" ? "redis://redis:6379" : args.redis.mode === "shared" ? args.redis.url : undefined,
+          redisUrl: args.redis.mode === "dedicated" ? dedicatedRedisUrl() : args.redis.mode === "shared" ? args.redis.url : undefined,
           ...(args.app.healthCheckCommand ? { healthCheckCommand: args.app.healthCheckCommand } : { probeVolume: `${instance.namePrefix}-probe` }),
         },
       }));

@@ -3,11 +3,28 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PreviewEnv } from "../components/previewEnv";
 import { ConfigError, LoadedConfig, NAMESPACE } from "./config";
-import { PreviewHandoff } from "../model/handoff";
+import { parsePreviewHandoff, PREVIEW_HANDOFF_OUTPUT, PreviewHandoff, PreviewHandoffError } from "../model/handoff";
 import { branchFromStackName, PREVIEW_STACK_PREFIX, previewSlug } from "../model/slug";
 
-/** The dev stack output a preview reads; stacks/instance.ts exports it on dev stacks. */
-export const PREVIEW_HANDOFF_OUTPUT = "previewHandoff";
+export { PREVIEW_HANDOFF_OUTPUT };
+
+/**
+ * The dev stack's `previewHandoff` output, read through a StackReference to `devStack` and parsed
+ * with the handoff's schema (model/handoff.ts) before the preview uses any of it. requireOutput: a
+ * dev stack without previews (no proxy or domain) fails naming the output.
+ * @throws pulumi.RunError (inside the Output) naming the dev stack, the output and each field that does not fit
+ */
+export function readPreviewHandoff(devStack: string, opts: { cloneDevDatabase?: boolean } = {}): pulumi.Output<PreviewHandoff> {
+  const dev = new pulumi.StackReference(devStack);
+  return dev.requireOutput(PREVIEW_HANDOFF_OUTPUT).apply((value) => {
+    try {
+      return parsePreviewHandoff(value, devStack, opts);
+    } catch (err) {
+      // RunError: the engine prints the message alone, without the program's stack trace.
+      throw err instanceof PreviewHandoffError ? new pulumi.RunError(err.message) : err;
+    }
+  });
+}
 
 export function composePreview(loaded: LoadedConfig): Record<string, pulumi.Input<unknown>> {
   const c = loaded.config;
@@ -28,9 +45,7 @@ export function composePreview(loaded: LoadedConfig): Record<string, pulumi.Inpu
         "(tools/preview-stack-name.ts prints it)",
     ]);
   }
-  const dev = new pulumi.StackReference(c.preview.devStack);
-  // requireOutput: a dev stack without previews (no proxy or domain) fails here, naming the output.
-  const handoff = dev.requireOutput(PREVIEW_HANDOFF_OUTPUT) as pulumi.Output<PreviewHandoff>;
+  const handoff = readPreviewHandoff(c.preview.devStack, { cloneDevDatabase: c.preview.cloneDevDatabase });
   const preview = new PreviewEnv("preview", {
     branch,
     handoff,

@@ -1,6 +1,7 @@
 // What every stack-file key means, for people: the README's config reference joins these to the
 // schema's types and defaults (tools/configReference.ts); a test checks every schema key has one.
 // Keys are dotted paths as in the table, lists as `[]` (e.g. `hosts[].name`).
+import { ETCD, HAPROXY, MONITORING_IMAGES } from "../model/images";
 
 export interface KeyReference {
   description: string;
@@ -148,8 +149,8 @@ export const KEY_REFERENCE: Record<string, KeyReference> = {
   "tenants[].upstream": R("Where the tenant's site proxies to.", { example: "app" }),
   haPostgres: R("HA Postgres: etcd and Patroni, one member per host, HAProxy routing to the leader."),
   "haPostgres.members": R("Members (one per host; needs that many hosts).", { example: "3" }),
-  "haPostgres.etcdImage": R("etcd image.", { example: "quay.io/coreos/etcd:v3.5.15" }),
-  "haPostgres.haproxyImage": R("HAProxy image.", { example: "haproxy:2.9-alpine" }),
+  "haPostgres.etcdImage": R("etcd image.", { example: ETCD.image }),
+  "haPostgres.haproxyImage": R("HAProxy image.", { example: HAPROXY.image }),
   "haPostgres.port": R("HAProxy port the app connects to (routes to the leader).", { unit: "port", example: "5000" }),
   provisioning: R("Settings of provisioned hosts."),
   "provisioning.adminCidr": R("The only range allowed to SSH into provisioned hosts (default: runners.adminCidr).", { requiredWhen: "any host has provision", example: "203.0.113.0/24" }),
@@ -184,12 +185,12 @@ export const KEY_REFERENCE: Record<string, KeyReference> = {
   "monitoring.thresholds.containerMemoryPercent": R("A container using more of its memory limit fires (dev over its limits).", { unit: "percent", example: "90" }),
   "monitoring.thresholds.containerCpuThrottledPercent": R("A container throttled in more of its CPU periods fires.", { unit: "percent", example: "50" }),
   "monitoring.images": R("Images of the monitoring containers (see docs/images.md)."),
-  "monitoring.images.prometheus": R("Prometheus image.", { example: "prom/prometheus:v2.53.2" }),
-  "monitoring.images.alertmanager": R("Alertmanager image.", { example: "prom/alertmanager:v0.27.0" }),
-  "monitoring.images.blackbox": R("Blackbox exporter image.", { example: "prom/blackbox-exporter:v0.25.0" }),
-  "monitoring.images.nodeExporter": R("node-exporter image.", { example: "prom/node-exporter:v1.8.2" }),
-  "monitoring.images.cadvisor": R("cAdvisor image.", { example: "gcr.io/cadvisor/cadvisor:v0.49.1" }),
-  "monitoring.images.postgresExporter": R("postgres_exporter image.", { example: "quay.io/prometheuscommunity/postgres-exporter:v0.15.0" }),
+  "monitoring.images.prometheus": R("Prometheus image.", { example: MONITORING_IMAGES.prometheus }),
+  "monitoring.images.alertmanager": R("Alertmanager image.", { example: MONITORING_IMAGES.alertmanager }),
+  "monitoring.images.blackbox": R("Blackbox exporter image.", { example: MONITORING_IMAGES.blackbox }),
+  "monitoring.images.nodeExporter": R("node-exporter image.", { example: MONITORING_IMAGES.nodeExporter }),
+  "monitoring.images.cadvisor": R("cAdvisor image.", { example: MONITORING_IMAGES.cadvisor }),
+  "monitoring.images.postgresExporter": R("postgres_exporter image.", { example: MONITORING_IMAGES.postgresExporter }),
   preview: R("Preview stacks (preview-<slug>): where they read dev from and their limits."),
   "preview.devStack": R("Stack whose previewHandoff output the preview reads (org/project/stack allowed).", { example: "acme/shop/dev" }),
   "preview.branch": R("Git branch of the preview when the stack is not named preview-<slug>.", { example: "feature/login" }),

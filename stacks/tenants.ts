@@ -6,7 +6,8 @@ import { TenantDns } from "../components/tenantDns";
 import { LoadedConfig } from "./config";
 import { configProblem } from "./hosts";
 import { tenantDomains } from "./instance";
-import { TenantConfig } from "./schema";
+import { TenantConfig } from "../model/schema";
+import { namePrefix } from "../model/names";
 
 /** The zones a tenant's records live in: its apex domains and its org zones {org}.{tld}. */
 export function tenantZones(tenant: TenantConfig): string[] {
@@ -26,12 +27,12 @@ export interface ComposedTenants {
 export function composeTenants(loaded: LoadedConfig, edge: pulumi.Input<string> | undefined): ComposedTenants {
   const c = loaded.config;
   const tenants = Object.fromEntries(c.tenants.map((t) => [t.name, tenantDomains(t)]));
-  // Tenant names are unique: checked by config validation (stacks/validate.ts).
+  // Tenant names are unique: checked by config validation (model/validate.ts).
   if (c.dns.provider === "none" || c.tenants.length === 0) return { dns: [], tenants };
   const target = c.dns.target ?? edge;
   if (target === undefined) throw configProblem(loaded, "dns.target", "required key is missing: no VIP or host address to point the tenants' records at");
 
-  const prefix = `${c.app?.name ?? loaded.stack}-${c.env}`;
+  const prefix = namePrefix(c.app?.name ?? loaded.stack, c.env);
   const dns = c.tenants.map(
     (t) =>
       new TenantDns(`${prefix}-tenant-${t.name}`, {

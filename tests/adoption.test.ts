@@ -63,7 +63,7 @@ describe("defaults pass the default policy on the default host size", () => {
     expect(plan.violations).toEqual([]);
     expect(run.status).toBe(0);
     // Five budgeted workloads on the host: app, worker, Postgres, Redis, Caddy; and the app health
-    // probe's seeder (0.05 CPU, 16 MiB; components/images.ts HEALTH_PROBE): 0.8 CPUs of 0.8 allowed.
+    // probe's seeder (0.05 CPU, 16 MiB; model/images.ts HEALTH_PROBE): 0.8 CPUs of 0.8 allowed.
     const roles = plan.resources
       .filter((r: { type: string }) => r.type === "docker:index/container:Container")
       .map((r: { inputs: { labels?: { label: string; value: string }[] } }) => r.inputs.labels?.find((l) => l.label === "twinstack.role")?.value)

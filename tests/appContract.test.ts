@@ -1,8 +1,8 @@
-// The app contract: the README table is the one components/appContract.ts renders, and the program
+// The app contract: the README table is the one model/appContract.ts renders, and the program
 // (planned through the same planStack the plan CLI runs) gives the app exactly those variables.
 import * as fs from "fs";
 import * as path from "path";
-import { APP_CONTRACT, appContractTable } from "../components/appContract";
+import { APP_CONTRACT, appContractTable } from "../model/appContract";
 import { revealSecrets } from "../tests/harness";
 import { planStack } from "../tools/planner";
 
@@ -18,7 +18,7 @@ function appEnv(resources: { type: string; name: string; inputs: Record<string, 
 
 const contractNames = (env: "prod" | "dev" | "preview") => APP_CONTRACT.filter((v) => v.envs[env] && !v.name.includes("<")).map((v) => v.name);
 
-test("the README's app contract is generated from components/appContract.ts", () => {
+test("the README's app contract is generated from model/appContract.ts", () => {
   const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
   const section = /<!-- app-contract:start -->\n([\s\S]*?)\n<!-- app-contract:end -->/.exec(readme)?.[1];
   expect(section).toBe(appContractTable());

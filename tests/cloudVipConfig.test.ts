@@ -1,4 +1,4 @@
-// Config validation of cloud VIPs (stacks/validate.ts, stacks/config.ts): a hcloud floating IP on
+// Config validation of cloud VIPs (model/validate.ts, stacks/config.ts): a hcloud floating IP on
 // two or more hosts needs the API token secret (named by vip.apiTokenKey), and a DigitalOcean
 // reserved IP cannot move between droplets (their Cloud Firewall drops VRRP); each message names
 // the stack file and the key, never the token.
@@ -10,7 +10,7 @@ import YAML from "yaml";
 import { cloudVipFailover, cloudVipNodes, privateNetworkPlan } from "../model/hosts";
 import { runPlanCli } from "../tools/planCli";
 import { stackClaims } from "../model/claims";
-import { stackConfigSchema } from "../stacks/schema";
+import { stackConfigSchema } from "../model/schema";
 
 const TOKEN = "hcloudTokenValueThatMustNeverBeShown0123456789";
 

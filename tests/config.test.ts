@@ -3,7 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
 import { ConfigError, parseStackConfig } from "../stacks/config";
-import { readStackConfig } from "../stacks/stackFile";
+import { readStackConfig } from "../model/stackFile";
 import { runPlanCli } from "../tools/planCli";
 
 const root = path.join(__dirname, "..");

@@ -1,6 +1,6 @@
 // Every schema key has a description (stacks/reference.ts), and the README table carries them.
 import { z } from "zod";
-import { stackConfigSchema } from "../stacks/schema";
+import { stackConfigSchema } from "../model/schema";
 import { keyReference } from "../stacks/reference";
 import { configReferenceTable } from "../tools/configReference";
 

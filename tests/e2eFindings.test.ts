@@ -19,7 +19,7 @@ test("a preview app gets dev's Redis under a prefix of its own, and its URL carr
   const app = one(plan.resources, "docker:index/container:Container", "preview-app");
   const envs = app.props.envs as string[];
   expect(envs).toContain("REDIS_URL=redis://redis:6379");
-  // The app contract gives each preview its own prefix (components/appContract.ts).
+  // The app contract gives each preview its own prefix (model/appContract.ts).
   expect(envs).toContain("REDIS_PREFIX=preview-e2e-check:");
   expect(envs.filter((e) => e.startsWith("REDIS_PREFIX="))).toHaveLength(1);
   expect(plan.outputs.previewUrl).toBe("https://dev.myapp.localhost:8443/preview/e2e-check/");

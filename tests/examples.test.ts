@@ -143,7 +143,7 @@ describe("gigi (seed 000): a Swarm on a LAN, keepalived VIP per env, path routin
       const p = plan("gigi", stack);
       for (const r of ["app", "gitea", "runner", "browser"]) expect(role(p, r).map((w) => w.type)).toEqual([SERVICE]);
       expect(only(role(p, "gitea"), "gitea").props.name).toBe(`gigi-${stack}-gitea`);
-      // The rootless image's built-in SSH server listens on 2222 (components/images.ts).
+      // The rootless image's built-in SSH server listens on 2222 (model/images.ts).
       expect(publishedPorts(only(role(p, "gitea"), "gitea"))).toEqual([{ internal: 2222, external: stack === "prod" ? 2222 : 2223 }]);
     }
   });

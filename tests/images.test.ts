@@ -1,11 +1,11 @@
 // Issue 13 kind 2: every default third-party image is used the way its documentation/Dockerfile
-// says (components/images.ts, docs/images.md). The declared containers and services of whole
+// says (model/images.ts, docs/images.md). The declared containers and services of whole
 // stacks, planned through the harness, are checked against that one table.
 import * as path from "path";
 import { PlanResult, PlannedResource, planProgram } from "./harness";
 import { runStack } from "../stacks";
 import { planStack } from "../tools/planner";
-import * as images from "../components/images";
+import * as images from "../model/images";
 import { FORGEJO_RUNNER_START } from "../components/instanceStack";
 import { workloadImage, workloadLabels } from "../policy/lib/resources";
 

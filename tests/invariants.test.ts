@@ -1,5 +1,5 @@
 // Validation in one place (issue 15): every rule a stack file can break is a config check
-// (stacks/validate.ts), reported before anything is declared; components and renderers keep their
+// (model/validate.ts), reported before anything is declared; components and renderers keep their
 // own checks as invariants only, all of one class (InvariantError), which the plan prints as one
 // line naming the stack file instead of a stack trace.
 import * as fs from "fs";

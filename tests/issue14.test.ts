@@ -7,7 +7,7 @@ import * as path from "path";
 import YAML from "yaml";
 import { ConfigError, parseStackConfig } from "../stacks/config";
 import { Claim, claimsClash } from "../model/claims";
-import { GENERATED_ENV_VARS } from "../components/appEnv";
+import { GENERATED_ENV_VARS } from "../model/appEnv";
 import { planStack } from "../tools/planner";
 import { planProgram, plainStrings } from "./harness";
 import { runStack } from "../stacks";

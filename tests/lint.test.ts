@@ -1,6 +1,6 @@
 // The import-boundary rule of eslint.config.js (docs/ARCHITECTURE.md) on small sources at the paths
 // they would have: it fails on a component importing stacks/, on product code importing tests/, on
-// the policy pack reaching into stacks/ at run time, and lets the allowed directions through.
+// the model or the policy pack importing stacks/ at all, and lets the allowed directions through.
 // ESLint runs in a child node process, as `npm run lint` runs it: it import()s its config, which
 // jest's module sandbox does not allow.
 import { execFileSync } from "child_process";
@@ -25,10 +25,10 @@ const cases = JSON.parse(process.argv[1]);
 `;
 
 const TESTS = 'import { one } from "../tests/harness";\nvoid one;\n';
-const TYPE_ONLY = 'import type { StackConfig } from "../stacks/schema";\nexport type X = StackConfig;\n';
+const TYPE_ONLY = 'import type { StackConfig } from "../stacks/config";\nexport type X = StackConfig;\n';
 const RUNTIME = 'import { parseStackConfig } from "../stacks/config";\nvoid parseStackConfig;\n';
 const cases: [string, string][] = [
-  /* 0 */ ["components/example.ts", 'import { StackConfig } from "../stacks/schema";\nexport type X = StackConfig;\n'],
+  /* 0 */ ["components/example.ts", 'import { StackConfig } from "../stacks/config";\nexport type X = StackConfig;\n'],
   /* 1 */ ["components/example.ts", TESTS],
   /* 2 */ ["stacks/example.ts", TESTS],
   /* 3 */ ["tools/example.ts", TESTS],
@@ -39,10 +39,12 @@ const cases: [string, string][] = [
   /* 8 */ ["model/example.ts", RUNTIME],
   /* 9 */ ["policy/example.ts", RUNTIME],
   /* 10 */ ["policy/programConfig.ts", RUNTIME],
-  /* 11 */ ["policy/example.ts", 'import { HEALTH_PROBE } from "../components/images";\nvoid HEALTH_PROBE;\n'],
+  /* 11 */ ["policy/example.ts", 'import { workload } from "../components/workload";\nvoid workload;\n'],
   /* 12 */ ["stacks/example.ts", 'import { previewSlug } from "../model/slug";\nimport { PreviewEnv } from "../components/previewEnv";\nvoid previewSlug; void PreviewEnv;\n'],
   /* 13 */ ["tools/example.ts", 'import { runStack } from "../stacks";\nvoid runStack;\n'],
   /* 14 */ ["tests/example.test.ts", 'import { runStack } from "../stacks";\nimport { one } from "./harness";\nvoid runStack; void one;\n'],
+  /* 15 */ ["policy/programConfig.ts", 'import { parseStackConfig } from "../model/config";\nimport { readStackConfig } from "../model/stackFile";\nvoid parseStackConfig; void readStackConfig;\n'],
+  /* 16 */ ["policy/example.ts", 'import type { StackConfig } from "../model/schema";\nexport type X = StackConfig;\n'],
 ];
 
 let results: string[][];
@@ -60,11 +62,13 @@ describe("import boundaries", () => {
     for (const i of [2, 3, 4, 5]) expect({ file: cases[i][0], errors: results[i] }).toEqual({ file: cases[i][0], errors: [expect.stringContaining("never imports tests/")] });
   });
 
-  it("lets the model and the pack take only the config's types from stacks/, only programConfig.ts read it, and the pack no component", () => {
-    expect([results[6], results[7]]).toEqual([[], []]);
-    expect([results[8].length, results[9].length]).toEqual([1, 1]);
-    expect(results[10]).toEqual([]);
+  it("refuses the model and the pack any import of stacks/ (even a type), and the pack any component", () => {
+    for (const i of [6, 7, 8, 9, 10]) expect({ file: cases[i][0], errors: results[i].length }).toEqual({ file: cases[i][0], errors: 1 });
     expect(results[11]).toEqual([expect.stringContaining("do not depend on components/")]);
+  });
+
+  it("lets the pack read stack files with the model's schema and validation", () => {
+    expect([results[15], results[16]]).toEqual([[], []]);
   });
 
   it("lets stacks/ import components/ and the model, tools/ import stacks/, and tests import anything", () => {

@@ -1,6 +1,6 @@
 // model/names.ts: the one definition of an environment's physical names.
 import { databaseName, namePrefix, PG_IDENTIFIER_MAX, previewDatabaseName } from "../model/names";
-import { PREVIEW_APP_NAME_MAX_LENGTH } from "../components/previewEnv";
+import { PREVIEW_APP_NAME_MAX_LENGTH } from "../model/handoff";
 import { PREVIEW_SLUG_MAX_LENGTH } from "../model/slug";
 
 describe("physical names", () => {

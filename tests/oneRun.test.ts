@@ -1,5 +1,5 @@
 // One run reports every problem of a stack file: its shape problems (the zod schema) and the
-// semantic ones (stacks/validate.ts) of what still parses without the rejected values, with no
+// semantic ones (model/validate.ts) of what still parses without the rejected values, with no
 // semantic problem that only echoes a shape problem. Every line names the file and a key and never
 // shows a secret's value; the plan declares nothing.
 import * as fs from "fs";

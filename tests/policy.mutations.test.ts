@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import { formatViolation, runPolicies, Violation } from "../policy/offline";
 import { runStack } from "../stacks";
-import { readStackConfig } from "../stacks/stackFile";
+import { readStackConfig } from "../model/stackFile";
 import { planProgram, revealSecrets } from "./harness";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -140,7 +140,7 @@ describe("mutated stack configs fail the plan, naming the policy", () => {
     const dir = projectWith({ dev: (c) => (c["twinstack:app"].limits = { cpus: 2, memoryMb: 4096 }) });
     expect(from(await plan(dir, "dev"), "nonprod-resource-budget")).toEqual([
       expect.stringMatching(
-        // Totals include the app health probe's seeder (0.05 CPU, 16 MiB; components/images.ts HEALTH_PROBE):
+        // Totals include the app health probe's seeder (0.05 CPU, 16 MiB; model/images.ts HEALTH_PROBE):
         // 0.25 x 3 + 2 + 0.05 = 2.8 CPUs, over by 1.2; 256 x 3 + 4096 + 16 = 4880 MiB, over by 1604 -> 2492, rounded down to 2432.
         /^dev workloads on host "local" ask for 2\.8 CPUs and 4880 MiB, over the 1\.6 CPUs and 3276 MiB allowed \(40% of 4 CPUs and 8192 MiB, twinstack:budget\.share in Pulumi\.dev\.yaml\): lower twinstack:app\.limits\.cpus from 2 to 0\.8 and twinstack:app\.limits\.memoryMb from 4096 to 2432 \(1 workload uses it\); /,
       ),

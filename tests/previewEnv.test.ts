@@ -89,7 +89,7 @@ describe("PreviewEnv", () => {
     const { resources } = await plan();
     const component = one(resources, T.component);
     const direct = resources.filter((r) => r.parent === component.urn).map((r) => r.type).sort();
-    // Plus the preview's own SESSION_SECRET and JWT_SECRET (components/appContract.ts).
+    // Plus the preview's own SESSION_SECRET and JWT_SECRET (model/appContract.ts).
     const password = "random:index/randomPassword:RandomPassword";
     expect(direct).toEqual([T.command, T.container, T.image, T.db, T.dockerProvider, password, password].sort());
 

@@ -5,7 +5,7 @@ import * as path from "path";
 import { PlanResult, PlannedResource, SecretValue, byType, planProgram } from "./harness";
 import { runStack } from "../stacks";
 import { ConfigError, parseStackConfig } from "../stacks/config";
-import { readStackConfig } from "../stacks/stackFile";
+import { readStackConfig } from "../model/stackFile";
 import { renderPreReleaseBackupScript, renderReleaseScript, shellQuote } from "../components/render/release";
 import { workloadLabels } from "../policy/lib/resources";
 

@@ -2,7 +2,7 @@
 import * as path from "path";
 import { PlanResult, PlannedResource, SecretValue, byType, planProgram } from "./harness";
 import { runStack } from "../stacks";
-import { readStackConfig } from "../stacks/stackFile";
+import { readStackConfig } from "../model/stackFile";
 import { workloadLabels } from "../policy/lib/resources";
 
 const root = path.join(__dirname, "..");

@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { PlannedResource, SecretValue } from "./harness";
 import { StackPlan } from "../tools/planner";
-import { SECRET_PLACEHOLDER } from "../stacks/stackFile";
+import { SECRET_PLACEHOLDER } from "../model/stackFile";
 import {
   Baseline,
   BASELINE_DIR,

@@ -3,7 +3,7 @@
 // the value when its key is secret. Seeded by tests/support/fastCheckSeed.ts (FC_SEED overrides).
 import fc from "fast-check";
 import * as pulumi from "@pulumi/pulumi";
-import { GENERATED_ENV_VARS } from "../components/appEnv";
+import { GENERATED_ENV_VARS } from "../model/appEnv";
 import { ConfigError, parseStackConfig } from "../stacks/config";
 import { runStack } from "../stacks";
 import { planProgram } from "./harness";

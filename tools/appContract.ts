@@ -1,6 +1,6 @@
 // Prints the README's app contract table (every env var the app receives in prod, dev and preview,
-// and the health check) from components/appContract.ts; a test checks the README holds exactly it.
-import { appContractTable } from "../components/appContract";
+// and the health check) from model/appContract.ts; a test checks the README holds exactly it.
+import { appContractTable } from "../model/appContract";
 import { parseCommandLine } from "./cli";
 
 const USAGE = "npx ts-node --swc tools/appContract.ts";
@@ -8,7 +8,7 @@ const USAGE = "npx ts-node --swc tools/appContract.ts";
 export function main(argv: string[]): number {
   try {
     if (!parseCommandLine("app-contract", USAGE, argv, {})) {
-      console.log(`usage: ${USAGE}\nPrints the README's app contract table from components/appContract.ts.\n  -h, --help   this help`);
+      console.log(`usage: ${USAGE}\nPrints the README's app contract table from model/appContract.ts.\n  -h, --help   this help`);
       return 0;
     }
   } catch (err) {

@@ -1,7 +1,7 @@
 // Renders the README's config reference table from the schema itself, so the two cannot drift.
 // `npm run config-reference` prints it; a test checks the README holds exactly this table.
 import { z } from "zod";
-import { stackConfigSchema, unwrapSchema } from "../stacks/schema";
+import { stackConfigSchema, unwrapSchema } from "../model/schema";
 import { parseCommandLine } from "./cli";
 import { keyReference } from "../stacks/reference";
 

@@ -12,6 +12,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
+import { SECRET_PLACEHOLDER } from "../model/stackFile";
 import { parseCommandLine, UsageError } from "./cli";
 import { exitWhenFlushed } from "./exit";
 import type { FuzzAnswer, FuzzJob } from "./fuzzWorker";
@@ -214,10 +215,6 @@ interface Outcome {
 
 /** Whether a rejection reads as the README promises. */
 export function rejectedWell(answer: FuzzAnswer, file: string): boolean {
-  // Required here, not at the top: stacks/stackFile loads the Pulumi SDK (~1 s), which --help and
-  // usage errors do not need.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { SECRET_PLACEHOLDER } = require("../stacks/stackFile") as typeof import("../stacks/stackFile");
   if (answer.stackTrace || answer.message.includes(SECRET_PLACEHOLDER) || answer.message.includes("v1:fuzz")) return false;
   if (answer.mandatory > 0) return answer.message.length > 0;
   const lines = answer.message.split("\n").filter(Boolean);

@@ -6,12 +6,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { PlanResult, PlannedResource, planProgram, revealSecrets } from "./harness";
 import { ConfigError } from "../stacks/config";
 import { runStack } from "../stacks";
-import { readStackConfig, StackFileError } from "../stacks/stackFile";
+import { readStackConfig, StackFileError } from "../model/stackFile";
 import { branchFromStackName } from "../model/slug";
 import { Violation, runPolicies } from "../policy/offline";
 import { findInvariant } from "../components/render/invariant";
 
-import { STACK_REFERENCE_RE } from "../stacks/validate";
+import { STACK_REFERENCE_RE } from "../model/validate";
 
 export interface StackPlan extends PlanResult {
   stack: string;

@@ -1,5 +1,5 @@
 // The app and its workers: image (digest-resolved outside prod), generated secrets, the env-var
-// contract (components/appContract.ts), the health probe, the release phase, then the app
+// contract (model/appContract.ts), the health probe, the release phase, then the app
 // replicas and the workers, all health-gated.
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
@@ -46,7 +46,7 @@ export function declareApp(ctx: InstanceContext, deps: InstanceAppDeps): { appIm
   // Swarm resolves a tag when a service is updated, and Pulumi updates it only when its spec changes:
   // a non-prod service runs <image>@<resolved digest>, so a new push is a new spec.
   const swarmImage = pullTriggers && !args.app.pullTrigger ? pulumi.interpolate`${args.app.image.split("@")[0]}@${pullTriggers[0]}` : args.app.image;
-  // Separate secrets: a token signer and the cookie signer rotate independently (components/appContract.ts).
+  // Separate secrets: a token signer and the cookie signer rotate independently (model/appContract.ts).
   const jwtSecret = new random.RandomPassword(`${name}-jwt-secret`, { length: 48, special: false }, { parent });
   const appEnv = pulumi
     .all([database.connectionString, sessionSecret.result, jwtSecret.result, pulumi.all(args.app.secretEnv)])

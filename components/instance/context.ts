@@ -8,6 +8,7 @@ import type { InstanceStackArgs } from "../instanceStack";
 import { HOST_NODE_LABEL } from "../swarm";
 import { namePrefix } from "../../model/names";
 import { Runtime, WorkloadLimits, WorkloadSpec, declareWorkload } from "../workload";
+import { LABELS } from "../../model/labels";
 
 /** A workload spec whose labels default to the stack's common labels. */
 export type InstanceWorkloadSpec = Omit<WorkloadSpec, "labels"> & { labels?: Record<string, pulumi.Input<string>> };
@@ -63,7 +64,7 @@ export function instanceContext(name: string, args: InstanceStackArgs, parent: p
   const mainHost = args.hosts[0].name;
   const provider = providers[mainHost];
   const runtime = args.runtime;
-  const commonLabels = { "twinstack.env": args.env, "twinstack.stack": args.stack, "twinstack.host": mainHost };
+  const commonLabels = { [LABELS.env]: args.env, [LABELS.stack]: args.stack, [LABELS.host]: mainHost };
   // Volumes and bind mounts are local to a node: in a swarm, a service that has them stays on the
   // main host (nodes carry the label twinstack.host=<name>), where its data and the host paths are.
   const pinToMainHost = [`node.labels.${HOST_NODE_LABEL}==${mainHost}`];
@@ -80,11 +81,11 @@ export function instanceContext(name: string, args: InstanceStackArgs, parent: p
 
   const network = new docker.Network(
     `${name}-net`,
-    { name: `${prefix}-net`, driver: runtime === "swarm" ? "overlay" : "bridge", attachable: runtime === "swarm" ? true : undefined, labels: [{ label: "twinstack.env", value: args.env }] },
+    { name: `${prefix}-net`, driver: runtime === "swarm" ? "overlay" : "bridge", attachable: runtime === "swarm" ? true : undefined, labels: [{ label: LABELS.env, value: args.env }] },
     { parent, provider },
   );
   const volume = (part: string) =>
-    new docker.Volume(`${name}-${part}`, { name: `${prefix}-${part}`, labels: [{ label: "twinstack.env", value: args.env }] }, { parent, provider, protect: args.protect });
+    new docker.Volume(`${name}-${part}`, { name: `${prefix}-${part}`, labels: [{ label: LABELS.env, value: args.env }] }, { parent, provider, protect: args.protect });
 
   return {
     name,

@@ -7,6 +7,7 @@ import { HA_POSTGRES_HOST, HaPostgres, SUPERUSER } from "../haPostgres";
 import { PostgresDatabase } from "../postgresDatabase";
 import { databaseName as physicalDatabaseName } from "../../model/names";
 import { InvariantError } from "../render/invariant";
+import { LABELS } from "../../model/labels";
 import { InstanceContext } from "./context";
 
 export interface InstanceDatabase {
@@ -66,7 +67,7 @@ export function declareDatabase(ctx: InstanceContext): InstanceDatabase {
           superuserPassword: db.superuserPassword,
           limits: ctx.limitsOf(db.limits),
           protect: args.protect,
-          labels: { "twinstack.env": args.env, "twinstack.stack": args.stack },
+          labels: { [LABELS.env]: args.env, [LABELS.stack]: args.stack },
         },
         { parent },
       );

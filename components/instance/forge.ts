@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { FORGE_IMAGES, FORGE_RUNNER_IMAGES } from "../images";
 import { InstanceContext } from "./context";
+import { FORGE_HTTP_PORT } from "../../model/ports";
 
 /**
  * Forgejo runner start: register once from the environment (`forgejo-runner register
@@ -23,7 +24,7 @@ export function declareForge(ctx: InstanceContext): void {
   const { args, prefix, runtime } = ctx;
   const gitea = args.gitea;
   if (!gitea) return;
-  // Rootless Gitea/Forgejo: data in /var/lib/gitea, config in /etc/gitea, SSH on 2222 (components/images.ts).
+  // Rootless Gitea/Forgejo: data in /var/lib/gitea, config in /etc/gitea, SSH on 2222 (model/images.ts).
   const forge = FORGE_IMAGES[gitea.kind];
   const data = ctx.volume("gitea-data");
   const config = ctx.volume("gitea-config");
@@ -68,7 +69,7 @@ export function declareForge(ctx: InstanceContext): void {
     user: runnerFacts.user,
     env: pulumi.secret(
       pulumi.output(runner.registrationToken).apply((token) => [
-        "GITEA_INSTANCE_URL=http://gitea:3000",
+        `GITEA_INSTANCE_URL=http://gitea:${FORGE_HTTP_PORT}`,
         `GITEA_RUNNER_REGISTRATION_TOKEN=${token}`,
         `GITEA_RUNNER_NAME=${prefix}-runner`,
         `GITEA_RUNNER_LABELS=${runner.labels.join(",")}`,

@@ -8,6 +8,7 @@ import { ReverseProxy, ReverseProxySiteArgs } from "../reverseProxy";
 import type { InstanceStackArgs } from "../instanceStack";
 import { KEEPALIVED_HEALTH_PORT_BASE } from "../../model/ports";
 import { InstanceContext } from "./context";
+import { FORGE_HTTP_PORT, VAULT_PORT } from "../../model/ports";
 
 const NOINDEX = "noindex, nofollow";
 
@@ -56,7 +57,7 @@ export function declareProxy(ctx: InstanceContext): InstanceProxy {
   const tlsFor = (plainHttp = false): ReverseProxySiteArgs["tls"] =>
     plainHttp ? { mode: "off" } : proxy.tls === "acme" ? ({ mode: "acme", email: proxy.acmeEmail } as ProxyTls) : proxy.tls === "internal" ? { mode: "internal" } : { mode: "selfsigned" };
   const mainRoutes: ProxyRoute[] = [
-    ...(args.gitea ? [{ path: "/gitea/", upstream: "gitea:3000", stripPrefix: true }] : []),
+    ...(args.gitea ? [{ path: "/gitea/", upstream: `gitea:${FORGE_HTTP_PORT}`, stripPrefix: true }] : []),
     ...(args.browser ? [{ path: "/browser/", upstream: `browser:${args.browser.port}`, stripPrefix: true }] : []),
     ...(args.app.websocketPort ? [{ path: "/ws", upstream: `app:${args.app.websocketPort}`, websocket: true }] : []),
     { path: "/", upstream: `app:${args.app.port}` },
@@ -70,7 +71,7 @@ export function declareProxy(ctx: InstanceContext): InstanceProxy {
     sites.push({ domains: site.domains, routes: [{ path: "/", upstream }], tls: tlsFor(), basicAuth, headers });
   }
   if (args.vault?.domain) {
-    sites.push({ domains: [args.vault.domain], routes: [{ path: "/", upstream: "vault:8080" }], tls: tlsFor(args.vault.plainHttp), basicAuth, headers });
+    sites.push({ domains: [args.vault.domain], routes: [{ path: "/", upstream: `vault:${VAULT_PORT}` }], tls: tlsFor(args.vault.plainHttp), basicAuth, headers });
   }
   const bindAddress = proxy.bindAddress ?? (args.vip?.mode === "keepalived" ? args.vip.address : undefined);
   const healthPort = args.vip?.mode === "keepalived" ? KEEPALIVED_HEALTH_PORT_BASE + args.vip.routerId : undefined;

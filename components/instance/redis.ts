@@ -2,6 +2,7 @@
 // network (append-only file on a volume); or a shared server the app reaches by URL.
 import { REDIS } from "../images";
 import { InstanceContext } from "./context";
+import { dedicatedRedisUrl } from "../../model/names";
 
 export interface InstanceRedis {
   /** REDIS_URL the app gets. */
@@ -30,7 +31,7 @@ export function declareRedis(ctx: InstanceContext): InstanceRedis | undefined {
         limits: ctx.limitsOf(redis.limits),
         healthcheck: { test: ["CMD", ...REDIS.health!] },
       });
-      return { url: `redis://redis:${REDIS.ports.redis}`, prefix: redis.prefix };
+      return { url: dedicatedRedisUrl(), prefix: redis.prefix };
     }
   }
 }

@@ -1,5 +1,6 @@
 // A static-file vault: Caddy's file server over a read-only host directory (served by the proxy at vault.domain).
 import { InstanceContext } from "./context";
+import { VAULT_PORT } from "../../model/ports";
 
 /** Child: `${name}-vault` (workload). Nothing without `vault`. */
 export function declareVault(ctx: InstanceContext): void {
@@ -9,7 +10,7 @@ export function declareVault(ctx: InstanceContext): void {
     name: `${ctx.prefix}-vault`,
     role: "vault",
     image: vault.image,
-    command: ["caddy", "file-server", "--root", "/srv", "--listen", ":8080"],
+    command: ["caddy", "file-server", "--root", "/srv", "--listen", `:${VAULT_PORT}`],
     network: ctx.onNet(["vault"]),
     binds: [{ hostPath: vault.hostPath, path: "/srv", readOnly: true }],
     limits: ctx.limitsOf(vault.limits),

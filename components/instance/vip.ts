@@ -4,6 +4,7 @@
 import { VirtualIp } from "../virtualIp";
 import { InvariantError } from "../render/invariant";
 import { InstanceContext } from "./context";
+import { LABELS } from "../../model/labels";
 
 /**
  * Child: `${name}-vip` (VirtualIp). Returns undefined without `vip`.
@@ -13,7 +14,7 @@ export function declareVip(ctx: InstanceContext, healthPort: number | undefined)
   const { name, args, parent } = ctx;
   const vip = args.vip;
   if (!vip) return undefined;
-  const labels = { "twinstack.env": args.env, "twinstack.stack": args.stack };
+  const labels = { [LABELS.env]: args.env, [LABELS.stack]: args.stack };
   if (vip.mode === "keepalived") {
     const nodes = vip.nodes.map((nodeName, i) => {
       const host = args.hosts.find((h) => h.name === nodeName);

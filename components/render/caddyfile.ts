@@ -3,7 +3,7 @@
 // Every value that lands in the file is validated against a whitelist first, so no input can
 // open or close a block, start a comment, smuggle a newline or expand a `{$ENV}` placeholder.
 import { RenderInvariantError } from "./invariant";
-import { isIPv6 } from "net";
+import { CADDY_HEADER_KEYWORDS, caddyValueProblem, EMAIL_RE, HEADER_NAME_RE, HEADER_VALUE_RE, parseUpstream } from "../../model/caddyValues";
 
 export type ProxyTls =
   | { mode: "acme"; email?: string }
@@ -66,20 +66,9 @@ export const PREVIEW_PATH_PREFIX = "/preview";
 const DNS_LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
 const DOMAIN_RE = new RegExp(`^(?:\\*\\.)?${DNS_LABEL}(?:\\.${DNS_LABEL})*$`);
 const PATH_SEGMENT_RE = /^[A-Za-z0-9._~!$&+,;=:@%-]+$/;
-const UPSTREAM_HOST_RE = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;
-const HEADER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
-/**
- * Words the `header` directive's block reads as subdirectives, not field names: `defer` (turns the
- * block into a deferred one, so error responses such as basic auth's 401 lose the headers) and
- * `match` (a response matcher). Caddy source: modules/caddyhttp/headers/caddyfile.go.
- */
-export const CADDY_HEADER_KEYWORDS = ["defer", "match"];
-// Printable ASCII except `"` `\` `{` `}` (quoting, escaping, placeholders); `"` is escaped instead.
-const HEADER_VALUE_RE = /^[\x20-\x7e]*$/;
 const USER_RE = /^[A-Za-z0-9._@+-]+$/;
 const BCRYPT_RE = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
 const FILE_PATH_RE = /^(?:\/[A-Za-z0-9._-]+)+\/?$/;
-const EMAIL_RE = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$/;
 const SLUG_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 const show = (value: unknown): string => JSON.stringify(value);
@@ -121,41 +110,9 @@ function normalizePath(path: unknown, where: string): string {
 
 /** Returns the upstream as it goes into `reverse_proxy` (scheme lower-cased). */
 function checkUpstream(upstream: unknown, where: string): string {
-  if (typeof upstream !== "string") fail(`${where}: upstream ${show(upstream)} is not a string`);
-  const bad = (why: string) => fail(`${where}: invalid upstream ${show(upstream)} (${why})`);
-  let rest = upstream;
-  let scheme = "";
-  const schemeMatch = /^(https?):\/\//i.exec(rest);
-  if (schemeMatch) {
-    scheme = schemeMatch[1].toLowerCase();
-    rest = rest.slice(schemeMatch[0].length);
-  }
-  let host: string;
-  let port: string | undefined;
-  if (rest.startsWith("[")) {
-    const close = rest.indexOf("]");
-    if (close < 0) bad("unterminated IPv6 bracket");
-    host = rest.slice(1, close);
-    if (!isIPv6(host)) bad(`${show(host)} is not an IPv6 address`);
-    const after = rest.slice(close + 1);
-    if (after !== "") {
-      if (!after.startsWith(":")) bad('expected ":port" after "]"');
-      port = after.slice(1);
-    }
-    host = `[${host}]`;
-  } else {
-    const parts = rest.split(":");
-    if (parts.length > 2) bad('IPv6 addresses must be bracketed, e.g. "[::1]:8080"');
-    host = parts[0];
-    port = parts[1];
-    if (!UPSTREAM_HOST_RE.test(host) || host.includes("..")) bad("expected host:port, [ipv6]:port or http(s)://host:port");
-  }
-  if (port === undefined) {
-    if (!scheme) bad("a port is required unless a scheme is given");
-  } else if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
-    bad(`${show(port)} is not a port number`);
-  }
-  return `${scheme ? `${scheme}://` : ""}${host}${port !== undefined ? `:${port}` : ""}`;
+  const { value, problem } = parseUpstream(upstream);
+  if (problem !== undefined) fail(`${where}: ${problem}`);
+  return value!;
 }
 
 function checkFilePath(path: unknown, what: string): string {
@@ -346,32 +303,9 @@ function renderGlobal(global: CaddyGlobalOptions | undefined): string {
   return lines.length > 0 ? `{\n${lines.join("\n")}\n}\n` : "";
 }
 
-/**
- * The renderer's own checks of single values, for config validation (stacks/validate.ts): each
- * returns undefined or the reason the value cannot go into a Caddyfile.
- */
-export const caddyValueProblem = {
-  upstream: (value: string) => problemOf(() => checkUpstream(value, "upstream")),
-  email: (value: string) => problemOf(() => checkEmail(value, "email")),
-  headerName: (name: string) =>
-    !HEADER_NAME_RE.test(name)
-      ? 'expected a header name of letters, digits and "-"'
-      : CADDY_HEADER_KEYWORDS.includes(name.toLowerCase())
-        ? `"${name}" is a keyword of Caddy's header block (${CADDY_HEADER_KEYWORDS.join(", ")}), not a header name`
-        : undefined,
-  headerValue: (value: string) =>
-    typeof value !== "string" || !HEADER_VALUE_RE.test(value) || /[\\{}]/.test(value) ? "expected printable ASCII without newlines, backslashes or braces" : undefined,
-};
-
-function problemOf(check: () => unknown): string | undefined {
-  try {
-    check();
-    return undefined;
-  } catch (err) {
-    if (err instanceof CaddyfileError) return err.message.replace(/^[^:]*: /, "");
-    throw err;
-  }
-}
+// The checks of single values (model/caddyValues.ts): config validation (model/validate.ts) reports
+// a stack file's values with them, and this renderer keeps them as its invariants.
+export { caddyValueProblem, CADDY_HEADER_KEYWORDS };
 
 export function renderCaddyfile(sites: ProxySite[], global?: CaddyGlobalOptions): string {
   if (!Array.isArray(sites)) fail("sites must be an array");

@@ -5,6 +5,7 @@
 
 import { RenderInvariantError } from "./invariant";
 import YAML from "yaml";
+import { SSH_KEY_RE } from "../../model/hostValues";
 
 export class CloudInitConfigError extends RenderInvariantError {
   constructor(message: string) {
@@ -29,7 +30,8 @@ export const CLOUD_INIT_PATHS = {
 } as const;
 
 export const UNIX_USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
-export const SSH_KEY_RE = /^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/=]+( [^\r\n]*)?$/;
+// SSH_KEY_RE: model/hostValues.ts (config validation reports values with it).
+export { SSH_KEY_RE };
 
 export function validateSshKeys(keys: string[], field: string): void {
   keys.forEach((key, i) => {

@@ -1,5 +1,5 @@
 // The one error class of the components' and renderers' own checks. Config validation
-// (stacks/validate.ts) rejects every bad value first, naming file and key; an InvariantError
+// (model/validate.ts) rejects every bad value first, naming file and key; an InvariantError
 // therefore means a check is missing there (or a caller outside twinstack's stacks passed bad
 // args). The plan recognises the class (also wrapped in Pulumi's serialization errors) and prints
 // it as one line naming the stack file, without a stack trace.

@@ -48,6 +48,7 @@ export interface KeepalivedConfArgs {
 }
 
 import { RenderInvariantError } from "./invariant";
+import { IFACE_RE } from "../../model/hostValues";
 
 export class KeepalivedConfigError extends RenderInvariantError {
   constructor(message: string) {
@@ -57,8 +58,8 @@ export class KeepalivedConfigError extends RenderInvariantError {
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
-// Linux IFNAMSIZ is 16 including the NUL.
-export const IFACE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;
+// IFACE_RE (Linux IFNAMSIZ): model/hostValues.ts.
+export { IFACE_RE };
 // Printable ASCII minus what keepalived's lexer interprets: whitespace, quotes, backslash
 // escapes, '#'/'!' comments, '$' parameter substitution, braces.
 const AUTH_PASS_RE = /^[A-Za-z0-9%&()*+,./:;<=>?@\[\]^_`|~-]{1,8}$/;

@@ -14,6 +14,7 @@
 // proxy container is running (the dev stack is down: nothing to reload), but fails when Docker
 // itself cannot be reached.
 import { RenderInvariantError } from "./invariant";
+import { LABELS } from "../../model/labels";
 
 export interface PreviewRouteScriptArgs {
   /** The preview slug; the route file is `<previewsDir>/<slug>.caddy`. */
@@ -33,7 +34,7 @@ export interface PreviewRouteScripts {
 
 /** Caddy's config inside the official image; what `caddy reload` re-reads. */
 export const CADDY_CONFIG_PATH = "/etc/caddy/Caddyfile";
-export const PROXY_LABEL_KEY = "twinstack.proxy";
+export const PROXY_LABEL_KEY = LABELS.proxy;
 const HEREDOC_DELIMITER = "TWINSTACK_PREVIEW_ROUTE_SNIPPET";
 
 const SLUG_RE = /^[a-z][a-z0-9-]{0,62}$/;

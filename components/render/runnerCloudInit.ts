@@ -24,6 +24,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { CLOUD_INIT_PATHS, RELOAD_SSHD, dockerDaemonJson, fail, sshdHardening, toCloudConfig, validateSshKeys } from "./cloudInitCommon";
+import { LABEL_RE, VERSION_RE } from "../../model/hostValues";
 
 export type ForgeKind = "forgejo" | "gitea";
 
@@ -56,9 +57,8 @@ const RUNNER_BINARIES: Record<ForgeKind, string> = {
 const FORGEJO_SIGNING_KEY = "EB114F5E6C0DC2BCDD183550A4B61A2DC5923710";
 
 const DNS_LABEL_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-// Printable ASCII except space and comma: commas separate labels on the runner's command line.
-export const LABEL_RE = /^[\x21-\x2b\x2d-\x7e]+$/;
-export const VERSION_RE = /^[0-9]+\.[0-9]+\.[0-9]+(?:[-+][0-9A-Za-z.-]+)?$/;
+// LABEL_RE, VERSION_RE: model/hostValues.ts (config validation reports values with them).
+export { LABEL_RE, VERSION_RE };
 // Forge tokens are hex/alphanumeric; allow printable ASCII without whitespace or quotes.
 const TOKEN_RE = /^[\x21\x23-\x26\x28-\x7e]+$/;
 function validateForgeUrl(url: string): string {

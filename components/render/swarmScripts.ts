@@ -4,9 +4,10 @@
 // environment variables unless AcceptEnv allows them). Each step is idempotent: a node already in
 // a swarm is left alone. Commands: https://docs.docker.com/reference/cli/docker/swarm/init/,
 // .../swarm/join/, .../node/update/ (--label-add), `docker info --format '{{.Swarm.LocalNodeState}}'`.
+import { LABELS } from "../../model/labels";
 
 /** Label every swarm node carries: services pin to a host with node.labels.twinstack.host==<name>. */
-export const HOST_NODE_LABEL = "twinstack.host";
+export const HOST_NODE_LABEL = LABELS.host;
 
 /** POSIX single-quoting. */
 export function shQuote(value: string): string {

@@ -2,6 +2,7 @@
 // (not from the stack config), so the cross-stack rule can check that the claims it compares are
 // the ones the program makes.
 import { Props, T, labelMap, workloadLabels } from "./resources";
+import { LABELS } from "../../model/labels";
 
 /** Every node of the stack: a Swarm ingress port binds every address of every node. */
 export const EVERY_NODE = "*";
@@ -26,7 +27,7 @@ export function publishedPorts(resources: { type: string; name: string; props: P
   const out: PublishedPort[] = [];
   for (const r of resources) {
     if (r.type === T.container) {
-      const host = labelMap(r.props.labels)["twinstack.host"] ?? "?";
+      const host = labelMap(r.props.labels)[LABELS.host] ?? "?";
       for (const p of (r.props.ports ?? []) as Props[]) {
         if (p.external === undefined) continue;
         out.push({ host, address: String(p.ip ?? "0.0.0.0"), port: Number(p.external), resource: r.name });
@@ -35,7 +36,7 @@ export function publishedPorts(resources: { type: string; name: string; props: P
       const labels = workloadLabels(r.type, r.props);
       for (const p of (r.props.endpointSpec?.ports ?? []) as Props[]) {
         if (p.publishedPort === undefined) continue;
-        const host = p.publishMode === "host" ? (labels["twinstack.host"] ?? "?") : EVERY_NODE;
+        const host = p.publishMode === "host" ? (labels[LABELS.host] ?? "?") : EVERY_NODE;
         out.push({ host, address: "0.0.0.0", port: Number(p.publishedPort), resource: r.name });
       }
     }

@@ -3,11 +3,11 @@
 // (prod, dev, preview-<slug>) and otherwise from the stack's config (twinstack:env).
 //
 // The pack depends on the model (model/) and its own dependencies only. Reading and validating a
-// stack file is the program's config schema's job: the pack gets it as a StackConfigReader
-// (policy/programConfig.ts registers the program's; the pack's own tests register fixtures).
+// stack file is the model's config schema's job: the pack gets it as a StackConfigReader
+// (policy/programConfig.ts registers the model's; the pack's own tests register fixtures).
 import * as fs from "fs";
 import * as path from "path";
-import type { Env, StackConfig } from "../../stacks/schema";
+import type { Env, StackConfig } from "../../model/schema";
 import { branchFromStackName, previewSlug } from "../../model/slug";
 
 export const ENV_TOKENS: readonly Env[] = ["prod", "dev", "preview"];
@@ -30,7 +30,7 @@ export type StackConfigReader = (file: string, stack: string, display: string) =
 
 let reader: StackConfigReader | undefined;
 
-/** Sets how stack files are read (policy/programConfig.ts: the program's schema); clears the cache. */
+/** Sets how stack files are read (policy/programConfig.ts: the model's schema); clears the cache. */
 export function setStackConfigReader(read: StackConfigReader): void {
   reader = read;
   cache.clear();

@@ -1,6 +1,6 @@
 // The pack's own tests: they run from policy/ alone (`npm ci --prefix policy && npm test --prefix policy`),
 // with node's test runner, loading only the pack, the model (../model) and the pack's dependencies.
-// Stack files are fixtures given through setStackConfigReader, not the program's schema (stacks/),
+// Stack files are fixtures given through setStackConfigReader, not the model's schema (model/config.ts),
 // which the tests in ../tests/policies exercise with the real program.
 import assert from "node:assert/strict";
 import { test } from "node:test";

@@ -1,10 +1,10 @@
-// The app's default health check (components/images.ts httpProbeTest) run for real: the exact
+// The app's default health check (model/images.ts httpProbeTest) run for real: the exact
 // argv Docker would exec, with the probe path swapped for this machine's static busybox (Debian
 // busybox-static; the probe volume holds the static busybox of the busybox:*-musl image). It must
 // pass on 200 and fail on a 5xx answer, a 404 and a closed port, with no shell, wget or curl needed
 // in the app image (issue 13 kind 2: node:*-slim and distroless apps).
 import * as http from "node:http";
-import { httpProbeTest, HEALTH_PROBE } from "../../components/images";
+import { httpProbeTest, HEALTH_PROBE } from "../../model/images";
 import { freePort, requireBinary, run } from "./util";
 
 let busybox: string;

@@ -1,6 +1,6 @@
 import * as path from "path";
 import { stackClaims, findClashes, claimsClash, machineOf } from "../../model/claims";
-import { stackConfigSchema } from "../../stacks/schema";
+import { stackConfigSchema } from "../../model/schema";
 import { cleanupProjects, DEV_YAML, devProdProject, of, PROD_YAML, project, run, stackRoot } from "./helpers";
 
 const POLICY = "no-shared-claims";

@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { SecretValue, decode, resolveOutputs, revealSecrets, waitForRegistrations } from "../../harness";
-import { findProjectFile, readStackConfig } from "../../../stacks/stackFile";
+import { findProjectFile, readStackConfig } from "../../../model/stackFile";
 import { dockerFunctions } from "./docker";
 import { ApplyContext, FunctionRegistry, HandlerRegistry, ProviderRef, ResourceHandler, StateEntry } from "./types";
 

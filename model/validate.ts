@@ -2,15 +2,16 @@
 // schema and before the program declares anything. Each problem is one line naming file and key;
 // a value is only shown when the engine does not mark its key secret. Renderers and components
 // keep their own checks as invariants only (components/render/invariant.ts).
-import { cloudVipNodes, privateNetworkPlan } from "../model/hosts";
-import { claimsClash, stackClaims } from "../model/claims";
+import { cloudVipNodes, privateNetworkPlan } from "./hosts";
+import { claimsClash, stackClaims } from "./claims";
 import { isIP } from "net";
-import { isGeneratedEnvVar, GENERATED_ENV_VARS } from "../components/appEnv";
-import { caddyValueProblem } from "../components/render/caddyfile";
-import { LABEL_RE, SSH_KEY_RE, VERSION_RE } from "../components/render/cloudInit";
-import { IFACE_RE } from "../components/render/keepalived";
+import { isGeneratedEnvVar, GENERATED_ENV_VARS } from "./appEnv";
+import { caddyValueProblem } from "./caddyValues";
+import { LABEL_RE, SSH_KEY_RE, VERSION_RE } from "./hostValues";
+import { IFACE_RE } from "./hostValues";
 import { StackConfig } from "./schema";
-import { isWellFormedUnicode } from "../model/slug";
+import { isWellFormedUnicode } from "./slug";
+import { hostServerName, namePrefix } from "./names";
 
 /**
  * Upper bounds of counts and sizes (documented in the README). A bigger value is a typo or would
@@ -308,7 +309,7 @@ export function validateStack(c: StackConfig, ctx: ValidateContext): string[] {
     if (family === 0 || !/^\d{1,3}$/.test(bits ?? "") || Number(bits) > (family === 4 ? 32 : 128)) at([...path], `expected an IPv4 or IPv6 range such as 203.0.113.0/24, got ${show([...path], value)}`);
   }
   // Provisioned servers are named <app>-<env>-host-<host>: a host name (RFC 1123 label) has at most 63 characters.
-  const serverPrefix = `${c.app?.name ?? ctx.stack ?? ""}-${c.env}-host-`;
+  const serverPrefix = hostServerName(namePrefix(c.app?.name ?? ctx.stack ?? "", c.env), "");
   c.hosts.forEach((h, i) => {
     if (h.provision && serverPrefix.length + h.name.length > 63) at(["hosts", i, "name"], `at most ${63 - serverPrefix.length} characters for a provisioned host (its server is named ${serverPrefix}<name>, at most 63), got ${h.name.length}`, [["app", "name"]]);
   });

@@ -2,7 +2,7 @@
 // `twinstack:` namespace is declared here, with its default, so a short Pulumi.<stack>.yaml works.
 // Objects are strict: a typo is an error, never silently ignored.
 import { z } from "zod";
-import * as images from "../components/images";
+import * as images from "./images";
 
 const dnsName = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const identifier = /^[a-z][a-z0-9]*([_-][a-z0-9]+)*$/;
@@ -132,7 +132,7 @@ export const postgresSchema = z.strictObject({
   mode: z.enum(["shared", "dedicated"], { error: 'expected "shared" or "dedicated"' }).default("dedicated"),
   // shared mode: an existing server reached by the postgresql provider
   host: z.string().optional(),
-  port: port.default(5432),
+  port: port.default(images.POSTGRES.ports.postgres),
   adminUser: z.string().default("postgres"),
   adminPasswordKey: secretKey.optional(),
   sslmode: z.enum(["disable", "require", "verify-ca", "verify-full", "prefer"]).default("prefer"),
@@ -167,7 +167,7 @@ export const redisSchema = z.strictObject({
 export const mqttSchema = z.strictObject({
   enabled: bool.default(false),
   /** Published mTLS port, distinct per env (makapix: 8883 prod, 8884 dev). */
-  port: port.default(8883),
+  port: port.default(images.MOSQUITTO.ports.mqtts),
   image: z.string().default(images.MOSQUITTO.image),
   /** Device client certificates issued from this env's CA. */
   devices: z.array(name).default([]),
@@ -204,7 +204,7 @@ export const giteaSchema = z.strictObject({
 export const browserSchema = z.strictObject({
   enabled: bool.default(false),
   image: z.string().default(images.BROWSERLESS.image),
-  port: port.default(3000),
+  port: port.default(images.BROWSERLESS.ports.http),
   limits: limitsSchema.optional(),
 });
 
@@ -368,12 +368,12 @@ export const monitoringSchema = z.strictObject({
     containerCpuThrottledPercent: percent("CPU periods throttled by a container's limit").default(50),
   }).prefault({}),
   images: z.strictObject({
-    prometheus: z.string().default("prom/prometheus:v2.53.2"),
-    alertmanager: z.string().default("prom/alertmanager:v0.27.0"),
-    blackbox: z.string().default("prom/blackbox-exporter:v0.25.0"),
-    nodeExporter: z.string().default("prom/node-exporter:v1.8.2"),
-    cadvisor: z.string().default("gcr.io/cadvisor/cadvisor:v0.49.1"),
-    postgresExporter: z.string().default("quay.io/prometheuscommunity/postgres-exporter:v0.15.0"),
+    prometheus: z.string().default(images.MONITORING_IMAGES.prometheus),
+    alertmanager: z.string().default(images.MONITORING_IMAGES.alertmanager),
+    blackbox: z.string().default(images.MONITORING_IMAGES.blackbox),
+    nodeExporter: z.string().default(images.MONITORING_IMAGES.nodeExporter),
+    cadvisor: z.string().default(images.MONITORING_IMAGES.cadvisor),
+    postgresExporter: z.string().default(images.MONITORING_IMAGES.postgresExporter),
   }).prefault({}),
   limits: limitsSchema.optional(),
 });
