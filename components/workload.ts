@@ -142,7 +142,7 @@ function labelList(spec: WorkloadSpec) {
   if (spec.labelOrder === "given") {
     const given = spec.labels?.[LABELS.role];
     if (given !== undefined && given !== spec.role) {
-      throw new InvariantError(`workload ${spec.role ?? "(no role)"}: labels.${LABELS.role} must equal role when given`);
+      throw new InvariantError(`workload ${typeof spec.name === "string" ? spec.name : `with role ${spec.role}`}: labels.${LABELS.role} must equal role when given`);
     }
     return Object.entries({ ...(spec.labels ?? {}), ...role }).map(([label, value]) => ({ label, value }));
   }
