@@ -25,6 +25,20 @@ const COMPONENTS = into("components", "the model and the policy pack do not depe
 
 const restrict = (...patterns) => ({ "@typescript-eslint/no-restricted-imports": ["error", { patterns }] });
 
+// Every container and Swarm service goes through the one workload helper (components/workload.ts,
+// declareWorkload), so labels, limits, health checks and rollback are applied the same way
+// (docs/ARCHITECTURE.md). AST selectors: https://eslint.org/docs/latest/extend/selectors
+const WORKLOAD_ONLY = "declare containers and Swarm services with declareWorkload (components/workload.ts), not the provider's resource directly";
+const ONE_WORKLOAD_HELPER = {
+  "no-restricted-syntax": [
+    "error",
+    // `new docker.Container(...)`, `new docker.Service(...)` (whatever the namespace import is called).
+    { selector: "NewExpression[callee.type='MemberExpression'][callee.property.name=/^(Container|Service)$/]", message: WORKLOAD_ONLY },
+    // `import { Container } from "@pulumi/docker"`, which would let `new Container(...)` through.
+    { selector: "ImportDeclaration[source.value='@pulumi/docker'] > ImportSpecifier[imported.name=/^(Container|Service)$/]", message: WORKLOAD_ONLY },
+  ],
+};
+
 module.exports = tseslint.config(
   { ignores: ["node_modules/", "**/node_modules/", "dist/", "bin/", "coverage/"] },
   {
@@ -40,6 +54,7 @@ module.exports = tseslint.config(
   { files: ["model/**/*.ts"], rules: restrict(STACKS_FROM_MODEL, COMPONENTS, TOOLS, POLICY, TESTS) },
   { files: ["components/**/*.ts"], rules: restrict(STACKS, TOOLS, POLICY, TESTS) },
   { files: ["stacks/**/*.ts", "index.ts"], rules: restrict(TOOLS, POLICY, TESTS) },
+  { files: ["components/**/*.ts", "stacks/**/*.ts", "index.ts"], ignores: ["components/workload.ts"], rules: ONE_WORKLOAD_HELPER },
   { files: ["policy/**/*.ts"], rules: restrict(STACKS_FROM_MODEL, COMPONENTS, TOOLS, TESTS) },
   {
     files: ["tools/**/*.ts"],

@@ -8,6 +8,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { InvariantError } from "./render/invariant";
 import { LABELS } from "../model/labels";
+import { declareWorkload } from "./workload";
 
 export interface BackupJobConnection {
   host: pulumi.Input<string>;
@@ -105,36 +106,40 @@ export class BackupJob extends pulumi.ComponentResource {
     const staleMinutes = Math.ceil((2 * args.intervalSeconds) / 60);
     const dumpGlob = `${args.namePrefix}-*.dump`;
 
-    const container = new docker.Container(
+    const container = declareWorkload(
       `${name}-backup`,
       {
         name: `${args.namePrefix}-backup`,
+        role: "backup",
         image: args.image,
-        labels: Object.entries({ ...(args.labels ?? {}), [LABELS.role]: "backup" }).map(([label, value]) => ({ label, value })),
-        entrypoints: ["/bin/sh"],
+        labels: { ...(args.labels ?? {}), [LABELS.role]: "backup" },
+        labelOrder: "given",
+        entrypoint: ["/bin/sh"],
         command: [BACKUP_LOOP_PATH],
-        envs,
-        uploads: [
-          { file: BACKUP_SCRIPT_PATH, content: backupScript, executable: true },
-          { file: BACKUP_LOOP_PATH, content: loopScript, executable: true },
-          { file: RESTORE_SCRIPT_PATH, content: restoreScript, executable: true },
+        env: envs,
+        files: [
+          { path: BACKUP_SCRIPT_PATH, content: backupScript, executable: true },
+          { path: BACKUP_LOOP_PATH, content: loopScript, executable: true },
+          { path: RESTORE_SCRIPT_PATH, content: restoreScript, executable: true },
         ],
-        volumes: [{ volumeName, containerPath: BACKUP_MOUNT }],
-        networksAdvanced: [{ name: args.networkName }],
-        restart: "unless-stopped",
+        volumes: [{ volumeName, path: BACKUP_MOUNT }],
+        extraNetworks: [args.networkName],
         mustRun: true,
         healthcheck: {
-          tests: ["CMD-SHELL", `test -n "$(find ${BACKUP_MOUNT} -maxdepth 1 -name '${dumpGlob}' -mmin -${staleMinutes})"`],
-          interval: "5m",
-          timeout: "30s",
-          startPeriod: "1h",
+          test: ["CMD-SHELL", `test -n "$(find ${BACKUP_MOUNT} -maxdepth 1 -name '${dumpGlob}' -mmin -${staleMinutes})"`],
+          intervalSeconds: "5m",
+          timeoutSeconds: 30,
+          startPeriodSeconds: "1h",
           retries: 1,
         },
-        ...(args.limits ? { memory: args.limits.memoryMb, cpus: String(args.limits.cpus) } : {}),
+        // Not waited for: the container is healthy only once its first dump exists.
+        waitHealthy: false,
+        limits: args.limits,
       },
-      // Fixed name: the replacement can only start once the old container is gone. What the job
-      // depends on (the database) is up before the first dump, which is taken at start.
-      { ...childOpts, deleteBeforeReplace: true, dependsOn: opts?.dependsOn },
+      // Fixed name: the replacement can only start once the old container is gone (the helper
+      // deletes a named container before replacing it). What the job depends on (the database)
+      // is up before the first dump, which is taken at start.
+      { runtime: "standalone", provider: args.provider, parent: this, dependsOn: opts?.dependsOn },
     );
 
     this.volumeName = volumeName;

@@ -8,6 +8,7 @@ import * as random from "@pulumi/random";
 import { checkExtensionName, renderExtensionsInitScript } from "./render/pgInit";
 import { InvariantError } from "./render/invariant";
 import { LABELS } from "../model/labels";
+import { declareWorkload } from "./workload";
 import { POSTGRES_PORT } from "../model/ports";
 
 export interface PostgresDatabaseArgs {
@@ -258,44 +259,41 @@ export class PostgresDatabase extends pulumi.ComponentResource {
       // keepLocally: other containers (the backup job) use the same image.
       const image = new docker.RemoteImage(`${name}-image`, { name: d.image, keepLocally: true }, child);
 
-      const container = new docker.Container(
+      const container = declareWorkload(
         `${name}-postgres`,
         {
           name: `${d.namePrefix}-postgres`,
+          role: "postgres",
           image: image.imageId,
-          labels: Object.entries({ ...(d.labels ?? {}), [LABELS.role]: "postgres" }).map(([label, value]) => ({ label, value })),
-          envs: [
+          labels: { ...(d.labels ?? {}), [LABELS.role]: "postgres" },
+          labelOrder: "given",
+          env: [
             `POSTGRES_USER=${dbName}`,
             `POSTGRES_DB=${dbName}`,
             `PGDATA=${PG_DATA_DIR}`,
             // Only this element is secret, so the rest stays readable in diffs.
             pulumi.secret(pulumi.interpolate`POSTGRES_PASSWORD=${password}`),
           ],
-          volumes: [{ volumeName: volume.name, containerPath: PG_DATA_MOUNT }],
-          networksAdvanced: [{ name: d.networkName, aliases: [DEDICATED_APP_HOST] }],
+          volumes: [{ volumeName: volume.name, path: PG_DATA_MOUNT }],
+          network: { name: d.networkName, aliases: [DEDICATED_APP_HOST] },
           ...(publishPort !== undefined ? { ports: [{ internal: DEDICATED_PORT, external: publishPort, ip: "127.0.0.1" }] } : {}),
-          ...(extensions.length > 0
-            ? { uploads: [{ file: EXTENSIONS_INIT_PATH, content: renderExtensionsInitScript(extensions), executable: true }] }
-            : {}),
+          portDefaults: "provider",
+          ...(extensions.length > 0 ? { files: [{ path: EXTENSIONS_INIT_PATH, content: renderExtensionsInitScript(extensions), executable: true }] } : {}),
           healthcheck: {
             // Over TCP: while init scripts run the entrypoint's temporary server listens on
             // the socket only, so a socket check would report ready too early.
-            tests: ["CMD", "pg_isready", "-h", "127.0.0.1", "-U", dbName, "-d", dbName],
-            interval: "10s",
-            timeout: "5s",
-            retries: 5,
-            startPeriod: "60s",
+            test: ["CMD", "pg_isready", "-h", "127.0.0.1", "-U", dbName, "-d", dbName],
+            startPeriodSeconds: 60,
           },
-          // Dependents (the app) are created only once the server accepts connections.
-          wait: true,
-          waitTimeout: 180,
-          restart: "unless-stopped",
+          // Dependents (the app) are created only once the server accepts connections (the
+          // helper waits for a standalone health check).
           // Give Postgres time for a clean shutdown instead of crash recovery on next start.
-          destroyGraceSeconds: 60,
-          ...(d.limits ? { memory: d.limits.memoryMb, cpus: String(d.limits.cpus) } : {}),
+          stopGraceSeconds: 60,
+          limits: d.limits,
         },
-        // Fixed name, and never two servers on one data volume: delete the old one first.
-        { ...child, deleteBeforeReplace: true },
+        // Fixed name, and never two servers on one data volume: the helper deletes a named
+        // container before creating its replacement.
+        { runtime: "standalone", provider: d.dockerProvider, parent: this },
       );
 
       roleName = pulumi.output(dbName);

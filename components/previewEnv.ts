@@ -19,6 +19,7 @@ import { HEALTH_PROBE, httpProbeTest } from "../model/images";
 import { PostgresDatabase } from "./postgresDatabase";
 import { InvariantError } from "./render/invariant";
 import { LABELS } from "../model/labels";
+import { declareWorkload, WorkloadVolume } from "./workload";
 
 export interface PreviewEnvArgs {
   /** The git branch; the slug is previewSlug(branch) (a clean slug of at most 32 characters is kept as is). */
@@ -159,10 +160,11 @@ export class PreviewEnv extends pulumi.ComponentResource {
     // host's probe volume (issue 13: node:*-slim and distroless images have no wget/curl/shell);
     // a handoff from an older dev stack has neither and keeps the shell check.
     const health = dev.app.apply((app) => {
-      if (app.healthCheckCommand?.length) return { tests: ["CMD", ...app.healthCheckCommand], volumes: [] };
-      if (app.probeVolume) return { tests: httpProbeTest(app.port, app.healthPath), volumes: [{ volumeName: app.probeVolume, containerPath: HEALTH_PROBE.mountPath, readOnly: true }] };
+      const none: WorkloadVolume[] = [];
+      if (app.healthCheckCommand?.length) return { tests: ["CMD", ...app.healthCheckCommand], volumes: none };
+      if (app.probeVolume) return { tests: httpProbeTest(app.port, app.healthPath), volumes: [{ volumeName: app.probeVolume, path: HEALTH_PROBE.mountPath, readOnly: true }] };
       const url = `http://127.0.0.1:${app.port}${app.healthPath}`;
-      return { tests: ["CMD-SHELL", `wget -q -O /dev/null ${url} || curl -fsS -o /dev/null ${url}`], volumes: [] };
+      return { tests: ["CMD-SHELL", `wget -q -O /dev/null ${url} || curl -fsS -o /dev/null ${url}`], volumes: none };
     });
 
     // Clone dev: scripts/clone-db.sh in a client container on the dev network dumps dev as the dev
@@ -191,35 +193,26 @@ export class PreviewEnv extends pulumi.ComponentResource {
     }
 
     this.containerName = pulumi.interpolate`${dev.appName}-preview-${slug}`;
-    const container = new docker.Container(
+    const container = declareWorkload(
       `${name}-app`,
       {
         name: this.containerName,
         image: image.imageId,
-        envs,
-        networksAdvanced: [{ name: dev.networkName, aliases: [alias] }],
-        cpus: String(cpus),
-        memory: memoryMb,
-        labels: [
-          { label: LABELS.env, value: "preview" },
-          { label: LABELS.preview, value: slug },
-        ],
+        env: envs,
+        network: { name: dev.networkName, aliases: [alias] },
+        limits: { cpus, memoryMb },
+        // No role label: a preview's container is found by its preview label.
+        labels: { [LABELS.env]: "preview", [LABELS.preview]: slug },
+        labelOrder: "given",
         volumes: health.volumes,
-        healthcheck: {
-          tests: health.tests,
-          interval: "10s",
-          timeout: "5s",
-          retries: 5,
-          startPeriod: "30s",
-        },
-        // `pulumi up` fails on a preview that never becomes healthy, and the route (which
-        // depends on the container) is only added once it is.
-        wait: true,
-        waitTimeout: 180,
-        restart: "unless-stopped",
+        healthcheck: { test: health.tests, startPeriodSeconds: 30 },
+        // `pulumi up` fails on a preview that never becomes healthy (the helper waits for a
+        // standalone health check), and the route (which depends on the container) is only
+        // added once it is.
       },
-      // A fixed name cannot exist twice: replace by delete-then-create (a preview may blink).
-      { ...onDevHost, deleteBeforeReplace: true, dependsOn: clone ? [clone] : [] },
+      // A fixed name cannot exist twice: the helper replaces a named container by delete-then-create
+      // (a preview may blink).
+      { runtime: "standalone", provider, parent: this, dependsOn: clone ? [clone] : [] },
     );
 
     const snippet = dev.app.apply((app) => renderPreviewRoute({ slug, upstream: `${alias}:${app.port}` }));

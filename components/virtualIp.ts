@@ -9,6 +9,7 @@ import { renderAssignScript, renderCloudVipEntrypoint, PRIVATE_IFACE_PLACEHOLDER
 import { KeepalivedConfArgs, proxyTrackCommand, renderKeepalivedConf } from "./render/keepalived";
 import { InvariantError } from "./render/invariant";
 import { LABELS } from "../model/labels";
+import { declareWorkload } from "./workload";
 
 export interface VirtualIpNode {
   /** Host name; part of the container name, so docker-safe. */
@@ -223,36 +224,40 @@ export class VirtualIp extends pulumi.ComponentResource {
         const conf = pulumi.secret(
           pulumi.all([authPass.result]).apply(([pass]) => renderKeepalivedConf(confArgs(node.name, pass))),
         );
-        new docker.Container(
+        declareWorkload(
           `${name}-keepalived-${node.name}`,
           {
             name: `${args.namePrefix}-keepalived-${node.name}`,
+            role: "keepalived",
             image: k.image,
             // Bypass image entrypoints (osixia's templates its own config from env vars): a POSIX sh
             // step allows non-local binds, then execs keepalived with KEEPALIVED_ARGS.
-            entrypoints: KEEPALIVED_ENTRYPOINT,
+            entrypoint: KEEPALIVED_ENTRYPOINT,
             command: KEEPALIVED_ARGS,
             // Docker refuses net.* `sysctls` for a container in the host's network namespace, and its
             // own /proc/sys is read-only: the host's net.ipv4 sysctls are mounted writable instead
             // (HOST_PROC_NET_IPV4; no --privileged).
-            volumes: [
-              { hostPath: "/etc/sysctl.d", containerPath: HOST_SYSCTL_DIR },
-              { hostPath: "/proc/sys/net/ipv4", containerPath: HOST_PROC_NET_IPV4 },
+            binds: [
+              { hostPath: "/etc/sysctl.d", path: HOST_SYSCTL_DIR },
+              { hostPath: "/proc/sys/net/ipv4", path: HOST_PROC_NET_IPV4 },
             ],
-            uploads: [{ file: KEEPALIVED_CONF_PATH, content: conf, permissions: "0600" }],
+            files: [{ path: KEEPALIVED_CONF_PATH, content: conf, mode: "0600" }],
             // VRRP adverts and the VIP itself live on the host's interface.
-            networkMode: "host",
-            capabilities: { adds: ["NET_ADMIN", "NET_BROADCAST", "NET_RAW"] },
-            restart: "unless-stopped",
-            labels: [
-              ...Object.entries({ ...(k.labels ?? {}), [LABELS.role]: "keepalived", [LABELS.host]: node.name }).map(([label, value]) => ({ label, value })),
-              { label: VIP_LABEL, value: address },
-              { label: ROUTER_ID_LABEL, value: String(k.virtualRouterId) },
-            ],
-            ...(k.limits ? { memory: k.limits.memoryMb, cpus: String(k.limits.cpus) } : {}),
+            hostNetwork: true,
+            capabilities: ["NET_ADMIN", "NET_BROADCAST", "NET_RAW"],
+            labels: {
+              ...(k.labels ?? {}),
+              [LABELS.role]: "keepalived",
+              [LABELS.host]: node.name,
+              [VIP_LABEL]: address,
+              [ROUTER_ID_LABEL]: String(k.virtualRouterId),
+            },
+            labelOrder: "given",
+            limits: k.limits,
           },
-          // Fixed name on a host network: never two of them for one node at once.
-          { parent: this, provider: node.dockerProvider, deleteBeforeReplace: true },
+          // Fixed name on a host network: never two of them for one node at once (the helper
+          // deletes a named container before creating its replacement).
+          { runtime: "standalone", provider: node.dockerProvider, parent: this },
         );
       }
 
@@ -358,33 +363,36 @@ export class VirtualIp extends pulumi.ComponentResource {
         }),
         "keepalived",
       ]);
-      new docker.Container(
+      declareWorkload(
         `${name}-keepalived-${node.name}`,
         {
           name: `${args.namePrefix}-keepalived-${node.name}`,
+          role: "keepalived",
           image: f.image,
-          entrypoints: entrypoint,
+          entrypoint: entrypoint,
           command: CLOUD_KEEPALIVED_ARGS,
-          volumes: [{ hostPath: "/etc/netplan", containerPath: HOST_NETPLAN_DIR }],
-          uploads: [
-            { file: KEEPALIVED_CONF_PATH, content: conf, permissions: "0600" },
+          binds: [{ hostPath: "/etc/netplan", path: HOST_NETPLAN_DIR }],
+          files: [
+            { path: KEEPALIVED_CONF_PATH, content: conf, mode: "0600" },
             // enable_script_security: root-owned and not writable by others.
-            { file: NOTIFY_MASTER_PATH, content: notify, permissions: "0700" },
+            { path: NOTIFY_MASTER_PATH, content: notify, mode: "0700" },
             // The token: a secret upload, never an env var (env shows in `docker inspect` and the plan).
-            { file: API_TOKEN_PATH, content: token, permissions: "0600" },
+            { path: API_TOKEN_PATH, content: token, mode: "0600" },
           ],
           // VRRP and the floating IP live on the host's interfaces.
-          networkMode: "host",
-          capabilities: { adds: ["NET_ADMIN", "NET_BROADCAST", "NET_RAW"] },
-          restart: "unless-stopped",
-          labels: [
-            ...Object.entries({ ...(f.labels ?? {}), [LABELS.role]: "keepalived", [LABELS.host]: node.name }).map(([label, value]) => ({ label, value })),
-            { label: VIP_LABEL, value: ip.ipAddress },
-            { label: ROUTER_ID_LABEL, value: String(f.virtualRouterId) },
-          ],
-          ...(f.limits ? { memory: f.limits.memoryMb, cpus: String(f.limits.cpus) } : {}),
+          hostNetwork: true,
+          capabilities: ["NET_ADMIN", "NET_BROADCAST", "NET_RAW"],
+          labels: {
+            ...(f.labels ?? {}),
+            [LABELS.role]: "keepalived",
+            [LABELS.host]: node.name,
+            [VIP_LABEL]: ip.ipAddress,
+            [ROUTER_ID_LABEL]: String(f.virtualRouterId),
+          },
+          labelOrder: "given",
+          limits: f.limits,
         },
-        { parent: this, provider: node.dockerProvider, deleteBeforeReplace: true },
+        { runtime: "standalone", provider: node.dockerProvider, parent: this },
       );
     }
   }

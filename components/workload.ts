@@ -21,17 +21,42 @@ export interface WorkloadFile {
   secret?: boolean;
   /** Owner of the file in the task (Swarm configs/secrets default to 0:0), for images that drop root before reading it. */
   owner?: { uid: number; gid: number };
+  /**
+   * Octal permissions, e.g. "0600" for a file that holds a password. Standalone: the upload's
+   * `permissions`; Swarm: the config's or secret's file mode. Absent: `executable` decides
+   * (standalone: the provider's default; Swarm: 0755/0444, secrets 0400).
+   */
+  mode?: string;
+}
+
+/**
+ * A duration: seconds as a number (written "Ns"), or a Docker/Go duration string such as "5m" or
+ * "1h", written as given (https://pkg.go.dev/time#ParseDuration).
+ */
+export type Duration = number | string;
+
+/** A named volume mounted at `path`. */
+export interface WorkloadVolume {
+  volumeName: pulumi.Input<string>;
+  path: string;
+  readOnly?: boolean;
 }
 
 export interface WorkloadSpec {
   /** Physical name (carries the env token). Standalone health-gated workloads leave the container unnamed. */
-  name: string;
-  role: string;
+  name: pulumi.Input<string>;
+  /** Value of the role label (LABELS.role). Absent: no role label (a workload found by its other labels). */
+  role?: string;
   image: pulumi.Input<string>;
+  /**
+   * Replaces the image's ENTRYPOINT (standalone: `entrypoints`; Swarm: ContainerSpec.Command, what
+   * `docker service create --entrypoint` sets). Absent: the image's own entrypoint runs `command`.
+   */
+  entrypoint?: pulumi.Input<pulumi.Input<string>[]>;
   command?: pulumi.Input<string>[];
   env?: pulumi.Input<pulumi.Input<string>[]>;
   /** Network name and the aliases other services find this one by. */
-  network?: { name: pulumi.Input<string>; aliases: string[] };
+  network?: { name: pulumi.Input<string>; aliases?: string[] };
   /** Extra networks (e.g. an existing databases network). */
   extraNetworks?: pulumi.Input<string>[];
   /**
@@ -41,11 +66,42 @@ export interface WorkloadSpec {
    * is an invariant error; run such a workload as per-node standalone containers instead).
    */
   ports?: { internal: number; external: number; ip?: string; protocol?: "tcp" | "udp" }[];
-  volumes?: { volumeName: pulumi.Input<string>; path: string; readOnly?: boolean }[];
+  /**
+   * How a port's unset `ip` and `protocol` are written. "explicit" (default): as "0.0.0.0" and "tcp";
+   * "provider": left out, so the Docker provider applies the same defaults itself (standalone only;
+   * a Swarm port always names its protocol).
+   */
+  portDefaults?: "explicit" | "provider";
+  /** Named volumes; also an Output of the list when it is only known at deployment. */
+  volumes?: pulumi.Input<WorkloadVolume[]>;
   binds?: { hostPath: string; path: string; readOnly?: boolean }[];
   files?: WorkloadFile[];
   limits?: WorkloadLimits;
-  healthcheck?: { test: string[]; intervalSeconds?: number; retries?: number; startPeriodSeconds?: number };
+  /**
+   * The health check. Defaults: interval 10 s, timeout 5 s, 5 retries, start period 20 s. A
+   * standalone container with a health check is waited for (see `waitHealthy`).
+   */
+  healthcheck?: {
+    test: pulumi.Input<pulumi.Input<string>[]>;
+    intervalSeconds?: Duration;
+    timeoutSeconds?: Duration;
+    retries?: number;
+    startPeriodSeconds?: Duration;
+  };
+  /**
+   * Standalone: `pulumi up` waits (up to 180 s) for the health check to pass and fails otherwise.
+   * @default true when there is a health check. false: the container is created and left to
+   * become healthy (e.g. a job whose first run takes longer than any deployment should wait).
+   * Swarm: ignored (the update config's monitor does this).
+   */
+  waitHealthy?: boolean;
+  /** Standalone: the provider starts the container again if it finds it stopped (`mustRun`). Swarm: ignored. */
+  mustRun?: boolean;
+  /**
+   * Seconds the main process has between SIGTERM and SIGKILL when the workload is replaced or
+   * removed. @default GATED_STOP_GRACE_SECONDS for gated workloads, else Docker's own (10 s).
+   */
+  stopGraceSeconds?: number;
   replicas?: number;
   /** Swarm: one task on every node (global mode) instead of `replicas`. Standalone: ignored. */
   global?: boolean;
@@ -55,7 +111,13 @@ export interface WorkloadSpec {
   gated?: boolean;
   hostNetwork?: boolean;
   capabilities?: string[];
+  /** Extra labels; the role label is added from `role`. */
   labels?: Record<string, pulumi.Input<string>>;
+  /**
+   * Order of the label list. "sorted" (default): by label name. "given": the insertion order of
+   * `labels`, the role label at its place there (its value must then be `role`) or else last.
+   */
+  labelOrder?: "sorted" | "given";
   /** Swarm placement constraints, e.g. node.hostname==node1. */
   constraints?: string[];
 }
@@ -65,25 +127,46 @@ export interface WorkloadContext {
   provider: pulumi.ProviderResource;
   parent: pulumi.Resource;
   protect?: boolean;
-  dependsOn?: pulumi.Input<pulumi.Resource>[];
+  dependsOn?: pulumi.CustomResourceOptions["dependsOn"];
   /** Inputs the engine ignores once the resource exists (e.g. a proxy's uploads, changed in place by a reload instead). */
   ignoreChanges?: string[];
 }
 
-const seconds = (n: number) => `${n}s`;
+const seconds = (n: Duration) => (typeof n === "number" ? `${n}s` : n);
 
 /** Seconds a gated standalone container (app, workers) has to finish its requests when it is replaced or removed. */
 export const GATED_STOP_GRACE_SECONDS = 30;
 
-function labelList(labels: Record<string, pulumi.Input<string>>) {
-  return Object.entries(labels)
+function labelList(spec: WorkloadSpec) {
+  const role = spec.role === undefined ? {} : { [LABELS.role]: spec.role };
+  if (spec.labelOrder === "given") {
+    const given = spec.labels?.[LABELS.role];
+    if (given !== undefined && given !== spec.role) {
+      throw new InvariantError(`workload ${typeof spec.name === "string" ? spec.name : `with role ${spec.role}`}: labels.${LABELS.role} must equal role when given`);
+    }
+    return Object.entries({ ...(spec.labels ?? {}), ...role }).map(([label, value]) => ({ label, value }));
+  }
+  return Object.entries({ ...role, ...(spec.labels ?? {}) })
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([label, value]) => ({ label, value }));
 }
 
+/** Maps a list that may be an Output; a plain list stays plain, so its unknown elements stay per element. */
+function mapList<T, U>(list: pulumi.Input<T[]> | undefined, fn: (item: T) => U): U[] | pulumi.Output<U[]> {
+  if (list === undefined) return [];
+  if (Array.isArray(list)) return list.map(fn);
+  return pulumi.output(list as pulumi.Input<T[]>).apply((items) => (items as T[]).map(fn)) as pulumi.Output<U[]>;
+}
+
+/** Concatenates lists of which some may be Outputs (all plain: a plain list). */
+function concatLists<U>(...lists: (U[] | pulumi.Output<U[]>)[]): U[] | pulumi.Output<U[]> {
+  if (lists.every((l) => Array.isArray(l))) return (lists as U[][]).flat();
+  return pulumi.all(lists as pulumi.Output<U[]>[]).apply((ls) => (ls as U[][]).flat()) as pulumi.Output<U[]>;
+}
+
 /** Declares the workload; returns the resource so callers can depend on it. */
 export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: WorkloadContext): docker.Container | docker.Service {
-  const labels = labelList({ [LABELS.role]: spec.role, ...(spec.labels ?? {}) });
+  const labels = labelList(spec);
   const resourceOpts: pulumi.CustomResourceOptions = {
     parent: ctx.parent,
     provider: ctx.provider,
@@ -94,7 +177,7 @@ export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: Wo
   const health = spec.healthcheck && {
     tests: spec.healthcheck.test,
     interval: seconds(spec.healthcheck.intervalSeconds ?? 10),
-    timeout: "5s",
+    timeout: seconds(spec.healthcheck.timeoutSeconds ?? 5),
     retries: spec.healthcheck.retries ?? 5,
     startPeriod: seconds(spec.healthcheck.startPeriodSeconds ?? 20),
   };
@@ -103,14 +186,14 @@ export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: Wo
     const bound = (spec.ports ?? []).filter((p) => p.ip !== undefined);
     if (bound.length) {
       throw new InvariantError(
-        `workload ${spec.name}: a Swarm service cannot publish a port on one address (${bound.map((p) => `${p.ip}:${p.external}`).join(", ")}); ` +
+        `workload ${typeof spec.name === "string" ? spec.name : logicalName}: a Swarm service cannot publish a port on one address (${bound.map((p) => `${p.ip}:${p.external}`).join(", ")}); ` +
           "its ports bind every address of every node (ingress): publish without an address, or run it as per-node standalone containers",
       );
     }
     // Swarm has no file uploads: files become service configs (secrets for secret files), named by
     // content so a change rolls the service instead of failing on an in-use object.
     const contentName = (content: pulumi.Input<string>) =>
-      pulumi.output(content).apply((c) => `${spec.name}-${crypto.createHash("sha256").update(c).digest("hex").slice(0, 10)}`);
+      pulumi.all([spec.name, content]).apply(([n, c]) => `${n}-${crypto.createHash("sha256").update(c).digest("hex").slice(0, 10)}`);
     const fileOpts = { parent: ctx.parent, provider: ctx.provider, deleteBeforeReplace: false };
     const configs: docker.types.input.ServiceTaskSpecContainerSpecConfig[] = [];
     const secrets: docker.types.input.ServiceTaskSpecContainerSpecSecret[] = [];
@@ -118,10 +201,10 @@ export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: Wo
       const data = pulumi.output(file.content).apply((content) => Buffer.from(content).toString("base64"));
       if (file.secret) {
         const secret = new docker.Secret(`${logicalName}-secret-${i}`, { name: pulumi.unsecret(contentName(file.content)), data: pulumi.secret(data) }, fileOpts);
-        secrets.push({ secretId: secret.id, secretName: secret.name, fileName: file.path, fileMode: 0o400, ...(file.owner ? { fileUid: String(file.owner.uid), fileGid: String(file.owner.gid) } : {}) });
+        secrets.push({ secretId: secret.id, secretName: secret.name, fileName: file.path, fileMode: file.mode !== undefined ? parseInt(file.mode, 8) : 0o400, ...(file.owner ? { fileUid: String(file.owner.uid), fileGid: String(file.owner.gid) } : {}) });
       } else {
         const config = new docker.ServiceConfig(`${logicalName}-config-${i}`, { name: contentName(file.content), data }, fileOpts);
-        configs.push({ configId: config.id, configName: config.name, fileName: file.path, fileMode: file.executable ? 0o755 : 0o444, ...(file.owner ? { fileUid: String(file.owner.uid), fileGid: String(file.owner.gid) } : {}) });
+        configs.push({ configId: config.id, configName: config.name, fileName: file.path, fileMode: file.mode !== undefined ? parseInt(file.mode, 8) : file.executable ? 0o755 : 0o444, ...(file.owner ? { fileUid: String(file.owner.uid), fileGid: String(file.owner.gid) } : {}) });
       }
     });
     return new docker.Service(
@@ -139,14 +222,16 @@ export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: Wo
             // entrypoint (e.g. redis's step-down and defaults) still runs. Found by the e2e lab: Redis
             // started without its entrypoint and refused the app (protected mode).
             args: spec.command,
+            commands: spec.entrypoint,
             user: spec.user,
             env: pulumi.output(spec.env ?? []).apply((list) => Object.fromEntries(list.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]))),
             labels,
             healthcheck: health,
-            mounts: [
-              ...(spec.volumes ?? []).map((v) => ({ type: "volume", source: v.volumeName, target: v.path, readOnly: v.readOnly })),
-              ...(spec.binds ?? []).map((b) => ({ type: "bind", source: b.hostPath, target: b.path, readOnly: b.readOnly })),
-            ],
+            mounts: concatLists<docker.types.input.ServiceTaskSpecContainerSpecMount>(
+              mapList(spec.volumes, (v) => ({ type: "volume", source: v.volumeName, target: v.path, readOnly: v.readOnly })),
+              (spec.binds ?? []).map((b) => ({ type: "bind", source: b.hostPath, target: b.path, readOnly: b.readOnly })),
+            ),
+            stopGracePeriod: spec.stopGraceSeconds !== undefined ? seconds(spec.stopGraceSeconds) : undefined,
             configs,
             secrets,
             capAdds: spec.capabilities,
@@ -190,6 +275,7 @@ export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: Wo
       // Unnamed when gated: Pulumi can then create the replacement before deleting the old container.
       name: spec.gated ? undefined : spec.name,
       image: spec.image,
+      entrypoints: spec.entrypoint,
       command: spec.command,
       user: spec.user,
       envs: spec.env,
@@ -202,26 +288,31 @@ export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: Wo
             ...(spec.network ? [{ name: spec.network.name, aliases: spec.network.aliases }] : []),
             ...(spec.extraNetworks ?? []).map((name) => ({ name })),
           ],
-      ports: spec.ports?.map((p) => ({ internal: p.internal, external: p.external, ip: p.ip ?? "0.0.0.0", protocol: p.protocol ?? "tcp" })),
-      volumes: [
-        ...(spec.volumes ?? []).map((v) => ({ volumeName: v.volumeName, containerPath: v.path, readOnly: v.readOnly })),
-        ...(spec.binds ?? []).map((b) => ({ hostPath: b.hostPath, containerPath: b.path, readOnly: b.readOnly })),
-      ],
-      uploads: spec.files?.map((f) => ({ file: f.path, content: f.content, executable: f.executable })),
+      ports: spec.ports?.map((p) =>
+        spec.portDefaults === "provider"
+          ? { internal: p.internal, external: p.external, ip: p.ip, protocol: p.protocol }
+          : { internal: p.internal, external: p.external, ip: p.ip ?? "0.0.0.0", protocol: p.protocol ?? "tcp" },
+      ),
+      volumes: concatLists<docker.types.input.ContainerVolume>(
+        mapList(spec.volumes, (v) => ({ volumeName: v.volumeName, containerPath: v.path, readOnly: v.readOnly })),
+        (spec.binds ?? []).map((b) => ({ hostPath: b.hostPath, containerPath: b.path, readOnly: b.readOnly })),
+      ),
+      uploads: spec.files?.map((f) => ({ file: f.path, content: f.content, executable: f.executable, permissions: f.mode })),
       capabilities: spec.capabilities?.length ? { adds: spec.capabilities } : undefined,
       cpus: spec.limits ? String(spec.limits.cpus) : undefined,
       memory: spec.limits ? Math.round(spec.limits.memoryMb) : undefined,
       healthcheck: health,
       // Health gate: `pulumi up` fails on an unhealthy new container and the old one keeps serving.
-      wait: spec.healthcheck ? true : undefined,
-      waitTimeout: spec.healthcheck ? 180 : undefined,
+      wait: spec.healthcheck && spec.waitHealthy !== false ? true : undefined,
+      waitTimeout: spec.healthcheck && spec.waitHealthy !== false ? 180 : undefined,
+      mustRun: spec.mustRun,
       // Drain the old version of a gated workload when its replacement took over: the provider
       // stops a container with this grace (SIGTERM, SIGKILL after it) before it force-removes it;
       // without it, the force-remove kills requests in flight (kreuzwerker/terraform-provider-docker
       // internal/provider/resource_docker_container_funcs.go, resourceDockerContainerDelete). Found
       // by the e2e release under load (tests/e2e/release-phase.e2e.test.ts). 30 s: longer than
       // `docker stop`'s own default of 10 s, for long requests; an app that exits once idle takes less.
-      destroyGraceSeconds: spec.gated ? GATED_STOP_GRACE_SECONDS : undefined,
+      destroyGraceSeconds: spec.stopGraceSeconds ?? (spec.gated ? GATED_STOP_GRACE_SECONDS : undefined),
     },
     // A named container cannot exist twice: its replacement must go after it. The gated ones are unnamed.
     { ...resourceOpts, deleteBeforeReplace: !spec.gated },

@@ -18,7 +18,7 @@ const cases = JSON.parse(process.argv[1]);
   const out = [];
   for (const [file, source] of cases) {
     const [result] = await eslint.lintText(source, { filePath: path.join(process.cwd(), file) });
-    out.push(result.messages.filter((m) => m.ruleId === "@typescript-eslint/no-restricted-imports").map((m) => m.message));
+    out.push(result.messages.filter((m) => m.ruleId === "@typescript-eslint/no-restricted-imports" || m.ruleId === "no-restricted-syntax").map((m) => m.message));
   }
   process.stdout.write(JSON.stringify(out));
 })().catch((err) => { console.error(err); process.exit(1); });
@@ -45,6 +45,11 @@ const cases: [string, string][] = [
   /* 14 */ ["tests/example.test.ts", 'import { runStack } from "../stacks";\nimport { one } from "./harness";\nvoid runStack; void one;\n'],
   /* 15 */ ["policy/programConfig.ts", 'import { parseStackConfig } from "../model/config";\nimport { readStackConfig } from "../model/stackFile";\nvoid parseStackConfig; void readStackConfig;\n'],
   /* 16 */ ["policy/example.ts", 'import type { StackConfig } from "../model/schema";\nexport type X = StackConfig;\n'],
+  /* 17 */ ["components/example.ts", 'import * as docker from "@pulumi/docker";\nnew docker.Container("c", { image: "x" });\n'],
+  /* 18 */ ["components/example.ts", 'import * as d from "@pulumi/docker";\nnew d.Service("s", {});\n'],
+  /* 19 */ ["stacks/example.ts", 'import { Container } from "@pulumi/docker";\nnew Container("c", { image: "x" });\n'],
+  /* 20 */ ["components/workload.ts", 'import * as docker from "@pulumi/docker";\nnew docker.Container("c", { image: "x" });\nnew docker.Service("s", {});\n'],
+  /* 21 */ ["components/example.ts", 'import * as docker from "@pulumi/docker";\nnew docker.Volume("v", {});\nnew docker.Network("n", {});\n'],
 ];
 
 let results: string[][];
@@ -73,5 +78,18 @@ describe("import boundaries", () => {
 
   it("lets stacks/ import components/ and the model, tools/ import stacks/, and tests import anything", () => {
     expect([results[12], results[13], results[14]]).toEqual([[], [], []]);
+  });
+});
+
+describe("one workload helper", () => {
+  it("refuses a container or Swarm service declared outside components/workload.ts", () => {
+    expect(results[17]).toEqual([expect.stringContaining("declareWorkload")]);
+    expect(results[18]).toEqual([expect.stringContaining("declareWorkload")]);
+    // The named import is refused (the `new Container` it enables is a plain identifier).
+    expect(results[19]).toEqual([expect.stringContaining("declareWorkload")]);
+  });
+
+  it("lets the helper itself declare them, and other components declare other docker resources", () => {
+    expect([results[20], results[21]]).toEqual([[], []]);
   });
 });

@@ -74,7 +74,7 @@ export function instanceContext(name: string, args: InstanceStackArgs, parent: p
       {
         ...spec,
         labels: { ...commonLabels, ...(spec.labels ?? {}) },
-        constraints: spec.constraints ?? (runtime === "swarm" && (spec.volumes?.length || spec.binds?.length) ? pinToMainHost : undefined),
+        constraints: spec.constraints ?? (runtime === "swarm" && ((Array.isArray(spec.volumes) ? spec.volumes.length : spec.volumes !== undefined) || spec.binds?.length) ? pinToMainHost : undefined),
       },
       { runtime, provider, parent, ...extra },
     );
