@@ -1,0 +1,147 @@
+// The public surface is documented (issue 15, docs/CONTRIBUTING.md): every exported symbol of the
+// component modules, the model and the policy pack carries a `/** */` comment, and so does every
+// property of an exported `XArgs` interface. Walks the syntax trees with the TypeScript compiler
+// API, so a new undocumented export fails here with its file and name.
+import * as fs from "fs";
+import * as path from "path";
+import * as ts from "typescript";
+
+const ROOT = path.resolve(__dirname, "..");
+
+/** Folders whose `.ts` files (not recursive) are public modules. */
+const PUBLIC_DIRS = ["components", "components/instance", "model", "policy"];
+
+/** Files that only wire things up (no exports of their own) or are not part of the surface. */
+const SKIP = new Set(["policy/index.ts"]);
+
+/**
+ * Modules whose docstrings are not written yet (issue 15). The last test fails once one of them is
+ * complete, so the list only shrinks: remove the file here and it is checked like the others.
+ */
+const PENDING = new Set([
+  "components/backupJob.ts",
+  "components/certificates.ts",
+  "components/dockerHosts.ts",
+  "components/haPostgres.ts",
+  "components/instance/app.ts",
+  "components/instance/context.ts",
+  "components/instance/database.ts",
+  "components/instance/mqtt.ts",
+  "components/instance/proxy.ts",
+  "components/instance/redis.ts",
+  "components/instanceStack.ts",
+  "components/monitoring.ts",
+  "components/postgresDatabase.ts",
+  "components/previewEnv.ts",
+  "components/releaseTask.ts",
+  "components/reverseProxy.ts",
+  "components/runnerFleet.ts",
+  "components/tenantDns.ts",
+  "components/virtualIp.ts",
+  "components/workload.ts",
+  "model/appContract.ts",
+  "model/appEnv.ts",
+  "model/caddyValues.ts",
+  "model/claims.ts",
+  "model/config.ts",
+  "model/handoff.ts",
+  "model/hosts.ts",
+  "model/images.ts",
+  "model/labels.ts",
+  "model/schema.ts",
+  "model/slug.ts",
+  "model/stackFile.ts",
+  "model/validate.ts",
+  "policy/budget.ts",
+  "policy/crossStack.ts",
+  "policy/firewall.ts",
+  "policy/health.ts",
+  "policy/images.ts",
+  "policy/naming.ts",
+  "policy/offline.ts",
+  "policy/policies.ts",
+  "policy/preview.ts",
+  "policy/protection.ts",
+  "policy/proxy.ts",
+  "policy/runners.ts",
+  "policy/summary.ts",
+]);
+
+function publicFiles(): string[] {
+  return PUBLIC_DIRS.flatMap((dir) =>
+    fs
+      .readdirSync(path.join(ROOT, dir))
+      .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))
+      .map((f) => `${dir}/${f}`)
+      .filter((f) => !SKIP.has(f)),
+  ).sort();
+}
+
+function hasJsDoc(node: ts.Node): boolean {
+  return ts.getJSDocCommentsAndTags(node).some((d) => ts.isJSDoc(d));
+}
+
+function isExported(node: ts.Node): boolean {
+  return (ts.getCombinedModifierFlags(node as ts.Declaration) & ts.ModifierFlags.Export) !== 0;
+}
+
+/** `file: name` (or `file: Args.prop`) of every exported declaration without a JSDoc comment. */
+function undocumented(rel: string, text = fs.readFileSync(path.join(ROOT, rel), "utf8")): string[] {
+  const sf = ts.createSourceFile(rel, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
+  const missing: string[] = [];
+  for (const st of sf.statements) {
+    if (ts.isVariableStatement(st)) {
+      if (!isExported(st)) continue;
+      for (const d of st.declarationList.declarations) {
+        if (!hasJsDoc(d)) missing.push(`${rel}: ${d.name.getText(sf)}`);
+      }
+      continue;
+    }
+    if (ts.isFunctionDeclaration(st) || ts.isClassDeclaration(st) || ts.isInterfaceDeclaration(st) || ts.isTypeAliasDeclaration(st) || ts.isEnumDeclaration(st)) {
+      if (!isExported(st) || !st.name) continue;
+      const name = st.name.text;
+      // An overloaded function is documented once, on its first signature.
+      if (ts.isFunctionDeclaration(st) && !st.body && missing.includes(`${rel}: ${name}`)) continue;
+      if (ts.isFunctionDeclaration(st) && st.body) {
+        const prev = sf.statements[sf.statements.indexOf(st) - 1];
+        if (prev && ts.isFunctionDeclaration(prev) && prev.name?.text === name && !prev.body) continue;
+      }
+      if (!hasJsDoc(st)) missing.push(`${rel}: ${name}`);
+      if (ts.isInterfaceDeclaration(st) && name.endsWith("Args")) {
+        for (const m of st.members) {
+          if (ts.isPropertySignature(m) && !hasJsDoc(m)) missing.push(`${rel}: ${name}.${m.name.getText(sf)}`);
+        }
+      }
+    }
+    // `export { a } from "./x"` and `export { a }` re-export symbols documented where they are defined.
+  }
+  return missing;
+}
+
+describe("public surface", () => {
+  it("finds an undocumented export and an undocumented Args property (the walker can fail)", () => {
+    const text = [
+      "/** Documented. */",
+      "export const a = 1;",
+      "export const b = 2;",
+      "/** Documented. */",
+      "export interface FooArgs {",
+      "  /** Seconds. */",
+      "  ok: number;",
+      "  bare: string;",
+      "}",
+      "export function f(): void {}",
+      "const hidden = 3;",
+    ].join("\n");
+    expect(undocumented("x.ts", text)).toEqual(["x.ts: b", "x.ts: FooArgs.bare", "x.ts: f"]);
+  });
+
+  it.each(publicFiles().filter((f) => !PENDING.has(f)))("%s documents every export", (rel) => {
+    expect(undocumented(rel)).toEqual([]);
+  });
+
+  it("lists as pending only modules that still have undocumented exports", () => {
+    const complete = [...PENDING].filter((f) => undocumented(f).length === 0);
+    expect(complete).toEqual([]);
+  });
+});
