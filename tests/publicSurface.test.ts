@@ -52,19 +52,6 @@ const PENDING = new Set([
   "model/slug.ts",
   "model/stackFile.ts",
   "model/validate.ts",
-  "policy/budget.ts",
-  "policy/crossStack.ts",
-  "policy/firewall.ts",
-  "policy/health.ts",
-  "policy/images.ts",
-  "policy/naming.ts",
-  "policy/offline.ts",
-  "policy/policies.ts",
-  "policy/preview.ts",
-  "policy/protection.ts",
-  "policy/proxy.ts",
-  "policy/runners.ts",
-  "policy/summary.ts",
 ]);
 
 function publicFiles(): string[] {
