@@ -39,19 +39,6 @@ const PENDING = new Set([
   "components/tenantDns.ts",
   "components/virtualIp.ts",
   "components/workload.ts",
-  "model/appContract.ts",
-  "model/appEnv.ts",
-  "model/caddyValues.ts",
-  "model/claims.ts",
-  "model/config.ts",
-  "model/handoff.ts",
-  "model/hosts.ts",
-  "model/images.ts",
-  "model/labels.ts",
-  "model/schema.ts",
-  "model/slug.ts",
-  "model/stackFile.ts",
-  "model/validate.ts",
 ]);
 
 function publicFiles(): string[] {
