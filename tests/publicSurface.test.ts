@@ -9,10 +9,26 @@ import * as ts from "typescript";
 const ROOT = path.resolve(__dirname, "..");
 
 /** Folders whose `.ts` files (not recursive) are public modules. */
-const PUBLIC_DIRS = ["components", "components/instance", "model", "policy"];
+const PUBLIC_DIRS = ["components", "components/instance", "components/render", "model", "policy"];
 
 /** Files that only wire things up (no exports of their own) or are not part of the surface. */
 const SKIP = new Set(["policy/index.ts"]);
+
+/**
+ * Modules whose docstrings are still to be written (issue 15). The last test fails once one of
+ * them is complete, so the list only shrinks: remove the file and it is checked like the others.
+ */
+const PENDING = new Set([
+  "components/render/cloudVip.ts",
+  "components/render/dockerHostCloudInit.ts",
+  "components/render/patroni.ts",
+  "components/render/pgInit.ts",
+  "components/render/previewRoute.ts",
+  "components/render/prometheus.ts",
+  "components/render/proxyConfig.ts",
+  "components/render/release.ts",
+  "components/render/runnerCloudInit.ts",
+]);
 
 function publicFiles(): string[] {
   return PUBLIC_DIRS.flatMap((dir) =>
@@ -89,7 +105,11 @@ describe("public surface", () => {
     expect(undocumented("x.ts", text)).toEqual(["x.ts: b", "x.ts: FooArgs.bare", "x.ts: f"]);
   });
 
-  it.each(publicFiles())("%s documents every export", (rel) => {
+  it.each(publicFiles().filter((f) => !PENDING.has(f)))("%s documents every export", (rel) => {
     expect(undocumented(rel)).toEqual([]);
+  });
+
+  it("lists as pending only modules that still have undocumented exports", () => {
+    expect([...PENDING].filter((f) => undocumented(f).length === 0)).toEqual([]);
   });
 });
