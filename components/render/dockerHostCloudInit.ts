@@ -3,6 +3,7 @@
 
 import { CLOUD_INIT_PATHS, RELOAD_SSHD, UNIX_USER_RE, dockerDaemonJson, fail, sshdHardening, toCloudConfig, validateSshKeys } from "./cloudInitCommon";
 
+/** Input of {@link renderDockerHostCloudInit}. */
 export interface DockerHostCloudInitArgs {
   /** The non-root admin login to create: in the docker group, passwordless sudo, password locked. */
   adminUser: string;
