@@ -10,6 +10,12 @@ import { InvariantError } from "./render/invariant";
 import { LABELS } from "../model/labels";
 import { declareWorkload } from "./workload";
 
+/**
+ * How the backup container reaches the database: server `host` and TCP `port`, login `user` and
+ * `password` (always stored as a Pulumi secret), and the `database` to dump. Set as the libpq
+ * variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE
+ * (https://www.postgresql.org/docs/current/libpq-envars.html).
+ */
 export interface BackupJobConnection {
   host: pulumi.Input<string>;
   port: pulumi.Input<number>;
@@ -19,6 +25,7 @@ export interface BackupJobConnection {
   database: pulumi.Input<string>;
 }
 
+/** Arguments of {@link BackupJob}. */
 export interface BackupJobArgs {
   /**
    * The Docker host to run on. A resource option must be a concrete provider, so an
@@ -27,29 +34,53 @@ export interface BackupJobArgs {
   provider: docker.Provider;
   /** Physical name prefix carrying the env token, e.g. "gigi-prod"; also the dump file prefix. */
   namePrefix: string;
+  /** Docker network the container joins to reach the database server. */
   networkName: pulumi.Input<string>;
   /** The postgres image, same major version as the server (pg_dump refuses newer servers). */
   image: pulumi.Input<string>;
+  /** The database to dump and the login to dump it with. */
   connection: BackupJobConnection;
   /** How many good dumps to keep. */
   keep: number;
+  /**
+   * Seconds between dumps (a positive integer; the config asks >= 60, default 86400). The first dump is
+   * taken at start; the container is unhealthy when no dump is younger than two intervals.
+   */
   intervalSeconds: number;
   /** Use an existing volume instead of declaring `<namePrefix>-backups`. */
   volumeName?: pulumi.Input<string>;
   /** Protect the declared backup volume against deletion (prod). */
   protectVolume?: boolean;
+  /** Container limits: `cpus` in CPUs, `memoryMb` in MiB; absent: unlimited. */
   limits?: { cpus: number; memoryMb: number };
   /** Labels shared by the env's workloads (env, stack, host); the role label is added here. */
   labels?: Record<string, string>;
 }
 
 const SCRIPTS_DIR = path.join(__dirname, "..", "scripts");
+/** Where the backup volume is mounted in the container; dumps are `<namePrefix>-<timestamp>.dump` in it. */
 export const BACKUP_MOUNT = "/backups";
+/** Where scripts/backup.sh (one dump: pg_dump, verify, atomic rename, prune) is uploaded in the container. */
 export const BACKUP_SCRIPT_PATH = "/usr/local/bin/twinstack-backup.sh";
+/** Where scripts/backup-loop.sh (runs the backup script every `intervalSeconds`) is uploaded; the container's command. */
 export const BACKUP_LOOP_PATH = "/usr/local/bin/twinstack-backup-loop.sh";
 /** Shipped beside the backups so a restore needs nothing but `docker exec`. */
 export const RESTORE_SCRIPT_PATH = "/usr/local/bin/twinstack-restore.sh";
 
+/**
+ * Scheduled PostgreSQL dumps: one long-running container `<namePrefix>-backup` of a stock postgres
+ * image (its pg_dump major >= the server's) that dumps every `intervalSeconds` into the volume
+ * `<namePrefix>-backups` (or `volumeName`) and keeps the newest `keep`. Type token
+ * `twinstack:index:BackupJob`. Children: `${name}-backups` (docker.Volume, unless `volumeName`),
+ * `${name}-backup` (docker.Container, fixed name, delete-before-replace).
+ * @throws InvariantError when `namePrefix` is not a Docker name, or `keep` / `intervalSeconds` is not a positive integer.
+ * @example
+ * const backup = new BackupJob("prod-backup", {
+ *   provider, namePrefix: "gigi-prod", networkName, image: "postgres:17-alpine",
+ *   connection: { host: "postgres", port: 5432, user: "postgres", password, database: "gigi_prod" },
+ *   keep: 7, intervalSeconds: 86400, protectVolume: true,
+ * }, { parent: this, dependsOn: [database] });
+ */
 export class BackupJob extends pulumi.ComponentResource {
   public readonly volumeName: pulumi.Output<string>;
   public readonly containerName: pulumi.Output<string>;

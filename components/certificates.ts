@@ -5,6 +5,10 @@ import * as tls from "@pulumi/tls";
 
 const KEY = { algorithm: "ECDSA", ecdsaCurve: "P256" } as const;
 
+/**
+ * Terms of a self-signed CA certificate (@pulumi/tls SelfSignedCert): subject, validity and early
+ * renewal in hours, and allowed uses (e.g. "cert_signing", "crl_signing"). The key is ECDSA P-256.
+ */
 export interface CaTerms {
   subject: tls.types.input.SelfSignedCertSubject;
   validityPeriodHours: number;
@@ -12,6 +16,11 @@ export interface CaTerms {
   allowedUses: string[];
 }
 
+/**
+ * Terms of a certificate issued by a {@link CertificateAuthority} (@pulumi/tls LocallySignedCert):
+ * subject, DNS subject alternative names, validity and early renewal in hours, allowed uses (e.g.
+ * "server_auth", "client_auth"). The key is ECDSA P-256.
+ */
 export interface CertificateTerms {
   subject: tls.types.input.CertRequestSubject;
   dnsNames?: string[];
@@ -20,6 +29,10 @@ export interface CertificateTerms {
   allowedUses: string[];
 }
 
+/**
+ * A CA declared by {@link certificateAuthority}: its key, its self-signed certificate, and `issue`
+ * for certificates it signs. Keys stay Pulumi secrets (@pulumi/tls marks privateKeyPem secret).
+ */
 export interface CertificateAuthority {
   key: tls.PrivateKey;
   cert: tls.SelfSignedCert;

@@ -19,6 +19,11 @@ const NAME_RE = /^[a-z][a-z0-9-]*[a-z0-9]$/;
 const CIDR_RE = /^(?:\d{1,3}(?:\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/;
 const UNIX_USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
 
+/**
+ * One host of the env: an existing one (`docker` endpoint and `address`) or one to provision
+ * (`provision`: a server of `type` in `location` on hcloud or DigitalOcean, from `image`). `role` is its
+ * Swarm role; the first manager initialises the Swarm.
+ */
 export interface DockerHostSpec {
   name: string;
   /** Login of the Docker endpoint and the remote steps. Provisioned hosts: a non-root admin user cloud-init creates. */
@@ -38,10 +43,16 @@ export interface DockerHostSpec {
   };
 }
 
+/**
+ * Arguments of {@link DockerHosts}: the env's hosts, existing or to provision, and how to reach and
+ * protect them. Ports are TCP unless a `protocol` says otherwise.
+ */
 export interface DockerHostsArgs {
   /** Physical name prefix carrying the env token, e.g. "twincigo-prod"; servers are `<namePrefix>-host-<name>`. */
   namePrefix: string;
+  /** The env token ("prod", "dev"): `namePrefix` must carry it; labels and tags of provisioned servers. */
   env: string;
+  /** The env's hosts in config order (at least one; names unique). */
   hosts: DockerHostSpec[];
   /** Form a Docker Swarm over SSH. */
   swarm: boolean;

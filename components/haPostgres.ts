@@ -14,6 +14,10 @@ import { WorkloadLimits, WorkloadSpec, declareWorkload } from "./workload";
 import { InvariantError } from "./render/invariant";
 import { LABELS } from "../model/labels";
 
+/**
+ * One member of the cluster: an etcd member and a Patroni member run on this Swarm node, with their
+ * volumes on its Docker provider.
+ */
 export interface HaPostgresMember {
   /** Host name (the swarm node label twinstack.host). */
   host: string;
@@ -21,9 +25,11 @@ export interface HaPostgresMember {
   dockerProvider: pulumi.ProviderResource;
 }
 
+/** Arguments of {@link HaPostgres} (runtime "swarm" only). */
 export interface HaPostgresArgs {
   /** Physical name prefix carrying the env token, e.g. "twincigo-prod"; also the Patroni scope. */
   namePrefix: string;
+  /** The env token; `namePrefix` must carry it, and a non-prod cluster needs `limits`. */
   env: string;
   /** The swarm manager: services are declared through it. */
   dockerProvider: pulumi.ProviderResource;
@@ -31,8 +37,11 @@ export interface HaPostgresArgs {
   networkName: pulumi.Input<string>;
   /** One etcd member and one Patroni member per entry; an odd number, 3 to 7. */
   members: HaPostgresMember[];
+  /** Spilo image (Patroni + PostgreSQL; model/images.ts SPILO, https://github.com/zalando/spilo). */
   patroniImage: pulumi.Input<string>;
+  /** etcd image of the distributed configuration store Patroni elects its leader in (model/images.ts ETCD). */
   etcdImage: pulumi.Input<string>;
+  /** HAProxy image that routes `port` to the current leader (model/images.ts HAPROXY). */
   haproxyImage: pulumi.Input<string>;
   /** HAProxy's leader port, inside the network and published on the hosts (the firewall decides who reaches it). */
   port: number;
@@ -44,12 +53,15 @@ export interface HaPostgresArgs {
   limits?: WorkloadLimits;
   /** Prod: protect the member volumes. */
   protect: boolean;
+  /** Labels of the env's workloads (env, stack); each service adds its role. @default {} */
   labels?: Record<string, pulumi.Input<string>>;
 }
 
 /** Network alias of HAProxy: what app containers connect to. */
 export const HA_POSTGRES_HOST = "postgres-ha";
+/** The cluster's superuser login, set in the rendered patroni.yml (`authentication.superuser`); also the database's admin login. */
 export const SUPERUSER = "postgres";
+/** The login Patroni replicas stream from the leader with (`authentication.replication`; password generated, 32 characters). */
 export const REPLICATION_USER = "replicator";
 const PG_PORT = SPILO.ports.postgres;
 const REST_PORT = 8008;
@@ -59,7 +71,12 @@ const ETCD_PEER_PORT = 2380;
 export const PATRONI_DATA_MOUNT = SPILO.paths.pgHome;
 const PATRONI_DATA_DIR = `${PATRONI_DATA_MOUNT}/pgroot/data`;
 const PATRONI_BIN_DIR = SPILO.paths.binDir;
+/** Where the rendered Patroni YAML is mounted in a member (model/images.ts SPILO.paths, with its source). */
 export const PATRONI_CONFIG_PATH = SPILO.paths.patroniConfig;
+/**
+ * Where the rendered haproxy.cfg is mounted: the path the official image's CMD reads
+ * (https://github.com/docker-library/haproxy, `haproxy -f /usr/local/etc/haproxy/haproxy.cfg`).
+ */
 export const HAPROXY_CONFIG_PATH = HAPROXY.paths.config;
 
 const NAME_RE = /^[a-z][a-z0-9-]*[a-z0-9]$/;
@@ -75,6 +92,22 @@ export function patroniStartScript(): string {
   ].join("\n");
 }
 
+/**
+ * An HA PostgreSQL cluster on a Swarm: per member an etcd service and a Patroni (Spilo) service with
+ * its own volume, and one HAProxy service that routes `port` (TCP) to the leader, reached by the app as
+ * {@link HA_POSTGRES_HOST}:`port` on the env network. Type token `twinstack:index:HaPostgres`.
+ * Children: `${name}-superuser` (generated unless given), `${name}-replication` (random.RandomPassword),
+ * member volumes, `etcd-<i>`, `patroni-<i>` and `haproxy` services (named from `name`).
+ * @throws InvariantError when `namePrefix` lacks the env token, the member count is not odd in 3..7,
+ * two members share a host, or a non-prod cluster has no limits.
+ * @example
+ * const ha = new HaPostgres("prod-ha-postgres", {
+ *   namePrefix: "gigi-prod", env: "prod", dockerProvider: manager, networkName,
+ *   members: ["n1", "n2", "n3"].map((host) => ({ host, dockerProvider: providers[host] })),
+ *   patroniImage: SPILO.image, etcdImage: ETCD.image, haproxyImage: HAPROXY.image,
+ *   port: 5000, publish: true, protect: true,
+ * }, { parent: this });
+ */
 export class HaPostgres extends pulumi.ComponentResource {
   /** Where app containers reach the leader: HA_POSTGRES_HOST:port on the env network. */
   readonly appHost = HA_POSTGRES_HOST;

@@ -30,6 +30,7 @@ export { proxyNodeNames } from "./instance/proxy";
 export { FORGEJO_RUNNER_START } from "./instance/forge";
 export { registryDigest } from "./instance/app";
 
+/** One Docker host of the env, in config order; the first is the main host (the first Swarm manager). */
 export interface InstanceHost {
   name: string;
   /** Docker endpoint: unix:///var/run/docker.sock or ssh://user@host. */
@@ -39,6 +40,10 @@ export interface InstanceHost {
   serverId?: pulumi.Input<string>;
 }
 
+/**
+ * A worker process of the app image: `command` (exec form), `replicas` (>= 1) and optional limits
+ * (CPUs, MiB); named `<prefix>-worker-<name>`.
+ */
 export interface InstanceWorker {
   name: string;
   command: string[];
@@ -46,23 +51,39 @@ export interface InstanceWorker {
   limits?: WorkloadLimits;
 }
 
+/** A further proxy site (tenant or extra host): its domains and the upstream of its catch-all route. */
 export interface InstanceSite {
   domains: string[];
   /** "app" or host:port: the upstream of the catch-all route. */
   upstream: string;
 }
 
+/**
+ * Everything an environment declares, resolved from the validated stack config by stacks/instance.ts
+ * (components read no config). Plain values except where a secret or a provisioned host's value
+ * arrives as a `pulumi.Input`. Errors in it are config errors caught before this point; what the
+ * builders still check throws InvariantError.
+ */
 export interface InstanceStackArgs {
+  /** The app name (`twinstack:app.name`): first part of every physical name, `<app>-<env>-<part>`. */
   appName: string;
   /** Env token carried by every physical name: "prod" or "dev". */
   env: "prod" | "dev";
+  /** The Pulumi stack name, set as the `twinstack.stack` label of every workload. */
   stack: string;
+  /** "standalone" (containers on the first host) or "swarm" (services on a Swarm of the hosts). */
   runtime: Runtime;
+  /** The env's Docker hosts (at least one); a Docker provider is declared per host. */
   hosts: InstanceHost[];
   /** Prod: protect databases, volumes and VIPs. */
   protect: boolean;
   /** Limits of a non-prod workload that sets none (prod workloads run unlimited unless set). */
   defaultLimits?: WorkloadLimits;
+  /**
+   * The app: image, listen `port` (TCP), `healthPath` (URL path), `replicas`, optional `websocketPort`
+   * (routed at `/ws`) and `publishPort` (host port), env, secret env (Pulumi secrets), feature flags
+   * (FEATURE_<NAME>), data path, limits (CPUs, MiB), workers, release command and health check.
+   */
   app: {
     image: string;
     version?: string;
@@ -113,11 +134,23 @@ export interface InstanceStackArgs {
         connectionLimit: number;
         template?: string;
       };
+  /** The env's Redis: none, a dedicated container (`redis://redis:6379`), or a shared server's `url`; keys under `prefix`. */
   redis: { mode: "none" } | { mode: "dedicated"; image: string; limits?: WorkloadLimits; prefix: string } | { mode: "shared"; url: string; prefix: string };
+  /** Mosquitto over TLS on host `port` (TCP) with a client certificate per device name; absent: no broker. */
   mqtt?: { port: number; image: string; devices: string[]; limits?: WorkloadLimits };
+  /** A Caddy file server over the host directory `hostPath` (read-only), served at `domain`; absent: none. */
   vault?: { domain?: string; hostPath: string; image: string; plainHttp: boolean; limits?: WorkloadLimits };
+  /**
+   * A Gitea or Forgejo forge with Git SSH published on host port `sshPort`, and its runner (registration
+   * token: a Pulumi secret); absent: none.
+   */
   gitea?: { kind: "gitea" | "forgejo"; image: string; sshPort: number; limits?: WorkloadLimits; runner?: { image: string; labels: string[]; registrationToken: pulumi.Input<string>; limits?: WorkloadLimits } };
+  /** A headless browser (browserless) the app reaches on the env network at `port`; absent: none. */
   browser?: { image: string; port: number; limits?: WorkloadLimits };
+  /**
+   * The env's Caddy proxy: TLS mode, host ports `httpPort`/`httpsPort`, basic-auth users (non-prod),
+   * headers, main domains, further sites and bind address; absent: no proxy and no URL.
+   */
   proxy?: {
     image: string;
     tls: "acme" | "internal" | "selfsigned";
@@ -135,6 +168,11 @@ export interface InstanceStackArgs {
     bindAddress?: string;
     limits?: WorkloadLimits;
   };
+  /**
+   * The env's virtual IP: keepalived VRRP on `interface` with `routerId` (1-255) over `nodes`, or a cloud
+   * floating/reserved IP assigned to `node` (hcloud with failover: keepalived moves it); absent: none.
+   * @throws InvariantError (at construction) when a cloud VIP's node is not a provisioned host.
+   */
   vip?:
     | { mode: "keepalived"; address: string; interface: string; routerId: number; image: string; nodes: string[] }
     | {

@@ -39,6 +39,10 @@ import { AlertThresholds, ProbeGroup, renderAlertRules, renderPrometheusConfig }
 import { Runtime, WorkloadLimits, WorkloadSpec, declareWorkload } from "./workload";
 import { LABELS } from "../model/labels";
 
+/**
+ * Image references of the monitoring parts (defaults: model/images.ts MONITORING_IMAGES; the facts the
+ * program relies on, with sources, are in this file's header).
+ */
 export interface MonitoringImages {
   prometheus: string;
   alertmanager: string;
@@ -48,33 +52,46 @@ export interface MonitoringImages {
   postgresExporter: string;
 }
 
+/** One URL the blackbox exporter probes (HTTP GET) and what answer counts as up. */
 export interface ProbeTarget {
   url: string;
   /** "2xx": must answer 2xx; "401": behind basic auth, must refuse an anonymous probe. */
   expect: "2xx" | "401";
 }
 
+/** Arguments of {@link Monitoring}. */
 export interface MonitoringArgs {
   /** Physical name prefix carrying the env token, e.g. makapix-prod. */
   namePrefix: string;
+  /** "standalone" (containers) or "swarm" (services), as the rest of the env. */
   runtime: Runtime;
+  /** Docker provider the workloads are declared through (the env's main host / Swarm manager). */
   provider: docker.Provider;
+  /** The env network: the parts find each other on it by alias (prometheus, alertmanager, blackbox, ...). */
   networkName: pulumi.Input<string>;
   /** External labels of every series and alert, e.g. { env: "prod", stack: "prod" }. */
   externalLabels: Record<string, string>;
   /** Labels of every workload (env, stack, host); the role label is added here. */
   labels?: Record<string, pulumi.Input<string>>;
+  /** The env's sites to probe (see {@link siteProbeTargets}); may be empty. */
   probes: ProbeTarget[];
   /** Sites with certificates no public CA signed (selfsigned / internal TLS): verify nothing, still read expiry. */
   insecureTls: boolean;
+  /** Alert thresholds (components/render/prometheus.ts AlertThresholds: seconds, ratios 0..1, days). */
   thresholds: AlertThresholds;
+  /** Prometheus scrape and rule evaluation interval, seconds (the config allows 5 to 300, default 30). */
   scrapeIntervalSeconds: number;
+  /** Days of metrics Prometheus keeps (`--storage.tsdb.retention.time=<n>d`; config default 15). */
   retentionDays: number;
+  /** Where Alertmanager sends alerts: a webhook URL or an email via a smarthost (its password a secret). */
   receiver: pulumi.Input<AlertReceiver>;
+  /** Hours before a still-firing alert is sent again (config default 4). */
   repeatIntervalHours: number;
   /** Connection URL of the env's database (secret): adds postgres_exporter. */
   databaseUrl?: pulumi.Input<string>;
+  /** Images of the six parts. */
   images: MonitoringImages;
+  /** Limits of each part (CPUs, MiB); absent: unlimited (non-prod stacks pass their default limits). */
   limits?: WorkloadLimits;
   /** Swarm placement of the workloads with volumes or host binds (their data is node-local). */
   pinnedConstraints?: string[];
@@ -84,6 +101,10 @@ export interface MonitoringArgs {
 
 /** USER nobody of the prom/* images, uid 65534 in their busybox base. */
 const NOBODY = 65534;
+/**
+ * Prometheus's HTTP port in its container, on the env network only (prom/prometheus image,
+ * https://github.com/prometheus/prometheus/blob/main/Dockerfile: EXPOSE 9090).
+ */
 export const PROMETHEUS_PORT = 9090;
 const ALERTMANAGER_PORT = 9093;
 const BLACKBOX_PORT = 9115;
@@ -113,6 +134,21 @@ export function siteProbeTargets(a: {
   return targets.filter((t, i) => targets.findIndex((u) => u.url === t.url) === i);
 }
 
+/**
+ * Monitoring of one env: Prometheus, Alertmanager, blackbox exporter, node-exporter, cAdvisor and
+ * (with `databaseUrl`) postgres_exporter, each a workload `<namePrefix>-<part>` on the env network,
+ * none published on a host port. Type token `twinstack:index:Monitoring`. Children: `${name}-<part>`
+ * workloads and the Prometheus data volume.
+ * @example
+ * new Monitoring("prod-monitoring", {
+ *   namePrefix: "makapix-prod", runtime: "standalone", provider, networkName,
+ *   externalLabels: { env: "prod", stack: "prod" },
+ *   probes: siteProbeTargets({ domains: ["makapix.club"], siteDomains: [], httpPort: 80, httpsPort: 443, healthPath: "/healthz", authRequired: false }),
+ *   insecureTls: false, thresholds, scrapeIntervalSeconds: 30, retentionDays: 15,
+ *   receiver: { kind: "webhook", url: "https://alerts.example.com/hook" }, repeatIntervalHours: 4,
+ *   images: MONITORING_IMAGES,
+ * }, { parent: this });
+ */
 export class Monitoring extends pulumi.ComponentResource {
   /** Physical name of the Prometheus workload; its API answers on the env network at prometheus:9090. */
   readonly prometheusName: string;

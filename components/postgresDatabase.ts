@@ -11,9 +11,17 @@ import { LABELS } from "../model/labels";
 import { declareWorkload } from "./workload";
 import { POSTGRES_PORT } from "../model/ports";
 
+/**
+ * Arguments of {@link PostgresDatabase}: the database/role name, the mode with its matching block, and
+ * prod protection.
+ */
 export interface PostgresDatabaseArgs {
   /** Physical name of the database and its login role: `<app>_<env>` e.g. gigi_dev, gigi_preview_feature_x. Caller computes it. */
   databaseName: string;
+  /**
+   * "shared": create the database and role on an existing server (needs `shared`); "dedicated": run a
+   * PostgreSQL container of the env's own (needs `dedicated`).
+   */
   mode: "shared" | "dedicated";
   /** Prod: protect + retainOnDelete on the database, role (and in dedicated mode the data volume). */
   protect: boolean;
@@ -26,6 +34,11 @@ export interface PostgresDatabaseArgs {
   connectionLimit?: number;
   /** Clone from (previews clone the dev DB). Shared mode only. */
   template?: pulumi.Input<string>;
+  /**
+   * Shared mode: the server's address and TCP port, its admin login (password kept a Pulumi secret),
+   * the `sslmode` of the connections (libpq sslmode,
+   * https://www.postgresql.org/docs/current/libpq-ssl.html), and where app containers reach it.
+   */
   shared?: {
     host: pulumi.Input<string>;
     port: pulumi.Input<number>;
@@ -37,6 +50,11 @@ export interface PostgresDatabaseArgs {
     appHost?: pulumi.Input<string>;
     appPort?: pulumi.Input<number>;
   };
+  /**
+   * Dedicated mode: the Docker host and env network of the `<namePrefix>-postgres` container, its
+   * image (official postgres, https://hub.docker.com/_/postgres), an optional loopback host port, limits
+   * (`cpus` in CPUs, `memoryMb` in MiB) and labels.
+   */
   dedicated?: {
     dockerProvider: pulumi.ProviderResource;
     networkName: pulumi.Input<string>;
@@ -52,6 +70,10 @@ export interface PostgresDatabaseArgs {
   };
 }
 
+/**
+ * The admin login to the env's server (host, TCP port, user, password, libpq `sslmode`), for
+ * previews and backups; always handed out inside a Pulumi secret Output.
+ */
 export interface PostgresAdminAccess {
   host: string;
   port: number;
@@ -71,7 +93,15 @@ const DEDICATED_PORT = POSTGRES_PORT;
  * .../data mount unless PGDATA points into it; ≤17 declare VOLUME at .../data).
  */
 export const PG_DATA_MOUNT = "/var/lib/postgresql/data";
+/**
+ * PGDATA of the dedicated container: a subdirectory of the volume mount {@link PG_DATA_MOUNT}
+ * (https://github.com/docker-library/postgres, docker-entrypoint.sh honours PGDATA).
+ */
 export const PG_DATA_DIR = `${PG_DATA_MOUNT}/pgdata`;
+/**
+ * The script that creates `extensions` in a dedicated server: run once, on first start, by the official
+ * image's entrypoint from /docker-entrypoint-initdb.d (https://hub.docker.com/_/postgres, "Initialization scripts").
+ */
 export const EXTENSIONS_INIT_PATH = "/docker-entrypoint-initdb.d/10-twinstack-extensions.sh";
 
 function connectionUrl(user: string, password: string, host: string, port: number, database: string, sslmode: string): string {
@@ -105,6 +135,8 @@ export const POSTGRES_DATABASE_OLD_TYPE = "twinstack:index:SharedPostgresDb";
  * (https://www.pulumi.com/docs/iac/concepts/options/aliases/): a stack declared with the old name
  * keeps the component's URN and, through the parent alias, its children's (named `${name}-...`),
  * so nothing is replaced.
+ * @throws InvariantError on a bad database name or namePrefix, an extension listed twice, a
+ * connectionLimit below -1, or a mode without its block (or with the other mode's).
  *
  * @example
  * const db = new PostgresDatabase("prod-db", { databaseName: "myapp_prod", mode: "dedicated", protect: true, extensions: [], connectionLimit: -1, dedicated: { ... } }, { parent: this });

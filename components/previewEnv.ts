@@ -21,6 +21,10 @@ import { InvariantError } from "./render/invariant";
 import { LABELS } from "../model/labels";
 import { declareWorkload, WorkloadVolume } from "./workload";
 
+/**
+ * Arguments of {@link PreviewEnv}: the branch, the dev stack's handoff, whether to clone dev's
+ * database, and the preview's limits.
+ */
 export interface PreviewEnvArgs {
   /** The git branch; the slug is previewSlug(branch) (a clean slug of at most 32 characters is kept as is). */
   branch: string;
@@ -28,6 +32,10 @@ export interface PreviewEnvArgs {
   handoff: pulumi.Input<PreviewHandoff>;
   /** Create the preview database from the dev database as a template. */
   cloneDevDatabase: boolean;
+  /**
+   * The preview app container's limits: `cpus` a positive number of CPUs, `memoryMb` whole MiB
+   * (config `preview.limits`, default 0.5 CPUs and 512 MiB).
+   */
   limits: { cpus: number; memoryMb: number };
 }
 
@@ -56,6 +64,23 @@ export const CLONE_COMMAND =
   'docker run --rm --network "$NETWORK" -e CLONE_SOURCE_URL -e DATABASE_URL -e CLONE_SH -e RESTORE_SH "$CLIENT_IMAGE" ' +
   `sh -c 'printf "%s" "$RESTORE_SH" >/tmp/restore.sh && printf "%s" "$CLONE_SH" >/tmp/clone.sh && RESTORE_SCRIPT=/tmp/restore.sh exec sh /tmp/clone.sh'`;
 
+/**
+ * One branch's preview on the dev host: its own database on dev's server (cloned from dev's with
+ * `cloneDevDatabase`), generated session and JWT secrets, the app container
+ * `<app>-preview-<slug>` on dev's network with dev's Redis, and a route `/preview/<slug>/` in dev's
+ * proxy. Everything is read from dev's handoff; prod is never reached. Type token
+ * `twinstack:index:PreviewEnv`. Children: `${name}-docker` (provider on the dev host), `${name}-db`,
+ * `${name}-image`, `${name}-session-secret`, `${name}-jwt-secret`, `${name}-clone` (with
+ * `cloneDevDatabase`), `${name}-app`, `${name}-route` (`-route-<i>` for further proxy nodes).
+ * @throws InvariantError at construction when the limits are not positive; when the handoff
+ * resolves, if it fails {@link checkPreviewHandoff}.
+ * @example
+ * const preview = new PreviewEnv("preview", {
+ *   branch: "feature/login", handoff, // the dev stack's previewHandoff output (stacks/preview.ts readPreviewHandoff)
+ *   cloneDevDatabase: false, limits: { cpus: 0.5, memoryMb: 512 },
+ * });
+ * export const url = preview.url; // https://dev.example.com/preview/feature-login-<hash>/
+ */
 export class PreviewEnv extends pulumi.ComponentResource {
   /** DNS-, Docker- and (as identifier) Postgres-safe, at most PREVIEW_SLUG_MAX_LENGTH characters. */
   public readonly slug: string;

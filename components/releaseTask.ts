@@ -26,6 +26,7 @@ import { renderPreReleaseBackupScript, renderReleaseScript } from "./render/rele
 import { InvariantError } from "./render/invariant";
 import { LABELS } from "../model/labels";
 
+/** Arguments of {@link ReleaseTask}. */
 export interface ReleaseTaskArgs {
   /** Docker endpoint of the host to run on (the env's main host / first Swarm manager). */
   dockerHost: pulumi.Input<string>;
@@ -39,10 +40,13 @@ export interface ReleaseTaskArgs {
   version?: string;
   /** The app's environment as KEY=VALUE entries; passed by name through the CLI's environment (stays secret). */
   env: pulumi.Input<string[]>;
+  /** The env network the one-shot container joins (an attachable overlay on Swarm). */
   networkName: pulumi.Input<string>;
+  /** Further networks it joins, e.g. a shared database server's (`postgres.network`). @default [] */
   extraNetworks?: string[];
   /** CPU and memory limits of the one-shot container (non-prod). */
   limits?: { cpus: number; memoryMb: number };
+  /** Labels of the env's workloads (env, stack, host); the role label `release` is added. @default {} */
   labels?: Record<string, string>;
   /** Take one verified backup in this running backup container first (prod with backups). */
   backup?: { containerName: pulumi.Input<string>; scriptPath: string; dependsOn: pulumi.Resource[] };
@@ -54,6 +58,22 @@ function envRecord(entries: string[]): Record<string, string> {
   return Object.fromEntries(entries.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
 }
 
+/**
+ * The release phase: `command` run once per release (image, version or command changed) in a
+ * one-shot container `<namePrefix>-release` of the app image with the app's env, through the Docker
+ * CLI on `dockerHost`, before the new version is declared; a non-zero exit fails `pulumi up` and the
+ * old version keeps serving (@pulumi/command: "A command is considered to have failed when it
+ * finished with a non-zero exit code", node_modules/@pulumi/command/local/command.d.ts). Type token
+ * `twinstack:index:ReleaseTask`. Children: `${name}-backup` (with `backup`) and `${name}-run` (command.local.Command).
+ * @throws InvariantError when `command` is empty.
+ * @example
+ * const release = new ReleaseTask("prod-release", {
+ *   dockerHost: "ssh://deploy@203.0.113.10", namePrefix: "makapix-prod", image: appImage.imageId,
+ *   command: ["alembic", "upgrade", "head"], version: "1.4.0", env: appEnv, networkName,
+ *   dependsOn: [database],
+ * }, { parent: this });
+ * new docker.Container("prod-app", { ... }, { parent: this, dependsOn: [release.task] });
+ */
 export class ReleaseTask extends pulumi.ComponentResource {
   /** The release Command: depend on it to declare the new version after the release succeeded. */
   readonly task: command.local.Command;

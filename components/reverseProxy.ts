@@ -11,24 +11,41 @@ import { InvariantError } from "./render/invariant";
 import { Runtime, WorkloadFile, WorkloadLimits, declareWorkload } from "./workload";
 import { LABELS } from "../model/labels";
 
+/**
+ * Directory in the proxy container whose `*.caddy` route snippets a site with `importPreviews`
+ * imports: dev's preview routes (a volume, so previews add routes without re-declaring the proxy).
+ */
 export const PREVIEWS_DIR = "/etc/caddy/previews";
+/**
+ * Where the rendered Caddyfile goes: the path the official Caddy image runs
+ * (https://github.com/caddyserver/caddy-docker, `CMD caddy run --config /etc/caddy/Caddyfile`; model/images.ts CADDY).
+ */
 export const CADDYFILE_PATH = "/etc/caddy/Caddyfile";
 const CERTS_DIR = "/etc/caddy/certs";
 
+/** One site of the proxy: the domains it answers, its routes and TLS, and (non-prod) basic auth and headers. */
 export interface ReverseProxySiteArgs {
+  /** Host names of the site (at least one; `*.example.com` allowed); the first names its certificate files. */
   domains: string[];
+  /** Path routes to upstreams (`host:port`), "/" the catch-all (components/render/caddyfile.ts ProxyRoute). */
   routes: ProxyRoute[];
   /** "selfsigned" gets a certificate from this proxy's own CA. */
   tls: ProxyTls | { mode: "selfsigned" };
+  /** Users asked for on every route, with bcrypt hashes (never passwords); absent or empty: no auth. */
   basicAuth?: pulumi.Input<{ user: string; bcryptHash: string }[]>;
+  /** Response headers set on every route (e.g. `X-Robots-Tag: noindex` outside prod). @default {} */
   headers?: Record<string, string>;
+  /** Import the preview route snippets of {@link PREVIEWS_DIR} into this site (dev's main site). @default false */
   importPreviews?: boolean;
 }
 
+/** Arguments of {@link ReverseProxy}. */
 export interface ReverseProxyArgs {
   /** Physical name prefix carrying the env token, e.g. "gigi-dev". */
   namePrefix: string;
+  /** "standalone" (a container) or "swarm" (a service, or per-node containers with `nodes`). */
   runtime: Runtime;
+  /** Docker provider the proxy is declared through (the env's main host / Swarm manager). */
   dockerProvider: pulumi.ProviderResource;
   /**
    * Docker endpoint (unix://, ssh://, tcp://) of `dockerProvider`'s host, for the Docker CLI that
@@ -36,11 +53,17 @@ export interface ReverseProxyArgs {
    * proxy runs as a standalone container there (`runtime` standalone without `nodes`).
    */
   dockerHost?: pulumi.Input<string>;
+  /** The env network: upstreams are reached by their aliases on it. */
   networkName: pulumi.Input<string>;
+  /** Caddy image (official `caddy`, model/images.ts CADDY). */
   image: pulumi.Input<string>;
+  /** The sites, in Caddyfile order. */
   sites: ReverseProxySiteArgs[];
+  /** Caddyfile global options (ACME email, ports, auto_https); absent: Caddy's defaults. */
   global?: CaddyGlobalOptions;
+  /** Host port published for the container's HTTP port 80 (TCP). */
   httpPort: number;
+  /** Host port published for the container's HTTPS port 443 (TCP). */
   httpsPort: number;
   /** Bind the published ports to this address (the env's VIP), or all interfaces. */
   bindAddress?: string;
@@ -49,9 +72,13 @@ export interface ReverseProxyArgs {
    * be probed on 127.0.0.1, and each env sharing the nodes needs its own port.
    */
   healthPort?: number;
+  /** Limits (CPUs, MiB); absent: unlimited. */
   limits?: WorkloadLimits;
+  /** Labels of the env's workloads (env, stack, host); the proxy's role labels are added. @default {} */
   labels?: Record<string, pulumi.Input<string>>;
+  /** Protect the Caddy data volume (certificates and ACME account) against deletion (prod). @default false */
   protect?: boolean;
+  /** Swarm placement constraints of the proxy service (e.g. `node.labels.twinstack.host==node1`); ignored with `nodes`. */
   constraints?: string[];
   /**
    * Run the proxy as one standalone container per node (each on that node's Docker provider, joined
@@ -67,6 +94,22 @@ export interface ReverseProxyArgs {
   nodes?: { name: string; provider: pulumi.ProviderResource; dockerHost?: pulumi.Input<string> }[];
 }
 
+/**
+ * The env's Caddy reverse proxy: renders the Caddyfile from `sites` (components/render/caddyfile.ts),
+ * issues certificates from its own CA for "selfsigned" sites, and runs Caddy with its data volume
+ * `<namePrefix>-caddy-data`, publishing `httpPort`/`httpsPort` (on `bindAddress` when set). A
+ * standalone proxy's configuration changes are installed and reloaded in place. Type token
+ * `twinstack:index:ReverseProxy`. Children: `${name}-ca` (with selfsigned sites), `${name}-data`,
+ * the workload(s) and `configCommands`.
+ * @throws InvariantError when a standalone proxy has no `dockerHost` (per node or in the args).
+ * @example
+ * const proxy = new ReverseProxy("dev-proxy", {
+ *   namePrefix: "gigi-dev", runtime: "standalone", dockerProvider, dockerHost: "ssh://deploy@203.0.113.10",
+ *   networkName, image: CADDY.image, httpPort: 80, httpsPort: 443,
+ *   sites: [{ domains: ["dev.gigi.example"], routes: [{ path: "/", upstream: "app:3000" }], tls: { mode: "acme" },
+ *             basicAuth: [{ user: "dev", bcryptHash }], headers: { "X-Robots-Tag": "noindex, nofollow" }, importPreviews: true }],
+ * }, { parent: this });
+ */
 export class ReverseProxy extends pulumi.ComponentResource {
   /** The rendered Caddyfile (holds bcrypt hashes only, never passwords). */
   readonly caddyfile: pulumi.Output<string>;

@@ -10,11 +10,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderRunnerCloudInit } from "./render/cloudInit";
 import { InvariantError } from "./render/invariant";
 
+/** Arguments of {@link RunnerFleet}. */
 export interface RunnerFleetArgs {
   /** Physical name prefix carrying the env token, e.g. "gigi-dev-runner"; machines are `<namePrefix>-<i>`. */
   namePrefix: string;
   /** The environment token ("dev", "prod", ...): a tag (DO) or label (hcloud) on every machine. */
   env: string;
+  /** The cloud the machines are created on (DigitalOcean droplets or Hetzner Cloud servers). */
   provider: "digitalocean" | "hcloud";
   /** Number of machines; 0 declares none. */
   count: number;
@@ -26,11 +28,18 @@ export interface RunnerFleetArgs {
   image: string;
   /** true: the image already has Docker and the runner binary; cloud-init only registers. */
   golden: boolean;
+  /**
+   * Which runner is installed and how it registers: forgejo-runner (`one-job` in a loop) or Gitea's
+   * act_runner (`register --ephemeral` before every job); see components/render/runnerCloudInit.ts.
+   */
   forge: "forgejo" | "gitea";
+  /** Base URL of the forge the runners register with, http(s) without credentials, e.g. "https://git.example.com". */
   forgeUrl: string;
   /** Runner registration token. Secret: it only ever reaches the machines inside secret user data. */
   registrationToken: pulumi.Input<string>;
+  /** Runner labels the forge's jobs select by (`runs-on`), e.g. ["docker"]. */
   labels: string[];
+  /** Runner release to install without a golden image, no leading "v": e.g. "6.3.1" (forgejo-runner) or "0.2.11" (act_runner). */
   runnerVersion: string;
   /** The only source range allowed to SSH in (never the whole internet). */
   adminCidr: string;
@@ -45,6 +54,23 @@ const NAME_RE = /^[a-z][a-z0-9-]*[a-z0-9]$/;
 const CIDR_RE = /^(?:\d{1,3}(?:\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/;
 const WORLD = ["0.0.0.0/0", "::/0"];
 
+/**
+ * An ephemeral CI runner fleet: `count` machines `<namePrefix>-<i>` tagged {@link EPHEMERAL_TAG}, with
+ * no reserved IP and no volume, SSH open only to `adminCidr`, registered with the forge by cloud-init
+ * (the token stays inside secret user data). Scaling `count` to 0 leaves nothing running or billed.
+ * Type token `twinstack:index:RunnerFleet`. Children: DigitalOcean `${name}-tag`, droplets and
+ * firewall, or Hetzner firewall and servers.
+ * @throws InvariantError when `count` is not a whole number >= 0, the provider is unknown, `namePrefix`
+ * lacks the env token or is not a hostname, a machine name exceeds 63 characters, `adminCidr` is not a
+ * CIDR or is /0, or size, region or image is missing (only `count` 0 skips the machine checks).
+ * @example
+ * new RunnerFleet("runners", {
+ *   namePrefix: "gigi-dev-runner", env: "dev", provider: "digitalocean", count: 2, size: "s-2vcpu-4gb",
+ *   region: "nyc3", image: "ubuntu-24-04-x64", golden: false, forge: "forgejo", forgeUrl: "https://git.example.com",
+ *   registrationToken: config.requireSecret("runnerRegistrationToken"), labels: ["docker"], runnerVersion: "6.3.1",
+ *   adminCidr: "203.0.113.0/24", sshKeys: [],
+ * });
+ */
 export class RunnerFleet extends pulumi.ComponentResource {
   /** Physical machine names, `<namePrefix>-<i>`; empty for count 0. */
   public readonly machineNames: pulumi.Output<string[]>;

@@ -7,12 +7,15 @@ import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import { InvariantError } from "./render/invariant";
 
+/** Arguments of {@link TenantDns}. */
 export interface TenantDnsArgs {
   /** Physical name prefix carrying the env token, e.g. "cocotte-prod". */
   namePrefix: string;
   /** Env token, a label on hcloud records. */
   env: string;
+  /** The tenant's name (`tenants[].name`): part of the child names and a label on hcloud zones. */
   tenant: string;
+  /** DNS provider holding the zones (DigitalOcean Domains or Hetzner DNS zones). */
   provider: "digitalocean" | "hcloud";
   /** Zones the records live in: the tenant's apex domains and its org zones ({org}.{tld}). */
   zones: string[];
@@ -20,6 +23,7 @@ export interface TenantDnsArgs {
   domains: string[];
   /** IPv4 address the A records hold. */
   target: pulumi.Input<string>;
+  /** TTL of the records (and managed hcloud zones), whole seconds >= 30 (config `dns.ttl`, default 300). */
   ttl: number;
   /** Also declare the zones (otherwise they exist already, outside this stack). */
   manageZones: boolean;
@@ -27,6 +31,7 @@ export interface TenantDnsArgs {
   protect?: boolean;
 }
 
+/** One A record to declare: the FQDN, the zone it lives in and its name relative to the zone. */
 export interface TenantRecord {
   /** FQDN, e.g. ai.cocotte.maison */
   domain: string;
@@ -48,6 +53,20 @@ export function tenantRecords(zones: string[], domains: string[]): TenantRecord[
   });
 }
 
+/**
+ * DNS of one tenant: an A record per domain pointing at `target`, in the zone each domain belongs to
+ * ({@link tenantRecords}), and the zones themselves with `manageZones`. Type token
+ * `twinstack:index:TenantDns`. Children: zones (DigitalOcean Domain / hcloud Zone) and records
+ * (DigitalOcean DnsRecord / hcloud ZoneRrset), named from `name`.
+ * @throws InvariantError when `namePrefix` lacks the env token, the provider is unknown, a zone or
+ * domain is not a lower-case domain name or lies in none of the zones, or `ttl` is not a whole number >= 30.
+ * @example
+ * new TenantDns("prod-tenant-cocotte", {
+ *   namePrefix: "cocotte-prod", env: "prod", tenant: "cocotte", provider: "hcloud",
+ *   zones: ["cocotte.maison"], domains: ["cocotte.maison", "ai.cocotte.maison"],
+ *   target: "203.0.113.10", ttl: 300, manageZones: false, protect: true,
+ * }, { parent: this });
+ */
 export class TenantDns extends pulumi.ComponentResource {
   readonly domains: string[];
   readonly records: TenantRecord[];

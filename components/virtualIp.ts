@@ -11,6 +11,7 @@ import { InvariantError } from "./render/invariant";
 import { LABELS } from "../model/labels";
 import { declareWorkload } from "./workload";
 
+/** One keepalived node: a LAN host that may hold the VIP, with its VRRP priority and Docker provider. */
 export interface VirtualIpNode {
   /** Host name; part of the container name, so docker-safe. */
   name: string;
@@ -21,12 +22,24 @@ export interface VirtualIpNode {
   dockerProvider: pulumi.ProviderResource;
 }
 
+/**
+ * Arguments of {@link VirtualIp}: `mode` with its matching block (`keepalived` for "keepalived",
+ * `cloud` for "hcloud" and "digitalocean").
+ */
 export interface VirtualIpArgs {
+  /**
+   * "keepalived": VRRP between LAN nodes (osixia/keepalived containers, host network); "hcloud": a
+   * Hetzner floating IP; "digitalocean": a DigitalOcean reserved IP.
+   */
   mode: "keepalived" | "hcloud" | "digitalocean";
   /** e.g. "gigi-dev": names of children and keepalived instance */
   namePrefix: string;
   /** Prod: protect the IP (cloud) against deletion. */
   protect: boolean;
+  /**
+   * Keepalived mode: the VIP, the interface it is added to, the VRRP router id, the image, the proxy
+   * port the track script checks (TCP), the nodes (highest priority first), limits (CPUs, MiB) and labels.
+   */
   keepalived?: {
     /** Bare IPv4, or with /prefix. */
     virtualIp: string;
@@ -43,6 +56,10 @@ export interface VirtualIpArgs {
     /** Labels shared by the env's workloads (env, stack); role and host labels are added here. */
     labels?: Record<string, string>;
   };
+  /**
+   * Cloud mode: the location/region of the IP, the server it is assigned to, and (hcloud only) keepalived
+   * failover between several servers.
+   */
   cloud?: {
     /** hcloud home location (e.g. "fsn1") or DO region (e.g. "nyc3"). */
     location: string;
@@ -112,16 +129,26 @@ export const KEEPALIVED_ENTRYPOINT = [
 ];
 /** Cloud VIP (failover): the notify_master script and the API token file in the keepalived container. */
 export const NOTIFY_MASTER_PATH = "/etc/keepalived/twinstack-notify-master.sh";
+/**
+ * Cloud VIP failover: where the cloud API token is uploaded (mode 0600) in the keepalived container;
+ * notify_master reads it, so the token is never in env vars or arguments.
+ */
 export const API_TOKEN_PATH = "/etc/keepalived/twinstack-api-token";
 /**
  * Cloud VIP: the keepalived.conf with the private interface resolved by the entrypoint, beside the
  * rendered one (the image's Dockerfile creates /etc/keepalived: `mkdir -p /etc/keepalived`).
  */
 export const CLOUD_RUNTIME_CONF_PATH = "/etc/keepalived/twinstack-runtime.conf";
+/**
+ * keepalived's arguments for a cloud VIP: foreground, VRRP only, log to the console, and the runtime
+ * config the entrypoint writes ({@link CLOUD_RUNTIME_CONF_PATH}); flags from keepalived(8).
+ */
 export const CLOUD_KEEPALIVED_ARGS = ["--dont-fork", "--log-console", "--vrrp", "--use-file", CLOUD_RUNTIME_CONF_PATH];
 /** Where the host's /etc/netplan is mounted in a cloud VIP's keepalived container (hcloud). */
 export const HOST_NETPLAN_DIR = "/host/etc/netplan";
+/** Docker label carrying the VIP on keepalived containers (model/labels.ts `twinstack.vip`). */
 export const VIP_LABEL = LABELS.vip;
+/** Docker label carrying the VRRP router id on keepalived containers (model/labels.ts `twinstack.vrrp-router-id`). */
 export const ROUTER_ID_LABEL = LABELS.routerId;
 const TRACK_SCRIPT_NAME = "proxy_alive";
 /**
@@ -164,6 +191,9 @@ export const VIRTUAL_IP_OLD_TYPE = "twinstack:index:VipPair";
  * old `twinstack:index:VipPair` (https://www.pulumi.com/docs/iac/concepts/options/aliases/): a
  * stack declared with the old name keeps the component's URN and, through the parent alias, its
  * children's (named `${name}-...`), so prod's protected IPs are not replaced.
+ * @throws InvariantError on a bad namePrefix or node name, nodes not in falling priority order, bad
+ * limits, a missing location, or a mode without its block (or with the other mode's). Failover
+ * args (bad node names or order, failover outside hcloud) throw a plain Error.
  *
  * @example
  * const vip = new VirtualIp("prod-vip", { mode: "hcloud", namePrefix: "myapp-prod", protect: true, cloud: { location: "fsn1", assignTo: serverId } }, { parent: this });

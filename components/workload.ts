@@ -6,13 +6,23 @@ import * as docker from "@pulumi/docker";
 import { InvariantError } from "./render/invariant";
 import { LABELS } from "../model/labels";
 
+/** How an env runs its workloads: "standalone" Docker containers on one host, or "swarm" services. */
 export type Runtime = "standalone" | "swarm";
 
+/**
+ * CPU and memory limits: `cpus` in CPUs (fractions allowed, e.g. 0.5) and `memoryMb` in MiB. A
+ * container gets `cpus` and `memory` (MB); a Swarm service `nanoCpus` (cpus x 1e9) and `memoryBytes`
+ * (memoryMb x 1024 x 1024).
+ */
 export interface WorkloadLimits {
   cpus: number;
   memoryMb: number;
 }
 
+/**
+ * A file put into the workload at `path`: a container upload (standalone) or a Swarm config (a Swarm
+ * secret when `secret`); executable when `executable` (Swarm: mode 0755, else 0444).
+ */
 export interface WorkloadFile {
   path: string;
   content: pulumi.Input<string>;
@@ -42,6 +52,11 @@ export interface WorkloadVolume {
   readOnly?: boolean;
 }
 
+/**
+ * What a workload is, whatever the runtime: name, role label, image, command, env, networks, ports,
+ * volumes, binds, files, limits, health check (seconds; @default interval 10 s, timeout 5 s, 5 retries,
+ * start period 20 s), replicas (@default 1) and placement.
+ */
 export interface WorkloadSpec {
   /** Physical name (carries the env token). Standalone health-gated workloads leave the container unnamed. */
   name: pulumi.Input<string>;
@@ -122,6 +137,10 @@ export interface WorkloadSpec {
   constraints?: string[];
 }
 
+/**
+ * Where a workload is declared: the runtime, the Docker provider (the host, or the Swarm manager), the
+ * parent component, and resource options (protect, dependsOn, ignoreChanges).
+ */
 export interface WorkloadContext {
   runtime: Runtime;
   provider: pulumi.ProviderResource;
@@ -164,7 +183,11 @@ function concatLists<U>(...lists: (U[] | pulumi.Output<U[]>)[]): U[] | pulumi.Ou
   return pulumi.all(lists as pulumi.Output<U[]>[]).apply((ls) => (ls as U[][]).flat()) as pulumi.Output<U[]>;
 }
 
-/** Declares the workload; returns the resource so callers can depend on it. */
+/**
+ * Declares the workload: a docker.Container (standalone) or a docker.Service (swarm) named
+ * `logicalName`, labelled with its role (when it has one); returns the resource so callers can depend on it.
+ * @throws InvariantError when a Swarm workload publishes a port on one address (`ports[].ip`).
+ */
 export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: WorkloadContext): docker.Container | docker.Service {
   const labels = labelList(spec);
   const resourceOpts: pulumi.CustomResourceOptions = {

@@ -4,8 +4,13 @@
 // table is rendered from APP_CONTRACT (tools/appContract.ts; a test keeps them in sync).
 // Pure: no Pulumi imports.
 
+/** The environments an app container runs in; `APP_ENV` carries it. */
 export type AppEnv = "prod" | "dev" | "preview";
 
+/**
+ * One row of the app's env-var contract ({@link APP_CONTRACT}): name, whether it is a Pulumi secret,
+ * in which envs it is set, and what the app should do with it.
+ */
 export interface ContractVariable {
   /** The variable name; `<FLAG>`/`<NAME>` stand for a family. */
   name: string;
@@ -18,6 +23,10 @@ export interface ContractVariable {
 
 const ALWAYS = "always";
 
+/**
+ * The env vars the program sets on every app and worker container, for prod, dev and preview: the one
+ * definition the README's table is rendered from (tools/appContract.ts) and {@link appEnvironment} follows.
+ */
 export const APP_CONTRACT: ContractVariable[] = [
   { name: "APP_ENV", secret: false, envs: { prod: "`prod`", dev: "`dev`", preview: "`preview`" }, meaning: "which environment this is" },
   { name: "PORT", secret: false, envs: { prod: ALWAYS, dev: ALWAYS, preview: ALWAYS }, meaning: "the port to listen on (`app.port`, default 3000); the proxy and the health check connect to it" },
@@ -38,6 +47,11 @@ export const APP_CONTRACT: ContractVariable[] = [
 export const HEALTH_CHECK =
   "by default a static busybox from the env's probe volume, mounted read-only into the container, runs `wget -q -O /dev/null http://127.0.0.1:<app.port><app.healthPath>` inside it, so the image needs no shell, `wget` or `curl` (`app.healthCheck.command` replaces it with an exec-form check of the image's own); `app.healthPath` must answer 2xx without authentication within 5 s; checked every 10 s after a 30 s start period. A new version takes traffic only once healthy; one that never becomes healthy leaves the old one serving.";
 
+/**
+ * What {@link appEnvironment} needs: the env, the app's listen `port` (TCP, default 3000 in the
+ * config), and the optional parts (version, preview `basePath`, Redis URL and key prefix, feature
+ * flags, data path, extra env, secret env) that decide which contract variables are set.
+ */
 export interface AppEnvInput {
   env: AppEnv;
   port: number;

@@ -9,6 +9,10 @@ export const GENERATED_ENV_VARS: readonly string[] = APP_CONTRACT.map((v) => v.n
 /** app.features.<name> becomes FEATURE_<NAME>: the contract's `FEATURE_<FLAG>` family. */
 export const GENERATED_ENV_PREFIXES: readonly string[] = APP_CONTRACT.map((v) => /^([A-Z_][A-Z0-9_]*_)<[A-Z]+>$/.exec(v.name)?.[1]).filter((p): p is string => !!p);
 
+/**
+ * True when the program sets `name` itself ({@link GENERATED_ENV_VARS} or a `FEATURE_` flag), so
+ * `app.env` may not set it.
+ */
 export function isGeneratedEnvVar(name: string): boolean {
   return GENERATED_ENV_VARS.includes(name) || GENERATED_ENV_PREFIXES.some((p) => name.startsWith(p));
 }

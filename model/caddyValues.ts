@@ -4,6 +4,7 @@
 import { isIPv6 } from "net";
 
 const UPSTREAM_HOST_RE = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;
+/** An HTTP header field name Caddy accepts as is in a `header` directive: letters, digits and `-`. */
 export const HEADER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
 /**
  * Words the `header` directive's block reads as subdirectives, not field names: `defer` (turns the
@@ -12,7 +13,9 @@ export const HEADER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
  */
 export const CADDY_HEADER_KEYWORDS = ["defer", "match"];
 // Printable ASCII except `"` `\` `{` `}` (quoting, escaping, placeholders); `"` is escaped instead.
+/** A header value safe to write quoted into a Caddyfile: printable ASCII (`"` is escaped when written). */
 export const HEADER_VALUE_RE = /^[\x20-\x7e]*$/;
+/** An email address as the ACME account email (`proxy.acmeEmail`) must look: `local@domain.tld`. */
 export const EMAIL_RE = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$/;
 
 const show = (value: unknown): string => JSON.stringify(value);

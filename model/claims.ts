@@ -7,8 +7,10 @@ import { KEEPALIVED_HEALTH_PORT_BASE, REDIS_PORT } from "./ports";
 import { CLOUD_VIP_DEFAULT_ROUTER_ID, cloudVipFailover, cloudVipNodes } from "./hosts";
 import { databaseName, hostServerName, namePrefix, previewDatabaseName, redisKeyPrefix } from "./names";
 
+/** What a stack can claim exclusively; two stacks may never claim the same value of a kind (policy rule 2). */
 export type ClaimKind = "vip" | "routerId" | "hostPort" | "database" | "role" | "domain" | "mqttPort" | "redisPrefix" | "volumePath";
 
+/** One exclusive claim of a stack, computed from its validated config by {@link stackClaims}. */
 export interface Claim {
   kind: ClaimKind;
   /**
@@ -23,6 +25,7 @@ export interface Claim {
   host?: string;
 }
 
+/** How a violation message names each {@link ClaimKind}. */
 export const CLAIM_LABELS: Record<ClaimKind, string> = {
   vip: "VIP",
   routerId: "VRRP router id",
@@ -111,6 +114,11 @@ export function proxyPlacement(config: StackConfig): { hosts: HostConfig[]; bind
   return { hosts: config.hosts, bind: WILDCARD };
 }
 
+/**
+ * The env's database name (`<app>_<env>`; a preview's `<app>_preview_<slug>`, slug from
+ * `preview.branch` or else from the stack name `preview-<slug>`); undefined without `app.name` or
+ * when a preview's branch is unknown.
+ */
 export function physicalDatabaseName(config: StackConfig, stack?: string): string | undefined {
   const app = config.app?.name;
   if (!app) return undefined;
@@ -274,6 +282,7 @@ export function claimsClash(a: Claim, b: Claim): boolean {
   }
 }
 
+/** Two claims of two stacks that collide: `mine` from the checked stack, `theirs` from the other. */
 export interface Clash {
   mine: Claim;
   theirs: Claim;

@@ -10,6 +10,7 @@ import { PREVIEW_APP_NAME_MAX_LENGTH } from "./handoff";
 import { touchesTainted, validateStack } from "./validate";
 import { cloudVipFailover } from "./hosts";
 
+/** The Pulumi config namespace of every stack key (`twinstack:<key>`). */
 export const NAMESPACE = "twinstack";
 
 /** A config problem the user must fix; carries one line per problem, each naming file and key. */

@@ -25,6 +25,12 @@ const text = z.string({ error: "must be a string" });
 const required = text.min(1, { error: "is missing" });
 const dockerEndpoint = text.regex(DOCKER_ENDPOINT_RE, { error: "must be unix://, ssh:// or tcp://" });
 
+/**
+ * Shape of the dev stack's `previewHandoff` output (zod, https://zod.dev/api): the dev host's
+ * Docker endpoint and network, the database server and admin login a preview creates its database
+ * on, the proxy to register routes with, Redis, and the app settings a preview inherits. Validated
+ * on both sides; a mismatch fails with {@link PreviewHandoffError}.
+ */
 export const previewHandoffSchema = z.object({
   appName: text
     .regex(APP_NAME_RE, { error: (issue) => `${JSON.stringify(issue.input)} must be lower-case letters, digits, '-', '_'` })

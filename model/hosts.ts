@@ -41,6 +41,10 @@ export function cloudVipFailover(config: Pick<StackConfig, "vip" | "hosts">): bo
 /** VRRP virtual_router_id of a cloud VIP's keepalived (its own private network: any id will do). */
 export const CLOUD_VIP_DEFAULT_ROUTER_ID = 51;
 
+/**
+ * The hcloud private network of a stack's provisioned hosts: `ipRange` and `subnet` are CIDRs
+ * (defaults 10.0.0.0/16 and 10.0.1.0/24), `zone` a Hetzner network zone such as `eu-central`.
+ */
 export interface PrivateNetworkPlan {
   ipRange: string;
   subnet: string;

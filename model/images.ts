@@ -4,6 +4,7 @@
 // with their sources, and tests/images.test.ts checks the declared containers and services against
 // this table. Every fact names its source (the image's Dockerfile or documentation).
 
+/** What the program relies on about a third-party image, each fact with its source URL in `sources`. */
 export interface ImageFacts {
   /** Default image reference (a stack key may override it). */
   image: string;
@@ -201,6 +202,7 @@ export const BACKUP_CLIENT = {
 
 /** Gitea or Forgejo by kind. */
 export const FORGE_IMAGES = { gitea: GITEA, forgejo: FORGEJO } as const;
+/** The CI runner image that goes with each forge kind (`gitea.kind`): Gitea's act_runner or the Forgejo runner. */
 export const FORGE_RUNNER_IMAGES = { gitea: ACT_RUNNER, forgejo: FORGEJO_RUNNER } as const;
 
 /** The PostgreSQL major in a postgres-like image (postgres:17-alpine, pgvector/pgvector:pg16, .../spilo-16:3.2), if it shows one. */

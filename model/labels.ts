@@ -3,6 +3,11 @@
 // by them. Keys are namespaced `twinstack.*`, as Docker recommends for labels
 // (https://docs.docker.com/engine/manage-resources/labels/#label-keys-and-values).
 
+/**
+ * Docker label keys the program sets on everything it declares and the policies select by
+ * (values: see each key). Namespaced `twinstack.*` as Docker recommends
+ * (https://docs.docker.com/engine/manage-resources/labels/#label-keys-and-values).
+ */
 export const LABELS = {
   /** The environment token (`prod`, `dev`, `preview`) of everything an env declares. */
   env: "twinstack.env",

@@ -17,6 +17,7 @@ function numberWhere(message: string, ok: (n: number) => boolean) {
 }
 const isInt = (lo: number, hi = Number.MAX_SAFE_INTEGER) => (n: number) => Number.isInteger(n) && n >= lo && n <= hi;
 
+/** A TCP/UDP port number, an integer 1-65535 (a numeric string from the stack file is accepted). */
 export const port = numberWhere("expected a number from 1 to 65535", isInt(1, 65535));
 const positive = (what: string) => numberWhere(`expected ${what}`, (n) => n > 0);
 
@@ -25,10 +26,12 @@ const bool = z.preprocess(
   z.boolean({ error: "expected true or false" }),
 );
 
+/** Container limits: `cpus` (a positive number of CPUs, e.g. 0.5) and `memoryMb` (whole MiB, e.g. 512). */
 export const limitsSchema = z.strictObject({
   cpus: positive("a positive number of CPUs, e.g. 0.5"),
   memoryMb: numberWhere("expected a whole positive number of MiB, e.g. 512", isInt(1)),
 });
+/** Parsed {@link limitsSchema}: `cpus` in CPUs, `memoryMb` in MiB. */
 export type Limits = z.infer<typeof limitsSchema>;
 
 const domain = z.string({ error: "expected a domain name" }).regex(dnsName, {
@@ -46,6 +49,10 @@ const envMap = z.record(z.string().regex(envVarName, { error: "expected an UPPER
 const command = z.array(z.string(), { error: "expected a list of strings" });
 const cidr = z.string().regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, { error: "expected a CIDR such as 203.0.113.0/24" });
 
+/**
+ * `hosts[].provision`: a server to create on `provider` (hcloud or digitalocean) of `type` in
+ * `location`, from `image` (@default "ubuntu-24.04") with `sshKeys` (@default []).
+ */
 export const provisionSchema = z.strictObject({
   provider: z.enum(["hcloud", "digitalocean"], { error: 'expected "hcloud" or "digitalocean"' }),
   type: z.string({ error: "expected a server type, e.g. ccx13 or s-2vcpu-4gb" }),
@@ -54,6 +61,11 @@ export const provisionSchema = z.strictObject({
   sshKeys: z.array(z.string()).default([]),
 });
 
+/**
+ * One entry of `twinstack:hosts`: a Docker host by `name`, reached at `docker` (or provisioned),
+ * with capacity `cpus` (@default 2) and `memoryMb` (MiB, @default 4096) and a Swarm `role`
+ * (@default "manager").
+ */
 export const hostSchema = z.strictObject({
   name,
   /** Docker endpoint: unix:///var/run/docker.sock, ssh://user@host. Omitted for provisioned hosts (derived). */
@@ -74,8 +86,13 @@ export const hostSchema = z.strictObject({
   provision: provisionSchema.optional(),
   labels: z.record(z.string(), z.string()).default({}),
 });
+/** A parsed {@link hostSchema} entry, defaults filled in. */
 export type HostConfig = z.infer<typeof hostSchema>;
 
+/**
+ * One entry of `twinstack:app.workers`: a worker process of the app image with its own command,
+ * `replicas` (@default 1) and optional limits.
+ */
 export const workerSchema = z.strictObject({
   name,
   command,
@@ -83,6 +100,11 @@ export const workerSchema = z.strictObject({
   limits: limitsSchema.optional(),
 });
 
+/**
+ * `twinstack:app`: the app's image, `port` (@default 3000), `healthPath` (@default "/healthz"),
+ * `replicas` (@default 1), env, secret env (env var -> secret config key), feature flags, workers,
+ * release command and health check.
+ */
 export const appSchema = z.strictObject({
   name,
   image: z.string({ error: "expected an image reference such as ghcr.io/org/app:1.2.3" }).min(1),
@@ -128,6 +150,11 @@ export const appSchema = z.strictObject({
   }).prefault({}),
 });
 
+/**
+ * `twinstack:postgres`: `mode` "dedicated" (a container per env, @default) or "shared" (a database
+ * and role on an existing server at `host`:`port`, @default port 5432), `sslmode` (@default "prefer"),
+ * image, extensions, `connectionLimit` (@default -1, no limit).
+ */
 export const postgresSchema = z.strictObject({
   mode: z.enum(["shared", "dedicated"], { error: 'expected "shared" or "dedicated"' }).default("dedicated"),
   // shared mode: an existing server reached by the postgresql provider
@@ -154,6 +181,10 @@ export const postgresSchema = z.strictObject({
   template: z.string().optional(),
 });
 
+/**
+ * `twinstack:redis`: `mode` "none" (@default), "dedicated" (a container per env) or "shared"
+ * (`url` of an existing server, keys under `prefix`).
+ */
 export const redisSchema = z.strictObject({
   mode: z.enum(["none", "dedicated", "shared"], { error: 'expected "none", "dedicated" or "shared"' }).default("none"),
   /** shared mode: URL of the shared server; dedicated: ignored. */
@@ -164,6 +195,10 @@ export const redisSchema = z.strictObject({
   limits: limitsSchema.optional(),
 });
 
+/**
+ * `twinstack:mqtt`: a Mosquitto broker (@default off) on TLS `port` (@default 8883, the image's
+ * MQTT-over-TLS port in model/images.ts) for the listed `devices`.
+ */
 export const mqttSchema = z.strictObject({
   enabled: bool.default(false),
   /** Published mTLS port, distinct per env (makapix: 8883 prod, 8884 dev). */
@@ -174,6 +209,7 @@ export const mqttSchema = z.strictObject({
   limits: limitsSchema.optional(),
 });
 
+/** `twinstack:vault`: a Caddy file server (@default off) for `hostPath` at `domain`, optionally over plain HTTP. */
 export const vaultSchema = z.strictObject({
   enabled: bool.default(false),
   domain: domain.optional(),
@@ -185,6 +221,10 @@ export const vaultSchema = z.strictObject({
   limits: limitsSchema.optional(),
 });
 
+/**
+ * `twinstack:gitea`: a Gitea or Forgejo forge (`kind`, @default "gitea"; @default off) with Git SSH
+ * on `sshPort` (@default 22) and an optional runner.
+ */
 export const giteaSchema = z.strictObject({
   enabled: bool.default(false),
   kind: z.enum(["gitea", "forgejo"]).default("gitea"),
@@ -201,6 +241,7 @@ export const giteaSchema = z.strictObject({
   limits: limitsSchema.optional(),
 });
 
+/** `twinstack:browser`: a headless browser service (browserless, @default off) on `port`. */
 export const browserSchema = z.strictObject({
   enabled: bool.default(false),
   image: z.string().default(images.BROWSERLESS.image),
@@ -208,16 +249,23 @@ export const browserSchema = z.strictObject({
   limits: limitsSchema.optional(),
 });
 
+/** One basic-auth user of the non-prod proxy (its password is generated). */
 export const basicAuthUserSchema = z.strictObject({
   user: z.string().regex(/^[A-Za-z0-9._@-]+$/, { error: "expected a user name without spaces" }),
 });
 
+/** One extra proxy site: `domains` (at least one) routed to `upstream` (@default "app"). */
 export const siteSchema = z.strictObject({
   domains: z.array(domain).min(1, { error: "expected at least one domain" }),
   /** Upstream of the catch-all route: "app" (default) or host:port. */
   upstream: z.string().default("app"),
 });
 
+/**
+ * `twinstack:proxy`: the Caddy proxy (@default on), `tls` "acme" (@default), "internal" or
+ * "selfsigned", `httpPort` (@default 80), `httpsPort` (@default 443), non-prod `basicAuth`
+ * (@default one user "dev"), extra headers and sites, optional `bindAddress`.
+ */
 export const proxySchema = z.strictObject({
   enabled: bool.default(true),
   image: z.string().default(images.CADDY.image),
@@ -235,6 +283,11 @@ export const proxySchema = z.strictObject({
   limits: limitsSchema.optional(),
 });
 
+/**
+ * `twinstack:vip`: the virtual IP, `mode` "none" (@default), "keepalived" (VRRP on `interface`,
+ * @default "eth0", with `routerId` 1-255), "hcloud" or "digitalocean" (a cloud floating/reserved IP;
+ * API token from the secret key `apiTokenKey`, @default "vipApiToken").
+ */
 export const vipSchema = z.strictObject({
   mode: z.enum(["none", "keepalived", "hcloud", "digitalocean"], { error: 'expected "none", "keepalived", "hcloud" or "digitalocean"' }).default("none"),
   /** keepalived: the virtual IP; cloud modes: ignored (allocated). */
@@ -250,6 +303,10 @@ export const vipSchema = z.strictObject({
   apiTokenKey: secretKey.default("vipApiToken"),
 });
 
+/**
+ * `twinstack:budget`: the share (0-1, @default 0.4) of each host a non-prod stack's limits may use,
+ * and `defaultLimits` (@default 0.15 CPUs, 256 MiB) for workloads without their own.
+ */
 export const budgetSchema = z.strictObject({
   /** Share of each host that this non-prod env's limits may add up to. */
   share: numberWhere("expected a fraction between 0 and 1, e.g. 0.4", (n) => n > 0 && n <= 1).default(0.4),
@@ -257,6 +314,11 @@ export const budgetSchema = z.strictObject({
   defaultLimits: limitsSchema.default({ cpus: 0.15, memoryMb: 256 }),
 });
 
+/**
+ * `twinstack:runners`: the CI runner fleet, `count` machines (@default 0) of `size` (@default
+ * "s-2vcpu-4gb") in `region` (@default "nyc3") on `provider` (@default "digitalocean"), registered
+ * with `forge` (@default "forgejo") at `forgeUrl`, runner `runnerVersion` (@default "6.3.1").
+ */
 export const runnersSchema = z.strictObject({
   count: numberWhere("expected a whole number of runners (0 = none)", isInt(0)).default(0),
   provider: z.enum(["digitalocean", "hcloud"], { error: 'expected "digitalocean" or "hcloud"' }).default("digitalocean"),
@@ -274,6 +336,10 @@ export const runnersSchema = z.strictObject({
   sshKeys: z.array(z.string()).default([]),
 });
 
+/**
+ * `twinstack:dns`: DNS records for the domains at `provider` ("none" @default), pointing at
+ * `target`, `ttl` in seconds (>= 30, @default 300).
+ */
 export const dnsSchema = z.strictObject({
   provider: z.enum(["none", "digitalocean", "hcloud"]).default("none"),
   /** Address the records point at (the VIP / edge host's public IP). */
@@ -283,6 +349,10 @@ export const dnsSchema = z.strictObject({
   manageZones: bool.default(false),
 });
 
+/**
+ * `twinstack:provisioning`: the SSH admin range of provisioned hosts and their hcloud private network
+ * (`ipRange` @default 10.0.0.0/16, `subnet` @default 10.0.1.0/24).
+ */
 export const provisioningSchema = z.strictObject({
   /** The only range allowed to SSH into provisioned hosts (default: runners.adminCidr). */
   adminCidr: cidr.optional(),
@@ -301,6 +371,7 @@ export const provisioningSchema = z.strictObject({
   }).prefault({}),
 });
 
+/** One entry of `twinstack:tenants`: domains and per-org template domains (`ai.{org}.{tld}`) routed to `upstream` (@default "app"). */
 export const tenantSchema = z.strictObject({
   name,
   /** Apex zones the tenant brings; each is a DNS zone we manage. */
@@ -312,6 +383,10 @@ export const tenantSchema = z.strictObject({
   upstream: z.string().default("app"),
 });
 
+/**
+ * `twinstack:haPostgres`: a Patroni/Spilo cluster (@default off) of `members` 3-7 (@default 3) with
+ * etcd and HAProxy, clients on `port` (@default 5000).
+ */
 export const haPostgresSchema = z.strictObject({
   enabled: bool.default(false),
   /** Patroni members are placed one per host (first three hosts). */
@@ -324,6 +399,10 @@ export const haPostgresSchema = z.strictObject({
   limits: limitsSchema.optional(),
 });
 
+/**
+ * `twinstack:backup`: periodic pg_dump (@default off) every `intervalSeconds` (seconds, >= 60,
+ * @default 86400) keeping `keep` dumps (@default 7).
+ */
 export const backupSchema = z.strictObject({
   enabled: bool.default(false),
   keep: numberWhere("expected how many dumps to keep (>= 1)", isInt(1)).default(7),
@@ -337,6 +416,11 @@ export const backupSchema = z.strictObject({
 
 const percent = (what: string) => numberWhere(`expected ${what} as a percentage from 1 to 100`, (n) => n > 0 && n <= 100);
 
+/**
+ * `twinstack:monitoring`: Prometheus, Alertmanager and blackbox (@default off), scraping every
+ * `scrapeIntervalSeconds` (5-300, @default 30), keeping `retentionDays` (@default 15), with alert
+ * thresholds (e.g. P99 latency @default 500 ms, disk @default 80%, memory @default 90%).
+ */
 export const monitoringSchema = z.strictObject({
   /** Off by default (dev and preview too); prod's runs when enabled. */
   enabled: bool.default(false),
@@ -378,6 +462,10 @@ export const monitoringSchema = z.strictObject({
   limits: limitsSchema.optional(),
 });
 
+/**
+ * `twinstack:preview`: the `devStack` a preview builds on (@default "dev"), its `branch`, whether to
+ * clone dev's database, and the preview's limits (@default 0.5 CPUs, 512 MiB).
+ */
 export const previewSchema = z.strictObject({
   /** The dev stack a preview reads (StackReference name: stack, org/project/stack). */
   devStack: z.string().default("dev"),
@@ -387,9 +475,16 @@ export const previewSchema = z.strictObject({
   limits: limitsSchema.default({ cpus: 0.5, memoryMb: 512 }),
 });
 
+/** The environment tokens a stack may set in `twinstack:env`. */
 export const ENVS = ["prod", "dev", "preview"] as const;
+/** One of {@link ENVS}. */
 export type Env = (typeof ENVS)[number];
 
+/**
+ * The whole `twinstack:*` config of a stack file (strict: an unknown key is an error). Only `env` is
+ * required; every block has the defaults of its schema; `hosts` @default one host "local" at
+ * unix:///var/run/docker.sock.
+ */
 export const stackConfigSchema = z.strictObject({
   env: z.enum(ENVS, { error: 'expected "prod", "dev" or "preview"' }),
   runtime: z.enum(["standalone", "swarm"], { error: 'expected "standalone" or "swarm"' }).default("standalone"),
@@ -415,8 +510,11 @@ export const stackConfigSchema = z.strictObject({
   preview: previewSchema.prefault({}),
 });
 
+/** A parsed {@link stackConfigSchema}: every default filled in. Semantic checks: model/validate.ts. */
 export type StackConfig = z.infer<typeof stackConfigSchema>;
+/** A parsed `twinstack:app` ({@link appSchema}). */
 export type AppConfig = z.infer<typeof appSchema>;
+/** A parsed `twinstack:tenants` entry ({@link tenantSchema}). */
 export type TenantConfig = z.infer<typeof tenantSchema>;
 
 /** Strips defaults, optionals and preprocess pipes off a schema, down to the object/array/leaf type. */

@@ -21,6 +21,10 @@ const LETTER_PREFIX = "b";
 
 const CLEAN_SLUG = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 
+/**
+ * True when `value` is already a slug: lower-case `[a-z0-9-]`, starting with a letter, no leading,
+ * trailing or double `-`, at most `maxLength` characters (@default 63, one DNS label).
+ */
 export function isCleanSlug(value: string, maxLength = 63): boolean {
   return value.length <= maxLength && CLEAN_SLUG.test(value);
 }
@@ -31,6 +35,13 @@ export function isWellFormedUnicode(value: string): boolean {
   return !/[\ud800-\udfff]/u.test(value);
 }
 
+/**
+ * Branch -> slug that is at once a DNS label, a Docker name and (through {@link slugToIdentifier}) a
+ * Postgres identifier, at most `maxLength` characters (@default 63). A clean slug is kept; any other
+ * branch gets `-<6 hex of sha256(branch)>` appended so distinct branches never share a slug.
+ * @throws Error when `branch` is empty or not well-formed Unicode.
+ * @throws RangeError when `maxLength` is not an integer >= the minimum slug length.
+ */
 export function branchSlug(branch: string, maxLength = 63): string {
   if (typeof branch !== "string" || branch.length === 0) {
     throw new Error("branchSlug: branch name is empty");
@@ -80,6 +91,10 @@ export function previewSlug(branch: string): string {
   return branchSlug(branch, PREVIEW_SLUG_MAX_LENGTH);
 }
 
+/**
+ * The preview stack of a branch: `preview-<slug>` (slug at most {@link PREVIEW_SLUG_MAX_LENGTH}).
+ * @throws Error as {@link branchSlug} does.
+ */
 export function previewStackName(branch: string): string {
   return `${PREVIEW_STACK_PREFIX}${previewSlug(branch)}`;
 }

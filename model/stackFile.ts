@@ -8,6 +8,10 @@ import { NAMESPACE, decodeConfigValue } from "./config";
 /** Stand-in for an encrypted value: the plan has no passphrase, and never needs the real secret. */
 export const SECRET_PLACEHOLDER = "plan-placeholder-secret";
 
+/**
+ * A stack file (`Pulumi.<stack>.yaml`) as read without the engine: our namespace's values decoded,
+ * secrets replaced by {@link SECRET_PLACEHOLDER}, and the whole config as the engine would pass it.
+ */
 export interface StackFileConfig {
   /** Path as given (shown in messages). */
   file: string;
@@ -49,6 +53,7 @@ function qualify(key: string, project: string): string {
   return key.includes(":") ? key : `${project}:${key}`;
 }
 
+/** A stack file that cannot be read: the message names the file and what is wrong with it. */
 export class StackFileError extends Error {}
 
 /** Project-level config of Pulumi.yaml: `key: value`, or `key: { value | default, ... }`. */
@@ -106,6 +111,7 @@ export function readStackConfig(stackFile: string, opts: { stack?: string; proje
   return { file: stackFile, stack, values, secretKeys, engineConfig, engineSecretKeys };
 }
 
+/** The nearest `Pulumi.yaml` (or `Pulumi.yml`) at or above `startDir`, or undefined when none. */
 export function findProjectFile(startDir: string): string | undefined {
   let dir = startDir;
   for (;;) {

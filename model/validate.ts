@@ -40,6 +40,11 @@ const PROD_TOKENS = ["prod", "production", "prd", "live"];
 
 type Path = PropertyKey[];
 
+/**
+ * What {@link validateStack} needs beside the parsed config: the stack file (named in each message),
+ * which keys are secret, whether the stack declares runners, the stack name, and the keys that already
+ * failed the schema.
+ */
 export interface ValidateContext {
   file: string;
   /** Whether a top-level key is secret (the engine decrypted it): its values are never shown. */
@@ -71,6 +76,7 @@ export function touchesTainted(tainted: Path[] | undefined, paths: Path[]): bool
   return !!tainted?.length && paths.some((p) => tainted.some((t) => pathsOverlap(p, t)));
 }
 
+/** `["app", "workers", 0, "command"]` -> `twinstack:app.workers[0].command`. */
 export function keyPath(path: Path): string {
   let text = `twinstack:${String(path[0])}`;
   for (const segment of path.slice(1)) text += typeof segment === "number" ? `[${segment}]` : `.${String(segment)}`;
@@ -100,6 +106,11 @@ function parseIpv4Cidr(cidr: string): { base: number; bits: number } | undefined
   return { base: ipv4ToInt(ip), bits: Number(bits) };
 }
 
+/**
+ * Every semantic problem of a parsed stack config (beyond the schema), each one line
+ * `<file>: twinstack:<key>: <message>`; empty when valid. A secret key's value is
+ * never shown.
+ */
 export function validateStack(c: StackConfig, ctx: ValidateContext): string[] {
   const problems: string[] = [];
   // The env decides most rules; without a valid one, only the schema's problems are reported.

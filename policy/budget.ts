@@ -7,8 +7,13 @@ import { isWorkload, physicalName, T, workloadLabels, workloadLimits } from "./l
 import { devStackOf, stackInfo } from "./lib/stackContext";
 import { LABELS } from "../model/labels";
 
+/**
+ * Share (0..1) of a host's CPUs and memory that a dev or preview stack's limits may add up to when
+ * neither twinstack:budget.share nor the policy's `nonProdShare` is set. @default 0.4 (40%)
+ */
 export const DEFAULT_NON_PROD_SHARE = 0.4;
 
+/** Policy config of {@link nonProdBudget}: `nonProdShare` is a fraction 0..1 (@default {@link DEFAULT_NON_PROD_SHARE}). */
 export interface BudgetConfig {
   nonProdShare: number;
 }
@@ -46,6 +51,12 @@ function hostOf(resource: PolicyResource, labels: Record<string, string>, hosts:
   return hosts[0];
 }
 
+/**
+ * Rule 6 (stack policy, mandatory): every dev/preview container and service has a CPU and memory limit,
+ * and the limits (CPUs, memory in MB, times replicas) add up to at most the share of each host's
+ * capacity (twinstack:budget.share, else the policy's `nonProdShare`); a preview counts against its dev
+ * stack's hosts. A violation names the config key that set the limits.
+ */
 export const nonProdBudget: StackValidationPolicy = {
   name: "nonprod-resource-budget",
   description: "Dev and preview workloads have CPU and memory limits that add up to at most the configured share of each host (default 40%).",

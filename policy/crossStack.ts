@@ -9,6 +9,13 @@ import { envFromStackName, siblingStacks, stackInfo } from "./lib/stackContext";
 /** The component whose services publish the ports the claims name. */
 const INSTANCE_STACK_TYPE = "twinstack:index:InstanceStack";
 
+/**
+ * Rule 2 (stack policy, mandatory): no two stacks claim the same VIP, VRRP router id, host port,
+ * database, role, domain, MQTT port, Redis prefix or volume path. The claims come from
+ * `model/claims` (`stackClaims`) of each stack file, and this stack's port claims are compared with
+ * the ports its declared resources publish ({@link portClaimsMismatch}). Reads the sibling
+ * Pulumi.<stack>.yaml files (TWINSTACK_STACK_FILE_PATH points at this stack's).
+ */
 export const noSharedClaims: StackValidationPolicy = {
   name: "no-shared-claims",
   description:

@@ -48,6 +48,10 @@ function rulesOf(type: string, props: Record<string, any>): Rule[] {
   return [];
 }
 
+/**
+ * Rule 8 (resource policy, mandatory): no DigitalOcean or Hetzner firewall rule opens a data port of
+ * `model/ports` DATA_PORTS (PostgreSQL, Redis, ...) to the world (0.0.0.0/0, ::/0) over TCP.
+ */
 export const noPublicDataPorts: ResourceValidationPolicy = {
   name: "no-public-data-ports",
   description: `No firewall opens ${DATA_PORTS.map(({ port, what }) => `${what} (${port})`).join(", ").replace(/, ([^,]*)$/, " or $1")} to 0.0.0.0/0 or ::/0.`,

@@ -21,6 +21,12 @@ function hasFixedName(props: Props, logicalName: string): boolean {
   return !(rest !== undefined && /^[0-9a-f]{7}$/.test(rest));
 }
 
+/**
+ * Rule 9 (resource policy, mandatory): every prod Swarm service rolls back a failed update
+ * (`updateConfig.failureAction: "rollback"` and a `rollbackConfig`), and one of a
+ * {@link HEALTH_GATED_ROLES} role has a health check; a prod app container has a health check, is
+ * declared with `wait: true` and is replaced create-first (no fixed name, no deleteBeforeReplace).
+ */
 export const prodHealthGated: ResourceValidationPolicy = {
   name: "prod-health-gated",
   description: "Prod services have health checks and roll back on a failed update.",

@@ -8,12 +8,14 @@ const MOVING_TAGS = new Set(["latest", "dev", "preview", "main", "master", "deve
 /** A release tag starts with a version number: 1.2.3, v1.2.3, 16-alpine, 2.8-alpine, 1.61-puppeteer-21.4.1. */
 const RELEASE_TAG = /^v?\d+(\.\d+)*([-+_.][0-9A-Za-z][0-9A-Za-z.+_-]*)?$/;
 
+/** An image reference split as `repository[:tag][@digest]`; `tag` and `digest` are absent when not given. */
 export interface ImageRef {
   repository: string;
   tag?: string;
   digest?: string;
 }
 
+/** Splits `repository[:tag][@digest]` (a registry port, `host:5000/x`, stays in the repository). Never throws. */
 export function parseImageRef(ref: string): ImageRef {
   const at = ref.indexOf("@");
   const digest = at >= 0 ? ref.slice(at + 1) : undefined;
@@ -41,6 +43,11 @@ export function mutableImageProblem(ref: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Rule 4 (resource policy, mandatory): prod images (RemoteImage names and the images of containers
+ * and services) are a `sha256:` digest or a release tag, never `latest`, `dev-*`, `preview-*` or another
+ * moving tag; the violation names the config key holding the reference.
+ */
 export const prodImagesImmutable: ResourceValidationPolicy = {
   name: "prod-images-immutable",
   description: "Prod images are immutable references (a digest or a release tag), never latest, dev-* or preview-*.",

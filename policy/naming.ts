@@ -33,6 +33,7 @@ function recordName(props: Props, zoneKey: string): string {
   return zone ? `${name}.${zone}` : name;
 }
 
+/** A physical name to check against the env token of the stack it belongs to (see {@link nameProblem}). */
 export interface NameCheck {
   name: string;
   env: Env;
@@ -96,6 +97,11 @@ function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
+/**
+ * Rule 1 (resource policy, mandatory): every physical name (container, service, network, volume,
+ * secret, database, role, DNS record) carries its stack's env token (`<app>-<env>-<part>`, `<app>_<env>`;
+ * a preview's token includes its branch slug; prod DNS names carry none) and no other env's token.
+ */
 export const envTokenInNames: ResourceValidationPolicy = {
   name: "env-token-in-names",
   description: "Every physical name (container, service, network, volume, secret, database, role, DNS record) carries the stack's environment token.",

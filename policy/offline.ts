@@ -45,6 +45,7 @@ export interface OfflineResource {
   propertyDependencies?: Record<string, string[]>;
 }
 
+/** One violation reported by a policy in an offline run, with the policy's name and effective level. */
 export interface Violation {
   policy: string;
   enforcementLevel: "mandatory" | "advisory";
@@ -53,6 +54,7 @@ export interface Violation {
   message: string;
 }
 
+/** Where an offline run finds the stack's config and the policy config. */
 export interface RunContext {
   stack: string;
   /** The stack's config file (what the engine finds through TWINSTACK_STACK_FILE_PATH). */

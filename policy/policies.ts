@@ -12,11 +12,14 @@ import { prodDataProtected } from "./protection";
 import { nonProdSitesPrivate, sitesUseTls } from "./proxy";
 import { runnersEphemeral } from "./runners";
 
+/** The policy pack's name, as `pulumi preview --policy-pack` reports it. */
 export const PACK_NAME = "twinstack-isolation";
+/** The policy pack's one-line description. */
 export const PACK_DESCRIPTION = "Keeps prod, dev and preview stacks of twinstack isolated from each other.";
 /** Policies without their own level default to this (the SDK's own default is advisory). */
 export const PACK_ENFORCEMENT_LEVEL = "mandatory" as const;
 
+/** Every policy of the pack in rule order (1-11); rule 11 (`sites-use-tls`) is advisory, the others mandatory. */
 export const policies: Policies = [
   envTokenInNames, // 1
   noSharedClaims, // 2

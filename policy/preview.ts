@@ -34,6 +34,11 @@ function prodDatabaseServers(prods: LoadedStackConfig[]): string[] {
   return prods.flatMap((p) => (p.config?.postgres.mode === "shared" && p.config.postgres.host ? [`${p.config.postgres.host.toLowerCase()}:${p.config.postgres.port}`] : []));
 }
 
+/**
+ * Rule 7 (stack policy, mandatory): a preview stack protects nothing, and its Docker providers,
+ * networks and database servers are those of its dev stack (twinstack:preview.devStack), never a prod
+ * stack's host or database server.
+ */
 export const previewStaysOnDev: StackValidationPolicy = {
   name: "preview-stays-on-dev",
   description: "Preview stacks only touch the dev host, network and database server, and hold nothing protected.",

@@ -14,10 +14,18 @@ export const DEFAULT_PROTECTED_TYPES: Record<string, string> = {
   [T.doFloatingIp]: "VIP",
 };
 
+/**
+ * Policy config of {@link prodDataProtected}: `protectedTypes` are Pulumi type tokens
+ * (@default the keys of {@link DEFAULT_PROTECTED_TYPES}).
+ */
 export interface ProtectionConfig {
   protectedTypes: string[];
 }
 
+/**
+ * Rule 5 (resource policy, mandatory): prod resources of a protected type (databases, Docker and cloud
+ * volumes, floating/reserved IPs) are declared with `protect: true`.
+ */
 export const prodDataProtected: ResourceValidationPolicy = {
   name: "prod-data-protected",
   description: "Prod databases, volumes and VIPs are protected against deletion (protect: true).",

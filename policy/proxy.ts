@@ -5,6 +5,10 @@ import { Caddyfile, isRedirectOnly, parseCaddyfile, plainHttpAddresses, requires
 import { T, uploads } from "./lib/resources";
 import { stackInfo } from "./lib/stackContext";
 
+/**
+ * Where the proxy container's Caddyfile is uploaded: the path the official Caddy image reads by default
+ * (https://hub.docker.com/_/caddy, "Configuration": /etc/caddy/Caddyfile).
+ */
 export const CADDYFILE_PATH = "/etc/caddy/Caddyfile";
 
 /** The Caddyfile text a resource carries: a container's upload, or a swarm service config of the proxy. */
@@ -29,6 +33,11 @@ function parsed(text: string): { file?: Caddyfile; error?: string } {
   }
 }
 
+/**
+ * Rule 3 (resource policy, mandatory): every site of a dev or preview Caddyfile asks for basic auth and
+ * sends `X-Robots-Tag: noindex` on every route (a redirect-only site is exempt); an unreadable
+ * Caddyfile is a violation.
+ */
 export const nonProdSitesPrivate: ResourceValidationPolicy = {
   name: "nonprod-sites-private",
   description: "Non-prod sites ask for basic auth on every route and send X-Robots-Tag: noindex.",
@@ -56,6 +65,10 @@ export const nonProdSitesPrivate: ResourceValidationPolicy = {
   },
 };
 
+/**
+ * Policy config of {@link sitesUseTls}: `allowedPlainHttpSites` are host names or `*.domain`
+ * wildcards (one label), with or without `http://`. @default []
+ */
 export interface TlsConfig {
   allowedPlainHttpSites: string[];
 }
@@ -71,6 +84,10 @@ function allowed(host: string, patterns: string[]): boolean {
   });
 }
 
+/**
+ * Rule 11 (resource policy, advisory): every Caddyfile site is served over TLS unless its host is in
+ * `allowedPlainHttpSites`.
+ */
 export const sitesUseTls: ResourceValidationPolicy = {
   name: "sites-use-tls",
   description: "Every site is served over TLS unless explicitly allowed (allowedPlainHttpSites).",

@@ -3,6 +3,7 @@
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { physicalName, T } from "./lib/resources";
 
+/** The tag (DigitalOcean) or label key with value "true" (Hetzner) that marks a runner machine ephemeral. */
 export const EPHEMERAL = "ephemeral";
 /** Runner machines are named <app>-<env>-runner-<i>; provisioned hosts <app>-<env>-host-<name>. */
 const RUNNER_NAME = /(^|-)runner-\d+$/;
@@ -24,6 +25,7 @@ function isMachine(r: PolicyResource): boolean {
   return r.type === T.doDroplet || r.type === T.hcloudServer;
 }
 
+/** True for a droplet or Hetzner server named `...-runner-<i>`, tagged `runner` or labelled `role: runner`. */
 export function isRunnerMachine(r: PolicyResource): boolean {
   if (!isMachine(r)) return false;
   const name = physicalName(r.props, r.name);
@@ -38,6 +40,10 @@ function isEphemeral(r: PolicyResource): boolean {
   return String(labels[EPHEMERAL]) === "true";
 }
 
+/**
+ * Rule 10 (stack policy, mandatory): runner machines are tagged {@link EPHEMERAL} and have no
+ * reserved/floating IP and no volume attached, so scaling the fleet to zero leaves nothing billed.
+ */
 export const runnersEphemeral: StackValidationPolicy = {
   name: "runners-ephemeral",
   description: "Runner machines are tagged ephemeral and carry no reserved IP or volume.",

@@ -3,6 +3,10 @@
 import { nameFromUrn } from "./lib/resources";
 import type { Violation } from "./offline";
 
+/**
+ * One line of the summary: violations of one cause folded together, or a root cause with the count
+ * of the violations that follow from it.
+ */
 export interface ViolationGroup {
   policy: string;
   enforcementLevel: "mandatory" | "advisory";
@@ -29,6 +33,11 @@ function template(message: string): string {
   return message.replace(/"[^"]*"/g, '"…"').replace(/\bname it \S+/g, "name it …");
 }
 
+/**
+ * Folds violations by policy and message template (quoted names blanked); if a root-cause violation
+ * (a stack file whose twinstack:env is not the stack's own) is present, returns it alone with the others counted in `follows`.
+ * Mandatory groups come first.
+ */
 export function groupViolations(violations: Violation[]): ViolationGroup[] {
   const root = violations.find((v) => v.enforcementLevel === "mandatory" && ROOT_CAUSES.some((re) => re.test(v.message)));
   if (root) {
@@ -49,6 +58,7 @@ export function groupViolations(violations: Violation[]): ViolationGroup[] {
   return [...groups.values()].sort((a, b) => Number(a.enforcementLevel !== "mandatory") - Number(b.enforcementLevel !== "mandatory"));
 }
 
+/** One line `policy (level): where: message`, naming up to three resources, with the folded count. */
 export function formatGroup(g: ViolationGroup): string {
   const where =
     g.resources.length === 0 ? "stack" : g.resources.length <= 3 ? g.resources.join(", ") : `${g.resources.slice(0, 2).join(", ")} and ${g.resources.length - 2} more`;

@@ -15,6 +15,10 @@ import { InvariantError } from "../render/invariant";
 import { InstanceContext } from "./context";
 import { InstanceRedis } from "./redis";
 
+/**
+ * What the app builder takes from the builders before it: the env's database (its URL becomes
+ * DATABASE_URL), the extra networks to reach it, Redis (REDIS_URL and key prefix) and prod's backup job.
+ */
 export interface InstanceAppDeps {
   database: PostgresDatabase;
   dbNetworks: string[];

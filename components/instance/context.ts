@@ -13,6 +13,11 @@ import { LABELS } from "../../model/labels";
 /** A workload spec whose labels default to the stack's common labels. */
 export type InstanceWorkloadSpec = Omit<WorkloadSpec, "labels"> & { labels?: Record<string, pulumi.Input<string>> };
 
+/**
+ * What every per-service builder of {@link InstanceStack} shares: the child name and physical name
+ * prefix, the stack's args, the parent, the Docker providers per host, the env network, the common
+ * labels and the limits rule. Built once by `instanceContext`.
+ */
 export interface InstanceContext {
   /** The InstanceStack's resource name: every child is named `${name}-<part>`. */
   name: string;

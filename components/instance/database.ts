@@ -10,6 +10,10 @@ import { InvariantError } from "../render/invariant";
 import { LABELS } from "../../model/labels";
 import { InstanceContext } from "./context";
 
+/**
+ * The env's database as the other builders use it: the PostgresDatabase component and the networks
+ * the app joins to reach it.
+ */
 export interface InstanceDatabase {
   database: PostgresDatabase;
   /** Extra networks the app's containers join to reach a shared server (`database.network`). */

@@ -6,6 +6,10 @@ import { MOSQUITTO } from "../images";
 import { renderMosquittoConf } from "../render/mosquitto";
 import { InstanceContext } from "./context";
 
+/**
+ * The broker's TLS material for stack outputs: the CA certificate (PEM) devices trust, and each device's
+ * client certificate and private key (PEM, a Pulumi secret).
+ */
 export interface InstanceMqtt {
   caCertificate: pulumi.Output<string>;
   /** Device name to its client certificate and key (secret). */

@@ -26,6 +26,10 @@ export function proxyNodeNames(args: Pick<InstanceStackArgs, "runtime" | "hosts"
   return undefined;
 }
 
+/**
+ * The env's proxy as InstanceStack exposes it: the ReverseProxy (absent without `proxy`), the site URL,
+ * the generated basic-auth passwords (secrets) and keepalived's health port.
+ */
 export interface InstanceProxy {
   proxy?: ReverseProxy;
   /** https://<first main domain>[:port]/ when there are main domains. */

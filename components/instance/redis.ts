@@ -4,6 +4,7 @@ import { REDIS } from "../images";
 import { InstanceContext } from "./context";
 import { dedicatedRedisUrl } from "../../model/names";
 
+/** The Redis the app is given: `url` (REDIS_URL, `redis://host:port[/db]`) and the key `prefix` of this env. */
 export interface InstanceRedis {
   /** REDIS_URL the app gets. */
   url: string;

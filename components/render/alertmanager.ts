@@ -6,11 +6,18 @@
 import YAML from "yaml";
 import { RenderInvariantError } from "./invariant";
 
+/**
+ * Where alerts go: a webhook `url` (POSTed Alertmanager's JSON), or email `to` from `from` through
+ * `smarthost` (`host:port`) with optional SMTP login and `requireTls`
+ * (https://prometheus.io/docs/alerting/latest/configuration/#receiver).
+ */
 export type AlertReceiver =
   | { kind: "webhook"; url: string }
   | { kind: "email"; to: string; from: string; smarthost: string; username?: string; password?: string; requireTls: boolean };
 
+/** Input of {@link renderAlertmanagerConfig}. */
 export interface AlertmanagerConfigArgs {
+  /** The one receiver every alert is routed to. */
   receiver: AlertReceiver;
   /** How often a still-firing alert is sent again, hours. */
   repeatIntervalHours: number;
@@ -18,8 +25,15 @@ export interface AlertmanagerConfigArgs {
   groupWaitSeconds?: number;
 }
 
+/** Name of the single receiver in the rendered alertmanager.yml. */
 export const RECEIVER_NAME = "twinstack";
 
+/**
+ * alertmanager.yml (YAML) routing every alert to one receiver, repeated every `repeatIntervalHours`.
+ * Pure; checked by the real `amtool check-config` in tests.
+ * @throws RenderInvariantError when repeatIntervalHours is not positive, the webhook URL holds
+ * spaces, the email addresses are not addresses, or the smarthost is not `host:port`.
+ */
 export function renderAlertmanagerConfig(a: AlertmanagerConfigArgs): string {
   if (!(a.repeatIntervalHours > 0)) throw new RenderInvariantError(`alertmanager: repeatIntervalHours must be positive, got ${a.repeatIntervalHours}`);
   const r = a.receiver;

@@ -11,6 +11,7 @@ export const MODULE_OK = "http_2xx";
 /** A site behind basic auth (non-prod): must answer 401 to an anonymous probe. */
 export const MODULE_AUTH = "http_401";
 
+/** Input of {@link renderBlackboxConfig}: probe timeout in seconds and the TLS verification settings. */
 export interface BlackboxConfigArgs {
   /** Seconds before a probe gives up. */
   timeoutSeconds: number;
@@ -20,6 +21,11 @@ export interface BlackboxConfigArgs {
   caFile?: string;
 }
 
+/**
+ * blackbox_exporter config (YAML) with two HTTP modules over IPv4: {@link MODULE_OK} (any 2xx) and
+ * {@link MODULE_AUTH} (401), https://github.com/prometheus/blackbox_exporter/blob/master/CONFIGURATION.md.
+ * @throws RenderInvariantError when timeoutSeconds is not positive.
+ */
 export function renderBlackboxConfig(a: BlackboxConfigArgs): string {
   if (!(a.timeoutSeconds > 0)) throw new RenderInvariantError(`blackbox: timeoutSeconds must be positive, got ${a.timeoutSeconds}`);
   const tls = { ...(a.insecureSkipVerify ? { insecure_skip_verify: true } : {}), ...(a.caFile ? { ca_file: a.caFile } : {}) };

@@ -5,12 +5,20 @@
 import { RenderInvariantError } from "./invariant";
 import { CADDY_HEADER_KEYWORDS, caddyValueProblem, EMAIL_RE, HEADER_NAME_RE, HEADER_VALUE_RE, parseUpstream } from "../../model/caddyValues";
 
+/**
+ * How a site gets its certificate: ACME (Let's Encrypt/ZeroSSL, optional account email), Caddy's
+ * internal CA, given certificate and key files, or "off" (plain HTTP site).
+ */
 export type ProxyTls =
   | { mode: "acme"; email?: string }
   | { mode: "internal" }
   | { mode: "certificate"; certFile: string; keyFile: string }
   | { mode: "off" }; // plain HTTP site (e.g. an IoT vault that devices reach over http)
 
+/**
+ * One path route of a site to an upstream; `stripPrefix` removes the path before proxying,
+ * `websocket` flushes immediately (@default false for both).
+ */
 export interface ProxyRoute {
   /** "/" = catch-all; "/gitea" or "/gitea/" = prefix route (matches /gitea and /gitea/*). */
   path: string;
@@ -20,11 +28,16 @@ export interface ProxyRoute {
   websocket?: boolean;
 }
 
+/** A basic-auth user with its bcrypt hash (`$2a$`/`$2b$`/`$2y$`, 60 characters), never a password. */
 export interface BasicAuthUser {
   user: string;
   bcryptHash: string;
 }
 
+/**
+ * One site block of the Caddyfile: its domains (wildcard `*.` allowed), routes, TLS, optional basic
+ * auth, headers, preview import directory and listener port.
+ */
 export interface ProxySite {
   domains: string[];
   routes: ProxyRoute[];
@@ -39,6 +52,10 @@ export interface ProxySite {
   port?: number;
 }
 
+/**
+ * The Caddyfile's global options block (https://caddyserver.com/docs/caddyfile/options): ACME email,
+ * admin endpoint, http_port/https_port, auto_https, and the basic-auth directive's name.
+ */
 export interface CaddyGlobalOptions {
   email?: string;
   adminListen?: string;
@@ -53,6 +70,10 @@ export interface CaddyGlobalOptions {
   basicAuthDirective?: "basicauth" | "basic_auth";
 }
 
+/**
+ * A Caddyfile renderer invariant failed (bad domain, path, upstream, header, user or hash); the
+ * message names the site and value.
+ */
 export class CaddyfileError extends RenderInvariantError {
   constructor(message: string) {
     super(message);
@@ -307,6 +328,11 @@ function renderGlobal(global: CaddyGlobalOptions | undefined): string {
 // a stack file's values with them, and this renderer keeps them as its invariants.
 export { caddyValueProblem, CADDY_HEADER_KEYWORDS };
 
+/**
+ * The Caddyfile text of `sites` with `global` options. Pure; checked by the real `caddy validate`
+ * in tests. Basic auth, when set, covers every route of a site (including imported previews).
+ * @throws CaddyfileError on any value Caddy would refuse or misread.
+ */
 export function renderCaddyfile(sites: ProxySite[], global?: CaddyGlobalOptions): string {
   if (!Array.isArray(sites)) fail("sites must be an array");
   const directive = global?.basicAuthDirective ?? "basicauth";
@@ -331,6 +357,11 @@ export function renderCaddyfile(sites: ProxySite[], global?: CaddyGlobalOptions)
   return [head, ...body].filter((part) => part !== "").join("\n");
 }
 
+/**
+ * A preview's route snippet, imported into dev's site: `/preview/<slug>` redirects (308) to
+ * `/preview/<slug>/`, and everything under that is proxied to `upstream` with the prefix stripped.
+ * @throws CaddyfileError when `slug` is not a DNS label or `upstream` is not a valid upstream.
+ */
 export function renderPreviewRoute(args: { slug: string; upstream: string }): string {
   const { slug } = args;
   if (typeof slug !== "string" || !SLUG_RE.test(slug)) {

@@ -22,6 +22,7 @@
 import { RenderInvariantError } from "./invariant";
 import { IFACE_RE } from "./keepalived";
 
+/** A cloud VIP script renderer invariant failed (bad id, address, path, interface or API base). */
 export class CloudVipScriptError extends RenderInvariantError {
   constructor(message: string) {
     super(message);
@@ -29,6 +30,7 @@ export class CloudVipScriptError extends RenderInvariantError {
   }
 }
 
+/** The clouds whose floating (hcloud) or reserved (DigitalOcean) IPs the scripts assign. */
 export type CloudVipProvider = "hcloud" | "digitalocean";
 
 /** The real API bases. Tests pass a local fake server's base instead; the program never does. */
@@ -37,7 +39,9 @@ export const CLOUD_API_BASE: Readonly<Record<CloudVipProvider, string>> = {
   digitalocean: "https://api.digitalocean.com/v2",
 };
 
+/** Input of {@link renderAssignScript}: which IP to assign to which server, and where the API token is. */
 export interface AssignScriptArgs {
+  /** The cloud whose API the script calls ({@link CLOUD_API_BASE}). */
   provider: CloudVipProvider;
   /** hcloud: the floating IP's numeric id; digitalocean: the reserved IPv4 itself. */
   ip: string;
@@ -127,7 +131,9 @@ export function renderAssignScript(args: AssignScriptArgs): string {
 /** The interface name the keepalived.conf of a cloud VIP carries until the entrypoint resolves it. */
 export const PRIVATE_IFACE_PLACEHOLDER = "twinstack-priv";
 
+/** Input of {@link renderCloudVipEntrypoint}; paths are absolute, of `[A-Za-z0-9_./-]`. */
 export interface CloudVipEntrypointArgs {
+  /** The cloud of the IP: hcloud also configures it on the public interface and in netplan. */
   provider: CloudVipProvider;
   /** The floating/reserved IPv4. */
   address: string;
@@ -137,6 +143,7 @@ export interface CloudVipEntrypointArgs {
   publicInterface: string;
   /** The rendered keepalived.conf (with PRIVATE_IFACE_PLACEHOLDER) and where the resolved copy goes. */
   confPath: string;
+  /** Where the entrypoint writes keepalived.conf with the private interface resolved (keepalived's `--use-file`). */
   runtimeConfPath: string;
   /** Host's /etc/netplan mounted here (hcloud only). */
   hostNetplanDir: string;
@@ -145,6 +152,11 @@ export interface CloudVipEntrypointArgs {
 /** The persistent netplan file the entrypoint writes on the host (hcloud), as Hetzner documents it. */
 export const NETPLAN_FILE = "60-twinstack-floating-ip.yaml";
 
+/**
+ * netplan YAML adding the floating IPv4 (/32) to `publicInterface`, as Hetzner documents it
+ * (https://docs.hetzner.com/cloud/floating-ips/persistent-configuration/).
+ * @throws CloudVipScriptError when the interface is not a Linux interface name or the address not IPv4.
+ */
 export function renderNetplanFloatingIp(publicInterface: string, address: string): string {
   if (!IFACE_RE.test(publicInterface)) fail(`publicInterface ${JSON.stringify(publicInterface)} is not a Linux interface name`);
   if (!IPV4_RE.test(address)) fail(`address ${JSON.stringify(address)} must be an IPv4 address`);

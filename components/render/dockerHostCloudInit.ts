@@ -3,8 +3,11 @@
 
 import { CLOUD_INIT_PATHS, RELOAD_SSHD, UNIX_USER_RE, dockerDaemonJson, fail, sshdHardening, toCloudConfig, validateSshKeys } from "./cloudInitCommon";
 
+/** Input of {@link renderDockerHostCloudInit}. */
 export interface DockerHostCloudInitArgs {
+  /** The non-root admin login to create: in the docker group, passwordless sudo, password locked. */
   adminUser: string;
+  /** OpenSSH public keys authorized for `adminUser` (at least one: password login is off). */
   sshAuthorizedKeys: string[];
   /** Swarm mode needs `live-restore: false`; joining/initialising is left to the caller (tokens only exist later). */
   swarm?: boolean;

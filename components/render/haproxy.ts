@@ -14,6 +14,10 @@
 // Sources: https://docs.haproxy.org/2.9/configuration.html#5.3 (resolvers, hold, init-addr) and
 // https://docs.docker.com/engine/network/#dns-services (the embedded DNS server at 127.0.0.11).
 
+/**
+ * One Patroni member HAProxy routes to, health-checked on its REST API (GET /primary answers 200 on
+ * the leader only: https://patroni.readthedocs.io/en/latest/rest_api.html).
+ */
 export interface PatroniMember {
   /** HAProxy server name, e.g. "pg-1". */
   name: string;
@@ -24,6 +28,7 @@ export interface PatroniMember {
   restApiPort: number;
 }
 
+/** Input of {@link renderHaproxyCfg}; ports are TCP. */
 export interface HaproxyCfgArgs {
   /** Read-write port: always the Patroni leader. */
   listenPort: number;
@@ -33,6 +38,7 @@ export interface HaproxyCfgArgs {
   replicas?: boolean;
   /** Address to bind the frontends on; default "*" (all). */
   bindAddress?: string;
+  /** The cluster's members (at least one, distinct names). */
   members: PatroniMember[];
   /** Per-server connection cap; keep below each member's max_connections. Default 100. */
   maxConnPerServer?: number;
@@ -46,6 +52,7 @@ import { RenderInvariantError } from "./invariant";
 export const DOCKER_DNS = "127.0.0.11:53";
 const NAMESERVER_RE = /^(?:\d{1,3}\.){3}\d{1,3}:\d{1,5}$/;
 
+/** A haproxy.cfg renderer invariant failed; the message starts with `haproxy.cfg:`. */
 export class HaproxyConfigError extends RenderInvariantError {
   constructor(message: string) {
     super(message);
@@ -74,6 +81,11 @@ function bindSpec(address: string, port: number): string {
   return address === "::" ? `:::${port}` : `${address}:${port}`;
 }
 
+/**
+ * haproxy.cfg routing `listenPort` to the Patroni leader (and optionally `listenPort + 1` to healthy
+ * replicas). Pure; checked by the real `haproxy -c` in tests.
+ * @throws HaproxyConfigError on a bad or clashing port, bind address, member or connection cap.
+ */
 export function renderHaproxyCfg(args: HaproxyCfgArgs): string {
   const listenPort = checkPort(args.listenPort, "listenPort");
   const replicas = args.replicas ?? false;

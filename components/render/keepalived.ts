@@ -5,6 +5,7 @@
 // warning and carries on. So everything is validated here and rejected with a message that
 // names the field, instead of producing a file that "works" differently than configured.
 
+/** One VRRP peer: its name, its own unicast address, and its priority. */
 export interface VrrpNode {
   name: string;
   address: string;
@@ -12,6 +13,7 @@ export interface VrrpNode {
   priority: number;
 }
 
+/** Input of {@link renderKeepalivedConf} (keepalived.conf(5)): one vrrp_instance with unicast peers. */
 export interface KeepalivedConfArgs {
   /** vrrp_instance name, e.g. "gigi_dev" (carries the env token). */
   instanceName: string;
@@ -20,6 +22,7 @@ export interface KeepalivedConfArgs {
    * a cloud VIP, which the cloud routes (notifyMaster moves it) rather than keepalived adding it.
    */
   virtualIp?: string;
+  /** Network interface the instance runs on (and the VIP is added to), a Linux interface name, e.g. "eth0". */
   interface: string;
   /** 1..255, distinct per env on one LAN segment. */
   virtualRouterId: number;
@@ -29,6 +32,10 @@ export interface KeepalivedConfArgs {
   nodes: VrrpNode[];
   /** Name of the node this file is for. */
   self: string;
+  /**
+   * A vrrp_script whose failure takes the node out of MASTER: command, `intervalSeconds` between runs,
+   * `timeoutSeconds`, `fall`/`rise` consecutive results, `weight`. Absent: no track script.
+   */
   trackScript?: {
     name: string;
     command: string;
@@ -42,6 +49,7 @@ export interface KeepalivedConfArgs {
     rise?: number;
     weight?: number;
   };
+  /** VRRP advertisement interval, seconds (`advert_int`). @default 1 */
   advertIntervalSeconds?: number;
   /** Absolute path of a script keepalived runs on becoming MASTER (`notify_master`). */
   notifyMaster?: string;
@@ -50,6 +58,7 @@ export interface KeepalivedConfArgs {
 import { RenderInvariantError } from "./invariant";
 import { IFACE_RE } from "../../model/hostValues";
 
+/** A keepalived.conf renderer invariant failed; the message names the bad value. */
 export class KeepalivedConfigError extends RenderInvariantError {
   constructor(message: string) {
     super(message);
@@ -261,6 +270,11 @@ function validate(args: KeepalivedConfArgs) {
   };
 }
 
+/**
+ * keepalived.conf for node `self`: one VRRP instance, unicast to the other nodes, PASS auth,
+ * script security on (scripts run as root). Pure; checked by the real `keepalived --config-test`.
+ * @throws KeepalivedConfigError on a bad name, address, interface, router id, password, priority, or unknown `self`.
+ */
 export function renderKeepalivedConf(args: KeepalivedConfArgs): string {
   const v = validate(args);
   const out: string[] = [];

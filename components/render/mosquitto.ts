@@ -3,11 +3,15 @@
 // The env's CA is the only trust anchor, so a client cert issued by another env's CA is
 // refused at the TLS handshake; the cert's CN becomes the MQTT username for ACLs.
 
+/** Input of {@link renderMosquittoConf}: one TLS listener requiring client certificates (mosquitto.conf(5)). */
 export interface MosquittoConfArgs {
+  /** The listener's TCP port, 1..65535 (MQTT over TLS is 8883 by convention). */
   port: number;
   /** CA that client certs must chain to (the env's own CA). Absolute path. */
   caFile: string;
+  /** The broker's certificate (PEM), absolute path. */
   certFile: string;
+  /** The broker's private key (PEM), absolute path. */
   keyFile: string;
   /** Enables persistence when set. Absolute path. */
   persistenceDir?: string;
@@ -19,6 +23,7 @@ export interface MosquittoConfArgs {
 
 import { RenderInvariantError } from "./invariant";
 
+/** A mosquitto.conf renderer invariant failed; the message starts with `mosquitto.conf:`. */
 export class MosquittoConfigError extends RenderInvariantError {
   constructor(message: string) {
     super(message);
@@ -56,6 +61,12 @@ function checkBindAddress(value: string): string {
   return value;
 }
 
+/**
+ * mosquitto.conf: one listener on `port` with TLS (`tls_version` @default "tlsv1.2"), client
+ * certificates required and used as the user name, no anonymous access, persistence only with
+ * `persistenceDir`. Pure; checked by the real mosquitto in tests.
+ * @throws MosquittoConfigError on a bad port, path, TLS version or bind address.
+ */
 export function renderMosquittoConf(args: MosquittoConfArgs): string {
   if (args === null || typeof args !== "object") fail("args must be an object");
   const { port } = args;

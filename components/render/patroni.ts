@@ -9,11 +9,13 @@
 import { RenderInvariantError } from "./invariant";
 import YAML from "yaml";
 
+/** A PostgreSQL login Patroni uses or creates: role name (lower-case identifier) and password (secret). */
 export interface PatroniCredentials {
   username: string;
   password: string;
 }
 
+/** Input of {@link renderPatroniYml} (https://patroni.readthedocs.io/en/latest/yaml_configuration.html). */
 export interface PatroniYmlArgs {
   /** Cluster name, shared by all members, e.g. "twincigo-prod". */
   scope: string;
@@ -21,27 +23,46 @@ export interface PatroniYmlArgs {
   name: string;
   /** DCS key prefix; default "/service/". */
   namespace?: string;
+  /** Patroni's REST API: `listen` `host:port` to bind, `connectAddress` `host:port` the others and HAProxy reach it on. */
   restApi: { listen: string; connectAddress: string };
   /** etcd client endpoints "host:port". */
   etcdHosts: string[];
+  /**
+   * PostgreSQL: `listen` and `connectAddress` (`host:port`), the data directory, and the binaries'
+   * directory (absent: Patroni finds them on PATH, per the `bin_dir` entry of
+   * https://patroni.readthedocs.io/en/latest/yaml_configuration.html).
+   */
   postgres: { listen: string; connectAddress: string; dataDir: string; binDir?: string };
+  /** The superuser Patroni bootstraps the cluster with and connects as. */
   superuser: PatroniCredentials;
+  /** The replication login replicas stream with. */
   replication: PatroniCredentials;
   /** pg_rewind user; default: the superuser (Patroni then creates no extra role). */
   rewind?: PatroniCredentials;
+  /**
+   * pg_hba.conf lines; @default scram-sha-256 for local connections and, from
+   * {@link DEFAULT_PG_HBA_SOURCES}, for replication and all databases.
+   */
   pgHba?: string[];
 }
 
+/** One member of the static etcd cluster: its name and peer URL (`http://host:2380`). */
 export interface EtcdMember {
   name: string;
   peerUrl: string;
 }
 
+/** Input of {@link renderEtcdMemberEnv} (https://etcd.io/docs/v3.5/op-guide/configuration/). */
 export interface EtcdMemberEnvArgs {
+  /** This member's name (ETCD_NAME), one of `members`. */
   name: string;
+  /** The URL clients reach this member on (ETCD_ADVERTISE_CLIENT_URLS), `http://host:port`. */
   clientUrl: string;
+  /** The URL peers reach this member on (ETCD_INITIAL_ADVERTISE_PEER_URLS), `http://host:port`. */
   peerUrl: string;
+  /** Every member of the cluster, this one included (ETCD_INITIAL_CLUSTER). */
   members: EtcdMember[];
+  /** ETCD_INITIAL_CLUSTER_TOKEN: distinct per cluster so two clusters never join each other. */
   clusterToken: string;
   /** "new" when bootstrapping the cluster (default), "existing" when adding a member to one. */
   clusterState?: "new" | "existing";
@@ -49,6 +70,7 @@ export interface EtcdMemberEnvArgs {
   dataDir?: string;
 }
 
+/** A patroni.yml or etcd env renderer invariant failed; the message names the file and the value. */
 export class PatroniConfigError extends RenderInvariantError {
   constructor(message: string) {
     super(message);
@@ -89,6 +111,10 @@ function checkCredentials(c: PatroniCredentials | undefined, field: string): voi
   if (/[\r\n\0]/.test(c.password)) fail(`patroni.yml: ${field}.password must be a single line`);
 }
 
+/**
+ * Sources the default pg_hba admits (scram-sha-256): loopback and the private IPv4 ranges of RFC 1918
+ * (the env's Docker networks are among them).
+ */
 export const DEFAULT_PG_HBA_SOURCES = ["127.0.0.1/32", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
 
 function defaultPgHba(replicationUser: string): string[] {
@@ -99,6 +125,11 @@ function defaultPgHba(replicationUser: string): string[] {
   ];
 }
 
+/**
+ * One member's patroni.yml (YAML). Holds the superuser and replication passwords: callers keep it a
+ * secret. Pure; checked by the real `patroni --validate-config` in tests.
+ * @throws PatroniConfigError on a bad scope, name, namespace, address, role, data dir or pg_hba line.
+ */
 export function renderPatroniYml(args: PatroniYmlArgs): string {
   if (!NAME_RE.test(args.scope)) fail(`patroni.yml: scope ${JSON.stringify(args.scope)} must match ${NAME_RE}`);
   if (!NAME_RE.test(args.name)) fail(`patroni.yml: name ${JSON.stringify(args.name)} must match ${NAME_RE}`);

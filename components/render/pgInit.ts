@@ -9,6 +9,7 @@
 
 import { RenderInvariantError } from "./invariant";
 
+/** An extension init script renderer invariant failed (bad or repeated extension name). */
 export class PgInitError extends RenderInvariantError {
   constructor(message: string) {
     super(message);
@@ -19,6 +20,10 @@ export class PgInitError extends RenderInvariantError {
 // Extension names are control-file names: letters, digits, '_' and '-' (uuid-ossp).
 const EXTENSION_RE = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$/;
 
+/**
+ * Returns `name` when it is a valid extension (control file) name: 1-63 of `[A-Za-z0-9_-]`, not starting with `-`.
+ * @throws PgInitError otherwise.
+ */
 export function checkExtensionName(name: unknown): string {
   if (typeof name !== "string" || !EXTENSION_RE.test(name)) {
     throw new PgInitError(

@@ -16,6 +16,7 @@
 import { RenderInvariantError } from "./invariant";
 import { LABELS } from "../../model/labels";
 
+/** Input of {@link renderPreviewRouteScripts}. */
 export interface PreviewRouteScriptArgs {
   /** The preview slug; the route file is `<previewsDir>/<slug>.caddy`. */
   slug: string;
@@ -27,6 +28,11 @@ export interface PreviewRouteScriptArgs {
   previewsDir: string;
 }
 
+/**
+ * POSIX sh scripts run on the deploying machine with DOCKER_HOST set to the dev host: `create`
+ * installs the preview's route snippet in every dev Caddy container and reloads it (restoring the
+ * previous snippet if the reload fails); `delete` removes it and reloads.
+ */
 export interface PreviewRouteScripts {
   create: string;
   delete: string;
@@ -34,6 +40,7 @@ export interface PreviewRouteScripts {
 
 /** Caddy's config inside the official image; what `caddy reload` re-reads. */
 export const CADDY_CONFIG_PATH = "/etc/caddy/Caddyfile";
+/** The Docker label that finds the dev Caddy containers (model/labels.ts `LABELS.proxy`). */
 export const PROXY_LABEL_KEY = LABELS.proxy;
 const HEREDOC_DELIMITER = "TWINSTACK_PREVIEW_ROUTE_SNIPPET";
 
@@ -94,6 +101,11 @@ function header(what: string, args: PreviewRouteScriptArgs): string[] {
   ];
 }
 
+/**
+ * The create/delete scripts of one preview's route. Pure; in tests checked by shellcheck and run by
+ * a real /bin/sh against a stand-in `docker` CLI whose `caddy reload` is a real `caddy validate`.
+ * @throws RenderInvariantError (`preview route scripts: ...`) on a bad slug, label, directory or snippet.
+ */
 export function renderPreviewRouteScripts(args: PreviewRouteScriptArgs): PreviewRouteScripts {
   validate(args);
   const snippet = args.snippet.endsWith("\n") ? args.snippet : `${args.snippet}\n`;

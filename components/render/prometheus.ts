@@ -10,6 +10,7 @@
 import YAML from "yaml";
 import { RenderInvariantError } from "./invariant";
 
+/** Targets probed through one blackbox module. */
 export interface ProbeGroup {
   /** Blackbox module (components/render/blackbox.ts), e.g. "http_2xx". */
   module: string;
@@ -17,9 +18,11 @@ export interface ProbeGroup {
   targets: string[];
 }
 
+/** Input of {@link renderPrometheusConfig}; addresses are `host:port` on the env network. */
 export interface PrometheusConfigArgs {
   /** Scrape and rule evaluation interval, seconds. */
   scrapeIntervalSeconds: number;
+  /** Rule evaluation interval, seconds. @default scrapeIntervalSeconds */
   evaluationIntervalSeconds?: number;
   /** Labels added to every series and alert (env, stack). */
   externalLabels: Record<string, string>;
@@ -39,6 +42,13 @@ const HOSTPORT_RE = /^[A-Za-z0-9.-]+:\d{1,5}$/;
 /** The job name of the blackbox probes; the alert rules select on it. */
 export const PROBE_JOB = "blackbox";
 
+/**
+ * prometheus.yml (YAML): global intervals and external labels, the Alertmanager, rule files, scrape
+ * jobs and the blackbox probe job (https://prometheus.io/docs/prometheus/latest/configuration/configuration/).
+ * Pure; checked by the real `promtool check config` in tests.
+ * @throws RenderInvariantError when the interval is below 1 s, an address is not `host:port`, a job
+ * name is invalid, or a probe target is not an http(s) URL.
+ */
 export function renderPrometheusConfig(a: PrometheusConfigArgs): string {
   if (!(a.scrapeIntervalSeconds >= 1)) throw new RenderInvariantError("prometheus: scrapeIntervalSeconds must be at least 1");
   if (!HOSTPORT_RE.test(a.alertmanager)) throw new RenderInvariantError(`prometheus: alertmanager must be host:port, got ${JSON.stringify(a.alertmanager)}`);
@@ -98,6 +108,10 @@ export interface AlertThresholds {
   containerCpuThrottledRatio: number;
 }
 
+/**
+ * The Makapix seed's thresholds (§10): P99 latency 0.5 s, disk 80%, memory 90%, certificates 14 days,
+ * database connections 80%, container memory 90%, CPU throttling 50%.
+ */
 export const SEED_THRESHOLDS: AlertThresholds = {
   latencyP99Seconds: 0.5,
   diskUsedRatio: 0.8,
@@ -111,6 +125,11 @@ export const SEED_THRESHOLDS: AlertThresholds = {
 /** Filesystems that are not disks: excluded from the disk alert. */
 const NOT_DISKS = 'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|proc|sysfs|devtmpfs"';
 
+/**
+ * The alert rules file (YAML) for the thresholds: site down, slow, certificate expiring, disk, memory,
+ * database connections, container memory and CPU throttling. Pure; checked by `promtool check rules`.
+ * @throws RenderInvariantError when a ratio is not in (0, 1] or latency/certificate days is not positive.
+ */
 export function renderAlertRules(t: AlertThresholds): string {
   const ratio = (name: keyof AlertThresholds) => {
     if (!(t[name] > 0 && t[name] <= 1)) throw new RenderInvariantError(`alert rules: ${name} must be a fraction in (0, 1], got ${t[name]}`);

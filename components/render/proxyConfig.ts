@@ -24,6 +24,7 @@
 // `caddy`; on the machine, `base64 -d` (coreutils, busybox).
 import { RenderInvariantError } from "./invariant";
 
+/** One file to install in the running Caddy container: absolute path, text, and permission bits. */
 export interface ProxyConfigFile {
   /** Absolute path in the container. */
   path: string;
@@ -32,6 +33,7 @@ export interface ProxyConfigFile {
   mode: number;
 }
 
+/** Input of {@link renderProxyConfigScript}. */
 export interface ProxyConfigScriptArgs {
   /** Name (or id) of the running Caddy container. */
   containerName: string;

@@ -19,6 +19,7 @@
 // env's BackupJob (scripts/backup.sh, same retention), whose exit status is the script's.
 import { RenderInvariantError } from "./invariant";
 
+/** Input of {@link renderReleaseScript}: the one-shot container of the release phase. */
 export interface ReleaseScriptArgs {
   /** Physical container name (carries the env token), e.g. makapix-prod-release. */
   containerName: string;
@@ -32,7 +33,9 @@ export interface ReleaseScriptArgs {
   envNames: string[];
   /** The release command, e.g. ["alembic", "upgrade", "head"]. */
   command: string[];
+  /** Docker labels of the container (`--label k=v`, sorted). @default {} */
   labels?: Record<string, string>;
+  /** Limits of the container: `cpus` in CPUs (`--cpus`), `memoryMb` in MiB (`--memory <n>m`); absent: unlimited. */
   limits?: { cpus: number; memoryMb: number };
 }
 

@@ -26,9 +26,12 @@ import * as path from "path";
 import { CLOUD_INIT_PATHS, RELOAD_SSHD, dockerDaemonJson, fail, sshdHardening, toCloudConfig, validateSshKeys } from "./cloudInitCommon";
 import { LABEL_RE, VERSION_RE } from "../../model/hostValues";
 
+/** The forge a runner registers with: Forgejo (forgejo-runner) or Gitea (act_runner). */
 export type ForgeKind = "forgejo" | "gitea";
 
+/** Input of the runner machine renderers ({@link renderRunnerCloudInit} and the script and unit in it). */
 export interface RunnerCloudInitArgs {
+  /** Which runner binary is installed and how it registers (see this file's header). */
   forge: ForgeKind;
   /** Base URL of the forge, http(s), no credentials, e.g. "https://git.example.com". */
   forgeUrl: string;
