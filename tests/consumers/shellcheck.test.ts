@@ -8,8 +8,11 @@
 // - a scripts/zz-mutant.sh containing `rm -rf $1/*`: the repo-scripts case fails (SC2115,
 //   SC2086).
 
+import * as fs from "fs";
 import * as path from "path";
+import { BODY_MARKER } from "../../components/render/scriptFile";
 import { RunnerCloudInitArgs, renderRunnerBootstrapScript } from "../../components/render/cloudInit";
+import { READY_SCRIPT, swarmInitScript, swarmJoinScript, swarmLabelScript } from "../../components/render/swarmScripts";
 import { findShellScripts, shellcheckFiles, shellcheckText } from "./shellcheck";
 
 const REPO = path.resolve(__dirname, "../..");
@@ -48,8 +51,28 @@ describe("shellcheck gate", () => {
     expect(await shellcheckText(`runner-bootstrap-${v.forge}.sh`, script)).toEqual([]);
   });
 
+  // The scripts rendered from scripts/<name>.sh with a header of settings (docs/ARCHITECTURE.md,
+  // "Shell scripts"), as shipped; their files are in the repo-scripts case above.
+  const rendered: Array<[string, () => string]> = [
+    ["swarm-init.sh", () => swarmInitScript("10.0.1.11")],
+    ["swarm-join.sh", () => swarmJoinScript("10.0.1.12", "10.0.1.11")],
+    ["swarm-label.sh", () => swarmLabelScript("node2", "abc123")],
+    ["host-ready.sh", () => READY_SCRIPT],
+  ];
+
+  it("covers every settings script file in scripts/ (each has a rendered case here)", () => {
+    const files = findShellScripts(path.join(REPO, "scripts")).filter(
+      (f) => f !== "runner-bootstrap.sh" && fs.readFileSync(path.join(REPO, "scripts", f), "utf8").includes(BODY_MARKER),
+    );
+    expect(files.sort()).toEqual(rendered.map(([name]) => name).sort());
+  });
+
+  it.each(rendered)("passes the rendered %s", async (name, render) => {
+    expect(await shellcheckText(name, render(), { shell: "sh" })).toEqual([]);
+  });
+
   it("reports findings for a bad script (the helper itself bites)", async () => {
-    const findings = await shellcheckText("bad.sh", '#!/bin/sh\nrm -rf $1/*\n');
+    const findings = await shellcheckText("bad.sh", "#!/bin/sh\nrm -rf $1/*\n");
     expect(findings.join("\n")).toMatch(/SC2115|SC2086/);
     expect(findings[0]).toMatch(/^bad\.sh:2:/);
   });
