@@ -12,6 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { BODY_MARKER } from "../../components/render/scriptFile";
 import { RunnerCloudInitArgs, renderRunnerBootstrapScript } from "../../components/render/cloudInit";
+import { renderExtensionsInitScript } from "../../components/render/pgInit";
 import { READY_SCRIPT, swarmInitScript, swarmJoinScript, swarmLabelScript } from "../../components/render/swarmScripts";
 import { findShellScripts, shellcheckFiles, shellcheckText } from "./shellcheck";
 
@@ -58,6 +59,7 @@ describe("shellcheck gate", () => {
     ["swarm-join.sh", () => swarmJoinScript("10.0.1.12", "10.0.1.11")],
     ["swarm-label.sh", () => swarmLabelScript("node2", "abc123")],
     ["host-ready.sh", () => READY_SCRIPT],
+    ["pg-extensions.sh", () => renderExtensionsInitScript(["vector", "uuid-ossp", "pg_trgm"])],
   ];
 
   it("covers every settings script file in scripts/ (each has a rendered case here)", () => {
