@@ -21,6 +21,7 @@
 
 import { RenderInvariantError } from "./invariant";
 import { IFACE_RE } from "./keepalived";
+import { renderScriptFile } from "./scriptFile";
 
 export class CloudVipScriptError extends RenderInvariantError {
   constructor(message: string) {
@@ -92,36 +93,24 @@ export function renderAssignScript(args: AssignScriptArgs): string {
   const base = (args.apiBase ?? CLOUD_API_BASE[args.provider]).replace(/\/+$/, "");
   if (!BASE_RE.test(base)) fail(`apiBase ${JSON.stringify(base)} is not an http(s) URL`);
   const what = args.provider === "hcloud" ? `floating IP ${args.ip} to server ${args.serverId}` : `reserved IP ${args.ip} to droplet ${args.serverId}`;
-  return [
-    "#!/bin/sh",
-    `# Rendered by twinstack: keepalived notify_master. Assigns ${what}`,
-    "# through the cloud API. The token is read from a file and handed to curl on stdin (-K -):",
-    "# it is never on a command line, in the environment, or printed.",
-    "set -u",
-    `token_file='${args.tokenFile}'`,
-    `url='${base}${path}'`,
-    `body='${JSON.stringify(body)}'`,
-    `what='${what}'`,
-    'log() { printf \'twinstack-vip: %s\\n\' "$*" >&2; }',
-    'if [ ! -r "$token_file" ]; then log "API token file $token_file is missing or unreadable"; exit 1; fi',
-    // A token with a quote, backslash or newline would break curl's config syntax: refuse it
-    // without showing it (cloud API tokens are letters, digits, '_' and '-').
-    "if ! grep -Eq '^[A-Za-z0-9_.-]+$' \"$token_file\"; then log \"API token in $token_file has characters other than letters, digits, '_', '.', '-'\"; exit 1; fi",
-    "attempt=1",
-    "while :; do",
-    '  status=$( { printf \'header = "Authorization: Bearer \'; tr -d \'\\n\\r\' < "$token_file"; printf \'"\\n\'; } |',
-    "    curl -K - -sS -o /dev/null -w '%{http_code}' --connect-timeout 5 --max-time 20 -X POST \\",
-    "      -H 'Content-Type: application/json' --data \"$body\" \"$url\" ) || true",
-    '  case "$status" in',
-    '    2[0-9][0-9]) log "assigned $what (HTTP $status)"; exit 0 ;;',
-    "  esac",
-    `  log "assigning $what failed (HTTP \${status:-none}), attempt $attempt of ${attempts}"`,
-    `  if [ "$attempt" -ge ${attempts} ]; then exit 1; fi`,
-    "  attempt=$((attempt + 1))",
-    "  sleep 2",
-    "done",
-    "",
-  ].join("\n");
+  // Body: scripts/vip-notify-master.sh (docs/ARCHITECTURE.md, "Shell scripts").
+  return renderScriptFile(
+    "vip-notify-master.sh",
+    [
+      "#!/bin/sh",
+      `# Rendered by twinstack: keepalived notify_master. Assigns ${what}`,
+      "# through the cloud API. The token is read from a file and handed to curl on stdin (-K -):",
+      "# it is never on a command line, in the environment, or printed.",
+      "set -u",
+    ],
+    [
+      ["token_file", args.tokenFile],
+      ["url", `${base}${path}`],
+      ["body", JSON.stringify(body)],
+      ["what", what],
+      ["attempts", String(attempts)],
+    ],
+  );
 }
 
 /** The interface name the keepalived.conf of a cloud VIP carries until the entrypoint resolves it. */

@@ -12,6 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { BODY_MARKER } from "../../components/render/scriptFile";
 import { RunnerCloudInitArgs, renderRunnerBootstrapScript } from "../../components/render/cloudInit";
+import { renderAssignScript } from "../../components/render/cloudVip";
 import { renderExtensionsInitScript } from "../../components/render/pgInit";
 import { READY_SCRIPT, swarmInitScript, swarmJoinScript, swarmLabelScript } from "../../components/render/swarmScripts";
 import { findShellScripts, shellcheckFiles, shellcheckText } from "./shellcheck";
@@ -60,6 +61,7 @@ describe("shellcheck gate", () => {
     ["swarm-label.sh", () => swarmLabelScript("node2", "abc123")],
     ["host-ready.sh", () => READY_SCRIPT],
     ["pg-extensions.sh", () => renderExtensionsInitScript(["vector", "uuid-ossp", "pg_trgm"])],
+    ["vip-notify-master.sh", () => renderAssignScript({ provider: "hcloud", ip: "4711", serverId: "4242", tokenFile: "/etc/keepalived/token" })],
   ];
 
   it("covers every settings script file in scripts/ (each has a rendered case here)", () => {
