@@ -13,6 +13,8 @@ import * as path from "path";
 import { BODY_MARKER } from "../../components/render/scriptFile";
 import { RunnerCloudInitArgs, renderRunnerBootstrapScript } from "../../components/render/cloudInit";
 import { renderAssignScript } from "../../components/render/cloudVip";
+import { renderPreviewRoute } from "../../components/render/caddyfile";
+import { renderPreviewRouteScripts } from "../../components/render/previewRoute";
 import { renderExtensionsInitScript } from "../../components/render/pgInit";
 import { READY_SCRIPT, swarmInitScript, swarmJoinScript, swarmLabelScript } from "../../components/render/swarmScripts";
 import { findShellScripts, shellcheckFiles, shellcheckText } from "./shellcheck";
@@ -55,12 +57,16 @@ describe("shellcheck gate", () => {
 
   // The scripts rendered from scripts/<name>.sh with a header of settings (docs/ARCHITECTURE.md,
   // "Shell scripts"), as shipped; their files are in the repo-scripts case above.
+  const previewRoute = () =>
+    renderPreviewRouteScripts({ slug: "feat-x", snippet: renderPreviewRoute({ slug: "feat-x", upstream: "preview-feat-x:3000" }), proxyLabel: "gigi-dev", previewsDir: "/etc/caddy/previews" });
   const rendered: Array<[string, () => string]> = [
     ["swarm-init.sh", () => swarmInitScript("10.0.1.11")],
     ["swarm-join.sh", () => swarmJoinScript("10.0.1.12", "10.0.1.11")],
     ["swarm-label.sh", () => swarmLabelScript("node2", "abc123")],
     ["host-ready.sh", () => READY_SCRIPT],
     ["pg-extensions.sh", () => renderExtensionsInitScript(["vector", "uuid-ossp", "pg_trgm"])],
+    ["preview-route-add.sh", () => previewRoute().create],
+    ["preview-route-remove.sh", () => previewRoute().delete],
     ["vip-notify-master.sh", () => renderAssignScript({ provider: "hcloud", ip: "4711", serverId: "4242", tokenFile: "/etc/keepalived/token" })],
   ];
 
