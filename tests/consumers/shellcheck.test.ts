@@ -15,6 +15,7 @@ import { RunnerCloudInitArgs, renderRunnerBootstrapScript } from "../../componen
 import { renderAssignScript } from "../../components/render/cloudVip";
 import { renderPreviewRoute } from "../../components/render/caddyfile";
 import { renderPreviewRouteScripts } from "../../components/render/previewRoute";
+import { renderPreReleaseBackupScript, renderReleaseScript } from "../../components/render/release";
 import { renderExtensionsInitScript } from "../../components/render/pgInit";
 import { READY_SCRIPT, swarmInitScript, swarmJoinScript, swarmLabelScript } from "../../components/render/swarmScripts";
 import { findShellScripts, shellcheckFiles, shellcheckText } from "./shellcheck";
@@ -58,7 +59,12 @@ describe("shellcheck gate", () => {
   // The scripts rendered from scripts/<name>.sh with a header of settings (docs/ARCHITECTURE.md,
   // "Shell scripts"), as shipped; their files are in the repo-scripts case above.
   const previewRoute = () =>
-    renderPreviewRouteScripts({ slug: "feat-x", snippet: renderPreviewRoute({ slug: "feat-x", upstream: "preview-feat-x:3000" }), proxyLabel: "gigi-dev", previewsDir: "/etc/caddy/previews" });
+    renderPreviewRouteScripts({
+      slug: "feat-x",
+      snippet: renderPreviewRoute({ slug: "feat-x", upstream: "preview-feat-x:3000" }),
+      proxyLabel: "gigi-dev",
+      previewsDir: "/etc/caddy/previews",
+    });
   const rendered: Array<[string, () => string]> = [
     ["swarm-init.sh", () => swarmInitScript("10.0.1.11")],
     ["swarm-join.sh", () => swarmJoinScript("10.0.1.12", "10.0.1.11")],
@@ -67,6 +73,21 @@ describe("shellcheck gate", () => {
     ["pg-extensions.sh", () => renderExtensionsInitScript(["vector", "uuid-ossp", "pg_trgm"])],
     ["preview-route-add.sh", () => previewRoute().create],
     ["preview-route-remove.sh", () => previewRoute().delete],
+    [
+      "release.sh",
+      () =>
+        renderReleaseScript({
+          containerName: "makapix-prod-release",
+          image: "ghcr.io/makapix/makapix:v1.8.0",
+          network: "makapix-prod-net",
+          extraNetworks: ["lugh-shared"],
+          envNames: ["DATABASE_URL", "APP_ENV"],
+          command: ["alembic", "upgrade", "head"],
+          labels: { "twinstack.env": "prod" },
+          limits: { cpus: 0.5, memoryMb: 256 },
+        }),
+    ],
+    ["pre-release-backup.sh", () => renderPreReleaseBackupScript("makapix-prod-backup", "/usr/local/bin/twinstack-backup.sh")],
     ["vip-notify-master.sh", () => renderAssignScript({ provider: "hcloud", ip: "4711", serverId: "4242", tokenFile: "/etc/keepalived/token" })],
   ];
 
