@@ -16,6 +16,7 @@ import { renderAssignScript } from "../../components/render/cloudVip";
 import { renderPreviewRoute } from "../../components/render/caddyfile";
 import { renderPreviewRouteScripts } from "../../components/render/previewRoute";
 import { renderPreReleaseBackupScript, renderReleaseScript } from "../../components/render/release";
+import { renderProxyConfigScript } from "../../components/render/proxyConfig";
 import { renderExtensionsInitScript } from "../../components/render/pgInit";
 import { READY_SCRIPT, swarmInitScript, swarmJoinScript, swarmLabelScript } from "../../components/render/swarmScripts";
 import { findShellScripts, shellcheckFiles, shellcheckText } from "./shellcheck";
@@ -88,6 +89,7 @@ describe("shellcheck gate", () => {
         }),
     ],
     ["pre-release-backup.sh", () => renderPreReleaseBackupScript("makapix-prod-backup", "/usr/local/bin/twinstack-backup.sh")],
+    ["proxy-config.sh", () => renderProxyConfigScript({ containerName: "gigi-prod-proxy", caddyfilePath: "/etc/caddy/Caddyfile" })],
     ["vip-notify-master.sh", () => renderAssignScript({ provider: "hcloud", ip: "4711", serverId: "4242", tokenFile: "/etc/keepalived/token" })],
   ];
 
