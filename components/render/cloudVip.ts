@@ -156,30 +156,22 @@ export function renderCloudVipEntrypoint(args: CloudVipEntrypointArgs): string {
   for (const [k, v] of [["confPath", args.confPath], ["runtimeConfPath", args.runtimeConfPath], ["hostNetplanDir", args.hostNetplanDir]] as const) {
     if (!PATH_RE.test(v)) fail(`${k} ${JSON.stringify(v)} must be an absolute path of [A-Za-z0-9_./-]`);
   }
-  const lines = ["set -eu"];
-  const quoteFree = (text: string) => {
-    if (text.includes("'")) fail("netplan text must not contain a single quote");
-    return text;
-  };
-  if (args.provider === "hcloud") {
-    const netplan = renderNetplanFloatingIp(args.publicInterface, args.address);
-    lines.push(
-      `if ! ip -4 addr show dev ${args.publicInterface} | grep -q 'inet ${args.address}/'; then ip addr add ${args.address}/32 dev ${args.publicInterface}; fi`,
-      `printf '%s\\n' ${netplan.trimEnd().split("\n").map((l) => `'${quoteFree(l)}'`).join(" ")} > ${args.hostNetplanDir}/${NETPLAN_FILE}`,
-      // netplan warns about (and future versions refuse) world-readable configuration files.
-      `chmod 600 ${args.hostNetplanDir}/${NETPLAN_FILE}`,
-    );
-  }
-  lines.push(
-    "iface=''",
-    "for d in /sys/class/net/*; do",
-    '  n="${d##*/}"',
-    `  if ip -4 addr show dev "$n" 2>/dev/null | grep -q 'inet ${args.privateAddress}/'; then iface="$n"; break; fi`,
-    "done",
-    `if [ -z "$iface" ]; then echo 'twinstack-vip: no interface holds the private address ${args.privateAddress} (yet)' >&2; exit 1; fi`,
-    `sed "s/^    interface ${PRIVATE_IFACE_PLACEHOLDER}\\$/    interface $iface/" ${args.confPath} > ${args.runtimeConfPath}`,
-    `chmod 600 ${args.runtimeConfPath}`,
-    'exec keepalived "$@"',
-  );
-  return lines.join("\n");
+  // Body: scripts/vip-entrypoint.sh (docs/ARCHITECTURE.md, "Shell scripts"); sent without its
+  // final newline, as the `sh -c` text always was. DigitalOcean leaves the floating-IP settings empty.
+  const hcloud = args.provider === "hcloud";
+  const netplan = hcloud ? renderNetplanFloatingIp(args.publicInterface, args.address).trimEnd() : "";
+  return renderScriptFile(
+    "vip-entrypoint.sh",
+    ["set -eu"],
+    [
+      ["floating_ip", hcloud ? args.address : ""],
+      ["public_interface", hcloud ? args.publicInterface : ""],
+      ["netplan_file", hcloud ? `${args.hostNetplanDir}/${NETPLAN_FILE}` : ""],
+      ["netplan_text", netplan],
+      ["private_address", args.privateAddress],
+      ["placeholder", PRIVATE_IFACE_PLACEHOLDER],
+      ["conf", args.confPath],
+      ["runtime_conf", args.runtimeConfPath],
+    ],
+  ).replace(/\n$/, "");
 }

@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { BODY_MARKER } from "../../components/render/scriptFile";
 import { RunnerCloudInitArgs, renderRunnerBootstrapScript } from "../../components/render/cloudInit";
-import { renderAssignScript } from "../../components/render/cloudVip";
+import { renderAssignScript, renderCloudVipEntrypoint } from "../../components/render/cloudVip";
 import { renderPreviewRoute } from "../../components/render/caddyfile";
 import { renderPreviewRouteScripts } from "../../components/render/previewRoute";
 import { renderPreReleaseBackupScript, renderReleaseScript } from "../../components/render/release";
@@ -90,6 +90,19 @@ describe("shellcheck gate", () => {
     ],
     ["pre-release-backup.sh", () => renderPreReleaseBackupScript("makapix-prod-backup", "/usr/local/bin/twinstack-backup.sh")],
     ["proxy-config.sh", () => renderProxyConfigScript({ containerName: "gigi-prod-proxy", caddyfilePath: "/etc/caddy/Caddyfile" })],
+    [
+      "vip-entrypoint.sh",
+      () =>
+        renderCloudVipEntrypoint({
+          provider: "hcloud",
+          address: "203.0.113.50",
+          privateAddress: "10.0.1.2",
+          publicInterface: "eth0",
+          confPath: "/etc/keepalived/twinstack.conf",
+          runtimeConfPath: "/run/k.conf",
+          hostNetplanDir: "/host/etc/netplan",
+        }),
+    ],
     ["vip-notify-master.sh", () => renderAssignScript({ provider: "hcloud", ip: "4711", serverId: "4242", tokenFile: "/etc/keepalived/token" })],
   ];
 
