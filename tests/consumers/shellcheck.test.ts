@@ -18,6 +18,7 @@ import { renderPreviewRouteScripts } from "../../components/render/previewRoute"
 import { renderPreReleaseBackupScript, renderReleaseScript } from "../../components/render/release";
 import { renderProxyConfigScript } from "../../components/render/proxyConfig";
 import { renderExtensionsInitScript } from "../../components/render/pgInit";
+import { KEEPALIVED_ENTRYPOINT } from "../../components/virtualIp";
 import { READY_SCRIPT, swarmInitScript, swarmJoinScript, swarmLabelScript } from "../../components/render/swarmScripts";
 import { findShellScripts, shellcheckFiles, shellcheckText } from "./shellcheck";
 
@@ -103,6 +104,7 @@ describe("shellcheck gate", () => {
           hostNetplanDir: "/host/etc/netplan",
         }),
     ],
+    ["vip-nonlocal-bind.sh", () => KEEPALIVED_ENTRYPOINT[2]],
     ["vip-notify-master.sh", () => renderAssignScript({ provider: "hcloud", ip: "4711", serverId: "4242", tokenFile: "/etc/keepalived/token" })],
   ];
 
