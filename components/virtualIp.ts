@@ -8,6 +8,7 @@ import * as random from "@pulumi/random";
 import { renderAssignScript, renderCloudVipEntrypoint, PRIVATE_IFACE_PLACEHOLDER } from "./render/cloudVip";
 import { KeepalivedConfArgs, proxyTrackCommand, renderKeepalivedConf } from "./render/keepalived";
 import { InvariantError } from "./render/invariant";
+import { renderScriptFile } from "./render/scriptFile";
 import { LABELS } from "../model/labels";
 import { declareWorkload } from "./workload";
 
@@ -119,12 +120,15 @@ export const NONLOCAL_BIND_SYSCTL_FILE = "90-twinstack-nonlocal-bind.conf";
 export const KEEPALIVED_ENTRYPOINT = [
   "/bin/sh",
   "-c",
-  [
-    "set -e",
-    `echo 1 > ${HOST_PROC_NET_IPV4}/ip_nonlocal_bind`,
-    `printf '%s\\n' '# twinstack: VIP-bound proxies on nodes that do not hold the VIP' 'net.ipv4.ip_nonlocal_bind = 1' > ${HOST_SYSCTL_DIR}/${NONLOCAL_BIND_SYSCTL_FILE}`,
-    'exec keepalived "$@"',
-  ].join("\n"),
+  // Body: scripts/vip-nonlocal-bind.sh (docs/ARCHITECTURE.md, "Shell scripts"), without its final newline.
+  renderScriptFile(
+    "vip-nonlocal-bind.sh",
+    ["set -e"],
+    [
+      ["proc_net_ipv4", HOST_PROC_NET_IPV4],
+      ["sysctl_file", `${HOST_SYSCTL_DIR}/${NONLOCAL_BIND_SYSCTL_FILE}`],
+    ],
+  ).replace(/\n$/, ""),
   "keepalived",
 ];
 /** Cloud VIP (failover): the notify_master script and the API token file in the keepalived container. */

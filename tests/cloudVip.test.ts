@@ -72,8 +72,10 @@ describe("renderCloudVipEntrypoint / keepalived.conf of a cloud VIP (pure)", () 
 
   test("hcloud: adds the floating IP to eth0 and writes Hetzner's netplan file on the host", () => {
     const s = renderCloudVipEntrypoint(entryArgs);
-    expect(s).toContain("ip addr add 203.0.113.50/32 dev eth0");
-    expect(s).toContain(`> /host/etc/netplan/${NETPLAN_FILE}`);
+    // The settings above scripts/vip-entrypoint.sh's body (tests/consumers/cloudVipPair.test.ts runs it).
+    expect(s).toContain(`\nfloating_ip='203.0.113.50'\npublic_interface='eth0'\nnetplan_file='/host/etc/netplan/${NETPLAN_FILE}'\n`);
+    expect(s).toContain(`\nnetplan_text='${renderNetplanFloatingIp("eth0", "203.0.113.50").trimEnd()}'\n`);
+    expect(s).toContain('ip addr add "$floating_ip/32" dev "$public_interface"');
     expect(renderNetplanFloatingIp("eth0", "203.0.113.50")).toBe(
       [
         "# twinstack: the Hetzner floating IP of the env (https://docs.hetzner.com/cloud/floating-ips/persistent-configuration/)",
@@ -92,8 +94,9 @@ describe("renderCloudVipEntrypoint / keepalived.conf of a cloud VIP (pure)", () 
 
   test("digitalocean: nothing on the interface (the anchor IP carries the reserved IP)", () => {
     const s = renderCloudVipEntrypoint({ ...entryArgs, provider: "digitalocean" });
-    expect(s).not.toContain("ip addr add");
-    expect(s).not.toContain("netplan");
+    // The body skips the interface and netplan steps when floating_ip is empty.
+    expect(s).toContain("\nfloating_ip=''\npublic_interface=''\nnetplan_file=''\nnetplan_text=''\n");
+    expect(s).toContain('if [ -n "$floating_ip" ]; then\n  if ! ip -4 addr show');
   });
 
   test("keepalived.conf: unicast over the private addresses, no virtual_ipaddress, notify_master", () => {

@@ -148,7 +148,7 @@ describe("DockerHosts on Hetzner Cloud, as a swarm on a private network", () => 
 
   it("forms the swarm over SSH with the deploy key: init on the first manager, tokens as secrets, joins fed on stdin, nodes labelled", () => {
     const init = one(commandsNamed(result.resources, "swarm-init-node1"), COMMAND);
-    expect(String(init.props.create)).toContain("docker swarm init --advertise-addr '10.0.1.11'");
+    expect(String(init.props.create)).toContain("advertise_addr='10.0.1.11'\n");
     const token = one(commandsNamed(result.resources, "swarm-token-worker"), COMMAND);
     expect(token.opts.additionalSecretOutputs).toEqual(["stdout"]);
     expect(commandsNamed(result.resources, "swarm-token-manager")).toEqual([]);
@@ -296,7 +296,7 @@ describe("provisioned hosts through the program", () => {
     expect(servers.map((s) => (s.props.networks as any[])[0].ip)).toEqual(["10.0.1.11", "10.0.1.12"]);
     // The join advertises the private address and reaches the manager on it.
     const join = one(commandsNamed(result.resources, "swarm-join-web1"), COMMAND);
-    expect(String(join.props.create)).toContain("--advertise-addr '10.0.1.12' '10.0.1.11:2377'");
+    expect(String(join.props.create)).toContain("advertise_addr='10.0.1.12'\nmanager='10.0.1.11:2377'\n");
   });
 
   it("refuses combinations that cannot work, naming the key, before declaring anything", async () => {

@@ -8,6 +8,10 @@ import YAML from "yaml";
 import { PlannedResource, SecretValue, byType } from "./harness";
 import { StackPlan, planStack } from "../tools/planner";
 import { workloadLabels } from "../policy/lib/resources";
+import { shQuote } from "../components/render/scriptFile";
+
+/** How release.ts writes a list setting: each word single-quoted, the list quoted again. */
+const shellQuoteWords = (words: string[]) => shQuote(words.map(shQuote).join(" "));
 
 const root = path.join(__dirname, "..");
 const examplesDir = path.join(root, "examples");
@@ -217,8 +221,8 @@ describe("lugh (seed 001): one server, prod :3000 and staging :3001, shared Post
       const p = plan("lugh", stack);
       const run = only(byType(p.resources, "command:local:Command").filter((c) => c.name.endsWith("-release-run")), "release task");
       const script = String(run.props.create);
-      expect(script).toContain("'bun' 'run' 'migrate'");
-      expect(script).toContain(`docker network connect 'lugh-shared'`);
+      expect(script).toContain(`\ncommand=${shellQuoteWords(["bun", "run", "migrate"])}\n`);
+      expect(script).toContain("\nextra_networks='lugh-shared'\n");
       expect(only(role(p, "app"), "app").dependencies).toContain(run.urn);
     }
   });
@@ -374,7 +378,7 @@ describe("makapix (seed 003): one VPS, fully separate data stores per env, dev w
     for (const stack of ["prod", "dev"]) {
       const p = plan("makapix", stack);
       const run = only(byType(p.resources, "command:local:Command").filter((c) => c.name.endsWith("-release-run")), "release task");
-      expect(String(run.props.create)).toContain("'alembic' 'upgrade' 'head'");
+      expect(String(run.props.create)).toContain(`\ncommand=${shellQuoteWords(["alembic", "upgrade", "head"])}\n`);
       for (const r of [...role(p, "app"), ...role(p, "worker")]) expect(r.dependencies).toContain(run.urn);
       const backup = byType(p.resources, "command:local:Command").find((c) => c.name.endsWith("-release-backup"));
       if (stack === "prod") expect(run.dependencies).toContain(backup!.urn);
@@ -558,9 +562,10 @@ describe("twincigo prod: the Hetzner floating IP is HA (keepalived over the priv
     const fip = only(byType(p.resources, "hcloud:index/floatingIp:FloatingIp"), "floating IP");
     for (const c of keepaliveds(p)) {
       const entry = (c.props.entrypoints as string[])[2];
-      expect(entry).toContain(`ip addr add ${fip.state.ipAddress}/32 dev eth0`);
+      // The settings above scripts/vip-entrypoint.sh's body, which adds floating_ip to public_interface.
+      expect(entry).toContain(`\nfloating_ip='${fip.state.ipAddress}'\npublic_interface='eth0'\n`);
       expect(entry).toContain(`        - ${fip.state.ipAddress}/32`);
-      expect(entry).toContain("> /host/etc/netplan/60-twinstack-floating-ip.yaml");
+      expect(entry).toContain("\nnetplan_file='/host/etc/netplan/60-twinstack-floating-ip.yaml'\n");
       expect(c.props.volumes).toEqual([{ hostPath: "/etc/netplan", containerPath: "/host/etc/netplan" }]);
     }
   });

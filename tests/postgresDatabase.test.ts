@@ -253,7 +253,7 @@ describe("PostgresDatabase, dedicated mode", () => {
     const uploads = one(withExt.resources, T.container).props.uploads as { file: string; content: string; executable: boolean }[];
     expect(uploads).toHaveLength(1);
     expect(uploads[0].file).toBe(EXTENSIONS_INIT_PATH);
-    expect(uploads[0].content).toContain(`'CREATE EXTENSION IF NOT EXISTS "vector"'`);
+    expect(uploads[0].content).toContain("\nextensions='vector'\n");
     expect(uploads[0].executable).toBe(true);
 
     const without = await plan("dev", () => ({ ...dedicatedArgs("dev"), extensions: [] }));

@@ -219,7 +219,8 @@ describe("PreviewEnv", () => {
       expect(script).toContain(`slug='${slug}'`);
       expect(script).toContain("previews_dir='/etc/caddy/previews'");
       expect(script).toContain("proxy_label='gigi-dev'");
-      expect(script).toContain("docker ps -q --filter \"label=twinstack.proxy=$proxy_label\"");
+      expect(script).toContain("\nlabel_key='twinstack.proxy'\n");
+      expect(script).toContain('docker ps -q --filter "label=$label_key=$proxy_label"');
     }
     expect(create).toContain(`reverse_proxy preview-${slug}:3000`);
     expect(create).toContain("caddy reload --config");

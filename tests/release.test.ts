@@ -50,13 +50,15 @@ describe("app.release under the mocks harness", () => {
     expect(run.dependencies).toContain(db.urn);
     const script = String(run.props.create);
     const imageId = String(named(dev, "docker:index/remoteImage:RemoteImage", "app-image").state.imageId);
-    expect(script).toContain(`docker create --name "$name" --network 'myapp-dev-net'`);
-    expect(script).toContain(`${shellQuote(imageId)} 'alembic' 'upgrade' 'head'`);
-    expect(script).toContain("-e DATABASE_URL");
-    expect(script).toContain("-e SESSION_SECRET");
+    // The settings above scripts/release.sh's body.
+    expect(script).toContain("\nnetwork='myapp-dev-net'\n");
+    expect(script).toContain(`\nimage=${shellQuote(imageId)}\n`);
+    expect(script).toContain(`\ncommand=${shellQuote("'alembic' 'upgrade' 'head'")}\n`);
+    expect(script).toMatch(/\nenv_names='[A-Z_ ]*\bDATABASE_URL\b[A-Z_ ]*'\n/);
+    expect(script).toMatch(/\nenv_names='[A-Z_ ]*\bSESSION_SECRET\b[A-Z_ ]*'\n/);
     expect(script).toContain(`name='myapp-dev-release'`);
     // dev: limited like every dev workload.
-    expect(script).toContain("--cpus '0.25' --memory '256m'");
+    expect(script).toContain(`\nlimits=${shellQuote("'--cpus' '0.25' '--memory' '256m'")}\n`);
   });
 
   it("keeps the app's secrets secret: values only in the secret environment, never in the script", () => {
@@ -74,7 +76,7 @@ describe("app.release under the mocks harness", () => {
     expect(backup).toBeDefined();
     const backupContainer = byType(prod.resources, "docker:index/container:Container").find((c) => c.props.name === "myapp-prod-backup")!;
     expect(backup.dependencies).toContain(backupContainer.urn);
-    expect(String(backup.props.create)).toContain("docker exec 'myapp-prod-backup' '/usr/local/bin/twinstack-backup.sh'");
+    expect(String(backup.props.create)).toContain("\nbackup_container='myapp-prod-backup'\nbackup_script='/usr/local/bin/twinstack-backup.sh'\n");
     expect(releaseRun(prod).dependencies).toContain(backup.urn);
   });
 
@@ -155,17 +157,23 @@ describe("app.release config validation", () => {
 describe("release scripts (renderer)", () => {
   const base = { containerName: "makapix-prod-release", image: "ghcr.io/makapix/makapix:v1.8.0", network: "makapix-prod-net", envNames: ["DATABASE_URL", "APP_ENV"], command: ["alembic", "upgrade", "head"] };
 
+  // The body is scripts/release.sh (run against a fake docker by tests/consumers/release.test.ts);
+  // these check the settings the renderer writes above it.
   it("passes env by name only, sorted, and quotes every value", () => {
     const script = renderReleaseScript({ ...base, command: ["sh", "-c", "echo 'it''s'"], labels: { "twinstack.env": "prod" } });
-    expect(script).toContain("-e APP_ENV -e DATABASE_URL 'ghcr.io/makapix/makapix:v1.8.0' 'sh' '-c' 'echo '\\''it'\\'''\\''s'\\'''");
-    expect(script).toContain("--label 'twinstack.env=prod'");
-    expect(script).not.toContain("--cpus");
+    expect(script).toContain("\nenv_names='APP_ENV DATABASE_URL'\n");
+    expect(script).toContain("\nimage='ghcr.io/makapix/makapix:v1.8.0'\n");
+    expect(script).toContain(`\ncommand=${shellQuote(["sh", "-c", "echo 'it''s'"].map(shellQuote).join(" "))}\n`);
+    expect(script).toContain(`\nlabels=${shellQuote("'--label' 'twinstack.env=prod'")}\n`);
+    expect(script).toContain("\nlimits=''\n");
   });
 
   it("connects extra networks before starting", () => {
     const script = renderReleaseScript({ ...base, extraNetworks: ["lugh-shared"] });
-    expect(script.indexOf("docker network connect 'lugh-shared' \"$name\"")).toBeGreaterThan(script.indexOf("docker create"));
+    expect(script).toContain("\nextra_networks='lugh-shared'\n");
+    expect(script.indexOf('docker network connect "$extra_network" "$name"')).toBeGreaterThan(script.indexOf("docker create"));
     expect(script.indexOf("docker network connect")).toBeLessThan(script.indexOf('docker start "$name"'));
+    expect(() => renderReleaseScript({ ...base, extraNetworks: ["two words"] })).toThrow(/invalid network name/);
   });
 
   it("rejects what Docker or the shell would not take", () => {

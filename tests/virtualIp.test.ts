@@ -83,7 +83,8 @@ describe("VirtualIp, keepalived mode", () => {
       expect(c.props.image).toBe("osixia/keepalived:2.0.20");
       // A shell step allows non-local binds (the env's proxy binds the VIP on every node), then execs keepalived.
       expect(c.props.entrypoints).toEqual(KEEPALIVED_ENTRYPOINT);
-      expect((c.props.entrypoints as string[])[2]).toContain("echo 1 > /host/proc/sys/net/ipv4/ip_nonlocal_bind");
+      expect((c.props.entrypoints as string[])[2]).toContain("\nproc_net_ipv4='/host/proc/sys/net/ipv4'\n");
+      expect((c.props.entrypoints as string[])[2]).toContain('echo 1 > "$proc_net_ipv4/ip_nonlocal_bind"');
       expect((c.props.entrypoints as string[])[2]).toMatch(/exec keepalived "\$@"$/);
       // The lab found it: the daemon refuses `systempaths=unconfined` (a docker CLI-only option), so
       // the keepalived container could not be created; the host's net.ipv4 sysctls are mounted instead.

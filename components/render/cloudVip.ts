@@ -21,6 +21,7 @@
 
 import { RenderInvariantError } from "./invariant";
 import { IFACE_RE } from "./keepalived";
+import { renderScriptFile } from "./scriptFile";
 
 /** A cloud VIP script renderer invariant failed (bad id, address, path, interface or API base). */
 export class CloudVipScriptError extends RenderInvariantError {
@@ -96,36 +97,24 @@ export function renderAssignScript(args: AssignScriptArgs): string {
   const base = (args.apiBase ?? CLOUD_API_BASE[args.provider]).replace(/\/+$/, "");
   if (!BASE_RE.test(base)) fail(`apiBase ${JSON.stringify(base)} is not an http(s) URL`);
   const what = args.provider === "hcloud" ? `floating IP ${args.ip} to server ${args.serverId}` : `reserved IP ${args.ip} to droplet ${args.serverId}`;
-  return [
-    "#!/bin/sh",
-    `# Rendered by twinstack: keepalived notify_master. Assigns ${what}`,
-    "# through the cloud API. The token is read from a file and handed to curl on stdin (-K -):",
-    "# it is never on a command line, in the environment, or printed.",
-    "set -u",
-    `token_file='${args.tokenFile}'`,
-    `url='${base}${path}'`,
-    `body='${JSON.stringify(body)}'`,
-    `what='${what}'`,
-    'log() { printf \'twinstack-vip: %s\\n\' "$*" >&2; }',
-    'if [ ! -r "$token_file" ]; then log "API token file $token_file is missing or unreadable"; exit 1; fi',
-    // A token with a quote, backslash or newline would break curl's config syntax: refuse it
-    // without showing it (cloud API tokens are letters, digits, '_' and '-').
-    "if ! grep -Eq '^[A-Za-z0-9_.-]+$' \"$token_file\"; then log \"API token in $token_file has characters other than letters, digits, '_', '.', '-'\"; exit 1; fi",
-    "attempt=1",
-    "while :; do",
-    '  status=$( { printf \'header = "Authorization: Bearer \'; tr -d \'\\n\\r\' < "$token_file"; printf \'"\\n\'; } |',
-    "    curl -K - -sS -o /dev/null -w '%{http_code}' --connect-timeout 5 --max-time 20 -X POST \\",
-    "      -H 'Content-Type: application/json' --data \"$body\" \"$url\" ) || true",
-    '  case "$status" in',
-    '    2[0-9][0-9]) log "assigned $what (HTTP $status)"; exit 0 ;;',
-    "  esac",
-    `  log "assigning $what failed (HTTP \${status:-none}), attempt $attempt of ${attempts}"`,
-    `  if [ "$attempt" -ge ${attempts} ]; then exit 1; fi`,
-    "  attempt=$((attempt + 1))",
-    "  sleep 2",
-    "done",
-    "",
-  ].join("\n");
+  // Body: scripts/vip-notify-master.sh (docs/ARCHITECTURE.md, "Shell scripts").
+  return renderScriptFile(
+    "vip-notify-master.sh",
+    [
+      "#!/bin/sh",
+      `# Rendered by twinstack: keepalived notify_master. Assigns ${what}`,
+      "# through the cloud API. The token is read from a file and handed to curl on stdin (-K -):",
+      "# it is never on a command line, in the environment, or printed.",
+      "set -u",
+    ],
+    [
+      ["token_file", args.tokenFile],
+      ["url", `${base}${path}`],
+      ["body", JSON.stringify(body)],
+      ["what", what],
+      ["attempts", String(attempts)],
+    ],
+  );
 }
 
 /** The interface name the keepalived.conf of a cloud VIP carries until the entrypoint resolves it. */
@@ -179,30 +168,22 @@ export function renderCloudVipEntrypoint(args: CloudVipEntrypointArgs): string {
   for (const [k, v] of [["confPath", args.confPath], ["runtimeConfPath", args.runtimeConfPath], ["hostNetplanDir", args.hostNetplanDir]] as const) {
     if (!PATH_RE.test(v)) fail(`${k} ${JSON.stringify(v)} must be an absolute path of [A-Za-z0-9_./-]`);
   }
-  const lines = ["set -eu"];
-  const quoteFree = (text: string) => {
-    if (text.includes("'")) fail("netplan text must not contain a single quote");
-    return text;
-  };
-  if (args.provider === "hcloud") {
-    const netplan = renderNetplanFloatingIp(args.publicInterface, args.address);
-    lines.push(
-      `if ! ip -4 addr show dev ${args.publicInterface} | grep -q 'inet ${args.address}/'; then ip addr add ${args.address}/32 dev ${args.publicInterface}; fi`,
-      `printf '%s\\n' ${netplan.trimEnd().split("\n").map((l) => `'${quoteFree(l)}'`).join(" ")} > ${args.hostNetplanDir}/${NETPLAN_FILE}`,
-      // netplan warns about (and future versions refuse) world-readable configuration files.
-      `chmod 600 ${args.hostNetplanDir}/${NETPLAN_FILE}`,
-    );
-  }
-  lines.push(
-    "iface=''",
-    "for d in /sys/class/net/*; do",
-    '  n="${d##*/}"',
-    `  if ip -4 addr show dev "$n" 2>/dev/null | grep -q 'inet ${args.privateAddress}/'; then iface="$n"; break; fi`,
-    "done",
-    `if [ -z "$iface" ]; then echo 'twinstack-vip: no interface holds the private address ${args.privateAddress} (yet)' >&2; exit 1; fi`,
-    `sed "s/^    interface ${PRIVATE_IFACE_PLACEHOLDER}\\$/    interface $iface/" ${args.confPath} > ${args.runtimeConfPath}`,
-    `chmod 600 ${args.runtimeConfPath}`,
-    'exec keepalived "$@"',
-  );
-  return lines.join("\n");
+  // Body: scripts/vip-entrypoint.sh (docs/ARCHITECTURE.md, "Shell scripts"); sent without its
+  // final newline, as the `sh -c` text always was. DigitalOcean leaves the floating-IP settings empty.
+  const hcloud = args.provider === "hcloud";
+  const netplan = hcloud ? renderNetplanFloatingIp(args.publicInterface, args.address).trimEnd() : "";
+  return renderScriptFile(
+    "vip-entrypoint.sh",
+    ["set -eu"],
+    [
+      ["floating_ip", hcloud ? args.address : ""],
+      ["public_interface", hcloud ? args.publicInterface : ""],
+      ["netplan_file", hcloud ? `${args.hostNetplanDir}/${NETPLAN_FILE}` : ""],
+      ["netplan_text", netplan],
+      ["private_address", args.privateAddress],
+      ["placeholder", PRIVATE_IFACE_PLACEHOLDER],
+      ["conf", args.confPath],
+      ["runtime_conf", args.runtimeConfPath],
+    ],
+  ).replace(/\n$/, "");
 }

@@ -8,6 +8,7 @@
 // again on an initialised volume).
 
 import { RenderInvariantError } from "./invariant";
+import { renderScriptFile, shQuote } from "./scriptFile";
 
 /** An extension init script renderer invariant failed (bad or repeated extension name). */
 export class PgInitError extends RenderInvariantError {
@@ -26,18 +27,13 @@ const EXTENSION_RE = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$/;
  */
 export function checkExtensionName(name: unknown): string {
   if (typeof name !== "string" || !EXTENSION_RE.test(name)) {
-    throw new PgInitError(
-      `extension ${JSON.stringify(name)} is not a valid extension name: use 1-63 of [A-Za-z0-9_-], ` +
-        `not starting with '-'`,
-    );
+    throw new PgInitError(`extension ${JSON.stringify(name)} is not a valid extension name: use 1-63 of [A-Za-z0-9_-], ` + `not starting with '-'`);
   }
   return name;
 }
 
 /** POSIX single-quoting: safe for any string, including quotes and newlines. */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
+export const shellQuote = shQuote;
 
 /** SQL identifier quoting ("uuid-ossp" needs it). */
 export function sqlIdentifier(value: string): string {
@@ -47,7 +43,7 @@ export function sqlIdentifier(value: string): string {
 /**
  * A /bin/sh script for /docker-entrypoint-initdb.d that creates each extension in
  * $POSTGRES_DB as $POSTGRES_USER (the entrypoint exports both and runs a socket-only
- * server while init scripts run).
+ * server while init scripts run). Body: scripts/pg-extensions.sh.
  */
 export function renderExtensionsInitScript(extensions: string[]): string {
   if (!Array.isArray(extensions)) throw new PgInitError("extensions must be a list");
@@ -55,17 +51,11 @@ export function renderExtensionsInitScript(extensions: string[]): string {
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup !== undefined) throw new PgInitError(`extension ${JSON.stringify(dup)} is listed twice`);
 
-  const lines = [
-    "#!/bin/sh",
-    "# Rendered by twinstack; do not edit by hand.",
-    "# Runs once, on the first start with an empty data directory.",
-    "set -eu",
-  ];
-  for (const name of names) {
-    const sql = `CREATE EXTENSION IF NOT EXISTS ${sqlIdentifier(name)}`;
-    lines.push(
-      `psql -v ON_ERROR_STOP=1 --no-psqlrc --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" -c ${shellQuote(sql)}`,
-    );
-  }
-  return lines.join("\n") + "\n";
+  // Body: scripts/pg-extensions.sh (docs/ARCHITECTURE.md, "Shell scripts"). The names are
+  // validated above, so a space-separated list in one variable is exact.
+  return renderScriptFile(
+    "pg-extensions.sh",
+    ["#!/bin/sh", "# Rendered by twinstack; do not edit by hand.", "# Runs once, on the first start with an empty data directory.", "set -eu"],
+    [["extensions", names.join(" ")]],
+  );
 }

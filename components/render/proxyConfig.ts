@@ -23,6 +23,7 @@
 // it needs `sh`, `cat`, `cp`, `mv`, `chmod`, `mkdir` (the official alpine image has busybox's) and
 // `caddy`; on the machine, `base64 -d` (coreutils, busybox).
 import { RenderInvariantError } from "./invariant";
+import { renderScriptFile } from "./scriptFile";
 
 /** One file to install in the running Caddy container: absolute path, text, and permission bits. */
 export interface ProxyConfigFile {
@@ -82,67 +83,20 @@ export function renderProxyConfigScript(args: ProxyConfigScriptArgs): string {
   checkPath("caddyfilePath", args.caddyfilePath);
   const attempts = args.attempts ?? 5;
   if (!Number.isInteger(attempts) || attempts < 1 || attempts > 60) fail("attempts must be 1..60");
-  return [
-    "#!/bin/sh",
-    "# Installs the proxy's files into its running Caddy container and reloads Caddy gracefully.",
-    "# Rendered by twinstack (components/render/proxyConfig.ts). stdin: `<mode> <path> <base64>` per file.",
-    "set -eu",
-    "",
-    `container='${args.containerName}'`,
-    `caddyfile='${args.caddyfilePath}'`,
-    `attempts=${attempts}`,
-    "",
-    "log() {",
-    "  printf 'twinstack proxy config %s: %s\\n' \"$container\" \"$*\" >&2",
-    "}",
-    "",
-    "# Run by sh inside the container with $1 = path, $2 = mode, the content on stdin: the previous",
-    "# file is kept as <path>.prev (none: no .prev), the new one goes in by rename.",
-    "# shellcheck disable=SC2016 # expanded by the container's shell, not here",
-    `install_file='set -eu`,
-    `mkdir -p "$(dirname "$1")"`,
-    `if [ -f "$1" ]; then cp -p "$1" "$1.prev"; else rm -f "$1.prev"; fi`,
-    `cat >"$1.tmp"`,
-    `chmod "$2" "$1.tmp"`,
-    `mv "$1.tmp" "$1"'`,
-    "# shellcheck disable=SC2016 # expanded by the container's shell, not here",
-    `restore_file='if [ -f "$1.prev" ]; then mv "$1.prev" "$1"; else rm -f "$1"; fi'`,
-    "",
-    "installed=''",
-    "restore() {",
-    "  for p in $installed; do",
-    '    docker exec "$container" sh -c "$restore_file" sh "$p" || log "could not put $p back"',
-    "  done",
-    "}",
-    "# Paths are checked by the renderer (no blanks): word splitting separates them.",
-    "while read -r mode path data; do",
-    '  [ -n "$path" ] || continue',
-    '  if ! printf \'%s\' "$data" | base64 -d | docker exec -i "$container" sh -c "$install_file" sh "$path" "$mode"; then',
-    "    restore",
-    '    log "error: could not install $path (is the container running?)"',
-    "    exit 1",
-    "  fi",
-    '  installed="$installed $path"',
-    "done",
-    "",
-    "reload() {",
-    '  docker exec "$container" caddy reload --config "$caddyfile" --adapter caddyfile',
-    "}",
-    "n=1",
-    "until reload; do",
-    '  if [ "$n" -ge "$attempts" ]; then',
-    "    restore",
-    '    reload || log "the previous files did not reload either"',
-    '    log "error: caddy did not load the new configuration; the previous files were put back and it keeps serving the previous one"',
-    "    exit 1",
-    "  fi",
-    "  n=$((n + 1))",
-    "  sleep 2",
-    "done",
-    "for p in $installed; do",
-    '  docker exec "$container" rm -f "$p.prev"',
-    "done",
-    'log "reloaded"',
-    "",
-  ].join("\n");
+  // Body: scripts/proxy-config.sh (docs/ARCHITECTURE.md, "Shell scripts").
+  return renderScriptFile(
+    "proxy-config.sh",
+    [
+      "#!/bin/sh",
+      "# Installs the proxy's files into its running Caddy container and reloads Caddy gracefully.",
+      "# Rendered by twinstack (components/render/proxyConfig.ts). stdin: `<mode> <path> <base64>` per file.",
+      "set -eu",
+      "",
+    ],
+    [
+      ["container", args.containerName],
+      ["caddyfile", args.caddyfilePath],
+      ["attempts", String(attempts)],
+    ],
+  );
 }

@@ -18,6 +18,7 @@
 // Pre-release backup: `docker exec <backup container> <backup script>`: one verified dump by the
 // env's BackupJob (scripts/backup.sh, same retention), whose exit status is the script's.
 import { RenderInvariantError } from "./invariant";
+import { renderScriptFile, shQuote } from "./scriptFile";
 
 /** Input of {@link renderReleaseScript}: the one-shot container of the release phase. */
 export interface ReleaseScriptArgs {
@@ -43,9 +44,7 @@ const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const ENV_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Single-quotes a word for POSIX sh. */
-export function shellQuote(word: string): string {
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
+export const shellQuote = shQuote;
 
 /** The release script. Throws on a name Docker would reject or an empty command. */
 export function renderReleaseScript(a: ReleaseScriptArgs): string {
@@ -55,48 +54,47 @@ export function renderReleaseScript(a: ReleaseScriptArgs): string {
   if (a.command.length === 0 || a.command[0] === "") throw new RenderInvariantError("release: the command must not be empty");
   for (const name of a.envNames) if (!ENV_RE.test(name)) throw new RenderInvariantError(`release: invalid environment variable name ${JSON.stringify(name)}`);
 
-  const createArgs = [
-    "--name", '"$name"',
-    "--network", shellQuote(a.network),
-    ...Object.entries(a.labels ?? {})
-      .sort(([x], [y]) => x.localeCompare(y))
-      .flatMap(([k, v]) => ["--label", shellQuote(`${k}=${v}`)]),
-    ...(a.limits ? ["--cpus", shellQuote(String(a.limits.cpus)), "--memory", shellQuote(`${Math.round(a.limits.memoryMb)}m`)] : []),
-    ...[...a.envNames].sort().flatMap((n) => ["-e", n]),
-    shellQuote(a.image),
-    ...a.command.map(shellQuote),
-  ];
-  return [
-    "#!/bin/sh",
-    "# twinstack release phase: run the release command once, fail the deploy when it fails.",
-    "set -eu",
-    `name=${shellQuote(a.containerName)}`,
-    'cleanup() { docker rm -f "$name" >/dev/null 2>&1 || true; }',
-    "cleanup",
-    "trap cleanup EXIT",
-    `docker create ${createArgs.join(" ")} >/dev/null`,
-    ...(a.extraNetworks ?? []).map((n) => `docker network connect ${shellQuote(n)} "$name"`),
-    'docker start "$name" >/dev/null',
-    'code=$(docker wait "$name")',
-    'docker logs "$name" 2>&1 || true',
-    'if [ "$code" != 0 ]; then',
-    `  echo "release: command exited with code $code; the new version was not deployed" >&2`,
-    "  exit 1",
-    "fi",
-    'echo "release: command succeeded"',
-    "",
-  ].join("\n");
+  for (const n of a.extraNetworks ?? []) if (!NAME_RE.test(n)) throw new RenderInvariantError(`release: invalid network name ${JSON.stringify(n)}`);
+
+  // Body: scripts/release.sh (docs/ARCHITECTURE.md, "Shell scripts"). labels, limits and command
+  // are lists of words, each single-quoted here; the script evals them into its arguments.
+  const words = (list: string[]) => list.map(shellQuote).join(" ");
+  const labels = Object.entries(a.labels ?? {})
+    .sort(([x], [y]) => x.localeCompare(y))
+    .flatMap(([k, v]) => ["--label", `${k}=${v}`]);
+  const limits = a.limits ? ["--cpus", String(a.limits.cpus), "--memory", `${Math.round(a.limits.memoryMb)}m`] : [];
+  return renderScriptFile(
+    "release.sh",
+    [
+      "#!/bin/sh",
+      "# twinstack release phase: run the release command once, fail the deploy when it fails.",
+      "# shellcheck disable=SC1003,SC2016 # the settings are literal words; release.sh evals the lists",
+      "set -eu",
+    ],
+    [
+      ["name", a.containerName],
+      ["network", a.network],
+      ["image", a.image],
+      ["env_names", [...a.envNames].sort().join(" ")],
+      ["extra_networks", (a.extraNetworks ?? []).join(" ")],
+      ["labels", words(labels)],
+      ["limits", words(limits)],
+      ["command", words(a.command)],
+    ],
+  );
 }
 
 /** One verified backup by the env's running backup container, before the release. */
 export function renderPreReleaseBackupScript(backupContainer: string, backupScriptPath: string): string {
   if (!NAME_RE.test(backupContainer)) throw new RenderInvariantError(`release: invalid backup container name ${JSON.stringify(backupContainer)}`);
   if (!/^\/[A-Za-z0-9._/-]+$/.test(backupScriptPath)) throw new RenderInvariantError(`release: invalid backup script path ${JSON.stringify(backupScriptPath)}`);
-  return [
-    "#!/bin/sh",
-    "# twinstack release phase: one verified backup before the release command runs.",
-    "set -eu",
-    `docker exec ${shellQuote(backupContainer)} ${shellQuote(backupScriptPath)}`,
-    "",
-  ].join("\n");
+  // Body: scripts/pre-release-backup.sh.
+  return renderScriptFile(
+    "pre-release-backup.sh",
+    ["#!/bin/sh", "# twinstack release phase: one verified backup before the release command runs.", "set -eu"],
+    [
+      ["backup_container", backupContainer],
+      ["backup_script", backupScriptPath],
+    ],
+  );
 }

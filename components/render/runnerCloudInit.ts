@@ -21,10 +21,10 @@
 //              registered. The script checks that the binary has `one-job`.
 // `ephemeral: false`: registered once, `daemon` under systemd, token file deleted.
 
-import * as fs from "fs";
 import * as path from "path";
 import { CLOUD_INIT_PATHS, RELOAD_SSHD, dockerDaemonJson, fail, sshdHardening, toCloudConfig, validateSshKeys } from "./cloudInitCommon";
 import { LABEL_RE, VERSION_RE } from "../../model/hostValues";
+import { SCRIPTS_DIR, renderScriptFile } from "./scriptFile";
 
 /** The forge a runner registers with: Forgejo (forgejo-runner) or Gitea (act_runner). */
 export type ForgeKind = "forgejo" | "gitea";
@@ -114,27 +114,8 @@ function validateRunnerArgs(args: RunnerCloudInitArgs): void {
   if (args.sshAuthorizedKeys) validateSshKeys(args.sshAuthorizedKeys, "sshAuthorizedKeys");
 }
 
-/** POSIX single-quoting: safe for any string inside a shell script. */
-function shQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
-/** The bootstrap script's file; its body is everything after the marker line. */
-export const RUNNER_BOOTSTRAP_FILE = path.join(__dirname, "..", "..", "scripts", "runner-bootstrap.sh");
-const BODY_MARKER = "# ---- rendered verbatim from here ----\n";
-let body: string | undefined;
-
-// The body is the same for every runner; only the header (readonly settings) differs. Kept as
-// one generic bash script so a single shellcheck run covers every branch.
-function bootstrapBody(): string {
-  if (body === undefined) {
-    const text = fs.readFileSync(RUNNER_BOOTSTRAP_FILE, "utf8");
-    const at = text.indexOf(BODY_MARKER);
-    if (at < 0) throw new Error(`${RUNNER_BOOTSTRAP_FILE}: no line ${JSON.stringify(BODY_MARKER.trim())}`);
-    body = text.slice(at + BODY_MARKER.length);
-  }
-  return body;
-}
+/** The bootstrap script's file; its body is everything after the marker line (scriptFile.ts). */
+export const RUNNER_BOOTSTRAP_FILE = path.join(SCRIPTS_DIR, "runner-bootstrap.sh");
 
 function labelsNeedDocker(labels: string[]): boolean {
   return labels.some((l) => l.includes(":docker://"));
@@ -159,17 +140,22 @@ export function renderRunnerBootstrapScript(args: RunnerCloudInitArgs): string {
     ["NEEDS_DOCKER", String(args.installDocker || labelsNeedDocker(args.labels))],
     ["EPHEMERAL", String(args.ephemeral)],
   ];
-  const header = [
-    "#!/bin/bash",
-    `# Installs and registers a ${args.forge} Actions runner. Rendered by twinstack`,
-    "# (components/render/cloudInit.ts); cloud-init runs it once as root ('install'), systemd runs",
-    "# it on every service start ('run'). The registration token is only read from TOKEN_FILE.",
-    "set -euo pipefail",
-    "umask 077",
-    "",
-    ...settings.map(([k, v]) => `readonly ${k}=${shQuote(v)}`),
-  ];
-  return header.join("\n") + "\n" + bootstrapBody();
+  // The body is the same for every runner; only the header (readonly settings) differs. Kept as
+  // one generic bash script so a single shellcheck run covers every branch.
+  return renderScriptFile(
+    "runner-bootstrap.sh",
+    [
+      "#!/bin/bash",
+      `# Installs and registers a ${args.forge} Actions runner. Rendered by twinstack`,
+      "# (components/render/cloudInit.ts); cloud-init runs it once as root ('install'), systemd runs",
+      "# it on every service start ('run'). The registration token is only read from TOKEN_FILE.",
+      "set -euo pipefail",
+      "umask 077",
+      "",
+    ],
+    settings,
+    "readonly ",
+  );
 }
 
 /** systemd unit for the runner; Restart=always for ephemeral runners is what starts the next job. */

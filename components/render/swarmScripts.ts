@@ -5,49 +5,40 @@
 // a swarm is left alone. Commands: https://docs.docker.com/reference/cli/docker/swarm/init/,
 // .../swarm/join/, .../node/update/ (--label-add), `docker info --format '{{.Swarm.LocalNodeState}}'`.
 import { LABELS } from "../../model/labels";
+import { renderScriptFile, shQuote } from "./scriptFile";
 
 /** Label every swarm node carries: services pin to a host with node.labels.twinstack.host==<name>. */
 export const HOST_NODE_LABEL = LABELS.host;
 
-/** POSIX single-quoting. */
-export function shQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
+export { shQuote };
 
-const SWARM_STATE = `docker info --format '{{.Swarm.LocalNodeState}}'`;
-const NODE_ID = `docker info --format '{{.Swarm.NodeID}}'`;
+// The bodies are scripts/swarm-init.sh, swarm-join.sh, swarm-label.sh and host-ready.sh
+// (docs/ARCHITECTURE.md, "Shell scripts"). remote.Command sends each
+// without its final newline, as these scripts always were.
+function remoteScript(file: string, settings: [string, string][]): string {
+  return renderScriptFile(file, settings.length > 0 ? ["set -eu"] : [], settings).replace(/\n$/, "");
+}
 
 /** `docker swarm init` unless the node is in a swarm; prints the node id. */
 export function swarmInitScript(advertiseAddress: string): string {
-  return [
-    "set -eu",
-    `if [ "$(${SWARM_STATE})" != active ]; then`,
-    `  docker swarm init --advertise-addr ${shQuote(advertiseAddress)} >/dev/null`,
-    "fi",
-    NODE_ID,
-  ].join("\n");
+  return remoteScript("swarm-init.sh", [["advertise_addr", advertiseAddress]]);
 }
 
 /** `docker swarm join` with the token read from stdin, unless the node is in a swarm; prints the node id. */
 export function swarmJoinScript(advertiseAddress: string, managerAddress: string): string {
-  return [
-    "set -eu",
-    "IFS= read -r token",
-    `if [ "$(${SWARM_STATE})" != active ]; then`,
-    `  docker swarm join --token "$token" --advertise-addr ${shQuote(advertiseAddress)} ${shQuote(`${managerAddress}:2377`)} >/dev/null`,
-    "fi",
-    NODE_ID,
-  ].join("\n");
+  return remoteScript("swarm-join.sh", [
+    ["advertise_addr", advertiseAddress],
+    ["manager", `${managerAddress}:2377`],
+  ]);
 }
 
 /** Labels a node twinstack.host=<hostName> (run on a manager). */
 export function swarmLabelScript(hostName: string, nodeId: string): string {
-  return `set -eu\ndocker node update --label-add ${shQuote(`${HOST_NODE_LABEL}=${hostName}`)} ${shQuote(nodeId.trim())} >/dev/null`;
+  return remoteScript("swarm-label.sh", [
+    ["label", `${HOST_NODE_LABEL}=${hostName}`],
+    ["node_id", nodeId.trim()],
+  ]);
 }
 
-/** Waits for cloud-init to finish and the Docker engine to answer the admin user. */
-export const READY_SCRIPT = [
-  "set -u",
-  "cloud-init status --wait >/dev/null 2>&1 || true",
-  "timeout 600 sh -c 'until docker info >/dev/null 2>&1; do sleep 5; done'",
-].join("\n");
+/** Waits for cloud-init to finish and the Docker engine to answer the admin user (scripts/host-ready.sh). */
+export const READY_SCRIPT = remoteScript("host-ready.sh", []);

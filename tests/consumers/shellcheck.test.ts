@@ -8,8 +8,18 @@
 // - a scripts/zz-mutant.sh containing `rm -rf $1/*`: the repo-scripts case fails (SC2115,
 //   SC2086).
 
+import * as fs from "fs";
 import * as path from "path";
+import { BODY_MARKER } from "../../components/render/scriptFile";
 import { RunnerCloudInitArgs, renderRunnerBootstrapScript } from "../../components/render/cloudInit";
+import { renderAssignScript, renderCloudVipEntrypoint } from "../../components/render/cloudVip";
+import { renderPreviewRoute } from "../../components/render/caddyfile";
+import { renderPreviewRouteScripts } from "../../components/render/previewRoute";
+import { renderPreReleaseBackupScript, renderReleaseScript } from "../../components/render/release";
+import { renderProxyConfigScript } from "../../components/render/proxyConfig";
+import { renderExtensionsInitScript } from "../../components/render/pgInit";
+import { KEEPALIVED_ENTRYPOINT } from "../../components/virtualIp";
+import { READY_SCRIPT, swarmInitScript, swarmJoinScript, swarmLabelScript } from "../../components/render/swarmScripts";
 import { findShellScripts, shellcheckFiles, shellcheckText } from "./shellcheck";
 
 const REPO = path.resolve(__dirname, "../..");
@@ -48,8 +58,69 @@ describe("shellcheck gate", () => {
     expect(await shellcheckText(`runner-bootstrap-${v.forge}.sh`, script)).toEqual([]);
   });
 
+  // The scripts rendered from scripts/<name>.sh with a header of settings (docs/ARCHITECTURE.md,
+  // "Shell scripts"), as shipped; their files are in the repo-scripts case above.
+  const previewRoute = () =>
+    renderPreviewRouteScripts({
+      slug: "feat-x",
+      snippet: renderPreviewRoute({ slug: "feat-x", upstream: "preview-feat-x:3000" }),
+      proxyLabel: "gigi-dev",
+      previewsDir: "/etc/caddy/previews",
+    });
+  const rendered: Array<[string, () => string]> = [
+    ["swarm-init.sh", () => swarmInitScript("10.0.1.11")],
+    ["swarm-join.sh", () => swarmJoinScript("10.0.1.12", "10.0.1.11")],
+    ["swarm-label.sh", () => swarmLabelScript("node2", "abc123")],
+    ["host-ready.sh", () => READY_SCRIPT],
+    ["pg-extensions.sh", () => renderExtensionsInitScript(["vector", "uuid-ossp", "pg_trgm"])],
+    ["preview-route-add.sh", () => previewRoute().create],
+    ["preview-route-remove.sh", () => previewRoute().delete],
+    [
+      "release.sh",
+      () =>
+        renderReleaseScript({
+          containerName: "makapix-prod-release",
+          image: "ghcr.io/makapix/makapix:v1.8.0",
+          network: "makapix-prod-net",
+          extraNetworks: ["lugh-shared"],
+          envNames: ["DATABASE_URL", "APP_ENV"],
+          command: ["alembic", "upgrade", "head"],
+          labels: { "twinstack.env": "prod" },
+          limits: { cpus: 0.5, memoryMb: 256 },
+        }),
+    ],
+    ["pre-release-backup.sh", () => renderPreReleaseBackupScript("makapix-prod-backup", "/usr/local/bin/twinstack-backup.sh")],
+    ["proxy-config.sh", () => renderProxyConfigScript({ containerName: "gigi-prod-proxy", caddyfilePath: "/etc/caddy/Caddyfile" })],
+    [
+      "vip-entrypoint.sh",
+      () =>
+        renderCloudVipEntrypoint({
+          provider: "hcloud",
+          address: "203.0.113.50",
+          privateAddress: "10.0.1.2",
+          publicInterface: "eth0",
+          confPath: "/etc/keepalived/twinstack.conf",
+          runtimeConfPath: "/run/k.conf",
+          hostNetplanDir: "/host/etc/netplan",
+        }),
+    ],
+    ["vip-nonlocal-bind.sh", () => KEEPALIVED_ENTRYPOINT[2]],
+    ["vip-notify-master.sh", () => renderAssignScript({ provider: "hcloud", ip: "4711", serverId: "4242", tokenFile: "/etc/keepalived/token" })],
+  ];
+
+  it("covers every settings script file in scripts/ (each has a rendered case here)", () => {
+    const files = findShellScripts(path.join(REPO, "scripts")).filter(
+      (f) => f !== "runner-bootstrap.sh" && fs.readFileSync(path.join(REPO, "scripts", f), "utf8").includes(BODY_MARKER),
+    );
+    expect(files.sort()).toEqual(rendered.map(([name]) => name).sort());
+  });
+
+  it.each(rendered)("passes the rendered %s", async (name, render) => {
+    expect(await shellcheckText(name, render(), { shell: "sh" })).toEqual([]);
+  });
+
   it("reports findings for a bad script (the helper itself bites)", async () => {
-    const findings = await shellcheckText("bad.sh", '#!/bin/sh\nrm -rf $1/*\n');
+    const findings = await shellcheckText("bad.sh", "#!/bin/sh\nrm -rf $1/*\n");
     expect(findings.join("\n")).toMatch(/SC2115|SC2086/);
     expect(findings[0]).toMatch(/^bad\.sh:2:/);
   });

@@ -10,6 +10,7 @@ import { PassThrough } from "stream";
 import Docker from "dockerode";
 import { Client } from "pg";
 import * as tar from "tar-stream";
+import { renderExtensionsInitScript } from "../../components/render/pgInit";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const IMAGES = {
@@ -165,13 +166,8 @@ let pg: Docker.Container;
 let pgPort: number;
 let redis: Docker.Container;
 
-const INIT_SH = [
-  "#!/bin/sh",
-  "set -eu",
-  // What components/render/pgInit.ts renders: psql as $POSTGRES_USER into $POSTGRES_DB.
-  `psql -v ON_ERROR_STOP=1 --no-psqlrc --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" -c 'CREATE EXTENSION IF NOT EXISTS "uuid-ossp"'`,
-  "",
-].join("\n");
+// What components/render/pgInit.ts ships (scripts/pg-extensions.sh): psql as $POSTGRES_USER into $POSTGRES_DB.
+const INIT_SH = renderExtensionsInitScript(["uuid-ossp"]);
 const INIT_SQL = "CREATE TABLE init_runs (at timestamptz DEFAULT now()); INSERT INTO init_runs DEFAULT VALUES;\n";
 
 beforeAll(async () => {
