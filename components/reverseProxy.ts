@@ -10,6 +10,7 @@ import { renderProxyConfigScript, renderProxyConfigStdin } from "./render/proxyC
 import { InvariantError } from "./render/invariant";
 import { Runtime, WorkloadFile, WorkloadLimits, declareWorkload } from "./workload";
 import { LABELS } from "../model/labels";
+import { CADDY } from "../model/images";
 
 /**
  * Directory in the proxy container whose `*.caddy` route snippets a site with `importPreviews`
@@ -20,7 +21,7 @@ export const PREVIEWS_DIR = "/etc/caddy/previews";
  * Where the rendered Caddyfile goes: the path the official Caddy image runs
  * (https://github.com/caddyserver/caddy-docker, `CMD caddy run --config /etc/caddy/Caddyfile`; model/images.ts CADDY).
  */
-export const CADDYFILE_PATH = "/etc/caddy/Caddyfile";
+export const CADDYFILE_PATH = CADDY.paths.caddyfile;
 const CERTS_DIR = "/etc/caddy/certs";
 
 /** One site of the proxy: the domains it answers, its routes and TLS, and (non-prod) basic auth and headers. */

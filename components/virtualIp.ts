@@ -332,7 +332,7 @@ export class VirtualIp extends pulumi.ComponentResource {
         if (c.failover) {
           // DO Cloud Firewalls pass only tcp/udp/icmp, so VRRP (IP protocol 112) cannot reach the
           // peers; model/validate.ts refuses this before anything is declared.
-          throw new Error(`VirtualIp ${name}: failover is supported for hcloud floating IPs only`);
+          throw new InvariantError(`VirtualIp ${name}: failover is supported for hcloud floating IPs only`);
         }
         const ip = new digitalocean.ReservedIp(`${name}-ip`, { region: c.location }, { parent: this, protect: args.protect });
         new digitalocean.ReservedIpAssignment(
@@ -355,8 +355,8 @@ export class VirtualIp extends pulumi.ComponentResource {
   /** keepalived containers electing the floating IP's holder; see VirtualIpArgs.cloud.failover. */
   private cloudFailover(name: string, args: VirtualIpArgs, f: NonNullable<NonNullable<VirtualIpArgs["cloud"]>["failover"]>, ip: hcloud.FloatingIp): void {
     f.nodes.forEach((n, i) => {
-      if (!DOCKER_NAME_RE.test(n.name)) throw new Error(`VirtualIp ${name}: node name ${JSON.stringify(n.name)} is not docker-safe`);
-      if (i > 0 && !(n.priority < f.nodes[i - 1].priority)) throw new Error(`VirtualIp ${name}: failover nodes must be listed highest priority first`);
+      if (!DOCKER_NAME_RE.test(n.name)) throw new InvariantError(`VirtualIp ${name}: node name ${JSON.stringify(n.name)} is not docker-safe`);
+      if (i > 0 && !(n.priority < f.nodes[i - 1].priority)) throw new InvariantError(`VirtualIp ${name}: failover nodes must be listed highest priority first`);
     });
     const publicInterface = f.publicInterface ?? "eth0";
     const vrrpNodes = f.nodes.map(({ name: n, privateAddress, priority }) => ({ name: n, address: privateAddress, priority }));

@@ -4,12 +4,13 @@ import { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy
 import { Caddyfile, isRedirectOnly, parseCaddyfile, plainHttpAddresses, requiresAuthEverywhere, sendsNoindexEverywhere } from "./lib/caddyfile";
 import { T, uploads } from "./lib/resources";
 import { stackInfo } from "./lib/stackContext";
+import { CADDY } from "../model/images";
 
 /**
  * Where the proxy container's Caddyfile is uploaded: the path the official Caddy image reads by default
  * (https://hub.docker.com/_/caddy, "Configuration": /etc/caddy/Caddyfile).
  */
-export const CADDYFILE_PATH = "/etc/caddy/Caddyfile";
+export const CADDYFILE_PATH = CADDY.paths.caddyfile;
 
 /** The Caddyfile text a resource carries: a container's upload, or a swarm service config of the proxy. */
 export function caddyfileOf(args: Pick<ResourceValidationArgs, "type" | "props">): string | undefined {

@@ -15,6 +15,7 @@
 // itself cannot be reached.
 import { RenderInvariantError } from "./invariant";
 import { LABELS } from "../../model/labels";
+import { CADDY } from "../../model/images";
 import { renderScriptFile } from "./scriptFile";
 
 /** Input of {@link renderPreviewRouteScripts}. */
@@ -40,7 +41,7 @@ export interface PreviewRouteScripts {
 }
 
 /** Caddy's config inside the official image; what `caddy reload` re-reads. */
-export const CADDY_CONFIG_PATH = "/etc/caddy/Caddyfile";
+export const CADDY_CONFIG_PATH = CADDY.paths.caddyfile;
 /** The Docker label that finds the dev Caddy containers (model/labels.ts `LABELS.proxy`). */
 export const PROXY_LABEL_KEY = LABELS.proxy;
 
