@@ -20,7 +20,10 @@ const TESTS = into("tests", "product code never imports tests/ (move what it nee
 const TOOLS = into("tools", "only tools/ and tests/ import tools/ (the plan's engine and CLIs)");
 const POLICY = into("policy", "only tools/ (the offline plan) and tests/ import the policy pack");
 const STACKS = into("stacks", "components/ take typed args and never read stack config: pass values from stacks/ instead");
-const STACKS_FROM_MODEL = into("stacks", "the model and the policy pack do not depend on stacks/: the config's schema and validation are model/ (model/schema.ts, model/config.ts)");
+const STACKS_FROM_MODEL = into(
+  "stacks",
+  "the model and the policy pack do not depend on stacks/: the config's schema and validation are model/ (model/schema.ts, model/config.ts)",
+);
 const COMPONENTS = into("components", "the model and the policy pack do not depend on components/: move the shared fact into model/");
 
 const restrict = (...patterns) => ({ "@typescript-eslint/no-restricted-imports": ["error", { patterns }] });

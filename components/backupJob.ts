@@ -107,11 +107,7 @@ export class BackupJob extends pulumi.ComponentResource {
     if (args.volumeName !== undefined) {
       volumeName = pulumi.output(args.volumeName);
     } else {
-      const volume = new docker.Volume(
-        `${name}-backups`,
-        { name: `${args.namePrefix}-backups` },
-        { ...childOpts, protect: args.protectVolume ?? false },
-      );
+      const volume = new docker.Volume(`${name}-backups`, { name: `${args.namePrefix}-backups` }, { ...childOpts, protect: args.protectVolume ?? false });
       volumeName = volume.name;
     }
 

@@ -125,7 +125,8 @@ function validate(name: string, args: DockerHostsArgs): void {
     names.add(h.name);
     if (!!h.docker === !!h.provision) fail(`host ${h.name} must be either existing (docker) or provisioned (provision)`);
     if (h.provision) {
-      if (!UNIX_USER_RE.test(h.sshUser) || h.sshUser === "root") fail(`host ${h.name}: sshUser must be a non-root user (cloud-init disables root login), got ${JSON.stringify(h.sshUser)}`);
+      if (!UNIX_USER_RE.test(h.sshUser) || h.sshUser === "root")
+        fail(`host ${h.name}: sshUser must be a non-root user (cloud-init disables root login), got ${JSON.stringify(h.sshUser)}`);
       if (hostServerName(args.namePrefix, h.name).length > 63) fail(`server name ${hostServerName(args.namePrefix, h.name)} is longer than 63 characters`);
     }
     if (args.swarm && !h.provision) {

@@ -139,7 +139,11 @@ export class HaPostgres extends pulumi.ComponentResource {
 
     const labels = { ...(args.labels ?? {}) };
     const put = (logical: string, spec: WorkloadSpec, dependsOn?: pulumi.Resource[]) =>
-      declareWorkload(`${name}-${logical}`, { ...spec, labels: { ...labels, ...(spec.labels ?? {}) } }, { runtime: "swarm", provider: args.dockerProvider, parent: this, dependsOn });
+      declareWorkload(
+        `${name}-${logical}`,
+        { ...spec, labels: { ...labels, ...(spec.labels ?? {}) } },
+        { runtime: "swarm", provider: args.dockerProvider, parent: this, dependsOn },
+      );
     const volume = (member: HaPostgresMember, part: string) =>
       new docker.Volume(
         `${name}-${part}`,
@@ -201,22 +205,26 @@ export class HaPostgres extends pulumi.ComponentResource {
         ),
       );
       const data = volume(member, `patroni-${i + 1}-data`);
-      return put(`patroni-${i + 1}`, {
-        name: `${prefix}-patroni-${i + 1}`,
-        role: "patroni",
-        image: args.patroniImage,
-        // Patroni itself on our patroni.yml (not the image's own launcher), as postgres: started as
-        // root, it first hands the data volume to postgres (a fresh volume may be root's).
-        command: ["/bin/sh", "-c", patroniStartScript()],
-        network: { name: args.networkName, aliases: [pgName(i)] },
-        volumes: [{ volumeName: data.name, path: PATRONI_DATA_MOUNT }],
-        // It holds the superuser and replication passwords.
-        files: [{ path: PATRONI_CONFIG_PATH, content: config, secret: true }],
-        limits: args.limits,
-        healthcheck: { test: ["CMD-SHELL", `curl -fsS -o /dev/null http://127.0.0.1:${REST_PORT}/health`], startPeriodSeconds: 60 },
-        constraints: pin(member),
-        labels: { [LABELS.host]: member.host },
-      }, etcd);
+      return put(
+        `patroni-${i + 1}`,
+        {
+          name: `${prefix}-patroni-${i + 1}`,
+          role: "patroni",
+          image: args.patroniImage,
+          // Patroni itself on our patroni.yml (not the image's own launcher), as postgres: started as
+          // root, it first hands the data volume to postgres (a fresh volume may be root's).
+          command: ["/bin/sh", "-c", patroniStartScript()],
+          network: { name: args.networkName, aliases: [pgName(i)] },
+          volumes: [{ volumeName: data.name, path: PATRONI_DATA_MOUNT }],
+          // It holds the superuser and replication passwords.
+          files: [{ path: PATRONI_CONFIG_PATH, content: config, secret: true }],
+          limits: args.limits,
+          healthcheck: { test: ["CMD-SHELL", `curl -fsS -o /dev/null http://127.0.0.1:${REST_PORT}/health`], startPeriodSeconds: 60 },
+          constraints: pin(member),
+          labels: { [LABELS.host]: member.host },
+        },
+        etcd,
+      );
     });
 
     // ---- HAProxy: always the leader ----
@@ -224,19 +232,23 @@ export class HaPostgres extends pulumi.ComponentResource {
       listenPort: args.port,
       members: args.members.map((_, i) => ({ name: pgName(i), host: pgName(i), pgPort: PG_PORT, restApiPort: REST_PORT })),
     });
-    put("haproxy", {
-      name: `${prefix}-haproxy`,
-      role: "haproxy",
-      image: args.haproxyImage,
-      network: { name: args.networkName, aliases: [HA_POSTGRES_HOST] },
-      ports: args.publish ? [{ internal: args.port, external: args.port }] : undefined,
-      files: [{ path: HAPROXY_CONFIG_PATH, content: this.haproxyCfg }],
-      limits: args.limits,
-      // The config check no longer depends on every member's alias resolving (init-addr ... none):
-      // one member down leaves HAProxy healthy (tests/consumers/haproxy.test.ts).
-      healthcheck: { test: ["CMD", ...HAPROXY.health!] },
-      // Declared after the members so a first deploy finds them; a later missing member is fine.
-    }, patroni);
+    put(
+      "haproxy",
+      {
+        name: `${prefix}-haproxy`,
+        role: "haproxy",
+        image: args.haproxyImage,
+        network: { name: args.networkName, aliases: [HA_POSTGRES_HOST] },
+        ports: args.publish ? [{ internal: args.port, external: args.port }] : undefined,
+        files: [{ path: HAPROXY_CONFIG_PATH, content: this.haproxyCfg }],
+        limits: args.limits,
+        // The config check no longer depends on every member's alias resolving (init-addr ... none):
+        // one member down leaves HAProxy healthy (tests/consumers/haproxy.test.ts).
+        healthcheck: { test: ["CMD", ...HAPROXY.health!] },
+        // Declared after the members so a first deploy finds them; a later missing member is fine.
+      },
+      patroni,
+    );
 
     this.registerOutputs({ etcdMembers: this.etcdMembers, patroniMembers: this.patroniMembers, port: this.port });
   }

@@ -114,7 +114,19 @@ export interface InstanceStackArgs {
    * (`ha`: etcd, Patroni and HAProxy, components/haPostgres.ts; runtime "swarm").
    */
   database:
-    | { mode: "shared"; host: pulumi.Input<string>; port: number; adminUser: string; adminPassword: pulumi.Input<string>; sslmode: string; network?: string; appHost?: pulumi.Input<string>; extensions: string[]; connectionLimit: number; template?: string }
+    | {
+        mode: "shared";
+        host: pulumi.Input<string>;
+        port: number;
+        adminUser: string;
+        adminPassword: pulumi.Input<string>;
+        sslmode: string;
+        network?: string;
+        appHost?: pulumi.Input<string>;
+        extensions: string[];
+        connectionLimit: number;
+        template?: string;
+      }
     | { mode: "dedicated"; image: string; publishPort?: number; limits?: WorkloadLimits; extensions: string[]; connectionLimit: number }
     | {
         mode: "ha";
@@ -144,7 +156,13 @@ export interface InstanceStackArgs {
    * A Gitea or Forgejo forge with Git SSH published on host port `sshPort`, and its runner (registration
    * token: a Pulumi secret); absent: none.
    */
-  gitea?: { kind: "gitea" | "forgejo"; image: string; sshPort: number; limits?: WorkloadLimits; runner?: { image: string; labels: string[]; registrationToken: pulumi.Input<string>; limits?: WorkloadLimits } };
+  gitea?: {
+    kind: "gitea" | "forgejo";
+    image: string;
+    sshPort: number;
+    limits?: WorkloadLimits;
+    runner?: { image: string; labels: string[]; registrationToken: pulumi.Input<string>; limits?: WorkloadLimits };
+  };
   /** A headless browser (browserless) the app reaches on the env network at `port`; absent: none. */
   browser?: { image: string; port: number; limits?: WorkloadLimits };
   /**
@@ -185,7 +203,10 @@ export interface InstanceStackArgs {
   /** image: the client whose pg_dump takes the dumps (major >= the server's). */
   backup?: { keep: number; intervalSeconds: number; image: string };
   /** Prometheus, exporters and Alertmanager of this env (components/monitoring.ts); probes the env's sites. */
-  monitoring?: Omit<MonitoringArgs, "namePrefix" | "runtime" | "provider" | "networkName" | "externalLabels" | "labels" | "probes" | "insecureTls" | "databaseUrl" | "pinnedConstraints" | "protect">;
+  monitoring?: Omit<
+    MonitoringArgs,
+    "namePrefix" | "runtime" | "provider" | "networkName" | "externalLabels" | "labels" | "probes" | "insecureTls" | "databaseUrl" | "pinnedConstraints" | "protect"
+  >;
 }
 
 /**

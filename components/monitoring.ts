@@ -161,7 +161,11 @@ export class Monitoring extends pulumi.ComponentResource {
     const ctx = { runtime: args.runtime, provider: args.provider, parent: this };
     const onNet = (alias: string) => ({ name: args.networkName, aliases: [alias] });
     const put = (part: string, spec: Omit<WorkloadSpec, "name" | "role" | "labels" | "limits">) =>
-      declareWorkload(`${name}-${part}`, { name: `${prefix}-${part}`, role: "monitoring", labels: { ...(args.labels ?? {}), [LABELS.monitoring]: part }, limits: args.limits, ...spec }, ctx);
+      declareWorkload(
+        `${name}-${part}`,
+        { name: `${prefix}-${part}`, role: "monitoring", labels: { ...(args.labels ?? {}), [LABELS.monitoring]: part }, limits: args.limits, ...spec },
+        ctx,
+      );
     const pinned = args.runtime === "swarm" ? args.pinnedConstraints : undefined;
     const wget = (port: number, path: string) => ({ test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${port}${path}`] });
 

@@ -106,10 +106,7 @@ export const EXTENSIONS_INIT_PATH = "/docker-entrypoint-initdb.d/10-twinstack-ex
 
 function connectionUrl(user: string, password: string, host: string, port: number, database: string, sslmode: string): string {
   const h = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
-  return (
-    `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${h}:${port}/` +
-    `${encodeURIComponent(database)}?sslmode=${encodeURIComponent(sslmode)}`
-  );
+  return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${h}:${port}/` + `${encodeURIComponent(database)}?sslmode=${encodeURIComponent(sslmode)}`;
 }
 
 function adminAccess(
@@ -119,9 +116,7 @@ function adminAccess(
   password: pulumi.Input<string>,
   sslmode: pulumi.Input<string>,
 ): pulumi.Output<PostgresAdminAccess> {
-  return pulumi.secret(
-    pulumi.all([host, port, user, password, sslmode]).apply(([h, p, u, pw, m]) => ({ host: h, port: p, user: u, password: pw, sslmode: m })),
-  );
+  return pulumi.secret(pulumi.all([host, port, user, password, sslmode]).apply(([h, p, u, pw, m]) => ({ host: h, port: p, user: u, password: pw, sslmode: m })));
 }
 
 /** The type token this component had before it was renamed; its `aliases` keep existing stacks' URNs. */
@@ -216,22 +211,10 @@ export class PostgresDatabase extends pulumi.ComponentResource {
       );
       const child = { parent: this, provider };
 
-      const role = new postgresql.Role(
-        `${name}-role`,
-        { name: dbName, login: true, password, connectionLimit: limit ?? -1 },
-        { ...child, ...keep },
-      );
-      const database = new postgresql.Database(
-        `${name}-db`,
-        { name: dbName, owner: role.name, template: args.template, connectionLimit: limit ?? -1 },
-        { ...child, ...keep },
-      );
+      const role = new postgresql.Role(`${name}-role`, { name: dbName, login: true, password, connectionLimit: limit ?? -1 }, { ...child, ...keep });
+      const database = new postgresql.Database(`${name}-db`, { name: dbName, owner: role.name, template: args.template, connectionLimit: limit ?? -1 }, { ...child, ...keep });
       // Every role may CONNECT to a new database by default: envs must not see each other's.
-      const revokePublic = new postgresql.Grant(
-        `${name}-revoke-public`,
-        { database: database.name, role: "public", objectType: "database", privileges: [] },
-        child,
-      );
+      const revokePublic = new postgresql.Grant(`${name}-revoke-public`, { database: database.name, role: "public", objectType: "database", privileges: [] }, child);
       // Sequenced after the revoke: concurrent GRANTs on one database can fail with
       // "tuple concurrently updated".
       const roleGrant = new postgresql.Grant(
@@ -251,9 +234,7 @@ export class PostgresDatabase extends pulumi.ComponentResource {
           ),
         );
       }
-      const created = extensions.map(
-        (ext) => new postgresql.Extension(`${name}-ext-${ext}`, { name: ext, database: database.name }, { ...child, dependsOn: extensionDeps }),
-      );
+      const created = extensions.map((ext) => new postgresql.Extension(`${name}-ext-${ext}`, { name: ext, database: database.name }, { ...child, dependsOn: extensionDeps }));
 
       roleName = role.name;
       databaseName = database.name;
@@ -274,8 +255,7 @@ export class PostgresDatabase extends pulumi.ComponentResource {
       }
       if (limit !== undefined && limit !== -1) {
         throw new InvariantError(
-          `PostgresDatabase ${name}: connectionLimit needs mode "shared" (the dedicated role is the ` +
-            `container's superuser, which Postgres exempts from connection limits)`,
+          `PostgresDatabase ${name}: connectionLimit needs mode "shared" (the dedicated role is the ` + `container's superuser, which Postgres exempts from connection limits)`,
         );
       }
       const publishPort = d.publishPort;
@@ -334,13 +314,7 @@ export class PostgresDatabase extends pulumi.ComponentResource {
       appPort = pulumi.output(DEDICATED_PORT);
       // The stock image serves no TLS; traffic stays on the docker network or loopback.
       sslmode = pulumi.output("disable");
-      admin = adminAccess(
-        publishPort !== undefined ? "127.0.0.1" : container.name,
-        publishPort ?? DEDICATED_PORT,
-        dbName,
-        password,
-        "disable",
-      );
+      admin = adminAccess(publishPort !== undefined ? "127.0.0.1" : container.name, publishPort ?? DEDICATED_PORT, dbName, password, "disable");
       ready = container.name;
     } else {
       throw new InvariantError(`PostgresDatabase ${name}: mode must be "shared" or "dedicated", got ${JSON.stringify((args as { mode: unknown }).mode)}`);
@@ -353,9 +327,7 @@ export class PostgresDatabase extends pulumi.ComponentResource {
     this.appPort = appPort;
     this.admin = admin;
     this.connectionString = pulumi.secret(
-      pulumi
-        .all([roleName, password, appHost, appPort, databaseName, sslmode, ready])
-        .apply(([user, pw, host, port, db, mode]) => connectionUrl(user, pw, host, port, db, mode)),
+      pulumi.all([roleName, password, appHost, appPort, databaseName, sslmode, ready]).apply(([user, pw, host, port, db, mode]) => connectionUrl(user, pw, host, port, db, mode)),
     );
 
     this.registerOutputs({

@@ -139,9 +139,11 @@ export function provisionHosts(name: string, parent: pulumi.Resource, args: Dock
     // A key named (or numbered) in the cloud account is only installed for root by the provider,
     // and cloud-init disables root login: look its public key up and authorize it for the admin user.
     const cloudPublicKeys = pulumi.all(cloudKeys.map((key) => cloudPublicKey(p.provider, key, parent)));
-    const userData = pulumi.all([deployKey!.publicKeyOpenssh, cloudPublicKeys]).apply(([deployPub, named]) =>
-      renderDockerHostCloudInit({ adminUser: spec.sshUser, sshAuthorizedKeys: [deployPub.trim(), ...adminKeys, ...named.map((k) => k.trim())], swarm: args.swarm }),
-    );
+    const userData = pulumi
+      .all([deployKey!.publicKeyOpenssh, cloudPublicKeys])
+      .apply(([deployPub, named]) =>
+        renderDockerHostCloudInit({ adminUser: spec.sshUser, sshAuthorizedKeys: [deployPub.trim(), ...adminKeys, ...named.map((k) => k.trim())], swarm: args.swarm }),
+      );
     let ipv4: pulumi.Output<string>;
     let address: pulumi.Input<string>;
     let serverId: pulumi.Output<string>;
@@ -188,11 +190,7 @@ export function provisionHosts(name: string, parent: pulumi.Resource, args: Dock
       serverId = droplet.id;
     }
     const connection = { host: ipv4, user: spec.sshUser, privateKey: deployKey!.privateKeyPem };
-    const ready = new command.remote.Command(
-      `${name}-host-${spec.name}-ready`,
-      { connection, create: READY_SCRIPT, triggers: [serverId] },
-      { parent },
-    );
+    const ready = new command.remote.Command(`${name}-host-${spec.name}-ready`, { connection, create: READY_SCRIPT, triggers: [serverId] }, { parent });
     return {
       spec,
       endpoint: pulumi.interpolate`ssh://${spec.sshUser}@${ipv4}`,
@@ -218,7 +216,8 @@ function makeHcloudFirewall(name: string, parent: pulumi.Resource, args: DockerH
   // Without a private network, swarm members reach each other on their public addresses.
   if (args.swarm && !args.privateNetwork) {
     const peers = args.hosts.filter((h) => !h.provision && h.address).map((h) => `${h.address}/32`);
-    if (peers.length) for (const p of SWARM_PORTS) rules.push({ direction: "in", protocol: p.protocol, port: p.port, sourceIps: peers, description: "Swarm from existing members" });
+    if (peers.length)
+      for (const p of SWARM_PORTS) rules.push({ direction: "in", protocol: p.protocol, port: p.port, sourceIps: peers, description: "Swarm from existing members" });
   }
   return new hcloud.Firewall(`${name}-firewall`, { name: `${args.namePrefix}-hosts`, labels, rules }, { parent });
 }

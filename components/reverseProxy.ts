@@ -162,21 +162,16 @@ export class ReverseProxy extends pulumi.ComponentResource {
       }
     }
 
-    const sites = pulumi
-      .all(args.sites.map((site) => pulumi.output(site.basicAuth ?? [])))
-      .apply((auths): ProxySite[] =>
-        args.sites.map((site, i) => ({
-          domains: site.domains,
-          routes: site.routes,
-          tls:
-            site.tls.mode === "selfsigned"
-              ? { mode: "certificate", certFile: `${CERTS_DIR}/${site.domains[0]}.crt`, keyFile: `${CERTS_DIR}/${site.domains[0]}.key` }
-              : site.tls,
-          basicAuth: auths[i].length ? auths[i] : undefined,
-          headers: site.headers,
-          importDir: site.importPreviews ? PREVIEWS_DIR : undefined,
-        })),
-      );
+    const sites = pulumi.all(args.sites.map((site) => pulumi.output(site.basicAuth ?? []))).apply((auths): ProxySite[] =>
+      args.sites.map((site, i) => ({
+        domains: site.domains,
+        routes: site.routes,
+        tls: site.tls.mode === "selfsigned" ? { mode: "certificate", certFile: `${CERTS_DIR}/${site.domains[0]}.crt`, keyFile: `${CERTS_DIR}/${site.domains[0]}.key` } : site.tls,
+        basicAuth: auths[i].length ? auths[i] : undefined,
+        headers: site.headers,
+        importDir: site.importPreviews ? PREVIEWS_DIR : undefined,
+      })),
+    );
     // bcrypt hashes of generated passwords are not credentials; keeping the Caddyfile plain lets
     // `pulumi stack output caddyfile` and the policy pack read it. The passwords stay secret.
     this.caddyfile = pulumi.unsecret(sites.apply((list) => renderCaddyfile(list, args.global)));
@@ -210,10 +205,7 @@ export class ReverseProxy extends pulumi.ComponentResource {
             { internal: 443, external: args.httpsPort, ip: args.bindAddress },
             ...(args.healthPort ? [{ internal: 80, external: args.healthPort, ip: "127.0.0.1" }] : []),
           ],
-          volumes: [
-            { volumeName: data.name, path: "/data" },
-            ...(previews ? [{ volumeName: previews.name, path: PREVIEWS_DIR }] : []),
-          ],
+          volumes: [{ volumeName: data.name, path: "/data" }, ...(previews ? [{ volumeName: previews.name, path: PREVIEWS_DIR }] : [])],
           files,
           limits: args.limits,
           healthcheck: { test: ["CMD", "caddy", "version"], intervalSeconds: 30 },
@@ -228,7 +220,8 @@ export class ReverseProxy extends pulumi.ComponentResource {
         { runtime: at.runtime, provider: at.provider, parent: this, ignoreChanges: standalone ? ["uploads"] : undefined },
       );
       if (standalone) {
-        if (at.dockerHost === undefined) throw new InvariantError(`ReverseProxy ${name}: a standalone proxy needs the Docker endpoint of its host (dockerHost) to reload its configuration`);
+        if (at.dockerHost === undefined)
+          throw new InvariantError(`ReverseProxy ${name}: a standalone proxy needs the Docker endpoint of its host (dockerHost) to reload its configuration`);
         // Certificates and keys first, the Caddyfile that names them last.
         const ordered = [...files.filter((f) => f.path !== CADDYFILE_PATH), ...files.filter((f) => f.path === CADDYFILE_PATH)];
         // Keys stay secret: stdin is derived from them, so the engine keeps it secret in state.

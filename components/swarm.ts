@@ -32,9 +32,19 @@ export function formSwarm(name: string, parent: pulumi.Resource, states: HostSta
   const managerAddress = pulumi.output(first.address!);
   const gateOf = (s: HostState) => pulumi.all(s.gates);
   // Each step's script is built from the outputs it must wait for: init after the first host is ready.
-  const init = run(`init-${first.spec.name}`, first, pulumi.all([first.address!, gateOf(first)]).apply(([addr]) => swarmInitScript(String(addr))));
+  const init = run(
+    `init-${first.spec.name}`,
+    first,
+    pulumi.all([first.address!, gateOf(first)]).apply(([addr]) => swarmInitScript(String(addr))),
+  );
   const tokenFor = (role: "worker" | "manager") =>
-    run(`token-${role}`, first, init.stdout.apply(() => `docker swarm join-token -q ${role}`), {}, { additionalSecretOutputs: ["stdout"] });
+    run(
+      `token-${role}`,
+      first,
+      init.stdout.apply(() => `docker swarm join-token -q ${role}`),
+      {},
+      { additionalSecretOutputs: ["stdout"] },
+    );
   const tokens: Partial<Record<"worker" | "manager", command.remote.Command>> = {};
   const nodeIds = new Map<HostState, pulumi.Output<string>>([[first, init.stdout]]);
   for (const s of states) {
@@ -49,7 +59,11 @@ export function formSwarm(name: string, parent: pulumi.Resource, states: HostSta
     nodeIds.set(s, join.stdout);
   }
   for (const s of states) {
-    const label = run(`label-${s.spec.name}`, first, nodeIds.get(s)!.apply((id) => swarmLabelScript(s.spec.name, id)));
+    const label = run(
+      `label-${s.spec.name}`,
+      first,
+      nodeIds.get(s)!.apply((id) => swarmLabelScript(s.spec.name, id)),
+    );
     s.gates.push(label.stdout);
   }
   // Services are declared on the first manager: keep it first.

@@ -255,9 +255,7 @@ export class VirtualIp extends pulumi.ComponentResource {
 
       for (const node of k.nodes) {
         // The file holds the auth pass, so its content is secret end to end.
-        const conf = pulumi.secret(
-          pulumi.all([authPass.result]).apply(([pass]) => renderKeepalivedConf(confArgs(node.name, pass))),
-        );
+        const conf = pulumi.secret(pulumi.all([authPass.result]).apply(([pass]) => renderKeepalivedConf(confArgs(node.name, pass))));
         declareWorkload(
           `${name}-keepalived-${node.name}`,
           {
@@ -380,9 +378,7 @@ export class VirtualIp extends pulumi.ComponentResource {
 
     for (const node of f.nodes) {
       const conf = pulumi.secret(authPass.result.apply((pass) => renderKeepalivedConf(confArgs(node.name, node.privateAddress, pass))));
-      const notify = pulumi
-        .all([ip.id, node.serverId])
-        .apply(([ipId, serverId]) => renderAssignScript({ provider: "hcloud", ip: ipId, serverId, tokenFile: API_TOKEN_PATH }));
+      const notify = pulumi.all([ip.id, node.serverId]).apply(([ipId, serverId]) => renderAssignScript({ provider: "hcloud", ip: ipId, serverId, tokenFile: API_TOKEN_PATH }));
       const entrypoint = ip.ipAddress.apply((address) => [
         "/bin/sh",
         "-c",

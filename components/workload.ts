@@ -224,10 +224,22 @@ export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: Wo
       const data = pulumi.output(file.content).apply((content) => Buffer.from(content).toString("base64"));
       if (file.secret) {
         const secret = new docker.Secret(`${logicalName}-secret-${i}`, { name: pulumi.unsecret(contentName(file.content)), data: pulumi.secret(data) }, fileOpts);
-        secrets.push({ secretId: secret.id, secretName: secret.name, fileName: file.path, fileMode: file.mode !== undefined ? parseInt(file.mode, 8) : 0o400, ...(file.owner ? { fileUid: String(file.owner.uid), fileGid: String(file.owner.gid) } : {}) });
+        secrets.push({
+          secretId: secret.id,
+          secretName: secret.name,
+          fileName: file.path,
+          fileMode: file.mode !== undefined ? parseInt(file.mode, 8) : 0o400,
+          ...(file.owner ? { fileUid: String(file.owner.uid), fileGid: String(file.owner.gid) } : {}),
+        });
       } else {
         const config = new docker.ServiceConfig(`${logicalName}-config-${i}`, { name: contentName(file.content), data }, fileOpts);
-        configs.push({ configId: config.id, configName: config.name, fileName: file.path, fileMode: file.mode !== undefined ? parseInt(file.mode, 8) : file.executable ? 0o755 : 0o444, ...(file.owner ? { fileUid: String(file.owner.uid), fileGid: String(file.owner.gid) } : {}) });
+        configs.push({
+          configId: config.id,
+          configName: config.name,
+          fileName: file.path,
+          fileMode: file.mode !== undefined ? parseInt(file.mode, 8) : file.executable ? 0o755 : 0o444,
+          ...(file.owner ? { fileUid: String(file.owner.uid), fileGid: String(file.owner.gid) } : {}),
+        });
       }
     });
     return new docker.Service(
@@ -262,10 +274,7 @@ export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: Wo
           resources: spec.limits && {
             limits: { nanoCpus: Math.round(spec.limits.cpus * 1e9), memoryBytes: Math.round(spec.limits.memoryMb * 1024 * 1024) },
           },
-          networksAdvanceds: [
-            ...(spec.network ? [{ name: spec.network.name, aliases: spec.network.aliases }] : []),
-            ...(spec.extraNetworks ?? []).map((name) => ({ name })),
-          ],
+          networksAdvanceds: [...(spec.network ? [{ name: spec.network.name, aliases: spec.network.aliases }] : []), ...(spec.extraNetworks ?? []).map((name) => ({ name }))],
           placement: spec.constraints?.length ? { constraints: spec.constraints } : undefined,
           restartPolicy: { condition: "any", delay: "5s" },
         },
@@ -307,10 +316,7 @@ export function declareWorkload(logicalName: string, spec: WorkloadSpec, ctx: Wo
       networkMode: spec.hostNetwork ? "host" : undefined,
       networksAdvanced: spec.hostNetwork
         ? undefined
-        : [
-            ...(spec.network ? [{ name: spec.network.name, aliases: spec.network.aliases }] : []),
-            ...(spec.extraNetworks ?? []).map((name) => ({ name })),
-          ],
+        : [...(spec.network ? [{ name: spec.network.name, aliases: spec.network.aliases }] : []), ...(spec.extraNetworks ?? []).map((name) => ({ name }))],
       ports: spec.ports?.map((p) =>
         spec.portDefaults === "provider"
           ? { internal: p.internal, external: p.external, ip: p.ip, protocol: p.protocol }

@@ -29,18 +29,78 @@ const ALWAYS = "always";
  */
 export const APP_CONTRACT: ContractVariable[] = [
   { name: "APP_ENV", secret: false, envs: { prod: "`prod`", dev: "`dev`", preview: "`preview`" }, meaning: "which environment this is" },
-  { name: "PORT", secret: false, envs: { prod: ALWAYS, dev: ALWAYS, preview: ALWAYS }, meaning: "the port to listen on (`app.port`, default 3000); the proxy and the health check connect to it" },
-  { name: "BASE_PATH", secret: false, envs: { preview: "`/preview/<slug>`" }, meaning: "path prefix the app is served under; build links with it (prod and dev are served at `/` and do not set it)" },
-  { name: "APP_VERSION", secret: false, envs: { prod: "`app.version` set", dev: "`app.version` set", preview: "dev's `app.version` set" }, meaning: "the release version (`npm run promote` sets it in prod)" },
-  { name: "DATABASE_URL", secret: true, envs: { prod: ALWAYS, dev: ALWAYS, preview: ALWAYS }, meaning: "`postgres://<role>:<password>@<host>:<port>/<db>?sslmode=…` of the env's own database (`<app>_<env>`, preview `<app>_preview_<slug>`) and role" },
-  { name: "SESSION_SECRET", secret: true, envs: { prod: ALWAYS, dev: ALWAYS, preview: ALWAYS }, meaning: "48 random characters, generated per env (a preview gets its own): sign session cookies with it" },
-  { name: "JWT_SECRET", secret: true, envs: { prod: ALWAYS, dev: ALWAYS, preview: ALWAYS }, meaning: "48 random characters, generated per env and distinct from SESSION_SECRET: sign tokens with it (rotating one does not invalidate the other)" },
-  { name: "REDIS_URL", secret: false, envs: { prod: "`redis.mode` ≠ none", dev: "`redis.mode` ≠ none", preview: "dev's `redis.mode` ≠ none (dev's Redis)" }, meaning: "`redis://…` of the env's Redis (dedicated: `redis://redis:6379`)" },
-  { name: "REDIS_PREFIX", secret: false, envs: { prod: "with REDIS_URL", dev: "with REDIS_URL", preview: "with REDIS_URL" }, meaning: "prefix every key with it (`redis.prefix`, default `<env>:`; preview `preview-<slug>:`): envs sharing a server never see each other's keys" },
-  { name: "FEATURE_<FLAG>", secret: false, envs: { prod: "per `app.features` flag", dev: "per `app.features` flag", preview: "per dev's flag" }, meaning: "`true`/`false` of the flag (upper-cased name)" },
-  { name: "DATA_DIR", secret: false, envs: { prod: "`app.dataPath` set", dev: "`app.dataPath` set" }, meaning: "directory of the env's persistent volume (a preview has no volume)" },
-  { name: "<NAME> of app.env", secret: false, envs: { prod: ALWAYS, dev: ALWAYS, preview: "dev's values" }, meaning: "the stack file's `app.env`, as given (cannot override the variables above)" },
-  { name: "<NAME> of app.secretEnv", secret: true, envs: { prod: ALWAYS, dev: ALWAYS }, meaning: "the secret config key it names (`pulumi config set --secret`); not given to previews, which run unreviewed branch code" },
+  {
+    name: "PORT",
+    secret: false,
+    envs: { prod: ALWAYS, dev: ALWAYS, preview: ALWAYS },
+    meaning: "the port to listen on (`app.port`, default 3000); the proxy and the health check connect to it",
+  },
+  {
+    name: "BASE_PATH",
+    secret: false,
+    envs: { preview: "`/preview/<slug>`" },
+    meaning: "path prefix the app is served under; build links with it (prod and dev are served at `/` and do not set it)",
+  },
+  {
+    name: "APP_VERSION",
+    secret: false,
+    envs: { prod: "`app.version` set", dev: "`app.version` set", preview: "dev's `app.version` set" },
+    meaning: "the release version (`npm run promote` sets it in prod)",
+  },
+  {
+    name: "DATABASE_URL",
+    secret: true,
+    envs: { prod: ALWAYS, dev: ALWAYS, preview: ALWAYS },
+    meaning: "`postgres://<role>:<password>@<host>:<port>/<db>?sslmode=…` of the env's own database (`<app>_<env>`, preview `<app>_preview_<slug>`) and role",
+  },
+  {
+    name: "SESSION_SECRET",
+    secret: true,
+    envs: { prod: ALWAYS, dev: ALWAYS, preview: ALWAYS },
+    meaning: "48 random characters, generated per env (a preview gets its own): sign session cookies with it",
+  },
+  {
+    name: "JWT_SECRET",
+    secret: true,
+    envs: { prod: ALWAYS, dev: ALWAYS, preview: ALWAYS },
+    meaning: "48 random characters, generated per env and distinct from SESSION_SECRET: sign tokens with it (rotating one does not invalidate the other)",
+  },
+  {
+    name: "REDIS_URL",
+    secret: false,
+    envs: { prod: "`redis.mode` ≠ none", dev: "`redis.mode` ≠ none", preview: "dev's `redis.mode` ≠ none (dev's Redis)" },
+    meaning: "`redis://…` of the env's Redis (dedicated: `redis://redis:6379`)",
+  },
+  {
+    name: "REDIS_PREFIX",
+    secret: false,
+    envs: { prod: "with REDIS_URL", dev: "with REDIS_URL", preview: "with REDIS_URL" },
+    meaning: "prefix every key with it (`redis.prefix`, default `<env>:`; preview `preview-<slug>:`): envs sharing a server never see each other's keys",
+  },
+  {
+    name: "FEATURE_<FLAG>",
+    secret: false,
+    envs: { prod: "per `app.features` flag", dev: "per `app.features` flag", preview: "per dev's flag" },
+    meaning: "`true`/`false` of the flag (upper-cased name)",
+  },
+  {
+    name: "DATA_DIR",
+    secret: false,
+    envs: { prod: "`app.dataPath` set", dev: "`app.dataPath` set" },
+    meaning: "directory of the env's persistent volume (a preview has no volume)",
+  },
+  {
+    name: "<NAME> of app.env",
+    secret: false,
+    envs: { prod: ALWAYS, dev: ALWAYS, preview: "dev's values" },
+    meaning: "the stack file's `app.env`, as given (cannot override the variables above)",
+  },
+  {
+    name: "<NAME> of app.secretEnv",
+    secret: true,
+    envs: { prod: ALWAYS, dev: ALWAYS },
+    meaning: "the secret config key it names (`pulumi config set --secret`); not given to previews, which run unreviewed branch code",
+  },
 ];
 
 /** What the app's image must do for a deploy to count as healthy (standalone and Swarm alike). */

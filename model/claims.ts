@@ -64,7 +64,10 @@ export function machineOf(endpoint: string): string {
 
 /** A host name as DNS compares it: case-insensitive, trailing dot optional. */
 export function normalHost(host: string): string {
-  return host.toLowerCase().replace(/\.$/, "").replace(/^\[|\]$/g, "");
+  return host
+    .toLowerCase()
+    .replace(/\.$/, "")
+    .replace(/^\[|\]$/g, "");
 }
 
 /** A Redis URL's server and database, as the client connects: host (normalised), port (6379), db (0). */
@@ -93,7 +96,6 @@ export function normalPath(p: string): string {
 function workloadHosts(config: StackConfig): HostConfig[] {
   return config.runtime === "swarm" ? config.hosts : config.hosts.slice(0, 1);
 }
-
 
 /**
  * Where the env's proxy runs and what it binds, as InstanceStack declares it: standalone, one

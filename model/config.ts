@@ -204,8 +204,7 @@ export function parseStackConfig(
   const isSecret = (key: string) => opts.isSecret?.(key) ?? false;
   // A value is never shown when its key is secret (under `pulumi up` the program sees it decrypted),
   // nor under secretEnv, whose values are key names but may be a pasted secret.
-  const valueOf = (path: PropertyKey[], value: unknown) =>
-    isSecret(String(path[0])) || (path[0] === "app" && path[1] === "secretEnv") ? SECRET_NOT_SHOWN : describe(value);
+  const valueOf = (path: PropertyKey[], value: unknown) => (isSecret(String(path[0])) || (path[0] === "app" && path[1] === "secretEnv") ? SECRET_NOT_SHOWN : describe(value));
 
   const values: Record<string, unknown> = { ...raw };
   const previewBranch = branchFromStackName(opts.stack);
@@ -257,8 +256,11 @@ export function parseStackConfig(
   // it is only accepted where it flows into the app's (secret) environment alone: redis.url.
   for (const key of Object.keys(structured)) {
     if (isSecret(key) && !SECRET_CAPABLE_KEYS.includes(key)) {
-      at([key], `holds a secure value, which twinstack:${key} cannot keep secret (it reaches names, generated files and plain inputs): ` +
-        "put the secret in a top-level key of its own and refer to it (app.secretEnv, postgres.adminPasswordKey, ...)");
+      at(
+        [key],
+        `holds a secure value, which twinstack:${key} cannot keep secret (it reaches names, generated files and plain inputs): ` +
+          "put the secret in a top-level key of its own and refer to it (app.secretEnv, postgres.adminPasswordKey, ...)",
+      );
     }
   }
   if (!config) throw new ConfigError(problems);
@@ -290,7 +292,12 @@ export function parseStackConfig(
     const where = named ? [key] : path;
     const command = named ? `\`pulumi config set --secret ${key} <value>\`` : "`pulumi config set --secret <name> <value>`, and put that <name> here";
     if (values[key] === undefined) {
-      at(where, named ? `required secret is missing: set it with ${command}` : `names a secret config key that is not set (the name looks like a secret value itself, so it is not shown): choose a key name, set it with ${command}`);
+      at(
+        where,
+        named
+          ? `required secret is missing: set it with ${command}`
+          : `names a secret config key that is not set (the name looks like a secret value itself, so it is not shown): choose a key name, set it with ${command}`,
+      );
     } else if (opts.isSecret && !opts.isSecret(key)) {
       at(where, `holds a secret in plain text: set it with ${command}`);
     }
@@ -310,7 +317,12 @@ const SECRET_REFERENCE_SITES: Path[] = [
   ["runners", "registrationTokenKey"],
   ["monitoring", "alerts"],
 ];
-const SECRET_REFERENCE_GATES: Path[] = [["postgres", "mode"], ["gitea", "runner", "enabled"], ["runners", "count"], ["monitoring", "enabled"]];
+const SECRET_REFERENCE_GATES: Path[] = [
+  ["postgres", "mode"],
+  ["gitea", "runner", "enabled"],
+  ["runners", "count"],
+  ["monitoring", "enabled"],
+];
 SECRET_REFERENCE_SITES.push(...SECRET_REFERENCE_GATES);
 
 /** Cross-field rules a schema cannot say locally. */
@@ -345,7 +357,12 @@ function semanticProblems(config: StackConfig, file: string, declaresRunners: bo
     const holders = config.vip.nodes ?? hostNames;
     holders.forEach((node) => {
       const host = config.hosts.find((h) => h.name === node);
-      if (host && !host.address && !host.provision) at(["hosts", hostNames.indexOf(node), "address"], "required for keepalived unicast peers", [["vip", "nodes"], ["hosts", "*", "name"], ["hosts", hostNames.indexOf(node), "provision"]]);
+      if (host && !host.address && !host.provision)
+        at(["hosts", hostNames.indexOf(node), "address"], "required for keepalived unicast peers", [
+          ["vip", "nodes"],
+          ["hosts", "*", "name"],
+          ["hosts", hostNames.indexOf(node), "provision"],
+        ]);
     });
   }
   if (config.runners.count > 0 && !config.runners.forgeUrl) at(["runners", "forgeUrl"], "required key is missing (runners.count > 0)");
@@ -367,9 +384,18 @@ function semanticProblems(config: StackConfig, file: string, declaresRunners: bo
   const serverMajor = backupServerMajor(config);
   const clientMajor = config.backup.image ? postgresMajorOf(config.backup.image) : undefined;
   if (config.backup.enabled && serverMajor !== undefined && clientMajor !== undefined && clientMajor < serverMajor) {
-    at(["backup", "image"], `pg_dump ${clientMajor} cannot dump a PostgreSQL ${serverMajor} server: use an image of major ${serverMajor} or newer, e.g. postgres:${serverMajor}-alpine`, [
-      ["backup", "enabled"], ["postgres", "version"], ["postgres", "mode"], ["postgres", "image"], ["haPostgres", "enabled"], ["haPostgres", "image"],
-    ]);
+    at(
+      ["backup", "image"],
+      `pg_dump ${clientMajor} cannot dump a PostgreSQL ${serverMajor} server: use an image of major ${serverMajor} or newer, e.g. postgres:${serverMajor}-alpine`,
+      [
+        ["backup", "enabled"],
+        ["postgres", "version"],
+        ["postgres", "mode"],
+        ["postgres", "image"],
+        ["haPostgres", "enabled"],
+        ["haPostgres", "image"],
+      ],
+    );
   }
   if (config.env !== "prod" && config.proxy.enabled && config.proxy.basicAuth.length === 0) {
     at(["proxy", "basicAuth"], `a ${config.env} stack needs at least one basic-auth user`, [["proxy", "enabled"]]);

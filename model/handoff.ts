@@ -20,7 +20,11 @@ const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DOCKER_ENDPOINT_RE = /^(unix|ssh|tcp):\/\/\S+$/;
 
-const portNumber = z.number({ error: "must be a port number" }).int({ error: "must be a port number" }).min(1, { error: "must be a port number" }).max(65535, { error: "must be a port number" });
+const portNumber = z
+  .number({ error: "must be a port number" })
+  .int({ error: "must be a port number" })
+  .min(1, { error: "must be a port number" })
+  .max(65535, { error: "must be a port number" });
 const text = z.string({ error: "must be a string" });
 const required = text.min(1, { error: "is missing" });
 const dockerEndpoint = text.regex(DOCKER_ENDPOINT_RE, { error: "must be unix://, ssh:// or tcp://" });
@@ -32,12 +36,10 @@ const dockerEndpoint = text.regex(DOCKER_ENDPOINT_RE, { error: "must be unix://,
  * on both sides; a mismatch fails with {@link PreviewHandoffError}.
  */
 export const previewHandoffSchema = z.object({
-  appName: text
-    .regex(APP_NAME_RE, { error: (issue) => `${JSON.stringify(issue.input)} must be lower-case letters, digits, '-', '_'` })
-    .max(PREVIEW_APP_NAME_MAX_LENGTH, {
-      error: (issue) =>
-        `"${String(issue.input)}" is longer than ${PREVIEW_APP_NAME_MAX_LENGTH} characters: preview database names (<app>${PREVIEW_DATABASE_INFIX}<slug>) would exceed ${PG_IDENTIFIER_MAX}`,
-    }),
+  appName: text.regex(APP_NAME_RE, { error: (issue) => `${JSON.stringify(issue.input)} must be lower-case letters, digits, '-', '_'` }).max(PREVIEW_APP_NAME_MAX_LENGTH, {
+    error: (issue) =>
+      `"${String(issue.input)}" is longer than ${PREVIEW_APP_NAME_MAX_LENGTH} characters: preview database names (<app>${PREVIEW_DATABASE_INFIX}<slug>) would exceed ${PG_IDENTIFIER_MAX}`,
+  }),
   /** Docker endpoint of the dev host previews run on (unix:// or ssh://). */
   dockerHost: dockerEndpoint,
   /** SSH options for an ssh:// docker host. */

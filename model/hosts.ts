@@ -76,7 +76,11 @@ export function privateNetworkPlan(config: StackConfig): { plan?: PrivateNetwork
   for (const { h, i } of hcloudHosts) {
     const zone = HCLOUD_NETWORK_ZONES[h.provision!.location];
     if (zone) zones.add(zone);
-    else if (!net.zone) problems.push({ key: `hosts[${i}].provision.location`, message: `unknown hcloud location "${h.provision!.location}": set provisioning.privateNetwork.zone (locations: ${Object.keys(HCLOUD_NETWORK_ZONES).join(", ")})` });
+    else if (!net.zone)
+      problems.push({
+        key: `hosts[${i}].provision.location`,
+        message: `unknown hcloud location "${h.provision!.location}": set provisioning.privateNetwork.zone (locations: ${Object.keys(HCLOUD_NETWORK_ZONES).join(", ")})`,
+      });
   }
   if (zones.size > 1) {
     problems.push({ key: "hosts", message: `hcloud hosts in network zones ${[...zones].sort().join(" and ")} cannot share a private network: put them in one zone's locations` });

@@ -42,7 +42,10 @@ export const REDIS: ImageFacts = {
   paths: { data: "/data" },
   user: "redis, dropped to by the entrypoint, which first chowns /data",
   health: ["redis-cli", "ping"],
-  sources: ["https://github.com/docker-library/redis/blob/master/7.4/alpine/Dockerfile (VOLUME /data, WORKDIR /data, EXPOSE 6379, redis-cli installed)", "https://github.com/docker-library/redis/blob/master/7.4/alpine/docker-entrypoint.sh"],
+  sources: [
+    "https://github.com/docker-library/redis/blob/master/7.4/alpine/Dockerfile (VOLUME /data, WORKDIR /data, EXPOSE 6379, redis-cli installed)",
+    "https://github.com/docker-library/redis/blob/master/7.4/alpine/docker-entrypoint.sh",
+  ],
 };
 
 /** eclipse-mosquitto 2.x: https://hub.docker.com/_/eclipse-mosquitto */
@@ -66,7 +69,10 @@ export const CADDY: ImageFacts = {
   paths: { caddyfile: "/etc/caddy/Caddyfile", data: "/data", config: "/config" },
   user: "0:0",
   health: ["caddy", "version"],
-  sources: ["https://github.com/caddyserver/caddy-docker/blob/master/2.8/alpine/Dockerfile (EXPOSE 80 443 2019, XDG_DATA_HOME=/data, XDG_CONFIG_HOME=/config, CMD caddy run --config /etc/caddy/Caddyfile)", "https://caddyserver.com/docs/conventions#file-locations"],
+  sources: [
+    "https://github.com/caddyserver/caddy-docker/blob/master/2.8/alpine/Dockerfile (EXPOSE 80 443 2019, XDG_DATA_HOME=/data, XDG_CONFIG_HOME=/config, CMD caddy run --config /etc/caddy/Caddyfile)",
+    "https://caddyserver.com/docs/conventions#file-locations",
+  ],
 };
 
 /** The static-file vault: the same caddy image, `caddy file-server`. */
@@ -150,7 +156,10 @@ export const KEEPALIVED: ImageFacts = {
   ports: {},
   paths: { config: "/etc/keepalived/twinstack.conf" },
   user: "0:0 (needs NET_ADMIN, NET_BROADCAST, NET_RAW and the host network)",
-  sources: ["https://github.com/osixia/docker-keepalived/blob/v2.0.20/image/Dockerfile (FROM osixia/light-baseimage:alpine-0.1.6-dev, builds keepalived 2.0.20; apk add curl, not in its apk del list)", "https://keepalived.readthedocs.io/en/latest/programs_synopsis.html (--use-file, --dont-fork, --log-console, --vrrp)"],
+  sources: [
+    "https://github.com/osixia/docker-keepalived/blob/v2.0.20/image/Dockerfile (FROM osixia/light-baseimage:alpine-0.1.6-dev, builds keepalived 2.0.20; apk add curl, not in its apk del list)",
+    "https://keepalived.readthedocs.io/en/latest/programs_synopsis.html (--use-file, --dont-fork, --log-console, --vrrp)",
+  ],
 };
 
 /** Spilo (Patroni + PostgreSQL 16) by Zalando. */
@@ -173,7 +182,10 @@ export const ETCD: ImageFacts = {
   paths: { data: "/var/lib/etcd" },
   user: "0:0",
   health: ["etcdctl", "--endpoints=http://127.0.0.1:2379", "endpoint", "health"],
-  sources: ["https://github.com/etcd-io/etcd/blob/v3.5.15/Dockerfile-release.amd64 (FROM gcr.io/distroless/static-debian11, /usr/local/bin/etcd and etcdctl, EXPOSE 2379 2380)", "https://etcd.io/docs/v3.5/op-guide/configuration/ (ETCD_* variables)"],
+  sources: [
+    "https://github.com/etcd-io/etcd/blob/v3.5.15/Dockerfile-release.amd64 (FROM gcr.io/distroless/static-debian11, /usr/local/bin/etcd and etcdctl, EXPOSE 2379 2380)",
+    "https://etcd.io/docs/v3.5/op-guide/configuration/ (ETCD_* variables)",
+  ],
 };
 
 /** Official haproxy image (alpine): runs as the unprivileged haproxy user, config in /usr/local/etc/haproxy. */

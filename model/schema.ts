@@ -15,16 +15,16 @@ function coerceNumeric(value: unknown): unknown {
 function numberWhere(message: string, ok: (n: number) => boolean) {
   return z.preprocess(coerceNumeric, z.number({ error: message }).refine(ok, { error: message }));
 }
-const isInt = (lo: number, hi = Number.MAX_SAFE_INTEGER) => (n: number) => Number.isInteger(n) && n >= lo && n <= hi;
+const isInt =
+  (lo: number, hi = Number.MAX_SAFE_INTEGER) =>
+  (n: number) =>
+    Number.isInteger(n) && n >= lo && n <= hi;
 
 /** A TCP/UDP port number, an integer 1-65535 (a numeric string from the stack file is accepted). */
 export const port = numberWhere("expected a number from 1 to 65535", isInt(1, 65535));
 const positive = (what: string) => numberWhere(`expected ${what}`, (n) => n > 0);
 
-const bool = z.preprocess(
-  (value) => (value === "true" ? true : value === "false" ? false : value),
-  z.boolean({ error: "expected true or false" }),
-);
+const bool = z.preprocess((value) => (value === "true" ? true : value === "false" ? false : value), z.boolean({ error: "expected true or false" }));
 
 /** Container limits: `cpus` (a positive number of CPUs, e.g. 0.5) and `memoryMb` (whole MiB, e.g. 512). */
 export const limitsSchema = z.strictObject({
@@ -69,7 +69,10 @@ export const provisionSchema = z.strictObject({
 export const hostSchema = z.strictObject({
   name,
   /** Docker endpoint: unix:///var/run/docker.sock, ssh://user@host. Omitted for provisioned hosts (derived). */
-  docker: z.string().regex(/^(unix|ssh|tcp):\/\/\S+$/, { error: "expected unix:///path, ssh://user@host or tcp://host:port" }).optional(),
+  docker: z
+    .string()
+    .regex(/^(unix|ssh|tcp):\/\/\S+$/, { error: "expected unix:///path, ssh://user@host or tcp://host:port" })
+    .optional(),
   /** LAN or public address, used for VRRP unicast peers and Swarm joins. */
   address: z.string().optional(),
   /**
@@ -113,7 +116,10 @@ export const appSchema = z.strictObject({
   /** Non-prod: re-pull the image when this changes, instead of asking the registry for the tag's digest (CI passes the pushed digest or commit). */
   pullTrigger: z.string().min(1).optional(),
   port: port.default(3000),
-  healthPath: z.string().regex(/^\/[\w\-./]*$/, { error: "expected an absolute URL path such as /healthz" }).default("/healthz"),
+  healthPath: z
+    .string()
+    .regex(/^\/[\w\-./]*$/, { error: "expected an absolute URL path such as /healthz" })
+    .default("/healthz"),
   replicas: positive("a positive number of replicas").default(1),
   websocketPort: port.optional(),
   /** Host port the app is published on directly (e.g. a bot with no proxy: lugh prod 3000, staging 3001). */
@@ -133,21 +139,27 @@ export const appSchema = z.strictObject({
    * container of the app image with the app's env, before the new version is deployed; a failure
    * stops the release and the old version keeps serving. Prod with backups takes a backup first.
    */
-  release: z.strictObject({
-    /** e.g. ["alembic", "upgrade", "head"] (makapix) or ["bun", "run", "migrate"] (lugh). */
-    command: z.array(z.string().min(1, { error: "expected a non-empty word" }), { error: "expected a list of strings" }).min(1, { error: "expected a command such as [alembic, upgrade, head]" }),
-  }).optional(),
+  release: z
+    .strictObject({
+      /** e.g. ["alembic", "upgrade", "head"] (makapix) or ["bun", "run", "migrate"] (lugh). */
+      command: z
+        .array(z.string().min(1, { error: "expected a non-empty word" }), { error: "expected a list of strings" })
+        .min(1, { error: "expected a command such as [alembic, upgrade, head]" }),
+    })
+    .optional(),
   /**
    * The health check behind `pulumi up`'s wait and Swarm's start-first updates. Default: GET
    * http://127.0.0.1:<port><healthPath> with a static busybox mounted into the container
    * (nothing needed inside the image). `command`: an exec-form check the image itself can run
    * instead, e.g. ["node", "healthcheck.js"].
    */
-  healthCheck: z.strictObject({
-    command: z.array(z.string()).min(1, { error: "expected an exec-form command such as [\"node\", \"healthcheck.js\"]" }).optional(),
-    /** Image whose static /bin/busybox the default probe copies into the env's probe volume (a registry mirror's copy, say). */
-    probeImage: z.string().min(1).default(images.HEALTH_PROBE.image),
-  }).prefault({}),
+  healthCheck: z
+    .strictObject({
+      command: z.array(z.string()).min(1, { error: 'expected an exec-form command such as ["node", "healthcheck.js"]' }).optional(),
+      /** Image whose static /bin/busybox the default probe copies into the env's probe volume (a registry mirror's copy, say). */
+      probeImage: z.string().min(1).default(images.HEALTH_PROBE.image),
+    })
+    .prefault({}),
 });
 
 /**
@@ -188,7 +200,10 @@ export const postgresSchema = z.strictObject({
 export const redisSchema = z.strictObject({
   mode: z.enum(["none", "dedicated", "shared"], { error: 'expected "none", "dedicated" or "shared"' }).default("none"),
   /** shared mode: URL of the shared server; dedicated: ignored. */
-  url: z.string().regex(/^rediss?:\/\//, { error: "expected redis://host:port" }).optional(),
+  url: z
+    .string()
+    .regex(/^rediss?:\/\//, { error: "expected redis://host:port" })
+    .optional(),
   /** Key prefix of this env on a shared server. Defaults to "<env>:". */
   prefix: z.string().optional(),
   image: z.string().default(images.REDIS.image),
@@ -231,13 +246,15 @@ export const giteaSchema = z.strictObject({
   image: z.string().optional(),
   /** Git SSH published on the VIP (or host) at this port. */
   sshPort: port.default(22),
-  runner: z.strictObject({
-    enabled: bool.default(false),
-    image: z.string().optional(),
-    labels: z.array(z.string()).default(["docker"]),
-    registrationTokenKey: secretKey.optional(),
-    limits: limitsSchema.optional(),
-  }).prefault({}),
+  runner: z
+    .strictObject({
+      enabled: bool.default(false),
+      image: z.string().optional(),
+      labels: z.array(z.string()).default(["docker"]),
+      registrationTokenKey: secretKey.optional(),
+      limits: limitsSchema.optional(),
+    })
+    .prefault({}),
   limits: limitsSchema.optional(),
 });
 
@@ -328,7 +345,10 @@ export const runnersSchema = z.strictObject({
   image: z.string().optional(),
   golden: bool.default(false),
   forge: z.enum(["forgejo", "gitea"]).default("forgejo"),
-  forgeUrl: z.string().regex(/^https?:\/\//, { error: "expected the forge URL, e.g. https://forge.example.com" }).optional(),
+  forgeUrl: z
+    .string()
+    .regex(/^https?:\/\//, { error: "expected the forge URL, e.g. https://forge.example.com" })
+    .optional(),
   registrationTokenKey: secretKey.default("runnerRegistrationToken"),
   labels: z.array(z.string()).default(["docker"]),
   runnerVersion: z.string().default("6.3.1"),
@@ -357,18 +377,20 @@ export const provisioningSchema = z.strictObject({
   /** The only range allowed to SSH into provisioned hosts (default: runners.adminCidr). */
   adminCidr: cidr.optional(),
   /** hcloud: a private network the provisioned hosts join; Swarm, etcd and Patroni talk over it. */
-  privateNetwork: z.strictObject({
-    /**
-     * Default: on when two or more hcloud hosts form a Swarm or run HA Postgres (their firewall only
-     * admits the admin range and the env's public ports, so members must talk over the private network).
-     */
-    enabled: bool.optional(),
-    ipRange: cidr.default("10.0.0.0/16"),
-    /** Hosts get .11, .12, ... of this subnet, in config order. */
-    subnet: cidr.default("10.0.1.0/24"),
-    /** Hetzner network zone of the subnet (eu-central, us-east, us-west, ap-southeast): every host must be in it. Default: the zone of the hosts' location. */
-    zone: z.string().optional(),
-  }).prefault({}),
+  privateNetwork: z
+    .strictObject({
+      /**
+       * Default: on when two or more hcloud hosts form a Swarm or run HA Postgres (their firewall only
+       * admits the admin range and the env's public ports, so members must talk over the private network).
+       */
+      enabled: bool.optional(),
+      ipRange: cidr.default("10.0.0.0/16"),
+      /** Hosts get .11, .12, ... of this subnet, in config order. */
+      subnet: cidr.default("10.0.1.0/24"),
+      /** Hetzner network zone of the subnet (eu-central, us-east, us-west, ap-southeast): every host must be in it. Default: the zone of the hosts' location. */
+      zone: z.string().optional(),
+    })
+    .prefault({}),
 });
 
 /** One entry of `twinstack:tenants`: domains and per-org template domains (`ai.{org}.{tld}`) routed to `upstream` (@default "app"). */
@@ -427,38 +449,46 @@ export const monitoringSchema = z.strictObject({
   scrapeIntervalSeconds: numberWhere("expected a scrape interval in seconds (5 to 300)", isInt(5, 300)).default(30),
   retentionDays: numberWhere("expected how many days of metrics to keep (>= 1)", isInt(1)).default(15),
   /** Where alerts go: a webhook (URL in a secret key) or email. Exactly one. */
-  alerts: z.strictObject({
-    /** Name of the secret config key holding the webhook URL (Slack, Matrix, ntfy... tokens live in URLs). */
-    webhookUrlKey: secretKey.optional(),
-    email: z.strictObject({
-      to: z.string().regex(/^[^@\s]+@[^@\s]+$/, { error: "expected an email address" }),
-      from: z.string().regex(/^[^@\s]+@[^@\s]+$/, { error: "expected an email address" }),
-      /** SMTP server host:port. */
-      smarthost: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, { error: "expected host:port, e.g. smtp.example.com:587" }),
-      username: z.string().optional(),
-      passwordKey: secretKey.optional(),
-      requireTls: bool.default(true),
-    }).optional(),
-    repeatIntervalHours: positive("a positive number of hours").default(4),
-  }).prefault({}),
+  alerts: z
+    .strictObject({
+      /** Name of the secret config key holding the webhook URL (Slack, Matrix, ntfy... tokens live in URLs). */
+      webhookUrlKey: secretKey.optional(),
+      email: z
+        .strictObject({
+          to: z.string().regex(/^[^@\s]+@[^@\s]+$/, { error: "expected an email address" }),
+          from: z.string().regex(/^[^@\s]+@[^@\s]+$/, { error: "expected an email address" }),
+          /** SMTP server host:port. */
+          smarthost: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, { error: "expected host:port, e.g. smtp.example.com:587" }),
+          username: z.string().optional(),
+          passwordKey: secretKey.optional(),
+          requireTls: bool.default(true),
+        })
+        .optional(),
+      repeatIntervalHours: positive("a positive number of hours").default(4),
+    })
+    .prefault({}),
   /** Alert thresholds; defaults are the Makapix seed's (§10 Monitoring Recommendations). */
-  thresholds: z.strictObject({
-    latencyP99Ms: positive("a P99 latency in milliseconds").default(500),
-    diskUsedPercent: percent("disk usage").default(80),
-    memoryUsedPercent: percent("host memory usage").default(90),
-    certificateDays: positive("a number of days").default(14),
-    dbConnectionsPercent: percent("database connections of max_connections").default(80),
-    containerMemoryPercent: percent("a container's memory of its limit").default(90),
-    containerCpuThrottledPercent: percent("CPU periods throttled by a container's limit").default(50),
-  }).prefault({}),
-  images: z.strictObject({
-    prometheus: z.string().default(images.MONITORING_IMAGES.prometheus),
-    alertmanager: z.string().default(images.MONITORING_IMAGES.alertmanager),
-    blackbox: z.string().default(images.MONITORING_IMAGES.blackbox),
-    nodeExporter: z.string().default(images.MONITORING_IMAGES.nodeExporter),
-    cadvisor: z.string().default(images.MONITORING_IMAGES.cadvisor),
-    postgresExporter: z.string().default(images.MONITORING_IMAGES.postgresExporter),
-  }).prefault({}),
+  thresholds: z
+    .strictObject({
+      latencyP99Ms: positive("a P99 latency in milliseconds").default(500),
+      diskUsedPercent: percent("disk usage").default(80),
+      memoryUsedPercent: percent("host memory usage").default(90),
+      certificateDays: positive("a number of days").default(14),
+      dbConnectionsPercent: percent("database connections of max_connections").default(80),
+      containerMemoryPercent: percent("a container's memory of its limit").default(90),
+      containerCpuThrottledPercent: percent("CPU periods throttled by a container's limit").default(50),
+    })
+    .prefault({}),
+  images: z
+    .strictObject({
+      prometheus: z.string().default(images.MONITORING_IMAGES.prometheus),
+      alertmanager: z.string().default(images.MONITORING_IMAGES.alertmanager),
+      blackbox: z.string().default(images.MONITORING_IMAGES.blackbox),
+      nodeExporter: z.string().default(images.MONITORING_IMAGES.nodeExporter),
+      cadvisor: z.string().default(images.MONITORING_IMAGES.cadvisor),
+      postgresExporter: z.string().default(images.MONITORING_IMAGES.postgresExporter),
+    })
+    .prefault({}),
   limits: limitsSchema.optional(),
 });
 
@@ -489,7 +519,10 @@ export const stackConfigSchema = z.strictObject({
   env: z.enum(ENVS, { error: 'expected "prod", "dev" or "preview"' }),
   runtime: z.enum(["standalone", "swarm"], { error: 'expected "standalone" or "swarm"' }).default("standalone"),
   domains: z.array(domain).default([]),
-  hosts: z.array(hostSchema).min(1, { error: "expected at least one host" }).default(() => [hostSchema.parse({ name: "local", docker: "unix:///var/run/docker.sock" })]),
+  hosts: z
+    .array(hostSchema)
+    .min(1, { error: "expected at least one host" })
+    .default(() => [hostSchema.parse({ name: "local", docker: "unix:///var/run/docker.sock" })]),
   app: appSchema.optional(),
   postgres: postgresSchema.prefault({}),
   redis: redisSchema.prefault({}),

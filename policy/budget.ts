@@ -184,7 +184,13 @@ export const nonProdBudget: StackValidationPolicy = {
           total.byKey.set(key, k);
         }
       }
-      check(`the swarm (${hosts.map((h) => h.name).join(", ")})`, "each of twinstack:hosts[]", total, hosts.reduce((n, h) => n + h.cpus, 0), hosts.reduce((n, h) => n + h.memoryMb, 0));
+      check(
+        `the swarm (${hosts.map((h) => h.name).join(", ")})`,
+        "each of twinstack:hosts[]",
+        total,
+        hosts.reduce((n, h) => n + h.cpus, 0),
+        hosts.reduce((n, h) => n + h.memoryMb, 0),
+      );
     }
   },
 };

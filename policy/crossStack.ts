@@ -18,8 +18,7 @@ const INSTANCE_STACK_TYPE = "twinstack:index:InstanceStack";
  */
 export const noSharedClaims: StackValidationPolicy = {
   name: "no-shared-claims",
-  description:
-    "No two stacks of the program claim the same VIP, VRRP router id, published host port, database, role, domain, MQTT port, Redis prefix or volume path.",
+  description: "No two stacks of the program claim the same VIP, VRRP router id, published host port, database, role, domain, MQTT port, Redis prefix or volume path.",
   enforcementLevel: "mandatory",
   validateStack: (args, reportViolation) => {
     const anchor = args.resources.find((r) => r.urn.startsWith("urn:pulumi:"));
@@ -37,8 +36,7 @@ export const noSharedClaims: StackValidationPolicy = {
     const nameEnv = envFromStackName(info.stack);
     if (nameEnv && self.config.env !== nameEnv) {
       reportViolation(
-        `stack "${info.stack}" sets twinstack:env "${self.config.env}" in ${self.display}, but a stack named "${info.stack}" is ${nameEnv}: ` +
-          `set twinstack:env: ${nameEnv}`,
+        `stack "${info.stack}" sets twinstack:env "${self.config.env}" in ${self.display}, but a stack named "${info.stack}" is ${nameEnv}: ` + `set twinstack:env: ${nameEnv}`,
       );
     }
 
@@ -81,9 +79,7 @@ export const noSharedClaims: StackValidationPolicy = {
  * as `<host>|<address>:<port>` (a Swarm ingress port counts on every host of the stack).
  */
 export function portClaimsMismatch(claims: Claim[], published: ReturnType<typeof publishedPorts>, hostNames: string[]): string[] {
-  const claimed = new Set(
-    claims.filter((c) => (c.kind === "hostPort" || c.kind === "mqttPort") && c.host).map((c) => `${c.host}|${c.value.slice(c.value.lastIndexOf("|") + 1)}`),
-  );
+  const claimed = new Set(claims.filter((c) => (c.kind === "hostPort" || c.kind === "mqttPort") && c.host).map((c) => `${c.host}|${c.value.slice(c.value.lastIndexOf("|") + 1)}`));
   const actual = new Map<string, string>();
   for (const p of published) {
     for (const host of p.host === EVERY_NODE ? hostNames : [p.host]) actual.set(`${host}|${p.address}:${p.port}`, p.resource);

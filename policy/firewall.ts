@@ -3,7 +3,6 @@ import { ResourceValidationPolicy } from "@pulumi/policy";
 import { DATA_PORTS } from "../model/ports";
 import { physicalName, T } from "./lib/resources";
 
-
 /** "5432", "5000-6000", "all", "any", "" (all ports for tcp on DigitalOcean) -> inclusive range. */
 export function portRange(spec: unknown): [number, number] | undefined {
   if (spec === undefined || spec === null) return [1, 65535];
@@ -54,7 +53,9 @@ function rulesOf(type: string, props: Record<string, any>): Rule[] {
  */
 export const noPublicDataPorts: ResourceValidationPolicy = {
   name: "no-public-data-ports",
-  description: `No firewall opens ${DATA_PORTS.map(({ port, what }) => `${what} (${port})`).join(", ").replace(/, ([^,]*)$/, " or $1")} to 0.0.0.0/0 or ::/0.`,
+  description: `No firewall opens ${DATA_PORTS.map(({ port, what }) => `${what} (${port})`)
+    .join(", ")
+    .replace(/, ([^,]*)$/, " or $1")} to 0.0.0.0/0 or ::/0.`,
   enforcementLevel: "mandatory",
   validateResource: (args, reportViolation) => {
     if (args.type !== T.doFirewall && args.type !== T.hcloudFirewall) return;

@@ -51,7 +51,8 @@ export const prodHealthGated: ResourceValidationPolicy = {
     }
 
     if (!hasHealthcheck(props.healthcheck)) reportViolation(`prod app container "${name}" has no health check: give it healthcheck.tests (twinstack:app.healthPath)`);
-    if (props.wait !== true) reportViolation(`prod app container "${name}" is not health-gated: set wait: true so \`pulumi up\` fails on an unhealthy new container while the old one keeps serving`);
+    if (props.wait !== true)
+      reportViolation(`prod app container "${name}" is not health-gated: set wait: true so \`pulumi up\` fails on an unhealthy new container while the old one keeps serving`);
     if (hasFixedName(props, args.name)) {
       reportViolation(`prod app container "${name}" has a fixed name, which forces delete-before-replace: leave name unset so the new container starts before the old one goes`);
     } else if (args.opts.deleteBeforeReplace === true) {

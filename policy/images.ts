@@ -4,7 +4,25 @@ import { ResourceValidationPolicy } from "@pulumi/policy";
 import { T, workloadImage } from "./lib/resources";
 import { stackInfo } from "./lib/stackContext";
 
-const MOVING_TAGS = new Set(["latest", "dev", "preview", "main", "master", "develop", "edge", "nightly", "stable", "head", "canary", "staging", "test", "unstable", "beta", "alpha", "rc"]);
+const MOVING_TAGS = new Set([
+  "latest",
+  "dev",
+  "preview",
+  "main",
+  "master",
+  "develop",
+  "edge",
+  "nightly",
+  "stable",
+  "head",
+  "canary",
+  "staging",
+  "test",
+  "unstable",
+  "beta",
+  "alpha",
+  "rc",
+]);
 /** A release tag starts with a version number: 1.2.3, v1.2.3, 16-alpine, 2.8-alpine, 1.61-puppeteer-21.4.1. */
 const RELEASE_TAG = /^v?\d+(\.\d+)*([-+_.][0-9A-Za-z][0-9A-Za-z.+_-]*)?$/;
 

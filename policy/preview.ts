@@ -107,7 +107,10 @@ export const previewStaysOnDev: StackValidationPolicy = {
       const prodNet = names.find((n) => nameSegments(n).includes("prod"));
       if (prodNet) reportViolation(`preview workload "${name}" joins the prod network "${prodNet}": join the dev network instead`, r.urn);
       else if (!names.some((n) => nameSegments(n).includes("dev"))) {
-        reportViolation(`preview workload "${name}" is not on the dev network (networks: ${names.join(", ") || "none"}): join the dev stack's network (its networkName output)`, r.urn);
+        reportViolation(
+          `preview workload "${name}" is not on the dev network (networks: ${names.join(", ") || "none"}): join the dev stack's network (its networkName output)`,
+          r.urn,
+        );
       }
     }
 
@@ -118,9 +121,15 @@ export const previewStaysOnDev: StackValidationPolicy = {
       const server = `${String(r.props.host ?? "").toLowerCase()}:${String(r.props.port ?? POSTGRES_PORT)}`;
       if (devServers.includes(server)) continue;
       if (prodServers.includes(server)) {
-        reportViolation(`preview postgresql provider "${r.name}" connects to prod's database server ${server}: use the dev server ${devServers.join(" or ") || "(the dev stack publishes none)"}`, r.urn);
+        reportViolation(
+          `preview postgresql provider "${r.name}" connects to prod's database server ${server}: use the dev server ${devServers.join(" or ") || "(the dev stack publishes none)"}`,
+          r.urn,
+        );
       } else {
-        reportViolation(`preview postgresql provider "${r.name}" connects to ${server}, which is not the dev database server (${devServers.join(" or ") || "the dev stack publishes none: set twinstack:postgres.publishPort in " + dev.display})`, r.urn);
+        reportViolation(
+          `preview postgresql provider "${r.name}" connects to ${server}, which is not the dev database server (${devServers.join(" or ") || "the dev stack publishes none: set twinstack:postgres.publishPort in " + dev.display})`,
+          r.urn,
+        );
       }
     }
     const app = dev.config.app?.name;

@@ -57,7 +57,9 @@ export const nonProdSitesPrivate: ResourceValidationPolicy = {
       if (isRedirectOnly(site)) continue;
       const where = `${info.env} site ${site.addresses.join(", ")}`;
       if (!requiresAuthEverywhere(site)) {
-        reportViolation(`${where} serves routes without basic auth: put basic_auth at the site level (twinstack:proxy.basicAuth lists the users) so every route asks for a password`);
+        reportViolation(
+          `${where} serves routes without basic auth: put basic_auth at the site level (twinstack:proxy.basicAuth lists the users) so every route asks for a password`,
+        );
       }
       if (!sendsNoindexEverywhere(site)) {
         reportViolation(`${where} does not send X-Robots-Tag: noindex on every route: add header X-Robots-Tag "noindex, nofollow" at the site level`);

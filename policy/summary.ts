@@ -60,8 +60,7 @@ export function groupViolations(violations: Violation[]): ViolationGroup[] {
 
 /** One line `policy (level): where: message`, naming up to three resources, with the folded count. */
 export function formatGroup(g: ViolationGroup): string {
-  const where =
-    g.resources.length === 0 ? "stack" : g.resources.length <= 3 ? g.resources.join(", ") : `${g.resources.slice(0, 2).join(", ")} and ${g.resources.length - 2} more`;
+  const where = g.resources.length === 0 ? "stack" : g.resources.length <= 3 ? g.resources.join(", ") : `${g.resources.slice(0, 2).join(", ")} and ${g.resources.length - 2} more`;
   let line = `${g.policy} (${g.enforcementLevel}): ${where}: ${g.message}`;
   if (g.follows) {
     const parts = Object.entries(g.follows).map(([policy, n]) => `${policy} ×${n}`);

@@ -7,11 +7,7 @@ import { InstanceHost, InstanceStackArgs } from "../components/instanceStack";
 import { LoadedConfig } from "./config";
 import { namePrefix } from "../model/names";
 
-export function haPostgresDatabase(
-  loaded: LoadedConfig,
-  hosts: InstanceHost[],
-  publicAddresses: Record<string, pulumi.Input<string>>,
-): Pick<InstanceStackArgs, "database"> {
+export function haPostgresDatabase(loaded: LoadedConfig, hosts: InstanceHost[], publicAddresses: Record<string, pulumi.Input<string>>): Pick<InstanceStackArgs, "database"> {
   const c = loaded.config;
   const ha = c.haPostgres;
   // runtime "swarm", no shared postgres.mode and an odd member count are checked by config

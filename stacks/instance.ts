@@ -121,7 +121,14 @@ export function instanceArgs(loaded: LoadedConfig, hosts: InstanceHost[], extra:
       c.vip.mode === "none"
         ? undefined
         : c.vip.mode === "keepalived"
-          ? { mode: "keepalived", address: c.vip.address!, interface: c.vip.interface, routerId: c.vip.routerId!, image: c.vip.image, nodes: c.vip.nodes ?? c.hosts.map((h) => h.name) }
+          ? {
+              mode: "keepalived",
+              address: c.vip.address!,
+              interface: c.vip.interface,
+              routerId: c.vip.routerId!,
+              image: c.vip.image,
+              nodes: c.vip.nodes ?? c.hosts.map((h) => h.name),
+            }
           : {
               mode: c.vip.mode,
               location: c.vip.location ?? c.hosts[0].provision?.location ?? "",
@@ -143,9 +150,15 @@ function monitoringArgs(loaded: LoadedConfig): NonNullable<InstanceStackArgs["mo
   const email = m.alerts.email;
   const receiver: pulumi.Output<AlertReceiver> = m.alerts.webhookUrlKey
     ? loaded.secret(m.alerts.webhookUrlKey).apply((url): AlertReceiver => ({ kind: "webhook", url }))
-    : pulumi
-        .output(email!.passwordKey ? loaded.secret(email!.passwordKey) : undefined)
-        .apply((password): AlertReceiver => ({ kind: "email", to: email!.to, from: email!.from, smarthost: email!.smarthost, username: email!.username, password, requireTls: email!.requireTls }));
+    : pulumi.output(email!.passwordKey ? loaded.secret(email!.passwordKey) : undefined).apply((password): AlertReceiver => ({
+        kind: "email",
+        to: email!.to,
+        from: email!.from,
+        smarthost: email!.smarthost,
+        username: email!.username,
+        password,
+        requireTls: email!.requireTls,
+      }));
   return {
     scrapeIntervalSeconds: m.scrapeIntervalSeconds,
     retentionDays: m.retentionDays,
@@ -175,8 +188,11 @@ function tenantSites(c: StackConfig) {
   return c.tenants.map((t) => ({ domains: tenantDomains(t), upstream: t.upstream }));
 }
 
-
-export function composeInstance(loaded: LoadedConfig, hosts: InstanceHost[], extra: Partial<InstanceStackArgs> = {}): { instance: InstanceStack; outputs: Record<string, unknown> } {
+export function composeInstance(
+  loaded: LoadedConfig,
+  hosts: InstanceHost[],
+  extra: Partial<InstanceStackArgs> = {},
+): { instance: InstanceStack; outputs: Record<string, unknown> } {
   const c = loaded.config;
   const args = instanceArgs(loaded, hosts, extra);
   const instance = new InstanceStack(namePrefix(args.appName, args.env), args);
@@ -211,7 +227,19 @@ export function composeInstance(loaded: LoadedConfig, hosts: InstanceHost[], ext
         dockerHost,
         dockerSshOpts: ["-o", "StrictHostKeyChecking=accept-new"],
         networkName,
-        postgres: { host: admin.host, port: admin.port, appHost, appPort, adminUser: admin.user, adminPassword: admin.password, sslmode: admin.sslmode, devDatabase, devDatabaseUrl, clientImage: backupImage(c), extensions: c.postgres.extensions },
+        postgres: {
+          host: admin.host,
+          port: admin.port,
+          appHost,
+          appPort,
+          adminUser: admin.user,
+          adminPassword: admin.password,
+          sslmode: admin.sslmode,
+          devDatabase,
+          devDatabaseUrl,
+          clientImage: backupImage(c),
+          extensions: c.postgres.extensions,
+        },
         proxy: { label: instance.proxy!.label, previewsDir: instance.proxy!.previewsDir, ...(proxyHosts.length ? { dockerHosts: proxyHosts } : {}) },
         domain: c.domains[0],
         httpsPort: c.proxy.httpsPort,

@@ -74,7 +74,18 @@ describe("defaults pass the default policy on the default host size", () => {
   test("a real overrun is one line naming the key to change and by how much", () => {
     const file = writeStack(
       "Pulumi.dev.yaml",
-      ["config:", "  twinstack:env: dev", "  twinstack:domains: [dev.shop.example.com]", "  twinstack:app:", "    name: shop", "    image: shop:main", "  twinstack:redis:", "    mode: dedicated", "    limits: {cpus: 1, memoryMb: 2048}", ""].join("\n"),
+      [
+        "config:",
+        "  twinstack:env: dev",
+        "  twinstack:domains: [dev.shop.example.com]",
+        "  twinstack:app:",
+        "    name: shop",
+        "    image: shop:main",
+        "  twinstack:redis:",
+        "    mode: dedicated",
+        "    limits: {cpus: 1, memoryMb: 2048}",
+        "",
+      ].join("\n"),
     );
     const run = runPlanCli(["-s", "dev", "--config", file]);
     expect(run.status).toBe(1);
@@ -84,7 +95,7 @@ describe("defaults pass the default policy on the default host size", () => {
     // 2832 MiB asked, 1638 allowed: 2048 - 1194 = 854 -> 832; share 1.5 / 2 = 0.75; host 1.5 / 0.4 = 3.75 CPUs, 2832 / 0.4 = 7080 MiB.
     expect(budget).toEqual([
       expect.stringContaining(
-        'ask for 1.5 CPUs and 2832 MiB, over the 0.8 CPUs and 1638 MiB allowed (40% of 2 CPUs and 4096 MiB, the policy\'s nonProdShare): lower twinstack:redis.limits.cpus from 1 to 0.3 and twinstack:redis.limits.memoryMb from 2048 to 832 (1 workload uses it); or raise twinstack:budget.share to 0.75; or if the host is bigger, say so: twinstack:hosts[0] cpus: 3.75, memoryMb: 7080 or more',
+        "ask for 1.5 CPUs and 2832 MiB, over the 0.8 CPUs and 1638 MiB allowed (40% of 2 CPUs and 4096 MiB, the policy's nonProdShare): lower twinstack:redis.limits.cpus from 1 to 0.3 and twinstack:redis.limits.memoryMb from 2048 to 832 (1 workload uses it); or raise twinstack:budget.share to 0.75; or if the host is bigger, say so: twinstack:hosts[0] cpus: 3.75, memoryMb: 7080 or more",
       ),
     ]);
   });
@@ -117,7 +128,9 @@ describe("previews: one slug for the stack name and the program, dev's HTTPS por
   test("a preview stack named with another slug is refused, naming the right stack", () => {
     const run = runPlanCli(["-s", "preview-feature-jira-1234-make-the-checkout-page-load-faster"]);
     expect(run.status).toBe(1);
-    expect(run.stderr.trim()).toMatch(/^Pulumi\.preview-feature-jira-1234-make-the-checkout-page-load-faster\.yaml: stack "preview-feature-jira-1234-make-the-checkout-page-load-faster" does not carry the preview slug "feature-jira-1234-make-th-[0-9a-f]{6}" .*: name the stack preview-feature-jira-1234-make-th-[0-9a-f]{6} \(tools\/preview-stack-name.ts prints it\)$/);
+    expect(run.stderr.trim()).toMatch(
+      /^Pulumi\.preview-feature-jira-1234-make-the-checkout-page-load-faster\.yaml: stack "preview-feature-jira-1234-make-the-checkout-page-load-faster" does not carry the preview slug "feature-jira-1234-make-th-[0-9a-f]{6}" .*: name the stack preview-feature-jira-1234-make-th-[0-9a-f]{6} \(tools\/preview-stack-name.ts prints it\)$/,
+    );
   });
 });
 
@@ -128,9 +141,7 @@ describe("one Node version", () => {
     const wanted = /^- Node\.js (\d+) and npm/m.exec(readme)?.[1];
     expect(wanted).toBe("22");
     const dir = path.join(root, ".forgejo", "workflows");
-    const versions = fs
-      .readdirSync(dir)
-      .flatMap((f) => [...fs.readFileSync(path.join(dir, f), "utf8").matchAll(/node-version:\s*["']?([^"'\s]+)/g)].map((m) => `${f}: ${m[1]}`));
+    const versions = fs.readdirSync(dir).flatMap((f) => [...fs.readFileSync(path.join(dir, f), "utf8").matchAll(/node-version:\s*["']?([^"'\s]+)/g)].map((m) => `${f}: ${m[1]}`));
     expect(versions.length).toBeGreaterThan(0);
     for (const v of versions) expect(v).toMatch(new RegExp(`: ${wanted}$`));
   });
@@ -144,7 +155,11 @@ describe("policy violations: one line per mistake, naming the config key", () =>
     fs.writeFileSync(path.join(project, "Pulumi.prod.yaml"), edit(fs.readFileSync(path.join(root, "Pulumi.prod.yaml"), "utf8")));
     return path.join(project, "Pulumi.prod.yaml");
   }
-  const violationLines = (stdout: string) => stdout.slice(stdout.indexOf("Policy violations:")).split("\n").filter((l) => /^  \S+ \((mandatory|advisory)\): /.test(l));
+  const violationLines = (stdout: string) =>
+    stdout
+      .slice(stdout.indexOf("Policy violations:"))
+      .split("\n")
+      .filter((l) => /^  \S+ \((mandatory|advisory)\): /.test(l));
 
   test("an untagged prod image: one line naming twinstack:app.image and the resources", () => {
     const file = prodProject((y) => y.replace(/^(    image: nginxdemos\/hello)@sha256:[0-9a-f]{64}$/m, "$1"));
@@ -163,7 +178,9 @@ describe("policy violations: one line per mistake, naming the config key", () =>
     const run = runPlanCli(["-s", "prod", "--config", file]);
     expect(run.status).toBe(1);
     expect(violationLines(run.stdout)).toEqual([
-      expect.stringMatching(/^  no-shared-claims \(mandatory\): stack: stack "prod" sets twinstack:env "dev" in .*: set twinstack:env: prod \(fixing it also clears the \d+ violations it causes: env-token-in-names ×\d+, prod-data-protected ×\d+\)$/),
+      expect.stringMatching(
+        /^  no-shared-claims \(mandatory\): stack: stack "prod" sets twinstack:env "dev" in .*: set twinstack:env: prod \(fixing it also clears the \d+ violations it causes: env-token-in-names ×\d+, prod-data-protected ×\d+\)$/,
+      ),
     ]);
     // --json keeps every violation as the policies reported them.
     const json = JSON.parse(runPlanCli(["-s", "prod", "--config", file, "--json"]).stdout);
@@ -188,12 +205,21 @@ describe("releases and previews really update: mutable tags re-pulled when the r
     const prod = planJson(["-s", "prod"]);
     expect(byName(prod, "myapp-prod-app-image").inputs.pullTriggers).toBeUndefined();
 
-    const file = writeStack("Pulumi.dev.yaml", fs.readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8").replace("    port: 80\n", "    port: 80\n    pullTrigger: sha256:0123\n"));
+    const file = writeStack(
+      "Pulumi.dev.yaml",
+      fs.readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8").replace("    port: 80\n", "    port: 80\n    pullTrigger: sha256:0123\n"),
+    );
     expect(byName(planJson(["-s", "dev", "--config", file]), "myapp-dev-app-image").inputs.pullTriggers).toEqual(["sha256:0123"]);
   });
 
   test("dev on Swarm: the service runs <tag>@<resolved digest>, so a new push is a new service spec", () => {
-    const file = writeStack("Pulumi.dev.yaml", fs.readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8").replace("  twinstack:env: dev\n", "  twinstack:env: dev\n  twinstack:runtime: swarm\n").replace("      docker: unix:///var/run/docker.sock\n", "      docker: ssh://deploy@dev1.example.com\n      address: 192.0.2.10\n"));
+    const file = writeStack(
+      "Pulumi.dev.yaml",
+      fs
+        .readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8")
+        .replace("  twinstack:env: dev\n", "  twinstack:env: dev\n  twinstack:runtime: swarm\n")
+        .replace("      docker: unix:///var/run/docker.sock\n", "      docker: ssh://deploy@dev1.example.com\n      address: 192.0.2.10\n"),
+    );
     const plan = planJson(["-s", "dev", "--config", file]);
     const app = plan.resources.find((r) => r.type === "docker:index/service:Service" && r.name === "myapp-dev-app")!;
     expect(app.inputs.taskSpec.containerSpec.image).toBe(`nginxdemos/hello:0.4-plain-text@${standIn("nginxdemos/hello:0.4-plain-text")}`);

@@ -1,9 +1,4 @@
-import {
-  CaddyfileError,
-  ProxySite,
-  renderCaddyfile,
-  renderPreviewRoute,
-} from "../components/render/caddyfile";
+import { CaddyfileError, ProxySite, renderCaddyfile, renderPreviewRoute } from "../components/render/caddyfile";
 
 // A syntactically valid bcrypt hash (of nothing in particular); the renderer never checks passwords.
 const HASH = "$2a$10$abcdefghijklmnopqrstuuJ1y0bOQd0K0cE5lqz8lH.Xh6XQ1yS2e";
@@ -190,9 +185,7 @@ describe("renderCaddyfile", () => {
 
   test("many domains, wildcards and localhost share one site block", () => {
     const domains = Array.from({ length: 40 }, (_, i) => `tenant${i}.example.com`);
-    const text = renderCaddyfile([
-      { domains: [...domains, "*.example.com", "localhost", "*.localhost"], tls: { mode: "internal" }, routes: [{ path: "/", upstream: "web:80" }] },
-    ]);
+    const text = renderCaddyfile([{ domains: [...domains, "*.example.com", "localhost", "*.localhost"], tls: { mode: "internal" }, routes: [{ path: "/", upstream: "web:80" }] }]);
     const address = text.split("\n")[0];
     expect(address.endsWith(" {")).toBe(true);
     expect(address.split(", ")).toHaveLength(43);
@@ -202,9 +195,7 @@ describe("renderCaddyfile", () => {
   });
 
   test("domains are lower-cased", () => {
-    expect(renderCaddyfile([{ domains: ["App.Example.COM"], tls: { mode: "acme" }, routes: [{ path: "/", upstream: "w:1" }] }])).toMatch(
-      /^app\.example\.com \{/,
-    );
+    expect(renderCaddyfile([{ domains: ["App.Example.COM"], tls: { mode: "acme" }, routes: [{ path: "/", upstream: "w:1" }] }])).toMatch(/^app\.example\.com \{/);
   });
 
   test("TLS per mode", () => {
@@ -235,9 +226,7 @@ describe("renderCaddyfile", () => {
       httpsPort: 8443,
       autoHttps: "off",
     });
-    expect(text).toBe(
-      "{\n\tadmin 127.0.0.1:2019\n\temail ops@example.com\n\thttp_port 8080\n\thttps_port 8443\n\tauto_https off\n}\n",
-    );
+    expect(text).toBe("{\n\tadmin 127.0.0.1:2019\n\temail ops@example.com\n\thttp_port 8080\n\thttps_port 8443\n\tauto_https off\n}\n");
     expect(renderCaddyfile([], {})).toBe("");
     expect(renderCaddyfile([], { adminListen: "off" })).toContain("\tadmin off\n");
   });
@@ -354,7 +343,13 @@ describe("renderCaddyfile", () => {
       [[{ user: "dev", bcryptHash: "hunter2" }], /user "dev" needs a bcrypt hash/],
       [[{ user: "dev", bcryptHash: "$1$abc$def" }], /needs a bcrypt hash/],
       [[{ user: "dev", bcryptHash: `${HASH}\n}` }], /needs a bcrypt hash/],
-      [[{ user: "dev", bcryptHash: HASH }, { user: "dev", bcryptHash: HASH }], /user "dev" is listed twice/],
+      [
+        [
+          { user: "dev", bcryptHash: HASH },
+          { user: "dev", bcryptHash: HASH },
+        ],
+        /user "dev" is listed twice/,
+      ],
       [[], /at least one user/],
     ])("basic auth %j", (basicAuth, message) => {
       expectRejected(() => renderCaddyfile([site({ basicAuth })]), message);
@@ -375,10 +370,7 @@ describe("renderCaddyfile", () => {
     });
 
     test("certificate paths", () => {
-      expectRejected(
-        () => renderCaddyfile([site({ tls: { mode: "certificate", certFile: "/c.pem {", keyFile: "/k.pem" } })]),
-        /certFile "\/c\.pem \{"/,
-      );
+      expectRejected(() => renderCaddyfile([site({ tls: { mode: "certificate", certFile: "/c.pem {", keyFile: "/k.pem" } })]), /certFile "\/c\.pem \{"/);
       expectRejected(() => renderCaddyfile([site({ tls: { mode: "certificate", certFile: "/c.pem", keyFile: "k.pem" } })]), /keyFile "k\.pem"/);
     });
 
@@ -406,13 +398,18 @@ describe("renderCaddyfile", () => {
       expectRejected(() => renderCaddyfile([site({ routes: [] })]), /site "dev\.example\.com" has no routes/);
       expectRejected(() => renderCaddyfile([site({ domains: [] })]), /site #0 has no domains/);
       expectRejected(
-        () => renderCaddyfile([site({ routes: [{ path: "/a", upstream: "w:1" }, { path: "/a/", upstream: "w:2" }] })]),
+        () =>
+          renderCaddyfile([
+            site({
+              routes: [
+                { path: "/a", upstream: "w:1" },
+                { path: "/a/", upstream: "w:2" },
+              ],
+            }),
+          ]),
         /path "\/a" is routed twice/,
       );
-      expectRejected(
-        () => renderCaddyfile([site({ routes: [{ path: "/preview/x", upstream: "w:1" }] })]),
-        /route "\/preview\/x" overlaps the preview routes/,
-      );
+      expectRejected(() => renderCaddyfile([site({ routes: [{ path: "/preview/x", upstream: "w:1" }] })]), /route "\/preview\/x" overlaps the preview routes/);
       // Without an import dir, /preview is an ordinary path.
       expect(() => renderCaddyfile([{ ...prodSite(), routes: [{ path: "/preview", upstream: "w:1" }] }])).not.toThrow();
     });

@@ -99,7 +99,17 @@ test("sample --files refuses a --to inside the source vault before it connects t
     fs.mkdirSync(path.join(dir, "vault", "dev"), { recursive: true });
     const config = path.join(ROOT, "examples", "makapix", "sample.yaml");
     // Port 1 on loopback: nothing listens, so a connection attempt would say "cannot connect".
-    const run = twinstack(["sample", "--files", path.join(dir, "vault"), "--to", path.join(dir, "vault", "dev"), "--db", "postgres://u:pw@127.0.0.1:1/makapix_dev", "--config", config]);
+    const run = twinstack([
+      "sample",
+      "--files",
+      path.join(dir, "vault"),
+      "--to",
+      path.join(dir, "vault", "dev"),
+      "--db",
+      "postgres://u:pw@127.0.0.1:1/makapix_dev",
+      "--config",
+      config,
+    ]);
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/refusing to write into .*is the source vault .* or inside it/);
     expect(run.stderr).not.toMatch(/cannot connect/);

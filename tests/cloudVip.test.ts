@@ -148,7 +148,15 @@ describe("shellcheck (Debian's) passes both scripts", () => {
     [
       "entrypoint (hcloud)",
       "#!/bin/sh\n" +
-        renderCloudVipEntrypoint({ provider: "hcloud", address: "203.0.113.50", privateAddress: "10.0.1.2", publicInterface: "eth0", confPath: "/etc/keepalived/twinstack.conf", runtimeConfPath: "/run/k.conf", hostNetplanDir: "/host/etc/netplan" }),
+        renderCloudVipEntrypoint({
+          provider: "hcloud",
+          address: "203.0.113.50",
+          privateAddress: "10.0.1.2",
+          publicInterface: "eth0",
+          confPath: "/etc/keepalived/twinstack.conf",
+          runtimeConfPath: "/run/k.conf",
+          hostNetplanDir: "/host/etc/netplan",
+        }),
     ],
   ])("%s", async (name, script) => {
     const file = path.join(dir, name.replace(/\W+/g, "_") + ".sh");
@@ -228,7 +236,9 @@ describe("the notify script against a fake cloud API on 127.0.0.1 (real sh + cur
       fs.writeFileSync(file, renderAssignScript({ ...hcloud, tokenFile, apiBase: api.base }), { mode: 0o700 });
       const r = await run(path.join(bb, "sh"), [file], { env: { ...process.env, PATH: `${bb}:/usr/bin:/bin` }, timeoutMs: 60_000 });
       expect(r.code).toBe(0);
-      expect(api.requests.map((q) => [q.method, q.url, q.headers.authorization, q.body])).toEqual([["POST", "/floating_ips/4711/actions/assign", `Bearer ${TOKEN}`, '{"server":4242}']]);
+      expect(api.requests.map((q) => [q.method, q.url, q.headers.authorization, q.body])).toEqual([
+        ["POST", "/floating_ips/4711/actions/assign", `Bearer ${TOKEN}`, '{"server":4242}'],
+      ]);
       expect(r.stdout + r.stderr).not.toContain(TOKEN);
     } finally {
       await api.close();

@@ -44,7 +44,9 @@ describe("a hcloud floating IP on two or more hosts", () => {
   it("moves on failover by default, over the private network, and requires the token secret naming file and key", () => {
     const values = base("hcloud", 2);
     const problems = problemsOf(values);
-    expect(problems).toEqual([expect.stringMatching(/Pulumi\.prod\.yaml.*twinstack:vipApiToken: required secret is missing: set it with `pulumi config set --secret vipApiToken <value>`/)]);
+    expect(problems).toEqual([
+      expect.stringMatching(/Pulumi\.prod\.yaml.*twinstack:vipApiToken: required secret is missing: set it with `pulumi config set --secret vipApiToken <value>`/),
+    ]);
     const { config, secretKeys } = parseStackConfig({ ...values, vipApiToken: TOKEN }, { stack: "prod", sourceFile: "Pulumi.prod.yaml", isSecret: (k) => k === "vipApiToken" });
     expect(secretKeys).toEqual(["vipApiToken"]);
     expect(cloudVipNodes(config)).toEqual(["node1", "node2"]);
@@ -61,11 +63,11 @@ describe("a hcloud floating IP on two or more hosts", () => {
 
   it("a key name that is one of the program's own keys (app, postgres) is refused where it is named, for every secret reference", () => {
     expect(problemsOf(base("hcloud", 2, { apiTokenKey: "app" }), () => false)).toEqual([
-      "Pulumi.prod.yaml: twinstack:vip.apiTokenKey: names \"app\", which is one of the program's own config keys (twinstack:app), not a free name for a secret: choose another key name",
+      'Pulumi.prod.yaml: twinstack:vip.apiTokenKey: names "app", which is one of the program\'s own config keys (twinstack:app), not a free name for a secret: choose another key name',
     ]);
     const shared = { ...base("hcloud", 1), postgres: { mode: "shared", host: "db.example.com", adminPasswordKey: "postgres" } };
     expect(problemsOf(shared, () => false)).toEqual([
-      "Pulumi.prod.yaml: twinstack:postgres.adminPasswordKey: names \"postgres\", which is one of the program's own config keys (twinstack:postgres), not a free name for a secret: choose another key name",
+      'Pulumi.prod.yaml: twinstack:postgres.adminPasswordKey: names "postgres", which is one of the program\'s own config keys (twinstack:postgres), not a free name for a secret: choose another key name',
     ]);
   });
 
@@ -86,7 +88,9 @@ describe("a hcloud floating IP on two or more hosts", () => {
 describe("a DigitalOcean reserved IP", () => {
   it("on two droplets is refused, naming vip.nodes and why (the firewall passes only tcp/udp/icmp)", () => {
     const problems = problemsOf(base("digitalocean", 2));
-    expect(problems).toEqual([expect.stringMatching(/Pulumi\.prod\.yaml.*twinstack:vip\.nodes: a DigitalOcean reserved IP cannot move between 2 droplets.*VRRP.*name one node \(vip\.nodes: \[node1\]\)/)]);
+    expect(problems).toEqual([
+      expect.stringMatching(/Pulumi\.prod\.yaml.*twinstack:vip\.nodes: a DigitalOcean reserved IP cannot move between 2 droplets.*VRRP.*name one node \(vip\.nodes: \[node1\]\)/),
+    ]);
   });
 
   it("on one droplet (vip.nodes) is accepted and needs no token", () => {

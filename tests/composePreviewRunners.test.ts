@@ -40,7 +40,11 @@ describe("composePreview", () => {
     const { resources, outputs } = await planProgram(() => composePreview(loadStackConfig()), {
       stack: "preview-anything",
       config: { "twinstack:preview": json({ devStack: "acme/twinstack/dev", branch: "Feature/Login", cloneDevDatabase: true, limits: { cpus: 1, memoryMb: 768 } }) },
-      stackOutputs: { "acme/twinstack/dev": { previewHandoff: { ...HANDOFF, postgres: { ...HANDOFF.postgres, devDatabaseUrl: "postgres://gigi_dev:pw@postgres:5432/gigi_dev", clientImage: "postgres:16-alpine" } } } },
+      stackOutputs: {
+        "acme/twinstack/dev": {
+          previewHandoff: { ...HANDOFF, postgres: { ...HANDOFF.postgres, devDatabaseUrl: "postgres://gigi_dev:pw@postgres:5432/gigi_dev", clientImage: "postgres:16-alpine" } },
+        },
+      },
     });
     expect(outputs.slug).toMatch(/^feature-login-[0-9a-f]{6}$/);
     // Cloned by dump/restore (scripts/clone-db.sh), not TEMPLATE (issue 13).
@@ -75,7 +79,16 @@ describe("composeRunners", () => {
         config: {
           "twinstack:env": "prod",
           "twinstack:app": prodApp,
-          "twinstack:runners": json({ count: 2, provider: "hcloud", size: "cx22", region: "fsn1", image: "ubuntu-24.04", forgeUrl: "https://forge.gigi.casa", adminCidr: "198.51.100.7/32", sshKeys: ["ops"] }),
+          "twinstack:runners": json({
+            count: 2,
+            provider: "hcloud",
+            size: "cx22",
+            region: "fsn1",
+            image: "ubuntu-24.04",
+            forgeUrl: "https://forge.gigi.casa",
+            adminCidr: "198.51.100.7/32",
+            sshKeys: ["ops"],
+          }),
           "twinstack:runnerRegistrationToken": "runnerTok3n",
         },
         secretKeys: ["twinstack:runnerRegistrationToken"],

@@ -35,9 +35,7 @@ describe("stack config schema", () => {
   });
 
   it("names file and key for a wrong type", () => {
-    expect(problemsOf({ ...minimalDev, app: { ...minimalDev.app, port: "80a" } })).toEqual([
-      'Pulumi.dev.yaml: twinstack:app.port: expected a number from 1 to 65535, got "80a"',
-    ]);
+    expect(problemsOf({ ...minimalDev, app: { ...minimalDev.app, port: "80a" } })).toEqual(['Pulumi.dev.yaml: twinstack:app.port: expected a number from 1 to 65535, got "80a"']);
   });
 
   it("names an unknown env", () => {
@@ -55,7 +53,13 @@ describe("stack config schema", () => {
   });
 
   it("reports every problem at once, with array indexes", () => {
-    const problems = problemsOf({ ...minimalDev, hosts: [{ name: "a", docker: "unix:///x", cpus: -1 }, { name: "Bad Name", docker: "ftp://x" }] });
+    const problems = problemsOf({
+      ...minimalDev,
+      hosts: [
+        { name: "a", docker: "unix:///x", cpus: -1 },
+        { name: "Bad Name", docker: "ftp://x" },
+      ],
+    });
     expect(problems).toEqual(
       expect.arrayContaining([
         expect.stringContaining("twinstack:hosts[0].cpus: expected a positive number of CPUs"),

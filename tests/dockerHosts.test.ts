@@ -39,10 +39,13 @@ function hostsArgs(overrides: Partial<DockerHostsArgs> = {}): DockerHostsArgs {
 }
 
 async function plan(args: DockerHostsArgs) {
-  return planProgram(() => {
-    const hosts = new DockerHosts(`${args.namePrefix}-hosts`, args);
-    return { hosts: hosts.hosts, publicAddresses: hosts.publicAddresses, deployPrivateKey: hosts.deployPrivateKey };
-  }, { stack: args.env, config: {} });
+  return planProgram(
+    () => {
+      const hosts = new DockerHosts(`${args.namePrefix}-hosts`, args);
+      return { hosts: hosts.hosts, publicAddresses: hosts.publicAddresses, deployPrivateKey: hosts.deployPrivateKey };
+    },
+    { stack: args.env, config: {} },
+  );
 }
 
 const commandsNamed = (resources: PlannedResource[], suffix: string) => byType(resources, COMMAND).filter((c) => c.name.endsWith(suffix));
@@ -62,7 +65,14 @@ describe("swarm scripts, run by a real shell against a fake docker", () => {
   const run = (script: string, state: string, stdin = "") => {
     fs.writeFileSync(path.join(dir, "log"), "");
     const out = execFileSync("sh", ["-c", script], { input: stdin, env: { PATH: `${dir}:/usr/bin:/bin`, FAKE_STATE: state, FAKE_LOG: path.join(dir, "log") } }).toString();
-    return { out, calls: fs.readFileSync(path.join(dir, "log"), "utf8").trim().split("\n").filter((l) => l) };
+    return {
+      out,
+      calls: fs
+        .readFileSync(path.join(dir, "log"), "utf8")
+        .trim()
+        .split("\n")
+        .filter((l) => l),
+    };
   };
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-docker-"));
@@ -118,7 +128,13 @@ describe("DockerHosts on Hetzner Cloud, as a swarm on a private network", () => 
     const key = one(result.resources, "hcloud:index/sshKey:SshKey");
     expect(servers.map((s) => s.props.name)).toEqual(["shop-prod-host-node1", "shop-prod-host-node2", "shop-prod-host-node3"]);
     for (const [i, s] of servers.entries()) {
-      expect(s.props).toMatchObject({ serverType: "ccx13", location: "ash", image: "ubuntu-24.04", networks: [{ ip: `10.0.1.${11 + i}` }], labels: { env: "prod", "twinstack-host": `node${i + 1}` } });
+      expect(s.props).toMatchObject({
+        serverType: "ccx13",
+        location: "ash",
+        image: "ubuntu-24.04",
+        networks: [{ ip: `10.0.1.${11 + i}` }],
+        labels: { env: "prod", "twinstack-host": `node${i + 1}` },
+      });
       // The env's deploy key (registered in hcloud) and the account key named in config; admin keys go to cloud-init.
       expect(s.props.sshKeys).toEqual([key.state.id ?? `${key.name}-id`, "ops-laptop"]);
       const userData = YAML.parse(String(s.props.userData));
@@ -160,14 +176,14 @@ describe("DockerHosts on Hetzner Cloud, as a swarm on a private network", () => 
       expect(String(join.props.create)).toContain("'10.0.1.11:2377'");
       expect(join.props.delete).toContain("docker swarm leave");
       expect(join.props.connection).toMatchObject({ user: "deploy" });
-      expect((join.inputs.connection as any)).toBeInstanceOf(SecretValue);
+      expect(join.inputs.connection as any).toBeInstanceOf(SecretValue);
     }
     expect(commandsNamed(result.resources, "-ready")).toHaveLength(3);
-    expect(byType(result.resources, COMMAND).filter((c) => c.name.includes("swarm-label-")).map((c) => String(c.props.create))).toEqual([
-      expect.stringContaining("twinstack.host=node1"),
-      expect.stringContaining("twinstack.host=node2"),
-      expect.stringContaining("twinstack.host=node3"),
-    ]);
+    expect(
+      byType(result.resources, COMMAND)
+        .filter((c) => c.name.includes("swarm-label-"))
+        .map((c) => String(c.props.create)),
+    ).toEqual([expect.stringContaining("twinstack.host=node1"), expect.stringContaining("twinstack.host=node2"), expect.stringContaining("twinstack.host=node3")]);
   });
 
   it("hands InstanceStack ssh://<sshUser>@<ipv4> endpoints, the private address and the server id", () => {
@@ -189,14 +205,29 @@ describe("DockerHosts on Hetzner Cloud, as a swarm on a private network", () => 
 describe("DockerHosts on DigitalOcean and with existing hosts", () => {
   it("provisions droplets in a tagged group whose firewall lets members talk and the world reach publicPorts only", async () => {
     // A droplet's private address is only known once it exists: export the endpoints only.
-    const { resources, outputs } = await planProgram(() => ({ endpoints: new DockerHosts("shop-dev-hosts", hostsArgs({
-        namePrefix: "shop-dev",
-        env: "dev",
-        protect: false,
-        privateNetwork: undefined,
-        swarm: false,
-        hosts: [{ name: "web", sshUser: "deploy", role: "manager", provision: { provider: "digitalocean", type: "s-2vcpu-4gb", location: "nyc3", image: "ubuntu-24.04", sshKeys: [ADMIN_KEY] } }],
-      })).hosts.map((h) => h.docker) }), { stack: "dev", config: {} });
+    const { resources, outputs } = await planProgram(
+      () => ({
+        endpoints: new DockerHosts(
+          "shop-dev-hosts",
+          hostsArgs({
+            namePrefix: "shop-dev",
+            env: "dev",
+            protect: false,
+            privateNetwork: undefined,
+            swarm: false,
+            hosts: [
+              {
+                name: "web",
+                sshUser: "deploy",
+                role: "manager",
+                provision: { provider: "digitalocean", type: "s-2vcpu-4gb", location: "nyc3", image: "ubuntu-24.04", sshKeys: [ADMIN_KEY] },
+              },
+            ],
+          }),
+        ).hosts.map((h) => h.docker),
+      }),
+      { stack: "dev", config: {} },
+    );
     const droplet = one(resources, DROPLET);
     expect(droplet.props).toMatchObject({ name: "shop-dev-host-web", size: "s-2vcpu-4gb", region: "nyc3", image: "ubuntu-24-04-x64", tags: ["dev", "shop-dev-hosts"] });
     expect(droplet.opts.protect).toBe(false);
@@ -233,7 +264,12 @@ describe("DockerHosts on DigitalOcean and with existing hosts", () => {
 
   it("forms a swarm of existing hosts only with no cloud resources and no deploy key", async () => {
     const { resources, outputs } = await plan(
-      hostsArgs({ hosts: [{ name: "a", sshUser: "root", role: "manager", docker: "ssh://deploy@10.0.0.1", address: "10.0.0.1" }, { name: "b", sshUser: "root", role: "manager", docker: "ssh://deploy@10.0.0.2", address: "10.0.0.2" }] }),
+      hostsArgs({
+        hosts: [
+          { name: "a", sshUser: "root", role: "manager", docker: "ssh://deploy@10.0.0.1", address: "10.0.0.1" },
+          { name: "b", sshUser: "root", role: "manager", docker: "ssh://deploy@10.0.0.2", address: "10.0.0.2" },
+        ],
+      }),
     );
     expect(resources.filter((r) => /^(hcloud|digitalocean|tls):/.test(r.type))).toEqual([]);
     expect(commandsNamed(resources, "swarm-token-manager")).toHaveLength(1);
@@ -281,9 +317,9 @@ describe("provisioned hosts through the program", () => {
     });
     expect((one(withRunners.resources, "hcloud:index/firewall:Firewall").props.rules as any[])[0].sourceIps).toEqual(["203.0.113.0/24"]);
     await expect(planProgram(runStack, { stack: "prod", config: config([provisioned]) })).rejects.toThrow(/twinstack:provisioning\.adminCidr: required key is missing/);
-    await expect(planProgram(runStack, { stack: "prod", config: config([{ ...provisioned, sshUser: "root" }], { provisioning: { adminCidr: "198.51.100.0/24" } }) })).rejects.toThrow(
-      /twinstack:hosts\[0\]\.sshUser: a provisioned host logs in as a non-root admin user/,
-    );
+    await expect(
+      planProgram(runStack, { stack: "prod", config: config([{ ...provisioned, sshUser: "root" }], { provisioning: { adminCidr: "198.51.100.0/24" } }) }),
+    ).rejects.toThrow(/twinstack:hosts\[0\]\.sshUser: a provisioned host logs in as a non-root admin user/);
   });
 
   // Field failures, kind 5: the documented two-host prod on provisioned hosts must work with the defaults.
@@ -304,7 +340,10 @@ describe("provisioned hosts through the program", () => {
       { name: "a", provision: { provider: "hcloud", type: "cpx21", location: "fsn1" } },
       { name: "b", provision: { provider: "hcloud", type: "cpx21", location: location2 } },
     ];
-    const swarm = (hosts: object[], provisioning: object) => ({ ...config(hosts, { provisioning: { adminCidr: "198.51.100.0/24", ...provisioning } }), "twinstack:runtime": "swarm" });
+    const swarm = (hosts: object[], provisioning: object) => ({
+      ...config(hosts, { provisioning: { adminCidr: "198.51.100.0/24", ...provisioning } }),
+      "twinstack:runtime": "swarm",
+    });
     await expect(planProgram(runStack, { stack: "prod", config: swarm(two("nbg1"), { privateNetwork: { enabled: false } }) })).rejects.toThrow(
       /twinstack:provisioning\.privateNetwork\.enabled: 2 hcloud hosts form a Swarm, but their firewall only admits/,
     );

@@ -55,7 +55,7 @@ const envOf = (r: PlannedResource): Record<string, string> => {
 const publishedPorts = (r: PlannedResource): { internal: number; external: number; ip?: string }[] =>
   r.type === SERVICE
     ? (((r.props.endpointSpec as any)?.ports ?? []) as any[]).map((p) => ({ internal: p.targetPort, external: p.publishedPort }))
-    : (((r.props.ports as any[]) ?? []).map((p) => ({ internal: p.internal, external: p.external, ip: p.ip })));
+    : ((r.props.ports as any[]) ?? []).map((p) => ({ internal: p.internal, external: p.external, ip: p.ip }));
 const limitsOf = (r: PlannedResource) =>
   r.type === SERVICE
     ? { cpus: Number((r.props.taskSpec as any).resources?.limits?.nanoCpus ?? 0) / 1e9, memoryMb: Number((r.props.taskSpec as any).resources?.limits?.memoryBytes ?? 0) / 1048576 }
@@ -115,7 +115,10 @@ describe("gigi (seed 000): a Swarm on a LAN, keepalived VIP per env, path routin
   const keepalived = (stack: string) => role(plan("gigi", stack), "keepalived");
 
   it("holds .51 (prod) and .52 (dev) with distinct VRRP router ids, on every node", () => {
-    for (const [stack, vip, routerId] of [["prod", "192.168.1.51", "51"], ["dev", "192.168.1.52", "52"]]) {
+    for (const [stack, vip, routerId] of [
+      ["prod", "192.168.1.51", "51"],
+      ["dev", "192.168.1.52", "52"],
+    ]) {
       const nodes = keepalived(stack);
       expect(nodes.map((r) => labels(r)["twinstack.host"])).toEqual(["turing1", "turing2", "turing3", "turing4"]);
       for (const r of nodes) expect(labels(r)).toMatchObject({ "twinstack.vip": vip, "twinstack.vrrp-router-id": routerId });
@@ -153,7 +156,10 @@ describe("gigi (seed 000): a Swarm on a LAN, keepalived VIP per env, path routin
   });
 
   it("serves each env on its own VIP from a proxy container on every node, so prod and dev share the nodes' 80/443", () => {
-    for (const [stack, vip, routerId] of [["prod", "192.168.1.51", 51], ["dev", "192.168.1.52", 52]] as const) {
+    for (const [stack, vip, routerId] of [
+      ["prod", "192.168.1.51", 51],
+      ["dev", "192.168.1.52", 52],
+    ] as const) {
       const proxies = role(plan("gigi", stack), "proxy");
       expect(proxies.map((r) => r.type)).toEqual(Array(4).fill(CONTAINER));
       expect(proxies.map((r) => labels(r)["twinstack.host"]).sort()).toEqual(["turing1", "turing2", "turing3", "turing4"]);
@@ -188,16 +194,22 @@ describe("gigi (seed 000): a Swarm on a LAN, keepalived VIP per env, path routin
     expect(names(p, "postgresql:index/database:Database")).toEqual(["gigi_preview_feature_xyz"]);
     // The dev proxy runs on each of the four VIP nodes; whichever holds the VIP must serve the route.
     const routes = byType(p.resources, "command:local:Command");
-    expect(routes.map((r) => (r.props.environment as Record<string, string>).DOCKER_HOST).sort()).toEqual(
-      ["ssh://deploy@192.168.1.11", "ssh://deploy@192.168.1.12", "ssh://deploy@192.168.1.13", "ssh://deploy@192.168.1.14"],
-    );
+    expect(routes.map((r) => (r.props.environment as Record<string, string>).DOCKER_HOST).sort()).toEqual([
+      "ssh://deploy@192.168.1.11",
+      "ssh://deploy@192.168.1.12",
+      "ssh://deploy@192.168.1.13",
+      "ssh://deploy@192.168.1.14",
+    ]);
     expect(routes.map((r) => r.name).sort()).toEqual(["preview-route", "preview-route-1", "preview-route-2", "preview-route-3"]);
   });
 });
 
 describe("lugh (seed 001): one server, prod :3000 and staging :3001, shared Postgres and Redis", () => {
   it("publishes prod on 3000 and dev (staging) on 3001, with no proxy", () => {
-    for (const [stack, port] of [["prod", 3000], ["dev", 3001]] as const) {
+    for (const [stack, port] of [
+      ["prod", 3000],
+      ["dev", 3001],
+    ] as const) {
       const p = plan("lugh", stack);
       expect(publishedPorts(only(role(p, "app"), "app"))).toEqual([{ internal: 3000, external: port, ip: "0.0.0.0" }]);
       expect(byType(p.resources, "twinstack:index:ReverseProxy")).toEqual([]);
@@ -219,7 +231,10 @@ describe("lugh (seed 001): one server, prod :3000 and staging :3001, shared Post
   it("runs bun run migrate once per release before the new bot, on the shared databases network", () => {
     for (const stack of ["prod", "dev"]) {
       const p = plan("lugh", stack);
-      const run = only(byType(p.resources, "command:local:Command").filter((c) => c.name.endsWith("-release-run")), "release task");
+      const run = only(
+        byType(p.resources, "command:local:Command").filter((c) => c.name.endsWith("-release-run")),
+        "release task",
+      );
       const script = String(run.props.create);
       expect(script).toContain(`\ncommand=${shellQuoteWords(["bun", "run", "migrate"])}\n`);
       expect(script).toContain("\nextra_networks='lugh-shared'\n");
@@ -231,8 +246,20 @@ describe("lugh (seed 001): one server, prod :3000 and staging :3001, shared Post
     const prod = only(role(plan("lugh", "prod"), "app"), "app");
     const dev = only(role(plan("lugh", "dev"), "app"), "app");
     expect(prod.inputs.envs).toBeInstanceOf(SecretValue);
-    expect(envOf(prod)).toMatchObject({ FEATURE_AGENT_POOL: "false", FEATURE_REDIS_MESSAGING: "false", FEATURE_SIMULATION_LAYER: "false", BOT_DISPLAY_NAME: "Lugh", LUGH_HOME: "/.lugh-prod" });
-    expect(envOf(dev)).toMatchObject({ FEATURE_AGENT_POOL: "true", FEATURE_REDIS_MESSAGING: "true", FEATURE_SIMULATION_LAYER: "true", BOT_DISPLAY_NAME: "Lugh Dev", LUGH_HOME: "/.lugh-staging" });
+    expect(envOf(prod)).toMatchObject({
+      FEATURE_AGENT_POOL: "false",
+      FEATURE_REDIS_MESSAGING: "false",
+      FEATURE_SIMULATION_LAYER: "false",
+      BOT_DISPLAY_NAME: "Lugh",
+      LUGH_HOME: "/.lugh-prod",
+    });
+    expect(envOf(dev)).toMatchObject({
+      FEATURE_AGENT_POOL: "true",
+      FEATURE_REDIS_MESSAGING: "true",
+      FEATURE_SIMULATION_LAYER: "true",
+      BOT_DISPLAY_NAME: "Lugh Dev",
+      LUGH_HOME: "/.lugh-staging",
+    });
     const stackFile = (stack: string) => YAML.parse(fs.readFileSync(path.join(examplesDir, "lugh", `Pulumi.${stack}.yaml`), "utf8")).config;
     expect(stackFile("prod")["twinstack:app"].secretEnv.TELEGRAM_BOT_TOKEN).toBe("telegramBotTokenProd");
     expect(stackFile("dev")["twinstack:app"].secretEnv.TELEGRAM_BOT_TOKEN).toBe("telegramBotTokenStaging");
@@ -246,10 +273,18 @@ describe("cocotte (seed 002): hosts of both kinds, Forgejo, a DigitalOcean runne
   it("provisions vps-0 on Hetzner and joins the existing LAN host black over SSH into one swarm", () => {
     const server = only(byType(prod().resources, "hcloud:index/server:Server"), "server");
     expect(server.props).toMatchObject({ name: "cocotte-prod-host-vps-0", serverType: "cpx31", location: "ash" });
-    const join = only(byType(prod().resources, "command:remote:Command").filter((c) => c.name.endsWith("swarm-join-black")), "join");
+    const join = only(
+      byType(prod().resources, "command:remote:Command").filter((c) => c.name.endsWith("swarm-join-black")),
+      "join",
+    );
     expect(join.props.connection).toMatchObject({ host: "10.0.0.11", user: "deploy" });
     expect(String(join.props.create)).toContain("'198.51.100.11'");
-    expect(only(byType(prod().resources, "pulumi:providers:docker").filter((r) => r.name.endsWith("vps-0")), "provider").props.host).toBe(`ssh://deploy@${server.state.ipv4Address}`);
+    expect(
+      only(
+        byType(prod().resources, "pulumi:providers:docker").filter((r) => r.name.endsWith("vps-0")),
+        "provider",
+      ).props.host,
+    ).toBe(`ssh://deploy@${server.state.ipv4Address}`);
   });
 
   it("runs the Forgejo origin, and its runner fleet on ephemeral DigitalOcean droplets (none in dev)", () => {
@@ -275,12 +310,20 @@ describe("cocotte (seed 002): hosts of both kinds, Forgejo, a DigitalOcean runne
   it("gives each tenant its DNS records (pointing at vps-0) and its ACME site", () => {
     const server = only(byType(prod().resources, "hcloud:index/server:Server"), "server");
     const expected: Record<string, [string, string][]> = {
-      demimonde: [["cocotte.maison", "ai"], ["cocotte.maison", "data"], ["sansonnet.maison", "ai"], ["sansonnet.maison", "data"]],
+      demimonde: [
+        ["cocotte.maison", "ai"],
+        ["cocotte.maison", "data"],
+        ["sansonnet.maison", "ai"],
+        ["sansonnet.maison", "data"],
+      ],
       quinn: [["transquinnftw.com", "@"]],
     };
     const caddy = caddyfile(prod());
     for (const [tenant, records] of Object.entries(expected)) {
-      const component = only(byType(prod().resources, "twinstack:index:TenantDns").filter((c) => c.name === `cocotte-prod-tenant-${tenant}`), tenant);
+      const component = only(
+        byType(prod().resources, "twinstack:index:TenantDns").filter((c) => c.name === `cocotte-prod-tenant-${tenant}`),
+        tenant,
+      );
       const mine = byType(prod().resources, "digitalocean:index/dnsRecord:DnsRecord").filter((r) => r.parent === component.urn);
       expect(mine.map((r) => [r.props.domain, r.props.name])).toEqual(records);
       for (const r of mine) expect(r.props).toMatchObject({ type: "A", value: server.state.ipv4Address, ttl: 300 });
@@ -305,7 +348,12 @@ describe("cocotte (seed 002): hosts of both kinds, Forgejo, a DigitalOcean runne
   it("keeps the firewall of vps-0 to SSH from the admin range, 80/443 and git SSH, and swarm ports from black only", () => {
     const fw = only(byType(prod().resources, "hcloud:index/firewall:Firewall"), "firewall");
     const rules = fw.props.rules as { port: string; protocol: string; sourceIps: string[] }[];
-    expect(rules.filter((r) => r.sourceIps.includes("0.0.0.0/0")).map((r) => r.port).sort()).toEqual(["2222", "443", "80"]);
+    expect(
+      rules
+        .filter((r) => r.sourceIps.includes("0.0.0.0/0"))
+        .map((r) => r.port)
+        .sort(),
+    ).toEqual(["2222", "443", "80"]);
     expect(rules.find((r) => r.port === "22")!.sourceIps).toEqual(["198.51.100.11/32"]);
     expect(rules.filter((r) => ["2377", "7946", "4789"].includes(r.port)).every((r) => r.sourceIps.join() === "198.51.100.11/32")).toBe(true);
   });
@@ -342,12 +390,15 @@ describe("cocotte (seed 002): hosts of both kinds, Forgejo, a DigitalOcean runne
 
 describe("makapix (seed 003): one VPS, fully separate data stores per env, dev within 40%", () => {
   it("gives dev its own Mosquitto on 8884 (prod 8883), its own Postgres and Redis containers and its own vault directory", () => {
-    for (const [stack, port, vault] of [["prod", 8883, "/mnt/vault-1"], ["dev", 8884, "/mnt/vault-dev"]] as const) {
+    for (const [stack, port, vault] of [
+      ["prod", 8883, "/mnt/vault-1"],
+      ["dev", 8884, "/mnt/vault-dev"],
+    ] as const) {
       const p = plan("makapix", stack);
       const mqtt = only(role(p, "mqtt"), "mqtt");
       expect(mqtt.props.name).toBe(`makapix-${stack}-mqtt`);
       expect(publishedPorts(mqtt)).toEqual([{ internal: 8883, external: port, ip: "0.0.0.0" }]);
-      expect(((mqtt.props.uploads as { file: string; content: string }[]).find((u) => u.file === "/mosquitto/config/mosquitto.conf")!).content).toMatch(/require_certificate true/);
+      expect((mqtt.props.uploads as { file: string; content: string }[]).find((u) => u.file === "/mosquitto/config/mosquitto.conf")!.content).toMatch(/require_certificate true/);
       expect(only(role(p, "postgres"), "postgres").props.name).toBe(`makapix-${stack}-postgres`);
       expect(only(role(p, "redis"), "redis").props.name).toBe(`makapix-${stack}-redis`);
       expect((only(role(p, "vault"), "vault").props.volumes as any[]).map((v) => v.hostPath)).toEqual([vault]);
@@ -377,7 +428,10 @@ describe("makapix (seed 003): one VPS, fully separate data stores per env, dev w
   it("runs alembic upgrade head once per release before the new app and worker, prod taking a backup first", () => {
     for (const stack of ["prod", "dev"]) {
       const p = plan("makapix", stack);
-      const run = only(byType(p.resources, "command:local:Command").filter((c) => c.name.endsWith("-release-run")), "release task");
+      const run = only(
+        byType(p.resources, "command:local:Command").filter((c) => c.name.endsWith("-release-run")),
+        "release task",
+      );
       expect(String(run.props.create)).toContain(`\ncommand=${shellQuoteWords(["alembic", "upgrade", "head"])}\n`);
       for (const r of [...role(p, "app"), ...role(p, "worker")]) expect(r.dependencies).toContain(run.urn);
       const backup = byType(p.resources, "command:local:Command").find((c) => c.name.endsWith("-release-backup"));
@@ -388,7 +442,9 @@ describe("makapix (seed 003): one VPS, fully separate data stores per env, dev w
 
   it("monitors prod (probes of makapix.club and the vault, host, containers, database) with alerts by email, and not dev", () => {
     const p = plan("makapix", "prod");
-    const parts = role(p, "monitoring").map((r) => labels(r)["twinstack.monitoring"]).sort();
+    const parts = role(p, "monitoring")
+      .map((r) => labels(r)["twinstack.monitoring"])
+      .sort();
     expect(parts).toEqual(["alertmanager", "blackbox", "cadvisor", "node-exporter", "postgres-exporter", "prometheus"]);
     const prometheus = role(p, "monitoring").find((r) => labels(r)["twinstack.monitoring"] === "prometheus")!;
     const config = YAML.parse((prometheus.props.uploads as { file: string; content: string }[]).find((u) => u.file === "/etc/prometheus/prometheus.yml")!.content);
@@ -403,7 +459,10 @@ describe("makapix (seed 003): one VPS, fully separate data stores per env, dev w
   });
 
   it("binds each env's proxy to its own address of the VPS", () => {
-    for (const [stack, address] of [["prod", "203.0.113.50"], ["dev", "203.0.113.51"]]) {
+    for (const [stack, address] of [
+      ["prod", "203.0.113.50"],
+      ["dev", "203.0.113.51"],
+    ]) {
       const ports = publishedPorts(only(role(plan("makapix", stack), "proxy"), "proxy"));
       expect(ports.map((p) => `${p.ip}:${p.external}`)).toEqual([`${address}:80`, `${address}:443`]);
     }
@@ -421,7 +480,10 @@ describe("makapix (seed 003): one VPS, fully separate data stores per env, dev w
 
 describe("twincigo (seed 004): three Hetzner servers per env, HA Postgres with Patroni + etcd + HAProxy", () => {
   it("provisions three CCX33 servers for prod and three CCX13 for dev on a private network, formed into a swarm", () => {
-    for (const [stack, type] of [["prod", "ccx33"], ["dev", "ccx13"]]) {
+    for (const [stack, type] of [
+      ["prod", "ccx33"],
+      ["dev", "ccx13"],
+    ]) {
       const p = plan("twincigo", stack);
       const servers = byType(p.resources, "hcloud:index/server:Server");
       expect(servers.map((s) => s.props.name)).toEqual([`twincigo-${stack}-host-ash-1`, `twincigo-${stack}-host-ash-2`, `twincigo-${stack}-host-ash-3`]);
@@ -458,7 +520,11 @@ describe("twincigo (seed 004): three Hetzner servers per env, HA Postgres with P
   it("creates the env's database through HAProxy, the app connecting to it on the env network", () => {
     const p = plan("twincigo", "prod");
     const server = byType(p.resources, "hcloud:index/server:Server")[0];
-    expect(only(byType(p.resources, "pulumi:providers:postgresql"), "postgresql provider").props).toMatchObject({ host: server.state.ipv4Address, port: "5000", username: "postgres" });
+    expect(only(byType(p.resources, "pulumi:providers:postgresql"), "postgresql provider").props).toMatchObject({
+      host: server.state.ipv4Address,
+      port: "5000",
+      username: "postgres",
+    });
     expect(names(p, "postgresql:index/database:Database")).toEqual(["twincigo_prod"]);
     expect(envOf(only(role(p, "app"), "app")).DATABASE_URL).toContain("@postgres-ha:5000/twincigo_prod");
     // pgvector for the agents' embeddings.
@@ -501,7 +567,11 @@ describe("FEATURES.md", () => {
         const file = /`(tests\/[\w/.]+\.test\.ts)`/.exec(part)?.[1] ?? "tests/examples.test.ts";
         expect(fs.existsSync(path.join(root, file))).toBe(true);
         if (!part.includes("›") || part.startsWith("every example")) continue;
-        const name = part.split("›").pop()!.split(/…|<prefix>/)[0].trim();
+        const name = part
+          .split("›")
+          .pop()!
+          .split(/…|<prefix>/)[0]
+          .trim();
         if (!name || /^[a-z]+\/(\*|[a-z-]+)(, [a-z]+\/[a-z-]+)*$/.test(name)) continue;
         // A trailing "(…)" may be a note on what the test shows rather than part of its name.
         const candidates = [name, name.replace(/\s*\([^()]*\)$/, "")];

@@ -16,28 +16,32 @@ const VOLUME = "docker:index/volume:Volume";
 const CONFIG = "docker:index/serviceConfig:ServiceConfig";
 
 async function plan(overrides: Partial<HaPostgresArgs> = {}, env = "prod"): Promise<PlanResult> {
-  return planProgram(() => {
-    const providers = ["a", "b", "c", "d", "e"].map((h) => new docker.Provider(`p-${h}`, { host: `ssh://deploy@${h}.example` }));
-    const args: HaPostgresArgs = {
-      namePrefix: `crm-${env}`,
-      env,
-      dockerProvider: providers[0],
-      networkName: `crm-${env}-net`,
-      members: ["a", "b", "c"].map((host, i) => ({ host, dockerProvider: providers[i] })),
-      patroniImage: "ghcr.io/zalando/spilo-16:3.2-p3",
-      etcdImage: "quay.io/coreos/etcd:v3.5.15",
-      haproxyImage: "haproxy:2.9-alpine",
-      port: 5000,
-      publish: true,
-      protect: env === "prod",
-      ...overrides,
-    };
-    const ha = new HaPostgres("ha", args);
-    return { superuserPassword: ha.superuserPassword, haproxyCfg: ha.haproxyCfg };
-  }, { stack: env, config: {} });
+  return planProgram(
+    () => {
+      const providers = ["a", "b", "c", "d", "e"].map((h) => new docker.Provider(`p-${h}`, { host: `ssh://deploy@${h}.example` }));
+      const args: HaPostgresArgs = {
+        namePrefix: `crm-${env}`,
+        env,
+        dockerProvider: providers[0],
+        networkName: `crm-${env}-net`,
+        members: ["a", "b", "c"].map((host, i) => ({ host, dockerProvider: providers[i] })),
+        patroniImage: "ghcr.io/zalando/spilo-16:3.2-p3",
+        etcdImage: "quay.io/coreos/etcd:v3.5.15",
+        haproxyImage: "haproxy:2.9-alpine",
+        port: 5000,
+        publish: true,
+        protect: env === "prod",
+        ...overrides,
+      };
+      const ha = new HaPostgres("ha", args);
+      return { superuserPassword: ha.superuserPassword, haproxyCfg: ha.haproxyCfg };
+    },
+    { stack: env, config: {} },
+  );
 }
 
-const services = (r: PlanResult, role: string) => byType(r.resources, SERVICE).filter((s) => (s.props.labels as any[]).some((l) => l.label === "twinstack.role" && l.value === role));
+const services = (r: PlanResult, role: string) =>
+  byType(r.resources, SERVICE).filter((s) => (s.props.labels as any[]).some((l) => l.label === "twinstack.role" && l.value === role));
 const spec = (s: PlannedResource) => (s.props.taskSpec as any).containerSpec;
 /** A file of a Swarm service: a service config, or a Swarm secret for secret files. */
 const configOf = (r: PlanResult, service: PlannedResource, file: string) => {
@@ -132,10 +136,25 @@ describe("HaPostgres", () => {
     const attempt = (overrides: Partial<HaPostgresArgs>, env = "prod") => plan(overrides, env);
     await expect(attempt({ members: [] })).rejects.toThrow(/odd number of members/);
     await expect(
-      planProgram(() => {
-        const p = new docker.Provider("p", { host: "unix:///var/run/docker.sock" });
-        new HaPostgres("ha", { namePrefix: "crm-prod", env: "prod", dockerProvider: p, networkName: "n", members: ["a", "a", "b"].map((host) => ({ host, dockerProvider: p })), patroniImage: "x", etcdImage: "y", haproxyImage: "z", port: 5000, publish: false, protect: true });
-      }, { stack: "prod", config: {} }),
+      planProgram(
+        () => {
+          const p = new docker.Provider("p", { host: "unix:///var/run/docker.sock" });
+          new HaPostgres("ha", {
+            namePrefix: "crm-prod",
+            env: "prod",
+            dockerProvider: p,
+            networkName: "n",
+            members: ["a", "a", "b"].map((host) => ({ host, dockerProvider: p })),
+            patroniImage: "x",
+            etcdImage: "y",
+            haproxyImage: "z",
+            port: 5000,
+            publish: false,
+            protect: true,
+          });
+        },
+        { stack: "prod", config: {} },
+      ),
     ).rejects.toThrow(/distinct hosts/);
     await expect(attempt({}, "dev")).rejects.toThrow(/needs limits/);
   });
@@ -150,7 +169,11 @@ describe("the Patroni start script, run by a real shell with fake tools", () => 
       fake("id", `echo ${uid}`);
       for (const tool of ["mkdir", "chown", "su", "patroni"]) fake(tool);
       execFileSync("/bin/sh", ["-c", patroniStartScript()], { env: { PATH: dir } });
-      return fs.readFileSync(log, "utf8").trim().split("\n").filter((l) => !l.startsWith("id "));
+      return fs
+        .readFileSync(log, "utf8")
+        .trim()
+        .split("\n")
+        .filter((l) => !l.startsWith("id "));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -191,7 +214,11 @@ describe("haPostgres.enabled through the program", () => {
     expect(services(result, "etcd")).toHaveLength(3);
     expect(services(result, "patroni")).toHaveLength(3);
     // Existing hosts: the swarm step only labels (and idempotently joins) them.
-    expect(byType(result.resources, "command:remote:Command").filter((c) => c.name.includes("swarm-label-")).map((c) => c.name)).toHaveLength(3);
+    expect(
+      byType(result.resources, "command:remote:Command")
+        .filter((c) => c.name.includes("swarm-label-"))
+        .map((c) => c.name),
+    ).toHaveLength(3);
     const pg = one(result.resources, "pulumi:providers:postgresql");
     expect(pg.props).toMatchObject({ host: "10.0.0.1", port: "5000", username: "postgres" });
     const db = one(result.resources, "twinstack:index:PostgresDatabase");
@@ -209,7 +236,11 @@ describe("haPostgres.enabled through the program", () => {
   it("names the config problem: a standalone runtime, or a shared postgres besides", async () => {
     await expect(planProgram(runStack, { stack: "dev", config: config({ runtime: "standalone" }) })).rejects.toThrow(/twinstack:haPostgres\.enabled: needs runtime "swarm"/);
     await expect(
-      planProgram(runStack, { stack: "dev", config: { ...config({ postgres: { mode: "shared", host: "10.0.0.9", adminPasswordKey: "pgAdmin" } }), "twinstack:pgAdmin": "x" }, secretKeys: ["twinstack:pgAdmin"] }),
+      planProgram(runStack, {
+        stack: "dev",
+        config: { ...config({ postgres: { mode: "shared", host: "10.0.0.9", adminPasswordKey: "pgAdmin" } }), "twinstack:pgAdmin": "x" },
+        secretKeys: ["twinstack:pgAdmin"],
+      }),
     ).rejects.toThrow(/twinstack:postgres\.mode: is "shared", but haPostgres\.enabled/);
   });
 });

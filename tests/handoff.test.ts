@@ -75,7 +75,11 @@ describe("preview handoff schema", () => {
   });
 
   it("hands a preview the dev stack's handoff as parsed", async () => {
-    const { outputs } = await planProgram(() => ({ handoff: readPreviewHandoff("dev") }), { stack: "preview-feature-login", config: {}, stackOutputs: { dev: { previewHandoff: { ...HANDOFF, extra: 1 } } } });
+    const { outputs } = await planProgram(() => ({ handoff: readPreviewHandoff("dev") }), {
+      stack: "preview-feature-login",
+      config: {},
+      stackOutputs: { dev: { previewHandoff: { ...HANDOFF, extra: 1 } } },
+    });
     expect(revealSecrets(outputs.handoff)).toEqual(HANDOFF);
   });
 });

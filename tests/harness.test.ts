@@ -5,18 +5,21 @@ import { aliasUrns, planProgram, SecretValue, one } from "./harness";
 
 describe("mocks harness", () => {
   it("records type, name, parent, options and secret inputs of every registration", async () => {
-    const { resources, outputs } = await planProgram(() => {
-      class Box extends pulumi.ComponentResource {
-        constructor(name: string, opts?: pulumi.ComponentResourceOptions) {
-          super("twinstack:index:Box", name, {}, opts);
-          const password = new random.RandomPassword(`${name}-pw`, { length: 24 }, { parent: this });
-          new docker.Container(`${name}-c`, { image: "nginx:1", envs: [pulumi.interpolate`PW=${password.result}`] }, { parent: this, protect: true, dependsOn: [password] });
-          this.registerOutputs({});
+    const { resources, outputs } = await planProgram(
+      () => {
+        class Box extends pulumi.ComponentResource {
+          constructor(name: string, opts?: pulumi.ComponentResourceOptions) {
+            super("twinstack:index:Box", name, {}, opts);
+            const password = new random.RandomPassword(`${name}-pw`, { length: 24 }, { parent: this });
+            new docker.Container(`${name}-c`, { image: "nginx:1", envs: [pulumi.interpolate`PW=${password.result}`] }, { parent: this, protect: true, dependsOn: [password] });
+            this.registerOutputs({});
+          }
         }
-      }
-      new Box("b");
-      return { secret: pulumi.secret("s3"), plain: "p" };
-    }, { stack: "dev", config: {} });
+        new Box("b");
+        return { secret: pulumi.secret("s3"), plain: "p" };
+      },
+      { stack: "dev", config: {} },
+    );
     const container = one(resources, "docker:index/container:Container");
     expect(container.parent).toBe(one(resources, "twinstack:index:Box").urn);
     expect(container.opts.protect).toBe(true);
@@ -30,11 +33,14 @@ describe("mocks harness", () => {
   });
 
   it("reports an output the mock leaves unknown as [unknown] instead of waiting for it", async () => {
-    const { outputs } = await planProgram(() => {
-      const container = new docker.Container("c", { image: "nginx:1" });
-      // The mock computes no `networkDatas`: in preview it stays unknown, as with a real engine.
-      return { ip: container.networkDatas, image: container.image };
-    }, { stack: "dev", config: {} });
+    const { outputs } = await planProgram(
+      () => {
+        const container = new docker.Container("c", { image: "nginx:1" });
+        // The mock computes no `networkDatas`: in preview it stays unknown, as with a real engine.
+        return { ip: container.networkDatas, image: container.image };
+      },
+      { stack: "dev", config: {} },
+    );
     expect(outputs).toEqual({ ip: "[unknown]", image: "nginx:1" });
   });
 });
@@ -42,7 +48,13 @@ describe("mocks harness", () => {
 describe("aliasUrns (the engine's alias inheritance)", () => {
   const parentNow = "urn:pulumi:prod::twinstack::twinstack:index:InstanceStack$twinstack:index:PostgresDatabase::prod-db";
   it("gives a renamed component its old URN and a child named from it the child's old URN", () => {
-    const parentAliases = aliasUrns({ name: "prod-db", type: "twinstack:index:PostgresDatabase", parent: "urn:pulumi:prod::twinstack::twinstack:index:InstanceStack::prod" }, [{ type: "twinstack:index:SharedPostgresDb" }], [], "twinstack", "prod");
+    const parentAliases = aliasUrns(
+      { name: "prod-db", type: "twinstack:index:PostgresDatabase", parent: "urn:pulumi:prod::twinstack::twinstack:index:InstanceStack::prod" },
+      [{ type: "twinstack:index:SharedPostgresDb" }],
+      [],
+      "twinstack",
+      "prod",
+    );
     expect(parentAliases).toEqual(["urn:pulumi:prod::twinstack::twinstack:index:InstanceStack$twinstack:index:SharedPostgresDb::prod-db"]);
     expect(aliasUrns({ name: "prod-db-role", type: "postgresql:index/role:Role", parent: parentNow }, [], parentAliases, "twinstack", "prod")).toEqual([
       "urn:pulumi:prod::twinstack::twinstack:index:SharedPostgresDb$postgresql:index/role:Role::prod-db-role",
@@ -51,8 +63,12 @@ describe("aliasUrns (the engine's alias inheritance)", () => {
   it("renames a child's name prefix with its parent's aliased name, and leaves other names alone", () => {
     const parentAliases = ["urn:pulumi:prod::twinstack::twinstack:index:X::old"];
     const parent = "urn:pulumi:prod::twinstack::twinstack:index:X::new";
-    expect(aliasUrns({ name: "new-child", type: "t:index:C", parent }, [], parentAliases, "twinstack", "prod")).toEqual(["urn:pulumi:prod::twinstack::twinstack:index:X$t:index:C::old-child"]);
-    expect(aliasUrns({ name: "other", type: "t:index:C", parent }, [], parentAliases, "twinstack", "prod")).toEqual(["urn:pulumi:prod::twinstack::twinstack:index:X$t:index:C::other"]);
+    expect(aliasUrns({ name: "new-child", type: "t:index:C", parent }, [], parentAliases, "twinstack", "prod")).toEqual([
+      "urn:pulumi:prod::twinstack::twinstack:index:X$t:index:C::old-child",
+    ]);
+    expect(aliasUrns({ name: "other", type: "t:index:C", parent }, [], parentAliases, "twinstack", "prod")).toEqual([
+      "urn:pulumi:prod::twinstack::twinstack:index:X$t:index:C::other",
+    ]);
     expect(aliasUrns({ name: "other", type: "t:index:C", parent }, [], [], "twinstack", "prod")).toEqual([]);
   });
 });

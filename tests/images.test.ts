@@ -196,12 +196,22 @@ describe("backup client versions", () => {
     expect(role(p, "backup").image).toBe("registry.example.com/pg-client:17");
   });
   it("refuses a backup.image older than the server, naming the key", async () => {
-    await expect(plan({ ...base, postgres: { mode: "shared", host: "db", adminPasswordKey: "pgAdmin", version: 17 }, backup: { enabled: true, image: "postgres:16-alpine" } }, { pgAdmin: "x" })).rejects.toThrow(
-      /backup\.image: pg_dump 16 cannot dump a PostgreSQL 17 server/,
-    );
+    await expect(
+      plan(
+        { ...base, postgres: { mode: "shared", host: "db", adminPasswordKey: "pgAdmin", version: 17 }, backup: { enabled: true, image: "postgres:16-alpine" } },
+        { pgAdmin: "x" },
+      ),
+    ).rejects.toThrow(/backup\.image: pg_dump 16 cannot dump a PostgreSQL 17 server/);
   });
   it("reads majors from image references", () => {
-    expect(["postgres:17-alpine", "postgres:16.4", "pgvector/pgvector:pg16", "ghcr.io/zalando/spilo-16:3.2-p3", "nginx:1.25", "postgres"].map(images.postgresMajorOf)).toEqual([17, 16, 16, 16, undefined, undefined]);
+    expect(["postgres:17-alpine", "postgres:16.4", "pgvector/pgvector:pg16", "ghcr.io/zalando/spilo-16:3.2-p3", "nginx:1.25", "postgres"].map(images.postgresMajorOf)).toEqual([
+      17,
+      16,
+      16,
+      16,
+      undefined,
+      undefined,
+    ]);
   });
 });
 

@@ -53,7 +53,9 @@ describe("rules DockerHosts kept as its own checks are config checks now", () =>
   });
 
   it("an admin range that is no IP range", () => {
-    const problems = problemsOf({ env: "prod", app, runners: { count: 1, forgeUrl: "https://git.example.com", adminCidr: "203.0.113/24" }, runnerRegistrationToken: "t" }, ["runnerRegistrationToken"]);
+    const problems = problemsOf({ env: "prod", app, runners: { count: 1, forgeUrl: "https://git.example.com", adminCidr: "203.0.113/24" }, runnerRegistrationToken: "t" }, [
+      "runnerRegistrationToken",
+    ]);
     expect(problems).toEqual([expect.stringMatching(/^Pulumi\.prod\.yaml: twinstack:runners\.adminCidr: expected an IPv4 or IPv6 range/)]);
     expect(problemsOf({ env: "prod", app, provisioning: { adminCidr: "2001:db8::/200" } })).toEqual([
       expect.stringMatching(/^Pulumi\.prod\.yaml: twinstack:provisioning\.adminCidr: expected an IPv4 or IPv6 range/),
@@ -63,7 +65,12 @@ describe("rules DockerHosts kept as its own checks are config checks now", () =>
 
   it("a provisioned host whose server name would pass 63 characters", () => {
     const name = `h${"x".repeat(60)}`;
-    const problems = problemsOf({ env: "prod", app, provisioning: { adminCidr: "203.0.113.0/24" }, hosts: [{ name, provision: { provider: "hcloud", type: "cx22", location: "fsn1" } }] });
+    const problems = problemsOf({
+      env: "prod",
+      app,
+      provisioning: { adminCidr: "203.0.113.0/24" },
+      hosts: [{ name, provision: { provider: "hcloud", type: "cx22", location: "fsn1" } }],
+    });
     expect(problems).toEqual([expect.stringMatching(/^Pulumi\.prod\.yaml: twinstack:hosts\[0\]\.name: at most 48 characters for a provisioned host/)]);
   });
 
@@ -84,7 +91,10 @@ describe("rules DockerHosts kept as its own checks are config checks now", () =>
       const file = path.join(dir, "Pulumi.prod.yaml");
       const config = { env: "prod", runtime: "swarm", app, hosts: [{ name: "a", docker: "unix:///var/run/docker.sock", address: "10.0.0.1" }] };
       fs.writeFileSync(file, YAML.stringify({ config: Object.fromEntries(Object.entries(config).map(([k, v]) => [`twinstack:${k}`, v])) }));
-      const error = await planStack({ stack: "prod", stackFile: file, projectDir: dir }).then(() => undefined, (e: Error) => e);
+      const error = await planStack({ stack: "prod", stackFile: file, projectDir: dir }).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(error).toBeDefined();
       expect(describeFailure(error)).toMatch(/^\S*Pulumi\.prod\.yaml: twinstack:hosts\[0\]\.docker: runtime "swarm" forms the swarm over SSH/);
       expect(describeFailure(error).split("\n")).toHaveLength(1);
@@ -107,7 +117,9 @@ describe("components and renderers: invariants of one class", () => {
   it("findInvariant finds one itself, as a cause, or named in a wrapped message (Pulumi's serialization errors)", () => {
     expect(findInvariant(new InvariantError("VirtualIp v: bad"))).toBe("VirtualIp v: bad");
     expect(findInvariant(new Error("outer", { cause: new InvariantError("inner") }))).toBe("inner");
-    expect(findInvariant(new Error('error serializing property "x": InvariantError: BackupJob b: keep must be a positive integer, got 0'))).toBe("BackupJob b: keep must be a positive integer, got 0");
+    expect(findInvariant(new Error('error serializing property "x": InvariantError: BackupJob b: keep must be a positive integer, got 0'))).toBe(
+      "BackupJob b: keep must be a positive integer, got 0",
+    );
     expect(findInvariant(new Error("plain"))).toBeUndefined();
   });
 

@@ -1,9 +1,4 @@
-import {
-  KeepalivedConfArgs,
-  KeepalivedConfigError,
-  proxyTrackCommand,
-  renderKeepalivedConf,
-} from "../components/render/keepalived";
+import { KeepalivedConfArgs, KeepalivedConfigError, proxyTrackCommand, renderKeepalivedConf } from "../components/render/keepalived";
 
 const base: KeepalivedConfArgs = {
   instanceName: "gigi_dev",
@@ -102,12 +97,7 @@ describe("renderKeepalivedConf", () => {
 
   test("track script is defined and referenced, with defaults", () => {
     const text = render({ trackScript: { name: "chk_proxy", command: "/usr/local/bin/check" } });
-    expect(block(text, "vrrp_script")).toEqual([
-      'script "/usr/local/bin/check"',
-      "interval 2",
-      "fall 2",
-      "rise 2",
-    ]);
+    expect(block(text, "vrrp_script")).toEqual(['script "/usr/local/bin/check"', "interval 2", "fall 2", "rise 2"]);
     expect(block(text, "track_script")).toEqual(["chk_proxy"]);
     // vrrp_script must be defined before the instance that tracks it.
     expect(text.indexOf("vrrp_script chk_proxy")).toBeLessThan(text.indexOf("vrrp_instance"));
@@ -146,19 +136,11 @@ describe("renderKeepalivedConf", () => {
     ])("bad virtualIp %j", (virtualIp, msg) => expectError({ virtualIp }, msg));
 
     test("bad node address", () => {
-      expectError(
-        { nodes: [{ name: "a", address: "10.0.0.256", priority: 100 }], self: "a" },
-        /nodes\[0\]\.address/,
-      );
-      expectError(
-        { nodes: [{ name: "a", address: "10.0.0.1/24", priority: 100 }], self: "a" },
-        /nodes\[0\]\.address/,
-      );
+      expectError({ nodes: [{ name: "a", address: "10.0.0.256", priority: 100 }], self: "a" }, /nodes\[0\]\.address/);
+      expectError({ nodes: [{ name: "a", address: "10.0.0.1/24", priority: 100 }], self: "a" }, /nodes\[0\]\.address/);
     });
 
-    test.each([0, 256, -1, 1.5, NaN])("virtualRouterId %p out of range", (virtualRouterId) =>
-      expectError({ virtualRouterId }, /virtualRouterId .* 1\.\.255/),
-    );
+    test.each([0, 256, -1, 1.5, NaN])("virtualRouterId %p out of range", (virtualRouterId) => expectError({ virtualRouterId }, /virtualRouterId .* 1\.\.255/));
 
     test("router id bounds are inclusive", () => {
       expect(render({ virtualRouterId: 1 })).toMatch(/virtual_router_id 1$/m);
@@ -178,9 +160,7 @@ describe("renderKeepalivedConf", () => {
       );
     });
 
-    test.each([0, 255, 1.5])("priority %p out of range", (priority) =>
-      expectError({ nodes: [{ name: "a", address: "10.0.0.1", priority }], self: "a" }, /priority/),
-    );
+    test.each([0, 255, 1.5])("priority %p out of range", (priority) => expectError({ nodes: [{ name: "a", address: "10.0.0.1", priority }], self: "a" }, /priority/));
 
     test("duplicate node names or addresses are rejected", () => {
       expectError(
@@ -215,40 +195,32 @@ describe("renderKeepalivedConf", () => {
 
     test("empty node list is rejected", () => expectError({ nodes: [] }, /at least one node/));
 
-    test.each(["", "123456789"])("authPass length %j is rejected", (authPass) =>
-      expectError({ authPass }, /authPass/),
-    );
+    test.each(["", "123456789"])("authPass length %j is rejected", (authPass) => expectError({ authPass }, /authPass/));
 
     test("a too-long authPass error does not echo the secret", () => {
       expect(() => render({ authPass: "supersecretvalue" })).toThrow(/keeps only 8/);
       expect(() => render({ authPass: "supersecretvalue" })).not.toThrow(/supersecretvalue/);
     });
 
-    test.each(["ab cd", "ab#cd", "ab!cd", 'ab"cd', "ab'cd", "ab{cd", "ab$cd", "ab\\cd", "pässwd"])(
-      "authPass %j with a character keepalived reinterprets is rejected",
-      (authPass) => expectError({ authPass }, /authPass contains/),
+    test.each(["ab cd", "ab#cd", "ab!cd", 'ab"cd', "ab'cd", "ab{cd", "ab$cd", "ab\\cd", "pässwd"])("authPass %j with a character keepalived reinterprets is rejected", (authPass) =>
+      expectError({ authPass }, /authPass contains/),
     );
 
     test("8-character authPass with punctuation is accepted", () => {
       expect(render({ authPass: "a-b_c.d9" })).toContain("auth_pass a-b_c.d9");
     });
 
-    test.each(["gigi dev", "gigi{dev", 'gigi"dev', "gigi'dev", "", "gigi}", "x".repeat(65), "-gigi"])(
-      "instanceName %j is rejected",
-      (instanceName) => expectError({ instanceName }, /instanceName .* not a valid name/),
+    test.each(["gigi dev", "gigi{dev", 'gigi"dev', "gigi'dev", "", "gigi}", "x".repeat(65), "-gigi"])("instanceName %j is rejected", (instanceName) =>
+      expectError({ instanceName }, /instanceName .* not a valid name/),
     );
 
     test("node names and track script names are validated too", () => {
-      expectError(
-        { nodes: [{ name: "node a", address: "10.0.0.1", priority: 100 }], self: "node a" },
-        /nodes\[0\]\.name/,
-      );
+      expectError({ nodes: [{ name: "node a", address: "10.0.0.1", priority: 100 }], self: "node a" }, /nodes\[0\]\.name/);
       expectError({ trackScript: { name: "chk proxy", command: "/bin/true" } }, /trackScript\.name/);
     });
 
-    test.each(["", "eth 0", "eth0{", "averyveryverylongname", "eth/0", '"eth0"'])(
-      "interface %j is rejected",
-      (iface) => expectError({ interface: iface }, /interface .* not a valid Linux interface name/),
+    test.each(["", "eth 0", "eth0{", "averyveryverylongname", "eth/0", '"eth0"'])("interface %j is rejected", (iface) =>
+      expectError({ interface: iface }, /interface .* not a valid Linux interface name/),
     );
 
     test("loopback interface is rejected (keepalived refuses it)", () => {
@@ -266,15 +238,10 @@ describe("renderKeepalivedConf", () => {
       ["/bin/check\n}", /control char/],
       ["check_proxy", /absolute path/],
       ["  ", /non-empty/],
-    ])("track command %j is rejected", (command, msg) =>
-      expectError({ trackScript: { name: "chk", command } }, msg),
-    );
+    ])("track command %j is rejected", (command, msg) => expectError({ trackScript: { name: "chk", command } }, msg));
 
     test("a track weight too small to move the VIP is rejected", () => {
-      expectError(
-        { trackScript: { name: "chk", command: "/bin/true", weight: -50 } },
-        /weight -50 cannot move the VIP: MASTER node-a \(priority 150\) is 50 above node-b/,
-      );
+      expectError({ trackScript: { name: "chk", command: "/bin/true", weight: -50 } }, /weight -50 cannot move the VIP: MASTER node-a \(priority 150\) is 50 above node-b/);
       expectError({ trackScript: { name: "chk", command: "/bin/true", weight: 20 } }, /cannot move the VIP/);
       expect(render({ trackScript: { name: "chk", command: "/bin/true", weight: 51 } })).toContain("weight 51");
     });

@@ -43,7 +43,10 @@ const cases: [string, string][] = [
   /* 12 */ ["stacks/example.ts", 'import { previewSlug } from "../model/slug";\nimport { PreviewEnv } from "../components/previewEnv";\nvoid previewSlug; void PreviewEnv;\n'],
   /* 13 */ ["tools/example.ts", 'import { runStack } from "../stacks";\nvoid runStack;\n'],
   /* 14 */ ["tests/example.test.ts", 'import { runStack } from "../stacks";\nimport { one } from "./harness";\nvoid runStack; void one;\n'],
-  /* 15 */ ["policy/programConfig.ts", 'import { parseStackConfig } from "../model/config";\nimport { readStackConfig } from "../model/stackFile";\nvoid parseStackConfig; void readStackConfig;\n'],
+  /* 15 */ [
+    "policy/programConfig.ts",
+    'import { parseStackConfig } from "../model/config";\nimport { readStackConfig } from "../model/stackFile";\nvoid parseStackConfig; void readStackConfig;\n',
+  ],
   /* 16 */ ["policy/example.ts", 'import type { StackConfig } from "../model/schema";\nexport type X = StackConfig;\n'],
   /* 17 */ ["components/example.ts", 'import * as docker from "@pulumi/docker";\nnew docker.Container("c", { image: "x" });\n'],
   /* 18 */ ["components/example.ts", 'import * as d from "@pulumi/docker";\nnew d.Service("s", {});\n'],

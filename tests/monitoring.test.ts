@@ -72,10 +72,15 @@ describe("monitoring on the default stacks", () => {
   });
 
   it("runs Prometheus, Alertmanager, the blackbox exporter, node-exporter, cAdvisor and postgres_exporter, named with the env token", () => {
-    for (const [p, env] of [[prod, "prod"], [dev, "dev"]] as const) {
-      expect(monitoringWorkloads(p).map((r) => r.props.name).sort()).toEqual(
-        ["alertmanager", "blackbox", "cadvisor", "node-exporter", "postgres-exporter", "prometheus"].map((s) => `myapp-${env}-${s}`),
-      );
+    for (const [p, env] of [
+      [prod, "prod"],
+      [dev, "dev"],
+    ] as const) {
+      expect(
+        monitoringWorkloads(p)
+          .map((r) => r.props.name)
+          .sort(),
+      ).toEqual(["alertmanager", "blackbox", "cadvisor", "node-exporter", "postgres-exporter", "prometheus"].map((s) => `myapp-${env}-${s}`));
     }
     expect(byType(prod.resources, "docker:index/volume:Volume").find((v) => v.props.name === "myapp-prod-prometheus-data")!.opts.protect).toBe(true);
   });
@@ -171,7 +176,9 @@ describe("monitoring config validation", () => {
     expect(problems({ enabled: true, alerts: { email: { to: "ops", from: "a@b.c", smarthost: "smtp.example.com:587" } } })).toEqual([
       'Pulumi.prod.yaml: twinstack:monitoring.alerts.email.to: expected an email address, got "ops"',
     ]);
-    expect(problems({ thresholds: { diskUsedPercent: 180 } })).toEqual(['Pulumi.prod.yaml: twinstack:monitoring.thresholds.diskUsedPercent: expected disk usage as a percentage from 1 to 100, got 180']);
+    expect(problems({ thresholds: { diskUsedPercent: 180 } })).toEqual([
+      "Pulumi.prod.yaml: twinstack:monitoring.thresholds.diskUsedPercent: expected disk usage as a percentage from 1 to 100, got 180",
+    ]);
     expect(problems({ enabeld: true })).toEqual(['Pulumi.prod.yaml: twinstack:monitoring.enabeld: unknown key (did you mean "enabled"?)']);
   });
 });

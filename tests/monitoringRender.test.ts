@@ -10,7 +10,13 @@ const base = {
   externalLabels: { env: "prod", stack: "prod" },
   alertmanager: "alertmanager:9093",
   ruleFiles: ["/etc/prometheus/rules.yml"],
-  blackbox: { address: "blackbox:9115", probes: [{ module: MODULE_OK, targets: ["https://makapix.club/api/health"] }, { module: MODULE_AUTH, targets: [] }] },
+  blackbox: {
+    address: "blackbox:9115",
+    probes: [
+      { module: MODULE_OK, targets: ["https://makapix.club/api/health"] },
+      { module: MODULE_AUTH, targets: [] },
+    ],
+  },
   scrapeJobs: [{ job: "node", targets: ["node-exporter:9100"] }],
 };
 
@@ -64,12 +70,16 @@ describe("renderAlertmanagerConfig", () => {
     const webhook = YAML.parse(renderAlertmanagerConfig({ receiver: { kind: "webhook", url: "https://hooks.example.com/x" }, repeatIntervalHours: 4 }));
     expect(webhook.route).toMatchObject({ receiver: "twinstack", repeat_interval: "4h", group_wait: "30s" });
     expect(webhook.receivers).toEqual([{ name: "twinstack", webhook_configs: [{ url: "https://hooks.example.com/x", send_resolved: true }] }]);
-    const email = YAML.parse(renderAlertmanagerConfig({ receiver: { kind: "email", to: "ops@x.org", from: "a@x.org", smarthost: "smtp.x.org:587", requireTls: true }, repeatIntervalHours: 4 }));
+    const email = YAML.parse(
+      renderAlertmanagerConfig({ receiver: { kind: "email", to: "ops@x.org", from: "a@x.org", smarthost: "smtp.x.org:587", requireTls: true }, repeatIntervalHours: 4 }),
+    );
     expect(email.receivers[0].email_configs[0]).toEqual({ to: "ops@x.org", from: "a@x.org", smarthost: "smtp.x.org:587", require_tls: true, send_resolved: true });
   });
 
   it("rejects a receiver Alertmanager could not use", () => {
     expect(() => renderAlertmanagerConfig({ receiver: { kind: "webhook", url: "" }, repeatIntervalHours: 4 })).toThrow(/one word/);
-    expect(() => renderAlertmanagerConfig({ receiver: { kind: "email", to: "ops", from: "a@x.org", smarthost: "smtp:587", requireTls: true }, repeatIntervalHours: 4 })).toThrow(/addresses/);
+    expect(() => renderAlertmanagerConfig({ receiver: { kind: "email", to: "ops", from: "a@x.org", smarthost: "smtp:587", requireTls: true }, repeatIntervalHours: 4 })).toThrow(
+      /addresses/,
+    );
   });
 });

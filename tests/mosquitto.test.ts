@@ -12,7 +12,10 @@ function render(over: Partial<MosquittoConfArgs> = {}): string {
 }
 
 function lines(text: string): string[] {
-  return text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  return text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"));
 }
 
 function expectError(over: Partial<MosquittoConfArgs>, message: RegExp): void {
@@ -43,9 +46,7 @@ describe("renderMosquittoConf", () => {
   });
 
   test("exactly one listener, and no plain-MQTT port", () => {
-    expect(lines(render()).filter((l) => l.startsWith("listener") || l.startsWith("port "))).toEqual([
-      "listener 8884",
-    ]);
+    expect(lines(render()).filter((l) => l.startsWith("listener") || l.startsWith("port "))).toEqual(["listener 8884"]);
   });
 
   test("bind address is appended to the listener", () => {
@@ -54,9 +55,7 @@ describe("renderMosquittoConf", () => {
   });
 
   test("persistence dir gets a trailing slash (mosquitto 1.x concatenates the file name)", () => {
-    expect(lines(render({ persistenceDir: "/mosquitto/data" }))).toEqual(
-      expect.arrayContaining(["persistence true", "persistence_location /mosquitto/data/"]),
-    );
+    expect(lines(render({ persistenceDir: "/mosquitto/data" }))).toEqual(expect.arrayContaining(["persistence true", "persistence_location /mosquitto/data/"]));
     expect(lines(render({ persistenceDir: "/mosquitto/data/" }))).toContain("persistence_location /mosquitto/data/");
   });
 
@@ -65,9 +64,7 @@ describe("renderMosquittoConf", () => {
   });
 
   describe("validation", () => {
-    test.each([0, -1, 65536, 1.5, NaN])("port %p is rejected", (port) =>
-      expectError({ port }, /port .* 1\.\.65535/),
-    );
+    test.each([0, -1, 65536, 1.5, NaN])("port %p is rejected", (port) => expectError({ port }, /port .* 1\.\.65535/));
 
     test("port bounds are inclusive", () => {
       expect(render({ port: 1 })).toContain("listener 1\n");
@@ -89,12 +86,8 @@ describe("renderMosquittoConf", () => {
       expect(() => render({ caFile: "/c.crt\nrequire_certificate false" })).toThrow(/caFile/);
     });
 
-    test.each(["tlsv1", "tlsv1.1", "TLSv1.2", ""])("tlsVersion %j is rejected", (tlsVersion) =>
-      expectError({ tlsVersion }, /tlsVersion/),
-    );
+    test.each(["tlsv1", "tlsv1.1", "TLSv1.2", ""])("tlsVersion %j is rejected", (tlsVersion) => expectError({ tlsVersion }, /tlsVersion/));
 
-    test.each(["127.0.0.1 1883", "0.0.0.0\n", "bad_host!", "256.1.1.1", "-host"])("bindAddress %j is rejected", (bindAddress) =>
-      expectError({ bindAddress }, /bindAddress/),
-    );
+    test.each(["127.0.0.1 1883", "0.0.0.0\n", "bad_host!", "256.1.1.1", "-host"])("bindAddress %j is rejected", (bindAddress) => expectError({ bindAddress }, /bindAddress/));
   });
 });

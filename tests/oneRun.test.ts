@@ -42,20 +42,31 @@ describe("shape and semantic problems of one file, in one run", () => {
   it("an unknown key (shape) and a duplicate worker, a generated env var and too many replicas (semantic)", () => {
     const problems = problemsOf({
       env: "dev",
-      app: app({ replica: 2, replicas: 500, env: { APP_ENV: "prod" }, workers: [{ name: "w", command: ["a"] }, { name: "w", command: ["b"] }] }),
+      app: app({
+        replica: 2,
+        replicas: 500,
+        env: { APP_ENV: "prod" },
+        workers: [
+          { name: "w", command: ["a"] },
+          { name: "w", command: ["b"] },
+        ],
+      }),
     });
     expect(keysOf(problems).sort()).toEqual(["app.env.APP_ENV", "app.replica", "app.replicas", "app.workers[1].name"]);
     expect(problems.find((p) => p.includes("app.replica:"))).toMatch(/did you mean "replicas"/);
   });
 
   it("a wrong enum (shape) beside prod's network in a dev stack and an image with a space (semantic)", () => {
-    const problems = problemsOf({
-      env: "dev",
-      app: app({ image: "gigi :1" }),
-      redis: { mode: "clustered" },
-      postgres: { mode: "shared", host: "db", adminPasswordKey: "pw", network: "gigi-prod-net" },
-      pw: { secure: "x" },
-    }, ["pw"]);
+    const problems = problemsOf(
+      {
+        env: "dev",
+        app: app({ image: "gigi :1" }),
+        redis: { mode: "clustered" },
+        postgres: { mode: "shared", host: "db", adminPasswordKey: "pw", network: "gigi-prod-net" },
+        pw: { secure: "x" },
+      },
+      ["pw"],
+    );
     expect(keysOf(problems).sort()).toEqual(["app.image", "postgres.network", "redis.mode"]);
   });
 
@@ -81,7 +92,10 @@ describe("shape and semantic problems of one file, in one run", () => {
   });
 
   it("a secretEnv entry rejected: its value is not shown, and its secret key is not called unknown", () => {
-    const problems = problemsOf({ env: "dev", app: app({ secretEnv: { TOKEN: 42, OTHER: "botToken" }, env: { PORT: "1" } }), botToken: "x", chatToken: "y" }, ["botToken", "chatToken"]);
+    const problems = problemsOf({ env: "dev", app: app({ secretEnv: { TOKEN: 42, OTHER: "botToken" }, env: { PORT: "1" } }), botToken: "x", chatToken: "y" }, [
+      "botToken",
+      "chatToken",
+    ]);
     expect(keysOf(problems)).toContain("app.secretEnv.TOKEN");
     expect(keysOf(problems)).toContain("app.env.PORT");
     // chatToken may be the secret TOKEN meant to name: not called an unknown key.
@@ -94,11 +108,23 @@ describe("shape and semantic problems of one file, in one run", () => {
 describe("no semantic problem echoes a shape problem", () => {
   it.each([
     ["a wrong postgres.mode does not make the template 'need shared mode'", { postgres: { mode: "shard", template: "gigi_dev" } }, ["postgres.mode"]],
-    ["a rejected host name does not make vip.nodes name an unknown host", { hosts: [{ name: "Main Host", docker: "unix:///var/run/docker.sock" }], vip: { nodes: ["main"] } }, ["hosts[0].name"]],
+    [
+      "a rejected host name does not make vip.nodes name an unknown host",
+      { hosts: [{ name: "Main Host", docker: "unix:///var/run/docker.sock" }], vip: { nodes: ["main"] } },
+      ["hosts[0].name"],
+    ],
     ["a rejected docker endpoint does not make the host 'neither existing nor provisioned'", { hosts: [{ name: "a", docker: "http://x" }] }, ["hosts[0].docker"]],
     ["a rejected proxy.enabled does not ask for basic-auth users", { proxy: { enabled: "nope", basicAuth: [] } }, ["proxy.enabled"]],
-    ["a rejected runtime does not make HA Postgres 'need swarm'", { runtime: "Swarm", haPostgres: { enabled: true }, hosts: ["a", "b", "c"].map((name) => ({ name, docker: "unix:///x" })) }, ["runtime"]],
-    ["a rejected registrationTokenKey does not ask for the default secret", { runners: { count: 1, forgeUrl: "https://git.example.com", adminCidr: "203.0.113.0/24", registrationTokenKey: "no spaces allowed" } }, ["runners.registrationTokenKey"]],
+    [
+      "a rejected runtime does not make HA Postgres 'need swarm'",
+      { runtime: "Swarm", haPostgres: { enabled: true }, hosts: ["a", "b", "c"].map((name) => ({ name, docker: "unix:///x" })) },
+      ["runtime"],
+    ],
+    [
+      "a rejected registrationTokenKey does not ask for the default secret",
+      { runners: { count: 1, forgeUrl: "https://git.example.com", adminCidr: "203.0.113.0/24", registrationTokenKey: "no spaces allowed" } },
+      ["runners.registrationTokenKey"],
+    ],
     ["a rejected shared postgres.host is not also 'missing'", { postgres: { mode: "shared", host: 5432, adminPasswordKey: "pw" }, pw: "x" }, ["postgres.host"]],
     ["a misspelt section is not also 'missing'", { ap: app() }, ["ap"]],
     ["an env that is no env checks nothing else", { env: "staging", app: app({ env: { APP_ENV: "x" } }) }, ["env"]],
@@ -122,7 +148,14 @@ describe("property: any shape problem plus any semantic problem, both reported i
   const semanticCases: { key: string; set(v: Values, x: string): void }[] = [
     { key: "app.replicas", set: (v) => ((v.app as Values).replicas = 5000) },
     { key: "proxy.headers.", set: (v) => (v.proxy = { ...(v.proxy as Values), headers: { match: "1" } }) },
-    { key: "app.workers[1].name", set: (v, x) => ((v.app as Values).workers = [{ name: x, command: ["a"] }, { name: x, command: ["b"] }]) },
+    {
+      key: "app.workers[1].name",
+      set: (v, x) =>
+        ((v.app as Values).workers = [
+          { name: x, command: ["a"] },
+          { name: x, command: ["b"] },
+        ]),
+    },
     { key: "mqtt.devices[1]", set: (v, x) => (v.mqtt = { ...(v.mqtt as Values), enabled: true, devices: [x, x] }) },
     { key: "postgres.network", set: (v) => (v.postgres = { network: "gigi-prod-net" }) },
     { key: "app.env.", set: (v) => ((v.app as Values).env = { DATABASE_URL: "postgres://x" }) },
@@ -182,7 +215,8 @@ describe("the plan: both kinds in one run, one line each, nothing declared", () 
     expect(run.stdout).toBe("");
     const lines = run.stderr.trim().split("\n");
     expect(lines).toHaveLength(4);
-    for (const line of lines) expect(line).toMatch(/^\S*twinstack-onerun-\w+\/Pulumi\.dev\.yaml: twinstack:(app\.port|app\.env\.SESSION_SECRET|proxy\.headers\.defer|proxy\.httpPort): /);
+    for (const line of lines)
+      expect(line).toMatch(/^\S*twinstack-onerun-\w+\/Pulumi\.dev\.yaml: twinstack:(app\.port|app\.env\.SESSION_SECRET|proxy\.headers\.defer|proxy\.httpPort): /);
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 });

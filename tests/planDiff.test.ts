@@ -16,14 +16,22 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 test("gigi prod against a git ref: a release and gitea switched off, resource by resource, secrets masked", () => {
   const repo = path.join(dir, "gigi");
   fs.mkdirSync(repo);
-  const git = (...args: string[]) => execFileSync("git", args, { cwd: repo, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } });
+  const git = (...args: string[]) =>
+    execFileSync("git", args, {
+      cwd: repo,
+      encoding: "utf8",
+      env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" },
+    });
   git("init", "-q");
   for (const f of fs.readdirSync(path.join(ROOT, "examples", "gigi"))) fs.copyFileSync(path.join(ROOT, "examples", "gigi", f), path.join(repo, f));
   git("add", ".");
   git("commit", "-qm", "before");
   const file = path.join(repo, "Pulumi.prod.yaml");
   const before = fs.readFileSync(file, "utf8");
-  const after = before.replace("gigi/gigi:v1.2.3", "gigi/gigi:v1.3.0").replace("version: v1.2.3", "version: v1.3.0").replace("  twinstack:gitea:\n    enabled: true", "  twinstack:gitea:\n    enabled: false");
+  const after = before
+    .replace("gigi/gigi:v1.2.3", "gigi/gigi:v1.3.0")
+    .replace("version: v1.2.3", "version: v1.3.0")
+    .replace("  twinstack:gitea:\n    enabled: true", "  twinstack:gitea:\n    enabled: false");
   expect(after).not.toBe(before);
   fs.writeFileSync(file, after);
 

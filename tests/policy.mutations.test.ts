@@ -76,7 +76,10 @@ describe("mutated stack configs fail the plan, naming the policy", () => {
     const violations = await plan(dir, "dev");
     expect(from(violations, "env-token-in-names")).toContain('dev database "myapp_prod" carries another stack\'s env token: name it myapp_dev');
     expect(from(violations, "no-shared-claims")).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^stack "dev" sets twinstack:env "prod"/), expect.stringMatching(/^stack "dev" claims database 10\.0\.0\.20:5432\/myapp_prod .*stack "prod"/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^stack "dev" sets twinstack:env "prod"/),
+        expect.stringMatching(/^stack "dev" claims database 10\.0\.0\.20:5432\/myapp_prod .*stack "prod"/),
+      ]),
     );
     // The same paste also drops dev's basic auth and limits and unprotects nothing: prod settings in a dev stack.
     expect(from(violations, "nonprod-sites-private")).toEqual(expect.arrayContaining([expect.stringContaining("serves routes without basic auth")]));
@@ -132,7 +135,9 @@ describe("mutated stack configs fail the plan, naming the policy", () => {
   it("a dev workload without memory limits (dev stack configured as prod)", async () => {
     const dir = projectWith({ dev: (c) => (c["twinstack:env"] = "prod") });
     expect(from(await plan(dir, "dev"), "nonprod-resource-budget")).toEqual(
-      expect.arrayContaining(['dev container "myapp-prod-redis" has no CPU or memory limit: set twinstack:redis.limits (or twinstack:budget.defaultLimits) with cpus and memoryMb']),
+      expect.arrayContaining([
+        'dev container "myapp-prod-redis" has no CPU or memory limit: set twinstack:redis.limits (or twinstack:budget.defaultLimits) with cpus and memoryMb',
+      ]),
     );
   });
 
@@ -158,7 +163,8 @@ describe("mutated stack configs fail the plan, naming the policy", () => {
   it("a firewall opening 5432 to 0.0.0.0/0 (a code change next to prod)", async () => {
     const dir = projectWith();
     const violations = await plan(dir, "prod", {
-      extra: () => void new digitalocean.Firewall("myapp-prod-db", { name: "myapp-prod-db", inboundRules: [{ protocol: "tcp", portRange: "5432", sourceAddresses: ["0.0.0.0/0"] }] }),
+      extra: () =>
+        void new digitalocean.Firewall("myapp-prod-db", { name: "myapp-prod-db", inboundRules: [{ protocol: "tcp", portRange: "5432", sourceAddresses: ["0.0.0.0/0"] }] }),
     });
     expect(from(violations, "no-public-data-ports")).toEqual([
       'firewall "myapp-prod-db" opens Postgres (port 5432/tcp) to 0.0.0.0/0: restrict sourceAddresses to the hosts that need it (an admin or app CIDR) or drop the rule',

@@ -23,7 +23,10 @@ function startPack(): Promise<number> {
     delete env.TWINSTACK_PROJECT_DIR;
     // Transpile-only ts-node (tests/support/tsNodeTranspileOnly.js): `npm run typecheck` checks the types.
     const transpileOnly = path.join(ROOT, "tests/support/tsNodeTranspileOnly.js");
-    pack = spawn(process.execPath, ["-r", transpileOnly, path.join(ROOT, "node_modules/@pulumi/pulumi/cmd/run-policy-pack/index.js"), "127.0.0.1:1", "."], { cwd: path.join(ROOT, "policy"), env });
+    pack = spawn(process.execPath, ["-r", transpileOnly, path.join(ROOT, "node_modules/@pulumi/pulumi/cmd/run-policy-pack/index.js"), "127.0.0.1:1", "."], {
+      cwd: path.join(ROOT, "policy"),
+      env,
+    });
     let out = "";
     let err = "";
     pack.stdout?.on("data", (chunk) => {

@@ -74,7 +74,6 @@ async function plan(stack: string, makeArgs: () => PostgresDatabaseArgs) {
   );
 }
 
-
 function generatedPassword(resources: PlannedResource[]): string {
   return String(one(resources, T.password).state.result);
 }
@@ -88,7 +87,10 @@ describe("PostgresDatabase, shared mode", () => {
   it("names the role and database after the env, so dev and prod never share them", async () => {
     const dev = await plan("dev", () => sharedArgs("dev"));
     const prod = await plan("prod", () => sharedArgs("prod"));
-    for (const [r, env] of [[dev, "dev"], [prod, "prod"]] as const) {
+    for (const [r, env] of [
+      [dev, "dev"],
+      [prod, "prod"],
+    ] as const) {
       expect(one(r.resources, T.role).props.name).toBe(`gigi_${env}`);
       expect(one(r.resources, T.database).props.name).toBe(`gigi_${env}`);
       expect(one(r.resources, T.database).props.owner).toBe(`gigi_${env}`);
@@ -183,7 +185,11 @@ describe("PostgresDatabase, shared mode", () => {
   it("declares no extension or admin grant when none are asked for", async () => {
     const { resources } = await plan("dev", () => sharedArgs("dev", { extensions: [] }));
     expect(byType(resources, T.extension)).toHaveLength(0);
-    expect(byType(resources, T.grant).map((g) => g.props.role).sort()).toEqual(["gigi_dev", "public"]);
+    expect(
+      byType(resources, T.grant)
+        .map((g) => g.props.role)
+        .sort(),
+    ).toEqual(["gigi_dev", "public"]);
   });
 
   it("passes the template and connection limit through (previews clone dev)", async () => {
@@ -280,12 +286,9 @@ describe("PostgresDatabase, dedicated mode", () => {
 describe("PostgresDatabase validation", () => {
   const construct = (args: PostgresDatabaseArgs) => () => new PostgresDatabase("x", args);
 
-  it.each(["Gigi_dev", "gigi-dev", "1gigi", "", "a".repeat(64), "gigi dev", "gigi_dev;drop"])(
-    "rejects databaseName %j",
-    async (databaseName) => {
-      await expect(planProgram(construct(sharedArgs("dev", { databaseName })), { stack: "dev", config: {} })).rejects.toThrow(/databaseName/);
-    },
-  );
+  it.each(["Gigi_dev", "gigi-dev", "1gigi", "", "a".repeat(64), "gigi dev", "gigi_dev;drop"])("rejects databaseName %j", async (databaseName) => {
+    await expect(planProgram(construct(sharedArgs("dev", { databaseName })), { stack: "dev", config: {} })).rejects.toThrow(/databaseName/);
+  });
 
   it("accepts a 63-character name", async () => {
     const name = "g" + "_".repeat(62);

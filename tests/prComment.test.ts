@@ -23,21 +23,23 @@ test("pr-comment.sh posts the body once, then updates the same comment", async (
   const seen: string[] = [];
   const server = http.createServer((req, res) => {
     let body = "";
-    req.on("data", (d) => (body += d)).on("end", () => {
-      seen.push(`${req.method} ${req.url} ${req.headers.authorization}`);
-      if (req.method === "GET" && req.url === "/api/v1/repos/acme/shop/issues/7/comments") return res.end(JSON.stringify(comments));
-      if (req.method === "POST" && req.url === "/api/v1/repos/acme/shop/issues/7/comments") {
-        comments.push({ id: 2, body: JSON.parse(body).body });
-        return res.end("{}");
-      }
-      const patch = /^\/api\/v1\/repos\/acme\/shop\/issues\/comments\/(\d+)$/.exec(req.url ?? "");
-      if (req.method === "PATCH" && patch) {
-        comments.find((c) => c.id === Number(patch[1]))!.body = JSON.parse(body).body;
-        return res.end("{}");
-      }
-      res.statusCode = 404;
-      return res.end();
-    });
+    req
+      .on("data", (d) => (body += d))
+      .on("end", () => {
+        seen.push(`${req.method} ${req.url} ${req.headers.authorization}`);
+        if (req.method === "GET" && req.url === "/api/v1/repos/acme/shop/issues/7/comments") return res.end(JSON.stringify(comments));
+        if (req.method === "POST" && req.url === "/api/v1/repos/acme/shop/issues/7/comments") {
+          comments.push({ id: 2, body: JSON.parse(body).body });
+          return res.end("{}");
+        }
+        const patch = /^\/api\/v1\/repos\/acme\/shop\/issues\/comments\/(\d+)$/.exec(req.url ?? "");
+        if (req.method === "PATCH" && patch) {
+          comments.find((c) => c.id === Number(patch[1]))!.body = JSON.parse(body).body;
+          return res.end("{}");
+        }
+        res.statusCode = 404;
+        return res.end();
+      });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as { port: number }).port;

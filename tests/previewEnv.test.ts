@@ -88,14 +88,22 @@ describe("PreviewEnv", () => {
   it("declares exactly a docker provider, a database, the image, the container and the route", async () => {
     const { resources } = await plan();
     const component = one(resources, T.component);
-    const direct = resources.filter((r) => r.parent === component.urn).map((r) => r.type).sort();
+    const direct = resources
+      .filter((r) => r.parent === component.urn)
+      .map((r) => r.type)
+      .sort();
     // Plus the preview's own SESSION_SECRET and JWT_SECRET (model/appContract.ts).
     const password = "random:index/randomPassword:RandomPassword";
     expect(direct).toEqual([T.command, T.container, T.image, T.db, T.dockerProvider, password, password].sort());
 
     // The database component's own children: provider, password, role, database, two grants.
     const db = one(resources, T.db);
-    expect(resources.filter((r) => r.parent === db.urn).map((r) => r.type).sort()).toEqual(
+    expect(
+      resources
+        .filter((r) => r.parent === db.urn)
+        .map((r) => r.type)
+        .sort(),
+    ).toEqual(
       [
         "pulumi:providers:postgresql",
         "random:index/randomPassword:RandomPassword",
@@ -131,7 +139,15 @@ describe("PreviewEnv", () => {
 
   it("checks the preview's health without tools in its image: the dev host's probe volume, or the app's own command (issue 13)", async () => {
     const probed = one((await plan({ handoff: { ...HANDOFF, app: { ...HANDOFF.app, probeVolume: "gigi-dev-probe" } } })).resources, T.container);
-    expect((probed.inputs.healthcheck as { tests: string[] }).tests).toEqual(["CMD", "/.twinstack-probe/busybox", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:3000/healthz"]);
+    expect((probed.inputs.healthcheck as { tests: string[] }).tests).toEqual([
+      "CMD",
+      "/.twinstack-probe/busybox",
+      "wget",
+      "-q",
+      "-O",
+      "/dev/null",
+      "http://127.0.0.1:3000/healthz",
+    ]);
     expect(probed.inputs.volumes).toEqual([{ volumeName: "gigi-dev-probe", containerPath: "/.twinstack-probe", readOnly: true }]);
     const own = one((await plan({ handoff: { ...HANDOFF, app: { ...HANDOFF.app, healthCheckCommand: ["node", "hc.js"] } } })).resources, T.container);
     expect((own.inputs.healthcheck as { tests: string[] }).tests).toEqual(["CMD", "node", "hc.js"]);
@@ -163,7 +179,11 @@ describe("PreviewEnv", () => {
     expect(envs).toContain(`BASE_PATH=/preview/${slug}`);
     expect(envs.filter((e) => e.startsWith("BASE_PATH="))).toHaveLength(1);
     const url = envs.find((e) => e.startsWith("DATABASE_URL="))!;
-    expect(url).toMatch(new RegExp(`^DATABASE_URL=postgres://gigi_preview_${slug.replace(/-/g, "_")}:[A-Za-z0-9]+@databases-postgres:5432/gigi_preview_${slug.replace(/-/g, "_")}\\?sslmode=disable$`));
+    expect(url).toMatch(
+      new RegExp(
+        `^DATABASE_URL=postgres://gigi_preview_${slug.replace(/-/g, "_")}:[A-Za-z0-9]+@databases-postgres:5432/gigi_preview_${slug.replace(/-/g, "_")}\\?sslmode=disable$`,
+      ),
+    );
   });
 
   it("creates <app>_preview_<slug> on the dev Postgres, cloned from the dev database only when asked", async () => {
@@ -180,7 +200,10 @@ describe("PreviewEnv", () => {
     // Issue 13: cloned by dump/restore as the app roles (scripts/clone-db.sh), never TEMPLATE, which
     // fails while the dev app is connected; dev's extensions are created by the admin first.
     const devUrl = "postgres://gigi_dev:dev-role-pw@databases-postgres:5432/gigi_dev";
-    const cloned = await plan({ cloneDevDatabase: true, handoff: { ...HANDOFF, postgres: { ...HANDOFF.postgres, devDatabaseUrl: devUrl, clientImage: "postgres:17-alpine", extensions: ["pg_trgm"] } } });
+    const cloned = await plan({
+      cloneDevDatabase: true,
+      handoff: { ...HANDOFF, postgres: { ...HANDOFF.postgres, devDatabaseUrl: devUrl, clientImage: "postgres:17-alpine", extensions: ["pg_trgm"] } },
+    });
     expect(one(cloned.resources, "postgresql:index/database:Database").inputs.template ?? null).toBeNull();
     expect(one(cloned.resources, "postgresql:index/extension:Extension").inputs.name).toBe("pg_trgm");
     const cmd = cloned.resources.find((r) => r.type === T.command && r.name.endsWith("-clone"))!;

@@ -105,19 +105,20 @@ describe("promote happy path", () => {
     expect(written).toContain("# the application itself");
     expect(written).toContain("- gigi.casa # apex");
 
-    expect(result.next).toBe(
-      `git commit -m "promote v1.2.3" -- ${repo.file} && git tag -a v1.2.3 -m "promote v1.2.3" && git push origin main v1.2.3`,
-    );
+    expect(result.next).toBe(`git commit -m "promote v1.2.3" -- ${repo.file} && git tag -a v1.2.3 -m "promote v1.2.3" && git push origin main v1.2.3`);
     expect(repo.deps.logs).toContain(result.next);
     expect(repo.deps.outputCalls).toEqual([]);
   });
 
   test("the printed commands work: commit, tag", () => {
-    const result = promote({ version: "v1.2.3", digest: NEW_IMAGE, stackFile: "Pulumi.prod.yaml" }, {
-      ...repo.deps,
-      readFile: (p) => readFileSync(join(repo.dir, p), "utf8"),
-      writeFile: (p, c) => writeFileSync(join(repo.dir, p), c),
-    });
+    const result = promote(
+      { version: "v1.2.3", digest: NEW_IMAGE, stackFile: "Pulumi.prod.yaml" },
+      {
+        ...repo.deps,
+        readFile: (p) => readFileSync(join(repo.dir, p), "utf8"),
+        writeFile: (p, c) => writeFileSync(join(repo.dir, p), c),
+      },
+    );
     const local = result.next.replace(/ && git push .*$/, "");
     execFileSync("sh", ["-c", local], { cwd: repo.dir, stdio: "pipe", env: { ...process.env, ...GIT_IDENTITY } });
     expect(repo.git(["status", "--porcelain"])).toBe("");
@@ -232,12 +233,7 @@ describe("reference checks", () => {
   });
 
   test("immutable images", () => {
-    for (const image of [
-      `gigi@${NEW_DIGEST}`,
-      `ghcr.io/acme/gigi@${NEW_DIGEST}`,
-      `localhost:5000/gigi@${NEW_DIGEST}`,
-      `registry.example.com:443/a/b/c-d_e@${NEW_DIGEST}`,
-    ]) {
+    for (const image of [`gigi@${NEW_DIGEST}`, `ghcr.io/acme/gigi@${NEW_DIGEST}`, `localhost:5000/gigi@${NEW_DIGEST}`, `registry.example.com:443/a/b/c-d_e@${NEW_DIGEST}`]) {
       expect(immutableImageProblem(image)).toBeUndefined();
     }
     expect(immutableImageProblem(`Gigi@${NEW_DIGEST}`)).toMatch(/not an image reference/);

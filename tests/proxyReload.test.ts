@@ -44,7 +44,8 @@ const stacks: Record<string, Record<string, unknown>> = {
 const CONTAINER = "docker:index/container:Container";
 const COMMAND = "command:local:Command";
 const reveal = (v: unknown) => (v instanceof SecretValue ? v.value : v);
-const isProxy = (r: PlannedResource) => r.type === CONTAINER && (r.props.labels as { label: string; value: string }[]).some((l) => l.label === "twinstack.role" && l.value === "proxy");
+const isProxy = (r: PlannedResource) =>
+  r.type === CONTAINER && (r.props.labels as { label: string; value: string }[]).some((l) => l.label === "twinstack.role" && l.value === "proxy");
 const withoutUploads = (inputs: Record<string, unknown>) => Object.fromEntries(Object.entries(inputs).filter(([k]) => k !== "uploads"));
 
 describe("a standalone proxy's configuration change is a reload, not a replacement (plan)", () => {
@@ -61,46 +62,52 @@ describe("a standalone proxy's configuration change is a reload, not a replaceme
   test.each([
     ["swarm", ["myapp-prod-caddy-node1", "myapp-prod-caddy-node2"], ["ssh://deploy@10.0.0.11", "ssh://deploy@10.0.0.12"]],
     ["standalone", ["myapp-prod-caddy"], ["ssh://deploy@10.0.0.11"]],
-  ])("%s: one config Command per proxy container, on its host; a new domain changes the Commands' stdin and no container input but the ignored uploads", async (stack, names, endpoints) => {
-    const before = await plan(stack, ["app.example.com"]);
-    const after = await plan(stack, ["app.example.com", "www.example.com"]);
-    const proxies = before.resources.filter(isProxy);
-    expect(proxies.map((p) => p.props.name).sort()).toEqual(names);
-    for (const [i, proxy] of proxies.sort((a, b) => String(a.props.name).localeCompare(String(b.props.name))).entries()) {
-      // The engine keeps the container's uploads once it exists (no ForceNew replacement)...
-      expect(proxy.opts.ignoreChanges).toEqual(["uploads"]);
-      const later = after.resources.find((r) => r.urn === proxy.urn)!;
-      expect(withoutUploads(later.inputs)).toEqual(withoutUploads(proxy.inputs));
-      const files = (p: PlannedResource) => (p.props.uploads as { file: string }[]).map((u) => u.file).sort();
-      expect(files(later)).toEqual(files(proxy));
-      expect(later.props.uploads).not.toEqual(proxy.props.uploads);
+  ])(
+    "%s: one config Command per proxy container, on its host; a new domain changes the Commands' stdin and no container input but the ignored uploads",
+    async (stack, names, endpoints) => {
+      const before = await plan(stack, ["app.example.com"]);
+      const after = await plan(stack, ["app.example.com", "www.example.com"]);
+      const proxies = before.resources.filter(isProxy);
+      expect(proxies.map((p) => p.props.name).sort()).toEqual(names);
+      for (const [i, proxy] of proxies.sort((a, b) => String(a.props.name).localeCompare(String(b.props.name))).entries()) {
+        // The engine keeps the container's uploads once it exists (no ForceNew replacement)...
+        expect(proxy.opts.ignoreChanges).toEqual(["uploads"]);
+        const later = after.resources.find((r) => r.urn === proxy.urn)!;
+        expect(withoutUploads(later.inputs)).toEqual(withoutUploads(proxy.inputs));
+        const files = (p: PlannedResource) => (p.props.uploads as { file: string }[]).map((u) => u.file).sort();
+        expect(files(later)).toEqual(files(proxy));
+        expect(later.props.uploads).not.toEqual(proxy.props.uploads);
 
-      // ...and the Command that belongs to it installs the files and reloads Caddy there.
-      const cmd = before.resources.find((r) => r.type === COMMAND && r.dependencies.includes(proxy.urn) && r.opts.dependsOn.includes(proxy.urn));
-      expect(cmd).toBeDefined();
-      expect(cmd!.props.environment).toEqual({ DOCKER_HOST: endpoints[i] });
-      expect(cmd!.props.create).toContain(`container='${proxy.props.name}'`);
-      expect(cmd!.props.create).toContain('caddy reload --config "$caddyfile" --adapter caddyfile');
-      expect(cmd!.propertyDependencies.triggers).toContain(proxy.urn);
-      // The files (keys among them) are on stdin only, and stdin stays a secret.
-      expect(cmd!.inputs.stdin).toBeInstanceOf(SecretValue);
-      const stdin = String(reveal(cmd!.inputs.stdin));
-      const installed = stdin.trim().split("\n").map((line) => line.split(" ").slice(0, 2).join(" "));
-      expect(installed[installed.length - 1]).toBe("0644 /etc/caddy/Caddyfile");
-      expect(installed).toContain("0600 /etc/caddy/certs/app.example.com.key");
-      const caddyfile = (p: PlannedResource) => (p.props.uploads as { file: string; content: string }[]).find((u) => u.file === "/etc/caddy/Caddyfile")!.content;
-      expect(Buffer.from(stdin.trim().split("\n").pop()!.split(" ")[2], "base64").toString()).toBe(caddyfile(proxy));
-      expect(String(cmd!.props.create)).not.toContain("PRIVATE KEY");
+        // ...and the Command that belongs to it installs the files and reloads Caddy there.
+        const cmd = before.resources.find((r) => r.type === COMMAND && r.dependencies.includes(proxy.urn) && r.opts.dependsOn.includes(proxy.urn));
+        expect(cmd).toBeDefined();
+        expect(cmd!.props.environment).toEqual({ DOCKER_HOST: endpoints[i] });
+        expect(cmd!.props.create).toContain(`container='${proxy.props.name}'`);
+        expect(cmd!.props.create).toContain('caddy reload --config "$caddyfile" --adapter caddyfile');
+        expect(cmd!.propertyDependencies.triggers).toContain(proxy.urn);
+        // The files (keys among them) are on stdin only, and stdin stays a secret.
+        expect(cmd!.inputs.stdin).toBeInstanceOf(SecretValue);
+        const stdin = String(reveal(cmd!.inputs.stdin));
+        const installed = stdin
+          .trim()
+          .split("\n")
+          .map((line) => line.split(" ").slice(0, 2).join(" "));
+        expect(installed[installed.length - 1]).toBe("0644 /etc/caddy/Caddyfile");
+        expect(installed).toContain("0600 /etc/caddy/certs/app.example.com.key");
+        const caddyfile = (p: PlannedResource) => (p.props.uploads as { file: string; content: string }[]).find((u) => u.file === "/etc/caddy/Caddyfile")!.content;
+        expect(Buffer.from(stdin.trim().split("\n").pop()!.split(" ")[2], "base64").toString()).toBe(caddyfile(proxy));
+        expect(String(cmd!.props.create)).not.toContain("PRIVATE KEY");
 
-      const cmdLater = after.resources.find((r) => r.urn === cmd!.urn)!;
-      expect(cmdLater.props.create).toBe(cmd!.props.create);
-      const laterStdin = String(reveal(cmdLater.inputs.stdin));
-      expect(laterStdin).not.toBe(stdin);
-      expect(Buffer.from(laterStdin.trim().split("\n").pop()!.split(" ")[2], "base64").toString()).toContain("www.example.com");
-      expect(caddyfile(later)).toContain("www.example.com");
-    }
-    expect(after.resources.filter((r) => r.type === COMMAND && r.name.includes("caddy-config"))).toHaveLength(names.length);
-  });
+        const cmdLater = after.resources.find((r) => r.urn === cmd!.urn)!;
+        expect(cmdLater.props.create).toBe(cmd!.props.create);
+        const laterStdin = String(reveal(cmdLater.inputs.stdin));
+        expect(laterStdin).not.toBe(stdin);
+        expect(Buffer.from(laterStdin.trim().split("\n").pop()!.split(" ")[2], "base64").toString()).toContain("www.example.com");
+        expect(caddyfile(later)).toContain("www.example.com");
+      }
+      expect(after.resources.filter((r) => r.type === COMMAND && r.name.includes("caddy-config"))).toHaveLength(names.length);
+    },
+  );
 
   test("a Swarm service proxy keeps its content-named configs (a change is a rolling start-first update): no config Command", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-proxy-reload-"));
@@ -118,14 +125,22 @@ describe("a standalone proxy's configuration change is a reload, not a replaceme
 
 describe("renderProxyConfigStdin / renderProxyConfigScript (pure)", () => {
   test("stdin: one line per file, octal mode, path, base64 content", () => {
-    expect(renderProxyConfigStdin([{ path: "/etc/caddy/Caddyfile", content: "a {\n}\n", mode: 0o644 }])).toBe(`0644 /etc/caddy/Caddyfile ${Buffer.from("a {\n}\n").toString("base64")}\n`);
+    expect(renderProxyConfigStdin([{ path: "/etc/caddy/Caddyfile", content: "a {\n}\n", mode: 0o644 }])).toBe(
+      `0644 /etc/caddy/Caddyfile ${Buffer.from("a {\n}\n").toString("base64")}\n`,
+    );
   });
   test.each([
     [[{ path: "etc/caddy/Caddyfile", content: "", mode: 0o644 }], /absolute path/],
     [[{ path: "/etc/caddy/../x", content: "", mode: 0o644 }], /absolute path/],
     [[{ path: "/etc/caddy/a b", content: "", mode: 0o644 }], /absolute path/],
     [[{ path: "/a", content: "", mode: 0o1777 }], /mode/],
-    [[{ path: "/a", content: "", mode: 0o644 }, { path: "/a", content: "", mode: 0o644 }], /twice/],
+    [
+      [
+        { path: "/a", content: "", mode: 0o644 },
+        { path: "/a", content: "", mode: 0o644 },
+      ],
+      /twice/,
+    ],
     [[], /no files/],
   ])("stdin refuses %j", (files, message) => {
     expect(() => renderProxyConfigStdin(files)).toThrow(message);
@@ -228,7 +243,10 @@ describe("the config script, run by sh against a fake docker", () => {
     expect(fs.existsSync(path.join(rootDir, "etc/caddy/certs/a.example.com.key"))).toBe(false);
     // The restored file was loaded again.
     expect(fs.readFileSync(path.join(dir, "loaded"), "utf8")).toBe("old config\n");
-    const reloads = fs.readFileSync(path.join(dir, "calls.log"), "utf8").split("\n").filter((l) => l.includes("caddy reload"));
+    const reloads = fs
+      .readFileSync(path.join(dir, "calls.log"), "utf8")
+      .split("\n")
+      .filter((l) => l.includes("caddy reload"));
     expect(reloads).toHaveLength(3);
   });
 

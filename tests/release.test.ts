@@ -27,7 +27,9 @@ const commands = (p: PlanResult) => byType(p.resources, COMMAND);
 const releaseRun = (p: PlanResult) => commands(p).find((c) => c.name.endsWith("-release-run"))!;
 const releaseBackup = (p: PlanResult) => commands(p).find((c) => c.name.endsWith("-release-backup"));
 const apps = (p: PlanResult) =>
-  p.resources.filter((r) => (r.type === "docker:index/container:Container" || r.type === "docker:index/service:Service") && workloadLabels(r.type, r.props)["twinstack.role"] === "app");
+  p.resources.filter(
+    (r) => (r.type === "docker:index/container:Container" || r.type === "docker:index/service:Service") && workloadLabels(r.type, r.props)["twinstack.role"] === "app",
+  );
 const named = (p: PlanResult, type: string, part: string) => byType(p.resources, type).find((r) => r.name.includes(part)) as PlannedResource;
 
 describe("app.release under the mocks harness", () => {
@@ -155,7 +157,13 @@ describe("app.release config validation", () => {
 });
 
 describe("release scripts (renderer)", () => {
-  const base = { containerName: "makapix-prod-release", image: "ghcr.io/makapix/makapix:v1.8.0", network: "makapix-prod-net", envNames: ["DATABASE_URL", "APP_ENV"], command: ["alembic", "upgrade", "head"] };
+  const base = {
+    containerName: "makapix-prod-release",
+    image: "ghcr.io/makapix/makapix:v1.8.0",
+    network: "makapix-prod-net",
+    envNames: ["DATABASE_URL", "APP_ENV"],
+    command: ["alembic", "upgrade", "head"],
+  };
 
   // The body is scripts/release.sh (run against a fake docker by tests/consumers/release.test.ts);
   // these check the settings the renderer writes above it.

@@ -26,16 +26,31 @@ function fleetArgs(overrides: Partial<RunnerFleetArgs> = {}): RunnerFleetArgs {
 }
 
 async function plan(args: RunnerFleetArgs) {
-  return planProgram(() => {
-    const fleet = new RunnerFleet("runners", args);
-    return { machineNames: fleet.machineNames, addresses: fleet.addresses };
-  }, { stack: "dev", config: {} });
+  return planProgram(
+    () => {
+      const fleet = new RunnerFleet("runners", args);
+      return { machineNames: fleet.machineNames, addresses: fleet.addresses };
+    },
+    { stack: "dev", config: {} },
+  );
 }
 
 const DROPLET = "digitalocean:index/droplet:Droplet";
 const SERVER = "hcloud:index/server:Server";
-const FLOATING = ["digitalocean:index/reservedIp:ReservedIp", "digitalocean:index/reservedIpAssignment:ReservedIpAssignment", "digitalocean:index/floatingIp:FloatingIp", "hcloud:index/floatingIp:FloatingIp", "hcloud:index/floatingIpAssignment:FloatingIpAssignment", "hcloud:index/primaryIp:PrimaryIp"];
-const VOLUMES = ["digitalocean:index/volume:Volume", "digitalocean:index/volumeAttachment:VolumeAttachment", "hcloud:index/volume:Volume", "hcloud:index/volumeAttachment:VolumeAttachment"];
+const FLOATING = [
+  "digitalocean:index/reservedIp:ReservedIp",
+  "digitalocean:index/reservedIpAssignment:ReservedIpAssignment",
+  "digitalocean:index/floatingIp:FloatingIp",
+  "hcloud:index/floatingIp:FloatingIp",
+  "hcloud:index/floatingIpAssignment:FloatingIpAssignment",
+  "hcloud:index/primaryIp:PrimaryIp",
+];
+const VOLUMES = [
+  "digitalocean:index/volume:Volume",
+  "digitalocean:index/volumeAttachment:VolumeAttachment",
+  "hcloud:index/volume:Volume",
+  "hcloud:index/volumeAttachment:VolumeAttachment",
+];
 
 function expectTokenOnlyInSecrets(resources: PlannedResource[], outputs: Record<string, unknown>) {
   // SecretValue serializes as "[secret]", so this is every non-secret input and output.
@@ -116,7 +131,12 @@ describe("RunnerFleet on Hetzner Cloud", () => {
     expect(rules.filter((r) => r.direction === "in")).toEqual([
       { direction: "in", protocol: "tcp", port: "22", sourceIps: ["198.51.100.0/24"], description: "SSH from the admin range" },
     ]);
-    expect(rules.filter((r) => r.direction === "out").map((r) => r.protocol).sort()).toEqual(["icmp", "tcp", "udp"]);
+    expect(
+      rules
+        .filter((r) => r.direction === "out")
+        .map((r) => r.protocol)
+        .sort(),
+    ).toEqual(["icmp", "tcp", "udp"]);
 
     const servers = byType(resources, SERVER);
     expect(servers.map((s) => s.inputs.name)).toEqual(["gigi-dev-runner-0", "gigi-dev-runner-1", "gigi-dev-runner-2"]);
@@ -155,9 +175,12 @@ describe("RunnerFleet with count 0", () => {
 
 describe("RunnerFleet argument checks", () => {
   const construct = (overrides: Partial<RunnerFleetArgs>) => () =>
-    planProgram(() => {
-      new RunnerFleet("runners", fleetArgs(overrides));
-    }, { stack: "dev", config: {} });
+    planProgram(
+      () => {
+        new RunnerFleet("runners", fleetArgs(overrides));
+      },
+      { stack: "dev", config: {} },
+    );
 
   it("refuses SSH from the whole internet", async () => {
     await expect(construct({ adminCidr: "0.0.0.0/0" })()).rejects.toThrow(/whole internet/);

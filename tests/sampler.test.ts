@@ -24,8 +24,23 @@ function makapixCatalog(): Catalog {
     externalForeignKeys: [],
     tables: [
       tbl("categories", [col("id", "integer", true), col("name", "text", true)]),
-      tbl("users", [col("id", "bigint", true), col("handle", "text", true), col("email", "text", true), col("bio", "text"), col("invited_by"), col("featured_post_id"), col("created_at", "timestamp with time zone", true)]),
-      tbl("posts", [col("id", "bigint", true), col("user_id", "bigint", true), col("category_id", "integer"), col("title", "text", true), col("title_length", "integer", false, { generated: true }), col("body", "text")]),
+      tbl("users", [
+        col("id", "bigint", true),
+        col("handle", "text", true),
+        col("email", "text", true),
+        col("bio", "text"),
+        col("invited_by"),
+        col("featured_post_id"),
+        col("created_at", "timestamp with time zone", true),
+      ]),
+      tbl("posts", [
+        col("id", "bigint", true),
+        col("user_id", "bigint", true),
+        col("category_id", "integer"),
+        col("title", "text", true),
+        col("title_length", "integer", false, { generated: true }),
+        col("body", "text"),
+      ]),
       tbl("comments", [col("id", "bigint", true), col("post_id", "bigint", true), col("user_id", "bigint", true), col("parent_id"), col("body", "text", true)]),
       tbl("reactions", [col("post_id", "bigint", true), col("user_id", "bigint", true), col("emoji", "text", true)], ["post_id", "user_id", "emoji"]),
       tbl("follows", [col("user_id", "bigint", true), col("followee_id", "bigint", true)], ["user_id", "followee_id"]),
@@ -54,18 +69,24 @@ const exampleYaml = fs.readFileSync(path.join(__dirname, "..", "tools", "sampler
 
 describe("FK graph", () => {
   test("strongly connected components come out parents first", () => {
-    const comps = stronglyConnectedComponents(["a", "b", "c", "d"], [
-      { from: "b", to: "a" },
-      { from: "c", to: "b" },
-      { from: "b", to: "c" },
-      { from: "d", to: "c" },
-    ]);
+    const comps = stronglyConnectedComponents(
+      ["a", "b", "c", "d"],
+      [
+        { from: "b", to: "a" },
+        { from: "c", to: "b" },
+        { from: "b", to: "c" },
+        { from: "d", to: "c" },
+      ],
+    );
     expect(comps).toEqual([["a"], ["b", "c"], ["d"]]);
   });
 
   test("insertion order of the Makapix schema: parents first, cycles broken at breakable FKs", () => {
     const c = makapixCatalog();
-    const plan = insertionOrder(c.tables.map((t) => t.name), c.foreignKeys);
+    const plan = insertionOrder(
+      c.tables.map((t) => t.name),
+      c.foreignKeys,
+    );
     const pos = (t: string) => plan.order.indexOf(t);
     expect(plan.order).toHaveLength(c.tables.length);
     expect(pos("categories")).toBeLessThan(pos("posts"));
@@ -98,7 +119,10 @@ describe("FK graph", () => {
         expect([...plan.order].sort()).toEqual(names);
         const pos = new Map(plan.order.map((t, i) => [t, i]));
         const cyclic = new Set(plan.cyclic);
-        const comps = stronglyConnectedComponents(names, fks.map((f) => ({ from: f.table, to: f.refTable })));
+        const comps = stronglyConnectedComponents(
+          names,
+          fks.map((f) => ({ from: f.table, to: f.refTable })),
+        );
         const compOf = new Map(comps.flatMap((c, i) => c.map((t) => [t, i] as const)));
         for (const f of fks) {
           if (cyclic.has(f)) expect(compOf.get(f.table)).toBe(compOf.get(f.refTable));
@@ -106,7 +130,10 @@ describe("FK graph", () => {
         }
         // Unbreakable FKs are only cyclic when the unbreakable edges alone form a cycle.
         const hard = fks.filter((f) => !f.deferrable && !f.nullable);
-        const hardComps = stronglyConnectedComponents(names, hard.map((f) => ({ from: f.table, to: f.refTable })));
+        const hardComps = stronglyConnectedComponents(
+          names,
+          hard.map((f) => ({ from: f.table, to: f.refTable })),
+        );
         const hardCyclic = new Set(hardComps.filter((c) => c.length > 1).flat());
         for (const f of plan.cyclic.filter((x) => !x.deferrable && !x.nullable)) {
           expect(f.table === f.refTable || (hardCyclic.has(f.table) && hardCyclic.has(f.refTable))).toBe(true);
@@ -130,7 +157,6 @@ describe("FK graph", () => {
     expect(cyclic).toContain("d"); // the nullable FK is the one broken
     expect(cyclic).not.toContain("c");
     expect(cyclic.filter((n) => n === "a" || n === "b")).toHaveLength(1); // one edge of the hard cycle
-
   });
 
   test("parent closure follows references upward only", () => {
@@ -308,9 +334,21 @@ describe("safety", () => {
 
   test("the summary shows counts and redacted URLs only", () => {
     const text = formatSummary({
-      seed: "42", root: "users", rootRows: 100, rootKeys: [], tables: [{ table: "users", rows: 104 }, { table: "posts", rows: 300 }],
-      totalRows: 404, warnings: ["w"], truncated: [], seconds: 0.5, dryRun: false,
-      source: redactUrl("postgres://a:topsecret@h/x_prod"), target: redactUrl("postgres://a:topsecret@h/x_dev"),
+      seed: "42",
+      root: "users",
+      rootRows: 100,
+      rootKeys: [],
+      tables: [
+        { table: "users", rows: 104 },
+        { table: "posts", rows: 300 },
+      ],
+      totalRows: 404,
+      warnings: ["w"],
+      truncated: [],
+      seconds: 0.5,
+      dryRun: false,
+      source: redactUrl("postgres://a:topsecret@h/x_prod"),
+      target: redactUrl("postgres://a:topsecret@h/x_dev"),
     });
     expect(text).not.toContain("topsecret");
     expect(text).toMatch(/users\s+104/);
@@ -447,7 +485,11 @@ describe("COPY text format (the copier's stream codec)", () => {
     const collect = async (t: InstanceType<typeof CopyLines>, chunks: string[]) => {
       const out: string[] = [];
       await new Promise<void>((resolve, reject) => {
-        Readable.from(chunks.map((c) => Buffer.from(c))).pipe(t).on("data", (d: Buffer | string) => out.push(d.toString())).on("end", resolve).on("error", reject);
+        Readable.from(chunks.map((c) => Buffer.from(c)))
+          .pipe(t)
+          .on("data", (d: Buffer | string) => out.push(d.toString()))
+          .on("end", resolve)
+          .on("error", reject);
       });
       return out.join("");
     };

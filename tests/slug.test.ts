@@ -1,13 +1,5 @@
 import fc from "fast-check";
-import {
-  branchFromStackName,
-  isWellFormedUnicode,
-  branchSlug,
-  isCleanSlug,
-  MIN_SLUG_LENGTH,
-  previewStackName,
-  slugToIdentifier,
-} from "../model/slug";
+import { branchFromStackName, isWellFormedUnicode, branchSlug, isCleanSlug, MIN_SLUG_LENGTH, previewStackName, slugToIdentifier } from "../model/slug";
 
 // DNS label (RFC 1123), starting with a letter so it is also a valid Postgres identifier / Docker name.
 const VALID = /^[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*$/;
@@ -147,13 +139,15 @@ describe("branchSlug on names git cannot have (issue 14, kind 7)", () => {
 describe("branchSlug properties", () => {
   // Branch-like strings: mostly git-ish characters, plus arbitrary unicode.
   const branchChars = fc.constantFrom(..."abcXYZ019-_/.É üé🚀ß".split(""), ..."ﬁ".split(""));
-  const branch = fc.oneof(
-    fc.string({ minLength: 1, maxLength: 120 }),
-    // Any code points (not lone surrogates: no git branch has one, see above).
-    fc.string({ unit: "binary", minLength: 1, maxLength: 60 }).filter((s) => isWellFormedUnicode(s)),
-    fc.string({ unit: "grapheme", minLength: 1, maxLength: 80 }),
-    fc.array(branchChars, { minLength: 1, maxLength: 90 }).map((cs) => cs.join("")),
-  ).filter((s) => isWellFormedUnicode(s));
+  const branch = fc
+    .oneof(
+      fc.string({ minLength: 1, maxLength: 120 }),
+      // Any code points (not lone surrogates: no git branch has one, see above).
+      fc.string({ unit: "binary", minLength: 1, maxLength: 60 }).filter((s) => isWellFormedUnicode(s)),
+      fc.string({ unit: "grapheme", minLength: 1, maxLength: 80 }),
+      fc.array(branchChars, { minLength: 1, maxLength: 90 }).map((cs) => cs.join("")),
+    )
+    .filter((s) => isWellFormedUnicode(s));
   const maxLength = fc.integer({ min: MIN_SLUG_LENGTH, max: 100 });
 
   test("always a valid slug within maxLength", () => {

@@ -23,7 +23,8 @@ const workloads = (plan: PlanResult) => plan.resources.filter((r) => workloadTyp
 const labelOf = (r: PlannedResource, label: string): string | undefined => workloadLabels(r.type, r.props)[label];
 const uploadedCaddyfile = (plan: PlanResult) => {
   const caddy = workloads(plan).find((r) => labelOf(r, "twinstack.role") === "proxy")!;
-  if (caddy.type === "docker:index/container:Container") return (caddy.props.uploads as { file: string; content: string }[]).find((u) => u.file === "/etc/caddy/Caddyfile")!.content;
+  if (caddy.type === "docker:index/container:Container")
+    return (caddy.props.uploads as { file: string; content: string }[]).find((u) => u.file === "/etc/caddy/Caddyfile")!.content;
   const config = plan.resources.find((r) => r.type === "docker:index/serviceConfig:ServiceConfig" && r.name.startsWith(caddy.name))!;
   return Buffer.from(String(config.props.data), "base64").toString();
 };
@@ -127,13 +128,22 @@ describe("default stacks", () => {
   });
 
   it("give prod and dev different keepalived router ids and VIPs", async () => {
-    const devWithVip = await planDefault("dev", (c) =>
-      (editJson(c, "twinstack:vip", () => ({ mode: "keepalived", address: "10.0.0.51", routerId: 51, nodes: ["local"] })),
-      editJson(c, "twinstack:hosts", (hosts) => [{ ...hosts[0], address: "10.0.0.11" }])),
+    const devWithVip = await planDefault(
+      "dev",
+      (c) => (
+        editJson(c, "twinstack:vip", () => ({ mode: "keepalived", address: "10.0.0.51", routerId: 51, nodes: ["local"] })),
+        editJson(c, "twinstack:hosts", (hosts) => [{ ...hosts[0], address: "10.0.0.11" }])
+      ),
     );
     // keepalived needs host addresses for unicast peers
-    const ids = (plan: PlanResult) => workloads(plan).filter((r) => labelOf(r, "twinstack.role") === "keepalived").map((r) => labelOf(r, "twinstack.vrrp-router-id"));
-    const vips = (plan: PlanResult) => workloads(plan).filter((r) => labelOf(r, "twinstack.role") === "keepalived").map((r) => labelOf(r, "twinstack.vip"));
+    const ids = (plan: PlanResult) =>
+      workloads(plan)
+        .filter((r) => labelOf(r, "twinstack.role") === "keepalived")
+        .map((r) => labelOf(r, "twinstack.vrrp-router-id"));
+    const vips = (plan: PlanResult) =>
+      workloads(plan)
+        .filter((r) => labelOf(r, "twinstack.role") === "keepalived")
+        .map((r) => labelOf(r, "twinstack.vip"));
     expect(ids(prod)).toEqual(["50", "50"]);
     expect(ids(devWithVip)).toEqual(["51"]);
     expect(vips(prod)[0]).not.toEqual(vips(devWithVip)[0]);

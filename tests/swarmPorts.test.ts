@@ -68,7 +68,10 @@ describe("Swarm port publishing", () => {
 
   it("serves prod and dev on the same nodes, each only on its own VIP, with no mandatory violation", async () => {
     const input = issueInput();
-    for (const [stack, vip] of [["prod", "10.0.0.51"], ["dev", "10.0.0.52"]] as const) {
+    for (const [stack, vip] of [
+      ["prod", "10.0.0.51"],
+      ["dev", "10.0.0.52"],
+    ] as const) {
       const p = await plan(input, stack);
       expect(p.violations.filter((v) => v.enforcementLevel === "mandatory")).toEqual([]);
       const published = publishedPorts(p.resources);
@@ -77,7 +80,12 @@ describe("Swarm port publishing", () => {
       expect(web.map((b) => `${b.host} ${b.address}:${b.port}`).sort()).toEqual([`node1 ${vip}:443`, `node1 ${vip}:80`, `node2 ${vip}:443`, `node2 ${vip}:80`]);
       // keepalived's track port is on loopback, for real, on both nodes.
       const routerId = stack === "prod" ? 51 : 52;
-      expect(published.filter((b) => b.port === 20000 + routerId).map((b) => `${b.host} ${b.address}`).sort()).toEqual(["node1 127.0.0.1", "node2 127.0.0.1"]);
+      expect(
+        published
+          .filter((b) => b.port === 20000 + routerId)
+          .map((b) => `${b.host} ${b.address}`)
+          .sort(),
+      ).toEqual(["node1 127.0.0.1", "node2 127.0.0.1"]);
       // Those bindings are standalone containers on each node's own Docker provider, joined to the overlay network.
       const proxies = p.resources.filter((r) => isWorkload(r) && labelsOf(r)["twinstack.role"] === "proxy");
       expect(proxies.map((r) => r.type)).toEqual(["docker:index/container:Container", "docker:index/container:Container"]);
@@ -120,7 +128,11 @@ describe("Swarm port publishing", () => {
     input.dev["twinstack:proxy"] = { tls: "acme", acmeEmail: "ops@example.com", basicAuth: [{ user: "dev" }], bindAddress: "10.0.0.12" };
     const p = await plan(input, "dev");
     expect(p.violations.filter((v) => v.enforcementLevel === "mandatory")).toEqual([]);
-    expect(publishedPorts(p.resources).map((b) => `${b.host} ${b.address}:${b.port}`).sort()).toEqual(["node1 10.0.0.12:443", "node1 10.0.0.12:80"]);
+    expect(
+      publishedPorts(p.resources)
+        .map((b) => `${b.host} ${b.address}:${b.port}`)
+        .sort(),
+    ).toEqual(["node1 10.0.0.12:443", "node1 10.0.0.12:80"]);
   });
 
   it("reports a clash when two envs on the same nodes publish the same Swarm port, whatever their VIPs", async () => {
@@ -150,10 +162,10 @@ describe("Swarm port publishing", () => {
   });
 
   it("detects claims that disagree with what the program publishes, both ways", () => {
-    const { config } = parseStackConfig(
-      Object.fromEntries(Object.entries(issueInput().prod).map(([k, v]) => [k.replace("twinstack:", ""), v])),
-      { stack: "prod", sourceFile: "Pulumi.prod.yaml" },
-    );
+    const { config } = parseStackConfig(Object.fromEntries(Object.entries(issueInput().prod).map(([k, v]) => [k.replace("twinstack:", ""), v])), {
+      stack: "prod",
+      sourceFile: "Pulumi.prod.yaml",
+    });
     const claims = stackClaims(config, { stack: "prod" });
     // What the old program did: the proxy as a Swarm service, its ports in ingress mode on every node.
     const oldProgram = publishedPorts([

@@ -26,10 +26,13 @@ function dnsArgs(overrides: Partial<TenantDnsArgs> = {}): TenantDnsArgs {
 }
 
 async function planDns(args: TenantDnsArgs) {
-  return planProgram(() => {
-    const dns = new TenantDns(`${args.namePrefix}-tenant-${args.tenant}`, args);
-    return { domains: dns.domains };
-  }, { stack: args.env, config: {} });
+  return planProgram(
+    () => {
+      const dns = new TenantDns(`${args.namePrefix}-tenant-${args.tenant}`, args);
+      return { domains: dns.domains };
+    },
+    { stack: args.env, config: {} },
+  );
 }
 
 describe("tenantRecords", () => {
@@ -47,7 +50,10 @@ describe("tenantRecords", () => {
   });
 
   it("derives a tenant's zones from its apex domains and its orgs", () => {
-    expect(tenantZones({ name: "t", domains: ["a.com"], orgs: [{ org: "cocotte", tld: "maison" }], templates: ["ai.{org}.{tld}"], upstream: "app" })).toEqual(["a.com", "cocotte.maison"]);
+    expect(tenantZones({ name: "t", domains: ["a.com"], orgs: [{ org: "cocotte", tld: "maison" }], templates: ["ai.{org}.{tld}"], upstream: "app" })).toEqual([
+      "a.com",
+      "cocotte.maison",
+    ]);
   });
 });
 
@@ -65,7 +71,11 @@ describe("TenantDns", () => {
       expect(r.parent).toBe(component.urn);
       expect(r.props).toMatchObject({ type: "A", value: "203.0.113.7", ttl: 300 });
     }
-    expect(records.map((r) => [r.props.domain, r.props.name])).toEqual([["cocotte.maison", "ai"], ["cocotte.maison", "data"], ["sansonnet.maison", "ai"]]);
+    expect(records.map((r) => [r.props.domain, r.props.name])).toEqual([
+      ["cocotte.maison", "ai"],
+      ["cocotte.maison", "data"],
+      ["sansonnet.maison", "ai"],
+    ]);
     expect(byType(resources, DO_DOMAIN)).toEqual([]);
     expect(outputs.domains).toEqual(["ai.cocotte.maison", "data.cocotte.maison", "ai.sansonnet.maison"]);
   });
@@ -145,7 +155,10 @@ describe("tenants in a stack", () => {
 
   it("removing a tenant removes exactly its component and records", () => {
     const remaining = new Set(acmeOnly.resources.map(key));
-    const removed = both.resources.filter((r) => !remaining.has(key(r))).map(key).sort();
+    const removed = both.resources
+      .filter((r) => !remaining.has(key(r)))
+      .map(key)
+      .sort();
     expect(removed).toEqual([
       "hcloud:index/zoneRrset:ZoneRrset::shop-prod-tenant-brand-ai.brand.shop",
       "hcloud:index/zoneRrset:ZoneRrset::shop-prod-tenant-brand-brand.shop",

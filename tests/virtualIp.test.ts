@@ -58,7 +58,6 @@ async function plan(stack: string, args: () => VirtualIpArgs) {
   );
 }
 
-
 function uploadedConf(c: PlannedResource): string {
   const uploads = c.props.uploads as { file: string; content: string }[];
   const conf = uploads.find((u) => u.file === KEEPALIVED_CONF_PATH);
@@ -78,7 +77,7 @@ describe("VirtualIp, keepalived mode", () => {
     for (const node of NODES) {
       const c = one(resources, T.container, `-keepalived-${node.name}`);
       expect(c.props.networkMode).toBe("host");
-      expect([...((c.props.capabilities as { adds: string[] }).adds)].sort()).toEqual(["NET_ADMIN", "NET_BROADCAST", "NET_RAW"]);
+      expect([...(c.props.capabilities as { adds: string[] }).adds].sort()).toEqual(["NET_ADMIN", "NET_BROADCAST", "NET_RAW"]);
       expect(c.props.restart).toBe("unless-stopped");
       expect(c.props.image).toBe("osixia/keepalived:2.0.20");
       // A shell step allows non-local binds (the env's proxy binds the VIP on every node), then execs keepalived.
@@ -131,7 +130,11 @@ describe("VirtualIp, keepalived mode", () => {
     const { resources } = await plan("dev", () => keepalivedArgs("dev", "192.168.1.52", 52));
     for (const n of NODES) {
       const conf = uploadedConf(one(resources, T.container, `-keepalived-${n.name}`));
-      const script = /vrrp_script proxy_alive \{\n([^}]*)\}/.exec(conf)?.[1].trim().split("\n").map((l) => l.trim());
+      const script = /vrrp_script proxy_alive \{\n([^}]*)\}/
+        .exec(conf)?.[1]
+        .trim()
+        .split("\n")
+        .map((l) => l.trim());
       // interval 2 with fall 2 (the renderer's defaults) left a stopped proxy 3.8 s in MASTER in the lab.
       expect(script?.slice(1)).toEqual(["interval 1", "timeout 5", "fall 2", "rise 2"]);
     }
@@ -234,17 +237,17 @@ describe("VirtualIp, cloud modes", () => {
 
   it("needs a location", async () => {
     const args = cloudArgs("hcloud", "dev");
-    await expect(planProgram(() => new VirtualIp("v", { ...args, cloud: { ...args.cloud!, location: "" } }), { stack: "dev", config: {} })).rejects.toThrow(
-      /location/,
-    );
+    await expect(planProgram(() => new VirtualIp("v", { ...args, cloud: { ...args.cloud!, location: "" } }), { stack: "dev", config: {} })).rejects.toThrow(/location/);
   });
 });
 
 describe("VirtualIp, hcloud mode with failover (keepalived moves the floating IP)", () => {
-  const failoverArgs = (nodes = [
-    { name: "ash-1", privateAddress: "10.0.1.11", serverId: pulumi.output("1001"), priority: 150 },
-    { name: "ash-2", privateAddress: "10.0.1.12", serverId: pulumi.output("1002"), priority: 140 },
-  ]): VirtualIpArgs => ({
+  const failoverArgs = (
+    nodes = [
+      { name: "ash-1", privateAddress: "10.0.1.11", serverId: pulumi.output("1001"), priority: 150 },
+      { name: "ash-2", privateAddress: "10.0.1.12", serverId: pulumi.output("1002"), priority: 140 },
+    ],
+  ): VirtualIpArgs => ({
     mode: "hcloud",
     namePrefix: "shop-prod",
     protect: true,

@@ -30,7 +30,10 @@ test("following it plans dev, prod and a preview clean", () => {
     fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(project, "node_modules"));
     for (const b of blocks.filter((b) => b.lang === "yaml")) fs.writeFileSync(path.join(project, b.text.split("\n")[0].slice(2)), b.text);
 
-    const commands = blocks.find((b) => b.lang === "sh")!.text.trim().split("\n");
+    const commands = blocks
+      .find((b) => b.lang === "sh")!
+      .text.trim()
+      .split("\n");
     const planned: string[] = [];
     for (const line of commands) {
       const words = line.split(/\s+/);

@@ -31,10 +31,10 @@ interface Workflow {
   jobs: Record<string, Job>;
 }
 
-const files = readdirSync(WORKFLOW_DIR).filter((f) => /\.ya?ml$/.test(f)).sort();
-const workflows = new Map<string, Workflow>(
-  files.map((f) => [f, parse(readFileSync(join(WORKFLOW_DIR, f), "utf8")) as Workflow]),
-);
+const files = readdirSync(WORKFLOW_DIR)
+  .filter((f) => /\.ya?ml$/.test(f))
+  .sort();
+const workflows = new Map<string, Workflow>(files.map((f) => [f, parse(readFileSync(join(WORKFLOW_DIR, f), "utf8")) as Workflow]));
 
 function wf(file: string): Workflow {
   const w = workflows.get(file);
@@ -121,11 +121,7 @@ function isComputedPreviewStack(name: string, steps: Step[]): boolean {
   const m = /^\$\{\{\s*steps\.([\w-]+)\.outputs\.([\w-]+)\s*\}\}$/.exec(name);
   if (!m) return false;
   const producer = steps.find((s) => s.id === m[1]);
-  return (
-    producer !== undefined &&
-    (producer.run ?? "").includes(`npx ts-node --swc ${PREVIEW_TOOL}`) &&
-    new RegExp(`${m[2]}=.*>>\\s*"\\$GITHUB_OUTPUT"`).test(producer.run ?? "")
-  );
+  return producer !== undefined && (producer.run ?? "").includes(`npx ts-node --swc ${PREVIEW_TOOL}`) && new RegExp(`${m[2]}=.*>>\\s*"\\$GITHUB_OUTPUT"`).test(producer.run ?? "");
 }
 
 describe("workflow files", () => {
@@ -174,7 +170,10 @@ describe("workflow files", () => {
   });
 
   test("the commands each workflow is for", () => {
-    const runs = (f: string) => allSteps(wf(f)).map(({ step }) => step.run ?? "").join("\n");
+    const runs = (f: string) =>
+      allSteps(wf(f))
+        .map(({ step }) => step.run ?? "")
+        .join("\n");
     expect(runs("pr.yml")).toMatch(/^npm ci$/m);
     expect(runs("pr.yml")).toMatch(/^npm test$/m);
     expect(runs("pr.yml")).toMatch(/^npm ci --prefix policy$/m);
@@ -188,7 +187,10 @@ describe("workflow files", () => {
     expect(runs("deploy-dev.yml")).toMatch(/pulumi up -s dev --yes/);
     expect(runs("deploy-prod.yml")).toMatch(/pulumi up -s prod --yes --policy-pack policy/);
 
-    const uses = (f: string) => allSteps(wf(f)).map(({ step }) => step.uses).filter(Boolean);
+    const uses = (f: string) =>
+      allSteps(wf(f))
+        .map(({ step }) => step.uses)
+        .filter(Boolean);
     for (const f of files) {
       expect(uses(f)).toContain("actions/checkout@v4");
       const node = allSteps(wf(f)).find(({ step }) => step.uses === "actions/setup-node@v4");
@@ -375,7 +377,6 @@ describe("npm scripts and secrets", () => {
     }
   });
 });
-
 
 // Like every real-consumer test, this fails rather than skips without shellcheck: .ci/run installs it.
 describe("run scripts pass shellcheck", () => {

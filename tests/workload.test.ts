@@ -76,10 +76,7 @@ describe("declareWorkload", () => {
   });
 
   it("sets the entrypoint, file modes and stop grace (standalone)", async () => {
-    const c = one(
-      await declare({ ...base, entrypoint: ["/bin/sh"], command: ["/run.sh"], files: [{ path: "/k", content: "s", mode: "0600" }], stopGraceSeconds: 60 }),
-      CONTAINER,
-    );
+    const c = one(await declare({ ...base, entrypoint: ["/bin/sh"], command: ["/run.sh"], files: [{ path: "/k", content: "s", mode: "0600" }], stopGraceSeconds: 60 }), CONTAINER);
     expect(c.inputs).toMatchObject({ entrypoints: ["/bin/sh"], command: ["/run.sh"], uploads: [{ file: "/k", content: "s", permissions: "0600" }], destroyGraceSeconds: 60 });
     const gated = one(await declare({ ...base, gated: true }), CONTAINER);
     expect(gated.inputs.destroyGraceSeconds).toBe(GATED_STOP_GRACE_SECONDS);
@@ -87,7 +84,16 @@ describe("declareWorkload", () => {
 
   it("maps the entrypoint, file modes and stop grace onto a Swarm service", async () => {
     const resources = await declare(
-      { ...base, entrypoint: ["/bin/sh"], command: ["/run.sh"], files: [{ path: "/k", content: "s", mode: "0600" }, { path: "/x", content: "t", executable: true }], stopGraceSeconds: 60 },
+      {
+        ...base,
+        entrypoint: ["/bin/sh"],
+        command: ["/run.sh"],
+        files: [
+          { path: "/k", content: "s", mode: "0600" },
+          { path: "/x", content: "t", executable: true },
+        ],
+        stopGraceSeconds: 60,
+      },
       "swarm",
     );
     const spec = (one(resources, SERVICE).inputs.taskSpec as { containerSpec: Record<string, unknown> }).containerSpec;

@@ -67,7 +67,11 @@ async function copyReference(from: string, to: string): Promise<{ rows: number; 
       await dst.query("BEGIN");
       await dst.query("SET CONSTRAINTS ALL DEFERRED");
       for (const name of MAKAPIX_TABLES) {
-        const cols = catalog.tables.find((t) => t.name === name)!.columns.filter((c) => !c.generated).map((c) => quoteIdent(c.name)).join(", ");
+        const cols = catalog.tables
+          .find((t) => t.name === name)!
+          .columns.filter((c) => !c.generated)
+          .map((c) => quoteIdent(c.name))
+          .join(", ");
         const out = src.query(copyTo(`COPY ${qualified("public", name)} (${cols}) TO STDOUT`));
         const into = dst.query(copyFrom(`COPY ${qualified("public", name)} (${cols}) FROM STDIN`));
         await pipeline(out, into);

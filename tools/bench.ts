@@ -91,7 +91,11 @@ const cpu = (samples: Sample[]) => median(samples.map((s) => s.cpuMs));
 const peak = (samples: Sample[]) => Math.max(...samples.map((s) => s.maxRssMb));
 const ms = (v: number) => `${v.toFixed(0)} ms`;
 /** The machine's load average now: figures on a shared machine mean little without it. */
-const loadAverage = () => `load average ${os.loadavg().map((l) => l.toFixed(1)).join(" / ")} (1 / 5 / 15 min) on ${os.cpus().length} cores`;
+const loadAverage = () =>
+  `load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" / ")} (1 / 5 / 15 min) on ${os.cpus().length} cores`;
 
 /** "1.23x wall, 1.10x CPU (goal <= 1.5x: met)": the goal judged on wall time, as the issue states it. */
 function ratio(a: Sample[], b: Sample[], goal: number): string {
@@ -202,7 +206,14 @@ interface JestReport {
   numTotalTests: number;
   numPassedTests: number;
   numFailedTests: number;
-  testResults: { name: string; startTime: number; endTime: number; status: string; message: string; assertionResults: { fullName: string; status: string; numPassingAsserts?: number }[] }[];
+  testResults: {
+    name: string;
+    startTime: number;
+    endTime: number;
+    status: string;
+    message: string;
+    assertionResults: { fullName: string; status: string; numPassingAsserts?: number }[];
+  }[];
 }
 
 /**
@@ -227,7 +238,11 @@ function testsBench(): void {
   const loadBefore = os.loadavg();
   const cpuBefore = childrenCpuSeconds();
   const started = process.hrtime.bigint();
-  const child = spawnSync(process.execPath, [require.resolve("jest/bin/jest"), "--json", `--outputFile=${report}`], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawnSync(process.execPath, [require.resolve("jest/bin/jest"), "--json", `--outputFile=${report}`], {
+    cwd: ROOT,
+    encoding: "utf8",
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   const wallS = Number(process.hrtime.bigint() - started) / 1e9;
   const cpuAfter = childrenCpuSeconds();
   const loadAfter = os.loadavg();
@@ -248,9 +263,11 @@ function testsBench(): void {
   for (const s of suites) console.log(`${s.name.padEnd(48)} ${String(s.tests).padStart(5)}  ${s.seconds.toFixed(1).padStart(8)}  ${s.status}`);
   for (const t of r.testResults.filter((t) => t.status !== "passed")) {
     const failed = t.assertionResults.filter((a) => a.status === "failed").map((a) => a.fullName);
-    console.log(`FAILED in ${path.relative(ROOT, t.name)}: ${failed.length ? failed.join("; ") : t.message.split("\n").find((l) => l.trim()) ?? "(no message)"}`);
+    console.log(`FAILED in ${path.relative(ROOT, t.name)}: ${failed.length ? failed.join("; ") : (t.message.split("\n").find((l) => l.trim()) ?? "(no message)")}`);
   }
-  console.log(`sum of suite times ${suites.reduce((a, s) => a + s.seconds, 0).toFixed(1)} s over ${suites.length} suites (suites run on ${os.cpus().length} cores, in parallel workers)`);
+  console.log(
+    `sum of suite times ${suites.reduce((a, s) => a + s.seconds, 0).toFixed(1)} s over ${suites.length} suites (suites run on ${os.cpus().length} cores, in parallel workers)`,
+  );
 }
 
 async function main() {

@@ -19,7 +19,11 @@ interface JsonSchema {
 
 function typeOf(s: JsonSchema): string {
   if (s.enum) return s.enum.map((e) => JSON.stringify(e)).join(" \\| ");
-  if (s.anyOf) return s.anyOf.map(typeOf).filter((t, i, all) => all.indexOf(t) === i).join(" \\| ");
+  if (s.anyOf)
+    return s.anyOf
+      .map(typeOf)
+      .filter((t, i, all) => all.indexOf(t) === i)
+      .join(" \\| ");
   if (s.type === "array") return `list of ${s.items ? typeOf(s.items) : "any"}`;
   if (s.type === "object" && !s.properties) return "map";
   return Array.isArray(s.type) ? s.type.join(" \\| ") : (s.type ?? "any");
@@ -59,7 +63,8 @@ function rows(schema: JsonSchema, prefix: string, required: boolean, out: string
   }
   if (schema.type === "array" && schema.items?.type === "object" && schema.items.properties) {
     out.push([prefix, "list of objects", required ? "required" : fmtDefault(schema.default)]);
-    for (const [key, child] of Object.entries(schema.items.properties)) rows(child, `${prefix}[].${key}`, (schema.items.required ?? []).includes(key) && child.default === undefined, out);
+    for (const [key, child] of Object.entries(schema.items.properties))
+      rows(child, `${prefix}[].${key}`, (schema.items.required ?? []).includes(key) && child.default === undefined, out);
     return;
   }
   out.push([prefix, typeOf(schema), required ? "required" : fmtDefault(schema.default)]);

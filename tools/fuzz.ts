@@ -83,7 +83,13 @@ type Rng = ReturnType<typeof rng>;
 
 export function stackFiles(): string[] {
   const dirs = [root, ...fs.readdirSync(path.join(root, "examples")).map((d) => path.join(root, "examples", d))];
-  return dirs.flatMap((d) => fs.readdirSync(d).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f)).sort().map((f) => path.join(d, f)));
+  return dirs.flatMap((d) =>
+    fs
+      .readdirSync(d)
+      .filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f))
+      .sort()
+      .map((f) => path.join(d, f)),
+  );
 }
 
 type Doc = Record<string, unknown>;
@@ -114,7 +120,7 @@ const key = (p: (string | number)[]) => p.map(String).join(".");
 /** Free text: env values, commands and labels may hold anything. */
 const FREE_TEXT = /^twinstack:app\.(env|command|workers\.\d+\.command)|\.labels\.|twinstack:hosts\.\d+\.labels/;
 const NUMERIC_BAD = [1e20, -5, 2_000_000, 1.5];
-const TEXT_BAD = ["\n}", "{$HOME}", " defer ", "a,b", "x\" y", "../../etc"];
+const TEXT_BAD = ["\n}", "{$HOME}", " defer ", "a,b", 'x" y', "../../etc"];
 
 function mutations(r: Rng, env: string, appName: string): Mutation[] {
   const leafMutation = (obviouslyBad: boolean, describe: string, pick: (p: (string | number)[], v: unknown) => unknown): Mutation => ({
@@ -132,9 +138,13 @@ function mutations(r: Rng, env: string, appName: string): Mutation[] {
     },
   });
   return [
-    leafMutation(true, "number out of range", (p, v) => (typeof v === "number" && !/routerId|share/.test(key(p)) ? r.pick(NUMERIC_BAD.filter((n) => !(n === 1.5 && /cpus/.test(key(p))))) : undefined)),
+    leafMutation(true, "number out of range", (p, v) =>
+      typeof v === "number" && !/routerId|share/.test(key(p)) ? r.pick(NUMERIC_BAD.filter((n) => !(n === 1.5 && /cpus/.test(key(p))))) : undefined,
+    ),
     leafMutation(true, "structure characters in a name or address", (p, v) =>
-      typeof v === "string" && !FREE_TEXT.test(key(p)) && !/secretEnv|Key$|image$|template$|prefix$|healthPath|dataPath|hostPath|description/.test(key(p)) ? `${v}${r.pick(TEXT_BAD)}` : undefined,
+      typeof v === "string" && !FREE_TEXT.test(key(p)) && !/secretEnv|Key$|image$|template$|prefix$|healthPath|dataPath|hostPath|description/.test(key(p))
+        ? `${v}${r.pick(TEXT_BAD)}`
+        : undefined,
     ),
     leafMutation(false, "a string emptied", (_p, v) => (typeof v === "string" ? "" : undefined)),
     leafMutation(false, "a boolean flipped", (_p, v) => (typeof v === "boolean" ? !v : undefined)),
@@ -143,7 +153,15 @@ function mutations(r: Rng, env: string, appName: string): Mutation[] {
       description: "an array element duplicated",
       obviouslyBad: true,
       apply(config) {
-        const arrays = ["twinstack:app.workers", "twinstack:mqtt.devices", "twinstack:tenants", "twinstack:hosts", "twinstack:postgres.extensions", "twinstack:domains", "twinstack:proxy.basicAuth"]
+        const arrays = [
+          "twinstack:app.workers",
+          "twinstack:mqtt.devices",
+          "twinstack:tenants",
+          "twinstack:hosts",
+          "twinstack:postgres.extensions",
+          "twinstack:domains",
+          "twinstack:proxy.basicAuth",
+        ]
           .map((k) => k.split("."))
           .filter((p) => Array.isArray(getAt(config, p)) && (getAt(config, p) as unknown[]).length > 0);
         if (!arrays.length) return false;
@@ -228,7 +246,8 @@ class Pool {
   private ready?: Promise<void>;
   start() {
     // The worker beside this file: compiled JavaScript under node when this runs compiled, else through ts-node.
-    const worker = path.extname(__filename) === ".js" ? [path.join(__dirname, "fuzzWorker.js")] : [require.resolve("ts-node/dist/bin"), "--swc", path.join(__dirname, "fuzzWorker.ts")];
+    const worker =
+      path.extname(__filename) === ".js" ? [path.join(__dirname, "fuzzWorker.js")] : [require.resolve("ts-node/dist/bin"), "--swc", path.join(__dirname, "fuzzWorker.ts")];
     const child = spawn(process.execPath, worker, { cwd: root, stdio: ["ignore", "ignore", "pipe", "ipc"] });
     child.stderr?.resume();
     this.child = child;
@@ -294,7 +313,12 @@ async function main(): Promise<number> {
         ? { kind: "timeout", file: rel, mutation: mutation.description, message: "" }
         : answer.ok
           ? { kind: mutation.obviouslyBad ? "bad-accepted" : "accepted", file: rel, mutation: mutation.description, message: "" }
-          : { kind: rejectedWell(answer, stackFile) ? "rejected-well" : "rejected-poorly", file: rel, mutation: mutation.description, message: `${answer.message} (declared ${answer.declared})` };
+          : {
+              kind: rejectedWell(answer, stackFile) ? "rejected-well" : "rejected-poorly",
+              file: rel,
+              mutation: mutation.description,
+              message: `${answer.message} (declared ${answer.declared})`,
+            };
     outcomes.push(outcome);
     if (o.verbose) process.stderr.write(`${i} ${outcome.kind} ${rel}: ${outcome.mutation}\n`);
   }

@@ -30,7 +30,15 @@ export interface FuzzAnswer {
 let current: FuzzJob | undefined;
 process.on("unhandledRejection", (err) => {
   // An error inside an apply: the plan would print it after declaring resources.
-  if (current) answer({ id: current.id, ok: false, message: describeFailure(err), declared, mandatory: 0, stackTrace: /\n\s+at /.test(String((err as Error)?.stack ?? "")) && !/^(?:\S*Pulumi\.)/.test(describeFailure(err)) });
+  if (current)
+    answer({
+      id: current.id,
+      ok: false,
+      message: describeFailure(err),
+      declared,
+      mandatory: 0,
+      stackTrace: /\n\s+at /.test(String((err as Error)?.stack ?? "")) && !/^(?:\S*Pulumi\.)/.test(describeFailure(err)),
+    });
 });
 
 function answer(a: FuzzAnswer) {
@@ -45,7 +53,14 @@ process.on("message", async (job: FuzzJob) => {
   try {
     const plan = await planStack({ stack: job.stack, stackFile: job.stackFile, projectDir: job.projectDir });
     const mandatory = plan.violations.filter((v) => v.enforcementLevel === "mandatory");
-    answer({ id: job.id, ok: mandatory.length === 0, message: mandatory.map((v) => `${v.policy}: ${v.message}`).join("\n"), declared, mandatory: mandatory.length, stackTrace: false });
+    answer({
+      id: job.id,
+      ok: mandatory.length === 0,
+      message: mandatory.map((v) => `${v.policy}: ${v.message}`).join("\n"),
+      declared,
+      mandatory: mandatory.length,
+      stackTrace: false,
+    });
   } catch (err) {
     const message = describeFailure(err);
     answer({ id: job.id, ok: false, message, declared, mandatory: 0, stackTrace: message.startsWith("error: ") });

@@ -38,7 +38,9 @@ const UNKNOWN_SECRET = "secret:?";
 /** Leaf values by path; a secret is one leaf (its content never leaves this function unhashed). */
 function flatten(value: unknown, prefix: string, out: Map<string, { shown: string; compare: string }>): void {
   if (value instanceof SecretValue) {
-    const digest = createHmac("sha256", SALT).update(JSON.stringify(value.value) ?? "").digest("hex");
+    const digest = createHmac("sha256", SALT)
+      .update(JSON.stringify(value.value) ?? "")
+      .digest("hex");
     out.set(prefix, { shown: SECRET, compare: `secret:${digest}` });
     return;
   }

@@ -69,7 +69,9 @@ export async function planStack(opts: {
     const devName = devStack.split("/").pop() as string;
     const devFile = path.join(path.dirname(stackFile), `Pulumi.${devName}.yaml`);
     if (!fs.existsSync(devFile)) {
-      throw new PlanError(`${path.relative(process.cwd(), stackFile) || stackFile}: twinstack:preview.devStack: no stack file for the dev stack "${devStack}" (${devFile}) to read previewHandoff from`);
+      throw new PlanError(
+        `${path.relative(process.cwd(), stackFile) || stackFile}: twinstack:preview.devStack: no stack file for the dev stack "${devStack}" (${devFile}) to read previewHandoff from`,
+      );
     }
     const dev = await planStack({ stack: devName, stackFile: devFile, projectDir, runPolicyPack: false });
     stackOutputs = { [devStack]: revealSecrets(dev.outputs) as Record<string, unknown> };
@@ -89,10 +91,7 @@ export async function planStack(opts: {
     if (urns.has(r.urn)) throw new PlanError(`${path.relative(process.cwd(), stackFile) || stackFile}: the program declares ${r.urn} twice (duplicate resource name "${r.name}")`);
     urns.add(r.urn);
   }
-  const violations =
-    opts.runPolicyPack === false
-      ? []
-      : runPolicies(result.resources, { stack: opts.stack, stackFile: path.resolve(stackFile), policyConfig: opts.policyConfig });
+  const violations = opts.runPolicyPack === false ? [] : runPolicies(result.resources, { stack: opts.stack, stackFile: path.resolve(stackFile), policyConfig: opts.policyConfig });
   return { ...result, stack: opts.stack, stackFile, violations };
 }
 

@@ -21,7 +21,9 @@ export function main(argv: string[]): number {
       return 0;
     }
     if (parsed.positionals.length !== 1 || parsed.positionals[0] === "") {
-      throw new UsageError(`preview-stack-name: expected one non-empty branch name, got ${parsed.positionals.length === 1 ? "an empty one" : parsed.positionals.length}; usage: ${USAGE}`);
+      throw new UsageError(
+        `preview-stack-name: expected one non-empty branch name, got ${parsed.positionals.length === 1 ? "an empty one" : parsed.positionals.length}; usage: ${USAGE}`,
+      );
     }
     console.log(previewStackName(parsed.positionals[0]));
     return 0;

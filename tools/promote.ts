@@ -94,7 +94,10 @@ export function promote(opts: PromoteOptions, deps: PromoteDeps): PromoteResult 
 
   const status = deps.git(["status", "--porcelain"]);
   if (status.trim() !== "") {
-    const first = status.split("\n").find((l) => l.trim() !== "")!.trim();
+    const first = status
+      .split("\n")
+      .find((l) => l.trim() !== "")!
+      .trim();
     throw new PromoteError(`git tree is dirty (${first}${status.trim().includes("\n") ? ", ..." : ""}); commit or stash first`);
   }
   if (deps.git(["tag", "--list", version]).trim() !== "") {
@@ -129,8 +132,7 @@ export function promote(opts: PromoteOptions, deps: PromoteDeps): PromoteResult 
   const branch = currentBranch(deps);
   if (branch !== "main") deps.log(`note: you are on branch ${branch}, not main; deploy-prod deploys whatever the tag points at`);
   const next =
-    `git commit -m "promote ${version}" -- ${shellWord(stackFile)} && ` +
-    `git tag -a ${version} -m "promote ${version}" && git push origin ${shellWord(branch)} ${version}`;
+    `git commit -m "promote ${version}" -- ${shellWord(stackFile)} && ` + `git tag -a ${version} -m "promote ${version}" && git push origin ${shellWord(branch)} ${version}`;
   deps.log(`pinned ${image} as ${version} in ${stackFile}`);
   deps.log(next);
   return { image, version, stackFile, next };
@@ -146,9 +148,7 @@ function readDevDigest(devStack: string, deps: PromoteDeps): string {
   try {
     value = deps.pulumiStackOutput(devStack, DIGEST_OUTPUT);
   } catch (err) {
-    throw new PromoteError(
-      `cannot read output ${DIGEST_OUTPUT} of stack ${devStack} (${firstLine(err)}); pass --digest <repo@sha256:...>`,
-    );
+    throw new PromoteError(`cannot read output ${DIGEST_OUTPUT} of stack ${devStack} (${firstLine(err)}); pass --digest <repo@sha256:...>`);
   }
   if (value.trim() === "") {
     throw new PromoteError(`stack ${devStack} has no ${DIGEST_OUTPUT} output; pass --digest <repo@sha256:...>`);
@@ -203,13 +203,7 @@ image prod-images-immutable would refuse (anything but a digest or a release tag
 
 export function main(argv: string[], deps: PromoteDeps = defaultDeps()): number {
   try {
-    const parsed = parseCommandLine(
-      "promote",
-      USAGE,
-      argv,
-      { digest: { type: "string" }, "stack-file": { type: "string" }, "dev-stack": { type: "string" } },
-      true,
-    );
+    const parsed = parseCommandLine("promote", USAGE, argv, { digest: { type: "string" }, "stack-file": { type: "string" }, "dev-stack": { type: "string" } }, true);
     if (!parsed) {
       deps.log(HELP);
       return 0;

@@ -122,7 +122,11 @@ export function urnBeforeRenames(urn: string, renames = RENAMED_TYPES): string {
 export function baselineBeforeRenames(b: Baseline, renames = RENAMED_TYPES): Baseline {
   const resources: Baseline["resources"] = {};
   for (const [u, inputs] of Object.entries(b.resources)) resources[urnBeforeRenames(u, renames)] = inputs;
-  const sorted = Object.fromEntries(Object.keys(resources).sort().map((u) => [u, resources[u]]));
+  const sorted = Object.fromEntries(
+    Object.keys(resources)
+      .sort()
+      .map((u) => [u, resources[u]]),
+  );
   return { stack: b.stack, stackFile: b.stackFile, resources: sorted };
 }
 

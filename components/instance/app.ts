@@ -52,23 +52,21 @@ export function declareApp(ctx: InstanceContext, deps: InstanceAppDeps): { appIm
   const swarmImage = pullTriggers && !args.app.pullTrigger ? pulumi.interpolate`${args.app.image.split("@")[0]}@${pullTriggers[0]}` : args.app.image;
   // Separate secrets: a token signer and the cookie signer rotate independently (model/appContract.ts).
   const jwtSecret = new random.RandomPassword(`${name}-jwt-secret`, { length: 48, special: false }, { parent });
-  const appEnv = pulumi
-    .all([database.connectionString, sessionSecret.result, jwtSecret.result, pulumi.all(args.app.secretEnv)])
-    .apply(([dbUrl, session, jwt, secretEnv]) =>
-      appEnvironment({
-        env: args.env,
-        port: args.app.port,
-        version: args.app.version,
-        redis: redis ? { url: redis.url, prefix: redis.prefix } : undefined,
-        features: args.app.features,
-        dataPath: args.app.dataPath,
-        env_: args.app.env,
-        databaseUrl: dbUrl,
-        sessionSecret: session,
-        jwtSecret: jwt,
-        secretEnv,
-      }),
-    );
+  const appEnv = pulumi.all([database.connectionString, sessionSecret.result, jwtSecret.result, pulumi.all(args.app.secretEnv)]).apply(([dbUrl, session, jwt, secretEnv]) =>
+    appEnvironment({
+      env: args.env,
+      port: args.app.port,
+      version: args.app.version,
+      redis: redis ? { url: redis.url, prefix: redis.prefix } : undefined,
+      features: args.app.features,
+      dataPath: args.app.dataPath,
+      env_: args.app.env,
+      databaseUrl: dbUrl,
+      sessionSecret: session,
+      jwtSecret: jwt,
+      secretEnv,
+    }),
+  );
   const secretAppEnv = pulumi.secret(appEnv);
   const appData = args.app.dataPath ? ctx.volume("app-data") : undefined;
   // The app's health check must work whatever the image holds (node:*-slim and distroless have no

@@ -79,14 +79,21 @@ export function instanceContext(name: string, args: InstanceStackArgs, parent: p
       {
         ...spec,
         labels: { ...commonLabels, ...(spec.labels ?? {}) },
-        constraints: spec.constraints ?? (runtime === "swarm" && ((Array.isArray(spec.volumes) ? spec.volumes.length : spec.volumes !== undefined) || spec.binds?.length) ? pinToMainHost : undefined),
+        constraints:
+          spec.constraints ??
+          (runtime === "swarm" && ((Array.isArray(spec.volumes) ? spec.volumes.length : spec.volumes !== undefined) || spec.binds?.length) ? pinToMainHost : undefined),
       },
       { runtime, provider, parent, ...extra },
     );
 
   const network = new docker.Network(
     `${name}-net`,
-    { name: `${prefix}-net`, driver: runtime === "swarm" ? "overlay" : "bridge", attachable: runtime === "swarm" ? true : undefined, labels: [{ label: LABELS.env, value: args.env }] },
+    {
+      name: `${prefix}-net`,
+      driver: runtime === "swarm" ? "overlay" : "bridge",
+      attachable: runtime === "swarm" ? true : undefined,
+      labels: [{ label: LABELS.env, value: args.env }],
+    },
     { parent, provider },
   );
   const volume = (part: string) =>

@@ -121,4 +121,3 @@ export function declareDatabase(ctx: InstanceContext): InstanceDatabase {
       };
   }
 }
-

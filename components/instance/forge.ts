@@ -68,12 +68,14 @@ export function declareForge(ctx: InstanceContext): void {
     // The host's docker.sock is root:docker; the Forgejo image's own user (1000) cannot open it.
     user: runnerFacts.user,
     env: pulumi.secret(
-      pulumi.output(runner.registrationToken).apply((token) => [
-        `GITEA_INSTANCE_URL=http://gitea:${FORGE_HTTP_PORT}`,
-        `GITEA_RUNNER_REGISTRATION_TOKEN=${token}`,
-        `GITEA_RUNNER_NAME=${prefix}-runner`,
-        `GITEA_RUNNER_LABELS=${runner.labels.join(",")}`,
-      ]),
+      pulumi
+        .output(runner.registrationToken)
+        .apply((token) => [
+          `GITEA_INSTANCE_URL=http://gitea:${FORGE_HTTP_PORT}`,
+          `GITEA_RUNNER_REGISTRATION_TOKEN=${token}`,
+          `GITEA_RUNNER_NAME=${prefix}-runner`,
+          `GITEA_RUNNER_LABELS=${runner.labels.join(",")}`,
+        ]),
     ),
     network: ctx.onNet(["gitea-runner"]),
     volumes: [{ volumeName: runnerData.name, path: runnerFacts.paths.data }],

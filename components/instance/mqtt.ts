@@ -34,12 +34,18 @@ export function declareMqtt(ctx: InstanceContext): InstanceMqtt | undefined {
   const server = issue("server", args.proxy?.domains[0] ?? "mqtt", ["digital_signature", "key_encipherment", "server_auth"], [...(args.proxy?.domains ?? []), "mqtt"]);
   const devices = mqtt.devices.map((device) => ({ device, ...issue(`device-${device}`, device, ["digital_signature", "key_encipherment", "client_auth"]) }));
   const deviceCertificates = pulumi.secret(
-    pulumi.all(devices.map((d) => pulumi.all([d.cert.certPem, d.key.privateKeyPem]))).apply((pairs) =>
-      Object.fromEntries(pairs.map(([certPem, privateKeyPem], i) => [devices[i].device, { certPem, privateKeyPem }])),
-    ),
+    pulumi
+      .all(devices.map((d) => pulumi.all([d.cert.certPem, d.key.privateKeyPem])))
+      .apply((pairs) => Object.fromEntries(pairs.map(([certPem, privateKeyPem], i) => [devices[i].device, { certPem, privateKeyPem }]))),
   );
   const certs = MOSQUITTO.paths.certs;
-  const conf = renderMosquittoConf({ port: MOSQUITTO.ports.mqtts, caFile: `${certs}/ca.crt`, certFile: `${certs}/server.crt`, keyFile: `${certs}/server.key`, persistenceDir: `${MOSQUITTO.paths.data}/` });
+  const conf = renderMosquittoConf({
+    port: MOSQUITTO.ports.mqtts,
+    caFile: `${certs}/ca.crt`,
+    certFile: `${certs}/server.crt`,
+    keyFile: `${certs}/server.key`,
+    persistenceDir: `${MOSQUITTO.paths.data}/`,
+  });
   // Mosquitto 2 reads certificates after dropping root to 1883:1883: the files must be its own.
   const mosquittoUser = { uid: 1883, gid: 1883 };
   const data = ctx.volume("mqtt-data");

@@ -56,10 +56,18 @@ export function declareProxy(ctx: InstanceContext): InstanceProxy {
         return { user, hash: password.bcryptHash };
       })
     : [];
-  const basicAuth = users.length ? pulumi.all(users.map((u) => pulumi.all([u.user, u.hash]))).apply((pairs) => pairs.map(([user, bcryptHash]) => ({ user, bcryptHash }))) : undefined;
+  const basicAuth = users.length
+    ? pulumi.all(users.map((u) => pulumi.all([u.user, u.hash]))).apply((pairs) => pairs.map(([user, bcryptHash]) => ({ user, bcryptHash })))
+    : undefined;
   const headers = { ...proxy.headers, ...(nonProd ? { "X-Robots-Tag": NOINDEX } : {}) };
   const tlsFor = (plainHttp = false): ReverseProxySiteArgs["tls"] =>
-    plainHttp ? { mode: "off" } : proxy.tls === "acme" ? ({ mode: "acme", email: proxy.acmeEmail } as ProxyTls) : proxy.tls === "internal" ? { mode: "internal" } : { mode: "selfsigned" };
+    plainHttp
+      ? { mode: "off" }
+      : proxy.tls === "acme"
+        ? ({ mode: "acme", email: proxy.acmeEmail } as ProxyTls)
+        : proxy.tls === "internal"
+          ? { mode: "internal" }
+          : { mode: "selfsigned" };
   const mainRoutes: ProxyRoute[] = [
     ...(args.gitea ? [{ path: "/gitea/", upstream: `gitea:${FORGE_HTTP_PORT}`, stripPrefix: true }] : []),
     ...(args.browser ? [{ path: "/browser/", upstream: `browser:${args.browser.port}`, stripPrefix: true }] : []),

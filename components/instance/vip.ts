@@ -59,5 +59,9 @@ export function declareVip(ctx: InstanceContext, healthPort: number | undefined)
     limits: ctx.limitsOf(undefined),
     labels,
   };
-  return new VirtualIp(`${name}-vip`, { mode: vip.mode, namePrefix: ctx.prefix, protect: args.protect, cloud: { location: vip.location, assignTo: node.serverId, failover } }, { parent });
+  return new VirtualIp(
+    `${name}-vip`,
+    { mode: vip.mode, namePrefix: ctx.prefix, protect: args.protect, cloud: { location: vip.location, assignTo: node.serverId, failover } },
+    { parent },
+  );
 }

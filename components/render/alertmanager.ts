@@ -12,8 +12,7 @@ import { RenderInvariantError } from "./invariant";
  * (https://prometheus.io/docs/alerting/latest/configuration/#receiver).
  */
 export type AlertReceiver =
-  | { kind: "webhook"; url: string }
-  | { kind: "email"; to: string; from: string; smarthost: string; username?: string; password?: string; requireTls: boolean };
+  { kind: "webhook"; url: string } | { kind: "email"; to: string; from: string; smarthost: string; username?: string; password?: string; requireTls: boolean };
 
 /** Input of {@link renderAlertmanagerConfig}. */
 export interface AlertmanagerConfigArgs {
@@ -61,7 +60,13 @@ export function renderAlertmanagerConfig(a: AlertmanagerConfigArgs): string {
     };
   }
   return YAML.stringify({
-    route: { receiver: RECEIVER_NAME, group_by: ["alertname", "instance"], group_wait: `${a.groupWaitSeconds ?? 30}s`, group_interval: "5m", repeat_interval: `${a.repeatIntervalHours}h` },
+    route: {
+      receiver: RECEIVER_NAME,
+      group_by: ["alertname", "instance"],
+      group_wait: `${a.groupWaitSeconds ?? 30}s`,
+      group_interval: "5m",
+      repeat_interval: `${a.repeatIntervalHours}h`,
+    },
     receivers: [receiver],
   });
 }

@@ -9,11 +9,7 @@ import { CADDY_HEADER_KEYWORDS, caddyValueProblem, EMAIL_RE, HEADER_NAME_RE, HEA
  * How a site gets its certificate: ACME (Let's Encrypt/ZeroSSL, optional account email), Caddy's
  * internal CA, given certificate and key files, or "off" (plain HTTP site).
  */
-export type ProxyTls =
-  | { mode: "acme"; email?: string }
-  | { mode: "internal" }
-  | { mode: "certificate"; certFile: string; keyFile: string }
-  | { mode: "off" }; // plain HTTP site (e.g. an IoT vault that devices reach over http)
+export type ProxyTls = { mode: "acme"; email?: string } | { mode: "internal" } | { mode: "certificate"; certFile: string; keyFile: string } | { mode: "off" }; // plain HTTP site (e.g. an IoT vault that devices reach over http)
 
 /**
  * One path route of a site to an upstream; `stripPrefix` removes the path before proxying,
@@ -118,8 +114,7 @@ function checkPort(port: unknown, what: string): number {
 function normalizePath(path: unknown, where: string): string {
   if (typeof path !== "string") fail(`${where}: path ${show(path)} is not a string`);
   if (path === "/") return "/";
-  const bad = () =>
-    fail(`${where}: invalid path ${show(path)} (must start with "/", URL-path characters only, no empty, "." or ".." segments)`);
+  const bad = () => fail(`${where}: invalid path ${show(path)} (must start with "/", URL-path characters only, no empty, "." or ".." segments)`);
   if (!path.startsWith("/")) bad();
   const trimmed = path.endsWith("/") ? path.slice(0, -1) : path;
   const segments = trimmed.slice(1).split("/");
@@ -184,7 +179,11 @@ function reverseProxyLines(route: CheckedRoute, indent: string): string[] {
   ];
 }
 
-function renderSite(site: ProxySite, index: number, options: Required<Pick<CaddyGlobalOptions, "basicAuthDirective">>): {
+function renderSite(
+  site: ProxySite,
+  index: number,
+  options: Required<Pick<CaddyGlobalOptions, "basicAuthDirective">>,
+): {
   addresses: string[];
   text: string;
 } {
@@ -208,9 +207,7 @@ function renderSite(site: ProxySite, index: number, options: Required<Pick<Caddy
       lines.push("\ttls internal");
       break;
     case "certificate":
-      lines.push(
-        `\ttls ${checkFilePath(tls.certFile, `${label}: certFile`)} ${checkFilePath(tls.keyFile, `${label}: keyFile`)}`,
-      );
+      lines.push(`\ttls ${checkFilePath(tls.certFile, `${label}: certFile`)} ${checkFilePath(tls.keyFile, `${label}: keyFile`)}`);
       break;
     case "off":
       break;
@@ -306,9 +303,7 @@ function renderGlobal(global: CaddyGlobalOptions | undefined): string {
   const lines: string[] = [];
   if (global.adminListen !== undefined) {
     const admin = global.adminListen;
-    const ok =
-      admin === "off" ||
-      (typeof admin === "string" && /^(?:[A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/.test(admin) && !admin.startsWith("-"));
+    const ok = admin === "off" || (typeof admin === "string" && /^(?:[A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/.test(admin) && !admin.startsWith("-"));
     if (!ok) fail(`global adminListen ${show(admin)} must be "off" or host:port`);
     lines.push(`\tadmin ${admin}`);
   }
@@ -350,9 +345,7 @@ export function renderCaddyfile(sites: ProxySite[], global?: CaddyGlobalOptions)
     }
   });
 
-  const body = [...rendered]
-    .sort((a, b) => (a.addresses[0] < b.addresses[0] ? -1 : a.addresses[0] > b.addresses[0] ? 1 : 0))
-    .map((s) => s.text);
+  const body = [...rendered].sort((a, b) => (a.addresses[0] < b.addresses[0] ? -1 : a.addresses[0] > b.addresses[0] ? 1 : 0)).map((s) => s.text);
   const head = renderGlobal(global);
   return [head, ...body].filter((part) => part !== "").join("\n");
 }
@@ -370,14 +363,5 @@ export function renderPreviewRoute(args: { slug: string; upstream: string }): st
   const upstream = checkUpstream(args.upstream, `preview ${show(slug)}`);
   const prefix = `${PREVIEW_PATH_PREFIX}/${slug}`;
   // Imported inside the dev site block, so the site's basic auth and headers cover these routes too.
-  return [
-    `# preview ${slug}`,
-    `handle ${prefix} {`,
-    `\tredir * ${prefix}/ 308`,
-    "}",
-    `handle_path ${prefix}/* {`,
-    `\treverse_proxy ${upstream}`,
-    "}",
-    "",
-  ].join("\n");
+  return [`# preview ${slug}`, `handle ${prefix} {`, `\tredir * ${prefix}/ 308`, "}", `handle_path ${prefix}/* {`, `\treverse_proxy ${upstream}`, "}", ""].join("\n");
 }

@@ -70,11 +70,7 @@ export function sshdHardening(permitRootLogin: "no" | "prohibit-password"): stri
  * runcmd entry that tests the sshd config (`sshd -t`) and reloads the service, named ssh.service on
  * Debian/Ubuntu and sshd.service elsewhere.
  */
-export const RELOAD_SSHD = [
-  "sh",
-  "-c",
-  "sshd -t && (systemctl try-reload-or-restart ssh.service || systemctl try-reload-or-restart sshd.service)",
-];
+export const RELOAD_SSHD = ["sh", "-c", "sshd -t && (systemctl try-reload-or-restart ssh.service || systemctl try-reload-or-restart sshd.service)"];
 
 /**
  * /etc/docker/daemon.json: json-file logs rotated at 10 MB x 3 files, live-restore unless `swarm`

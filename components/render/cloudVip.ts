@@ -149,7 +149,17 @@ export const NETPLAN_FILE = "60-twinstack-floating-ip.yaml";
 export function renderNetplanFloatingIp(publicInterface: string, address: string): string {
   if (!IFACE_RE.test(publicInterface)) fail(`publicInterface ${JSON.stringify(publicInterface)} is not a Linux interface name`);
   if (!IPV4_RE.test(address)) fail(`address ${JSON.stringify(address)} must be an IPv4 address`);
-  return ["# twinstack: the Hetzner floating IP of the env (https://docs.hetzner.com/cloud/floating-ips/persistent-configuration/)", "network:", "  version: 2", "  renderer: networkd", "  ethernets:", `    ${publicInterface}:`, "      addresses:", `        - ${address}/32`, ""].join("\n");
+  return [
+    "# twinstack: the Hetzner floating IP of the env (https://docs.hetzner.com/cloud/floating-ips/persistent-configuration/)",
+    "network:",
+    "  version: 2",
+    "  renderer: networkd",
+    "  ethernets:",
+    `    ${publicInterface}:`,
+    "      addresses:",
+    `        - ${address}/32`,
+    "",
+  ].join("\n");
 }
 
 /**
@@ -165,7 +175,11 @@ export function renderNetplanFloatingIp(publicInterface: string, address: string
 export function renderCloudVipEntrypoint(args: CloudVipEntrypointArgs): string {
   if (!IPV4_RE.test(args.address)) fail(`address ${JSON.stringify(args.address)} must be an IPv4 address`);
   if (!IPV4_RE.test(args.privateAddress)) fail(`privateAddress ${JSON.stringify(args.privateAddress)} must be an IPv4 address`);
-  for (const [k, v] of [["confPath", args.confPath], ["runtimeConfPath", args.runtimeConfPath], ["hostNetplanDir", args.hostNetplanDir]] as const) {
+  for (const [k, v] of [
+    ["confPath", args.confPath],
+    ["runtimeConfPath", args.runtimeConfPath],
+    ["hostNetplanDir", args.hostNetplanDir],
+  ] as const) {
     if (!PATH_RE.test(v)) fail(`${k} ${JSON.stringify(v)} must be an absolute path of [A-Za-z0-9_./-]`);
   }
   // Body: scripts/vip-entrypoint.sh (docs/ARCHITECTURE.md, "Shell scripts"); sent without its

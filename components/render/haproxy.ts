@@ -166,32 +166,11 @@ export function renderHaproxyCfg(args: HaproxyCfgArgs): string {
     "",
   ];
   if (statsPort !== undefined) {
-    lines.push(
-      "listen stats",
-      "    mode http",
-      `    bind ${bindSpec(bind, statsPort)}`,
-      "    stats enable",
-      "    stats uri /",
-      "    stats refresh 10s",
-      "",
-    );
+    lines.push("listen stats", "    mode http", `    bind ${bindSpec(bind, statsPort)}`, "    stats enable", "    stats uri /", "    stats refresh 10s", "");
   }
-  lines.push(
-    "listen postgres_primary",
-    `    bind ${bindSpec(bind, listenPort)}`,
-    ...healthCheck("/primary"),
-    ...servers,
-    "",
-  );
+  lines.push("listen postgres_primary", `    bind ${bindSpec(bind, listenPort)}`, ...healthCheck("/primary"), ...servers, "");
   if (replicaPort !== undefined) {
-    lines.push(
-      "listen postgres_replicas",
-      `    bind ${bindSpec(bind, replicaPort)}`,
-      "    balance roundrobin",
-      ...healthCheck("/replica"),
-      ...servers,
-      "",
-    );
+    lines.push("listen postgres_replicas", `    bind ${bindSpec(bind, replicaPort)}`, "    balance roundrobin", ...healthCheck("/replica"), ...servers, "");
   }
   return lines.join("\n");
 }

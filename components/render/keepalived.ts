@@ -82,20 +82,14 @@ function fail(message: string): never {
 
 function checkName(field: string, value: unknown): string {
   if (typeof value !== "string" || !NAME_RE.test(value)) {
-    fail(
-      `${field} ${JSON.stringify(value)} is not a valid name: use 1-64 of [A-Za-z0-9_.:-], ` +
-        `starting with a letter or digit (no whitespace, braces or quotes)`,
-    );
+    fail(`${field} ${JSON.stringify(value)} is not a valid name: use 1-64 of [A-Za-z0-9_.:-], ` + `starting with a letter or digit (no whitespace, braces or quotes)`);
   }
   return value;
 }
 
 function isIpv4(s: string): boolean {
   const parts = s.split(".");
-  return (
-    parts.length === 4 &&
-    parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255)
-  );
+  return parts.length === 4 && parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255);
 }
 
 function checkIpv4(field: string, value: unknown): string {
@@ -134,10 +128,7 @@ function validate(args: KeepalivedConfArgs) {
   const vip = args.virtualIp === undefined ? undefined : checkVirtualIp(args.virtualIp);
 
   if (typeof args.interface !== "string" || !IFACE_RE.test(args.interface)) {
-    fail(
-      `interface ${JSON.stringify(args.interface)} is not a valid Linux interface name ` +
-        `(1-15 of [A-Za-z0-9_.-])`,
-    );
+    fail(`interface ${JSON.stringify(args.interface)} is not a valid Linux interface name ` + `(1-15 of [A-Za-z0-9_.-])`);
   }
   if (args.interface === "lo") fail(`interface "lo": keepalived refuses VRRP on loopback`);
 
@@ -151,10 +142,7 @@ function validate(args: KeepalivedConfArgs) {
     fail(`authPass is ${args.authPass.length} characters; VRRP PASS auth keeps only 8, so use 1..8`);
   }
   if (!AUTH_PASS_RE.test(args.authPass)) {
-    fail(
-      "authPass contains a character keepalived would reinterpret (whitespace, quote, " +
-        "backslash, '#', '!', '$', brace or non-ASCII)",
-    );
+    fail("authPass contains a character keepalived would reinterpret (whitespace, quote, " + "backslash, '#', '!', '$', brace or non-ASCII)");
   }
 
   if (!Array.isArray(args.nodes) || args.nodes.length === 0) fail("nodes must list at least one node");
@@ -169,10 +157,7 @@ function validate(args: KeepalivedConfArgs) {
     if (seenAddresses.has(address)) fail(`node address ${address} appears twice`);
     const clash = seenPriorities.get(priority);
     if (clash !== undefined) {
-      fail(
-        `nodes ${clash} and ${name} share priority ${priority}; priorities must differ so ` +
-          `exactly one node is MASTER`,
-      );
+      fail(`nodes ${clash} and ${name} share priority ${priority}; priorities must differ so ` + `exactly one node is MASTER`);
     }
     if (address === vip?.address) {
       fail(`node ${name} address ${address} is the virtual IP itself`);
@@ -185,25 +170,15 @@ function validate(args: KeepalivedConfArgs) {
 
   const self = nodes.find((n) => n.name === args.self);
   if (!self) {
-    fail(
-      `self ${JSON.stringify(args.self)} is not one of the nodes ` +
-        `(${nodes.map((n) => n.name).join(", ")})`,
-    );
+    fail(`self ${JSON.stringify(args.self)} is not one of the nodes ` + `(${nodes.map((n) => n.name).join(", ")})`);
   }
 
   const byPriority = [...nodes].sort((a, b) => b.priority - a.priority);
   const master = byPriority[0];
 
-  const advertInt = checkInt(
-    "advertIntervalSeconds",
-    args.advertIntervalSeconds ?? 1,
-    1,
-    255,
-  );
+  const advertInt = checkInt("advertIntervalSeconds", args.advertIntervalSeconds ?? 1, 1, 255);
 
-  let track:
-    | { name: string; command: string; interval: number; timeout?: number; fall: number; rise: number; weight?: number }
-    | undefined;
+  let track: { name: string; command: string; interval: number; timeout?: number; fall: number; rise: number; weight?: number } | undefined;
   if (args.trackScript !== undefined) {
     const t = args.trackScript;
     const name = checkName("trackScript.name", t?.name);
@@ -212,8 +187,7 @@ function validate(args: KeepalivedConfArgs) {
     }
     if (SCRIPT_FORBIDDEN_RE.test(t.command)) {
       fail(
-        `trackScript.command ${JSON.stringify(t.command)} contains a character keepalived ` +
-          `would reinterpret (double quote, backslash, '#', '!', '$', brace or control char)`,
+        `trackScript.command ${JSON.stringify(t.command)} contains a character keepalived ` + `would reinterpret (double quote, backslash, '#', '!', '$', brace or control char)`,
       );
     }
     if (!t.command.trimStart().startsWith("/")) {
@@ -221,8 +195,7 @@ function validate(args: KeepalivedConfArgs) {
       // PATH at run time and the config test cannot vouch for it.
       fail(`trackScript.command must start with an absolute path, got ${JSON.stringify(t.command)}`);
     }
-    const weight =
-      t.weight === undefined ? undefined : checkInt("trackScript.weight", t.weight, -253, 253);
+    const weight = t.weight === undefined ? undefined : checkInt("trackScript.weight", t.weight, -253, 253);
     if (weight !== undefined && weight !== 0 && byPriority.length > 1) {
       // With a weight the instance does not go to FAULT on failure; it only shifts
       // priority. If the shift is smaller than the gap the VIP never moves.
@@ -290,16 +263,9 @@ export function renderKeepalivedConf(args: KeepalivedConfArgs): string {
     "",
   );
   if (v.track) {
-    out.push(
-      `vrrp_script ${v.track.name} {`,
-      `    script "${v.track.command}"`,
-      `    interval ${v.track.interval}`,
-    );
+    out.push(`vrrp_script ${v.track.name} {`, `    script "${v.track.command}"`, `    interval ${v.track.interval}`);
     if (v.track.timeout !== undefined) out.push(`    timeout ${v.track.timeout}`);
-    out.push(
-      `    fall ${v.track.fall}`,
-      `    rise ${v.track.rise}`,
-    );
+    out.push(`    fall ${v.track.fall}`, `    rise ${v.track.rise}`);
     if (v.track.weight !== undefined) out.push(`    weight ${v.track.weight}`);
     out.push("}", "");
   }
@@ -344,8 +310,5 @@ export function proxyTrackCommand(port: number, host = "127.0.0.1"): string {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new KeepalivedConfigError(`proxyTrackCommand: port ${JSON.stringify(port)} must be 1..65535`);
   }
-  return (
-    `/bin/sh -c 'nc -z -w 2 ${host} ${port} 2>/dev/null || ` +
-    `wget -S -t 1 -T 2 -O /dev/null http://${host}:${port}/ 2>&1 | grep -q HTTP/'`
-  );
+  return `/bin/sh -c 'nc -z -w 2 ${host} ${port} 2>/dev/null || ` + `wget -S -t 1 -T 2 -O /dev/null http://${host}:${port}/ 2>&1 | grep -q HTTP/'`;
 }

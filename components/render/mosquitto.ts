@@ -76,8 +76,7 @@ export function renderMosquittoConf(args: MosquittoConfArgs): string {
   const caFile = checkPath("caFile", args.caFile);
   const certFile = checkPath("certFile", args.certFile);
   const keyFile = checkPath("keyFile", args.keyFile);
-  const persistenceDir =
-    args.persistenceDir === undefined ? undefined : checkPath("persistenceDir", args.persistenceDir);
+  const persistenceDir = args.persistenceDir === undefined ? undefined : checkPath("persistenceDir", args.persistenceDir);
   const tlsVersion = args.tlsVersion ?? "tlsv1.2";
   if (!TLS_VERSIONS.includes(tlsVersion)) {
     fail(`tlsVersion ${JSON.stringify(tlsVersion)} must be one of ${TLS_VERSIONS.join(", ")}`);

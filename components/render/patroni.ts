@@ -212,8 +212,7 @@ export function renderPatroniYml(args: PatroniYmlArgs): string {
     tags: { nofailover: false, noloadbalance: false, clonefrom: false, nosync: false },
   };
   // Patroni parses with PyYAML (YAML 1.1): emit 1.1 so "on" stays a string, not a boolean.
-  return "# Rendered by twinstack (components/render/patroni.ts). Contains passwords: secret.\n" +
-    YAML.stringify(doc, { lineWidth: 0, version: "1.1" });
+  return "# Rendered by twinstack (components/render/patroni.ts). Contains passwords: secret.\n" + YAML.stringify(doc, { lineWidth: 0, version: "1.1" });
 }
 
 const ETCD_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;

@@ -73,14 +73,7 @@ function render(file: string, what: string, args: PreviewRouteScriptArgs, extra:
   return renderScriptFile(
     file,
     ["#!/bin/sh", `# ${what} Rendered by twinstack (components/render/previewRoute.ts).`, "set -eu", ""],
-    [
-      ["slug", args.slug],
-      ["previews_dir", args.previewsDir],
-      ["proxy_label", args.proxyLabel],
-      ["caddy_config", CADDY_CONFIG_PATH],
-      ["label_key", PROXY_LABEL_KEY],
-      ...extra,
-    ],
+    [["slug", args.slug], ["previews_dir", args.previewsDir], ["proxy_label", args.proxyLabel], ["caddy_config", CADDY_CONFIG_PATH], ["label_key", PROXY_LABEL_KEY], ...extra],
   );
 }
 

@@ -194,7 +194,9 @@ export function renderAlertRules(t: AlertThresholds): string {
       expr: `rate(container_cpu_cfs_throttled_periods_total{name!=""}[5m]) / rate(container_cpu_cfs_periods_total{name!=""}[5m]) > ${ratio("containerCpuThrottledRatio")}`,
       for: "10m",
       labels: { severity: "warning" },
-      annotations: { summary: `container {{ $labels.name }} ({{ $labels.container_label_twinstack_env }}) is throttled in {{ $value | humanizePercentage }} of CPU periods by its limit` },
+      annotations: {
+        summary: `container {{ $labels.name }} ({{ $labels.container_label_twinstack_env }}) is throttled in {{ $value | humanizePercentage }} of CPU periods by its limit`,
+      },
     },
   ];
   return YAML.stringify({ groups: [{ name: "twinstack", rules }] });

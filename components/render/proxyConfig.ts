@@ -79,7 +79,8 @@ export function renderProxyConfigStdin(files: ProxyConfigFile[]): string {
 
 /** POSIX sh, `set -eu`; exits non-zero (naming the container) when any file or the reload fails. */
 export function renderProxyConfigScript(args: ProxyConfigScriptArgs): string {
-  if (typeof args.containerName !== "string" || !NAME_RE.test(args.containerName)) fail(`container name ${JSON.stringify(args.containerName)} must be letters, digits, '_', '.', '-'`);
+  if (typeof args.containerName !== "string" || !NAME_RE.test(args.containerName))
+    fail(`container name ${JSON.stringify(args.containerName)} must be letters, digits, '_', '.', '-'`);
   checkPath("caddyfilePath", args.caddyfilePath);
   const attempts = args.attempts ?? 5;
   if (!Number.isInteger(attempts) || attempts < 1 || attempts > 60) fail("attempts must be 1..60");

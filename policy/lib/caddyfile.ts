@@ -132,7 +132,10 @@ export function parseCaddyfile(text: string): Caddyfile {
       result.snippets[snippet[1]] = d.block;
       return;
     }
-    const addresses = d.tokens.join(" ").split(/[\s,]+/).filter((a) => a !== "");
+    const addresses = d.tokens
+      .join(" ")
+      .split(/[\s,]+/)
+      .filter((a) => a !== "");
     result.sites.push({ addresses, body: d.block, line: d.line });
   });
   result.sites = result.sites.map((s) => ({ ...s, body: expandImports(s.body, result.snippets) }));

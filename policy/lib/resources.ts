@@ -113,7 +113,10 @@ export function uploads(props: Props): { file: string; content: string }[] {
 
 /** Segments of a physical name: gigi-dev-app -> [gigi, dev, app]; gigi_prod -> [gigi, prod]; dev.gigi.casa -> [dev, gigi, casa]. */
 export function nameSegments(name: string): string[] {
-  return name.toLowerCase().split(/[-_.]+/).filter((s) => s !== "");
+  return name
+    .toLowerCase()
+    .split(/[-_.]+/)
+    .filter((s) => s !== "");
 }
 
 /** A provider reference as the harness records it (`<provider urn>::<id>`) -> the provider urn. */

@@ -17,18 +17,7 @@ import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { ProxySite, renderCaddyfile, renderPreviewRoute } from "../../components/render/caddyfile";
-import {
-  caddyValidate,
-  freePort,
-  loopbackSites,
-  request,
-  requireCaddy,
-  RunningCaddy,
-  startCaddy,
-  startUpstream,
-  Upstream,
-  websocketEcho,
-} from "./caddy";
+import { caddyValidate, freePort, loopbackSites, request, requireCaddy, RunningCaddy, startCaddy, startUpstream, Upstream, websocketEcho } from "./caddy";
 
 const DEV_USER = "dev";
 const DEV_PASSWORD = "correct horse battery staple";
@@ -95,11 +84,29 @@ describe("caddy validate accepts rendered Caddyfiles", () => {
     const dir = tempDir();
     const certFile = join(dir, "vault.crt");
     const keyFile = join(dir, "vault.key");
-    execFileSync("openssl", [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-      "-subj", "/CN=files.example.com", "-addext", "subjectAltName=DNS:files.example.com",
-      "-keyout", keyFile, "-out", certFile,
-    ], { stdio: "pipe" });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=files.example.com",
+        "-addext",
+        "subjectAltName=DNS:files.example.com",
+        "-keyout",
+        keyFile,
+        "-out",
+        certFile,
+      ],
+      { stdio: "pipe" },
+    );
     const site: ProxySite = {
       domains: ["files.example.com"],
       tls: { mode: "certificate", certFile, keyFile },
@@ -107,9 +114,7 @@ describe("caddy validate accepts rendered Caddyfiles", () => {
     };
     caddyValidate(renderCaddyfile([site]));
     // Proves validate really loads the files: a missing key is an error, not a silent pass.
-    expect(() => caddyValidate(renderCaddyfile([{ ...site, tls: { mode: "certificate", certFile, keyFile: join(dir, "missing.key") } }]))).toThrow(
-      /caddy validate failed/,
-    );
+    expect(() => caddyValidate(renderCaddyfile([{ ...site, tls: { mode: "certificate", certFile, keyFile: join(dir, "missing.key") } }]))).toThrow(/caddy validate failed/);
   });
 
   test("plain-HTTP vault site beside HTTPS sites", () => {
@@ -145,10 +150,7 @@ describe("a real Caddy on loopback", () => {
     for (const name of names) up[name] = await startUpstream(name, name === "devApp" ? { "X-Robots-Tag": "all" } : {});
     port = await freePort();
     importDir = tempDir();
-    const sites = [
-      prodSite({ app: up.prodApp.address, ws: up.prodWs.address }),
-      devSite({ app: up.devApp.address, gitea: up.devGitea.address, ws: up.devWs.address }, importDir),
-    ];
+    const sites = [prodSite({ app: up.prodApp.address, ws: up.prodWs.address }), devSite({ app: up.devApp.address, gitea: up.devGitea.address, ws: up.devWs.address }, importDir)];
     // Both sites on one listener: Caddy must route by Host header alone.
     caddyfile = renderCaddyfile(loopbackSites(sites, () => port));
     caddy = await startCaddy(caddyfile);

@@ -15,10 +15,7 @@ export const CADDY_BIN = process.env.CADDY_BIN ?? "/usr/bin/caddy";
 /** Fails (never skips) when Caddy is missing: CI installs the Debian `caddy` package. */
 export function requireCaddy(): string {
   if (!existsSync(CADDY_BIN)) {
-    throw new Error(
-      `caddy not found at ${CADDY_BIN}: install the Debian "caddy" package (apt-get install caddy) ` +
-        "or set CADDY_BIN; the real-consumer Caddy tests do not skip",
-    );
+    throw new Error(`caddy not found at ${CADDY_BIN}: install the Debian "caddy" package (apt-get install caddy) ` + "or set CADDY_BIN; the real-consumer Caddy tests do not skip");
   }
   return CADDY_BIN;
 }
@@ -212,7 +209,9 @@ export async function startUpstream(name: string, responseHeaders: Record<string
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     const key = String(req.headers["sec-websocket-key"] ?? "");
-    const accept = createHash("sha1").update(key + WEBSOCKET_GUID).digest("base64");
+    const accept = createHash("sha1")
+      .update(key + WEBSOCKET_GUID)
+      .digest("base64");
     socket.write(
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
         `Sec-WebSocket-Accept: ${accept}\r\nX-Upstream: ${name}\r\nX-Upstream-Path: ${req.url}\r\n\r\n`,
@@ -259,15 +258,12 @@ export function request(args: {
     // 30 s, not 5: for an unknown user Caddy compares against a fixed cost-14 bcrypt hash (anti-timing;
     // caddyserver/caddy modules/caddyhttp/caddyauth/hashes.go, BcryptHash.FakeHash), about 1 s of CPU
     // alone and more than 5 s on a loaded 2-core machine ("unknown user -> 401" timed out there).
-    const req = http.request(
-      { host: "127.0.0.1", port: args.port, path: args.path, method: args.method ?? "GET", headers, agent: false, timeout: 30_000 },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk) => (body += chunk));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      },
-    );
+    const req = http.request({ host: "127.0.0.1", port: args.port, path: args.path, method: args.method ?? "GET", headers, agent: false, timeout: 30_000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk) => (body += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
     req.on("timeout", () => req.destroy(new Error(`request to 127.0.0.1:${args.port}${args.path} timed out`)));
     req.on("error", reject);
     req.end(args.body);

@@ -45,7 +45,9 @@ test("the premise, with real Caddy: a `defer` line inside the immediate header b
 test("the renderer and config validation refuse the keywords; neighbouring names stay headers on the 401", async () => {
   expect(() => renderCaddyfile([devSite(8080, "app:3000", { defer: "1" })])).toThrow(CaddyfileError);
   expect(() => renderCaddyfile([devSite(8080, "app:3000", { Match: "1" })])).toThrow(/keyword of Caddy's header block/);
-  expect(() => parseStackConfig({ env: "dev", app: { name: "g", image: "g:1" }, proxy: { headers: { defer: "1" } } }, { stack: "dev", sourceFile: "Pulumi.dev.yaml" })).toThrow(ConfigError);
+  expect(() => parseStackConfig({ env: "dev", app: { name: "g", image: "g:1" }, proxy: { headers: { defer: "1" } } }, { stack: "dev", sourceFile: "Pulumi.dev.yaml" })).toThrow(
+    ConfigError,
+  );
 
   const upstream = await startUpstream("app");
   const port = await freePort();

@@ -58,9 +58,19 @@ maybe("a cloud VIP's keepalived pair in two network namespaces, notify_master ag
   const daemons: Record<string, Daemon> = {};
   const calls = (n: (typeof NODES)[number]) => {
     const file = path.join(dir, `${n.name}-calls.jsonl`);
-    return fs.existsSync(file) ? fs.readFileSync(file, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) : [];
+    return fs.existsSync(file)
+      ? fs
+          .readFileSync(file, "utf8")
+          .trim()
+          .split("\n")
+          .filter(Boolean)
+          .map((l) => JSON.parse(l))
+      : [];
   };
-  const diagnose = () => Object.entries(daemons).map(([k, d]) => `--- ${k} ---\n${d.output().replace(new RegExp(TOKEN, "g"), "<TOKEN>")}`).join("\n");
+  const diagnose = () =>
+    Object.entries(daemons)
+      .map(([k, d]) => `--- ${k} ---\n${d.output().replace(new RegExp(TOKEN, "g"), "<TOKEN>")}`)
+      .join("\n");
 
   beforeAll(async () => {
     requireBinary("keepalived");
@@ -91,7 +101,14 @@ maybe("a cloud VIP's keepalived pair in two network namespaces, notify_master ag
       fs.writeFileSync(path.join(nodeDir, "token"), TOKEN + "\n", { mode: 0o600 });
       fs.writeFileSync(
         path.join(nodeDir, "notify.sh"),
-        renderAssignScript({ provider: "hcloud", ip: "4711", serverId: n.serverId, tokenFile: path.join(nodeDir, "token"), apiBase: `http://127.0.0.1:${n.apiPort}/v1`, attempts: 3 }),
+        renderAssignScript({
+          provider: "hcloud",
+          ip: "4711",
+          serverId: n.serverId,
+          tokenFile: path.join(nodeDir, "token"),
+          apiBase: `http://127.0.0.1:${n.apiPort}/v1`,
+          attempts: 3,
+        }),
         { mode: 0o700 },
       );
       fs.writeFileSync(
@@ -135,11 +152,28 @@ maybe("a cloud VIP's keepalived pair in two network namespaces, notify_master ag
         runtimeConfPath: path.join(nodeDir, "runtime.conf"),
         hostNetplanDir: path.join(nodeDir, "netplan"),
       });
-      daemons[`${n.name}-keepalived`] = startDaemon(IP, [
-        "netns", "exec", n.ns, path.join(dir, "bb", "sh"), "-c", entry, "keepalived",
-        "--dont-fork", "--log-console", "--vrrp", "--use-file", path.join(nodeDir, "runtime.conf"),
-        "--pid", path.join(nodeDir, "keepalived.pid"), "--vrrp_pid", path.join(nodeDir, "vrrp.pid"),
-      ], { env: { ...process.env, PATH: `${path.join(dir, "bb")}:/usr/sbin:/usr/bin:/sbin:/bin` } });
+      daemons[`${n.name}-keepalived`] = startDaemon(
+        IP,
+        [
+          "netns",
+          "exec",
+          n.ns,
+          path.join(dir, "bb", "sh"),
+          "-c",
+          entry,
+          "keepalived",
+          "--dont-fork",
+          "--log-console",
+          "--vrrp",
+          "--use-file",
+          path.join(nodeDir, "runtime.conf"),
+          "--pid",
+          path.join(nodeDir, "keepalived.pid"),
+          "--vrrp_pid",
+          path.join(nodeDir, "vrrp.pid"),
+        ],
+        { env: { ...process.env, PATH: `${path.join(dir, "bb")}:/usr/sbin:/usr/bin:/sbin:/bin` } },
+      );
     };
     // The API servers listen before keepalived starts.
     await new Promise((r) => setTimeout(r, 800));

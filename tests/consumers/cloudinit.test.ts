@@ -15,11 +15,7 @@
 
 import * as fs from "fs";
 import * as path from "path";
-import {
-  RunnerCloudInitArgs,
-  renderDockerHostCloudInit,
-  renderRunnerCloudInit,
-} from "../../components/render/cloudInit";
+import { RunnerCloudInitArgs, renderDockerHostCloudInit, renderRunnerCloudInit } from "../../components/render/cloudInit";
 import { describeRun, removeDir, requireBinary, run, RunResult, tmpDir } from "./util";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHtwaW5zdGFja3Rlc3RrZXlub3RyZWFs admin@twinstack";

@@ -51,9 +51,10 @@ async function declareEnvDatabase(name: string, extensions: string[]): Promise<v
     if (extensions.length) await c.query(`GRANT CONNECT, CREATE ON DATABASE ${name} TO ${ADMIN}`);
   });
   // postgresql.Extension runs as the admin.
-  if (extensions.length) await once(urlAs(ADMIN, ADMIN_PW, name), async (c) => {
-    for (const ext of extensions) await c.query(`CREATE EXTENSION IF NOT EXISTS ${ext}`);
-  });
+  if (extensions.length)
+    await once(urlAs(ADMIN, ADMIN_PW, name), async (c) => {
+      for (const ext of extensions) await c.query(`CREATE EXTENSION IF NOT EXISTS ${ext}`);
+    });
 }
 
 /** The app's own schema, created by the app role (migrations), using the extension. */
@@ -130,7 +131,10 @@ test("backup as the app role, then the README's restore over the damaged databas
 });
 
 test("restore into a fresh env database (extensions declared) and a clear refusal where the extension is missing", async () => {
-  const dump = fs.readdirSync(dir).filter((f) => f.endsWith(".dump")).map((f) => path.join(dir, f))[0];
+  const dump = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".dump"))
+    .map((f) => path.join(dir, f))[0];
   await declareEnvDatabase("gigi_restored", ["pg_trgm"]);
   const ok = sh(restoreSh, asApp("gigi_restored"), [dump]);
   if (ok.code !== 0) throw new Error(ok.stderr);
@@ -160,7 +164,16 @@ test("the sampler copies prod into dev as the two app roles, with both apps conn
   const copied = await once(urlAs("gigi_dev", pw("gigi_dev"), "gigi_dev"), (c) => c.query("SELECT count(*)::int AS n FROM users"));
   expect(copied.rows[0].n).toBe(20);
   // And again over the copy (--replace truncates the dev role's own tables).
-  const again = await runSample({ from: urlAs("gigi_prod", pw("gigi_prod"), "gigi_prod"), to: urlAs("gigi_dev", pw("gigi_dev"), "gigi_dev"), root: "users", percent: 5, seed: "1", replace: true, config, log: () => undefined });
+  const again = await runSample({
+    from: urlAs("gigi_prod", pw("gigi_prod"), "gigi_prod"),
+    to: urlAs("gigi_dev", pw("gigi_dev"), "gigi_dev"),
+    root: "users",
+    percent: 5,
+    seed: "1",
+    replace: true,
+    config,
+    log: () => undefined,
+  });
   expect(again.rootRows).toBe(10);
 });
 
@@ -185,7 +198,9 @@ describe("preview database: create by cloning dev, then drop", () => {
     const count = (db: string) => once(urlAs(db, pw(db), db), (c) => c.query("SELECT count(*)::int AS n FROM users")).then((x) => x.rows[0].n);
     expect(await count(PREVIEW)).toBe(await count("gigi_dev"));
     // The copies belong to the preview role, so its app (and a later restore) can change them.
-    const owners = await once(urlAs(PREVIEW, pw(PREVIEW), PREVIEW), (c) => c.query("SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relnamespace = 'public'::regnamespace"));
+    const owners = await once(urlAs(PREVIEW, pw(PREVIEW), PREVIEW), (c) =>
+      c.query("SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relnamespace = 'public'::regnamespace"),
+    );
     expect(owners.rows).toEqual([{ owner: PREVIEW }]);
     for (const c of open) expect((await c.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
   });

@@ -57,8 +57,6 @@ export function startTestDns(records: Record<string, string>): Promise<TestDns> 
   });
   return new Promise((resolve, reject) => {
     socket.once("error", reject);
-    socket.bind(0, "127.0.0.1", () =>
-      resolve({ port: socket.address().port, records: map, close: () => new Promise((r) => socket.close(() => r())) }),
-    );
+    socket.bind(0, "127.0.0.1", () => resolve({ port: socket.address().port, records: map, close: () => new Promise((r) => socket.close(() => r())) }));
   });
 }

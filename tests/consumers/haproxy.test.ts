@@ -89,10 +89,7 @@ describe("haproxy -c", () => {
   });
 
   it("rejects a broken config", async () => {
-    const cfg = renderHaproxyCfg({ listenPort: 5000, members: threeMembers }).replace(
-      "http-check expect status 200",
-      "http-check expect stauts 200",
-    );
+    const cfg = renderHaproxyCfg({ listenPort: 5000, members: threeMembers }).replace("http-check expect status 200", "http-check expect stauts 200");
     const r = await check("broken.cfg", cfg);
     expect(r.code).not.toBe(0);
     expect(r.stdout + r.stderr).toMatch(/ALERT/);
@@ -162,7 +159,10 @@ describe("haproxy routing through Patroni health checks", () => {
       restApiPort: ports[i * 2 + 1],
     }));
     for (const m of members) {
-      await listen(net.createServer((sock) => sock.end(`${m.name}\n`)), m.pgPort);
+      await listen(
+        net.createServer((sock) => sock.end(`${m.name}\n`)),
+        m.pgPort,
+      );
       await listen(
         http.createServer((req, res) => {
           const isLeader = m.name === leader;
@@ -259,7 +259,9 @@ describe("haproxy with one Patroni member name unresolvable", () => {
       seen = await statuses(statsPort).catch(() => ({}));
       if (Object.entries(want).every(([k, v]) => (typeof v === "string" ? seen[k] === v : v.test(seen[k] ?? "")))) return;
       if (Date.now() > deadline || proxy!.child.exitCode !== null) {
-        throw new Error(`states never became ${JSON.stringify(want, (_k, v) => (v instanceof RegExp ? String(v) : v))}: ${JSON.stringify(seen)}\nhaproxy output:\n${proxy!.output()}`);
+        throw new Error(
+          `states never became ${JSON.stringify(want, (_k, v) => (v instanceof RegExp ? String(v) : v))}: ${JSON.stringify(seen)}\nhaproxy output:\n${proxy!.output()}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -273,7 +275,10 @@ describe("haproxy with one Patroni member name unresolvable", () => {
     dns = await startTestDns({ [host(1)]: "127.0.0.1", [host(2)]: "127.0.0.1" });
     const members: PatroniMember[] = [0, 1, 2].map((i) => ({ name: `pg-${i + 1}`, host: host(i + 1), pgPort: ports[i * 2], restApiPort: ports[i * 2 + 1] }));
     for (const m of members) {
-      await listen(net.createServer((sock) => sock.end(`${m.name}\n`)), m.pgPort);
+      await listen(
+        net.createServer((sock) => sock.end(`${m.name}\n`)),
+        m.pgPort,
+      );
       await listen(
         http.createServer((req, res) => {
           const isLeader = m.name === leader;

@@ -13,11 +13,7 @@
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
-import {
-  KeepalivedConfArgs,
-  proxyTrackCommand,
-  renderKeepalivedConf,
-} from "../../components/render/keepalived";
+import { KeepalivedConfArgs, proxyTrackCommand, renderKeepalivedConf } from "../../components/render/keepalived";
 import { describeRun, freePort, removeDir, requireBinary, run, RunResult, tmpDir } from "./util";
 
 let keepalived: string;
@@ -26,7 +22,10 @@ let iface: string;
 
 /** A real non-loopback interface: keepalived's config test rejects unknown ones and "lo". */
 function pickInterface(): string {
-  const names = fs.readdirSync("/sys/class/net").filter((n) => n !== "lo").sort();
+  const names = fs
+    .readdirSync("/sys/class/net")
+    .filter((n) => n !== "lo")
+    .sort();
   const chosen = names.includes("eth0") ? "eth0" : names[0];
   if (!chosen) {
     throw new Error("keepalived config test needs a non-loopback network interface; /sys/class/net has only lo");
@@ -59,8 +58,7 @@ async function expectValid(file: string): Promise<void> {
   const r = await configTest(file);
   // On success keepalived prints nothing; any output is a warning it would act on.
   if (r.code !== 0 || r.stderr.trim() !== "" || r.timedOut) {
-    throw new Error(describeRun(`keepalived --config-test ${path.basename(file)}`, r) +
-      `\n--- ${file} ---\n${fs.readFileSync(file, "utf8")}`);
+    throw new Error(describeRun(`keepalived --config-test ${path.basename(file)}`, r) + `\n--- ${file} ---\n${fs.readFileSync(file, "utf8")}`);
   }
 }
 
@@ -238,7 +236,11 @@ describe("proxyTrackCommand runs in a minimal image (sh + wget + grep, no nc)", 
     const grep = requireBinary("grep");
     binDir = path.join(tmpDir("twinstack-trackbin-"), "bin");
     fs.mkdirSync(binDir);
-    for (const [name, target] of [["sh", sh], ["wget", wget], ["grep", grep]]) {
+    for (const [name, target] of [
+      ["sh", sh],
+      ["wget", wget],
+      ["grep", grep],
+    ]) {
       fs.symlinkSync(target, path.join(binDir, name));
     }
     // Stands in for Caddy on a non-prod site: every route answers 401 without credentials.

@@ -66,13 +66,19 @@ describe("rendered configs pass the real tools", () => {
     expect((await ok("amtool", ["check-config", webhook])).stdout).toMatch(/Found:[\s\S]*- 1 receivers/);
     const email = write(
       "am-email.yml",
-      renderAlertmanagerConfig({ receiver: { kind: "email", to: "ops@makapix.club", from: "alerts@makapix.club", smarthost: "smtp.example.com:587", username: "alerts", password: "pw", requireTls: true }, repeatIntervalHours: 4 }),
+      renderAlertmanagerConfig({
+        receiver: { kind: "email", to: "ops@makapix.club", from: "alerts@makapix.club", smarthost: "smtp.example.com:587", username: "alerts", password: "pw", requireTls: true },
+        repeatIntervalHours: 4,
+      }),
     );
     await ok("amtool", ["check-config", email]);
   });
 
   test("amtool rejects what the renderer must never produce (the check can fail)", async () => {
-    const bad = write("am-bad.yml", renderAlertmanagerConfig({ receiver: { kind: "webhook", url: "https://hooks.example.com/" }, repeatIntervalHours: 4 }).replace("receiver: twinstack", "receiver: nobody"));
+    const bad = write(
+      "am-bad.yml",
+      renderAlertmanagerConfig({ receiver: { kind: "webhook", url: "https://hooks.example.com/" }, repeatIntervalHours: 4 }).replace("receiver: twinstack", "receiver: nobody"),
+    );
     const r = await run(requireBinary("amtool", "prometheus-alertmanager"), ["check-config", bad]);
     expect(r.code).not.toBe(0);
   });
@@ -86,7 +92,10 @@ describe("rendered configs pass the real tools", () => {
 describe("promtool test rules: the seed's thresholds (Makapix §10)", () => {
   // One alert per case: the series just over the threshold fires, the one just under does not.
   const site = (instance: string) => ({ probe: "blackbox", instance, job: "blackbox-http_2xx" });
-  const labelText = (labels: Record<string, string>) => Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(",");
+  const labelText = (labels: Record<string, string>) =>
+    Object.entries(labels)
+      .map(([k, v]) => `${k}="${v}"`)
+      .join(",");
   const series = (name: string, labels: Record<string, string>, values: string) => ({ series: `${name}{${labelText(labels)}}`, values });
   const fs_ = (mountpoint: string) => ({ instance: "node-exporter:9100", job: "node", mountpoint, fstype: "ext4", device: "/dev/sda1" });
   const ctr = (name: string) => ({ instance: "cadvisor:8080", job: "cadvisor", name, container_label_twinstack_env: "dev" });
@@ -97,7 +106,10 @@ describe("promtool test rules: the seed's thresholds (Makapix §10)", () => {
       summary: "https://a.example/: TLS certificate expires in 13d 0h 0m 0s (< 14 days)",
       at: "10m",
       // time() is 600 at 10m: expiry 13 days ahead fires, 15 days does not.
-      input: [series("probe_ssl_earliest_cert_expiry", site("https://a.example/"), `${600 + 13 * 86400}x20`), series("probe_ssl_earliest_cert_expiry", site("https://b.example/"), `${600 + 15 * 86400}x20`)],
+      input: [
+        series("probe_ssl_earliest_cert_expiry", site("https://a.example/"), `${600 + 13 * 86400}x20`),
+        series("probe_ssl_earliest_cert_expiry", site("https://b.example/"), `${600 + 15 * 86400}x20`),
+      ],
       fires: [{ ...site("https://a.example/"), severity: "warning" }],
     },
     {
@@ -170,14 +182,19 @@ describe("promtool test rules: the seed's thresholds (Makapix §10)", () => {
       alert: "MemoryUsageHigh",
       summary: "host memory 95% used (> 90%)",
       at: "20m",
-      input: [series("node_memory_MemAvailable_bytes", { instance: "node-exporter:9100", job: "node" }, "5x30"), series("node_memory_MemTotal_bytes", { instance: "node-exporter:9100", job: "node" }, "100x30")],
+      input: [
+        series("node_memory_MemAvailable_bytes", { instance: "node-exporter:9100", job: "node" }, "5x30"),
+        series("node_memory_MemTotal_bytes", { instance: "node-exporter:9100", job: "node" }, "100x30"),
+      ],
       fires: [{ instance: "node-exporter:9100", job: "node", severity: "warning" }],
     },
   ];
 
   test("every alert fires just over its threshold and not just under it", async () => {
     const rules = write("seed-rules.yml", renderAlertRules(SEED_THRESHOLDS));
-    const rendered = YAML.parse(fs.readFileSync(rules, "utf8")).groups[0].rules.map((r: { alert: string }) => r.alert).sort();
+    const rendered = YAML.parse(fs.readFileSync(rules, "utf8"))
+      .groups[0].rules.map((r: { alert: string }) => r.alert)
+      .sort();
     expect(cases.map((c) => c.alert).sort()).toEqual(rendered);
     const tests = cases.map((c) => ({
       interval: "1m",
@@ -191,7 +208,15 @@ describe("promtool test rules: the seed's thresholds (Makapix §10)", () => {
 
   test("promtool test rules fails when the thresholds are not the seed's (the test can fail)", async () => {
     const rules = write("loose-rules.yml", renderAlertRules({ ...SEED_THRESHOLDS, certificateDays: 10 }));
-    const tests = [{ interval: "1m", input_series: cases[0].input, alert_rule_test: [{ eval_time: cases[0].at, alertname: cases[0].alert, exp_alerts: cases[0].fires.map((l) => ({ exp_labels: l, exp_annotations: { summary: cases[0].summary } })) }] }];
+    const tests = [
+      {
+        interval: "1m",
+        input_series: cases[0].input,
+        alert_rule_test: [
+          { eval_time: cases[0].at, alertname: cases[0].alert, exp_alerts: cases[0].fires.map((l) => ({ exp_labels: l, exp_annotations: { summary: cases[0].summary } })) },
+        ],
+      },
+    ];
     const file = write("loose-rules.test.yml", YAML.stringify({ rule_files: [rules], evaluation_interval: "1m", tests }));
     const r = await run(requireBinary("promtool", "prometheus"), ["test", "rules", file], { timeoutMs: 60_000 });
     expect(r.code).not.toBe(0);
@@ -212,19 +237,45 @@ describe("a real Prometheus + blackbox exporter + Alertmanager against a real Ca
     const certFile = path.join(dir, `${name}.crt`);
     const keyFile = path.join(dir, `${name}.key`);
     const r = await run(requireBinary("openssl"), [
-      "req", "-x509", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-      "-keyout", keyFile, "-out", certFile, "-days", String(days), "-subj", `/CN=${name}`, "-addext", "subjectAltName=IP:127.0.0.1",
+      "req",
+      "-x509",
+      "-new",
+      "-nodes",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-keyout",
+      keyFile,
+      "-out",
+      certFile,
+      "-days",
+      String(days),
+      "-subj",
+      `/CN=${name}`,
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
     ]);
     if (r.code !== 0) throw new Error(describeRun("openssl", r));
     return { certFile, keyFile };
   }
 
   test("the certificate-expiry alert fires for the 2-day certificate only and reaches the webhook", async () => {
-    const [shortPort, longPort, blackboxPort, prometheusPort, alertmanagerPort, webhookPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const [shortPort, longPort, blackboxPort, prometheusPort, alertmanagerPort, webhookPort] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
     const short = await selfSigned("short-lived", 2);
     const long = await selfSigned("long-lived", 60);
     // One Caddy per certificate: both sites are 127.0.0.1 (no SNI), so one Caddy would pick one certificate for both.
-    for (const [port, cert, text] of [[shortPort, short, "short"], [longPort, long, "long"]] as const) {
+    for (const [port, cert, text] of [
+      [shortPort, short, "short"],
+      [longPort, long, "long"],
+    ] as const) {
       caddies.push(await startCaddy([`https://127.0.0.1:${port} {`, `\ttls ${cert.certFile} ${cert.keyFile}`, `\trespond "${text}" 200`, "}", ""].join("\n")));
     }
 
@@ -241,11 +292,19 @@ describe("a real Prometheus + blackbox exporter + Alertmanager against a real Ca
 
     const blackboxFile = write("live-blackbox.yml", renderBlackboxConfig({ timeoutSeconds: 5, insecureSkipVerify: true }));
     daemons.push(startDaemon(requireBinary("prometheus-blackbox-exporter"), [`--config.file=${blackboxFile}`, `--web.listen-address=127.0.0.1:${blackboxPort}`]));
-    const amFile = write("live-alertmanager.yml", renderAlertmanagerConfig({ receiver: { kind: "webhook", url: `http://127.0.0.1:${webhookPort}/alerts` }, repeatIntervalHours: 1, groupWaitSeconds: 1 }));
+    const amFile = write(
+      "live-alertmanager.yml",
+      renderAlertmanagerConfig({ receiver: { kind: "webhook", url: `http://127.0.0.1:${webhookPort}/alerts` }, repeatIntervalHours: 1, groupWaitSeconds: 1 }),
+    );
     const amData = path.join(dir, "am-data");
     fs.mkdirSync(amData);
     daemons.push(
-      startDaemon(requireBinary("prometheus-alertmanager"), [`--config.file=${amFile}`, `--storage.path=${amData}`, `--web.listen-address=127.0.0.1:${alertmanagerPort}`, "--cluster.listen-address="]),
+      startDaemon(requireBinary("prometheus-alertmanager"), [
+        `--config.file=${amFile}`,
+        `--storage.path=${amData}`,
+        `--web.listen-address=127.0.0.1:${alertmanagerPort}`,
+        "--cluster.listen-address=",
+      ]),
     );
     const rules = write("live-rules.yml", renderAlertRules(SEED_THRESHOLDS));
     const promFile = write(
@@ -269,23 +328,28 @@ describe("a real Prometheus + blackbox exporter + Alertmanager against a real Ca
 
     const getJson = (port: number, p: string) =>
       new Promise<any>((resolve, reject) =>
-        http.get({ host: "127.0.0.1", port, path: p }, (res) => {
-          let body = "";
-          res.on("data", (c) => (body += c));
-          res.on("end", () => {
-            try {
-              resolve(JSON.parse(body));
-            } catch (e) {
-              reject(e);
-            }
-          });
-        }).on("error", reject),
+        http
+          .get({ host: "127.0.0.1", port, path: p }, (res) => {
+            let body = "";
+            res.on("data", (c) => (body += c));
+            res.on("end", () => {
+              try {
+                resolve(JSON.parse(body));
+              } catch (e) {
+                reject(e);
+              }
+            });
+          })
+          .on("error", reject),
       );
 
     // Bounded wait: the rule has no `for`, so it fires on the first evaluation after a probe.
     // Prometheus listens before it is ready (503 until the TSDB is up): ask /-/ready first.
     const deadline = Date.now() + 60_000;
-    const ready = () => new Promise<number>((resolve) => http.get({ host: "127.0.0.1", port: prometheusPort, path: "/-/ready" }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on("error", () => resolve(0)));
+    const ready = () =>
+      new Promise<number>((resolve) =>
+        http.get({ host: "127.0.0.1", port: prometheusPort, path: "/-/ready" }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on("error", () => resolve(0)),
+      );
     while ((await ready()) !== 200) {
       if (Date.now() > deadline) throw new Error(`prometheus not ready after 60 s:\n${prometheus.output().slice(-1500)}`);
       await new Promise((r) => setTimeout(r, 250));
@@ -303,15 +367,28 @@ describe("a real Prometheus + blackbox exporter + Alertmanager against a real Ca
       }
       await new Promise((r) => setTimeout(r, 500));
     }
-    const targets = firing.length ? undefined : (await getJson(prometheusPort, "/api/v1/targets")).data.activeTargets.map((t: any) => `${t.labels.instance}: ${t.health} ${t.lastError}`);
+    const targets = firing.length
+      ? undefined
+      : (await getJson(prometheusPort, "/api/v1/targets")).data.activeTargets.map((t: any) => `${t.labels.instance}: ${t.health} ${t.lastError}`);
     const diagnostics = `targets: ${JSON.stringify(targets)}\nwebhook got ${received.length}\nprometheus:\n${prometheus.output().slice(-1500)}`;
-    expect({ firing: firing.map((a) => a.labels.instance), diagnostics: firing.length ? "" : diagnostics }).toEqual({ firing: [`https://127.0.0.1:${shortPort}/`], diagnostics: "" });
+    expect({ firing: firing.map((a) => a.labels.instance), diagnostics: firing.length ? "" : diagnostics }).toEqual({
+      firing: [`https://127.0.0.1:${shortPort}/`],
+      diagnostics: "",
+    });
     expect(firing[0].labels).toMatchObject({ severity: "warning", probe: "blackbox" });
     // Both sites answered 200 over TLS: the probes themselves succeed.
     const success = (await getJson(prometheusPort, "/api/v1/query?query=probe_success")).data.result as any[];
-    expect(success.map((s) => [s.metric.instance, s.value[1]]).sort()).toEqual([[`https://127.0.0.1:${longPort}/`, "1"], [`https://127.0.0.1:${shortPort}/`, "1"]].sort());
+    expect(success.map((s) => [s.metric.instance, s.value[1]]).sort()).toEqual(
+      [
+        [`https://127.0.0.1:${longPort}/`, "1"],
+        [`https://127.0.0.1:${shortPort}/`, "1"],
+      ].sort(),
+    );
     // The Alertmanager delivered it to the webhook, with the env's external labels.
-    const delivered = received.map((b) => JSON.parse(b)).flatMap((m) => m.alerts as any[]).filter((a) => a.labels.alertname === "CertificateExpiresSoon");
+    const delivered = received
+      .map((b) => JSON.parse(b))
+      .flatMap((m) => m.alerts as any[])
+      .filter((a) => a.labels.alertname === "CertificateExpiresSoon");
     expect(delivered.map((a) => a.labels.instance)).toContain(`https://127.0.0.1:${shortPort}/`);
     expect(delivered[0].labels).toMatchObject({ env: "prod", stack: "prod" });
     expect(delivered.map((a) => a.labels.instance)).not.toContain(`https://127.0.0.1:${longPort}/`);

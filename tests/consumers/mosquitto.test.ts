@@ -16,21 +16,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { renderMosquittoConf } from "../../components/render/mosquitto";
-import {
-  Daemon,
-  describeRun,
-  freePort,
-  KeyPair,
-  makeCa,
-  makeCert,
-  removeDir,
-  requireBinary,
-  run,
-  RunResult,
-  startDaemon,
-  tmpDir,
-  waitForTcp,
-} from "./util";
+import { Daemon, describeRun, freePort, KeyPair, makeCa, makeCert, removeDir, requireBinary, run, RunResult, startDaemon, tmpDir, waitForTcp } from "./util";
 
 let mosquitto: string;
 let mosquittoPub: string;
@@ -86,7 +72,10 @@ function listeningAddresses(p: number): string[] {
       if (lport !== hexPort) continue;
       found.push(
         addr.length === 8
-          ? (addr.match(/../g) ?? []).reverse().map((h) => parseInt(h, 16)).join(".")
+          ? (addr.match(/../g) ?? [])
+              .reverse()
+              .map((h) => parseInt(h, 16))
+              .join(".")
           : `ipv6:${addr}`,
       );
     }
@@ -158,11 +147,7 @@ describe("dev mosquitto with mutual TLS", () => {
     const pub = await publish(devClient, "gigi/dev/hello", "from-dev", ["-r"]);
     expect(pub.code).toBe(0);
 
-    const sub = await run(
-      mosquittoSub,
-      [...tlsArgs(devClient), "-t", "gigi/dev/hello", "-C", "1", "-W", "5"],
-      { timeoutMs: CLIENT_TIMEOUT_MS },
-    );
+    const sub = await run(mosquittoSub, [...tlsArgs(devClient), "-t", "gigi/dev/hello", "-C", "1", "-W", "5"], { timeoutMs: CLIENT_TIMEOUT_MS });
     if (sub.code !== 0) throw new Error(describeRun("mosquitto_sub (dev cert)", sub) + `\n--- broker ---\n${logSince(mark)}`);
     expect(sub.stdout.trim()).toBe("from-dev");
     expect(logSince(mark)).toMatch(/u'gigi-dev-app'/);

@@ -60,10 +60,7 @@ function sandbox(containers = "c0ffee01", extra: NodeJS.ProcessEnv = {}): Sandbo
   fs.mkdirSync(previewsDir);
   fs.writeFileSync(path.join(bin, "docker"), FAKE_DOCKER, { mode: 0o755 });
   const caddyfile = path.join(dir, "Caddyfile");
-  fs.writeFileSync(
-    caddyfile,
-    ["{", "\tadmin off", "\tauto_https off", "}", "http://dev.example.test {", `\timport ${previewsDir}/*.caddy`, '\trespond "dev"', "}", ""].join("\n"),
-  );
+  fs.writeFileSync(caddyfile, ["{", "\tadmin off", "\tauto_https off", "}", "http://dev.example.test {", `\timport ${previewsDir}/*.caddy`, '\trespond "dev"', "}", ""].join("\n"));
   const log = path.join(dir, "docker.log");
   fs.writeFileSync(log, "");
   return {
@@ -132,9 +129,7 @@ describe("preview route scripts", () => {
     const deleted = await sh(scripts.delete, box);
     expect(deleted.code).toBe(0);
     expect(fs.existsSync(file)).toBe(false);
-    expect(fs.readFileSync(box.log, "utf8").trim().split("\n").pop()).toBe(
-      "exec c0ffee01 caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile",
-    );
+    expect(fs.readFileSync(box.log, "utf8").trim().split("\n").pop()).toBe("exec c0ffee01 caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile");
     // Delete is idempotent (a retried destroy).
     expect((await sh(scripts.delete, box)).code).toBe(0);
   });

@@ -84,7 +84,15 @@ function sandbox(extra: NodeJS.ProcessEnv = {}) {
     state,
     log,
     events,
-    env: { PATH: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}`, HOME: dir, FAKE_DOCKER_LOG: log, FAKE_STATE: state, FAKE_EVENTS: events, FAKE_BACKUP_CONTAINER: "makapix-prod-backup", ...extra },
+    env: {
+      PATH: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+      HOME: dir,
+      FAKE_DOCKER_LOG: log,
+      FAKE_STATE: state,
+      FAKE_EVENTS: events,
+      FAKE_BACKUP_CONTAINER: "makapix-prod-backup",
+      ...extra,
+    },
   };
 }
 

@@ -33,8 +33,7 @@ async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promis
   }
 }
 
-const q = <T = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []) =>
-  withClient(url, async (c) => (await c.query(sql, params)).rows as T[]);
+const q = <T = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []) => withClient(url, async (c) => (await c.query(sql, params)).rows as T[]);
 
 async function checksums(url: string): Promise<Record<string, string>> {
   return withClient(url, async (c) => {
@@ -116,11 +115,7 @@ test("children follow the sampled users: posts, comments, reactions, follows wit
     expect(want.filter((k) => !have.has(k))).toEqual([]);
   };
   await expectAllCopied("posts", "t.user_id = ANY($1::bigint[])", "t.id");
-  await expectAllCopied(
-    "comments",
-    "t.user_id = ANY($1::bigint[]) AND t.post_id IN (SELECT id FROM posts WHERE user_id = ANY($1::bigint[]))",
-    "t.id",
-  );
+  await expectAllCopied("comments", "t.user_id = ANY($1::bigint[]) AND t.post_id IN (SELECT id FROM posts WHERE user_id = ANY($1::bigint[]))", "t.id");
   await expectAllCopied(
     "reactions",
     "t.user_id = ANY($1::bigint[]) AND t.post_id IN (SELECT id FROM posts WHERE user_id = ANY($1::bigint[]))",
@@ -142,10 +137,15 @@ test("children follow the sampled users: posts, comments, reactions, follows wit
 test("no dangling references (beyond the constraints the commit already enforced)", async () => {
   expect(await danglingReferences(dstUrl)).toEqual([]);
   // And the references that were set after insert have their source values.
-  const src = await q<{ v: string }>(srcUrl, "SELECT md5(string_agg(id || ':' || coalesce(invited_by::text, '-') || ':' || coalesce(featured_post_id::text, '-'), ',' ORDER BY id)) AS v FROM users WHERE id = ANY($1::bigint[])", [
-    (await q<{ id: string }>(dstUrl, "SELECT id FROM users")).map((r) => r.id),
-  ]);
-  const dst = await q<{ v: string }>(dstUrl, "SELECT md5(string_agg(id || ':' || coalesce(invited_by::text, '-') || ':' || coalesce(featured_post_id::text, '-'), ',' ORDER BY id)) AS v FROM users");
+  const src = await q<{ v: string }>(
+    srcUrl,
+    "SELECT md5(string_agg(id || ':' || coalesce(invited_by::text, '-') || ':' || coalesce(featured_post_id::text, '-'), ',' ORDER BY id)) AS v FROM users WHERE id = ANY($1::bigint[])",
+    [(await q<{ id: string }>(dstUrl, "SELECT id FROM users")).map((r) => r.id)],
+  );
+  const dst = await q<{ v: string }>(
+    dstUrl,
+    "SELECT md5(string_agg(id || ':' || coalesce(invited_by::text, '-') || ':' || coalesce(featured_post_id::text, '-'), ',' ORDER BY id)) AS v FROM users",
+  );
   expect(dst[0].v).toBe(src[0].v);
 });
 
@@ -166,7 +166,8 @@ test("no real email and no usable token is left", async () => {
 test("free text and other values are copied exactly", async () => {
   const fingerprint = async (url: string, sql: string, ids: string[]) => (await q<{ v: string }>(url, sql, [ids]))[0].v;
   const postIds = (await q<{ id: string }>(dstUrl, "SELECT id FROM posts")).map((r) => r.id);
-  const posts = "SELECT md5(string_agg(ROW(id, user_id, category_id, title, title_length, body, metadata, tags, created_at)::text, ',' ORDER BY id)) AS v FROM posts WHERE id = ANY($1::bigint[])";
+  const posts =
+    "SELECT md5(string_agg(ROW(id, user_id, category_id, title, title_length, body, metadata, tags, created_at)::text, ',' ORDER BY id)) AS v FROM posts WHERE id = ANY($1::bigint[])";
   expect(await fingerprint(dstUrl, posts, postIds)).toBe(await fingerprint(srcUrl, posts, postIds));
   const userIds = (await q<{ id: string }>(dstUrl, "SELECT id FROM users")).map((r) => r.id);
   const users = "SELECT md5(string_agg(ROW(id, handle, bio, created_at)::text, ',' ORDER BY id)) AS v FROM users WHERE id = ANY($1::bigint[])";
@@ -227,8 +228,7 @@ test("refuses to write into a prod database or into the source itself", async ()
 });
 
 test("CLI: summary without passwords; refusal exits 1 with a clear message", () => {
-  const cli = (args: string[]) =>
-    spawnSync(process.execPath, [require("../../tools/build.js").compiled("tools/sample.ts"), ...args], { cwd: repo, encoding: "utf8", env: pg.env });
+  const cli = (args: string[]) => spawnSync(process.execPath, [require("../../tools/build.js").compiled("tools/sample.ts"), ...args], { cwd: repo, encoding: "utf8", env: pg.env });
   const dry = cli(["--from", srcUrl, "--to", pg.url("makapix_dev3"), "--config", "tools/sampler/sample.example.yaml", "--seed", "42", "--dry-run"]);
   expect(dry.status).toBe(0);
   expect(dry.stdout).toContain("dry run: would copy from postgres://twinstack_test:***@127.0.0.1");
@@ -356,7 +356,15 @@ files:
     const dev2 = path.join(base, "vault-dev2");
     fs.mkdirSync(dev2);
     fs.symlinkSync(path.join(prodVault, "avatars"), path.join(dev2, "avatars"));
-    const r = await withClient(dstUrl, (c) => copyFollowingFiles(c, "public", rules.filter((x) => x.table === "users"), prodVault, dev2));
+    const r = await withClient(dstUrl, (c) =>
+      copyFollowingFiles(
+        c,
+        "public",
+        rules.filter((x) => x.table === "users"),
+        prodVault,
+        dev2,
+      ),
+    );
     expect(r.copied).toBe(0);
     expect(r.refused).toBe(r.rows);
     expect(r.refusedExamples[0]).toMatch(/resolves to .*outside/);

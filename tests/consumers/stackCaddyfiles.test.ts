@@ -18,7 +18,10 @@ function stackFiles(): { stack: string; file: string }[] {
   const examples = path.join(root, "examples");
   if (fs.existsSync(examples)) {
     for (const system of fs.readdirSync(examples).sort()) {
-      for (const f of fs.readdirSync(path.join(examples, system)).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).sort()) {
+      for (const f of fs
+        .readdirSync(path.join(examples, system))
+        .filter((f) => /^Pulumi\..+\.yaml$/.test(f))
+        .sort()) {
         files.push({ stack: f.replace(/^Pulumi\.(.+)\.yaml$/, "$1"), file: path.join(examples, system, f) });
       }
     }

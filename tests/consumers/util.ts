@@ -178,12 +178,26 @@ export async function makeCa(dir: string, name: string, commonName = `${name} te
   const keyFile = path.join(dir, `${name}.key`);
   await openssl(
     [
-      "req", "-x509", "-new", "-nodes",
-      "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-      "-keyout", keyFile, "-out", certFile,
-      "-days", CERT_DAYS, "-subj", `/CN=${commonName}`,
-      "-addext", "basicConstraints=critical,CA:TRUE",
-      "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+      "req",
+      "-x509",
+      "-new",
+      "-nodes",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-keyout",
+      keyFile,
+      "-out",
+      certFile,
+      "-days",
+      CERT_DAYS,
+      "-subj",
+      `/CN=${commonName}`,
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign",
     ],
     dir,
   );
@@ -214,19 +228,9 @@ export async function makeCert(dir: string, name: string, ca: KeyPair, opts: Cer
   ];
   fs.writeFileSync(extFile, ext.join("\n") + "\n");
   await openssl(
-    [
-      "req", "-new", "-nodes",
-      "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-      "-keyout", keyFile, "-out", csrFile, "-subj", `/CN=${opts.commonName}`,
-    ],
+    ["req", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-keyout", keyFile, "-out", csrFile, "-subj", `/CN=${opts.commonName}`],
     dir,
   );
-  await openssl(
-    [
-      "x509", "-req", "-in", csrFile, "-CA", ca.certFile, "-CAkey", ca.keyFile,
-      "-CAcreateserial", "-out", certFile, "-days", CERT_DAYS, "-extfile", extFile,
-    ],
-    dir,
-  );
+  await openssl(["x509", "-req", "-in", csrFile, "-CA", ca.certFile, "-CAkey", ca.keyFile, "-CAcreateserial", "-out", certFile, "-days", CERT_DAYS, "-extfile", extFile], dir);
   return { certFile, keyFile };
 }

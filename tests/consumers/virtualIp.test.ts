@@ -20,7 +20,10 @@ afterAll(() => removeDir(dir));
 
 /** A real non-loopback interface: the config test rejects unknown ones. */
 function pickInterface(): string {
-  const names = fs.readdirSync("/sys/class/net").filter((n) => n !== "lo").sort();
+  const names = fs
+    .readdirSync("/sys/class/net")
+    .filter((n) => n !== "lo")
+    .sort();
   const chosen = names.includes("eth0") ? "eth0" : names[0];
   if (!chosen) throw new Error("keepalived config test needs a non-loopback network interface");
   return chosen;

@@ -25,7 +25,10 @@ const h = dockerHandlers;
 async function buildTestImage(): Promise<void> {
   // busybox (static) on scratch, its applets installed as links; no registry needed.
   const pack = tar.pack();
-  pack.entry({ name: "Dockerfile" }, ["FROM scratch", "COPY busybox /bin/busybox", 'RUN ["/bin/busybox", "--install", "-s", "/bin"]', "RUN mkdir -p /tmp /www /etc && chmod 1777 /tmp", 'CMD ["sh"]', ""].join("\n"));
+  pack.entry(
+    { name: "Dockerfile" },
+    ["FROM scratch", "COPY busybox /bin/busybox", 'RUN ["/bin/busybox", "--install", "-s", "/bin"]', "RUN mkdir -p /tmp /www /etc && chmod 1777 /tmp", 'CMD ["sh"]', ""].join("\n"),
+  );
   const bin = fs.readFileSync(BUSYBOX);
   pack.entry({ name: "busybox", mode: 0o755, size: bin.length }, bin);
   pack.finalize();
@@ -110,7 +113,9 @@ describe("network, volume, image", () => {
   });
 
   test("Network: nested inputs it does not map fail", async () => {
-    await expect(h["docker:index/network:Network"].create({ name: "hn-bad", ipamConfigs: [{ subnet: "10.1.0.0/24", bogus: 1 }] }, ctx("bad"))).rejects.toThrow(/ipamConfigs\[0\]\.bogus/);
+    await expect(h["docker:index/network:Network"].create({ name: "hn-bad", ipamConfigs: [{ subnet: "10.1.0.0/24", bogus: 1 }] }, ctx("bad"))).rejects.toThrow(
+      /ipamConfigs\[0\]\.bogus/,
+    );
   });
 
   test("Volume: name and labels; id is the name; removed on delete", async () => {
@@ -121,7 +126,7 @@ describe("network, volume, image", () => {
     await expect(docker.getVolume("hn-vol").inspect()).rejects.toMatchObject({ statusCode: 404 });
   });
 
-  test("RemoteImage: local lookup, imageId, repoDigest of a local image is \"\"; keepLocally keeps it, else removed", async () => {
+  test('RemoteImage: local lookup, imageId, repoDigest of a local image is ""; keepLocally keeps it, else removed', async () => {
     const ri = h["docker:index/remoteImage:RemoteImage"];
     const own = await docker.getImage(IMAGE).inspect();
     const r = await ri.create({ name: IMAGE, keepLocally: true }, ctx("img"));
@@ -223,7 +228,9 @@ describe("Container", () => {
     expect(after.HostConfig.RestartPolicy?.Name).toBe("always");
     expect(after.HostConfig.Memory).toBe(96 * 1024 * 1024);
     // healthcheck cannot change in place: loud, not silently kept.
-    await expect(c().update!(r.id, { healthcheck: { tests: ["CMD", "true"] } }, { healthcheck: { tests: ["CMD", "false"] } }, r.outputs, ctx("web"))).rejects.toThrow(/healthcheck changed/);
+    await expect(c().update!(r.id, { healthcheck: { tests: ["CMD", "true"] } }, { healthcheck: { tests: ["CMD", "false"] } }, r.outputs, ctx("web"))).rejects.toThrow(
+      /healthcheck changed/,
+    );
     expect(c().replaceKeys).toEqual(expect.arrayContaining(["image", "envs", "uploads", "ports", "volumes", "networksAdvanced", "name"]));
     expect(c().replaceKeys).not.toContain("restart");
 
@@ -259,7 +266,15 @@ describe("Container", () => {
   test("wait on a container that never gets healthy: the create fails after waitTimeout and the container is removed", async () => {
     await expect(
       c().create(
-        { name: "hc-sick", image: IMAGE, command: ["sleep", "600"], restart: "unless-stopped", healthcheck: { tests: ["CMD", "false"], interval: "1s", timeout: "1s", retries: 1 }, wait: true, waitTimeout: 4 },
+        {
+          name: "hc-sick",
+          image: IMAGE,
+          command: ["sleep", "600"],
+          restart: "unless-stopped",
+          healthcheck: { tests: ["CMD", "false"], interval: "1s", timeout: "1s", retries: 1 },
+          wait: true,
+          waitTimeout: 4,
+        },
         ctx("sick"),
       ),
     ).rejects.toThrow(/failed to be in healthy state within 4s \(health unhealthy/);
@@ -337,7 +352,10 @@ describe("Swarm: ServiceConfig, Secret, Service", () => {
     expect(netInfo.outputs).toMatchObject({ driver: "overlay", scope: "swarm" });
     (netInfo as any).Id = netInfo.id;
     const cfg = await h["docker:index/serviceConfig:ServiceConfig"].create({ name: "hs-config-1", data: Buffer.from("served from a config\n").toString("base64") }, ctx("cfg"));
-    const sec = await h["docker:index/secret:Secret"].create({ name: "hs-secret-1", data: Buffer.from("private").toString("base64"), labels: [{ label: "twinstack.env", value: "dev" }] }, ctx("sec"));
+    const sec = await h["docker:index/secret:Secret"].create(
+      { name: "hs-secret-1", data: Buffer.from("private").toString("base64"), labels: [{ label: "twinstack.env", value: "dev" }] },
+      ctx("sec"),
+    );
     configId = cfg.id;
     secretId = sec.id;
     expect((await docker.getSecret(secretId).inspect()).Spec?.Labels).toEqual({ "twinstack.env": "dev" });
@@ -378,7 +396,9 @@ describe("Swarm: ServiceConfig, Secret, Service", () => {
     expect(s.Spec.EndpointSpec.Ports).toEqual([expect.objectContaining({ TargetPort: 8080, PublishedPort: port, PublishMode: "host", Protocol: "tcp" })]);
     let body = "";
     for (let i = 0; i < 20 && body !== "published\n"; i++) {
-      body = await fetch(`http://127.0.0.1:${port}/index.html`).then((x) => x.text()).catch(() => "");
+      body = await fetch(`http://127.0.0.1:${port}/index.html`)
+        .then((x) => x.text())
+        .catch(() => "");
       if (body !== "published\n") await new Promise((res) => setTimeout(res, 500));
     }
     expect(body).toBe("published\n");
@@ -457,7 +477,9 @@ describe("ssh:// hosts (what the multi-host lab's providers use)", () => {
     );
     const hostPub = fs.readFileSync(`${dir}/host_key.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
     fs.writeFileSync(`${dir}/known_hosts`, `[127.0.0.1]:${port} ${hostPub}\n`);
-    const other = execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", `${dir}/other_key`]) && fs.readFileSync(`${dir}/other_key.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
+    const other =
+      execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", `${dir}/other_key`]) &&
+      fs.readFileSync(`${dir}/other_key.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
     fs.writeFileSync(`${dir}/wrong_known_hosts`, `[127.0.0.1]:${port} ${other}\n`);
     // sshd's privilege separation directory (Debian's openssh-server creates it at boot).
     fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });

@@ -109,7 +109,7 @@ async function logs(c: Docker.Container): Promise<string> {
   const buf = (await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
   // Non-TTY logs are multiplexed: 8-byte frame headers before each chunk.
   const out: Buffer[] = [];
-  for (let i = 0; i + 8 <= buf.length; ) {
+  for (let i = 0; i + 8 <= buf.length;) {
     const len = buf.readUInt32BE(i + 4);
     out.push(buf.subarray(i + 8, i + 8 + len));
     i += 8 + len;
@@ -173,9 +173,12 @@ const INIT_SQL = "CREATE TABLE init_runs (at timestamptz DEFAULT now()); INSERT 
 beforeAll(async () => {
   docker = engine();
   for (const image of Object.values(IMAGES)) {
-    await docker.getImage(image).inspect().catch(() => {
-      throw new Error(`image ${image} is missing on the engine: tests/e2e/images/build.sh builds it (npm run e2e runs it first)`);
-    });
+    await docker
+      .getImage(image)
+      .inspect()
+      .catch(() => {
+        throw new Error(`image ${image} is missing on the engine: tests/e2e/images/build.sh builds it (npm run e2e runs it first)`);
+      });
   }
   await docker.createNetwork({ Name: NET, Driver: "bridge" });
 
@@ -189,7 +192,15 @@ beforeAll(async () => {
     Healthcheck: { Test: ["CMD", "pg_isready", "-h", "127.0.0.1", "-U", DB, "-d", DB], Interval: 1e9, Timeout: 5e9, Retries: 60 },
     aliases: ["postgres"],
     publish: 5432,
-    files: [{ dir: "/docker-entrypoint-initdb.d", entries: [{ name: "10-twinstack-extensions.sh", content: INIT_SH, mode: 0o755 }, { name: "20-marker.sql", content: INIT_SQL }] }],
+    files: [
+      {
+        dir: "/docker-entrypoint-initdb.d",
+        entries: [
+          { name: "10-twinstack-extensions.sh", content: INIT_SH, mode: 0o755 },
+          { name: "20-marker.sql", content: INIT_SQL },
+        ],
+      },
+    ],
   });
   const redisVolume = `${RUN}-redis`;
   volumes.push(redisVolume);
@@ -209,8 +220,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of created.reverse()) await c.remove({ force: true, v: true }).catch(() => undefined);
-  for (const v of volumes) await docker.getVolume(v).remove().catch(() => undefined);
-  await docker.getNetwork(NET).remove().catch(() => undefined);
+  for (const v of volumes)
+    await docker
+      .getVolume(v)
+      .remove()
+      .catch(() => undefined);
+  await docker
+    .getNetwork(NET)
+    .remove()
+    .catch(() => undefined);
 }, 120_000);
 
 async function sql<T = Record<string, unknown>>(query: string, password = DB_PASSWORD): Promise<T[]> {
@@ -255,7 +273,11 @@ describe("postgres stand-in (official postgres image interface)", () => {
     const [pid1, postgresUid, execUid] = uid.out.trim().split("\n");
     expect(pid1).toBe(postgresUid);
     expect(execUid).toBe("0"); // the image's user is root, as in the official image
-    const conf = await exec(pg, ["sh", "-c", "psql -U \"$POSTGRES_USER\" -d \"$POSTGRES_DB\" -Atc 'SHOW listen_addresses' && psql -U \"$POSTGRES_USER\" -d \"$POSTGRES_DB\" -Atc 'SHOW port'"]);
+    const conf = await exec(pg, [
+      "sh",
+      "-c",
+      'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -Atc \'SHOW listen_addresses\' && psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -Atc \'SHOW port\'',
+    ]);
     expect(conf.out.trim().split("\n")).toEqual(["*", "5432"]);
     const ready = await exec(pg, ["pg_isready", "-h", "127.0.0.1", "-U", DB, "-d", DB]);
     expect(ready).toEqual({ code: 0, out: expect.stringContaining("accepting connections") });
@@ -272,7 +294,17 @@ describe("postgres stand-in (official postgres image interface)", () => {
         Image: IMAGES.postgres,
         Entrypoint: ["/bin/sh"],
         Cmd: ["-c", script],
-        Env: ["PGHOST=postgres", "PGPORT=5432", `PGUSER=${DB}`, `PGDATABASE=${DB}`, `PGPASSWORD=${DB_PASSWORD}`, "BACKUP_DIR=/backups", "BACKUP_KEEP=3", `BACKUP_PREFIX=${DB}`, ...extraEnv],
+        Env: [
+          "PGHOST=postgres",
+          "PGPORT=5432",
+          `PGUSER=${DB}`,
+          `PGDATABASE=${DB}`,
+          `PGPASSWORD=${DB_PASSWORD}`,
+          "BACKUP_DIR=/backups",
+          "BACKUP_KEEP=3",
+          `BACKUP_PREFIX=${DB}`,
+          ...extraEnv,
+        ],
         HostConfig: { Mounts: [{ Type: "volume", Source: backupVolume, Target: "/backups" }] },
         files: [
           {
@@ -369,7 +401,12 @@ describe("probe app", () => {
 
   test("APP_VERSION wins on /; build :2 reports version 2; build :bad never becomes healthy", async () => {
     const v2 = await create("app-v2", { Image: IMAGES.probe2, Env: [...appEnv(8080), "APP_VERSION=2.0.0-rc1"], publish: 8080 });
-    const bad = await create("app-bad", { Image: IMAGES.probeBad, Env: appEnv(8080), Healthcheck: { Test: healthCmd(8080), Interval: 1e9, Timeout: 5e9, Retries: 3 }, publish: 8080 });
+    const bad = await create("app-bad", {
+      Image: IMAGES.probeBad,
+      Env: appEnv(8080),
+      Healthcheck: { Test: healthCmd(8080), Interval: 1e9, Timeout: 5e9, Retries: 3 },
+      publish: 8080,
+    });
     await v2.start();
     await bad.start();
     const p2 = await hostPort(v2, 8080);
@@ -405,9 +442,7 @@ describe("caddy stand-in (official caddy image interface)", () => {
     const c = await create("caddy", {
       Image: IMAGES.caddy,
       publish: 80,
-      files: [
-        { dir: "/etc/caddy", entries: [{ name: "Caddyfile", content: caddyfile }, { name: "previews" }] },
-      ],
+      files: [{ dir: "/etc/caddy", entries: [{ name: "Caddyfile", content: caddyfile }, { name: "previews" }] }],
     });
     await c.start();
     const port = await hostPort(c, 80);

@@ -47,7 +47,16 @@ const DEV_STACK_FILE = path.join(REPO, "tests", "e2e", "stacks", "lab", "Pulumi.
 const PROD_DOMAIN = "myapp.lab.localhost";
 const DEV_DOMAIN = "dev.myapp.lab.localhost";
 /** The stand-ins (tests/e2e/images/build.sh) the lab's stacks run, copied into every lab host. */
-const LAB_IMAGES = ["twinstack-e2e/probe:1", "twinstack-e2e/probe:2", "twinstack-e2e/probe:bad", "twinstack-e2e/busybox:1", "twinstack-e2e/postgres:15", "twinstack-e2e/redis:7", "twinstack-e2e/caddy:2", "twinstack-e2e/keepalived:2"];
+const LAB_IMAGES = [
+  "twinstack-e2e/probe:1",
+  "twinstack-e2e/probe:2",
+  "twinstack-e2e/probe:bad",
+  "twinstack-e2e/busybox:1",
+  "twinstack-e2e/postgres:15",
+  "twinstack-e2e/redis:7",
+  "twinstack-e2e/caddy:2",
+  "twinstack-e2e/keepalived:2",
+];
 
 interface Lab {
   dir: string;
@@ -128,8 +137,11 @@ function labStackFile(lab: Lab, source: string, vip: string, dest: string): stri
 /** Runs a script on a lab host over SSH without blocking the event loop (a prober runs meanwhile). */
 function onHostAsync(lab: Lab, host: string, script: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile("ssh", ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", `root@${host}`, script], { env: lab.env, encoding: "utf8", maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`ssh root@${host} failed: ${stderr || err.message}`)) : resolve(stdout),
+    execFile(
+      "ssh",
+      ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", `root@${host}`, script],
+      { env: lab.env, encoding: "utf8", maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => (err ? reject(new Error(`ssh root@${host} failed: ${stderr || err.message}`)) : resolve(stdout)),
     );
   });
 }
@@ -139,7 +151,14 @@ function onHostAsync(lab: Lab, host: string, script: string): Promise<string> {
  * here would stall the failover prober's requests and timers and lengthen the gap it measures.
  */
 async function vipHolder(lab: Lab, vip: string): Promise<string | undefined> {
-  const held = await Promise.all(lab.hosts.map((h) => onHostAsync(lab, h, "ip -4 -o addr show dev eth0").then((out) => out.includes(` ${vip}/`), () => false)));
+  const held = await Promise.all(
+    lab.hosts.map((h) =>
+      onHostAsync(lab, h, "ip -4 -o addr show dev eth0").then(
+        (out) => out.includes(` ${vip}/`),
+        () => false,
+      ),
+    ),
+  );
   return lab.hosts.find((_, i) => held[i]);
 }
 
@@ -207,9 +226,7 @@ describe("multi-host lab: the program forms a Swarm over SSH on three real Docke
     if (!lab) return;
     // The stacks go with the lab: lab.sh down stops every host's dockerd and removes its data.
     execFileSync("bash", [LAB, "down", lab.dir], { stdio: "inherit" });
-    const left = Number(
-      execFileSync("bash", [LAB, "leftovers", lab.dir], { encoding: "utf8", env: { ...process.env, TWINSTACK_LAB_N: labN, TWINSTACK_LAB_TAG: labTag } }).trim(),
-    );
+    const left = Number(execFileSync("bash", [LAB, "leftovers", lab.dir], { encoding: "utf8", env: { ...process.env, TWINSTACK_LAB_N: labN, TWINSTACK_LAB_TAG: labTag } }).trim());
     mergeSummary({ labLeftovers: left });
     expect(left).toBe(0);
   }, 180_000);
@@ -256,7 +273,9 @@ describe("multi-host lab: the program forms a Swarm over SSH on three real Docke
     const nodes = onHost(l, l.hosts[0], "docker node ls --format '{{.Hostname}} {{.Status}}'").trim().split("\n");
     expect(nodes).toHaveLength(3);
     // By node ID: the lab's hosts share this machine's hostname, so `docker service ps`'s NODE column does not tell them apart.
-    const placed = onHost(l, l.hosts[0], "docker inspect --format '{{.NodeID}} {{.Status.State}}' $(docker service ps -q --filter desired-state=running myapp-prod-app)").trim().split("\n");
+    const placed = onHost(l, l.hosts[0], "docker inspect --format '{{.NodeID}} {{.Status.State}}' $(docker service ps -q --filter desired-state=running myapp-prod-app)")
+      .trim()
+      .split("\n");
     progress(`prod: app tasks ${JSON.stringify(placed)}`);
     expect(placed).toHaveLength(3);
     expect(new Set(placed.map((p) => p.split(" ")[0])).size).toBe(3);
@@ -296,7 +315,10 @@ describe("multi-host lab: the program forms a Swarm over SSH on three real Docke
     // From inside one app task of each env: TCP to the other env's Postgres (container) and Redis
     // (task) on their overlay addresses, and to its own as the control that the check can succeed.
     const addrOf = (host: string, filter: string) =>
-      onHost(l, host, `for c in $(docker ps -q --filter ${filter}); do docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$c"; done`).trim().split(/\s+/).filter(Boolean);
+      onHost(l, host, `for c in $(docker ps -q --filter ${filter}); do docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$c"; done`)
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean);
     const targets = (env: string) => ({
       postgres: l.hosts.flatMap((h) => addrOf(h, `name=myapp-${env}-postgres`)),
       redis: l.hosts.flatMap((h) => addrOf(h, `label=com.docker.swarm.service.name=myapp-${env}-redis`)),
@@ -305,7 +327,10 @@ describe("multi-host lab: the program forms a Swarm over SSH on three real Docke
       const host = l.hosts.find((h) => onHost(l, h, `docker ps -q --filter label=com.docker.swarm.service.name=myapp-${env}-app`).trim())!;
       const id = onHost(l, host, `docker ps -q --filter label=com.docker.swarm.service.name=myapp-${env}-app`).trim().split("\n")[0];
       const py = `import socket,sys\nfor ip in sys.argv[2:]:\n  try:\n    socket.create_connection((ip,int(sys.argv[1])),3).close(); print('ok')\n  except Exception: print('no')`;
-      return onHost(l, host, `docker exec ${id} python3 -c "$(cat)" ${port} ${ips.join(" ")}`, py).trim().split("\n").map((x) => x === "ok");
+      return onHost(l, host, `docker exec ${id} python3 -c "$(cat)" ${port} ${ips.join(" ")}`, py)
+        .trim()
+        .split("\n")
+        .map((x) => x === "ok");
     };
     const prodT = targets("prod");
     const devT = targets("dev");
@@ -343,11 +368,17 @@ describe("multi-host lab: the program forms a Swarm over SSH on three real Docke
       const lastFail = results.map((r) => !r.ok).lastIndexOf(true);
       const recovered = results.slice(lastFail + 1).find((r) => r.ok);
       if (!recovered) return Number.POSITIVE_INFINITY;
-      const lastGood = results.slice(0, firstFail).reverse().find((r) => r.ok) ?? results[firstFail];
+      const lastGood =
+        results
+          .slice(0, firstFail)
+          .reverse()
+          .find((r) => r.ok) ?? results[firstFail];
       return Math.round((recovered.at - lastGood.at) / 100) / 10;
     };
     const sh = (args: string[]) =>
-      new Promise<void>((resolve, reject) => execFile("bash", [LAB, ...args], { encoding: "utf8" }, (err, _o, stderr) => (err ? reject(new Error(`lab.sh ${args.join(" ")}: ${stderr}`)) : resolve())));
+      new Promise<void>((resolve, reject) =>
+        execFile("bash", [LAB, ...args], { encoding: "utf8" }, (err, _o, stderr) => (err ? reject(new Error(`lab.sh ${args.join(" ")}: ${stderr}`)) : resolve())),
+      );
 
     /**
      * Where the gap goes: the prober's answers as runs of ok/failed, and every host's keepalived log
@@ -376,7 +407,13 @@ describe("multi-host lab: the program forms a Swarm over SSH on three real Docke
         master,
         `docker events --since ${Math.floor((since - 2000) / 1000)} --until $(date +%s) --format '{{.TimeNano}} {{.Type}} {{.Action}} {{.Actor.Attributes.name}}' --filter container=myapp-prod-caddy-h${index}`,
       ).catch((e) => String(e));
-      progress(`failover (${what}) timeline: h${index} caddy events ${events.trim().split("\n").map((e) => (/^\d{19} /.test(e) ? `+${Math.round(Number(e.slice(0, 19)) / 1e6) - since} ${e.slice(20)}` : e)).join("; ")}`);
+      progress(
+        `failover (${what}) timeline: h${index} caddy events ${events
+          .trim()
+          .split("\n")
+          .map((e) => (/^\d{19} /.test(e) ? `+${Math.round(Number(e.slice(0, 19)) / 1e6) - since} ${e.slice(20)}` : e))
+          .join("; ")}`,
+      );
     };
 
     const measure = async (what: string, fault: () => Promise<void>, recover: () => Promise<void>) => {
@@ -435,7 +472,9 @@ describe("multi-host lab: the program forms a Swarm over SSH on three real Docke
     const results = await prober.stop();
     const failed = results.filter((r) => !r.ok);
     const after = results.filter((r) => r.at >= appliedAt);
-    progress(`good release: ${Math.round((appliedAt - started) / 1000)} s, ${results.length} requests, ${failed.length} failed; versions after: ${JSON.stringify([...new Set(after.map((r) => r.body.trim()))])}`);
+    progress(
+      `good release: ${Math.round((appliedAt - started) / 1000)} s, ${results.length} requests, ${failed.length} failed; versions after: ${JSON.stringify([...new Set(after.map((r) => r.body.trim()))])}`,
+    );
     mergeSummary({ goodReleaseFailedRequests: failed.length, goodReleaseSeconds: Math.round((appliedAt - started) / 1000) });
     expect(after.length).toBeGreaterThan(0);
     expect(after.every((r) => r.ok && r.body.trim() === "2")).toBe(true);
@@ -453,7 +492,12 @@ describe("multi-host lab: the program forms a Swarm over SSH on three real Docke
     const configFile = path.join(work, "Pulumi.prod.yaml");
     const good = fs.readFileSync(configFile, "utf8");
     const oldImage = /^    image: (twinstack-e2e\/probe:[^\s]+)$/m.exec(good)![1];
-    const inspect = () => onHost(l, l.hosts[0], "docker service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}} {{.Spec.TaskTemplate.ContainerSpec.Image}}' myapp-prod-app").trim();
+    const inspect = () =>
+      onHost(
+        l,
+        l.hosts[0],
+        "docker service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}} {{.Spec.TaskTemplate.ContainerSpec.Image}}' myapp-prod-app",
+      ).trim();
     fs.writeFileSync(configFile, good.replace(`image: ${oldImage}`, "image: twinstack-e2e/probe:bad"));
     const prober = startProber(get, { everyMs: 100, maxRequests: 4000, maxSeconds: 500 });
     const started = Date.now();
@@ -506,7 +550,14 @@ describe("multi-host lab: the program forms a Swarm over SSH on three real Docke
     fs.writeFileSync(configFile, text.replace(`    - ${PROD_DOMAIN}\n`, `    - ${PROD_DOMAIN}\n    - ${newDomain}\n`));
     const prober = startProber(get, { everyMs: 100, maxRequests: 4000, maxSeconds: 400 });
     const started = Date.now();
-    const result = await applyStack({ stack: "prod", configFile, projectFile: PROJECT_FILE, stateFile: prodState, handlers, log: (line) => progress(`prod proxy change: ${line}`) });
+    const result = await applyStack({
+      stack: "prod",
+      configFile,
+      projectFile: PROJECT_FILE,
+      stateFile: prodState,
+      handlers,
+      log: (line) => progress(`prod proxy change: ${line}`),
+    });
     const appliedAt = Date.now();
     await new Promise((r) => setTimeout(r, 3000));
     const results = await prober.stop();
@@ -519,8 +570,10 @@ describe("multi-host lab: the program forms a Swarm over SSH on three real Docke
       return a?.status === 200 ? a : undefined;
     });
     progress(
-      `proxy change: ${proxyChangeSeconds} s, ${results.length} requests, ${failed.length} failed (${failed.slice(0, 3).map((f) => new Date(f.at).toISOString()).join(", ")}); ` +
-        `proxies before ${JSON.stringify(before)} after ${JSON.stringify(after)}; ${newDomain} answers ${answer.body.trim()}`,
+      `proxy change: ${proxyChangeSeconds} s, ${results.length} requests, ${failed.length} failed (${failed
+        .slice(0, 3)
+        .map((f) => new Date(f.at).toISOString())
+        .join(", ")}); ` + `proxies before ${JSON.stringify(before)} after ${JSON.stringify(after)}; ${newDomain} answers ${answer.body.trim()}`,
     );
     mergeSummary({ proxyChangeFailedRequests: failed.length, proxyChangeSeconds });
     expect(ca).toBe(prodCa);

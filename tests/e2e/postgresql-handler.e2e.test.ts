@@ -71,13 +71,19 @@ describe("pure mappings", () => {
     ]);
   });
   test("CREATE DATABASE defaults: template0, UTF8, owner the admin when unset", () => {
-    expect(createDatabaseSql({ name: "a b" }, "adm")).toBe('CREATE DATABASE "a b" OWNER "adm" TEMPLATE template0 ENCODING \'UTF8\' ALLOW_CONNECTIONS true CONNECTION LIMIT -1 IS_TEMPLATE false');
+    expect(createDatabaseSql({ name: "a b" }, "adm")).toBe(
+      'CREATE DATABASE "a b" OWNER "adm" TEMPLATE template0 ENCODING \'UTF8\' ALLOW_CONNECTIONS true CONNECTION LIMIT -1 IS_TEMPLATE false',
+    );
     expect(createDatabaseSql({ name: "x", owner: "o", template: "myapp_dev", connectionLimit: 3 }, "adm")).toContain('OWNER "o" TEMPLATE "myapp_dev"');
   });
   test("provider inputs: unknown ones and a missing sslmode fail", () => {
     expect(() => pgTarget({ urn: "p", type: "pulumi:providers:postgresql", inputs: { host: "h", sslmode: "disable", awsRdsIamAuth: "true" } })).toThrow(/awsRdsIamAuth/);
     expect(() => pgTarget({ urn: "p", type: "pulumi:providers:postgresql", inputs: { host: "h" } })).toThrow(/sslmode is not set/);
-    expect(pgTarget({ urn: "p", type: "pulumi:providers:postgresql", inputs: { host: "h", sslmode: "require", port: "6543" } }).config).toMatchObject({ port: 6543, database: "postgres", ssl: { rejectUnauthorized: false } });
+    expect(pgTarget({ urn: "p", type: "pulumi:providers:postgresql", inputs: { host: "h", sslmode: "require", port: "6543" } }).config).toMatchObject({
+      port: 6543,
+      database: "postgres",
+      ssl: { rejectUnauthorized: false },
+    });
   });
 });
 
@@ -139,10 +145,14 @@ describe("PostgresDatabase's resources, for real", () => {
     // privileges update in place: revoke what was, grant the new list.
     const u = await g.update!(r3.id, adm, { ...adm, privileges: ["CONNECT"] }, r3.outputs, ctx("admin-grant"));
     expect(u.id).toBe(r3.id);
-    const after = await asSuper("postgres", (c2) => c2.query("SELECT has_database_privilege($1, $2, 'CREATE') AS ac, has_database_privilege($1, $2, 'CONNECT') AS acn", [ADMIN, DB]));
+    const after = await asSuper("postgres", (c2) =>
+      c2.query("SELECT has_database_privilege($1, $2, 'CREATE') AS ac, has_database_privilege($1, $2, 'CONNECT') AS acn", [ADMIN, DB]),
+    );
     expect(after.rows[0]).toEqual({ ac: false, acn: true });
     await g.update!(r3.id, { ...adm, privileges: ["CONNECT"] }, adm, u.outputs, ctx("admin-grant"));
-    await expect(g.create({ database: DB, role: ROLE, objectType: "table", schema: "public", privileges: ["SELECT"] }, ctx("tbl"))).rejects.toThrow(/objectType "table" is not mapped/);
+    await expect(g.create({ database: DB, role: ROLE, objectType: "table", schema: "public", privileges: ["SELECT"] }, ctx("tbl"))).rejects.toThrow(
+      /objectType "table" is not mapped/,
+    );
     await expect(g.create({ database: DB, role: ROLE, objectType: "database", privileges: ["CONNECT; DROP TABLE x"] }, ctx("inj"))).rejects.toThrow(/unknown privileges/);
   });
 

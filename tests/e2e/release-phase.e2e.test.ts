@@ -61,8 +61,7 @@ async function schema(): Promise<{ columns: string[]; migrations: string[] }> {
 }
 
 const appId = () => readState(stateFile).resources.find((e) => e.type === APP && e.name === `${PREFIX}-app`)?.id;
-const leftovers = async (role: string) =>
-  (await docker(["ps", "-a", "--filter", `label=twinstack.role=${role}`, "--format", "{{.Names}}"])).stdout.split("\n").filter(Boolean);
+const leftovers = async (role: string) => (await docker(["ps", "-a", "--filter", `label=twinstack.role=${role}`, "--format", "{{.Names}}"])).stdout.split("\n").filter(Boolean);
 
 afterAll(async () => {
   try {
@@ -81,7 +80,15 @@ test("a migration the new version needs runs before it (under load); a failing m
   await until("dev to serve probe 1", 120_000, async () => ((await get("/")).body.startsWith("probe 1") ? true : undefined));
   expect((await get("/rows?n=3", "POST")).status).toBe(200);
   const v1 = await schema();
-  expect(v1).toEqual({ columns: ["probe_rows.created_at:timestamp with time zone", "probe_rows.id:bigint", "probe_schema_migrations.applied_at:timestamp with time zone", "probe_schema_migrations.id:text"], migrations: [] });
+  expect(v1).toEqual({
+    columns: [
+      "probe_rows.created_at:timestamp with time zone",
+      "probe_rows.id:bigint",
+      "probe_schema_migrations.applied_at:timestamp with time zone",
+      "probe_schema_migrations.id:text",
+    ],
+    migrations: [],
+  });
   const appV1 = appId();
 
   // Version 3 needs probe_rows.note; its release adds it. Load runs through the proxy meanwhile:
@@ -110,7 +117,12 @@ test("a migration the new version needs runs before it (under load); a failing m
   if (figures.failed + slowFigures.failed + postFigures.failed) {
     // What the proxy saw (Caddy logs a failed upstream round trip at level error).
     const { stdout, stderr } = await docker(["logs", "--since", "10m", `${PREFIX}-caddy`]);
-    progress(`release-phase: proxy errors: ${(stdout + stderr).split("\n").filter((l) => /"level":"error"/.test(l)).join("\n")}`);
+    progress(
+      `release-phase: proxy errors: ${(stdout + stderr)
+        .split("\n")
+        .filter((l) => /"level":"error"/.test(l))
+        .join("\n")}`,
+    );
   }
   const changes = third.log.filter((l) => /^(\+-|\+|~|-) /.test(l));
   // A new image is a new release key (triggers) and a new script (create names the image id).

@@ -30,8 +30,7 @@ function stackFile(image: string): string {
   return file;
 }
 
-const apply = (image: string) =>
-  applyStack({ stack: "dev", configFile: stackFile(image), projectFile: PROJECT_FILE, stateFile, handlers, log: (l) => progress(`release: ${l}`) });
+const apply = (image: string) => applyStack({ stack: "dev", configFile: stackFile(image), projectFile: PROJECT_FILE, stateFile, handlers, log: (l) => progress(`release: ${l}`) });
 
 const home = () => httpsGet({ host: "dev.myapp.localhost", port: 8443, path: "/", ca, auth: { user: "dev", password } });
 
@@ -83,7 +82,11 @@ test("a release replaces the gated app create-first; a release that never become
   expect((failed as ApplyError).message).toMatch(/myapp-dev-app.*healthy/s);
   expect((await home()).body).toMatch(/^probe 2/);
   expect(await appContainers()).toEqual([expect.stringContaining(appV2.id.slice(0, 12))]);
-  expect(readState(stateFile).resources.filter((e) => e.type === APP && e.name === "myapp-dev-app").map((e) => e.id)).toEqual([appV2.id]);
+  expect(
+    readState(stateFile)
+      .resources.filter((e) => e.type === APP && e.name === "myapp-dev-app")
+      .map((e) => e.id),
+  ).toEqual([appV2.id]);
 
   // The next good apply converges (the failed release's image resource is cleaned up).
   const again = await apply("twinstack-e2e/probe:2");

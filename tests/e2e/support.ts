@@ -42,7 +42,16 @@ export interface HttpAnswer {
  * 127.0.0.1) in the client (no /etc/hosts edit) and only `ca` trusted: the certificate must chain
  * to it and name the host.
  */
-export function httpsGet(opts: { host: string; port: number; path: string; ca: string; auth?: { user: string; password: string }; method?: string; address?: string; timeoutMs?: number }): Promise<HttpAnswer> {
+export function httpsGet(opts: {
+  host: string;
+  port: number;
+  path: string;
+  ca: string;
+  auth?: { user: string; password: string };
+  method?: string;
+  address?: string;
+  timeoutMs?: number;
+}): Promise<HttpAnswer> {
   const address = opts.address ?? "127.0.0.1";
   return new Promise((resolve, reject) => {
     const req = https.request(

@@ -9,7 +9,10 @@ describe("nonprod-resource-budget (rule 6)", () => {
 
   it("passes limited dev workloads within 40% of the host", () => {
     const dir = devProdProject();
-    const v = run([limited("gigi-dev-app", "0.5", 512), limited("gigi-dev-redis", "0.5", 512, "redis"), container("dev", "gigi-dev-keepalived", { role: "keepalived" })], { stack: "dev", dir });
+    const v = run([limited("gigi-dev-app", "0.5", 512), limited("gigi-dev-redis", "0.5", 512, "redis"), container("dev", "gigi-dev-keepalived", { role: "keepalived" })], {
+      stack: "dev",
+      dir,
+    });
     expect(of(v, POLICY)).toEqual([]);
   });
 
@@ -59,6 +62,8 @@ describe("nonprod-resource-budget (rule 6)", () => {
     const ok = container("preview-x", "gigi-preview-x", { name: "gigi-preview-x", cpus: "0.5", memory: 512, host: "" }, { provider });
     expect(of(run([provider, ok], { stack: "preview-x", dir }), POLICY)).toEqual([]);
     const greedy = container("preview-x", "gigi-preview-x", { name: "gigi-preview-x", cpus: "3", memory: 512, host: "" }, { provider });
-    expect(of(run([provider, greedy], { stack: "preview-x", dir }), POLICY).map((x) => x.message)).toEqual([expect.stringMatching(/^preview workloads on host "local" ask for 3 CPUs/)]);
+    expect(of(run([provider, greedy], { stack: "preview-x", dir }), POLICY).map((x) => x.message)).toEqual([
+      expect.stringMatching(/^preview workloads on host "local" ask for 3 CPUs/),
+    ]);
   });
 });

@@ -50,7 +50,9 @@ describe("stackClaims", () => {
   });
 
   it("a preview claims only its own database, named by its slug", () => {
-    const claims = stackClaims(parse({ env: "preview", app: { name: "gigi", image: "x:1" }, postgres: { mode: "shared", host: "db", adminPasswordKey: "pw" } }), { stack: "preview-feat-x" });
+    const claims = stackClaims(parse({ env: "preview", app: { name: "gigi", image: "x:1" }, postgres: { mode: "shared", host: "db", adminPasswordKey: "pw" } }), {
+      stack: "preview-feat-x",
+    });
     expect(claims.map((c) => `${c.kind} ${c.value}`)).toEqual(["database db:5432/gigi_preview_feat_x", "role db:5432/gigi_preview_feat_x"]);
   });
 

@@ -12,8 +12,15 @@ describe("no-public-data-ports (rule 8)", () => {
     const dir = devProdProject();
     const v = run(
       [
-        doFw([{ protocol: "tcp", portRange: "22", sourceAddresses: ["203.0.113.0/24"] }, { protocol: "tcp", portRange: "5432", sourceAddresses: ["10.0.0.0/8"] }, { protocol: "tcp", portRange: "443", sourceAddresses: ["0.0.0.0/0", "::/0"] }]),
-        hcFw([{ direction: "out", protocol: "tcp", port: "any", destinationIps: ["0.0.0.0/0"] }, { direction: "in", protocol: "tcp", port: "8883", sourceIps: ["0.0.0.0/0"] }]),
+        doFw([
+          { protocol: "tcp", portRange: "22", sourceAddresses: ["203.0.113.0/24"] },
+          { protocol: "tcp", portRange: "5432", sourceAddresses: ["10.0.0.0/8"] },
+          { protocol: "tcp", portRange: "443", sourceAddresses: ["0.0.0.0/0", "::/0"] },
+        ]),
+        hcFw([
+          { direction: "out", protocol: "tcp", port: "any", destinationIps: ["0.0.0.0/0"] },
+          { direction: "in", protocol: "tcp", port: "8883", sourceIps: ["0.0.0.0/0"] },
+        ]),
       ],
       { stack: "prod", dir },
     );
@@ -26,7 +33,10 @@ describe("no-public-data-ports (rule 8)", () => {
       run(
         [
           doFw([{ protocol: "tcp", portRange: "5432", sourceAddresses: ["0.0.0.0/0"] }]),
-          hcFw([{ direction: "in", protocol: "tcp", port: "6379", sourceIps: ["::/0"] }, { direction: "in", protocol: "tcp", port: "1000-2000", sourceIps: ["0.0.0.0/0"] }]),
+          hcFw([
+            { direction: "in", protocol: "tcp", port: "6379", sourceIps: ["::/0"] },
+            { direction: "in", protocol: "tcp", port: "1000-2000", sourceIps: ["0.0.0.0/0"] },
+          ]),
         ],
         { stack: "prod", dir },
       ),

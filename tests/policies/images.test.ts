@@ -22,7 +22,10 @@ describe("prod-images-immutable (rule 4)", () => {
 
   it("passes pinned prod images and ignores dev's", () => {
     const dir = devProdProject();
-    const prod = run([resource("prod", "docker:index/remoteImage:RemoteImage", "img", { name: `ghcr.io/gigi/app@${DIGEST}` }), service("prod", "gigi-prod-app")], { stack: "prod", dir });
+    const prod = run([resource("prod", "docker:index/remoteImage:RemoteImage", "img", { name: `ghcr.io/gigi/app@${DIGEST}` }), service("prod", "gigi-prod-app")], {
+      stack: "prod",
+      dir,
+    });
     expect(of(prod, POLICY)).toEqual([]);
     const dev = run([resource("dev", "docker:index/remoteImage:RemoteImage", "img", { name: "ghcr.io/gigi/app:latest" })], { stack: "dev", dir });
     expect(of(dev, POLICY)).toEqual([]);

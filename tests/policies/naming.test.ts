@@ -60,15 +60,13 @@ describe("env-token-in-names (rule 1)", () => {
   it("preview names carry preview and the slug; a slug containing 'dev' is not a foreign token", () => {
     const dir = devProdProject();
     const stack = "preview-dev-tools";
-    const ok = run(
-      [resource(stack, "postgresql:index/database:Database", "db", { name: "gigi_preview_dev_tools" }), container(stack, "c", { name: "gigi-preview-dev-tools" })],
-      { stack, dir },
-    );
+    const ok = run([resource(stack, "postgresql:index/database:Database", "db", { name: "gigi_preview_dev_tools" }), container(stack, "c", { name: "gigi-preview-dev-tools" })], {
+      stack,
+      dir,
+    });
     expect(of(ok, POLICY)).toEqual([]);
     const bad = of(run([resource(stack, "postgresql:index/database:Database", "db", { name: "gigi_dev" })], { stack, dir }), POLICY);
-    expect(bad.map((v) => v.message)).toEqual([
-      'preview (preview-dev-tools) database "gigi_dev" carries another stack\'s env token: name it gigi_preview_dev_tools',
-    ]);
+    expect(bad.map((v) => v.message)).toEqual(['preview (preview-dev-tools) database "gigi_dev" carries another stack\'s env token: name it gigi_preview_dev_tools']);
   });
 
   it("takes the env of a stack with another name from its config (twinstack:env)", () => {

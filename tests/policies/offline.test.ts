@@ -45,7 +45,13 @@ describe("runPolicies builds the engine's argument shapes", () => {
       },
     };
     const provider = dockerProvider("dev", "p", "ssh://deploy@10.0.0.5");
-    const volume = resource("dev", "docker:index/volume:Volume", "v", { name: "gigi-dev-v" }, { provider, protect: true, parent: "urn:pulumi:dev::twinstack::twinstack:index:X::x" });
+    const volume = resource(
+      "dev",
+      "docker:index/volume:Volume",
+      "v",
+      { name: "gigi-dev-v" },
+      { provider, protect: true, parent: "urn:pulumi:dev::twinstack::twinstack:index:X::x" },
+    );
     const violations = runPolicies([provider, volume], { stack: "dev", policyConfig: { probe: { limit: 7, enforcementLevel: "mandatory" } } }, [probe]);
 
     expect(violations).toEqual([{ policy: "probe", enforcementLevel: "mandatory", resource: volume.urn, message: "volume gigi-dev-v limit 7" }]);
@@ -63,7 +69,12 @@ describe("runPolicies builds the engine's argument shapes", () => {
       additionalSecretOutputs: [],
       parent: "urn:pulumi:dev::twinstack::twinstack:index:X::x",
     });
-    expect(args.provider && { ...args.provider, props: { ...args.provider.props } }).toEqual({ type: "pulumi:providers:docker", urn: provider.urn, name: "p", props: { host: "ssh://deploy@10.0.0.5" } });
+    expect(args.provider && { ...args.provider, props: { ...args.provider.props } }).toEqual({
+      type: "pulumi:providers:docker",
+      urn: provider.urn,
+      name: "p",
+      props: { host: "ssh://deploy@10.0.0.5" },
+    });
     expect(args.isType(docker.Container)).toBe(false);
     expect(args.asType(docker.Container)).toBeUndefined();
     expect(args.getConfig()).toEqual({ limit: 7, names: ["a"] });
@@ -75,7 +86,13 @@ describe("runPolicies builds the engine's argument shapes", () => {
     const probe: StackValidationPolicy = { name: "stack-probe", description: "d", enforcementLevel: "mandatory", validateStack: (args) => void (seen = args) };
     const parent = resource("dev", "twinstack:index:X", "x");
     const net = resource("dev", "docker:index/network:Network", "net", { name: "n" });
-    const c = resource("dev", "docker:index/container:Container", "c", { image: "i" }, { parent: parent.urn, state: { image: "i", name: "c-1234567" }, propertyDependencies: { networksAdvanced: [net.urn] } });
+    const c = resource(
+      "dev",
+      "docker:index/container:Container",
+      "c",
+      { image: "i" },
+      { parent: parent.urn, state: { image: "i", name: "c-1234567" }, propertyDependencies: { networksAdvanced: [net.urn] } },
+    );
     runPolicies([parent, net, c], { stack: "dev" }, [probe]);
     const rc = seen!.resources.find((r) => r.name === "c")!;
     expect(rc.props.name).toBe("c-1234567");
@@ -113,7 +130,9 @@ describe("runPolicies builds the engine's argument shapes", () => {
   });
 
   it("formats violations as policy (level): resource: message", () => {
-    expect(formatViolation({ policy: "p", enforcementLevel: "mandatory", resource: "urn:pulumi:dev::twinstack::docker:index/volume:Volume::gigi-dev-v", message: "m" })).toBe("p (mandatory): gigi-dev-v: m");
+    expect(formatViolation({ policy: "p", enforcementLevel: "mandatory", resource: "urn:pulumi:dev::twinstack::docker:index/volume:Volume::gigi-dev-v", message: "m" })).toBe(
+      "p (mandatory): gigi-dev-v: m",
+    );
     expect(formatViolation({ policy: "p", enforcementLevel: "advisory", message: "m" })).toBe("p (advisory): stack: m");
   });
 });

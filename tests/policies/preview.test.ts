@@ -49,7 +49,9 @@ describe("preview-stays-on-dev (rule 7)", () => {
       'preview docker:index/container:Container "gigi-preview-feat-x" uses the default docker provider: give it a provider whose host is the dev host unix:///var/run/docker.sock',
     ]);
     const orphan = devProdProject({ [`Pulumi.${STACK}.yaml`]: "config:\n  twinstack:preview:\n    devStack: acme/twinstack/staging\n" });
-    expect(of(run(previewResources(), { stack: STACK, dir: orphan }), POLICY).map((x) => x.message)).toEqual([expect.stringMatching(/^cannot read the dev stack this preview builds on \(Pulumi\.staging\.yaml: /)]);
+    expect(of(run(previewResources(), { stack: STACK, dir: orphan }), POLICY).map((x) => x.message)).toEqual([
+      expect.stringMatching(/^cannot read the dev stack this preview builds on \(Pulumi\.staging\.yaml: /),
+    ]);
   });
 
   it("leaves prod and dev stacks alone", () => {

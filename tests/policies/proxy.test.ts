@@ -12,7 +12,10 @@ const PRIVATE_DEV = renderCaddyfile(
   [
     {
       domains: ["dev.gigi.casa"],
-      routes: [{ path: "/gitea/", upstream: "gitea:3000", stripPrefix: true }, { path: "/", upstream: "app:3000" }],
+      routes: [
+        { path: "/gitea/", upstream: "gitea:3000", stripPrefix: true },
+        { path: "/", upstream: "app:3000" },
+      ],
       basicAuth: [{ user: "dev", bcryptHash: HASH }],
       headers: { "X-Robots-Tag": "noindex, nofollow" },
       tls: { mode: "internal" },
@@ -123,7 +126,10 @@ describe("nonprod-sites-private (rule 3)", () => {
     const dir = devProdProject();
     const open = renderCaddyfile([{ domains: ["gigi.casa"], routes: [{ path: "/", upstream: "app:3000" }], tls: { mode: "acme" } }]);
     expect(of(run([caddy("prod", open)], { stack: "prod", dir }), POLICY)).toEqual([]);
-    const config = resource("dev", "docker:index/serviceConfig:ServiceConfig", "cfg", { name: "gigi-dev-caddy-0123456789", data: Buffer.from(open.replace("gigi.casa", "dev.gigi.casa")).toString("base64") });
+    const config = resource("dev", "docker:index/serviceConfig:ServiceConfig", "cfg", {
+      name: "gigi-dev-caddy-0123456789",
+      data: Buffer.from(open.replace("gigi.casa", "dev.gigi.casa")).toString("base64"),
+    });
     expect(of(run([config], { stack: "dev", dir }), POLICY)).toHaveLength(2);
   });
 });
@@ -134,7 +140,9 @@ describe("sites-use-tls (rule 11, advisory)", () => {
 
   it("passes TLS sites", () => {
     const dir = devProdProject();
-    expect(of(run([caddy("prod", renderCaddyfile([{ domains: ["gigi.casa"], routes: [{ path: "/", upstream: "app:1" }], tls: { mode: "acme" } }]))], { stack: "prod", dir }), POLICY)).toEqual([]);
+    expect(
+      of(run([caddy("prod", renderCaddyfile([{ domains: ["gigi.casa"], routes: [{ path: "/", upstream: "app:1" }], tls: { mode: "acme" } }]))], { stack: "prod", dir }), POLICY),
+    ).toEqual([]);
   });
 
   it("warns about a plain-HTTP site unless the policy config allows it", () => {
@@ -143,7 +151,8 @@ describe("sites-use-tls (rule 11, advisory)", () => {
     expect(warned).toEqual([
       expect.objectContaining({
         enforcementLevel: "advisory",
-        message: 'site http://vault.gigi.casa is served over plain HTTP: serve it over TLS, or allow it in the policy config (sites-use-tls.allowedPlainHttpSites: ["vault.gigi.casa"])',
+        message:
+          'site http://vault.gigi.casa is served over plain HTTP: serve it over TLS, or allow it in the policy config (sites-use-tls.allowedPlainHttpSites: ["vault.gigi.casa"])',
       }),
     ]);
     const allowed = run([caddy("prod", vault)], { stack: "prod", dir, policyConfig: { "sites-use-tls": { allowedPlainHttpSites: ["*.gigi.casa"] } } });

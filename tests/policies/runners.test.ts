@@ -29,11 +29,23 @@ describe("runners-ephemeral (rule 10)", () => {
     const runner = droplet("gigi-dev-runner-0", ["ephemeral"]);
     const hRunner = server("gigi-dev-runner-1", { ephemeral: "true" });
     const ip = resource("dev", "digitalocean:index/reservedIp:ReservedIp", "runner-ip", { region: "nyc3", dropletId: "1" }, { propertyDependencies: { dropletId: [runner.urn] } });
-    const vol = resource("dev", "hcloud:index/volumeAttachment:VolumeAttachment", "runner-vol", { serverId: 2, volumeId: 3 }, { propertyDependencies: { serverId: [hRunner.urn] } });
+    const vol = resource(
+      "dev",
+      "hcloud:index/volumeAttachment:VolumeAttachment",
+      "runner-vol",
+      { serverId: 2, volumeId: 3 },
+      { propertyDependencies: { serverId: [hRunner.urn] } },
+    );
     const v = of(run([runner, hRunner, ip, vol], { stack: "dev", dir }), POLICY);
     expect(v.map((x) => [x.resource, x.message])).toEqual([
-      [ip.urn, 'reserved IP "runner-ip" is attached to runner machine "gigi-dev-runner-0": runners are ephemeral and carry no reserved IP; remove it (keep reserved IPs and volumes on provisioned hosts)'],
-      [vol.urn, 'volume "runner-vol" is attached to runner machine "gigi-dev-runner-1": runners are ephemeral and carry no volume; remove it (keep reserved IPs and volumes on provisioned hosts)'],
+      [
+        ip.urn,
+        'reserved IP "runner-ip" is attached to runner machine "gigi-dev-runner-0": runners are ephemeral and carry no reserved IP; remove it (keep reserved IPs and volumes on provisioned hosts)',
+      ],
+      [
+        vol.urn,
+        'volume "runner-vol" is attached to runner machine "gigi-dev-runner-1": runners are ephemeral and carry no volume; remove it (keep reserved IPs and volumes on provisioned hosts)',
+      ],
     ]);
   });
 });

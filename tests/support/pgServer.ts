@@ -68,7 +68,12 @@ function freePort(): Promise<number> {
 
 function postgresUser(): { uid: number; gid: number } {
   try {
-    const id = (flag: string) => Number(execFileSync("id", [flag, "postgres"], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim());
+    const id = (flag: string) =>
+      Number(
+        execFileSync("id", [flag, "postgres"], { stdio: ["ignore", "pipe", "ignore"] })
+          .toString()
+          .trim(),
+      );
     return { uid: id("-u"), gid: id("-g") };
   } catch {
     throw new Error("running as root but there is no `postgres` OS user to own the test cluster (initdb refuses root); install the Debian postgresql package");
@@ -88,11 +93,7 @@ function templateDir(): string | undefined {
  * first caller makes it in a private directory and renames it into place; a caller that loses that
  * race uses the winner's and drops its own.
  */
-async function templateCluster(
-  dir: string,
-  initdb: (data: string, pwfile: string) => Promise<unknown>,
-  owner: { uid: number; gid: number } | undefined,
-): Promise<string> {
+async function templateCluster(dir: string, initdb: (data: string, pwfile: string) => Promise<unknown>, owner: { uid: number; gid: number } | undefined): Promise<string> {
   const final = path.join(dir, "cluster");
   if (fs.existsSync(path.join(final, "password"))) return final;
   const mine = fs.mkdtempSync(path.join(dir, "making-"));
@@ -119,8 +120,7 @@ export async function startPgServer(): Promise<PgServer> {
   const asRoot = process.getuid?.() === 0;
   // initdb refuses to run as root: the cluster belongs to the postgres OS user then.
   const owner = asRoot ? postgresUser() : undefined;
-  const asOwner = (bin: string, args: string[]) =>
-    asRoot ? run("runuser", ["-u", "postgres", "--", path.join(binDir, bin), ...args]) : run(path.join(binDir, bin), args);
+  const asOwner = (bin: string, args: string[]) => (asRoot ? run("runuser", ["-u", "postgres", "--", path.join(binDir, bin), ...args]) : run(path.join(binDir, bin), args));
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-pg-"));
   const dataDir = path.join(dir, "data");
@@ -175,8 +175,7 @@ export async function startPgServer(): Promise<PgServer> {
     }
 
     const host = "127.0.0.1";
-    const url = (dbName: string) =>
-      `postgres://${user}:${encodeURIComponent(clusterPassword)}@${host}:${port}/${encodeURIComponent(dbName)}`;
+    const url = (dbName: string) => `postgres://${user}:${encodeURIComponent(clusterPassword)}@${host}:${port}/${encodeURIComponent(dbName)}`;
     return {
       host,
       port,

@@ -152,17 +152,17 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
       state.imageId = `sha256:${hex(seed + "id", 64)}`;
       break;
     case "digitalocean:index/droplet:Droplet":
-      state.ipv4Address = `203.0.113.${parseInt(hex(seed, 2), 16) % 250 + 1}`;
+      state.ipv4Address = `203.0.113.${(parseInt(hex(seed, 2), 16) % 250) + 1}`;
       state.urn = `do:droplet:${hex(seed, 8)}`;
       break;
     case "digitalocean:index/reservedIp:ReservedIp":
-      state.ipAddress = `198.51.100.${parseInt(hex(seed, 2), 16) % 250 + 1}`;
+      state.ipAddress = `198.51.100.${(parseInt(hex(seed, 2), 16) % 250) + 1}`;
       break;
     case "hcloud:index/server:Server":
-      state.ipv4Address = `203.0.113.${parseInt(hex(seed, 2), 16) % 250 + 1}`;
+      state.ipv4Address = `203.0.113.${(parseInt(hex(seed, 2), 16) % 250) + 1}`;
       break;
     case "hcloud:index/floatingIp:FloatingIp":
-      state.ipAddress = `198.51.100.${parseInt(hex(seed, 2), 16) % 250 + 1}`;
+      state.ipAddress = `198.51.100.${(parseInt(hex(seed, 2), 16) % 250) + 1}`;
       break;
     case "command:local:Command":
     case "command:remote:Command":
@@ -204,17 +204,9 @@ export type AliasSpec = { urn: string } | { name?: string; type?: string; stack?
  * with the parent's name takes the aliased parent's name as its prefix (the `${name}-part`
  * convention), and the same for each own alias under each parent alias.
  */
-export function aliasUrns(
-  resource: { name: string; type: string; parent?: string },
-  specs: AliasSpec[],
-  parentAliases: string[],
-  project: string,
-  stack: string,
-): string[] {
+export function aliasUrns(resource: { name: string; type: string; parent?: string }, specs: AliasSpec[], parentAliases: string[], project: string, stack: string): string[] {
   const own = specs.map((a) =>
-    "urn" in a
-      ? a.urn
-      : urnOf(a.name || resource.name, a.type || resource.type, a.noParent ? undefined : a.parentUrn || resource.parent, a.project || project, a.stack || stack),
+    "urn" in a ? a.urn : urnOf(a.name || resource.name, a.type || resource.type, a.noParent ? undefined : a.parentUrn || resource.parent, a.project || project, a.stack || stack),
   );
   const out = [...own];
   if (resource.parent) {

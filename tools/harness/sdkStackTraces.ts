@@ -59,8 +59,7 @@ export function skipSdkStackTraces(opts: { limit?: boolean } = {}): () => void {
   if (keepStackTraces()) return () => {};
   const previous = Error.prepareStackTrace as Prepare | undefined;
   const previousLimit = Error.stackTraceLimit;
-  const filter: Prepare = (err, callSites) =>
-    isSdkBookkeeping(err, callSites) ? "Error" : previous ? previous(err, callSites) : plainTrace(err, callSites);
+  const filter: Prepare = (err, callSites) => (isSdkBookkeeping(err, callSites) ? "Error" : previous ? previous(err, callSites) : plainTrace(err, callSites));
   Error.prepareStackTrace = filter as typeof Error.prepareStackTrace;
   const previousWrapper = debuggable.debuggablePromise;
   if (opts.limit !== false) {

@@ -18,12 +18,7 @@ export const cryptoRandom: RandomSource = { hex: (n) => randomBytes(n).toString(
  * Compiles the rules of one table against the column order of the rows it will receive.
  * Returns transforms by column index; columns without a rule (or "keep") are absent.
  */
-export function compileTable(
-  config: SampleConfig,
-  table: Table,
-  columns: string[],
-  random: RandomSource = cryptoRandom,
-): Map<number, ColumnTransform> {
+export function compileTable(config: SampleConfig, table: Table, columns: string[], random: RandomSource = cryptoRandom): Map<number, ColumnTransform> {
   const out = new Map<number, ColumnTransform>();
   const indexOf = (name: string) => {
     const i = columns.indexOf(name);

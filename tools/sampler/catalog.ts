@@ -87,8 +87,14 @@ export async function readCatalog(client: ClientBase, schema: string): Promise<C
     [oids],
   );
   const foreignKeys = await client.query<{
-    name: string; child_schema: string; child: string; parent_schema: string; parent: string;
-    columns: string[]; ref_columns: string[]; deferrable: boolean;
+    name: string;
+    child_schema: string;
+    child: string;
+    parent_schema: string;
+    parent: string;
+    columns: string[];
+    ref_columns: string[];
+    deferrable: boolean;
   }>(
     `SELECT con.conname AS name,
             cn.nspname AS child_schema, c.relname AS child, pn.nspname AS parent_schema, p.relname AS parent,

@@ -49,9 +49,7 @@ export const SampleConfigSchema = z
     /** Child tables whose rows follow the sampled roots, processed parents-first. */
     follow: z.array(FollowSchema).default([]),
     /** `table.column: rule`. */
-    anonymize: z
-      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$]*$/, "keys are table.column"), RuleSchema)
-      .default({}),
+    anonymize: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$]*$/, "keys are table.column"), RuleSchema).default({}),
     /**
      * Column-name patterns (case-insensitive regexes) that must have a rule (use "keep" to copy
      * as is) in every table that may be copied, so a new `recovery_email` column cannot leak.
@@ -152,21 +150,25 @@ export function resolvePlan(config: SampleConfig, catalog: Catalog, overrides: {
   }
 
   // Follow tables are processed parents-first so posts are chosen before comments on them.
-  const order = insertionOrder(catalog.tables.map((t) => t.name), catalog.foreignKeys).order;
+  const order = insertionOrder(
+    catalog.tables.map((t) => t.name),
+    catalog.foreignKeys,
+  ).order;
   const follow = [...config.follow].sort((a, b) => order.indexOf(a.table) - order.indexOf(b.table));
   const selected = new Set<string>([...(root ? [root] : []), ...config.copyAll]);
   for (const f of follow) {
     if (!tableNames.has(f.table)) continue;
     const fks = followForeignKeys(f, catalog.foreignKeys, selected);
     if (fks.length === 0) {
-      errors.push(
-        `follow: ${f.table} has no foreign key${f.via ? ` on ${f.via.join(", ")}` : ""} to a sampled table (${[...selected].join(", ") || "none"})`,
-      );
+      errors.push(`follow: ${f.table} has no foreign key${f.via ? ` on ${f.via.join(", ")}` : ""} to a sampled table (${[...selected].join(", ") || "none"})`);
     }
     selected.add(f.table);
   }
 
-  const reachable = parentClosure([...selected].filter((t) => tableNames.has(t)), catalog.foreignKeys);
+  const reachable = parentClosure(
+    [...selected].filter((t) => tableNames.has(t)),
+    catalog.foreignKeys,
+  );
 
   // Columns that carry keys must keep their values, or references would break.
   const keyColumns = new Set<string>();
@@ -212,9 +214,7 @@ export function resolvePlan(config: SampleConfig, catalog: Catalog, overrides: {
     }
   }
   if (uncovered.length > 0) {
-    errors.push(
-      `columns matching requireRules have no anonymize rule: ${uncovered.join(", ")} (add a rule, or "keep" to copy them as they are)`,
-    );
+    errors.push(`columns matching requireRules have no anonymize rule: ${uncovered.join(", ")} (add a rule, or "keep" to copy them as they are)`);
   }
 
   errors.push(...checkFileRules(config.files, catalog));
@@ -230,11 +230,5 @@ export function resolvePlan(config: SampleConfig, catalog: Catalog, overrides: {
 
 /** The FKs of a follow table that decide which of its rows are copied. */
 export function followForeignKeys(f: Follow, foreignKeys: ForeignKey[], selected: Set<string>): ForeignKey[] {
-  return foreignKeys.filter(
-    (fk) =>
-      fk.table === f.table &&
-      fk.refTable !== f.table &&
-      selected.has(fk.refTable) &&
-      (!f.via || fk.columns.every((c) => f.via!.includes(c))),
-  );
+  return foreignKeys.filter((fk) => fk.table === f.table && fk.refTable !== f.table && selected.has(fk.refTable) && (!f.via || fk.columns.every((c) => f.via!.includes(c))));
 }

@@ -85,9 +85,7 @@ export async function copySelection(
     const keyed = p.target.primaryKey.length > 0 && p.target.primaryKey.every((c) => p.columns.includes(c));
     if (nullable && keyed) p.fixups.push(fk);
     else {
-      errors.push(
-        `${fk.table}.${fk.name} is part of a reference cycle but neither DEFERRABLE nor nullable on a table with a primary key: rows cannot be ordered`,
-      );
+      errors.push(`${fk.table}.${fk.name} is part of a reference cycle but neither DEFERRABLE nor nullable on a table with a primary key: rows cannot be ordered`);
     }
   }
   if (errors.length > 0) throw new Error(`cannot copy into the target:\n  - ${errors.join("\n  - ")}`);
@@ -197,10 +195,7 @@ async function advanceSequences(target: ClientBase, schema: string, tables: stri
   );
   for (const s of seqs.rows) {
     if (!s.seq) continue;
-    await target.query(
-      `SELECT setval($1::regclass, m) FROM (SELECT max(${quoteIdent(s.col)}) AS m FROM ${qualified(schema, s.tbl)}) x WHERE m IS NOT NULL`,
-      [s.seq],
-    );
+    await target.query(`SELECT setval($1::regclass, m) FROM (SELECT max(${quoteIdent(s.col)}) AS m FROM ${qualified(schema, s.tbl)}) x WHERE m IS NOT NULL`, [s.seq]);
   }
 }
 
@@ -267,7 +262,5 @@ export function decodeCopyRow(line: string): Row {
 
 /** Values into one COPY text-format line (without its newline). */
 export function encodeCopyRow(row: Row): string {
-  return row
-    .map((v) => (v === null ? "\\N" : v.replace(/[\\\n\r\t]/g, (c) => (c === "\\" ? "\\\\" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : "\\t"))))
-    .join("\t");
+  return row.map((v) => (v === null ? "\\N" : v.replace(/[\\\n\r\t]/g, (c) => (c === "\\" ? "\\\\" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : "\\t")))).join("\t");
 }

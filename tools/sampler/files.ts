@@ -182,7 +182,10 @@ export function checkDestination(fromDir: string, toDir: string): { from: string
   if (!fs.statSync(from).isDirectory()) throw new FilesError(`--files ${fromDir}: not a directory`);
   const toAbs = path.resolve(toDir);
   const to = realPathOf(toAbs);
-  for (const [name, candidate] of [["--to", toAbs], ["--to (symlinks resolved)", to]] as const) {
+  for (const [name, candidate] of [
+    ["--to", toAbs],
+    ["--to (symlinks resolved)", to],
+  ] as const) {
     if (isWithin(candidate, from) || isWithin(candidate, fromAbs)) {
       throw new FilesError(`refusing to write into ${toDir}: ${name} ${candidate} is the source vault ${fromDir} or inside it`);
     }

@@ -96,7 +96,10 @@ export const breakable = (fk: ForeignKey): boolean => fk.deferrable || fk.nullab
 export function insertionOrder(tables: string[], foreignKeys: ForeignKey[], canBreak: (fk: ForeignKey) => boolean = breakable): InsertionPlan {
   const set = new Set(tables);
   const relevant = foreignKeys.filter((fk) => set.has(fk.table) && set.has(fk.refTable));
-  const components = stronglyConnectedComponents(tables, relevant.map((fk) => ({ from: fk.table, to: fk.refTable })));
+  const components = stronglyConnectedComponents(
+    tables,
+    relevant.map((fk) => ({ from: fk.table, to: fk.refTable })),
+  );
   const order: string[] = [];
   for (const component of components) {
     if (component.length === 1) {
@@ -108,7 +111,10 @@ export function insertionOrder(tables: string[], foreignKeys: ForeignKey[], canB
     // table when none is ready could put a table before the parent its hard FK needs.)
     const inside = new Set(component);
     const hard = relevant.filter((fk) => inside.has(fk.table) && inside.has(fk.refTable) && fk.table !== fk.refTable && !canBreak(fk));
-    for (const hardComponent of stronglyConnectedComponents(component, hard.map((fk) => ({ from: fk.table, to: fk.refTable })))) {
+    for (const hardComponent of stronglyConnectedComponents(
+      component,
+      hard.map((fk) => ({ from: fk.table, to: fk.refTable })),
+    )) {
       order.push(...[...hardComponent].sort());
     }
   }

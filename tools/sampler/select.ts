@@ -132,8 +132,7 @@ export async function selectRows(
   const root = state(plan.root);
   const total = Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${from(plan.root)}`)).rows[0].n);
   const wanted = total === 0 ? 0 : Math.min(total, Math.max(1, Math.ceil((total * plan.percent) / 100 - 1e-9)));
-  const keyExpr = (alias: string, cols: string[]) =>
-    cols.length === 1 ? `${alias}.${cols[0]}::text` : `ROW(${cols.map((c) => `${alias}.${c}`).join(", ")})::text`;
+  const keyExpr = (alias: string, cols: string[]) => (cols.length === 1 ? `${alias}.${cols[0]}::text` : `ROW(${cols.map((c) => `${alias}.${c}`).join(", ")})::text`);
   const rootKeySql = root.keyColumns.map(columnSql);
   const rootRows = await run(
     `INSERT INTO ${root.temp} (${root.tempColumns}, gen) SELECT ${root.sourceColumns("t")}, 0 FROM ${from(plan.root)} t ORDER BY md5(${keyExpr("t", rootKeySql)} || $1::text) LIMIT $2`,
@@ -228,8 +227,7 @@ function followSql(f: Follow, child: Table, fks: ForeignKey[], parentOf: (fk: Fo
   const conditions: string[] = [];
   const active: string[] = [];
   const matched: string[] = [];
-  const required = (fk: ForeignKey) =>
-    f.match === "any" ? fks.length === 1 : fk.columns.every((c) => child.columns.find((x) => x.name === c)?.notNull);
+  const required = (fk: ForeignKey) => (f.match === "any" ? fks.length === 1 : fk.columns.every((c) => child.columns.find((x) => x.name === c)?.notNull));
   fks.forEach((fk, i) => {
     const parent = parentOf(fk);
     const on = fk.columns.map((c, j) => `p${i}.${parent.col(fk.refColumns[j])} = t.${columnSql(c)}`).join(" AND ");

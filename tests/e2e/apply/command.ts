@@ -65,7 +65,6 @@ export const localCommand: ResourceHandler = {
   },
 };
 
-
 // @pulumi/command's remote Command (https://www.pulumi.com/registry/packages/command/api-docs/remote/command/;
 // source: github.com/pulumi/pulumi-command, provider/pkg/provider/remote/): the same lifecycle as the
 // local one, each command run in one SSH session on `connection` (host, port default 22, user default
@@ -94,8 +93,14 @@ function sshInterpreter(connection: Record<string, any> | undefined, ctx: Pick<A
   return { interpreter: args, cleanup, env: connection.agentSocketPath ? { SSH_AUTH_SOCK: String(connection.agentSocketPath) } : {} };
 }
 
-async function runRemote(command: string, inputs: Record<string, any>, ctx: Pick<ApplyContext, "name">, extraEnv: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
-  if (inputs.environment && Object.keys(inputs.environment).length) throw new Error(`${ctx.name} (command:remote:Command): the applier does not map environment (sshd's AcceptEnv)`);
+async function runRemote(
+  command: string,
+  inputs: Record<string, any>,
+  ctx: Pick<ApplyContext, "name">,
+  extraEnv: Record<string, string> = {},
+): Promise<{ stdout: string; stderr: string }> {
+  if (inputs.environment && Object.keys(inputs.environment).length)
+    throw new Error(`${ctx.name} (command:remote:Command): the applier does not map environment (sshd's AcceptEnv)`);
   const ssh = sshInterpreter(inputs.connection, ctx);
   try {
     // PULUMI_COMMAND_STDOUT/STDERR go over SetEnv in the provider; the lab's scripts do not read them.

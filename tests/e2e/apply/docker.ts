@@ -188,9 +188,9 @@ function labelMap(labels: { label: string; value: string }[] | undefined, where:
  * resource_docker_service_structures.go). The API takes durations in nanoseconds.
  */
 export function goDurationNs(value: string | undefined, where: string): number {
-  if (value === undefined || value === "" ) return 0;
+  if (value === undefined || value === "") return 0;
   if (value === "0") return 0;
-  const unit: Record<string, number> = { ns: 1, us: 1e3, "µs": 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+  const unit: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
   let total = 0;
   let consumed = 0;
@@ -475,7 +475,7 @@ async function containerLogsTail(c: Docker.Container): Promise<string> {
     const buf = (await c.logs({ stdout: true, stderr: true, tail: 20 })) as unknown as Buffer;
     // Multiplexed stream: 8-byte frame headers; strip them to the text.
     const out: string[] = [];
-    for (let i = 0; i + 8 <= buf.length; ) {
+    for (let i = 0; i + 8 <= buf.length;) {
       const len = buf.readUInt32BE(i + 4);
       out.push(buf.subarray(i + 8, i + 8 + len).toString("utf8"));
       i += 8 + len;
@@ -640,7 +640,10 @@ const container: ResourceHandler = {
         for (const n of networks) {
           await docker.getNetwork(n.name).connect({
             Container: created.id,
-            EndpointConfig: { Aliases: n.aliases, IPAMConfig: (n as any).ipv4Address || (n as any).ipv6Address ? { IPv4Address: (n as any).ipv4Address, IPv6Address: (n as any).ipv6Address } : undefined },
+            EndpointConfig: {
+              Aliases: n.aliases,
+              IPAMConfig: (n as any).ipv4Address || (n as any).ipv6Address ? { IPv4Address: (n as any).ipv4Address, IPv6Address: (n as any).ipv6Address } : undefined,
+            },
           });
         }
       }
@@ -663,7 +666,9 @@ const container: ResourceHandler = {
         }
         if (Date.now() > deadline) {
           const last = health.Log?.[health.Log.length - 1];
-          return fail(`container failed to be in healthy state within ${timeoutSeconds}s (health ${health.Status}${last ? `, last check exit ${last.ExitCode}: ${String(last.Output).trim().slice(0, 300)}` : ""})`);
+          return fail(
+            `container failed to be in healthy state within ${timeoutSeconds}s (health ${health.Status}${last ? `, last check exit ${last.ExitCode}: ${String(last.Output).trim().slice(0, 300)}` : ""})`,
+          );
         }
         await sleep(1000);
       }
@@ -679,7 +684,12 @@ const container: ResourceHandler = {
         ...inputs,
         name: info.Name.replace(/^\//, ""),
         restart: inputs.restart ?? "no",
-        networkDatas: Object.entries(info.NetworkSettings.Networks ?? {}).map(([networkName, n]) => ({ networkName, ipAddress: n.IPAddress, gateway: n.Gateway, macAddress: n.MacAddress })),
+        networkDatas: Object.entries(info.NetworkSettings.Networks ?? {}).map(([networkName, n]) => ({
+          networkName,
+          ipAddress: n.IPAddress,
+          gateway: n.Gateway,
+          macAddress: n.MacAddress,
+        })),
       },
     };
   },
@@ -781,7 +791,11 @@ export function serviceSpec(inputs: Record<string, any>, where: string): Record<
   const t = inputs.taskSpec ?? {};
   strictKeys(t, ["containerSpec", "resources", "networksAdvanceds", "placement", "restartPolicy", "forceUpdate"], `${where} taskSpec`);
   const cs = t.containerSpec ?? {};
-  strictKeys(cs, ["image", "commands", "args", "env", "labels", "healthcheck", "mounts", "configs", "secrets", "capAdds", "capDrops", "user", "dir", "hostname", "stopGracePeriod"], `${where} taskSpec.containerSpec`);
+  strictKeys(
+    cs,
+    ["image", "commands", "args", "env", "labels", "healthcheck", "mounts", "configs", "secrets", "capAdds", "capDrops", "user", "dir", "hostname", "stopGracePeriod"],
+    `${where} taskSpec.containerSpec`,
+  );
   const env = cs.env ? Object.entries(cs.env as Record<string, string>).map(([k, v]) => `${k}=${v}`) : undefined;
   let healthCheck: Record<string, unknown> | undefined;
   if (cs.healthcheck) {
@@ -824,7 +838,11 @@ export function serviceSpec(inputs: Record<string, any>, where: string): Record<
   let placement: Record<string, unknown> | undefined;
   if (t.placement) {
     strictKeys(t.placement, ["constraints", "prefs", "maxReplicas"], `${where} taskSpec.placement`);
-    placement = { Constraints: t.placement.constraints, Preferences: (t.placement.prefs ?? []).map((p: string) => ({ Spread: { SpreadDescriptor: p } })), MaxReplicas: t.placement.maxReplicas };
+    placement = {
+      Constraints: t.placement.constraints,
+      Preferences: (t.placement.prefs ?? []).map((p: string) => ({ Spread: { SpreadDescriptor: p } })),
+      MaxReplicas: t.placement.maxReplicas,
+    };
   }
   let restartPolicy: Record<string, unknown> | undefined;
   if (t.restartPolicy) {
@@ -1096,4 +1114,3 @@ export const dockerHandlers: HandlerRegistry = {
   "docker:index/secret:Secret": secret,
   "docker:index/service:Service": service,
 };
-

@@ -164,7 +164,16 @@ describe("applier core", () => {
 
   test("deletionOrder honours dependencies over creation order", () => {
     const e = (urn: string, dependencies: string[] = [], parent?: string): StateEntry => ({
-      urn, type: "t", name: urn, id: urn, inputs: {}, outputs: {}, dependencies, parent, protect: false, deleteBeforeReplace: false,
+      urn,
+      type: "t",
+      name: urn,
+      id: urn,
+      inputs: {},
+      outputs: {},
+      dependencies,
+      parent,
+      protect: false,
+      deleteBeforeReplace: false,
     });
     // "x" was created last but "y" (created earlier, e.g. kept across an update) depends on it.
     const order = deletionOrder([e("net"), e("y", ["x", "net"]), e("x", ["net"])]).map((x) => x.urn);
@@ -175,9 +184,9 @@ describe("applier core", () => {
     const calls: Call[] = [];
     await expect(apply({ a: { size: 1, colour: "red" } }, calls)).rejects.toThrow(/fake:index:Thing "a": input "colour" not mapped/);
     expect(calls).toEqual([]);
-    await expect(
-      applyStack({ stack: "t", program: program({ a: { size: 1 } }), stateFile: path.join(dir, "u.json"), handlers: {} }),
-    ).rejects.toThrow(/fake:index:Thing "a": the e2e applier has no handler/);
+    await expect(applyStack({ stack: "t", program: program({ a: { size: 1 } }), stateFile: path.join(dir, "u.json"), handlers: {} })).rejects.toThrow(
+      /fake:index:Thing "a": the e2e applier has no handler/,
+    );
   });
 
   test("outputs of secret inputs and additionalSecretOutputs stay secret; StackReference reads another stack's state", async () => {
@@ -222,7 +231,10 @@ describe("applier core", () => {
 
 describe("random handlers", () => {
   test("RandomPassword honours length and classes; bcryptHash matches result", async () => {
-    const { outputs } = await randomHandlers["random:index/randomPassword:RandomPassword"].create({ length: 24, special: false }, { urn: "u", name: "p", stack: "t", log: () => {} });
+    const { outputs } = await randomHandlers["random:index/randomPassword:RandomPassword"].create(
+      { length: 24, special: false },
+      { urn: "u", name: "p", stack: "t", log: () => {} },
+    );
     expect(outputs.result).toMatch(/^[A-Za-z0-9]{24}$/);
     expect(bcrypt.compareSync(outputs.result, outputs.bcryptHash)).toBe(true);
     const s = randomString({ length: 12, upper: false, lower: false, numeric: false, overrideSpecial: "!", minSpecial: 3 });
@@ -238,7 +250,13 @@ describe("tls handlers", () => {
     expect(caKey.outputs.privateKeyPem).toMatch(/^-----BEGIN EC PRIVATE KEY-----/);
     expect(caKey.outputs.publicKeyOpenssh).toMatch(/^ecdsa-sha2-nistp256 /);
     const ca = await tlsHandlers["tls:index/selfSignedCert:SelfSignedCert"].create(
-      { privateKeyPem: caKey.outputs.privateKeyPem, isCaCertificate: true, subject: { commonName: "test CA", organization: "twinstack" }, validityPeriodHours: 24, allowedUses: ["cert_signing", "crl_signing"] },
+      {
+        privateKeyPem: caKey.outputs.privateKeyPem,
+        isCaCertificate: true,
+        subject: { commonName: "test CA", organization: "twinstack" },
+        validityPeriodHours: 24,
+        allowedUses: ["cert_signing", "crl_signing"],
+      },
       ctx,
     );
     const key = await tlsHandlers["tls:index/privateKey:PrivateKey"].create({ algorithm: "ECDSA", ecdsaCurve: "P256" }, ctx);
@@ -247,7 +265,13 @@ describe("tls handlers", () => {
       ctx,
     );
     const cert = await tlsHandlers["tls:index/locallySignedCert:LocallySignedCert"].create(
-      { certRequestPem: csr.outputs.certRequestPem, caPrivateKeyPem: caKey.outputs.privateKeyPem, caCertPem: ca.outputs.certPem, validityPeriodHours: 12, allowedUses: ["digital_signature", "key_encipherment", "server_auth"] },
+      {
+        certRequestPem: csr.outputs.certRequestPem,
+        caPrivateKeyPem: caKey.outputs.privateKeyPem,
+        caCertPem: ca.outputs.certPem,
+        validityPeriodHours: 12,
+        allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
+      },
       ctx,
     );
     const caX = new X509Certificate(ca.outputs.certPem);

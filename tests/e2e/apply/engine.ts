@@ -78,7 +78,10 @@ export interface DestroyOptions {
 
 /** A failed apply or destroy: the message names every failure; `log` is what was done before. */
 export class ApplyError extends Error {
-  constructor(message: string, public readonly log: string[]) {
+  constructor(
+    message: string,
+    public readonly log: string[],
+  ) {
     super(message);
   }
 }
@@ -207,7 +210,12 @@ function defaultProvider(pkg: string, config: Record<string, string>, overrides?
   return { urn: `default_${pkg}`, type: `${PROVIDER_PREFIX}${pkg}`, inputs };
 }
 
-function providerFor(entry: { type: string; provider?: string }, providers: Map<string, StateEntry>, config: Record<string, string>, overrides?: Record<string, Record<string, unknown>>): ProviderRef {
+function providerFor(
+  entry: { type: string; provider?: string },
+  providers: Map<string, StateEntry>,
+  config: Record<string, string>,
+  overrides?: Record<string, Record<string, unknown>>,
+): ProviderRef {
   if (!entry.provider) return defaultProvider(packageOf(entry.type), config, overrides);
   const urn = providerUrn(entry.provider);
   const found = providers.get(urn);
@@ -468,7 +476,10 @@ export async function applyStack(opts: ApplyOptions): Promise<ApplyResult> {
   const toDelete = [...leftover.filter((e) => !e.type.startsWith(PROVIDER_PREFIX)), ...replacedOld];
   if (errors.length) {
     // Like the engine after a failed update: nothing more is deleted; what exists stays in state.
-    const kept = [...leftover.filter((e) => !registered.has(e.urn)), ...[...leftover, ...replacedOld].filter((e) => registered.has(e.urn)).map((e) => ({ ...e, pendingDelete: true }))];
+    const kept = [
+      ...leftover.filter((e) => !registered.has(e.urn)),
+      ...[...leftover, ...replacedOld].filter((e) => registered.has(e.urn)).map((e) => ({ ...e, pendingDelete: true })),
+    ];
     writeState(opts.stateFile, { stack: opts.stack, resources: [...created, ...kept], outputs: old.outputs });
     throw new ApplyError(`apply of stack "${opts.stack}" failed:\n${errors.map((e) => `  ${e}`).join("\n")}`, log);
   }

@@ -144,10 +144,10 @@ async function lockDatabase(c: Client, database: string): Promise<void> {
 async function grantMembership(c: Client, role: string, member: string): Promise<boolean> {
   if (role === member) return false;
   const hasSetOption = (await c.query("SELECT 1 FROM information_schema.columns WHERE table_name='pg_auth_members' AND column_name='set_option'")).rowCount! > 0;
-  const isMember = await c.query(
-    `SELECT 1 FROM pg_auth_members WHERE pg_get_userbyid(roleid) = $1 AND pg_get_userbyid(member) = $2${hasSetOption ? " AND set_option" : ""}`,
-    [role, member],
-  );
+  const isMember = await c.query(`SELECT 1 FROM pg_auth_members WHERE pg_get_userbyid(roleid) = $1 AND pg_get_userbyid(member) = $2${hasSetOption ? " AND set_option" : ""}`, [
+    role,
+    member,
+  ]);
   if (isMember.rowCount! > 0) return false;
   await c.query(`GRANT ${ident(role)} TO ${ident(member)}`);
   return true;
@@ -294,7 +294,10 @@ const database: ResourceHandler = {
     }).catch((err) => {
       throw new Error(`${ctx.name} (postgresql Database): error creating database ${JSON.stringify(name)}: ${(err as Error).message}`);
     });
-    return { id: name, outputs: { ...inputs, name, owner: inputs.owner || pgTarget(ctx.provider).username, template: inputs.template ?? "template0", encoding: inputs.encoding ?? "UTF8" } };
+    return {
+      id: name,
+      outputs: { ...inputs, name, owner: inputs.owner || pgTarget(ctx.provider).username, template: inputs.template ?? "template0", encoding: inputs.encoding ?? "UTF8" },
+    };
   },
   /** Rename, owner, connection limit, allow connections, is_template in place (resourcePostgreSQLDatabaseUpdate). */
   async update(id, olds, news, oldOutputs, ctx) {
@@ -468,7 +471,9 @@ const extension: ResourceHandler = {
     await inTransaction(ctx.provider, db, (c) => c.query(sql)).catch((err) => {
       throw new Error(`${ctx.name} (postgresql Extension): creating ${inputs.name} in ${db}: ${(err as Error).message}`);
     });
-    const row = await onConnection(ctx.provider, db, (c) => c.query("SELECT e.extversion, n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = $1", [inputs.name]));
+    const row = await onConnection(ctx.provider, db, (c) =>
+      c.query("SELECT e.extversion, n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = $1", [inputs.name]),
+    );
     return { id: `${db}.${inputs.name}`, outputs: { ...inputs, database: db, version: row.rows[0]?.extversion, schema: row.rows[0]?.nspname } };
   },
   /** ALTER EXTENSION ... SET SCHEMA / UPDATE TO for a changed schema or version. */

@@ -238,7 +238,19 @@ function certOutputs(inputs: Record<string, any>, cert: x509.X509Certificate) {
 }
 
 export const selfSignedCert: ResourceHandler = {
-  mappedInputs: ["privateKeyPem", "subject", "validityPeriodHours", "earlyRenewalHours", "allowedUses", "isCaCertificate", "dnsNames", "ipAddresses", "uris", "setSubjectKeyId", "setAuthorityKeyId"],
+  mappedInputs: [
+    "privateKeyPem",
+    "subject",
+    "validityPeriodHours",
+    "earlyRenewalHours",
+    "allowedUses",
+    "isCaCertificate",
+    "dnsNames",
+    "ipAddresses",
+    "uris",
+    "setSubjectKeyId",
+    "setAuthorityKeyId",
+  ],
   async create(inputs) {
     const { keys, signingAlgorithm, keyAlgorithm } = await webKeys(inputs.privateKeyPem);
     const isCa = inputs.isCaCertificate === true;
