@@ -9,6 +9,8 @@ import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import { renderRunnerCloudInit } from "./render/cloudInit";
 import { InvariantError } from "./render/invariant";
+import { EPHEMERAL_TAG } from "../model/labels";
+import { runnerMachineName } from "../model/names";
 
 /** Arguments of {@link RunnerFleet}. */
 export interface RunnerFleetArgs {
@@ -47,8 +49,8 @@ export interface RunnerFleetArgs {
   sshKeys: string[];
 }
 
-/** Tag (DO) / label (hcloud) every runner machine carries; the isolation policy looks for it. */
-export const EPHEMERAL_TAG = "ephemeral";
+// EPHEMERAL_TAG (model/labels.ts): the tag (DO) / label (hcloud) every runner machine carries; the pack looks for it.
+export { EPHEMERAL_TAG };
 
 const NAME_RE = /^[a-z][a-z0-9-]*[a-z0-9]$/;
 const CIDR_RE = /^(?:\d{1,3}(?:\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/;
@@ -85,7 +87,7 @@ export class RunnerFleet extends pulumi.ComponentResource {
     const addresses: pulumi.Output<string>[] = [];
 
     if (args.count > 0) {
-      const machineName = (i: number) => `${args.namePrefix}-${i}`;
+      const machineName = (i: number) => runnerMachineName(args.namePrefix, i);
       // One user data per machine: the runner name is inside. The token is inside too, so the
       // whole document is a secret (it is also ForceNew: a new token replaces the machines).
       const userData = (i: number) =>
@@ -205,7 +207,7 @@ function validate(name: string, args: RunnerFleetArgs): void {
   if (args.count === 0) return;
   // Machine names are hostnames and runner names: no '_' (an app name may have one).
   if (!NAME_RE.test(args.namePrefix)) fail(`namePrefix must be lower-case letters, digits and '-' (a hostname), got ${JSON.stringify(args.namePrefix)}`);
-  const longest = `${args.namePrefix}-${args.count - 1}`;
+  const longest = runnerMachineName(args.namePrefix, args.count - 1);
   if (longest.length > 63) fail(`machine name ${JSON.stringify(longest)} is longer than 63 characters`);
   if (!CIDR_RE.test(args.adminCidr ?? "")) fail(`adminCidr must be a CIDR such as 203.0.113.0/24, got ${JSON.stringify(args.adminCidr)}`);
   if (/\/0$/.test(args.adminCidr)) fail(`adminCidr ${args.adminCidr} would open SSH to the whole internet`);

@@ -28,3 +28,9 @@ export const LABELS = {
   /** The VRRP router id of a node's keepalived (Swarm node label). */
   routerId: "twinstack.vrrp-router-id",
 } as const;
+
+/**
+ * The tag (DigitalOcean) or label key with value "true" (Hetzner) that marks a CI runner machine
+ * ephemeral: the fleet sets it, the pack's runners-ephemeral rule requires it.
+ */
+export const EPHEMERAL_TAG = "ephemeral";

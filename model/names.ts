@@ -48,3 +48,19 @@ export function previewRedisPrefix(slug: string): string {
 export function dedicatedRedisUrl(): string {
   return `redis://redis:${REDIS_PORT}`;
 }
+
+/** `<prefix>-runner`: the name prefix of an env's CI runner machines (RunnerFleetArgs.namePrefix). */
+export function runnerNamePrefix(prefix: string): string {
+  return `${prefix}-runner`;
+}
+
+/** `<runnerPrefix>-<i>`: the machine (droplet/server) name of runner `i` (0-based) of a fleet. */
+export function runnerMachineName(runnerPrefix: string, index: number): string {
+  return `${runnerPrefix}-${index}`;
+}
+
+/**
+ * Matches every {@link runnerMachineName} of a {@link runnerNamePrefix} (`...-runner-<i>`). A
+ * {@link hostServerName} matches only when the host itself is named `runner-<digits>`.
+ */
+export const RUNNER_MACHINE_NAME_RE = /(^|-)runner-\d+$/;

@@ -11,7 +11,7 @@ import { LABEL_RE, SSH_KEY_RE, VERSION_RE } from "./hostValues";
 import { IFACE_RE } from "./hostValues";
 import { StackConfig } from "./schema";
 import { isWellFormedUnicode } from "./slug";
-import { hostServerName, namePrefix } from "./names";
+import { hostServerName, namePrefix, runnerMachineName, runnerNamePrefix } from "./names";
 
 /**
  * Upper bounds of counts and sizes (documented in the README). A bigger value is a typo or would
@@ -420,7 +420,7 @@ export function validateStack(c: StackConfig, ctx: ValidateContext): string[] {
     ]);
   }
   if (c.runners.count > 0 && !c.app && ctx.stack !== undefined) {
-    const longest = `${ctx.stack}-${c.env}-runner-${c.runners.count - 1}`;
+    const longest = runnerMachineName(runnerNamePrefix(namePrefix(ctx.stack, c.env)), c.runners.count - 1);
     if (!HOST_LABEL_RE.test(ctx.stack) || longest.length > 63)
       at(["runners", "count"], `the runner machines are named after the stack, ${longest}: a host name of letters, digits and "-", at most 63 characters`);
   }

@@ -2,11 +2,13 @@
 // so scaling the fleet to zero leaves nothing running and nothing billed.
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { physicalName, T } from "./lib/resources";
+import { EPHEMERAL_TAG } from "../model/labels";
+import { RUNNER_MACHINE_NAME_RE } from "../model/names";
 
-/** The tag (DigitalOcean) or label key with value "true" (Hetzner) that marks a runner machine ephemeral. */
-export const EPHEMERAL = "ephemeral";
-/** Runner machines are named <app>-<env>-runner-<i>; provisioned hosts <app>-<env>-host-<name>. */
-const RUNNER_NAME = /(^|-)runner-\d+$/;
+/** The tag (DigitalOcean) or label key with value "true" (Hetzner) that marks a runner machine ephemeral (model/labels.ts). */
+export const EPHEMERAL = EPHEMERAL_TAG;
+/** Runner machines are named model/names.ts runnerMachineName (<app>-<env>-runner-<i>); provisioned hosts hostServerName. */
+const RUNNER_NAME = RUNNER_MACHINE_NAME_RE;
 
 /** Resources that attach an address or a disk to a machine, and the property naming the machine. */
 const ATTACHMENTS: Record<string, { key: string; what: string }> = {

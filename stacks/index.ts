@@ -7,7 +7,7 @@ import { composeHosts } from "./hosts";
 import { composeInstance } from "./instance";
 import { composePreview } from "./preview";
 import { composeRunners } from "./runners";
-import { namePrefix } from "../model/names";
+import { namePrefix, runnerNamePrefix } from "../model/names";
 import { composeTenants } from "./tenants";
 
 /**
@@ -37,7 +37,7 @@ function composeStack(loaded: LoadedConfig): Record<string, unknown> {
     Object.assign(outputs, instanceOutputs, hosts.outputs, { tenants: tenants.tenants });
   }
   const appName = c.app?.name ?? loaded.stack;
-  const fleet = composeRunners(loaded, `${namePrefix(appName, c.env)}-runner`);
+  const fleet = composeRunners(loaded, runnerNamePrefix(namePrefix(appName, c.env)));
   outputs.runnerAddresses = fleet.addresses;
   return outputs;
 }

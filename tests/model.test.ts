@@ -1,7 +1,9 @@
 // The model's derived facts (issue 15): one definition each, used by the program and the policy pack.
 import { DATA_PORTS, MQTT_TLS_PORT, POSTGRES_PORT, REDIS_PORT } from "../model/ports";
 import { MOSQUITTO, POSTGRES, REDIS } from "../model/images";
-import { dedicatedRedisUrl, hostServerName, previewRedisPrefix, redisKeyPrefix } from "../model/names";
+import { dedicatedRedisUrl, hostServerName, namePrefix, previewRedisPrefix, redisKeyPrefix, RUNNER_MACHINE_NAME_RE, runnerMachineName, runnerNamePrefix } from "../model/names";
+import { EPHEMERAL } from "../policy/runners";
+import { EPHEMERAL_TAG } from "../components/runnerFleet";
 import { redisServer } from "../model/claims";
 import { LABELS } from "../model/labels";
 import { stackConfigSchema } from "../model/schema";
@@ -31,5 +33,19 @@ describe("model: ports, names, labels", () => {
     const keys = Object.values(LABELS);
     expect(keys.every((k) => k.startsWith("twinstack."))).toBe(true);
     expect(new Set(keys).size).toBe(keys.length);
+  });
+});
+
+describe("model: runner machine names", () => {
+  it("names runner machines so the pack's runner rule finds them, and never a provisioned host", () => {
+    const prefix = namePrefix("gigi", "dev");
+    const runners = [0, 1, 12].map((i) => runnerMachineName(runnerNamePrefix(prefix), i));
+    expect(runners).toEqual(["gigi-dev-runner-0", "gigi-dev-runner-1", "gigi-dev-runner-12"]);
+    for (const name of runners) expect(RUNNER_MACHINE_NAME_RE.test(name)).toBe(true);
+    for (const host of ["node1", "runner", "runner-a"]) expect(RUNNER_MACHINE_NAME_RE.test(hostServerName(prefix, host))).toBe(false);
+  });
+
+  it("gives the fleet and the pack one ephemeral tag", () => {
+    expect(EPHEMERAL).toBe(EPHEMERAL_TAG);
   });
 });
