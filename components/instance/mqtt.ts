@@ -46,8 +46,9 @@ export function declareMqtt(ctx: InstanceContext): InstanceMqtt | undefined {
     keyFile: `${certs}/server.key`,
     persistenceDir: `${MOSQUITTO.paths.data}/`,
   });
-  // Mosquitto 2 reads certificates after dropping root to 1883:1883: the files must be its own.
-  const mosquittoUser = { uid: 1883, gid: 1883 };
+  // Mosquitto 2 reads certificates after dropping root to its own user (model/images.ts MOSQUITTO.user): the files must be its own.
+  const [uid, gid] = MOSQUITTO.user!.split(":").map(Number);
+  const mosquittoUser = { uid, gid };
   const data = ctx.volume("mqtt-data");
   ctx.put("mqtt", {
     name: `${prefix}-mqtt`,
