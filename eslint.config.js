@@ -7,6 +7,8 @@
 //   policy/      model/ and its own dependencies (policy/package.json): stack files are read with the
 //                model's schema and validation (policy/programConfig.ts), never stacks/
 //   tools/       anything but tests/ (the plan's engine, tools/harness/, is product code)
+//   tools/sampler/  its own package (tools/sampler/package.json): its own files only, nothing outside
+//                the folder (tests/samplerPackage.test.ts checks the packages it imports are declared)
 //   tests/       anything
 // Import specifiers are matched as written (relative paths), with .gitignore-style patterns
 // (https://eslint.org/docs/latest/rules/no-restricted-imports#patterns).
@@ -25,6 +27,13 @@ const STACKS_FROM_MODEL = into(
   "the model and the policy pack do not depend on stacks/: the config's schema and validation are model/ (model/schema.ts, model/config.ts)",
 );
 const COMPONENTS = into("components", "the model and the policy pack do not depend on components/: move the shared fact into model/");
+
+// The sampler's files sit in one flat folder, so any `../` import leaves the package.
+const OUT_OF_SAMPLER = {
+  group: ["../*", "../**"],
+  message: "the sampler is its own package (tools/sampler/package.json): it imports only its own files and the packages it declares",
+  allowTypeImports: false,
+};
 
 const restrict = (...patterns) => ({ "@typescript-eslint/no-restricted-imports": ["error", { patterns }] });
 
@@ -59,11 +68,7 @@ module.exports = tseslint.config(
   { files: ["stacks/**/*.ts", "index.ts"], rules: restrict(TOOLS, POLICY, TESTS) },
   { files: ["components/**/*.ts", "stacks/**/*.ts", "index.ts"], ignores: ["components/workload.ts"], rules: ONE_WORKLOAD_HELPER },
   { files: ["policy/**/*.ts"], rules: restrict(STACKS_FROM_MODEL, COMPONENTS, TOOLS, TESTS) },
-  {
-    files: ["tools/**/*.ts"],
-    // The sampler's benchmark seeds a PostgreSQL server with the tests' fixtures; the sampler is
-    // becoming its own package, which takes them along (issue 15).
-    ignores: ["tools/bench-sample.ts"],
-    rules: restrict(TESTS),
-  },
+  { files: ["tools/**/*.ts"], rules: restrict(TESTS) },
+  // After the tools/ entry: its options replace that entry's for the sampler's files.
+  { files: ["tools/sampler/**/*.ts"], rules: restrict(OUT_OF_SAMPLER) },
 );

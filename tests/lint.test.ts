@@ -53,6 +53,11 @@ const cases: [string, string][] = [
   /* 19 */ ["stacks/example.ts", 'import { Container } from "@pulumi/docker";\nnew Container("c", { image: "x" });\n'],
   /* 20 */ ["components/workload.ts", 'import * as docker from "@pulumi/docker";\nnew docker.Container("c", { image: "x" });\nnew docker.Service("s", {});\n'],
   /* 21 */ ["components/example.ts", 'import * as docker from "@pulumi/docker";\nnew docker.Volume("v", {});\nnew docker.Network("n", {});\n'],
+  /* 22 */ ["tools/sampler/example.ts", 'import { fromCaller } from "../cli";\nvoid fromCaller;\n'],
+  /* 23 */ ["tools/sampler/example.ts", 'import type { StackConfig } from "../../model/schema";\nexport type X = StackConfig;\n'],
+  /* 24 */ ["tools/sampler/example.ts", TESTS.replace("../tests", "../../tests")],
+  /* 25 */ ["tools/sampler/example.ts", 'import { parseConfig } from "./config";\nimport { Client } from "pg";\nvoid parseConfig; void Client;\n'],
+  /* 26 */ ["tools/example.ts", 'import { runSample } from "./sampler/run";\nvoid runSample;\n'],
 ];
 
 let results: string[][];
@@ -81,6 +86,17 @@ describe("import boundaries", () => {
 
   it("lets stacks/ import components/ and the model, tools/ import stacks/, and tests import anything", () => {
     expect([results[12], results[13], results[14]]).toEqual([[], [], []]);
+  });
+});
+
+describe("the sampler package (tools/sampler/)", () => {
+  it("refuses any import leaving tools/sampler/ (tools/, the model, tests/), even a type", () => {
+    for (const i of [22, 23, 24])
+      expect({ source: cases[i][1], errors: results[i] }).toEqual({ source: cases[i][1], errors: [expect.stringContaining("the sampler is its own package")] });
+  });
+
+  it("lets it import its own files and packages, and tools/ import the sampler", () => {
+    expect([results[25], results[26]]).toEqual([[], []]);
   });
 });
 

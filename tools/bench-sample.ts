@@ -8,8 +8,8 @@
 import { pipeline } from "node:stream/promises";
 import { Client } from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
-import { MAKAPIX_SCHEMA, MAKAPIX_TABLES, seedMakapix } from "../tests/support/makapixSchema";
-import { startPgServer } from "../tests/support/pgServer";
+import { MAKAPIX_SCHEMA, MAKAPIX_TABLES, seedMakapix } from "./makapixSchema";
+import { startPgServer } from "./pgServer";
 import { qualified, quoteIdent, readCatalog } from "./sampler/catalog";
 import { parseConfig } from "./sampler/config";
 import { runSample } from "./sampler/run";
