@@ -203,7 +203,7 @@ export function stackClaims(config: StackConfig, opts: { stack?: string } = {}):
     }
   }
 
-  // A moving hcloud floating IP: keepalived (components/vipPair.ts) on each VIP node, VRRP over the
+  // A moving hcloud floating IP: keepalived (components/virtualIp.ts) on each VIP node, VRRP over the
   // env's private network, with this router id.
   if (cloudVipFailover(config)) {
     const nodes = cloudVipNodes(config);

@@ -23,7 +23,7 @@ export const HCLOUD_NETWORK_ZONES: Readonly<Record<string, string>> = {
 /**
  * The hosts that may hold a cloud VIP (vip.mode hcloud/digitalocean), highest priority first:
  * vip.nodes, else every host provisioned on the VIP's cloud (else the first host, which validation
- * then refuses). Two or more hcloud nodes get keepalived failover (components/vipPair.ts), which
+ * then refuses). Two or more hcloud nodes get keepalived failover (components/virtualIp.ts), which
  * needs the private network and the API token (vip.apiTokenKey).
  */
 export function cloudVipNodes(config: Pick<StackConfig, "vip" | "hosts">): string[] {

@@ -425,7 +425,10 @@ describe("renderPreviewRoute", () => {
         "\tredir * /preview/feat-login/ 308",
         "}",
         "handle_path /preview/feat-login/* {",
-        "\treverse_proxy app-preview-feat-login:3000",
+        "\treverse_proxy app-preview-feat-login:3000 {",
+        // The same upstream retry as the site routes: a preview's replaced app answers, not 502.
+        "\t\tlb_try_duration 5s",
+        "\t}",
         "}",
         "",
       ].join("\n"),

@@ -41,11 +41,12 @@ test("gigi prod against a git ref: a release and gitea switched off, resource by
   const out = run.stdout.slice(run.stdout.indexOf("Against HEAD:"));
   // Removed: Gitea's service, data and config volumes, its runner's service and volume. Changed: the app
   // image, the app service (APP_VERSION) and the Caddyfile (no /gitea/ route) of the proxy on each of
-  // the four VIP nodes: declared in the container's uploads (which the engine ignores once the
-  // container exists) and on the stdin of the node's config Command, which installs it and reloads Caddy.
-  expect(out).toMatch(/^Against HEAD: 0 to add, 5 to remove, 10 to change, \d+ unchanged/);
+  // the four VIP nodes: on the stdin of the node's config Command, which installs it and reloads Caddy.
+  // The container's own uploads change too, but they are under its ignoreChanges (pulumi up leaves
+  // them), so the container is not listed: a reviewer is not told it would be replaced.
+  expect(out).toMatch(/^Against HEAD: 0 to add, 5 to remove, 6 to change, \d+ unchanged/);
   for (const node of ["turing1", "turing2", "turing3", "turing4"]) {
-    expect(out).toContain(`  ~ docker:index/container:Container  gigi-prod-proxy-caddy-${node}\n`);
+    expect(out).not.toContain(`  ~ docker:index/container:Container  gigi-prod-proxy-caddy-${node}\n`);
     expect(out).toContain(`  ~ command:local:Command  gigi-prod-proxy-caddy-config-${node}\n      stdin: [secret] => [secret] (changed)\n`);
   }
   expect(out).toContain("  - docker:index/service:Service  gigi-prod-gitea\n");
@@ -93,4 +94,41 @@ test("diffPlans compares secrets without showing them", () => {
     { path: "b", before: "1", after: "2" },
   ]);
   expect(JSON.stringify(d)).not.toMatch(/hunter/);
+});
+
+test("diffPlans leaves out differences under a resource's ignoreChanges, as pulumi up does", () => {
+  const before = [{ type: "docker:index/container:Container", name: "caddy", inputs: { uploads: [{ content: "a" }], image: "caddy:2.8" } }];
+  const sameImage = [{ ...before[0], inputs: { uploads: [{ content: "b" }], image: "caddy:2.8" }, ignoreChanges: ["uploads"] }];
+  expect(diffPlans(before, sameImage)).toMatchObject({ changed: [], unchanged: 1 });
+  const newImage = [{ ...sameImage[0], inputs: { uploads: [{ content: "b" }], image: "caddy:2.9" } }];
+  expect(diffPlans(before, newImage).changed).toEqual([
+    { type: "docker:index/container:Container", name: "caddy", changes: [{ path: "image", before: '"caddy:2.8"', after: '"caddy:2.9"' }] },
+  ]);
+  // Without the option the same upload change is reported.
+  expect(diffPlans(before, [{ ...sameImage[0], ignoreChanges: undefined }]).changed[0].changes[0].path).toBe("uploads[0].content");
+});
+
+test("diffPlans matches a renamed component through its alias: the same resource, not removed and added", () => {
+  const old = [
+    { type: "twinstack:index:SharedPostgresDb", name: "myapp-prod-db", parent: "prod", inputs: {} },
+    { type: "postgresql:index/database:Database", name: "myapp-prod-db-database", parent: "myapp-prod-db", inputs: { name: "myapp_prod" } },
+  ];
+  const now = [
+    { type: "twinstack:index:PostgresDatabase", name: "myapp-prod-db", parent: "prod", inputs: {}, aliases: [{ type: "twinstack:index:SharedPostgresDb", name: "myapp-prod-db" }] },
+    old[1],
+  ];
+  const d = diffPlans(old, now);
+  expect(d).toMatchObject({ added: [], removed: [], changed: [], unchanged: 2 });
+  expect(d.renamed).toEqual([{ type: "twinstack:index:PostgresDatabase", name: "myapp-prod-db", was: "twinstack:index:SharedPostgresDb" }]);
+  // Without the alias it would read as a replacement.
+  expect(diffPlans(old, [{ ...now[0], aliases: undefined }, old[1]])).toMatchObject({ added: [{ name: "myapp-prod-db" }], removed: [{ name: "myapp-prod-db" }] });
+});
+
+test("plan --json carries each resource's ignoreChanges and alias type, so a saved plan diffs like a git ref", () => {
+  const run = runPlanCli(["-s", "prod", "--json"]);
+  expect(run.status).toBe(0);
+  const resources = JSON.parse(run.stdout).resources as { type: string; name: string; ignoreChanges?: string[]; aliases?: { type: string; name: string }[] }[];
+  expect(resources.find((r) => r.type === "twinstack:index:PostgresDatabase")?.aliases).toEqual([{ type: "twinstack:index:SharedPostgresDb", name: "myapp-prod-db" }]);
+  expect(resources.find((r) => r.type === "twinstack:index:VirtualIp")?.aliases).toEqual([{ type: "twinstack:index:VipPair", name: "myapp-prod-vip" }]);
+  expect(resources.find((r) => /proxy-caddy-node1$/.test(r.name))?.ignoreChanges).toEqual(["uploads"]);
 });

@@ -10,12 +10,12 @@ import { formatGroup, groupViolations } from "../policy/summary";
 // The planner, the diff and the harness load the Pulumi SDK and the program (~1.5 s of CPU): they are
 // required once the command line parsed (loadPlanner), so --help and usage errors answer without them.
 let { describeFailure, isUserError, parentName, planStack, readPolicyConfig } = {} as typeof import("./planner");
-let { diffPlans, formatDiff, readPlanJson, stackFileAtRef } = {} as typeof import("./planDiff");
+let { diffPlans, formatDiff, readPlanJson, stackFileAtRef, toDiffResource } = {} as typeof import("./planDiff");
 let { SecretValue } = {} as typeof import("./harness");
 function loadPlanner(): void {
   /* eslint-disable @typescript-eslint/no-require-imports */
   ({ describeFailure, isUserError, parentName, planStack, readPolicyConfig } = require("./planner") as typeof import("./planner"));
-  ({ diffPlans, formatDiff, readPlanJson, stackFileAtRef } = require("./planDiff") as typeof import("./planDiff"));
+  ({ diffPlans, formatDiff, readPlanJson, stackFileAtRef, toDiffResource } = require("./planDiff") as typeof import("./planDiff"));
   ({ SecretValue } = require("./harness") as typeof import("./harness"));
   /* eslint-enable @typescript-eslint/no-require-imports */
 }
@@ -78,14 +78,14 @@ function fail(message: string): never {
 
 /** The resources of the plan to compare with: a saved plan JSON, or this stack's files at a git ref. */
 async function diffAgainst(against: string, plan: StackPlan, args: Args): Promise<PlanDiff> {
-  const now = plan.resources.map((r) => ({ type: r.type, name: r.name, parent: parentName(plan.resources, r.parent) || undefined, inputs: r.inputs }));
+  const now = plan.resources.map((r) => toDiffResource(r, parentName(plan.resources, r.parent)));
   const file = fromCaller("plan", against);
   if (fs.existsSync(file) && fs.statSync(file).isFile()) return diffPlans(readPlanJson(file), now);
   const copy = stackFileAtRef(plan.stackFile, against);
   try {
     const before = await planStack({ stack: args.stack!, stackFile: copy.file, runPolicyPack: false });
     return diffPlans(
-      before.resources.map((r) => ({ type: r.type, name: r.name, parent: parentName(before.resources, r.parent) || undefined, inputs: r.inputs })),
+      before.resources.map((r) => toDiffResource(r, parentName(before.resources, r.parent))),
       now,
     );
   } finally {
@@ -134,7 +134,7 @@ async function main(): Promise<number> {
     const json = {
       stack: plan.stack,
       stackFile: plan.stackFile,
-      resources: plan.resources.map((r) => ({ type: r.type, name: r.name, parent: parentName(plan.resources, r.parent) || undefined, inputs: r.inputs })),
+      resources: plan.resources.map((r) => toDiffResource(r, parentName(plan.resources, r.parent))),
       outputs: plan.outputs,
       violations: plan.violations,
       ...(diff ? { diff } : {}),

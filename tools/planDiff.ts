@@ -15,6 +15,42 @@ export interface DiffResource {
   name: string;
   parent?: string;
   inputs: Record<string, unknown>;
+  /**
+   * The resource's `ignoreChanges` paths (Pulumi resource option): a difference under one of them is
+   * left out, as `pulumi up` leaves it (https://www.pulumi.com/docs/iac/concepts/options/ignorechanges/).
+   */
+  ignoreChanges?: string[];
+  /** Older type/name pairs its `aliases` let the engine match old state by (a renamed component). */
+  aliases?: { type: string; name: string }[];
+}
+
+/** The type and name of an alias URN, `urn:pulumi:<stack>::<project>::<parentType$...$type>::<name>`. */
+export function aliasTypeAndName(urn: string): { type: string; name: string } | undefined {
+  const m = /^urn:pulumi:[^:]*::[^:]*::(.+?)::(.*)$/.exec(urn);
+  if (!m) return undefined;
+  const chain = m[1].split("$");
+  return { type: chain[chain.length - 1], name: m[2] };
+}
+
+/** A planned resource (tools/harness PlannedResource) as the diff sees it; `parent` is its parent's name. */
+export function toDiffResource(
+  r: { type: string; name: string; inputs: Record<string, unknown>; opts?: { ignoreChanges?: string[] }; aliases?: string[] },
+  parent: string | undefined,
+): DiffResource {
+  const aliases = (r.aliases ?? []).map(aliasTypeAndName).filter((a): a is { type: string; name: string } => a !== undefined && (a.type !== r.type || a.name !== r.name));
+  return {
+    type: r.type,
+    name: r.name,
+    parent: parent || undefined,
+    inputs: r.inputs,
+    ...(r.opts?.ignoreChanges?.length ? { ignoreChanges: r.opts.ignoreChanges } : {}),
+    ...(aliases.length ? { aliases } : {}),
+  };
+}
+
+/** Whether an input path (`uploads[0].content`) lies under an ignoreChanges path (`uploads`). */
+function ignored(pathText: string, ignore: string[] | undefined): boolean {
+  return (ignore ?? []).some((p) => pathText === p || pathText.startsWith(`${p}.`) || pathText.startsWith(`${p}[`));
 }
 
 export interface InputChange {
@@ -27,6 +63,8 @@ export interface InputChange {
 export interface PlanDiff {
   added: DiffResource[];
   removed: DiffResource[];
+  /** Resources found in the old plan under an alias (a renamed type): the same resource, not a replacement. */
+  renamed: { type: string; name: string; was: string }[];
   changed: { type: string; name: string; changes: InputChange[] }[];
   unchanged: number;
 }
@@ -69,11 +107,29 @@ const keyOf = (r: DiffResource) => `${r.type}\0${r.parent ?? ""}\0${r.name}`;
 export function diffPlans(before: DiffResource[], after: DiffResource[]): PlanDiff {
   const old = new Map(before.map((r) => [keyOf(r), r]));
   const now = new Map(after.map((r) => [keyOf(r), r]));
-  const diff: PlanDiff = { added: [], removed: [], changed: [], unchanged: 0 };
-  for (const [key, r] of now) if (!old.has(key)) diff.added.push(r);
-  for (const [key, r] of old) if (!now.has(key)) diff.removed.push(r);
+  const diff: PlanDiff = { added: [], removed: [], renamed: [], changed: [], unchanged: 0 };
+  // What each new resource was in the old plan: same type/parent/name, else one of its aliases.
+  const matched = new Map<string, DiffResource>();
+  const claimed = new Set<string>();
   for (const [key, r] of now) {
-    const was = old.get(key);
+    if (old.has(key)) {
+      matched.set(key, old.get(key)!);
+      claimed.add(key);
+      continue;
+    }
+    const viaAlias = (r.aliases ?? []).map((a) => keyOf({ ...r, type: a.type, name: a.name })).find((k) => old.has(k) && !now.has(k) && !claimed.has(k));
+    if (viaAlias === undefined) {
+      diff.added.push(r);
+      continue;
+    }
+    const was = old.get(viaAlias)!;
+    matched.set(key, was);
+    claimed.add(viaAlias);
+    diff.renamed.push({ type: r.type, name: r.name, was: was.type === r.type ? was.name : was.type });
+  }
+  for (const [key, r] of old) if (!claimed.has(key)) diff.removed.push(r);
+  for (const [key, r] of now) {
+    const was = matched.get(key);
     if (!was) continue;
     const a = new Map<string, { shown: string; compare: string }>();
     const b = new Map<string, { shown: string; compare: string }>();
@@ -84,6 +140,7 @@ export function diffPlans(before: DiffResource[], after: DiffResource[]): PlanDi
       const x = a.get(p);
       const y = b.get(p);
       if (x?.compare === y?.compare) continue;
+      if (ignored(p, r.ignoreChanges)) continue;
       if (x?.shown === SECRET && y?.shown === SECRET && (x.compare === UNKNOWN_SECRET || y.compare === UNKNOWN_SECRET)) continue;
       const secretChange = x?.shown === SECRET && y?.shown === SECRET;
       changes.push({ path: p, before: x?.shown ?? "(none)", after: secretChange ? `${SECRET} (changed)` : (y?.shown ?? "(none)") });
@@ -101,6 +158,7 @@ function short(text: string): string {
 
 export function formatDiff(diff: PlanDiff, against: string): string {
   const lines = [`Against ${against}: ${diff.added.length} to add, ${diff.removed.length} to remove, ${diff.changed.length} to change, ${diff.unchanged} unchanged`];
+  for (const r of diff.renamed) lines.push(`  = ${r.type}  ${r.name}  (was ${r.was}: the same resource, matched through its alias)`);
   for (const r of diff.added) lines.push(`  + ${r.type}  ${r.name}`);
   for (const r of diff.removed) lines.push(`  - ${r.type}  ${r.name}`);
   for (const c of diff.changed) {

@@ -363,5 +363,17 @@ export function renderPreviewRoute(args: { slug: string; upstream: string }): st
   const upstream = checkUpstream(args.upstream, `preview ${show(slug)}`);
   const prefix = `${PREVIEW_PATH_PREFIX}/${slug}`;
   // Imported inside the dev site block, so the site's basic auth and headers cover these routes too.
-  return [`# preview ${slug}`, `handle ${prefix} {`, `\tredir * ${prefix}/ 308`, "}", `handle_path ${prefix}/* {`, `\treverse_proxy ${upstream}`, "}", ""].join("\n");
+  // The same upstream retry as every site route (UPSTREAM_TRY_DURATION): a preview's app replaced by a new push answers, not 502.
+  return [
+    `# preview ${slug}`,
+    `handle ${prefix} {`,
+    `\tredir * ${prefix}/ 308`,
+    "}",
+    `handle_path ${prefix}/* {`,
+    `\treverse_proxy ${upstream} {`,
+    `\t\tlb_try_duration ${UPSTREAM_TRY_DURATION}`,
+    "\t}",
+    "}",
+    "",
+  ].join("\n");
 }

@@ -147,7 +147,7 @@ export function renderRunnerBootstrapScript(args: RunnerCloudInitArgs): string {
     [
       "#!/bin/bash",
       `# Installs and registers a ${args.forge} Actions runner. Rendered by twinstack`,
-      "# (components/render/cloudInit.ts); cloud-init runs it once as root ('install'), systemd runs",
+      "# (components/render/runnerCloudInit.ts, body scripts/runner-bootstrap.sh); cloud-init runs it once as root ('install'), systemd runs",
       "# it on every service start ('run'). The registration token is only read from TOKEN_FILE.",
       "set -euo pipefail",
       "umask 077",
