@@ -38,6 +38,7 @@ import { MODULE_AUTH, MODULE_OK, renderBlackboxConfig } from "./render/blackbox"
 import { AlertThresholds, ProbeGroup, renderAlertRules, renderPrometheusConfig } from "./render/prometheus";
 import { Runtime, WorkloadLimits, WorkloadSpec, declareWorkload } from "./workload";
 import { LABELS } from "../model/labels";
+import { MONITORING_PORTS } from "../model/ports";
 
 /**
  * Image references of the monitoring parts (defaults: model/images.ts MONITORING_IMAGES; the facts the
@@ -101,16 +102,14 @@ export interface MonitoringArgs {
 
 /** USER nobody of the prom/* images, uid 65534 in their busybox base. */
 const NOBODY = 65534;
-/**
- * Prometheus's HTTP port in its container, on the env network only (prom/prometheus image,
- * https://github.com/prometheus/prometheus/blob/main/Dockerfile: EXPOSE 9090).
- */
-export const PROMETHEUS_PORT = 9090;
-const ALERTMANAGER_PORT = 9093;
-const BLACKBOX_PORT = 9115;
-const NODE_EXPORTER_PORT = 9100;
-const CADVISOR_PORT = 8080;
-const POSTGRES_EXPORTER_PORT = 9187;
+// The monitoring images' ports, on the env network only (model/ports.ts MONITORING_PORTS, cited there).
+/** Prometheus's HTTP port in its container (model/ports.ts MONITORING_PORTS.prometheus). */
+export const PROMETHEUS_PORT = MONITORING_PORTS.prometheus;
+const ALERTMANAGER_PORT = MONITORING_PORTS.alertmanager;
+const BLACKBOX_PORT = MONITORING_PORTS.blackbox;
+const NODE_EXPORTER_PORT = MONITORING_PORTS.nodeExporter;
+const CADVISOR_PORT = MONITORING_PORTS.cadvisor;
+const POSTGRES_EXPORTER_PORT = MONITORING_PORTS.postgresExporter;
 
 /** The probe targets of a stack's sites; pure, so the program and tests agree on them. */
 export function siteProbeTargets(a: {

@@ -42,3 +42,14 @@ export const DATA_PORTS: readonly { port: number; what: string }[] = [
   { port: REDIS_PORT, what: "Redis" },
   { port: MQTT_PLAIN_PORT, what: "plain MQTT" },
 ];
+
+/**
+ * The HTTP ports of the monitoring images inside their containers (env network only, never published):
+ * - prometheus 9090: https://github.com/prometheus/prometheus/blob/main/Dockerfile (EXPOSE 9090)
+ * - alertmanager 9093: https://github.com/prometheus/alertmanager/blob/main/Dockerfile (EXPOSE 9093)
+ * - blackbox 9115: https://github.com/prometheus/blackbox_exporter/blob/master/Dockerfile (EXPOSE 9115)
+ * - nodeExporter 9100: https://github.com/prometheus/node_exporter/blob/master/Dockerfile (EXPOSE 9100)
+ * - cadvisor 8080: https://github.com/google/cadvisor/blob/master/docs/runtime_options.md (`--port`, default 8080)
+ * - postgresExporter 9187: https://github.com/prometheus-community/postgres_exporter/blob/master/Dockerfile (EXPOSE 9187)
+ */
+export const MONITORING_PORTS = { prometheus: 9090, alertmanager: 9093, blackbox: 9115, nodeExporter: 9100, cadvisor: 8080, postgresExporter: 9187 } as const;
