@@ -13,7 +13,7 @@ import { renderAlertRules, renderPrometheusConfig, SEED_THRESHOLDS } from "../..
 import { MODULE_AUTH, MODULE_OK, renderBlackboxConfig } from "../../components/render/blackbox";
 import { renderAlertmanagerConfig } from "../../components/render/alertmanager";
 import { startCaddy, RunningCaddy } from "./caddy";
-import { Daemon, describeRun, freePort, removeDir, requireBinary, run, startDaemon, tmpDir, waitForTcp } from "./util";
+import { Daemon, describeRun, freePort, makeSelfSigned, removeDir, requireBinary, run, startDaemon, tmpDir, waitForTcp } from "./util";
 
 let dir: string;
 beforeAll(() => {
@@ -233,32 +233,7 @@ describe("a real Prometheus + blackbox exporter + Alertmanager against a real Ca
     await new Promise((r) => (webhook ? webhook.close(r) : r(undefined)));
   });
 
-  async function selfSigned(name: string, days: number) {
-    const certFile = path.join(dir, `${name}.crt`);
-    const keyFile = path.join(dir, `${name}.key`);
-    const r = await run(requireBinary("openssl"), [
-      "req",
-      "-x509",
-      "-new",
-      "-nodes",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-keyout",
-      keyFile,
-      "-out",
-      certFile,
-      "-days",
-      String(days),
-      "-subj",
-      `/CN=${name}`,
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-    ]);
-    if (r.code !== 0) throw new Error(describeRun("openssl", r));
-    return { certFile, keyFile };
-  }
+  const selfSigned = (name: string, days: number) => makeSelfSigned(dir, name, { days, extensions: ["subjectAltName=IP:127.0.0.1"] });
 
   test("the certificate-expiry alert fires for the 2-day certificate only and reaches the webhook", async () => {
     const [shortPort, longPort, blackboxPort, prometheusPort, alertmanagerPort, webhookPort] = await Promise.all([

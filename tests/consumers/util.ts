@@ -164,7 +164,7 @@ export interface KeyPair {
   keyFile: string;
 }
 
-const CERT_DAYS = "2";
+const CERT_DAYS = 2;
 
 async function openssl(args: string[], cwd: string): Promise<void> {
   const bin = requireBinary("openssl");
@@ -172,8 +172,17 @@ async function openssl(args: string[], cwd: string): Promise<void> {
   if (r.code !== 0) throw new Error(describeRun(`openssl ${args[0]}`, r));
 }
 
-/** A self-signed CA (EC P-256) in dir: <name>.crt and <name>.key. */
-export async function makeCa(dir: string, name: string, commonName = `${name} test CA`): Promise<KeyPair> {
+export interface SelfSignedOptions {
+  /** Subject CN; default the name. */
+  commonName?: string;
+  /** Validity in days; default 2. */
+  days?: number;
+  /** openssl -addext values, e.g. "subjectAltName=IP:127.0.0.1". */
+  extensions?: string[];
+}
+
+/** A self-signed certificate (EC P-256) in dir: <name>.crt and <name>.key. */
+export async function makeSelfSigned(dir: string, name: string, opts: SelfSignedOptions = {}): Promise<KeyPair> {
   const certFile = path.join(dir, `${name}.crt`);
   const keyFile = path.join(dir, `${name}.key`);
   await openssl(
@@ -191,17 +200,19 @@ export async function makeCa(dir: string, name: string, commonName = `${name} te
       "-out",
       certFile,
       "-days",
-      CERT_DAYS,
+      String(opts.days ?? CERT_DAYS),
       "-subj",
-      `/CN=${commonName}`,
-      "-addext",
-      "basicConstraints=critical,CA:TRUE",
-      "-addext",
-      "keyUsage=critical,keyCertSign,cRLSign",
+      `/CN=${opts.commonName ?? name}`,
+      ...(opts.extensions ?? []).flatMap((e) => ["-addext", e]),
     ],
     dir,
   );
   return { certFile, keyFile };
+}
+
+/** A self-signed CA (EC P-256) in dir: <name>.crt and <name>.key. */
+export function makeCa(dir: string, name: string, commonName = `${name} test CA`): Promise<KeyPair> {
+  return makeSelfSigned(dir, name, { commonName, extensions: ["basicConstraints=critical,CA:TRUE", "keyUsage=critical,keyCertSign,cRLSign"] });
 }
 
 export interface CertOptions {
@@ -231,6 +242,9 @@ export async function makeCert(dir: string, name: string, ca: KeyPair, opts: Cer
     ["req", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-keyout", keyFile, "-out", csrFile, "-subj", `/CN=${opts.commonName}`],
     dir,
   );
-  await openssl(["x509", "-req", "-in", csrFile, "-CA", ca.certFile, "-CAkey", ca.keyFile, "-CAcreateserial", "-out", certFile, "-days", CERT_DAYS, "-extfile", extFile], dir);
+  await openssl(
+    ["x509", "-req", "-in", csrFile, "-CA", ca.certFile, "-CAkey", ca.keyFile, "-CAcreateserial", "-out", certFile, "-days", String(CERT_DAYS), "-extfile", extFile],
+    dir,
+  );
   return { certFile, keyFile };
 }
