@@ -67,11 +67,11 @@ function validate(args: PreviewRouteScriptArgs): void {
   if (args.snippet.includes("\0")) fail("snippet contains a NUL byte");
 }
 
-// The bodies are scripts/preview-route-add.sh and preview-route-remove.sh (docs/ARCHITECTURE.md,
-// "Shell scripts"); this writes their header.
+// The bodies are scripts/preview-route-add.sh and preview-route-remove.sh, each after the shared
+// scripts/preview-route-prologue.sh (docs/ARCHITECTURE.md, "Shell scripts"); this writes their header.
 function render(file: string, what: string, args: PreviewRouteScriptArgs, extra: [string, string][]): string {
   return renderScriptFile(
-    file,
+    ["preview-route-prologue.sh", file],
     ["#!/bin/sh", `# ${what} Rendered by twinstack (components/render/previewRoute.ts).`, "set -eu", ""],
     [["slug", args.slug], ["previews_dir", args.previewsDir], ["proxy_label", args.proxyLabel], ["caddy_config", CADDY_CONFIG_PATH], ["label_key", PROXY_LABEL_KEY], ...extra],
   );

@@ -42,9 +42,10 @@ export function scriptBody(file: string): string {
 /**
  * A rendered script: `lines` (shebang, comments, `set` flags: the renderer's own), then one
  * `NAME='value'` line per setting (`prefix` before each, e.g. "readonly "), then the body of
- * scripts/<file> unchanged.
+ * scripts/<file> unchanged. `file` may list several files: their bodies follow one another in
+ * that order (a prologue that scripts share, still shipped inside each self-contained script).
  */
-export function renderScriptFile(file: string, lines: string[], settings: [string, string][], prefix = ""): string {
+export function renderScriptFile(file: string | string[], lines: string[], settings: [string, string][], prefix = ""): string {
   const header = [...lines, ...settings.map(([k, v]) => `${prefix}${k}=${shQuote(v)}`)];
-  return header.map((l) => l + "\n").join("") + scriptBody(file);
+  return header.map((l) => l + "\n").join("") + (Array.isArray(file) ? file : [file]).map(scriptBody).join("");
 }

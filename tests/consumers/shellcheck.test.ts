@@ -10,7 +10,7 @@
 
 import * as fs from "fs";
 import * as path from "path";
-import { BODY_MARKER } from "../../components/render/scriptFile";
+import { BODY_MARKER, scriptBody } from "../../components/render/scriptFile";
 import { RunnerCloudInitArgs, renderRunnerBootstrapScript } from "../../components/render/cloudInit";
 import { renderAssignScript, renderCloudVipEntrypoint } from "../../components/render/cloudVip";
 import { renderPreviewRoute } from "../../components/render/caddyfile";
@@ -108,11 +108,21 @@ describe("shellcheck gate", () => {
     ["vip-notify-master.sh", () => renderAssignScript({ provider: "hcloud", ip: "4711", serverId: "4242", tokenFile: "/etc/keepalived/token" })],
   ];
 
+  // A shared prologue (a body the renderer puts before another script's own) has no case of its
+  // own: the rendered scripts that carry it check it.
+  const PROLOGUES = ["preview-route-prologue.sh"];
+
   it("covers every settings script file in scripts/ (each has a rendered case here)", () => {
     const files = findShellScripts(path.join(REPO, "scripts")).filter(
-      (f) => f !== "runner-bootstrap.sh" && fs.readFileSync(path.join(REPO, "scripts", f), "utf8").includes(BODY_MARKER),
+      (f) => f !== "runner-bootstrap.sh" && !PROLOGUES.includes(f) && fs.readFileSync(path.join(REPO, "scripts", f), "utf8").includes(BODY_MARKER),
     );
     expect(files.sort()).toEqual(rendered.map(([name]) => name).sort());
+  });
+
+  it.each(PROLOGUES)("ships the prologue %s inside a rendered case, before that script's own body", (prologue) => {
+    const carriers = rendered.filter(([, render]) => render().includes(scriptBody(prologue)));
+    expect(carriers.length).toBeGreaterThan(0);
+    for (const [name, render] of carriers) expect(render().endsWith(scriptBody(prologue) + scriptBody(name))).toBe(true);
   });
 
   it.each(rendered)("passes the rendered %s", async (name, render) => {
