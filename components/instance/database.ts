@@ -3,6 +3,7 @@
 //   dedicated  in a container of the env's own (PostgresDatabase's dedicated mode);
 //   ha         on an HA cluster of the env's own (etcd + Patroni + HAProxy, components/haPostgres.ts)
 //              declared first on the env network, then used like a shared server through HAProxy.
+import * as pulumi from "@pulumi/pulumi";
 import { HA_POSTGRES_HOST, HaPostgres, SUPERUSER } from "../haPostgres";
 import { PostgresDatabase } from "../postgresDatabase";
 import { databaseName as physicalDatabaseName } from "../../model/names";
@@ -26,27 +27,35 @@ export function declareDatabase(ctx: InstanceContext): InstanceDatabase {
   const db = args.database;
   const databaseName = physicalDatabaseName(args.appName, args.env);
   const common = { databaseName, protect: args.protect, extensions: db.extensions, connectionLimit: db.connectionLimit };
+  // The shared and ha variants alike: the database on a server reached through an admin login,
+  // on the variant's port (the app's port too).
+  const onServer = (
+    variant: { template?: pulumi.Input<string>; port: number },
+    login: { host: pulumi.Input<string>; adminUser: pulumi.Input<string>; adminPassword: pulumi.Input<string>; sslmode: pulumi.Input<string>; appHost: pulumi.Input<string> },
+    opts: pulumi.ComponentResourceOptions,
+  ) =>
+    new PostgresDatabase(
+      `${name}-db`,
+      {
+        ...common,
+        mode: "shared",
+        template: variant.template,
+        shared: {
+          host: login.host,
+          port: variant.port,
+          adminUser: login.adminUser,
+          adminPassword: login.adminPassword,
+          sslmode: login.sslmode,
+          appHost: login.appHost,
+          appPort: variant.port,
+        },
+      },
+      opts,
+    );
   switch (db.mode) {
     case "shared":
       return {
-        database: new PostgresDatabase(
-          `${name}-db`,
-          {
-            ...common,
-            mode: "shared",
-            template: db.template,
-            shared: {
-              host: db.host,
-              port: db.port,
-              adminUser: db.adminUser,
-              adminPassword: db.adminPassword,
-              sslmode: db.sslmode,
-              appHost: db.appHost ?? db.host,
-              appPort: db.port,
-            },
-          },
-          { parent },
-        ),
+        database: onServer(db, { host: db.host, adminUser: db.adminUser, adminPassword: db.adminPassword, sslmode: db.sslmode, appHost: db.appHost ?? db.host }, { parent }),
         dbNetworks: db.network ? [db.network] : [],
       };
     case "ha": {
@@ -76,23 +85,10 @@ export function declareDatabase(ctx: InstanceContext): InstanceDatabase {
         { parent },
       );
       return {
-        database: new PostgresDatabase(
-          `${name}-db`,
-          {
-            ...common,
-            mode: "shared",
-            template: db.template,
-            shared: {
-              host: db.adminHost,
-              port: db.port,
-              // The cluster's superuser is the database's admin login (one generated password).
-              adminUser: SUPERUSER,
-              adminPassword: db.superuserPassword,
-              sslmode: "prefer",
-              appHost: HA_POSTGRES_HOST,
-              appPort: db.port,
-            },
-          },
+        database: onServer(
+          db,
+          // The cluster's superuser is the database's admin login (one generated password).
+          { host: db.adminHost, adminUser: SUPERUSER, adminPassword: db.superuserPassword, sslmode: "prefer", appHost: HA_POSTGRES_HOST },
           { parent, dependsOn: [cluster] },
         ),
         dbNetworks: [],
