@@ -8,7 +8,7 @@
 // again on an initialised volume).
 
 import { RenderInvariantError } from "./invariant";
-import { renderScriptFile, shQuote } from "./scriptFile";
+import { renderShScript, shQuote } from "./scriptFile";
 
 /** An extension init script renderer invariant failed (bad or repeated extension name). */
 export class PgInitError extends RenderInvariantError {
@@ -53,9 +53,9 @@ export function renderExtensionsInitScript(extensions: string[]): string {
 
   // Body: scripts/pg-extensions.sh (docs/ARCHITECTURE.md, "Shell scripts"). The names are
   // validated above, so a space-separated list in one variable is exact.
-  return renderScriptFile(
+  return renderShScript(
     "pg-extensions.sh",
-    ["#!/bin/sh", "# Rendered by twinstack; do not edit by hand.", "# Runs once, on the first start with an empty data directory.", "set -eu"],
+    ["Rendered by twinstack; do not edit by hand.", "Runs once, on the first start with an empty data directory."],
     [["extensions", names.join(" ")]],
   );
 }

@@ -16,7 +16,7 @@
 import { RenderInvariantError } from "./invariant";
 import { LABELS } from "../../model/labels";
 import { CADDY } from "../../model/images";
-import { renderScriptFile } from "./scriptFile";
+import { renderShScript } from "./scriptFile";
 
 /** Input of {@link renderPreviewRouteScripts}. */
 export interface PreviewRouteScriptArgs {
@@ -70,10 +70,11 @@ function validate(args: PreviewRouteScriptArgs): void {
 // The bodies are scripts/preview-route-add.sh and preview-route-remove.sh, each after the shared
 // scripts/preview-route-prologue.sh (docs/ARCHITECTURE.md, "Shell scripts"); this writes their header.
 function render(file: string, what: string, args: PreviewRouteScriptArgs, extra: [string, string][]): string {
-  return renderScriptFile(
+  return renderShScript(
     ["preview-route-prologue.sh", file],
-    ["#!/bin/sh", `# ${what} Rendered by twinstack (components/render/previewRoute.ts).`, "set -eu", ""],
+    [`${what} Rendered by twinstack (components/render/previewRoute.ts).`],
     [["slug", args.slug], ["previews_dir", args.previewsDir], ["proxy_label", args.proxyLabel], ["caddy_config", CADDY_CONFIG_PATH], ["label_key", PROXY_LABEL_KEY], ...extra],
+    true,
   );
 }
 

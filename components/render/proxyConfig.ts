@@ -23,7 +23,7 @@
 // it needs `sh`, `cat`, `cp`, `mv`, `chmod`, `mkdir` (the official alpine image has busybox's) and
 // `caddy`; on the machine, `base64 -d` (coreutils, busybox).
 import { RenderInvariantError } from "./invariant";
-import { renderScriptFile } from "./scriptFile";
+import { renderShScript } from "./scriptFile";
 
 /** One file to install in the running Caddy container: absolute path, text, and permission bits. */
 export interface ProxyConfigFile {
@@ -85,19 +85,17 @@ export function renderProxyConfigScript(args: ProxyConfigScriptArgs): string {
   const attempts = args.attempts ?? 5;
   if (!Number.isInteger(attempts) || attempts < 1 || attempts > 60) fail("attempts must be 1..60");
   // Body: scripts/proxy-config.sh (docs/ARCHITECTURE.md, "Shell scripts").
-  return renderScriptFile(
+  return renderShScript(
     "proxy-config.sh",
     [
-      "#!/bin/sh",
-      "# Installs the proxy's files into its running Caddy container and reloads Caddy gracefully.",
-      "# Rendered by twinstack (components/render/proxyConfig.ts). stdin: `<mode> <path> <base64>` per file.",
-      "set -eu",
-      "",
+      "Installs the proxy's files into its running Caddy container and reloads Caddy gracefully.",
+      "Rendered by twinstack (components/render/proxyConfig.ts). stdin: `<mode> <path> <base64>` per file.",
     ],
     [
       ["container", args.containerName],
       ["caddyfile", args.caddyfilePath],
       ["attempts", String(attempts)],
     ],
+    true,
   );
 }

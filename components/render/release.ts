@@ -18,7 +18,7 @@
 // Pre-release backup: `docker exec <backup container> <backup script>`: one verified dump by the
 // env's BackupJob (scripts/backup.sh, same retention), whose exit status is the script's.
 import { RenderInvariantError } from "./invariant";
-import { renderScriptFile, shQuote } from "./scriptFile";
+import { renderShScript, shQuote } from "./scriptFile";
 
 /** Input of {@link renderReleaseScript}: the one-shot container of the release phase. */
 export interface ReleaseScriptArgs {
@@ -63,13 +63,11 @@ export function renderReleaseScript(a: ReleaseScriptArgs): string {
     .sort(([x], [y]) => x.localeCompare(y))
     .flatMap(([k, v]) => ["--label", `${k}=${v}`]);
   const limits = a.limits ? ["--cpus", String(a.limits.cpus), "--memory", `${Math.round(a.limits.memoryMb)}m`] : [];
-  return renderScriptFile(
+  return renderShScript(
     "release.sh",
     [
-      "#!/bin/sh",
-      "# twinstack release phase: run the release command once, fail the deploy when it fails.",
-      "# shellcheck disable=SC1003,SC2016 # the settings are literal words; release.sh evals the lists",
-      "set -eu",
+      "twinstack release phase: run the release command once, fail the deploy when it fails.",
+      "shellcheck disable=SC1003,SC2016 # the settings are literal words; release.sh evals the lists",
     ],
     [
       ["name", a.containerName],
@@ -89,9 +87,9 @@ export function renderPreReleaseBackupScript(backupContainer: string, backupScri
   if (!NAME_RE.test(backupContainer)) throw new RenderInvariantError(`release: invalid backup container name ${JSON.stringify(backupContainer)}`);
   if (!/^\/[A-Za-z0-9._/-]+$/.test(backupScriptPath)) throw new RenderInvariantError(`release: invalid backup script path ${JSON.stringify(backupScriptPath)}`);
   // Body: scripts/pre-release-backup.sh.
-  return renderScriptFile(
+  return renderShScript(
     "pre-release-backup.sh",
-    ["#!/bin/sh", "# twinstack release phase: one verified backup before the release command runs.", "set -eu"],
+    ["twinstack release phase: one verified backup before the release command runs."],
     [
       ["backup_container", backupContainer],
       ["backup_script", backupScriptPath],

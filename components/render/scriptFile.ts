@@ -49,3 +49,12 @@ export function renderScriptFile(file: string | string[], lines: string[], setti
   const header = [...lines, ...settings.map(([k, v]) => `${prefix}${k}=${shQuote(v)}`)];
   return header.map((l) => l + "\n").join("") + (Array.isArray(file) ? file : [file]).map(scriptBody).join("");
 }
+
+/**
+ * A rendered POSIX sh script with the usual header: `#!/bin/sh`, each of `comments` as a `# ` line,
+ * `set -eu`, a blank line when `blankLine` (default false); then the settings and body as
+ * renderScriptFile writes them.
+ */
+export function renderShScript(file: string | string[], comments: string[], settings: [string, string][], blankLine = false): string {
+  return renderScriptFile(file, ["#!/bin/sh", ...comments.map((c) => `# ${c}`), "set -eu", ...(blankLine ? [""] : [])], settings);
+}
