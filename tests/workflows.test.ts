@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from "child_process";
-import { readdirSync, readFileSync } from "fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "fs";
+import { tmpdir } from "os";
 import { join } from "path";
 import { isMap, parse, parseDocument } from "yaml";
 import { previewStackName } from "../model/slug";
@@ -7,6 +8,9 @@ import { previewStackName } from "../model/slug";
 const ROOT = join(__dirname, "..");
 const WORKFLOW_DIR = join(ROOT, ".forgejo", "workflows");
 const PREVIEW_TOOL = "tools/preview-stack-name.ts";
+// How the workflows start it: package.json's script (the build, then the compiled tool in dist/),
+// npm's banner silenced; the second `--` ends the tool's options (a branch may start with "-").
+const PREVIEW_COMMAND = 'npm run --silent preview-stack-name -- -- "$BRANCH"';
 const PULUMI_SUBCOMMANDS = new Set(["preview", "up", "destroy", "stack", "login", "config"]);
 // Subcommands (and `stack` sub-subcommands) that act on one stack: they must name it, never rely on the selected one.
 const STACK_SCOPED = new Set(["preview", "up", "destroy", "config", "stack select", "stack init", "stack output", "stack rm"]);
@@ -121,7 +125,7 @@ function isComputedPreviewStack(name: string, steps: Step[]): boolean {
   const m = /^\$\{\{\s*steps\.([\w-]+)\.outputs\.([\w-]+)\s*\}\}$/.exec(name);
   if (!m) return false;
   const producer = steps.find((s) => s.id === m[1]);
-  return producer !== undefined && (producer.run ?? "").includes(`npx ts-node --swc ${PREVIEW_TOOL}`) && new RegExp(`${m[2]}=.*>>\\s*"\\$GITHUB_OUTPUT"`).test(producer.run ?? "");
+  return producer !== undefined && (producer.run ?? "").includes(PREVIEW_COMMAND) && new RegExp(`${m[2]}=.*>>\\s*"\\$GITHUB_OUTPUT"`).test(producer.run ?? "");
 }
 
 describe("workflow files", () => {
@@ -278,8 +282,7 @@ describe("pulumi commands", () => {
 
 describe("preview stack names", () => {
   test(`${PREVIEW_TOOL} prints previewStackName(branch)`, () => {
-    // The compiled tool (dist/, built by jest's globalSetup): the same code without a compiler start
-    // per branch. The refusal below runs it exactly as the workflow does (npx ts-node --swc).
+    // The compiled tool (dist/, built by jest's globalSetup): the same code without a build per branch.
     const compiledTool = require("../tools/build.js").compiled(PREVIEW_TOOL);
     for (const branch of ["main", "feature/Ünïcode", "123-fix", "a'b\"c$(x)"]) {
       const out = execFileSync(process.execPath, [compiledTool, branch], {
@@ -290,13 +293,38 @@ describe("preview stack names", () => {
     }
   });
 
-  test(`${PREVIEW_TOOL} refuses an empty branch`, () => {
-    const r = spawnSync(join(ROOT, "node_modules", ".bin", "ts-node"), ["--swc", join(ROOT, PREVIEW_TOOL), ""], {
-      cwd: ROOT,
-      encoding: "utf8",
-    });
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/usage/);
+  // Each workflow step that names the preview stack, run as the runner runs it (bash -e, the branch in
+  // env, GITHUB_OUTPUT a file): package.json's script, never ts-node.
+  const producers = [...workflows].flatMap(([file, w]) =>
+    allSteps(w)
+      .filter(({ step }) => (step.run ?? "").includes("preview-stack-name"))
+      .map(({ step }) => [file, step.run ?? ""] as const),
+  );
+
+  test("the workflows start the preview tool through package.json's script, never ts-node", () => {
+    expect(producers.map(([file]) => file).sort()).toEqual(["pr-closed.yml", "pr.yml"]);
+    for (const [, run] of producers) {
+      expect(run).toContain(PREVIEW_COMMAND);
+      expect(run).not.toMatch(/ts-node/);
+    }
+    expect(JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts["preview-stack-name"]).toBe("node tools/build.js && node dist/tools/preview-stack-name.js");
+  });
+
+  test.each(producers)("%s: the step writes name=previewStackName(branch), and fails on an empty branch", (_file, run) => {
+    const dir = mkdtempSync(join(tmpdir(), "twinstack-workflow-"));
+    try {
+      const output = join(dir, "output");
+      const step = (branch: string) => spawnSync("bash", ["-e", "-c", run], { cwd: ROOT, encoding: "utf8", env: { ...process.env, BRANCH: branch, GITHUB_OUTPUT: output } });
+      const branch = "--help'b\"c$(x)";
+      const r = step(branch);
+      expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+      expect(readFileSync(output, "utf8")).toBe(`name=${previewStackName(branch)}\n`);
+      const refused = step("");
+      expect(refused.status).not.toBe(0);
+      expect(refused.stderr).toMatch(/usage/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("the branch reaches the preview tool through env, never inlined into a script", () => {
@@ -320,8 +348,10 @@ describe("npm scripts and secrets", () => {
     for (const [file, w] of workflows) {
       for (const { step } of allSteps(w)) {
         for (const segment of commandSegments(step.run ?? "")) {
-          const [cmd, sub, script] = words(segment);
+          const [cmd, sub, ...rest] = words(segment);
           if (cmd !== "npm") continue;
+          // npm's own options (e.g. --silent) may stand before the script's name.
+          const script = rest.find((w) => !w.startsWith("-"));
           expect(["ci", "test", "run"]).toContain(sub);
           if (sub === "run") expect({ file, script, known: scripts.includes(script) }).toMatchObject({ known: true });
         }

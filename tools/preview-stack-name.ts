@@ -1,7 +1,7 @@
 /**
  * Prints the preview stack name for a branch: `preview-<slug>` (model/slug.ts previewStackName,
  * the same slug the program names the preview's resources and image tag from).
- * Used by the PR workflows: npx ts-node --swc tools/preview-stack-name.ts -- "$BRANCH"
+ * Used by the PR workflows: npm run --silent preview-stack-name -- -- "$BRANCH" (the build, then dist/)
  */
 import { previewStackName } from "../model/slug";
 import { parseCommandLine, UsageError } from "./cli";
