@@ -353,7 +353,7 @@ describe("npm scripts and secrets", () => {
           // npm's own options (e.g. --silent) may stand before the script's name.
           const script = rest.find((w) => !w.startsWith("-"));
           expect(["ci", "test", "run"]).toContain(sub);
-          if (sub === "run") expect({ file, script, known: scripts.includes(script) }).toMatchObject({ known: true });
+          if (sub === "run") expect({ file, script, known: script !== undefined && scripts.includes(script) }).toMatchObject({ known: true });
         }
       }
     }
