@@ -24,8 +24,7 @@ function bigProdStack(dir: string): string {
  * child inherits), into a shell pipe whose reader starts reading only once the plan has exited
  * (the output is then cut short) or after `pauseMs` (the plan is still waiting to write).
  */
-function planThroughSlowReader(script: string, args: string[], pauseMs: number): { code: number | null; stdout: Buffer; stderr: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-pipe-"));
+function planThroughSlowReader(dir: string, script: string, args: string[], pauseMs: number): { code: number | null; stdout: Buffer; stderr: string } {
   const signal = path.join(dir, "exited");
   const parent = `process.stdout.write("x".slice(1));
     require("child_process").spawn(process.execPath, ${JSON.stringify([compiled(script), ...args])}, { stdio: ["ignore", "inherit", "pipe"] })
@@ -39,9 +38,15 @@ function planThroughSlowReader(script: string, args: string[], pauseMs: number):
 }
 
 test("npm run plan -- --json writes a >64 KiB plan whole into a slow pipe", async () => {
+  // The stack file and the exit signal, removed again whatever the outcome.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-cli-"));
-  const file = bigProdStack(dir);
-  const result = planThroughSlowReader(process.env.TWINSTACK_PLAN_SCRIPT ?? "tools/plan.ts", ["-s", "prod", "--config", file, "--json"], 8000);
+  let result: ReturnType<typeof planThroughSlowReader>;
+  try {
+    result = planThroughSlowReader(dir, process.env.TWINSTACK_PLAN_SCRIPT ?? "tools/plan.ts", ["-s", "prod", "--config", bigProdStack(dir), "--json"], 8000);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  expect(fs.existsSync(dir)).toBe(false);
   expect(result.stderr).toBe("");
   expect(result.code).toBe(0);
   expect(result.stdout.length).toBeGreaterThan(200 * 1024);

@@ -28,13 +28,19 @@ function problemsOf(values: Record<string, unknown>, opts: { stack?: string; sec
 const dev = { env: "dev", app: { name: "gigi", image: "gigi:dev" } };
 const withApp = (app: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ ...dev, app: { ...dev.app, ...app }, ...extra });
 
-/** Writes a stack file into a fresh directory (next to copies of `siblings`) and plans it in-process. */
+const planDirs: string[] = [];
+/** Writes a stack file into a fresh directory (next to copies of `siblings`), plans it in-process, removes the directory. */
 async function planFile(stack: string, config: Record<string, unknown>, siblings: string[] = []) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-issue14-"));
-  for (const s of siblings) fs.copyFileSync(path.join(root, s), path.join(dir, path.basename(s)));
-  const file = path.join(dir, `Pulumi.${stack}.yaml`);
-  fs.writeFileSync(file, YAML.stringify({ config: Object.fromEntries(Object.entries(config).map(([k, v]) => [`twinstack:${k}`, v])) }));
-  return planStack({ stack, stackFile: file, projectDir: dir });
+  planDirs.push(dir);
+  try {
+    for (const s of siblings) fs.copyFileSync(path.join(root, s), path.join(dir, path.basename(s)));
+    const file = path.join(dir, `Pulumi.${stack}.yaml`);
+    fs.writeFileSync(file, YAML.stringify({ config: Object.fromEntries(Object.entries(config).map(([k, v]) => [`twinstack:${k}`, v])) }));
+    return await planStack({ stack, stackFile: file, projectDir: dir });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 async function planErrorOf(stack: string, config: Record<string, unknown>, siblings: string[] = []): Promise<string> {
   try {
@@ -350,4 +356,10 @@ describe("kind 7: derived names of distinct inputs stay distinct (or clash visib
       "db.example.com:5432/my_app_dev",
     ]);
   });
+});
+
+// Last in the file (jest runs a file's tests in order): every plan's directory is gone again.
+test("leaves none of the stack directories it planned in behind", () => {
+  expect(planDirs.length).toBeGreaterThan(0);
+  expect(planDirs.filter((d) => fs.existsSync(d))).toEqual([]);
 });
