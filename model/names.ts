@@ -61,6 +61,7 @@ export function runnerMachineName(runnerPrefix: string, index: number): string {
 
 /**
  * Matches every {@link runnerMachineName} of a {@link runnerNamePrefix} (`...-runner-<i>`). A
- * {@link hostServerName} matches only when the host itself is named `runner-<digits>`.
+ * {@link hostServerName} would match only for a host named `...runner-<digits>`, which validation
+ * refuses for a provisioned host (model/validate.ts), so the pack's name test is unambiguous.
  */
 export const RUNNER_MACHINE_NAME_RE = /(^|-)runner-\d+$/;

@@ -11,7 +11,7 @@ import { LABEL_RE, SSH_KEY_RE, VERSION_RE } from "./hostValues";
 import { IFACE_RE } from "./hostValues";
 import { StackConfig } from "./schema";
 import { isWellFormedUnicode } from "./slug";
-import { hostServerName, namePrefix, runnerMachineName, runnerNamePrefix } from "./names";
+import { hostServerName, namePrefix, RUNNER_MACHINE_NAME_RE, runnerMachineName, runnerNamePrefix } from "./names";
 
 /**
  * Upper bounds of counts and sizes (documented in the README). A bigger value is a typo or would
@@ -405,6 +405,13 @@ export function validateStack(c: StackConfig, ctx: ValidateContext): string[] {
         ["hosts", i, "name"],
         `at most ${63 - serverPrefix.length} characters for a provisioned host (its server is named ${serverPrefix}<name>, at most 63), got ${h.name.length}`,
         [["app", "name"]],
+      );
+    // The policy pack tells runner machines (ephemeral: no reserved IP, no volume) by their name,
+    // ...-runner-<i> (model/names.ts): a server must not be named like one.
+    else if (h.provision && RUNNER_MACHINE_NAME_RE.test(serverPrefix + h.name))
+      at(
+        ["hosts", i, "name"],
+        `a provisioned host's server, ${serverPrefix}${h.name}, would end in runner-<digits>, the name of a CI runner machine (which the policy pack holds to be ephemeral): name the host otherwise`,
       );
   });
   // Servers, swarm nodes, HA Postgres members and runner machines are named from <app>-<env>: host

@@ -74,6 +74,24 @@ describe("rules DockerHosts kept as its own checks are config checks now", () =>
     expect(problems).toEqual([expect.stringMatching(/^Pulumi\.prod\.yaml: twinstack:hosts\[0\]\.name: at most 48 characters for a provisioned host/)]);
   });
 
+  it("a provisioned host whose server would be named like a runner machine (...-runner-<digits>)", () => {
+    const provisioned = (name: string, provision: Record<string, unknown> | undefined = { provider: "hcloud", type: "cx22", location: "fsn1" }) =>
+      problemsOf({
+        env: "prod",
+        app,
+        provisioning: { adminCidr: "203.0.113.0/24" },
+        hosts: [host("web1"), { ...host(name), ...(provision ? { docker: undefined, provision } : {}) }],
+      });
+    for (const name of ["runner-1", "ci-runner-42"]) {
+      expect(provisioned(name)).toEqual([
+        `Pulumi.prod.yaml: twinstack:hosts[1].name: a provisioned host's server, gigi-prod-host-${name}, would end in runner-<digits>, the name of a CI runner machine (which the policy pack holds to be ephemeral): name the host otherwise`,
+      ]);
+    }
+    // Not a runner machine's name, or no server of the program's (an existing host).
+    for (const name of ["runner", "runner-a", "runner-1x", "myrunner-1"]) expect(provisioned(name)).toEqual([]);
+    expect(problemsOf({ env: "prod", app, hosts: [host("runner-1")] })).toEqual([]);
+  });
+
   it('an app name with "_" where it names machines (runners, swarm, provisioned hosts)', () => {
     const runners = { count: 2, forgeUrl: "https://git.example.com", adminCidr: "203.0.113.0/24" };
     const named = (values: Record<string, unknown>) => problemsOf(values, ["runnerRegistrationToken"]);
