@@ -222,6 +222,13 @@ export function parseStackConfig(
     else extra.push(key);
   }
 
+  // A `secure:` value nested in a structured key makes the engine mark the whole key secret; the
+  // program cannot keep such a value secret in names, Caddyfiles, scripts and resource inputs, so
+  // it is only accepted where it flows into the app's (secret) environment alone: redis.url. Such a
+  // key gets that one line below: what the schema says of its values (a placeholder while planning,
+  // decrypted text under `pulumi up`) would only echo it.
+  const holdsSecure = Object.keys(structured).filter((key) => isSecret(key) && !SECRET_CAPABLE_KEYS.includes(key));
+
   const result = stackConfigSchema.safeParse(structured, { reportInput: true });
   let config: StackConfig | undefined;
   let tainted: Path[] = [];
@@ -229,6 +236,7 @@ export function parseStackConfig(
   if (!result.success) {
     for (const issue of result.error.issues) {
       const path = issue.path as PropertyKey[];
+      if (holdsSecure.includes(String(path[0]))) continue;
       if (issue.code === "unrecognized_keys") {
         for (const key of issue.keys) {
           const hint = closest(key, knownKeysAt(path));
@@ -251,17 +259,13 @@ export function parseStackConfig(
   }
   // A preview stack with another env: the env-dependent checks would judge the wrong env.
   if (envTainted) tainted.push(["env"]);
-  // A `secure:` value nested in a structured key makes the engine mark the whole key secret; the
-  // program cannot keep such a value secret in names, Caddyfiles, scripts and resource inputs, so
-  // it is only accepted where it flows into the app's (secret) environment alone: redis.url.
-  for (const key of Object.keys(structured)) {
-    if (isSecret(key) && !SECRET_CAPABLE_KEYS.includes(key)) {
-      at(
-        [key],
-        `holds a secure value, which twinstack:${key} cannot keep secret (it reaches names, generated files and plain inputs): ` +
-          "put the secret in a top-level key of its own and refer to it (app.secretEnv, postgres.adminPasswordKey, ...)",
-      );
-    }
+  for (const key of holdsSecure) tainted.push([key]);
+  for (const key of holdsSecure) {
+    at(
+      [key],
+      `holds a secure value, which twinstack:${key} cannot keep secret (it reaches names, generated files and plain inputs): ` +
+        "put the secret in a top-level key of its own and refer to it (app.secretEnv, postgres.adminPasswordKey, ...)",
+    );
   }
   if (!config) throw new ConfigError(problems);
 

@@ -292,6 +292,26 @@ describe("kind 5: secrets in error text and plain outputs", () => {
     expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^Pulumi\\.dev\\.yaml: twinstack:${key}: holds a secure value, which twinstack:${key} cannot keep secret`)));
   });
 
+  it("vip.routerId given as a secure value: one line, naming the key, and the file's other problems still", async () => {
+    const hosts = [
+      { name: "a", docker: "ssh://deploy@a.example.com", address: "203.0.113.1" },
+      { name: "b", docker: "ssh://deploy@b.example.com", address: "203.0.113.2" },
+    ];
+    const vipLine =
+      "Pulumi.dev.yaml: twinstack:vip: holds a secure value, which twinstack:vip cannot keep secret (it reaches names, generated files and plain inputs): " +
+      "put the secret in a top-level key of its own and refer to it (app.secretEnv, postgres.adminPasswordKey, ...)";
+    // As the stack-file reader hands it over (a placeholder) and as `pulumi up` does (the decrypted text).
+    for (const routerId of ["plan-placeholder-secret", "7"]) {
+      expect(problemsOf({ ...dev, hosts, vip: { address: "203.0.113.50", routerId } }, { secret: ["vip"] })).toEqual([vipLine]);
+      expect(problemsOf(withApp({ port: "80a" }, { hosts, vip: { address: "203.0.113.50", routerId } }), { secret: ["vip"] })).toEqual([
+        expect.stringMatching(/^Pulumi\.dev\.yaml: twinstack:app\.port: expected a number/),
+        vipLine,
+      ]);
+    }
+    const message = await planErrorOf("dev", { ...dev, hosts, vip: { address: "203.0.113.50", routerId: { secure: "v1:abc" } } });
+    expect(message.split("\n").filter((l) => l.includes("Pulumi.dev.yaml"))).toEqual([expect.stringMatching(/Pulumi\.dev\.yaml: twinstack:vip: holds a secure value, which/)]);
+  });
+
   it("the plan of a stack with a nested secure proxy header fails on config, never printing the value", async () => {
     const message = await planErrorOf("dev", { ...dev, proxy: { headers: { "X-Token": { secure: "v1:abc" } } } });
     expect(message).toMatch(/^\S*Pulumi\.dev\.yaml: twinstack:proxy: holds a secure value/);
