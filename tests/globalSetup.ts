@@ -1,15 +1,16 @@
 // Once per `jest` run, before any worker starts: bring the compiled program and tools (dist/, see
 // tools/build.js) up to date, so the suites that start the CLIs as processes find them built and
 // no two workers build at once; and give the run a directory for its one PostgreSQL template
-// cluster (tests/support/pgServer.ts: suites copy it instead of running initdb each). The workers
+// cluster (tests/support/pgServer.ts: suites copy it instead of running initdb each, and keep their
+// clusters in it; on a tmpfs when there is one, tests/support/tmpRoot.ts). The workers
 // inherit the environment variable; tests/globalTeardown.ts removes the directory.
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { TEMPLATE_ENV } from "./support/pgServer";
+import { testTmpRoot } from "./support/tmpRoot";
 
 export default async function globalSetup(): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require("../tools/build.js").ensureBuilt();
-  process.env[TEMPLATE_ENV] = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-pg-template-"));
+  process.env[TEMPLATE_ENV] = fs.mkdtempSync(path.join(testTmpRoot(), "twinstack-pg-template-"));
 }

@@ -128,10 +128,12 @@ export async function startPgServer(): Promise<PgServer> {
   const owner = asRoot ? postgresUser() : undefined;
   const asOwner = (bin: string, args: string[]) => (asRoot ? run("runuser", ["-u", "postgres", "--", path.join(binDir, bin), ...args]) : run(path.join(binDir, bin), args));
 
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-pg-"));
+  const template = templateDir();
+  // In a jest run the cluster lives in the run's template directory (tests/globalSetup.ts puts that
+  // on a tmpfs when the machine has one), beside the template it copies.
+  const dir = fs.mkdtempSync(path.join(template ?? os.tmpdir(), "twinstack-pg-"));
   const dataDir = path.join(dir, "data");
   const user = "twinstack_test";
-  const template = templateDir();
   const password = template ? undefined : `pw-${Math.random().toString(36).slice(2)}`;
   const pwFile = path.join(dir, "pwfile");
   if (password) fs.writeFileSync(pwFile, password + "\n", { mode: 0o600 });

@@ -3,10 +3,10 @@
 // older good one.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { Client } from "pg";
 import { PgServer, startPgServer } from "../support/pgServer";
+import { testTmpRoot } from "../support/tmpRoot";
 
 const scripts = path.join(__dirname, "..", "..", "scripts");
 const backupSh = path.join(scripts, "backup.sh");
@@ -37,7 +37,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  backupDir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-backups-"));
+  backupDir = fs.mkdtempSync(path.join(testTmpRoot(), "twinstack-backups-"));
 });
 
 afterEach(() => {

@@ -6,9 +6,9 @@ import { createHash } from "crypto";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import * as http from "http";
 import { AddressInfo, createServer, Socket } from "net";
-import { tmpdir } from "os";
 import { join } from "path";
 import { ProxySite } from "../../components/render/caddyfile";
+import { testTmpRoot } from "../support/tmpRoot";
 
 export const CADDY_BIN = process.env.CADDY_BIN ?? "/usr/bin/caddy";
 
@@ -22,7 +22,7 @@ export function requireCaddy(): string {
 
 /** A temp dir plus an environment that keeps Caddy's data, config and autosave inside it. */
 function caddySandbox(): { dir: string; env: NodeJS.ProcessEnv } {
-  const dir = mkdtempSync(join(tmpdir(), "twinstack-caddy-"));
+  const dir = mkdtempSync(join(testTmpRoot(), "twinstack-caddy-"));
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     HOME: dir,

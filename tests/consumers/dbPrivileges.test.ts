@@ -6,12 +6,12 @@
 // sessions (the running app, the admin) stay connected throughout. Issue 13 kind 3.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { Client } from "pg";
 import { runSample } from "../../tools/sampler/run";
 import { parseConfig } from "../../tools/sampler/config";
 import { PgServer, startPgServer } from "../support/pgServer";
+import { testTmpRoot } from "../support/tmpRoot";
 
 const scripts = path.join(__dirname, "..", "..", "scripts");
 const backupSh = path.join(scripts, "backup.sh");
@@ -89,7 +89,7 @@ function sh(script: string, env: NodeJS.ProcessEnv, args: string[] = []) {
 
 beforeAll(async () => {
   pg = await startPgServer();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-dbpriv-"));
+  dir = fs.mkdtempSync(path.join(testTmpRoot(), "twinstack-dbpriv-"));
   await once(pg.url("postgres"), (c) => c.query(`CREATE ROLE ${ADMIN} LOGIN CREATEDB CREATEROLE PASSWORD '${ADMIN_PW}'`));
   await declareEnvDatabase("gigi_prod", ["pg_trgm"]);
   await appSchema("gigi_prod");

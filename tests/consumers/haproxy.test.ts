@@ -20,11 +20,27 @@ import { Daemon, describeRun, freePort, removeDir, requireBinary, run, startDaem
 let haproxy: string;
 let dir: string;
 
+// The two live scenarios below each wait for HAProxy's health checks to settle (inter 3s, rise 2 in
+// the rendered config): both start here, side by side, while the config checks run; each test
+// awaits its own scenario and makes its assertions. Everything started is stopped in afterAll.
+let routing: Promise<RoutingScenario>;
+let oneDown: Promise<OneDownScenario>;
+const live: Live[] = [];
+
 beforeAll(() => {
   haproxy = requireBinary("haproxy");
   dir = tmpDir("twinstack-haproxy-");
+  routing = startRouting();
+  oneDown = startOneDown();
+  // Awaited by their tests; a failure surfaces there.
+  routing.catch(() => undefined);
+  oneDown.catch(() => undefined);
 });
-afterAll(() => removeDir(dir));
+afterAll(async () => {
+  await Promise.allSettled([routing, oneDown]);
+  for (const l of live) await l.stop();
+  removeDir(dir);
+});
 
 /** Whether a TCP port on 127.0.0.1 can be bound now. */
 function portFree(port: number): Promise<boolean> {
@@ -96,106 +112,126 @@ describe("haproxy -c", () => {
   });
 });
 
-describe("haproxy routing through Patroni health checks", () => {
-  const servers: Array<net.Server | http.Server> = [];
-  let proxy: Daemon | undefined;
+/** The programs of one live scenario: fake Patroni members, maybe a test DNS server, and haproxy. */
+class Live {
+  readonly servers: Array<net.Server | http.Server> = [];
+  proxy: Daemon | undefined;
+  dns: TestDns | undefined;
 
-  afterAll(async () => {
-    await proxy?.stop();
-    await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r(undefined)))));
-  });
+  constructor() {
+    live.push(this);
+  }
 
-  function listen(server: net.Server | http.Server, port: number): Promise<void> {
-    servers.push(server);
+  listen(server: net.Server | http.Server, port: number): Promise<void> {
+    this.servers.push(server);
     return new Promise((resolve, reject) => {
       server.once("error", reject);
       server.listen(port, "127.0.0.1", () => resolve());
     });
   }
 
-  /** Connects to port, returns what the backend said (its member name). */
-  function whoAnswers(port: number): Promise<string> {
-    return new Promise((resolve, reject) => {
-      let data = "";
-      const sock = net.connect({ port, host: "127.0.0.1" });
-      sock.setTimeout(3000, () => sock.destroy(new Error(`no answer on ${port}`)));
-      sock.on("data", (d) => (data += d.toString()));
-      sock.on("end", () => resolve(data.trim()));
-      sock.on("error", reject);
-    });
+  async stop(): Promise<void> {
+    await this.proxy?.stop();
+    await this.dns?.close();
+    await Promise.all(this.servers.map((s) => new Promise((r) => s.close(() => r(undefined)))));
   }
+}
 
-  async function statuses(statsPort: number): Promise<Record<string, string>> {
-    const csv = await new Promise<string>((resolve, reject) => {
-      http
-        .get({ host: "127.0.0.1", port: statsPort, path: "/;csv" }, (res) => {
-          let body = "";
-          res.on("data", (d) => (body += d));
-          res.on("end", () => resolve(body));
-        })
-        .on("error", reject);
-    });
-    const out: Record<string, string> = {};
-    for (const line of csv.split("\n")) {
-      const f = line.split(",");
-      if (f.length > 17 && f[1].startsWith("pg-")) out[`${f[0]}/${f[1]}`] = f[17];
+/** Connects to port, returns what the backend said (its member name). */
+function whoAnswers(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let data = "";
+    const sock = net.connect({ port, host: "127.0.0.1" });
+    sock.setTimeout(3000, () => sock.destroy(new Error(`no answer on ${port}`)));
+    sock.on("data", (d) => (data += d.toString()));
+    sock.on("end", () => resolve(data.trim()));
+    sock.on("error", reject);
+  });
+}
+
+async function statuses(statsPort: number): Promise<Record<string, string>> {
+  const csv = await new Promise<string>((resolve, reject) => {
+    http
+      .get({ host: "127.0.0.1", port: statsPort, path: "/;csv" }, (res) => {
+        let body = "";
+        res.on("data", (d) => (body += d));
+        res.on("end", () => resolve(body));
+      })
+      .on("error", reject);
+  });
+  const out: Record<string, string> = {};
+  for (const line of csv.split("\n")) {
+    const f = line.split(",");
+    if (f.length > 17 && f[1].startsWith("pg-")) out[`${f[0]}/${f[1]}`] = f[17];
+  }
+  return out;
+}
+
+interface RoutingScenario {
+  listenPort: number;
+  leader: string;
+}
+
+/** Three members on 127.0.0.1, pg-1 the leader; resolves once haproxy's health states have settled. */
+async function startRouting(): Promise<RoutingScenario> {
+  const l = new Live();
+  const [listenPort, statsPort, ...ports] = await distinctFreePorts(8);
+  // listenPort + 1 is the replica port: fail early and clearly if it is taken.
+  await new Promise<void>((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", reject);
+    probe.listen(listenPort + 1, "127.0.0.1", () => probe.close(() => resolve()));
+  });
+  const leader = "pg-1";
+  const members: PatroniMember[] = [0, 1, 2].map((i) => ({
+    name: `pg-${i + 1}`,
+    host: "127.0.0.1",
+    pgPort: ports[i * 2],
+    restApiPort: ports[i * 2 + 1],
+  }));
+  for (const m of members) {
+    await l.listen(
+      net.createServer((sock) => sock.end(`${m.name}\n`)),
+      m.pgPort,
+    );
+    await l.listen(
+      http.createServer((req, res) => {
+        const isLeader = m.name === leader;
+        const ok = (req.url === "/primary" && isLeader) || (req.url === "/replica" && !isLeader);
+        res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });
+        res.end(JSON.stringify({ role: isLeader ? "primary" : "replica" }));
+      }),
+      m.restApiPort,
+    );
+  }
+  const args: HaproxyCfgArgs = { listenPort, statsPort, replicas: true, bindAddress: "127.0.0.1", members, nameservers: ["127.0.0.1:1"] };
+  const cfgFile = write("live.cfg", renderHaproxyCfg(args));
+  const proxy = (l.proxy = startDaemon(haproxy, ["-db", "-f", cfgFile]));
+
+  const want: Record<string, string> = {
+    "postgres_primary/pg-1": "UP",
+    "postgres_primary/pg-2": "DOWN",
+    "postgres_primary/pg-3": "DOWN",
+    "postgres_replicas/pg-1": "DOWN",
+    "postgres_replicas/pg-2": "UP",
+    "postgres_replicas/pg-3": "UP",
+  };
+  const deadline = Date.now() + 11_000;
+  let seen: Record<string, string> = {};
+  for (;;) {
+    seen = await statuses(statsPort).catch(() => ({}));
+    if (Object.entries(want).every(([k, v]) => seen[k] === v)) break;
+    if (Date.now() > deadline || proxy.child.exitCode !== null) {
+      throw new Error(`health states never settled: ${JSON.stringify(seen)}\nhaproxy output:\n${proxy.output()}`);
     }
-    return out;
+    await new Promise((r) => setTimeout(r, 200));
   }
+  return { listenPort, leader };
+}
 
+describe("haproxy routing through Patroni health checks", () => {
   it("sends the primary port to the leader only and the replica port to replicas only", async () => {
-    const [listenPort, statsPort, ...ports] = await distinctFreePorts(8);
-    // listenPort + 1 is the replica port: fail early and clearly if it is taken.
-    await new Promise<void>((resolve, reject) => {
-      const probe = net.createServer();
-      probe.once("error", reject);
-      probe.listen(listenPort + 1, "127.0.0.1", () => probe.close(() => resolve()));
-    });
-    const leader = "pg-1";
-    const members: PatroniMember[] = [0, 1, 2].map((i) => ({
-      name: `pg-${i + 1}`,
-      host: "127.0.0.1",
-      pgPort: ports[i * 2],
-      restApiPort: ports[i * 2 + 1],
-    }));
-    for (const m of members) {
-      await listen(
-        net.createServer((sock) => sock.end(`${m.name}\n`)),
-        m.pgPort,
-      );
-      await listen(
-        http.createServer((req, res) => {
-          const isLeader = m.name === leader;
-          const ok = (req.url === "/primary" && isLeader) || (req.url === "/replica" && !isLeader);
-          res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });
-          res.end(JSON.stringify({ role: isLeader ? "primary" : "replica" }));
-        }),
-        m.restApiPort,
-      );
-    }
-    const args: HaproxyCfgArgs = { listenPort, statsPort, replicas: true, bindAddress: "127.0.0.1", members, nameservers: ["127.0.0.1:1"] };
-    const cfgFile = write("live.cfg", renderHaproxyCfg(args));
-    proxy = startDaemon(haproxy, ["-db", "-f", cfgFile]);
-
-    const want: Record<string, string> = {
-      "postgres_primary/pg-1": "UP",
-      "postgres_primary/pg-2": "DOWN",
-      "postgres_primary/pg-3": "DOWN",
-      "postgres_replicas/pg-1": "DOWN",
-      "postgres_replicas/pg-2": "UP",
-      "postgres_replicas/pg-3": "UP",
-    };
-    const deadline = Date.now() + 11_000;
-    let seen: Record<string, string> = {};
-    for (;;) {
-      seen = await statuses(statsPort).catch(() => ({}));
-      if (Object.entries(want).every(([k, v]) => seen[k] === v)) break;
-      if (Date.now() > deadline || proxy.child.exitCode !== null) {
-        throw new Error(`health states never settled: ${JSON.stringify(seen)}\nhaproxy output:\n${proxy.output()}`);
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-
+    const { listenPort, leader } = await routing;
     const primaryAnswers = await Promise.all([0, 1, 2, 3, 4].map(() => whoAnswers(listenPort)));
     expect(new Set(primaryAnswers)).toEqual(new Set([leader]));
     const replicaAnswers: string[] = [];
@@ -204,107 +240,75 @@ describe("haproxy routing through Patroni health checks", () => {
   }, 15_000);
 });
 
-describe("haproxy with one Patroni member name unresolvable", () => {
-  const servers: Array<net.Server | http.Server> = [];
-  let proxy: Daemon | undefined;
-  let dns: TestDns | undefined;
+interface OneDownScenario {
+  listenPort: number;
+  leader: string;
+  /** Resolves once the states match (a string exactly, a RegExp by test), or rejects after ms. */
+  until(want: Record<string, string | RegExp>, ms: number): Promise<void>;
+  /** Makes pg-3's name resolve. */
+  resolveThird(): void;
+}
 
-  afterAll(async () => {
-    await proxy?.stop();
-    await dns?.close();
-    await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r(undefined)))));
-  });
-
-  function listen(server: net.Server | http.Server, port: number): Promise<void> {
-    servers.push(server);
-    return new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, "127.0.0.1", () => resolve());
-    });
+/** pg-3's name does not resolve at start; resolves once haproxy serves with pg-3 in maintenance. */
+async function startOneDown(): Promise<OneDownScenario> {
+  const l = new Live();
+  const [listenPort, statsPort, ...ports] = await distinctFreePorts(8);
+  const leader = "pg-1";
+  // Names that only the test DNS server knows: libc cannot resolve them at start either.
+  const host = (i: number) => `pg-${i}.twinstack-test.invalid`;
+  const dns = (l.dns = await startTestDns({ [host(1)]: "127.0.0.1", [host(2)]: "127.0.0.1" }));
+  const members: PatroniMember[] = [0, 1, 2].map((i) => ({ name: `pg-${i + 1}`, host: host(i + 1), pgPort: ports[i * 2], restApiPort: ports[i * 2 + 1] }));
+  for (const m of members) {
+    await l.listen(
+      net.createServer((sock) => sock.end(`${m.name}\n`)),
+      m.pgPort,
+    );
+    await l.listen(
+      http.createServer((req, res) => {
+        const isLeader = m.name === leader;
+        const ok = (req.url === "/primary" && isLeader) || (req.url === "/replica" && !isLeader);
+        res.writeHead(ok ? 200 : 503);
+        res.end();
+      }),
+      m.restApiPort,
+    );
   }
+  const cfgFile = write("one-down.cfg", renderHaproxyCfg({ listenPort, statsPort, replicas: true, bindAddress: "127.0.0.1", members, nameservers: [`127.0.0.1:${dns.port}`] }));
 
-  function whoAnswers(port: number): Promise<string> {
-    return new Promise((resolve, reject) => {
-      let data = "";
-      const sock = net.connect({ port, host: "127.0.0.1" });
-      sock.setTimeout(3000, () => sock.destroy(new Error(`no answer on ${port}`)));
-      sock.on("data", (d) => (data += d.toString()));
-      sock.on("end", () => resolve(data.trim()));
-      sock.on("error", reject);
-    });
-  }
+  // The service's health check passes although pg-3 does not resolve.
+  const checked = await run(haproxy, ["-c", "-q", "-f", cfgFile], { timeoutMs: 10_000 });
+  if (checked.code !== 0) throw new Error(describeRun("haproxy -c -q", checked));
 
-  async function statuses(statsPort: number): Promise<Record<string, string>> {
-    const csv = await new Promise<string>((resolve, reject) => {
-      http
-        .get({ host: "127.0.0.1", port: statsPort, path: "/;csv" }, (res) => {
-          let body = "";
-          res.on("data", (d) => (body += d));
-          res.on("end", () => resolve(body));
-        })
-        .on("error", reject);
-    });
-    const out: Record<string, string> = {};
-    for (const line of csv.split("\n")) {
-      const f = line.split(",");
-      if (f.length > 17 && f[1].startsWith("pg-")) out[`${f[0]}/${f[1]}`] = f[17];
-    }
-    return out;
-  }
-
-  async function until(statsPort: number, want: Record<string, string | RegExp>, ms: number): Promise<void> {
+  const proxy = (l.proxy = startDaemon(haproxy, ["-db", "-f", cfgFile]));
+  const until = async (want: Record<string, string | RegExp>, ms: number): Promise<void> => {
     const deadline = Date.now() + ms;
     let seen: Record<string, string> = {};
     for (;;) {
       seen = await statuses(statsPort).catch(() => ({}));
       if (Object.entries(want).every(([k, v]) => (typeof v === "string" ? seen[k] === v : v.test(seen[k] ?? "")))) return;
-      if (Date.now() > deadline || proxy!.child.exitCode !== null) {
+      if (Date.now() > deadline || proxy.child.exitCode !== null) {
         throw new Error(
-          `states never became ${JSON.stringify(want, (_k, v) => (v instanceof RegExp ? String(v) : v))}: ${JSON.stringify(seen)}\nhaproxy output:\n${proxy!.output()}`,
+          `states never became ${JSON.stringify(want, (_k, v) => (v instanceof RegExp ? String(v) : v))}: ${JSON.stringify(seen)}\nhaproxy output:\n${proxy.output()}`,
         );
       }
       await new Promise((r) => setTimeout(r, 200));
     }
-  }
+  };
+  await until({ "postgres_primary/pg-1": "UP", "postgres_replicas/pg-2": "UP", "postgres_primary/pg-3": /^MAINT/, "postgres_replicas/pg-3": /^MAINT/ }, 12_000);
+  return { listenPort, leader, until, resolveThird: () => dns.records.set(host(3), "127.0.0.1") };
+}
 
+describe("haproxy with one Patroni member name unresolvable", () => {
   it("starts, serves the leader, keeps the missing member in maintenance and takes it back once it resolves", async () => {
-    const [listenPort, statsPort, ...ports] = await distinctFreePorts(8);
-    const leader = "pg-1";
-    // Names that only the test DNS server knows: libc cannot resolve them at start either.
-    const host = (i: number) => `pg-${i}.twinstack-test.invalid`;
-    dns = await startTestDns({ [host(1)]: "127.0.0.1", [host(2)]: "127.0.0.1" });
-    const members: PatroniMember[] = [0, 1, 2].map((i) => ({ name: `pg-${i + 1}`, host: host(i + 1), pgPort: ports[i * 2], restApiPort: ports[i * 2 + 1] }));
-    for (const m of members) {
-      await listen(
-        net.createServer((sock) => sock.end(`${m.name}\n`)),
-        m.pgPort,
-      );
-      await listen(
-        http.createServer((req, res) => {
-          const isLeader = m.name === leader;
-          const ok = (req.url === "/primary" && isLeader) || (req.url === "/replica" && !isLeader);
-          res.writeHead(ok ? 200 : 503);
-          res.end();
-        }),
-        m.restApiPort,
-      );
-    }
-    const cfgFile = write("one-down.cfg", renderHaproxyCfg({ listenPort, statsPort, replicas: true, bindAddress: "127.0.0.1", members, nameservers: [`127.0.0.1:${dns.port}`] }));
-
-    // The service's health check passes although pg-3 does not resolve.
-    const checked = await run(haproxy, ["-c", "-q", "-f", cfgFile], { timeoutMs: 10_000 });
-    if (checked.code !== 0) throw new Error(describeRun("haproxy -c -q", checked));
-
-    proxy = startDaemon(haproxy, ["-db", "-f", cfgFile]);
-    await until(statsPort, { "postgres_primary/pg-1": "UP", "postgres_replicas/pg-2": "UP", "postgres_primary/pg-3": /^MAINT/, "postgres_replicas/pg-3": /^MAINT/ }, 12_000);
+    const { listenPort, leader, until, resolveThird } = await oneDown;
     expect(await whoAnswers(listenPort)).toBe(leader);
     const before: string[] = [];
     for (let i = 0; i < 4; i++) before.push(await whoAnswers(listenPort + 1));
     expect(new Set(before)).toEqual(new Set(["pg-2"]));
 
     // The member's task is back: its name resolves again and HAProxy uses it without a restart.
-    dns.records.set(host(3), "127.0.0.1");
-    await until(statsPort, { "postgres_replicas/pg-3": "UP", "postgres_primary/pg-3": "DOWN" }, 15_000);
+    resolveThird();
+    await until({ "postgres_replicas/pg-3": "UP", "postgres_primary/pg-3": "DOWN" }, 15_000);
     const after: string[] = [];
     for (let i = 0; i < 6; i++) after.push(await whoAnswers(listenPort + 1));
     expect(new Set(after)).toEqual(new Set(["pg-2", "pg-3"]));

@@ -244,15 +244,15 @@ describe("a real Prometheus + blackbox exporter + Alertmanager against a real Ca
       freePort(),
       freePort(),
     ]);
-    const short = await selfSigned("short-lived", 2);
-    const long = await selfSigned("long-lived", 60);
     // One Caddy per certificate: both sites are 127.0.0.1 (no SNI), so one Caddy would pick one certificate for both.
-    for (const [port, cert, text] of [
-      [shortPort, short, "short"],
-      [longPort, long, "long"],
-    ] as const) {
-      caddies.push(await startCaddy([`https://127.0.0.1:${port} {`, `\ttls ${cert.certFile} ${cert.keyFile}`, `\trespond "${text}" 200`, "}", ""].join("\n")));
-    }
+    // The two sites (certificate, then Caddy) come up side by side, beside the exporter and Alertmanager below.
+    const site = async (name: string, days: number, port: number, text: string) => {
+      const cert = await selfSigned(name, days);
+      const caddy = await startCaddy([`https://127.0.0.1:${port} {`, `\ttls ${cert.certFile} ${cert.keyFile}`, `\trespond "${text}" 200`, "}", ""].join("\n"));
+      caddies.push(caddy);
+    };
+    const sites = Promise.all([site("short-lived", 2, shortPort, "short"), site("long-lived", 60, longPort, "long")]);
+    void sites.catch(() => undefined); // awaited below; a failure surfaces there
 
     const received: string[] = [];
     webhook = http.createServer((req, res) => {
@@ -281,6 +281,8 @@ describe("a real Prometheus + blackbox exporter + Alertmanager against a real Ca
         "--cluster.listen-address=",
       ]),
     );
+    // Prometheus probes the sites from its first scrape on: both serve before it starts.
+    await sites;
     const rules = write("live-rules.yml", renderAlertRules(SEED_THRESHOLDS));
     const promFile = write(
       "live-prometheus.yml",
@@ -336,11 +338,22 @@ describe("a real Prometheus + blackbox exporter + Alertmanager against a real Ca
       const probed = (await getJson(prometheusPort, "/api/v1/query?query=probe_ssl_earliest_cert_expiry")).data.result.length;
       // Both sites probed (and one more rule evaluation since), the alert delivered: done.
       if (probed === 2 && firing.length && received.some((b) => b.includes("CertificateExpiresSoon"))) {
-        await new Promise((r) => setTimeout(r, 1500));
+        // One more evaluation of the rule that started after both probes were queryable (its group's
+        // lastEvaluation, RFC 3339, from /api/v1/rules: https://prometheus.io/docs/prometheus/latest/querying/api/#rules),
+        // so a firing alert for the long-lived site would show too.
+        const bothProbed = Date.now();
+        const evaluatedSince = async () =>
+          ((await getJson(prometheusPort, "/api/v1/rules")).data.groups as any[]).some(
+            (g) => g.rules.some((r: any) => r.name === "CertificateExpiresSoon") && Date.parse(g.lastEvaluation) > bothProbed,
+          );
+        while (!(await evaluatedSince())) {
+          if (Date.now() > deadline) throw new Error(`no rule evaluation after both probes within 60 s:\n${prometheus.output().slice(-1500)}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
         firing = ((await getJson(prometheusPort, "/api/v1/alerts")).data.alerts as any[]).filter((a) => a.labels.alertname === "CertificateExpiresSoon" && a.state === "firing");
         break;
       }
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, 200));
     }
     const targets = firing.length
       ? undefined

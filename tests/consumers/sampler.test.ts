@@ -4,7 +4,6 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { Client } from "pg";
 import { readCatalog, qualified, quoteIdent } from "../../tools/sampler/catalog";
@@ -13,6 +12,7 @@ import { runSample, SampleResult } from "../../tools/sampler/run";
 import { copyFollowingFiles, FilesResult } from "../../tools/sampler/files";
 import { MAKAPIX_SCHEMA, MAKAPIX_TABLES, seedMakapix } from "../support/makapixSchema";
 import { PgServer, startPgServer } from "../support/pgServer";
+import { testTmpRoot } from "../support/tmpRoot";
 
 const repo = path.join(__dirname, "..", "..");
 const USERS = 1000;
@@ -282,7 +282,7 @@ files:
   const fingerprint = (dir: string) => JSON.stringify(Object.entries(tree(dir)).sort());
 
   beforeAll(async () => {
-    base = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-vaults-"));
+    base = fs.mkdtempSync(path.join(testTmpRoot(), "twinstack-vaults-"));
     prodVault = path.join(base, "vault-1");
     devVault = path.join(base, "vault-dev");
     // The prod vault: an original and two variants for every source post, an avatar per user, and noise.

@@ -5,8 +5,8 @@
 import { spawn, ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
-import * as os from "os";
 import * as path from "path";
+import { testTmpRoot } from "../support/tmpRoot";
 
 /** A TCP port that was free on 127.0.0.1 a moment ago (the OS picks it). */
 export function freePort(): Promise<number> {
@@ -22,9 +22,9 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A fresh private directory under the OS temp dir; remove it with removeDir(). */
+/** A fresh private directory under the tests' temp root (tests/support/tmpRoot.ts: a tmpfs when there is one); remove it with removeDir(). */
 export function tmpDir(prefix = "twinstack-"): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return fs.mkdtempSync(path.join(testTmpRoot(), prefix));
 }
 
 export function removeDir(dir: string): void {
