@@ -42,7 +42,19 @@ function main(argv) {
     return 1;
   }
   const scripts = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts || {};
-  const start = scripts[entry.script] || `ts-node --swc ${entry.tool}`;
+  let start = scripts[entry.script] || `ts-node --swc ${entry.tool}`;
+  // The script's first step, `node tools/build.js && …`, runs here in this process: the same
+  // up-to-date check of dist/, without starting one more node (about 0.1 s of CPU per command).
+  const build = /^node tools\/build\.js && (.+)$/.exec(start);
+  if (build) {
+    try {
+      require(path.join(ROOT, "tools", "build.js")).ensureBuilt();
+    } catch (err) {
+      process.stderr.write(`twinstack: cannot build dist/ (tools/build.js): ${err.message}\n`);
+      return 1;
+    }
+    start = build[1];
+  }
   // As npm runs a script: through sh, with the package's node_modules/.bin on PATH, in the package root.
   const result = spawnSync("sh", ["-c", `${start} "$@"`, "twinstack", ...args], {
     cwd: ROOT,

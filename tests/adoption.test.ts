@@ -2,30 +2,39 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { spawnSync } from "child_process";
 import { createHash } from "crypto";
 import { previewStackName } from "../model/slug";
-import { runPlanCli } from "../tools/planCli";
+import { runPlanCliAsync, spawnAsync } from "../tools/planCli";
+import { allEnded, startAllEarly, startEarly } from "./support/startEarly";
 
+// Each test's processes are declared with startEarly beside it and all start before the tests
+// (tests/support/startEarly.ts); every stack file is written into a directory of its own.
 let dir: string;
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-adoption-"));
+  startAllEarly();
 });
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+afterAll(async () => {
+  await allEnded();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
 
 function writeStack(name: string, yaml: string): string {
-  const file = path.join(dir, name);
+  const file = path.join(fs.mkdtempSync(path.join(dir, "stack-")), name);
   fs.writeFileSync(file, yaml);
   return file;
 }
 
 describe("compose habits", () => {
-  test("LOG_LEVEL: 3 (a number where a string is expected) says to quote it, on one line", () => {
+  const logLevel = startEarly(() => {
     const file = writeStack(
       "Pulumi.dev.yaml",
       ["config:", "  twinstack:env: dev", "  twinstack:app:", "    name: shop", "    image: shop:dev-latest", "    env:", "      LOG_LEVEL: 3", "      DEBUG: true", ""].join("\n"),
     );
-    const run = runPlanCli(["-s", "dev", "--config", file]);
+    return runPlanCliAsync(["-s", "dev", "--config", file]);
+  });
+  test("LOG_LEVEL: 3 (a number where a string is expected) says to quote it, on one line", async () => {
+    const run = await logLevel();
     expect(run.status).toBe(1);
     const lines = run.stderr.trim().split("\n");
     expect(lines).toEqual([
@@ -36,7 +45,7 @@ describe("compose habits", () => {
 });
 
 describe("defaults pass the default policy on the default host size", () => {
-  test("a minimal dev file (app + worker + Postgres + Redis + proxy, host size not given) plans clean", () => {
+  const minimal = startEarly(() => {
     const file = writeStack(
       "Pulumi.dev.yaml",
       [
@@ -57,7 +66,10 @@ describe("defaults pass the default policy on the default host size", () => {
         "",
       ].join("\n"),
     );
-    const run = runPlanCli(["-s", "dev", "--config", file, "--json"]);
+    return runPlanCliAsync(["-s", "dev", "--config", file, "--json"]);
+  });
+  test("a minimal dev file (app + worker + Postgres + Redis + proxy, host size not given) plans clean", async () => {
+    const run = await minimal();
     expect(run.stderr).toBe("");
     const plan = JSON.parse(run.stdout);
     expect(plan.violations).toEqual([]);
@@ -71,7 +83,7 @@ describe("defaults pass the default policy on the default host size", () => {
     expect(roles).toEqual(["app", "postgres", "probe", "proxy", "redis", "worker"]);
   });
 
-  test("a real overrun is one line naming the key to change and by how much", () => {
+  const overrun = startEarly(() => {
     const file = writeStack(
       "Pulumi.dev.yaml",
       [
@@ -87,7 +99,10 @@ describe("defaults pass the default policy on the default host size", () => {
         "",
       ].join("\n"),
     );
-    const run = runPlanCli(["-s", "dev", "--config", file]);
+    return runPlanCliAsync(["-s", "dev", "--config", file]);
+  });
+  test("a real overrun is one line naming the key to change and by how much", async () => {
+    const run = await overrun();
     expect(run.status).toBe(1);
     const budget = run.stdout.split("\n").filter((l) => l.includes("nonprod-resource-budget"));
     // app, Postgres, Caddy at the default 0.15 CPU / 256 MiB, Redis at 1 CPU / 2048 MiB, the health probe's seeder at
@@ -105,18 +120,22 @@ describe("previews: one slug for the stack name and the program, dev's HTTPS por
   const root = path.join(__dirname, "..");
   const tool = (args: string[]) =>
     // The compiled tool (npm run preview-stack-name), built once per run by tests/globalSetup.ts.
-    spawnSync(process.execPath, [require("../tools/build.js").compiled("tools/preview-stack-name.ts"), ...args], { cwd: root, encoding: "utf8" });
+    spawnAsync(process.execPath, [require("../tools/build.js").compiled("tools/preview-stack-name.ts"), ...args], { cwd: root });
 
-  test("a branch over 32 characters: the plan of the printed stack uses exactly its slug, at https://dev…:8443", () => {
-    const branch = "feature/JIRA-1234-make-the-checkout-page-load-faster";
-    const printed = tool([branch]);
+  const branch = "feature/JIRA-1234-make-the-checkout-page-load-faster";
+  // The plan of the stack the tool printed (the test checks the printed name first).
+  const printedThenPlanned = startEarly(async () => {
+    const printed = await tool([branch]);
+    return { printed, run: await runPlanCliAsync(["-s", printed.stdout.trim(), "--json"]) };
+  });
+  test("a branch over 32 characters: the plan of the printed stack uses exactly its slug, at https://dev…:8443", async () => {
+    const { printed, run } = await printedThenPlanned();
     expect(printed.status).toBe(0);
     const stack = printed.stdout.trim();
     expect(stack).toBe(previewStackName(branch));
     const slug = stack.slice("preview-".length);
     expect(slug.length).toBeLessThanOrEqual(32);
 
-    const run = runPlanCli(["-s", stack, "--json"]);
     expect(run.status).toBe(0);
     const outputs = JSON.parse(run.stdout).outputs;
     expect(outputs.slug).toBe(slug);
@@ -125,8 +144,9 @@ describe("previews: one slug for the stack name and the program, dev's HTTPS por
     expect(outputs.previewUrl).toBe(`https://dev.myapp.localhost:8443/preview/${slug}/`);
   });
 
-  test("a preview stack named with another slug is refused, naming the right stack", () => {
-    const run = runPlanCli(["-s", "preview-feature-jira-1234-make-the-checkout-page-load-faster"]);
+  const otherSlug = startEarly(() => runPlanCliAsync(["-s", "preview-feature-jira-1234-make-the-checkout-page-load-faster"]));
+  test("a preview stack named with another slug is refused, naming the right stack", async () => {
+    const run = await otherSlug();
     expect(run.status).toBe(1);
     expect(run.stderr.trim()).toMatch(
       /^Pulumi\.preview-feature-jira-1234-make-the-checkout-page-load-faster\.yaml: stack "preview-feature-jira-1234-make-the-checkout-page-load-faster" does not carry the preview slug "feature-jira-1234-make-th-[0-9a-f]{6}" .*: name the stack preview-feature-jira-1234-make-th-[0-9a-f]{6} \(tools\/preview-stack-name.ts prints it\)$/,
@@ -161,9 +181,12 @@ describe("policy violations: one line per mistake, naming the config key", () =>
       .split("\n")
       .filter((l) => /^  \S+ \((mandatory|advisory)\): /.test(l));
 
-  test("an untagged prod image: one line naming twinstack:app.image and the resources", () => {
+  const untagged = startEarly(() => {
     const file = prodProject((y) => y.replace(/^(    image: nginxdemos\/hello)@sha256:[0-9a-f]{64}$/m, "$1"));
-    const run = runPlanCli(["-s", "prod", "--config", file]);
+    return runPlanCliAsync(["-s", "prod", "--config", file]);
+  });
+  test("an untagged prod image: one line naming twinstack:app.image and the resources", async () => {
+    const run = await untagged();
     expect(run.status).toBe(1);
     expect(violationLines(run.stdout)).toEqual([
       expect.stringMatching(
@@ -173,9 +196,12 @@ describe("policy violations: one line per mistake, naming the config key", () =>
     expect(run.stdout).toMatch(/2 mandatory and 0 advisory policy violations \(1 cause, one line each above/);
   });
 
-  test("a prod file saying env: dev: the real fix on one line, first, with what it clears", () => {
+  const prodSaysDev = startEarly(() => {
     const file = prodProject((y) => y.replace("twinstack:env: prod", "twinstack:env: dev"));
-    const run = runPlanCli(["-s", "prod", "--config", file]);
+    return Promise.all([runPlanCliAsync(["-s", "prod", "--config", file]), runPlanCliAsync(["-s", "prod", "--config", file, "--json"])]);
+  });
+  test("a prod file saying env: dev: the real fix on one line, first, with what it clears", async () => {
+    const [run, jsonRun] = await prodSaysDev();
     expect(run.status).toBe(1);
     expect(violationLines(run.stdout)).toEqual([
       expect.stringMatching(
@@ -183,7 +209,7 @@ describe("policy violations: one line per mistake, naming the config key", () =>
       ),
     ]);
     // --json keeps every violation as the policies reported them.
-    const json = JSON.parse(runPlanCli(["-s", "prod", "--config", file, "--json"]).stdout);
+    const json = JSON.parse(jsonRun.stdout);
     expect(json.violations.length).toBeGreaterThan(10);
   });
 });
@@ -192,27 +218,34 @@ describe("releases and previews really update: mutable tags re-pulled when the r
   const root = path.join(__dirname, "..");
   // The harness answers docker.getRegistryImage with sha256(<reference>) as the digest.
   const standIn = (ref: string) => `sha256:${createHash("sha256").update(ref).digest("hex")}`;
-  const planJson = (args: string[]) => {
-    const run = runPlanCli([...args, "--json"]);
-    expect(run.stderr).toBe("");
-    return JSON.parse(run.stdout) as { resources: { type: string; name: string; inputs: Record<string, any> }[]; violations: unknown[] };
+  type Plan = { resources: { type: string; name: string; inputs: Record<string, any> }[]; violations: unknown[] };
+  /** The plan --json of a run started early (below); its stderr is empty. */
+  const planJson = async (run: () => ReturnType<typeof runPlanCliAsync>) => {
+    const { stderr, stdout } = await run();
+    expect(stderr).toBe("");
+    return JSON.parse(stdout) as Plan;
   };
-  const byName = (plan: ReturnType<typeof planJson>, name: string) => plan.resources.find((r) => r.name === name)!;
+  const byName = (plan: Plan, name: string) => plan.resources.find((r) => r.name === name)!;
 
-  test("dev: the app image re-pulls on the tag's registry digest; app.pullTrigger from CI replaces the lookup; prod pins instead", () => {
-    const dev = planJson(["-s", "dev"]);
-    expect(byName(dev, "myapp-dev-app-image").inputs.pullTriggers).toEqual([standIn("nginxdemos/hello:0.4-plain-text")]);
-    const prod = planJson(["-s", "prod"]);
-    expect(byName(prod, "myapp-prod-app-image").inputs.pullTriggers).toBeUndefined();
-
+  const devPlan = startEarly(() => runPlanCliAsync(["-s", "dev", "--json"]));
+  const prodPlan = startEarly(() => runPlanCliAsync(["-s", "prod", "--json"]));
+  const pullTriggerPlan = startEarly(() => {
     const file = writeStack(
       "Pulumi.dev.yaml",
       fs.readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8").replace("    port: 80\n", "    port: 80\n    pullTrigger: sha256:0123\n"),
     );
-    expect(byName(planJson(["-s", "dev", "--config", file]), "myapp-dev-app-image").inputs.pullTriggers).toEqual(["sha256:0123"]);
+    return runPlanCliAsync(["-s", "dev", "--config", file, "--json"]);
+  });
+  test("dev: the app image re-pulls on the tag's registry digest; app.pullTrigger from CI replaces the lookup; prod pins instead", async () => {
+    const dev = await planJson(devPlan);
+    expect(byName(dev, "myapp-dev-app-image").inputs.pullTriggers).toEqual([standIn("nginxdemos/hello:0.4-plain-text")]);
+    const prod = await planJson(prodPlan);
+    expect(byName(prod, "myapp-prod-app-image").inputs.pullTriggers).toBeUndefined();
+
+    expect(byName(await planJson(pullTriggerPlan), "myapp-dev-app-image").inputs.pullTriggers).toEqual(["sha256:0123"]);
   });
 
-  test("dev on Swarm: the service runs <tag>@<resolved digest>, so a new push is a new service spec", () => {
+  const swarmPlan = startEarly(() => {
     const file = writeStack(
       "Pulumi.dev.yaml",
       fs
@@ -220,13 +253,17 @@ describe("releases and previews really update: mutable tags re-pulled when the r
         .replace("  twinstack:env: dev\n", "  twinstack:env: dev\n  twinstack:runtime: swarm\n")
         .replace("      docker: unix:///var/run/docker.sock\n", "      docker: ssh://deploy@dev1.example.com\n      address: 192.0.2.10\n"),
     );
-    const plan = planJson(["-s", "dev", "--config", file]);
+    return runPlanCliAsync(["-s", "dev", "--config", file, "--json"]);
+  });
+  test("dev on Swarm: the service runs <tag>@<resolved digest>, so a new push is a new service spec", async () => {
+    const plan = await planJson(swarmPlan);
     const app = plan.resources.find((r) => r.type === "docker:index/service:Service" && r.name === "myapp-dev-app")!;
     expect(app.inputs.taskSpec.containerSpec.image).toBe(`nginxdemos/hello:0.4-plain-text@${standIn("nginxdemos/hello:0.4-plain-text")}`);
   });
 
-  test("preview: :preview-<slug> re-pulls on its registry digest", () => {
-    const plan = planJson(["-s", "preview-feature-x"]);
+  const previewPlan = startEarly(() => runPlanCliAsync(["-s", "preview-feature-x", "--json"]));
+  test("preview: :preview-<slug> re-pulls on its registry digest", async () => {
+    const plan = await planJson(previewPlan);
     const image = plan.resources.find((r) => r.type === "docker:index/remoteImage:RemoteImage")!;
     expect(image.inputs.name).toBe("nginxdemos/hello:preview-feature-x");
     expect(image.inputs.pullTriggers).toEqual([standIn("nginxdemos/hello:preview-feature-x")]);

@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
 import { cloudVipFailover, cloudVipNodes, privateNetworkPlan } from "../model/hosts";
-import { runPlanCli } from "../tools/planCli";
+import { runPlanCliAsync } from "../tools/planCli";
 import { stackClaims } from "../model/claims";
 import { stackConfigSchema } from "../model/schema";
 
@@ -99,28 +99,29 @@ describe("a DigitalOcean reserved IP", () => {
 });
 
 describe("the plan CLI on twincigo prod", () => {
-  it("--json shows the API token and keepalived.conf only as [secret]; without the secret the plan names file and key", () => {
+  it("--json shows the API token and keepalived.conf only as [secret]; without the secret the plan names file and key", async () => {
     const example = path.join(__dirname, "..", "examples", "twincigo", "Pulumi.prod.yaml");
-    const run = runPlanCli(["-s", "prod", "--config", example, "--json"]);
-    expect(run.status).toBe(0);
-    const planned = JSON.parse(run.stdout) as { resources: { name: string; inputs: Record<string, unknown> }[] };
-    const kas = planned.resources.filter((r) => /-keepalived-ash-\d$/.test(r.name));
-    expect(kas).toHaveLength(3);
-    for (const r of kas) {
-      const uploads = r.inputs.uploads as { file: string; content: string }[];
-      expect(uploads.find((u) => u.file === "/etc/keepalived/twinstack-api-token")!.content).toBe("[secret]");
-      expect(uploads.find((u) => u.file === "/etc/keepalived/twinstack.conf")!.content).toBe("[secret]");
-      expect(r.inputs.envs).toBeUndefined();
-    }
-    expect(run.stdout).not.toContain("plan-placeholder-secret");
-
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cloudvip-cli-"));
     try {
       const doc = YAML.parse(fs.readFileSync(example, "utf8"));
       delete doc.config["twinstack:vipApiToken"];
       const file = path.join(dir, "Pulumi.prod.yaml");
       fs.writeFileSync(file, YAML.stringify(doc));
-      const missing = runPlanCli(["-s", "prod", "--config", file]);
+      // The two plans run at once.
+      const [run, missing] = await Promise.all([runPlanCliAsync(["-s", "prod", "--config", example, "--json"]), runPlanCliAsync(["-s", "prod", "--config", file])]);
+
+      expect(run.status).toBe(0);
+      const planned = JSON.parse(run.stdout) as { resources: { name: string; inputs: Record<string, unknown> }[] };
+      const kas = planned.resources.filter((r) => /-keepalived-ash-\d$/.test(r.name));
+      expect(kas).toHaveLength(3);
+      for (const r of kas) {
+        const uploads = r.inputs.uploads as { file: string; content: string }[];
+        expect(uploads.find((u) => u.file === "/etc/keepalived/twinstack-api-token")!.content).toBe("[secret]");
+        expect(uploads.find((u) => u.file === "/etc/keepalived/twinstack.conf")!.content).toBe("[secret]");
+        expect(r.inputs.envs).toBeUndefined();
+      }
+      expect(run.stdout).not.toContain("plan-placeholder-secret");
+
       expect(missing.status).toBe(1);
       expect(missing.stderr).toMatch(/Pulumi\.prod\.yaml: twinstack:vipApiToken: required secret is missing: set it with `pulumi config set --secret vipApiToken <value>`/);
       expect(missing.stderr).not.toMatch(/\n\s+at /);

@@ -4,7 +4,8 @@ import * as path from "path";
 import YAML from "yaml";
 import { ConfigError, parseStackConfig } from "../stacks/config";
 import { readStackConfig } from "../model/stackFile";
-import { runPlanCli } from "../tools/planCli";
+import { runPlanCliAsync } from "../tools/planCli";
+import { allEnded, startAllEarly, startEarly } from "./support/startEarly";
 
 const root = path.join(__dirname, "..");
 
@@ -99,27 +100,37 @@ describe("stack config schema", () => {
   });
 });
 
+// The plans below start together before the tests (tests/support/startEarly.ts).
+beforeAll(startAllEarly);
+
 describe("npm run plan on bad config", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-config-"));
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  afterAll(async () => {
+    await allEnded();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   function planWith(mutate: (config: Record<string, any>) => void) {
     const doc = YAML.parse(fs.readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8"));
     mutate(doc.config);
-    const file = path.join(dir, "Pulumi.dev.yaml");
+    // One directory per case: the four plans run at once.
+    const file = path.join(fs.mkdtempSync(path.join(dir, "case-")), "Pulumi.dev.yaml");
     fs.writeFileSync(file, YAML.stringify(doc));
     // Full stack traces kept in the plan (it drops the SDK's own while the program runs), so "without
     // a stack trace" below proves the CLI prints none, not that the error had none.
-    return runPlanCli(["-s", "dev", "--config", file], { ...process.env, TWINSTACK_STACK_TRACES: "1" });
+    return runPlanCliAsync(["-s", "dev", "--config", file], { ...process.env, TWINSTACK_STACK_TRACES: "1" });
   }
 
-  it.each([
+  const cases: [string, (c: any) => unknown, RegExp][] = [
     ["a wrong type", (c: any) => (c["twinstack:app"].port = "80a"), /Pulumi\.dev\.yaml: twinstack:app\.port: expected a number from 1 to 65535, got "80a"/],
     ["an unknown env", (c: any) => (c["twinstack:env"] = "staging"), /Pulumi\.dev\.yaml: twinstack:env: expected "prod", "dev" or "preview", got "staging"/],
     ["a typo", (c: any) => (c["twinstack:app"].prot = 80), /Pulumi\.dev\.yaml: twinstack:app\.prot: unknown key \(did you mean "port"\?\)/],
     ["a missing required key", (c: any) => delete c["twinstack:app"].image, /Pulumi\.dev\.yaml: twinstack:app\.image: required key is missing/],
-  ])("%s exits 1 naming the file and key, without a stack trace or resources", (_name, mutate, expected) => {
-    const result = planWith(mutate);
+  ];
+  const plans = new Map(cases.map(([name, mutate]) => [name, startEarly(() => planWith(mutate))]));
+
+  it.each(cases)("%s exits 1 naming the file and key, without a stack trace or resources", async (name, _mutate, expected) => {
+    const result = await plans.get(name)!();
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(expected);
     expect(result.stderr).not.toMatch(/\n\s+at /);

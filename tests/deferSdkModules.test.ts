@@ -2,26 +2,21 @@
 // the compiled code (as `npm run plan` runs), loading the SDK leaves typescript and
 // @npmcli/arborist unloaded, function serialization still works (loading them at first use), and
 // the plan declares exactly what it declares with them loaded eagerly.
-import { spawnSync } from "child_process";
 import * as path from "path";
-import { runPlanCli } from "../tools/planCli";
+import { ProcessResult, runPlanCliAsync, spawnAsync } from "../tools/planCli";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { ensureBuilt, compiled, ROOT } = require("../tools/build.js") as { ensureBuilt(): string; compiled(rel: string): string; ROOT: string };
 
 /** Runs `script` in node from the project root; its JSON line on stdout. */
-function nodeJson(script: string): Record<string, unknown> {
-  const r = spawnSync(process.execPath, ["-e", script], { cwd: ROOT, encoding: "utf8" });
+async function nodeJson(script: string): Promise<Record<string, unknown>> {
+  const r = await spawnAsync(process.execPath, ["-e", script], { cwd: ROOT });
   if (r.status !== 0) throw new Error(`node -e failed (${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split("\n").pop()!);
 }
 
-describe("deferred SDK packages", () => {
-  beforeAll(() => ensureBuilt());
-
-  test("loading the SDK after the stand-ins loads neither package; serializing a function loads them and works", () => {
-    const deferModule = JSON.stringify(compiled("tools/harness/deferSdkModules.ts"));
-    const out = nodeJson(`
-      const { DEFERRED_AT_IMPORT, STAND_IN_ID } = require(${deferModule});
+const deferModule = () => JSON.stringify(compiled("tools/harness/deferSdkModules.ts"));
+const serializeScript = () => `
+      const { DEFERRED_AT_IMPORT, STAND_IN_ID } = require(${deferModule()});
       const pulumi = require("@pulumi/pulumi");
       const sdkDir = require("path").dirname(require.resolve("@pulumi/pulumi"));
       const ids = () => ["typescript", "@npmcli/arborist"].map((n) => require.cache[require.resolve(n, { paths: [sdkDir] })]?.id === STAND_IN_ID);
@@ -32,7 +27,32 @@ describe("deferred SDK packages", () => {
           const paths = await pulumi.runtime.computeCodePaths();
           console.log(JSON.stringify({ deferred: DEFERRED_AT_IMPORT, before, after: { standIns: ids(), pacote: pacote() }, text: s.text, codePaths: paths.size }));
         });
-    `);
+    `;
+const tooLateScript = () => `
+      require("@pulumi/pulumi");
+      const { DEFERRED_AT_IMPORT } = require(${deferModule()});
+      console.log(JSON.stringify({ deferred: DEFERRED_AT_IMPORT }));
+    `;
+const planArgs = ["-s", "preview-feature-xyz", "--config", path.join(ROOT, "examples/gigi/Pulumi.preview-feature-xyz.yaml"), "--json"];
+
+// The suite's four processes do not depend on each other: they start together before the tests
+// (beforeAll), and each test awaits its own.
+let serialized: Promise<Record<string, unknown>>;
+let tooLate: Promise<Record<string, unknown>>;
+let plans: Promise<[ProcessResult, ProcessResult]>;
+
+describe("deferred SDK packages", () => {
+  beforeAll(() => {
+    ensureBuilt();
+    plans = Promise.all([runPlanCliAsync(planArgs), runPlanCliAsync(planArgs, { ...process.env, TWINSTACK_EAGER_SDK: "1" })]);
+    serialized = nodeJson(serializeScript());
+    tooLate = nodeJson(tooLateScript());
+    for (const p of [plans, serialized, tooLate]) p.catch(() => undefined); // reported by the test that awaits it
+  });
+  afterAll(() => Promise.allSettled([plans, serialized, tooLate]));
+
+  test("loading the SDK after the stand-ins loads neither package; serializing a function loads them and works", async () => {
+    const out = await serialized;
     expect(out.deferred).toEqual(["typescript", "@npmcli/arborist"]);
     expect(out.before).toEqual({ standIns: [true, true], pacote: false });
     // The SDK's serializer parsed the function with typescript and listed packages with arborist.
@@ -41,20 +61,13 @@ describe("deferred SDK packages", () => {
     expect(out.codePaths).toBeGreaterThan(0);
   });
 
-  test("too late once the SDK is loaded: nothing is replaced", () => {
-    const out = nodeJson(`
-      require("@pulumi/pulumi");
-      const { DEFERRED_AT_IMPORT } = require(${JSON.stringify(compiled("tools/harness/deferSdkModules.ts"))});
-      console.log(JSON.stringify({ deferred: DEFERRED_AT_IMPORT }));
-    `);
+  test("too late once the SDK is loaded: nothing is replaced", async () => {
+    const out = await tooLate;
     expect(out.deferred).toEqual([]);
   });
 
-  test("the plan JSON is the same with the packages loaded eagerly (TWINSTACK_EAGER_SDK=1)", () => {
-    const stackFile = path.join(ROOT, "examples/gigi/Pulumi.preview-feature-xyz.yaml");
-    const args = ["-s", "preview-feature-xyz", "--config", stackFile, "--json"];
-    const deferred = runPlanCli(args);
-    const eager = runPlanCli(args, { ...process.env, TWINSTACK_EAGER_SDK: "1" });
+  test("the plan JSON is the same with the packages loaded eagerly (TWINSTACK_EAGER_SDK=1)", async () => {
+    const [deferred, eager] = await plans;
     expect(deferred.status).toBe(0);
     expect(eager.status).toBe(0);
     expect(JSON.parse(deferred.stdout).resources.length).toBeGreaterThan(10);

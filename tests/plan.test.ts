@@ -1,15 +1,21 @@
 // The offline plan as users run it: `npm run plan -- -s <stack> ...`.
 import * as path from "path";
-import { runPlanCli } from "../tools/planCli";
+import { runPlanCliAsync } from "../tools/planCli";
 import { PlanError, planStack, readPolicyConfig } from "../tools/planner";
+import { allEnded, startAllEarly, startEarly } from "./support/startEarly";
 
 const root = path.join(__dirname, "..");
 
-const plan = (...args: string[]) => runPlanCli(args);
+// The two plan processes start before the tests (tests/support/startEarly.ts) and run while the
+// in-process plans below run.
+const devJson = startEarly(() => runPlanCliAsync(["-s", "dev", "--json"]));
+const misspelled = startEarly(() => runPlanCliAsync(["-s", "dev", "--jsn"]));
+beforeAll(startAllEarly);
+afterAll(allEnded);
 
 describe("npm run plan", () => {
   it("--json lists type, name, parent and inputs, with secrets as [secret] and no plaintext", async () => {
-    const result = plan("-s", "dev", "--json");
+    const result = await devJson();
     expect(result.status).toBe(0);
     const json = JSON.parse(result.stdout);
     expect(json.resources.length).toBeGreaterThan(10);
@@ -34,8 +40,8 @@ describe("npm run plan", () => {
     expect(() => readPolicyConfig(path.join(root, "package-lock.json.missing"))).toThrow(PlanError);
   });
 
-  it("rejects an unknown argument with its usage, exit 1", () => {
-    const result = plan("-s", "dev", "--jsn");
+  it("rejects an unknown argument with its usage, exit 1", async () => {
+    const result = await misspelled();
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/unknown option --jsn; usage: npm run plan -- -s <stack>/);
   });

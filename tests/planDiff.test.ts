@@ -5,13 +5,24 @@ import * as os from "os";
 import * as path from "path";
 import { SecretValue } from "../tests/harness";
 import { diffPlans } from "../tools/planDiff";
-import { runPlanCli } from "../tools/planCli";
+import { runPlanCli, runPlanCliAsync } from "../tools/planCli";
+import { allEnded, startAllEarly, startEarly } from "./support/startEarly";
 
 const ROOT = path.join(__dirname, "..");
 jest.setTimeout(180_000);
 let dir: string;
-beforeAll(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-diff-"))));
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+// The plans that depend on no other step (lugh's saved plan, the default prod --json) start before
+// the tests (tests/support/startEarly.ts) and run while the first test runs its own.
+const lughSaved = startEarly(() => runPlanCliAsync(["-s", "dev", "--config", path.join(ROOT, "examples", "lugh", "Pulumi.dev.yaml"), "--json"]));
+const prodJson = startEarly(() => runPlanCliAsync(["-s", "prod", "--json"]));
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-diff-"));
+  startAllEarly();
+});
+afterAll(async () => {
+  await allEnded();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
 
 test("gigi prod against a git ref: a release and gitea switched off, resource by resource, secrets masked", () => {
   const repo = path.join(dir, "gigi");
@@ -64,9 +75,9 @@ test("gigi prod against a git ref: a release and gitea switched off, resource by
   expect({ added: diff.added, removed: diff.removed, changed: diff.changed }).toEqual({ added: [], removed: [], changed: [] });
 });
 
-test("lugh dev against a saved plan --json: a worker added", () => {
+test("lugh dev against a saved plan --json: a worker added", async () => {
   const saved = path.join(dir, "lugh-dev.json");
-  const first = runPlanCli(["-s", "dev", "--config", path.join(ROOT, "examples", "lugh", "Pulumi.dev.yaml"), "--json"]);
+  const first = await lughSaved();
   expect(first.status).toBe(0);
   fs.writeFileSync(saved, first.stdout);
 
@@ -124,8 +135,8 @@ test("diffPlans matches a renamed component through its alias: the same resource
   expect(diffPlans(old, [{ ...now[0], aliases: undefined }, old[1]])).toMatchObject({ added: [{ name: "myapp-prod-db" }], removed: [{ name: "myapp-prod-db" }] });
 });
 
-test("plan --json carries each resource's ignoreChanges and alias type, so a saved plan diffs like a git ref", () => {
-  const run = runPlanCli(["-s", "prod", "--json"]);
+test("plan --json carries each resource's ignoreChanges and alias type, so a saved plan diffs like a git ref", async () => {
+  const run = await prodJson();
   expect(run.status).toBe(0);
   const resources = JSON.parse(run.stdout).resources as { type: string; name: string; ignoreChanges?: string[]; aliases?: { type: string; name: string }[] }[];
   expect(resources.find((r) => r.type === "twinstack:index:PostgresDatabase")?.aliases).toEqual([{ type: "twinstack:index:SharedPostgresDb", name: "myapp-prod-db" }]);

@@ -2,10 +2,10 @@
 // project, its commands run in order. `pulumi config set --secret` is emulated (it writes an
 // encrypted `secure:` value into the stack file); other pulumi commands cannot run here and are
 // the only lines skipped.
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { ProcessResult, spawnAsync } from "../tools/planCli";
 
 const ROOT = path.join(__dirname, "..");
 jest.setTimeout(240_000);
@@ -19,7 +19,7 @@ test("the walkthrough has two stack files and a command block", () => {
   expect(blocks.filter((b) => b.lang === "sh")).toHaveLength(1);
 });
 
-test("following it plans dev, prod and a preview clean", () => {
+test("following it plans dev, prod and a preview clean", async () => {
   // A copy of the project as a user's clone: sources copied, node_modules linked.
   const project = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-walkthrough-"));
   try {
@@ -35,20 +35,33 @@ test("following it plans dev, prod and a preview clean", () => {
       .text.trim()
       .split("\n");
     const planned: string[] = [];
+    // Consecutive `npx twinstack` lines run at once; a line that edits a stack file first waits for
+    // the commands before it, so each command sees the files as in order. The first command runs
+    // alone: it builds the copy's dist/, as a fresh clone's first command does.
+    const running: { line: string; stack: string; run: Promise<ProcessResult> }[] = [];
+    const finish = async () => {
+      for (const { line, stack, run: started } of running.splice(0)) {
+        const run = await started;
+        expect({ line, status: run.status, stderr: run.stderr }).toEqual({ line, status: 0, stderr: "" });
+        expect(run.stdout).toMatch(/\n0 mandatory and 0 advisory policy violations\n$/);
+        planned.push(stack);
+      }
+    };
     for (const line of commands) {
       const words = line.split(/\s+/);
       if (line.startsWith("pulumi config set --secret ")) {
+        await finish();
         const [stack, key] = [words[words.indexOf("-s") + 1], words[words.indexOf("-s") + 2]];
         fs.appendFileSync(path.join(project, `Pulumi.${stack}.yaml`), `  twinstack:${key}:\n    secure: v1:walkthrough-test\n`);
       } else if (words[0] === "npx" && words[1] === "twinstack") {
-        const run = spawnSync(process.execPath, [path.join(project, "bin", "twinstack.js"), ...words.slice(2)], { cwd: project, encoding: "utf8" });
-        expect({ line, status: run.status, stderr: run.stderr }).toEqual({ line, status: 0, stderr: "" });
-        expect(run.stdout).toMatch(/\n0 mandatory and 0 advisory policy violations\n$/);
-        planned.push(words[4]);
+        const first = planned.length === 0 && running.length === 0;
+        running.push({ line, stack: words[4], run: spawnAsync(process.execPath, [path.join(project, "bin", "twinstack.js"), ...words.slice(2)], { cwd: project }) });
+        if (first) await finish();
       } else {
         expect(line).toMatch(/^pulumi (up|login|stack) /);
       }
     }
+    await finish();
     expect(planned).toEqual(["dev", "prod", "preview-feature-login"]);
   } finally {
     fs.rmSync(project, { recursive: true, force: true });
