@@ -99,6 +99,36 @@ describe("stack config schema", () => {
   });
 });
 
+describe("reading stack files", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-read-"));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const text = "config:\n  twinstack:env: dev\n  twinstack:domains: [a.example.com]\n  twinstack:app:\n    name: gigi\n    image: gigi:dev\n";
+
+  it("gives two files of the same text values of their own, which a caller may change", () => {
+    fs.writeFileSync(path.join(dir, "Pulumi.one.yaml"), text);
+    fs.writeFileSync(path.join(dir, "Pulumi.two.yaml"), text);
+    const one = readStackConfig(path.join(dir, "Pulumi.one.yaml"));
+    (one.values.domains as string[]).push("b.example.com");
+    (one.values.app as Record<string, unknown>).image = "changed";
+    const two = readStackConfig(path.join(dir, "Pulumi.two.yaml"));
+    expect(two.stack).toBe("two");
+    expect(two.values.domains).toEqual(["a.example.com"]);
+    expect(two.values.app).toEqual({ name: "gigi", image: "gigi:dev" });
+    expect(readStackConfig(path.join(dir, "Pulumi.one.yaml")).values.domains).toEqual(["a.example.com"]);
+  });
+
+  it("reads a file again when its text changed, and still names a file that is not YAML", () => {
+    const file = path.join(dir, "Pulumi.three.yaml");
+    fs.writeFileSync(file, text);
+    expect(readStackConfig(file).values.domains).toEqual(["a.example.com"]);
+    fs.writeFileSync(file, text.replace("a.example.com", "c.example.com"));
+    expect(readStackConfig(file).values.domains).toEqual(["c.example.com"]);
+    fs.writeFileSync(file, "config: [unclosed\n");
+    expect(() => readStackConfig(file)).toThrow(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: not valid YAML`));
+    expect(() => readStackConfig(file)).toThrow(/not valid YAML/);
+  });
+});
+
 describe("npm run plan on bad config", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-config-"));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
