@@ -2,7 +2,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
+import fc from "fast-check";
 import { ConfigError, parseStackConfig } from "../stacks/config";
+import { decodeConfigValue } from "../model/config";
 import { readStackConfig } from "../model/stackFile";
 import { runPlanCli } from "../tools/planCli";
 
@@ -96,6 +98,58 @@ describe("stack config schema", () => {
       const file = readStackConfig(path.join(root, `Pulumi.${stack}.yaml`));
       expect(() => parseStackConfig(file.values, { stack, sourceFile: file.file, isSecret: (k) => file.secretKeys.includes(k) })).not.toThrow();
     }
+  });
+});
+
+describe("decodeConfigValue", () => {
+  const reference = (value: string): unknown => {
+    try {
+      return JSON.parse(value);
+    } catch {
+      return value;
+    }
+  };
+
+  it("decodes exactly what JSON.parse reads and keeps every other string", () => {
+    for (const value of [
+      "dev",
+      "preview",
+      "gigi.casa",
+      "",
+      " ",
+      "8080",
+      " 8080",
+      "-1",
+      "true",
+      "false",
+      "null",
+      "none",
+      "tls",
+      "fr",
+      '"x"',
+      '{"a":1}',
+      "\n[1, 2]",
+      "\u00a0[1]",
+      "[1",
+      "{",
+      "0x1F",
+      "NaN",
+    ]) {
+      expect([value, decodeConfigValue(value)]).toEqual([value, reference(value)]);
+    }
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.json(),
+          fc.json().map((j) => ` \t${j}`),
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+        ),
+        (value) => {
+          expect(decodeConfigValue(value)).toEqual(reference(value));
+        },
+      ),
+    );
   });
 });
 
