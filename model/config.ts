@@ -423,6 +423,9 @@ export function backupServerMajor(config: StackConfig): number | undefined {
 
 /** Parses a raw Pulumi config string: structured values arrive JSON-encoded. */
 export function decodeConfigValue(value: string): unknown {
+  // Most values are plain words (dev, preview, a domain): JSON.parse would throw for them, and a
+  // thrown error is costly. JSON text starts with one of these after its whitespace (RFC 8259, 2).
+  if (!/^[ \t\n\r]*[{["\-0-9tfn]/.test(value)) return value;
   try {
     return JSON.parse(value);
   } catch {

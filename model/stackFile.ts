@@ -56,9 +56,45 @@ function qualify(key: string, project: string): string {
 /** A stack file that cannot be read: the message names the file and what is wrong with it. */
 export class StackFileError extends Error {}
 
+/**
+ * Parsed YAML documents by their exact text, for this process only: a plan reads its own stack file
+ * and the dev stack's several times, and a project's preview stack files are often the same few
+ * lines. The parse is a pure function of the text, so a hit is what parsing again would give; the
+ * documents are frozen, so no reader can change what a later one gets (readStackConfig copies what
+ * it keeps). Bounded by count and by total text length, oldest first out.
+ */
+const parsedYaml = new Map<string, unknown>();
+let parsedYamlChars = 0;
+const PARSED_YAML_MAX_ENTRIES = 1024;
+const PARSED_YAML_MAX_CHARS = 16 * 1024 * 1024;
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
+/** YAML.parse of `text` (throws as it does), shared with earlier parses of the same text: read only. */
+function parseYaml(text: string): unknown {
+  if (parsedYaml.has(text)) return parsedYaml.get(text);
+  const doc = deepFreeze(YAML.parse(text));
+  if (text.length <= PARSED_YAML_MAX_CHARS) {
+    parsedYaml.set(text, doc);
+    parsedYamlChars += text.length;
+    for (const oldest of parsedYaml.keys()) {
+      if (parsedYaml.size <= PARSED_YAML_MAX_ENTRIES && parsedYamlChars <= PARSED_YAML_MAX_CHARS) break;
+      parsedYaml.delete(oldest);
+      parsedYamlChars -= oldest.length;
+    }
+  }
+  return doc;
+}
+
 /** Project-level config of Pulumi.yaml: `key: value`, or `key: { value | default, ... }`. */
 export function readProjectConfig(projectFile: string): { project: string; values: Record<string, unknown> } {
-  const doc = YAML.parse(fs.readFileSync(projectFile, "utf8")) ?? {};
+  const doc = (parseYaml(fs.readFileSync(projectFile, "utf8")) ?? {}) as any;
   const project = String(doc.name ?? NAMESPACE);
   const values: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries<any>(doc.config ?? {})) {
@@ -81,7 +117,7 @@ export function readStackConfig(stackFile: string, opts: { stack?: string; proje
   if (fs.existsSync(stackFile)) {
     let doc: any;
     try {
-      doc = YAML.parse(fs.readFileSync(stackFile, "utf8")) ?? {};
+      doc = parseYaml(fs.readFileSync(stackFile, "utf8")) ?? {};
     } catch (err) {
       throw new StackFileError(`${stackFile}: not valid YAML: ${(err as Error).message.split("\n")[0]}`);
     }

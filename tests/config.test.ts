@@ -2,7 +2,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
+import fc from "fast-check";
 import { ConfigError, parseStackConfig } from "../stacks/config";
+import { decodeConfigValue } from "../model/config";
 import { readStackConfig } from "../model/stackFile";
 import { runPlanCliAsync } from "../tools/planCli";
 import { allEnded, startAllEarly, startEarly } from "./support/startEarly";
@@ -97,6 +99,88 @@ describe("stack config schema", () => {
       const file = readStackConfig(path.join(root, `Pulumi.${stack}.yaml`));
       expect(() => parseStackConfig(file.values, { stack, sourceFile: file.file, isSecret: (k) => file.secretKeys.includes(k) })).not.toThrow();
     }
+  });
+});
+
+describe("decodeConfigValue", () => {
+  const reference = (value: string): unknown => {
+    try {
+      return JSON.parse(value);
+    } catch {
+      return value;
+    }
+  };
+
+  it("decodes exactly what JSON.parse reads and keeps every other string", () => {
+    for (const value of [
+      "dev",
+      "preview",
+      "gigi.casa",
+      "",
+      " ",
+      "8080",
+      " 8080",
+      "-1",
+      "true",
+      "false",
+      "null",
+      "none",
+      "tls",
+      "fr",
+      '"x"',
+      '{"a":1}',
+      "\n[1, 2]",
+      "\u00a0[1]",
+      "[1",
+      "{",
+      "0x1F",
+      "NaN",
+    ]) {
+      expect([value, decodeConfigValue(value)]).toEqual([value, reference(value)]);
+    }
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.json(),
+          fc.json().map((j) => ` \t${j}`),
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+        ),
+        (value) => {
+          expect(decodeConfigValue(value)).toEqual(reference(value));
+        },
+      ),
+    );
+  });
+});
+
+describe("reading stack files", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-read-"));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const text = "config:\n  twinstack:env: dev\n  twinstack:domains: [a.example.com]\n  twinstack:app:\n    name: gigi\n    image: gigi:dev\n";
+
+  it("gives two files of the same text values of their own, which a caller may change", () => {
+    fs.writeFileSync(path.join(dir, "Pulumi.one.yaml"), text);
+    fs.writeFileSync(path.join(dir, "Pulumi.two.yaml"), text);
+    const one = readStackConfig(path.join(dir, "Pulumi.one.yaml"));
+    (one.values.domains as string[]).push("b.example.com");
+    (one.values.app as Record<string, unknown>).image = "changed";
+    const two = readStackConfig(path.join(dir, "Pulumi.two.yaml"));
+    expect(two.stack).toBe("two");
+    expect(two.values.domains).toEqual(["a.example.com"]);
+    expect(two.values.app).toEqual({ name: "gigi", image: "gigi:dev" });
+    expect(readStackConfig(path.join(dir, "Pulumi.one.yaml")).values.domains).toEqual(["a.example.com"]);
+  });
+
+  it("reads a file again when its text changed, and still names a file that is not YAML", () => {
+    const file = path.join(dir, "Pulumi.three.yaml");
+    fs.writeFileSync(file, text);
+    expect(readStackConfig(file).values.domains).toEqual(["a.example.com"]);
+    fs.writeFileSync(file, text.replace("a.example.com", "c.example.com"));
+    expect(readStackConfig(file).values.domains).toEqual(["c.example.com"]);
+    fs.writeFileSync(file, "config: [unclosed\n");
+    expect(() => readStackConfig(file)).toThrow(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: not valid YAML`));
+    expect(() => readStackConfig(file)).toThrow(/not valid YAML/);
   });
 });
 

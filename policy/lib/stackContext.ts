@@ -23,10 +23,21 @@ export interface StackConfigRead {
 }
 
 /**
+ * What a read is for. "full": every check of the program's validation, every problem listed.
+ * "claims" (the other stack files of the project, which the policies only compare): the config as
+ * the schema gives it, which is the config a "full" read returns too; the full validation runs only
+ * when the schema rejects the file, so its problems are then the same as a "full" read's, while a
+ * config the schema accepts comes with no problems (its cross-field rules are that stack's own plan's
+ * to report).
+ */
+export type StackReadPurpose = "full" | "claims";
+
+/**
  * Reads and validates the stack file `file` (absolute; it may not exist, e.g. a preview's) of stack
  * `stack` (short name), naming it `display` in problems. Throws only for an unreadable file.
+ * `purpose` (default "full"): see {@link StackReadPurpose}; a reader may treat both alike.
  */
-export type StackConfigReader = (file: string, stack: string, display: string) => StackConfigRead;
+export type StackConfigReader = (file: string, stack: string, display: string, purpose?: StackReadPurpose) => StackConfigRead;
 
 let reader: StackConfigReader | undefined;
 
@@ -103,11 +114,11 @@ export interface LoadedStackConfig {
   values: Record<string, unknown>;
   /** The validated config; also set when only secrets or cross-field rules failed. */
   config?: StackConfig;
-  /** Why the config is not fully valid (one line per problem). */
+  /** Why the config is not fully valid (one line per problem); a "claims" read lists them only when the schema rejects the file. */
   problems: string[];
 }
 
-const cache = new Map<string, { version: string; loaded: LoadedStackConfig }>();
+const cache = new Map<string, { version: string; purpose: StackReadPurpose; loaded: LoadedStackConfig }>();
 
 function display(file: string): string {
   const rel = path.relative(projectDir(), file);
@@ -123,24 +134,25 @@ function fileVersion(file: string): string {
 /**
  * Reads and validates a stack file; cached by the file's version (inode, size, mtime, ctime), so a
  * changed file is read again. A policy asks for every resource: reading and comparing the whole
- * file each time made a plan quadratic in the file's size (1,000 tenants).
+ * file each time made a plan quadratic in the file's size (1,000 tenants). A "claims" read
+ * ({@link StackReadPurpose}) is served by a cached "full" one, never the other way round.
  */
-export function loadStackConfig(stack: string, file: string): LoadedStackConfig {
+export function loadStackConfig(stack: string, file: string, purpose: StackReadPurpose = "full"): LoadedStackConfig {
   const resolved = path.resolve(file);
   const version = fileVersion(resolved);
   const exists = version !== "";
   const key = `${stack}\u0000${resolved}`;
   const hit = cache.get(key);
-  if (hit && hit.version === version && hit.loaded.display === display(resolved)) return hit.loaded;
+  if (hit && hit.version === version && hit.loaded.display === display(resolved) && (hit.purpose === "full" || purpose === "claims")) return hit.loaded;
 
   const loaded: LoadedStackConfig = { stack, file: resolved, display: display(resolved), exists, values: {}, problems: [] };
   if (!reader) throw new Error("policy/lib/stackContext.ts: no stack config reader set (import policy/programConfig.ts, or setStackConfigReader in a test)");
   try {
-    Object.assign(loaded, reader(resolved, shortStackName(stack), loaded.display));
+    Object.assign(loaded, reader(resolved, shortStackName(stack), loaded.display, purpose));
   } catch (err) {
     loaded.problems = [(err as Error).message];
   }
-  cache.set(key, { version, loaded });
+  cache.set(key, { version, purpose, loaded });
   return loaded;
 }
 
@@ -164,14 +176,17 @@ export function stackInfo(urn: string): StackInfo | undefined {
   return { stack, env, slug, loaded };
 }
 
-/** The other stack files of the project: every Pulumi.<stack>.yaml beside this stack's file. */
+/**
+ * The other stack files of the project: every Pulumi.<stack>.yaml beside this stack's file, read
+ * for their claims ({@link StackReadPurpose} "claims": the config, or why the schema rejects it).
+ */
 export function siblingStacks(self: LoadedStackConfig): LoadedStackConfig[] {
   const dir = path.dirname(self.file);
   if (!fs.existsSync(dir)) return [];
   return siblingStackFiles(dir)
     .map((file) => path.resolve(file))
     .filter((file) => file !== self.file)
-    .map((file) => loadStackConfig(path.basename(file).replace(/^Pulumi\.(.+)\.ya?ml$/, "$1"), file));
+    .map((file) => loadStackConfig(path.basename(file).replace(/^Pulumi\.(.+)\.ya?ml$/, "$1"), file, "claims"));
 }
 
 /** The env of a sibling stack: from its name, else its config. */

@@ -1,6 +1,8 @@
+import * as fs from "fs";
 import * as path from "path";
 import { stackClaims, findClashes, claimsClash, machineOf } from "../../model/claims";
 import { stackConfigSchema } from "../../model/schema";
+import { readProgramStackConfig } from "../../policy/programConfig";
 import { cleanupProjects, DEV_YAML, devProdProject, of, PROD_YAML, project, run, stackRoot } from "./helpers";
 
 const POLICY = "no-shared-claims";
@@ -70,6 +72,57 @@ describe("stackClaims", () => {
   });
 });
 
+describe("reading the other stack files for their claims", () => {
+  const root = path.join(__dirname, "../..");
+  const stackFiles = [root, ...fs.readdirSync(path.join(root, "examples")).map((d) => path.join(root, "examples", d))].flatMap((dir) =>
+    fs
+      .readdirSync(dir)
+      .filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f))
+      .map((f) => path.join(dir, f)),
+  );
+  const stackOf = (file: string) => path.basename(file).replace(/^Pulumi\.(.+)\.yaml$/, "$1");
+
+  it("gives the config a full read gives, for every stack file of the repo", () => {
+    expect(stackFiles.length).toBeGreaterThan(10);
+    for (const file of stackFiles) {
+      const full = readProgramStackConfig(file, stackOf(file), file, "full");
+      const claims = readProgramStackConfig(file, stackOf(file), file, "claims");
+      expect(full.config).toBeDefined();
+      expect(claims.config).toEqual(full.config);
+      expect(claims.values).toEqual(full.values);
+    }
+  });
+
+  it("gives a full read's config or problems for files the schema or a cross-field rule rejects", () => {
+    const dir = project({
+      "Pulumi.unknown.yaml": "config:\n  twinstack:env: dev\n  twinstack:postgres:\n    mode: shared\n    hots: 10.0.0.20\n",
+      "Pulumi.staging.yaml": "config:\n  twinstack:env: staging\n",
+      "Pulumi.prod.yaml": PROD_YAML.replace("  twinstack:pgAdmin:\n    secure: v1:abc\n", ""),
+      "Pulumi.preview-x.yaml": "config:\n  twinstack:env: dev\n",
+    });
+    for (const stack of ["unknown", "staging", "prod", "preview-x"]) {
+      const file = path.join(dir, `Pulumi.${stack}.yaml`);
+      const full = readProgramStackConfig(file, stack, `Pulumi.${stack}.yaml`, "full");
+      const claims = readProgramStackConfig(file, stack, `Pulumi.${stack}.yaml`, "claims");
+      expect(full.problems).not.toEqual([]);
+      expect(claims.config).toEqual(full.config);
+      // Where there is no config to compare, the problems are the full read's, naming file and key.
+      if (full.config === undefined) expect(claims.problems).toEqual(full.problems);
+      else expect(claims.problems).toEqual([]);
+    }
+    expect(readProgramStackConfig(path.join(dir, "Pulumi.staging.yaml"), "staging", "Pulumi.staging.yaml", "claims").config).toBeUndefined();
+    expect(readProgramStackConfig(path.join(dir, "Pulumi.prod.yaml"), "prod", "Pulumi.prod.yaml", "claims").config).toBeDefined();
+  });
+
+  it("hands each read its own config object", () => {
+    const file = path.join(root, "examples/gigi/Pulumi.preview-feature-xyz.yaml");
+    const a = readProgramStackConfig(file, "preview-feature-xyz", file, "claims").config!;
+    a.domains.push("changed.example.com");
+    const b = readProgramStackConfig(file, "preview-feature-xyz", file, "claims").config!;
+    expect(b.domains).not.toContain("changed.example.com");
+  });
+});
+
 describe("no-shared-claims (rule 2)", () => {
   it("passes distinct dev and prod stacks", () => {
     const dir = devProdProject();
@@ -113,5 +166,56 @@ describe("no-shared-claims (rule 2)", () => {
     const messages = of(run([stackRoot("prod")], { stack: "prod", dir }), POLICY).map((v) => v.message);
     expect(messages).toHaveLength(1);
     expect(messages[0]).toMatch(/^cannot compare with stack "staging": Pulumi.staging.yaml does not validate/);
+  });
+
+  it("names the file and key when a sibling has an unknown key, as a full read does", () => {
+    const dir = devProdProject({ "Pulumi.staging.yaml": "config:\n  twinstack:env: dev\n  twinstack:postgres:\n    mode: shared\n    hots: 10.0.0.20\n" });
+    const messages = of(run([stackRoot("prod")], { stack: "prod", dir }), POLICY).map((v) => v.message);
+    expect(messages).toEqual([
+      'cannot compare with stack "staging": Pulumi.staging.yaml does not validate (Pulumi.staging.yaml: twinstack:postgres.hots: unknown key (did you mean "host"?)): ' +
+        "fix that file so the stacks' isolation can be checked",
+    ]);
+  });
+
+  it("still compares a sibling that only fails a cross-field rule (its missing secret), as before", () => {
+    const vip = "  twinstack:vip:\n    mode: keepalived\n    address: 10.0.0.50\n    routerId: 50\n";
+    const hosts = "  twinstack:hosts:\n    - name: n1\n      docker: ssh://deploy@10.0.0.5\n      address: 10.0.0.5\n";
+    // prod names pgAdmin as its admin password key but does not set it: the full validation rejects
+    // the file, the schema accepts it, and its VIP is still compared.
+    const prod = PROD_YAML.replace("  twinstack:pgAdmin:\n    secure: v1:abc\n", "") + vip;
+    const dev = DEV_YAML.replace(/  twinstack:hosts:\n(    .*\n)+?(?=  twinstack:app)/, hosts) + vip;
+    const dir = project({ "Pulumi.prod.yaml": prod, "Pulumi.dev.yaml": dev });
+    const messages = of(run([stackRoot("dev")], { stack: "dev", dir }), POLICY).map((v) => v.message);
+    expect(messages).toContain(
+      'stack "dev" claims VIP 10.0.0.50 (twinstack:vip.address in Pulumi.dev.yaml), which stack "prod" also claims (twinstack:vip.address in Pulumi.prod.yaml): give "dev" its own value in twinstack:vip.address',
+    );
+    expect(messages.some((m) => m.includes("does not validate"))).toBe(false);
+  });
+
+  it("names each of two sibling stack files with the same text in its own violations", () => {
+    // Same text, read once: the claims are still each stack's own, named by its file.
+    const dir = project({ "Pulumi.dev.yaml": DEV_YAML, "Pulumi.qa1.yaml": DEV_YAML, "Pulumi.qa2.yaml": DEV_YAML });
+    const messages = of(run([stackRoot("dev")], { stack: "dev", dir }), POLICY).map((v) => v.message);
+    for (const other of ["qa1", "qa2"]) {
+      expect(messages).toContain(
+        `stack "dev" claims domain dev.gigi.casa (twinstack:domains[0] in Pulumi.dev.yaml), which stack "${other}" also claims (twinstack:domains[0] in Pulumi.${other}.yaml): give "dev" its own value in twinstack:domains[0]`,
+      );
+    }
+    const count = (other: string) => messages.filter((m) => m.includes(`stack "${other}"`)).length;
+    expect(count("qa1")).toBeGreaterThan(1);
+    expect(count("qa1")).toBe(count("qa2"));
+  });
+
+  it("sees a sibling's new claim when the file changes between two runs of one process", () => {
+    const dir = devProdProject({
+      "Pulumi.qa.yaml": DEV_YAML.replace("twinstack:env: dev", "twinstack:env: prod")
+        .replace("dev.gigi.casa", "qa.gigi.casa")
+        .replace(/Port: \d+/g, "Port: 9999"),
+    });
+    const before = of(run([stackRoot("dev")], { stack: "dev", dir }), POLICY).map((v) => v.message);
+    expect(before.filter((m) => m.includes('stack "qa"'))).toEqual([]);
+    fs.writeFileSync(path.join(dir, "Pulumi.qa.yaml"), fs.readFileSync(path.join(dir, "Pulumi.qa.yaml"), "utf8").replace("qa.gigi.casa", "dev.gigi.casa"));
+    const after = of(run([stackRoot("dev")], { stack: "dev", dir }), POLICY).map((v) => v.message);
+    expect(after.some((m) => m.startsWith('stack "dev" claims domain dev.gigi.casa') && m.includes('stack "qa" also claims'))).toBe(true);
   });
 });
