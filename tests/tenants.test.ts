@@ -183,7 +183,10 @@ describe("tenants in a stack", () => {
     const values = { ...baseConfig(many), runners: { count: 1, provider: "digitalocean", forgeUrl: "https://forge.example.com", adminCidr: "203.0.113.0/24" } };
     const plan = await planProgram(runStack, {
       stack: "prod",
-      config: { ...Object.fromEntries(Object.entries(values).map(([k, v]) => [`twinstack:${k}`, typeof v === "string" ? v : JSON.stringify(v)])), "twinstack:runnerRegistrationToken": "token" },
+      config: {
+        ...Object.fromEntries(Object.entries(values).map(([k, v]) => [`twinstack:${k}`, typeof v === "string" ? v : JSON.stringify(v)])),
+        "twinstack:runnerRegistrationToken": "token",
+      },
       secretKeys: ["twinstack:runnerRegistrationToken"],
     });
     const components = byType(plan.resources, "twinstack:index:TenantDns");
