@@ -175,11 +175,13 @@ export function runPolicies(resources: OfflineResource[], ctx: RunContext, polic
       }
     };
 
+    // Each policy's config once (getConfig hands every call its own copy), not once per resource.
+    const configs = new Map(policies.map((policy) => [policy, policyConfigFor(policy, ctx.policyConfig)]));
     for (const r of resources) {
       for (const policy of policies) {
         if (isStackPolicy(policy) || !policy.validateResource) continue;
         const validations = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
-        const config = policyConfigFor(policy, ctx.policyConfig);
+        const config = configs.get(policy)!;
         for (const validate of validations) {
           const props = engineProps(r.props);
           const args: ResourceValidationArgs = {

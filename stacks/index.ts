@@ -11,19 +11,21 @@ import { namePrefix, runnerNamePrefix } from "../model/names";
 import { composeTenants } from "./tenants";
 
 /**
- * The program. Config problems, found before anything is declared or while composing, fail the
- * update with one line per problem and no stack trace (RunError: the CLI prints the message only).
+ * The program (its stack outputs, once every resource is declared). Config problems, found before
+ * anything is declared or while composing, fail the update with one line per problem and no stack
+ * trace (RunError: the CLI prints the message only). Everything is declared within the call, except
+ * past TENANT_BATCH tenants (stacks/tenants.ts), whose later batches and then the runners follow.
  */
-export function runStack(): Record<string, unknown> {
+export async function runStack(): Promise<Record<string, unknown>> {
   try {
-    return composeStack(loadStackConfig());
+    return await composeStack(loadStackConfig());
   } catch (err) {
     if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
     throw err;
   }
 }
 
-function composeStack(loaded: LoadedConfig): Record<string, unknown> {
+async function composeStack(loaded: LoadedConfig): Promise<Record<string, unknown>> {
   const c = loaded.config;
   if (c.env === "preview") return composePreview(loaded);
 
@@ -34,6 +36,8 @@ function composeStack(loaded: LoadedConfig): Record<string, unknown> {
     const database = c.haPostgres.enabled ? haPostgresDatabase(loaded, hosts.hosts, hosts.publicAddresses) : {};
     const { instance, outputs: instanceOutputs } = composeInstance(loaded, hosts.hosts, database);
     const tenants = composeTenants(loaded, instance.vip?.address ?? hosts.publicAddresses[hosts.hosts[0].name]);
+    // Awaited only when batches remain: otherwise the runners follow in the same synchronous pass.
+    if (tenants.pending) await tenants.pending;
     Object.assign(outputs, instanceOutputs, hosts.outputs, { tenants: tenants.tenants });
   }
   const appName = c.app?.name ?? loaded.stack;

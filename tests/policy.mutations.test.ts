@@ -49,8 +49,8 @@ async function plan(dir: string, stack: string, opts: PlanOptions = {}): Promise
     opts.devOutputs?.(outputs);
     stackOutputs = { dev: outputs };
   }
-  const program = () => {
-    const outputs = runStack();
+  const program = async () => {
+    const outputs = await runStack();
     opts.extra?.(outputs);
     return outputs;
   };

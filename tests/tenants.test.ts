@@ -2,7 +2,7 @@
 // DigitalOcean or Hetzner DNS) and the stack step that derives it from `tenants` + `dns`.
 import { TenantDns, TenantDnsArgs, tenantRecords } from "../components/tenantDns";
 import { runStack } from "../stacks";
-import { tenantZones } from "../stacks/tenants";
+import { TENANT_BATCH, tenantZones } from "../stacks/tenants";
 import { PlanResult, PlannedResource, byType, one, planProgram } from "./harness";
 
 const DO_RECORD = "digitalocean:index/dnsRecord:DnsRecord";
@@ -175,6 +175,28 @@ describe("tenants in a stack", () => {
     expect(byType(none.resources, "twinstack:index:TenantDns")).toEqual([]);
     expect(none.outputs.tenants).toEqual({ acme: ["acme.com"] });
     expect(String(none.outputs.caddyfile)).toMatch(/^acme\.com \{/m);
+  });
+
+  it(`declares more than ${TENANT_BATCH} tenants batch by batch: every tenant's component and records, each record under its own tenant, and the runner fleet`, async () => {
+    const n = 2 * TENANT_BATCH + 3;
+    const many = Array.from({ length: n }, (_, i) => ({ name: `t${i}`, domains: [`t${i}.example.com`, `www.t${i}.example.com`] }));
+    const values = { ...baseConfig(many), runners: { count: 1, provider: "digitalocean", forgeUrl: "https://forge.example.com", adminCidr: "203.0.113.0/24" } };
+    const plan = await planProgram(runStack, {
+      stack: "prod",
+      config: {
+        ...Object.fromEntries(Object.entries(values).map(([k, v]) => [`twinstack:${k}`, typeof v === "string" ? v : JSON.stringify(v)])),
+        "twinstack:runnerRegistrationToken": "token",
+      },
+      secretKeys: ["twinstack:runnerRegistrationToken"],
+    });
+    const components = byType(plan.resources, "twinstack:index:TenantDns");
+    expect(components.map((r) => r.name).sort()).toEqual(many.map((t) => `shop-prod-tenant-${t.name}`).sort());
+    const records = byType(plan.resources, HC_RRSET);
+    expect(records).toHaveLength(2 * n);
+    const componentUrn = new Map(components.map((c) => [c.name, c.urn]));
+    for (const record of records) expect(record.parent).toBe(componentUrn.get(/^(shop-prod-tenant-t\d+)-/.exec(record.name)![1]));
+    expect(Object.keys(plan.outputs.tenants as object)).toEqual(many.map((t) => t.name));
+    expect(byType(plan.resources, "twinstack:index:RunnerFleet")).toHaveLength(1);
   });
 
   it("rejects two tenants of the same name", async () => {

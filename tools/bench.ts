@@ -5,6 +5,7 @@
 // (shared CI runners) moves every figure alike and the ratios stay comparable.
 //   npm run bench                 plan figures and ratios, then the sampler's throughput
 //   npm run bench -- --tests      per-suite timing table of one `jest` run (its JSON report), its CPU and assertion count
+//   npm run bench -- --tenants    only the plans with 0 to 1,000 tenants and their ratios
 // BENCH_RUNS (default 3) sets the runs per figure; the 1,000-tenant plan runs at most as often.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -15,7 +16,7 @@ import { parseCommandLine, UsageError } from "./cli";
 import { exitWhenFlushed } from "./exit";
 
 let RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
-const USAGE = "npm run bench [-- --runs <n>] [-- --tests]";
+const USAGE = "npm run bench [-- --runs <n>] [-- --tests | --tenants]";
 const HELP = `usage: ${USAGE}
 Prints figures (no pass/fail): the offline plan against loading its dependencies, plans with 0 to
 1,000 tenants, a preview beside 200 sibling stack files, and the sampler's throughput when
@@ -23,6 +24,7 @@ PostgreSQL is installed; --tests prints a per-suite timing table of one jest run
 its wall and CPU time, the load average around it and the number of passing assertions.
   --runs <n>   runs per figure (default: BENCH_RUNS, else 3)
   --tests      per-suite timing table of \`npm test\`, its CPU time and assertion count
+  --tenants    only the plans with 0 to 1,000 tenants (their figures and ratios)
   -h, --help   this help`;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { ROOT, ensureBuilt, compiled } = require("./build.js") as { ROOT: string; ensureBuilt(): string; compiled(rel: string): string };
@@ -136,7 +138,7 @@ function previewDir(dir: string, siblings: number): string {
   return path.join(at, "Pulumi.preview-feature-xyz.yaml");
 }
 
-function planBench(): void {
+function planBench(tenantsOnly = false): void {
   ensureBuilt();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-bench-"));
   try {
@@ -144,61 +146,74 @@ function planBench(): void {
     console.log("wall includes node start-up; CPU is the process's own user+system time (steadier on a busy machine)");
     console.log(`${loadAverage()}\n`);
 
-    const base = interleaved(
-      {
-        load: { run: loadOnce },
-        prod: { run: () => planOnce(["-s", "prod"]) },
-        dev: { run: () => planOnce(["-s", "dev"]) },
-      },
-      RUNS,
-    );
-    console.log(HEADER);
-    console.log(row("load the dependencies (node -e require)", base.load));
-    console.log(row("plan -s prod (default stack file)", base.prod));
-    console.log(row("plan -s dev (default stack file)", base.dev));
-    console.log(`default prod plan / load: ${ratio(base.prod, base.load, 1.5)}\n`);
-
-    const counts = [0, 20, 200, 1000];
-    const files = Object.fromEntries(counts.map((n) => [n, tenantStackFile(tmp, n)]));
-    const tenants = interleaved(Object.fromEntries(counts.map((n) => [String(n), { run: () => planOnce(["-s", "prod", "--config", files[n]]) }])), RUNS);
-    const t0 = tenants["0"];
-    console.log(`${HEADER}   ms/resource (marginal, wall / CPU)`);
-    for (const n of counts) {
-      const s = tenants[String(n)];
-      const added = s[0].resources - t0[0].resources;
-      const marginal = n === 0 ? "" : `   ${((wall(s) - wall(t0)) / added).toFixed(2)} / ${((cpu(s) - cpu(t0)) / added).toFixed(2)}`;
-      console.log(row(`examples/cocotte prod, ${n} tenants`, s, marginal));
-    }
-    // "Time per resource flat from 20 to 1,000 tenants": the marginal cost of a resource does not grow
-    // with the count, judged as the 1,000-tenant figure within 1.25x of the 20-tenant one.
-    const perResource = (n: number, f: (s: Sample[]) => number) => (f(tenants[String(n)]) - f(t0)) / (tenants[String(n)][0].resources - t0[0].resources);
-    const flatWall = perResource(1000, wall) / perResource(20, wall);
-    console.log(
-      `ms per added resource, 1000 tenants / 20 tenants: ${flatWall.toFixed(2)}x wall, ${(perResource(1000, cpu) / perResource(20, cpu)).toFixed(2)}x CPU ` +
-        `(goal flat, <= 1.25x: ${flatWall <= 1.25 ? "met" : "NOT met"})`,
-    );
-    console.log(`200 tenants / 0 tenants: ${ratio(tenants["200"], t0, 2)}`);
-    console.log(`1000 tenants / 0 tenants: ${ratio(tenants["1000"], t0, 6)}`);
-    const peak1000 = peak(tenants["1000"]);
-    console.log(`1000 tenants peak RSS: ${peak1000.toFixed(0)} MiB (goal < 400 MiB: ${peak1000 < 400 ? "met" : "NOT met"})\n`);
-
-    const alone = previewDir(tmp, 0);
-    const crowded = previewDir(tmp, 200);
-    const previews = interleaved(
-      {
-        alone: { run: () => planOnce(["-s", "preview-feature-xyz", "--config", alone]) },
-        crowded: { run: () => planOnce(["-s", "preview-feature-xyz", "--config", crowded]) },
-      },
-      RUNS,
-    );
-    console.log(HEADER);
-    console.log(row("examples/gigi preview-feature-xyz, alone", previews.alone));
-    console.log(row("  next to 200 sibling preview stack files", previews.crowded));
-    console.log(`with 200 siblings / alone: ${ratio(previews.crowded, previews.alone, 1.2)}`);
+    if (!tenantsOnly) planBaseBench();
+    tenantsBench(tmp);
+    if (!tenantsOnly) previewBench(tmp);
     console.log(loadAverage());
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** The default stacks' plans against loading the dependencies. */
+function planBaseBench(): void {
+  const base = interleaved(
+    {
+      load: { run: loadOnce },
+      prod: { run: () => planOnce(["-s", "prod"]) },
+      dev: { run: () => planOnce(["-s", "dev"]) },
+    },
+    RUNS,
+  );
+  console.log(HEADER);
+  console.log(row("load the dependencies (node -e require)", base.load));
+  console.log(row("plan -s prod (default stack file)", base.prod));
+  console.log(row("plan -s dev (default stack file)", base.dev));
+  console.log(`default prod plan / load: ${ratio(base.prod, base.load, 1.5)}\n`);
+}
+
+/** examples/cocotte's prod plan with 0, 20, 200 and 1,000 tenants. */
+function tenantsBench(tmp: string): void {
+  const counts = [0, 20, 200, 1000];
+  const files = Object.fromEntries(counts.map((n) => [n, tenantStackFile(tmp, n)]));
+  const tenants = interleaved(Object.fromEntries(counts.map((n) => [String(n), { run: () => planOnce(["-s", "prod", "--config", files[n]]) }])), RUNS);
+  const t0 = tenants["0"];
+  console.log(`${HEADER}   ms/resource (marginal, wall / CPU)`);
+  for (const n of counts) {
+    const s = tenants[String(n)];
+    const added = s[0].resources - t0[0].resources;
+    const marginal = n === 0 ? "" : `   ${((wall(s) - wall(t0)) / added).toFixed(2)} / ${((cpu(s) - cpu(t0)) / added).toFixed(2)}`;
+    console.log(row(`examples/cocotte prod, ${n} tenants`, s, marginal));
+  }
+  // "Time per resource flat from 20 to 1,000 tenants": the marginal cost of a resource does not grow
+  // with the count, judged as the 1,000-tenant figure within 1.25x of the 20-tenant one.
+  const perResource = (n: number, f: (s: Sample[]) => number) => (f(tenants[String(n)]) - f(t0)) / (tenants[String(n)][0].resources - t0[0].resources);
+  const flatWall = perResource(1000, wall) / perResource(20, wall);
+  console.log(
+    `ms per added resource, 1000 tenants / 20 tenants: ${flatWall.toFixed(2)}x wall, ${(perResource(1000, cpu) / perResource(20, cpu)).toFixed(2)}x CPU ` +
+      `(goal flat, <= 1.25x: ${flatWall <= 1.25 ? "met" : "NOT met"})`,
+  );
+  console.log(`200 tenants / 0 tenants: ${ratio(tenants["200"], t0, 2)}`);
+  console.log(`1000 tenants / 0 tenants: ${ratio(tenants["1000"], t0, 6)}`);
+  const peak1000 = peak(tenants["1000"]);
+  console.log(`1000 tenants peak RSS: ${peak1000.toFixed(0)} MiB (goal < 400 MiB: ${peak1000 < 400 ? "met" : "NOT met"})\n`);
+}
+
+/** A preview's plan alone and beside 200 sibling preview stack files. */
+function previewBench(tmp: string): void {
+  const alone = previewDir(tmp, 0);
+  const crowded = previewDir(tmp, 200);
+  const previews = interleaved(
+    {
+      alone: { run: () => planOnce(["-s", "preview-feature-xyz", "--config", alone]) },
+      crowded: { run: () => planOnce(["-s", "preview-feature-xyz", "--config", crowded]) },
+    },
+    RUNS,
+  );
+  console.log(HEADER);
+  console.log(row("examples/gigi preview-feature-xyz, alone", previews.alone));
+  console.log(row("  next to 200 sibling preview stack files", previews.crowded));
+  console.log(`with 200 siblings / alone: ${ratio(previews.crowded, previews.alone, 1.2)}`);
 }
 
 interface JestReport {
@@ -271,7 +286,7 @@ function testsBench(): void {
 }
 
 async function main() {
-  const parsed = parseCommandLine("bench", USAGE, process.argv.slice(2), { runs: { type: "string" }, tests: { type: "boolean" } });
+  const parsed = parseCommandLine("bench", USAGE, process.argv.slice(2), { runs: { type: "string" }, tests: { type: "boolean" }, tenants: { type: "boolean" } });
   if (!parsed) {
     console.log(HELP);
     return;
@@ -284,7 +299,8 @@ async function main() {
     testsBench();
     return;
   }
-  planBench();
+  planBench(parsed.values.tenants ?? false);
+  if (parsed.values.tenants) return;
 
   const samplerBench = path.join(__dirname, `bench-sample${path.extname(__filename)}`);
   if (fs.existsSync(samplerBench) && fs.existsSync("/usr/lib/postgresql")) {

@@ -62,14 +62,23 @@ interface Override {
   projectDir?: string;
 }
 let override: Override | undefined;
+/**
+ * Stack files loaded during the current offline run, by stack and path. A run is synchronous (the
+ * offline runner refuses asynchronous validations), so no file can change under it; this saves a
+ * stat of the file per resource and policy (~5% of a 1,000-tenant plan's policy time).
+ */
+let runLoads: Map<string, { purpose: StackReadPurpose; loaded: LoadedStackConfig }> | undefined;
 
 export function withStackContext<T>(value: Override, fn: () => T): T {
   const previous = override;
+  const previousLoads = runLoads;
   override = value;
+  runLoads = new Map();
   try {
     return fn();
   } finally {
     override = previous;
+    runLoads = previousLoads;
   }
 }
 
@@ -139,11 +148,16 @@ function fileVersion(file: string): string {
  */
 export function loadStackConfig(stack: string, file: string, purpose: StackReadPurpose = "full"): LoadedStackConfig {
   const resolved = path.resolve(file);
+  const key = `${stack}\u0000${resolved}`;
+  const loadedInRun = runLoads?.get(key);
+  if (loadedInRun && (loadedInRun.purpose === "full" || purpose === "claims")) return loadedInRun.loaded;
   const version = fileVersion(resolved);
   const exists = version !== "";
-  const key = `${stack}\u0000${resolved}`;
   const hit = cache.get(key);
-  if (hit && hit.version === version && hit.loaded.display === display(resolved) && (hit.purpose === "full" || purpose === "claims")) return hit.loaded;
+  if (hit && hit.version === version && hit.loaded.display === display(resolved) && (hit.purpose === "full" || purpose === "claims")) {
+    runLoads?.set(key, { purpose: hit.purpose, loaded: hit.loaded });
+    return hit.loaded;
+  }
 
   const loaded: LoadedStackConfig = { stack, file: resolved, display: display(resolved), exists, values: {}, problems: [] };
   if (!reader) throw new Error("policy/lib/stackContext.ts: no stack config reader set (import policy/programConfig.ts, or setStackConfigReader in a test)");
@@ -153,6 +167,7 @@ export function loadStackConfig(stack: string, file: string, purpose: StackReadP
     loaded.problems = [(err as Error).message];
   }
   cache.set(key, { version, purpose, loaded });
+  runLoads?.set(key, { purpose, loaded });
   return loaded;
 }
 
