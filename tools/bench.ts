@@ -128,13 +128,20 @@ function tenantStackFile(dir: string, n: number): string {
   return file;
 }
 
-/** examples/gigi's dev and preview stack files, with `siblings` more preview stack files beside them. */
-function previewDir(dir: string, siblings: number): string {
-  const at = path.join(dir, `preview-${siblings}`);
+/**
+ * examples/gigi's dev and preview stack files, with `siblings` more preview stack files beside them:
+ * copies of the preview file, or with `distinct` each with its own first line naming its branch (as
+ * a team's per-branch files differ), so no two siblings have the same text.
+ */
+function previewDir(dir: string, siblings: number, distinct = false): string {
+  const at = path.join(dir, `preview-${siblings}${distinct ? "-distinct" : ""}`);
   fs.mkdirSync(at, { recursive: true });
   for (const f of ["Pulumi.dev.yaml", "Pulumi.preview-feature-xyz.yaml"]) fs.copyFileSync(path.join(ROOT, "examples/gigi", f), path.join(at, f));
   const preview = fs.readFileSync(path.join(ROOT, "examples/gigi/Pulumi.preview-feature-xyz.yaml"), "utf8");
-  for (let i = 0; i < siblings; i++) fs.writeFileSync(path.join(at, `Pulumi.preview-branch-${i}.yaml`), preview);
+  for (let i = 0; i < siblings; i++) {
+    const text = distinct ? `# preview of the branch branch-${i}\n${preview}` : preview;
+    fs.writeFileSync(path.join(at, `Pulumi.preview-branch-${i}.yaml`), text);
+  }
   return path.join(at, "Pulumi.preview-feature-xyz.yaml");
 }
 
@@ -203,17 +210,21 @@ function tenantsBench(tmp: string): void {
 function previewBench(tmp: string): void {
   const alone = previewDir(tmp, 0);
   const crowded = previewDir(tmp, 200);
+  const distinct = previewDir(tmp, 200, true);
   const previews = interleaved(
     {
       alone: { run: () => planOnce(["-s", "preview-feature-xyz", "--config", alone]) },
       crowded: { run: () => planOnce(["-s", "preview-feature-xyz", "--config", crowded]) },
+      distinct: { run: () => planOnce(["-s", "preview-feature-xyz", "--config", distinct]) },
     },
     RUNS,
   );
   console.log(HEADER);
   console.log(row("examples/gigi preview-feature-xyz, alone", previews.alone));
   console.log(row("  next to 200 sibling preview stack files", previews.crowded));
+  console.log(row("  next to 200 sibling files, each with its own first line", previews.distinct));
   console.log(`with 200 siblings / alone: ${ratio(previews.crowded, previews.alone, 1.2)}`);
+  console.log(`with 200 distinct siblings / alone: ${ratio(previews.distinct, previews.alone, 1.2)}`);
 }
 
 interface JestReport {
