@@ -230,12 +230,7 @@ export async function selectRows(
  * `guaranteed`: the FKs that, wherever set in a picked row, point at a selected row (every deciding
  * FK under `all`; under `any` only a sole FK).
  */
-function followSql(
-  f: Follow,
-  child: Table,
-  fks: ForeignKey[],
-  parentOf: (fk: ForeignKey) => TableState,
-): { joins: string; where: string; guaranteed: ForeignKey[] } {
+function followSql(f: Follow, child: Table, fks: ForeignKey[], parentOf: (fk: ForeignKey) => TableState): { joins: string; where: string; guaranteed: ForeignKey[] } {
   const joins: string[] = [];
   const conditions: string[] = [];
   const active: string[] = [];
