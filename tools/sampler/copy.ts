@@ -137,11 +137,19 @@ export async function copySelection(
   // Two loops joined by one bounded buffer per table: the source reads (and rewrites) table i+1
   // while the target still writes table i, so the source's joins and the target's inserts and
   // foreign-key checks run at the same time (two server processes). Memory stays bounded: the
-  // source is at most one table ahead, and a full buffer pauses its COPY (backpressure).
+  // source starts table i+1 only once the target has finished table i-1 (two buffers at most),
+  // and a full buffer pauses its COPY (backpressure).
   const buffers = insertion.order.map(() => new PassThrough({ highWaterMark: COPY_BUFFER_BYTES }));
   const counted: CopyLines[] = [];
+  const written = insertion.order.map(() => {
+    let settle: { resolve: () => void; reject: (e: unknown) => void } = { resolve: () => undefined, reject: () => undefined };
+    const promise = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    promise.catch(() => undefined);
+    return { promise, ...settle };
+  });
   const produce = async () => {
     for (const [i, name] of insertion.order.entries()) {
+      if (i >= 2) await written[i - 2].promise;
       const plan = plans.get(name)!;
       const sel = selection.tables.get(name)!;
       const transforms = compileTable(config, plan.source, plan.columns, opts.random ?? cryptoRandom);
@@ -177,6 +185,7 @@ export async function copySelection(
       await pipeline(buffers[i], into);
       rows.set(name, counted[i].rows);
       log(`copied ${counted[i].rows} row(s) into ${name}`);
+      written[i].resolve();
     }
   };
   // A failure on either side ends the other (a stalled buffer would otherwise wait forever): the
@@ -184,6 +193,7 @@ export async function copySelection(
   // CopyFail); the first error is the one reported.
   const stopAll = (e: unknown) => {
     for (const b of buffers) b.destroy();
+    for (const w of written) w.reject(e);
     throw e;
   };
   await Promise.all([produce().catch(stopAll), consume().catch(stopAll)]);
@@ -291,7 +301,8 @@ export class CopyLines extends Transform {
         // Fields the rewrite left as they were keep their COPY text; only changed ones are encoded.
         const raw = line.split("\t");
         const row = raw.map(decodeCopyField);
-        const rewritten = this.rewrite(row);
+        // A copy: a rewrite may change its argument in place and return it.
+        const rewritten = this.rewrite(row.slice());
         if (rewritten.length !== raw.length) throw new Error(`a row rewrite returned ${rewritten.length} values for ${raw.length} columns`);
         for (let i = 0; i < raw.length; i++) if (rewritten[i] !== row[i]) raw[i] = encodeCopyField(rewritten[i]);
         out.push(raw.join("\t"));
