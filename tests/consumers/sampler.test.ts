@@ -227,6 +227,61 @@ test("refuses to write into a prod database or into the source itself", async ()
   expect(await count(prodTarget, "users")).toBe(0);
 });
 
+test("a cycle of two tables through nullable, not deferrable FKs: set after insert; a NOT NULL self-reference needs no fix-up", async () => {
+  // Makapix's own cycles are a deferrable FK and self-references, which need no fix-up; this one does.
+  const schema = `
+    CREATE TABLE teams (id int PRIMARY KEY, lead_id int, parent_id int NOT NULL REFERENCES teams(id));
+    CREATE TABLE members (id int PRIMARY KEY, team_id int REFERENCES teams(id), name text NOT NULL);
+    ALTER TABLE teams ADD FOREIGN KEY (lead_id) REFERENCES members(id);`;
+  const src = await pg.createDb("cycle_src");
+  const dst = await pg.createDb("cycle_dev");
+  for (const url of [src, dst]) await withClient(url, (c) => c.query(schema));
+  await withClient(src, (c) =>
+    c.query(`
+      INSERT INTO teams (id, parent_id) SELECT g, 1 + (g - 1) / 2 FROM generate_series(1, 40) g;
+      INSERT INTO members (id, team_id, name) SELECT g, 1 + g % 40, 'member ' || g FROM generate_series(1, 120) g;
+      UPDATE teams SET lead_id = id + 40;`),
+  );
+  const cycleConfig = parseConfig("root: teams\nfollow: [members]\nrequireRules: []");
+  const copied = await runSample({ from: src, to: dst, config: cycleConfig, percent: 100, seed: "1" });
+  expect(Object.fromEntries(copied.tables.map((t) => [t.table, t.rows]))).toEqual({ teams: 40, members: 120 });
+  for (const t of ["teams", "members"]) {
+    const rows = `SELECT string_agg(t::text, ',' ORDER BY t::text) AS v FROM ${t} t`;
+    expect((await q<{ v: string }>(dst, rows))[0].v).toBe((await q<{ v: string }>(src, rows))[0].v);
+  }
+  expect(Number((await q<{ n: string }>(dst, "SELECT count(*) AS n FROM teams WHERE lead_id IS NOT NULL"))[0].n)).toBe(40);
+  expect(await danglingReferences(dst)).toEqual([]);
+});
+
+test("a source that fails in the middle of the copy aborts the target's transaction", async () => {
+  // A role that may read the key and reference columns of comments (the selection) but not its
+  // body (the copy): the source's COPY of comments fails after earlier tables went into the target.
+  const fresh = await pg.createDb("makapix_dev_fail");
+  await createSchema(fresh);
+  const before = await checksums(fresh);
+  const role = "sampler_no_bodies";
+  await withClient(srcUrl, async (c) => {
+    await c.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw'`);
+    await c.query(`GRANT TEMPORARY ON DATABASE makapix_prod TO ${role}`);
+    for (const t of MAKAPIX_TABLES.filter((t) => t !== "comments")) await c.query(`GRANT SELECT ON ${t} TO ${role}`);
+    await c.query(`GRANT SELECT (id, post_id, user_id, parent_id) ON comments TO ${role}`);
+  });
+  try {
+    const from = srcUrl.replace(/\/\/[^@]+@/, `//${role}:pw@`);
+    const lines: string[] = [];
+    await expect(runSample({ from, to: fresh, config, seed: "42", log: (l) => lines.push(l) })).rejects.toThrow(/permission denied for table comments/);
+    expect(lines.some((l) => /^follow comments: [1-9]\d* row\(s\)$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^copied \d+ row\(s\) into posts$/.test(l))).toBe(true);
+    expect(await checksums(fresh)).toEqual(before);
+  } finally {
+    await withClient(srcUrl, async (c) => {
+      await c.query(`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ${role}`);
+      await c.query(`REVOKE ALL ON DATABASE makapix_prod FROM ${role}`);
+      await c.query(`DROP ROLE ${role}`);
+    });
+  }
+});
+
 test("CLI: summary without passwords; refusal exits 1 with a clear message", () => {
   const cli = (args: string[]) => spawnSync(process.execPath, [require("../../tools/build.js").compiled("tools/sample.ts"), ...args], { cwd: repo, encoding: "utf8", env: pg.env });
   const dry = cli(["--from", srcUrl, "--to", pg.url("makapix_dev3"), "--config", "tools/sampler/sample.example.yaml", "--seed", "42", "--dry-run"]);

@@ -12,7 +12,20 @@ export interface RandomSource {
   uuid(): string;
 }
 
-export const cryptoRandom: RandomSource = { hex: (n) => randomBytes(n).toString("hex"), uuid: () => randomUUID() };
+/** Random bytes drawn from the OS generator in blocks: one call per 64 KiB rather than per value. */
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+function poolHex(n: number): string {
+  if (n > 4096) return randomBytes(n).toString("hex");
+  if (poolOffset + n > pool.length) {
+    pool = randomBytes(65536);
+    poolOffset = 0;
+  }
+  poolOffset += n;
+  return pool.toString("hex", poolOffset - n, poolOffset);
+}
+
+export const cryptoRandom: RandomSource = { hex: poolHex, uuid: () => randomUUID() };
 
 /**
  * Compiles the rules of one table against the column order of the rows it will receive.

@@ -4,7 +4,7 @@
 // `COPY (SELECT … JOIN selection) TO STDOUT` into the target's `COPY … FROM STDIN` (pg-copy-streams),
 // so memory stays at a few chunks whatever the size; rows are decoded only for tables with
 // anonymization rules or cycle fix-ups, others pass through as the server wrote them.
-import { Transform, TransformCallback } from "node:stream";
+import { PassThrough, Transform, TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ClientBase } from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
@@ -15,6 +15,10 @@ import { insertionOrder } from "./graph";
 import { columnSql, Selection } from "./select";
 
 const KEY_CHUNK = 2000;
+/** Bytes of COPY data buffered between the source's read of a table and the target's write of it. */
+const COPY_BUFFER_BYTES = 8 * 2 ** 20;
+/** Bytes CopyLines gathers before passing data on (one target write per batch, not per network read). */
+const COPY_BATCH_BYTES = 64 * 2 ** 10;
 
 export interface CopyOptions {
   /** Truncate the target's copies of the source tables first (otherwise they must be empty). */
@@ -78,7 +82,10 @@ export async function copySelection(
   // Order by the constraints the target enforces.
   const insertion = insertionOrder(names, targetCatalog.foreignKeys);
   for (const fk of insertion.cyclic) {
-    if (fk.deferrable) continue;
+    // A self-reference needs no fix-up: the table's rows arrive in one COPY, and a constraint that
+    // is not deferrable is checked at the end of that command, when every row is there
+    // ("checked immediately after every command", https://www.postgresql.org/docs/current/sql-createtable.html).
+    if (fk.deferrable || fk.table === fk.refTable) continue;
     const p = plans.get(fk.table);
     if (!p) continue;
     const nullable = fk.columns.every((c) => !p.target.columns.find((x) => x.name === c)?.notNull && p.columns.includes(c));
@@ -127,37 +134,69 @@ export async function copySelection(
 
   const rows = new Map<string, number>();
   const fixupValues = new Map<ForeignKey, { keys: Row[]; values: Row[] }>();
-  for (const name of insertion.order) {
-    const plan = plans.get(name)!;
-    const sel = selection.tables.get(name)!;
-    const transforms = compileTable(config, plan.source, plan.columns, opts.random ?? cryptoRandom);
-    const fixupIdx = plan.fixups.map((fk) => ({ fk, cols: fk.columns.map((c) => plan.columns.indexOf(c)), pk: plan.target.primaryKey.map((c) => plan.columns.indexOf(c)) }));
-    for (const f of fixupIdx) fixupValues.set(f.fk, { keys: [], values: [] });
-    const on = sel.keyColumns.map((k) => `s.c${sel.tracked.indexOf(k)} = t.${columnSql(k)}`).join(" AND ");
-    const out = source.query(
-      copyTo(`COPY (SELECT ${plan.columns.map((c) => `t.${quoteIdent(c)}`).join(", ")} FROM ${qualified(sourceCatalog.schema, name)} t JOIN ${sel.temp} s ON ${on}) TO STDOUT`),
-    );
-    const into = target.query(copyFrom(`COPY ${qualified(schema, name)} (${plan.columns.map(quoteIdent).join(", ")}) FROM STDIN`));
-    let rewrite: ((row: Row) => Row) | undefined;
-    if (transforms.size > 0 || fixupIdx.length > 0) {
-      rewrite = (original) => {
-        const row = applyTransforms(original, transforms);
-        for (const f of fixupIdx) {
-          const values = f.cols.map((c) => row[c]);
-          if (values.every((v) => v !== null)) {
-            fixupValues.get(f.fk)!.keys.push(f.pk.map((c) => row[c]));
-            fixupValues.get(f.fk)!.values.push(values);
-            for (const c of f.cols) row[c] = null;
+  // Two loops joined by one bounded buffer per table: the source reads (and rewrites) table i+1
+  // while the target still writes table i, so the source's joins and the target's inserts and
+  // foreign-key checks run at the same time (two server processes). Memory stays bounded: the
+  // source starts table i+1 only once the target has finished table i-1 (two buffers at most),
+  // and a full buffer pauses its COPY (backpressure).
+  const buffers = insertion.order.map(() => new PassThrough({ highWaterMark: COPY_BUFFER_BYTES }));
+  const counted: CopyLines[] = [];
+  const written = insertion.order.map(() => {
+    let settle: { resolve: () => void; reject: (e: unknown) => void } = { resolve: () => undefined, reject: () => undefined };
+    const promise = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    promise.catch(() => undefined);
+    return { promise, ...settle };
+  });
+  const produce = async () => {
+    for (const [i, name] of insertion.order.entries()) {
+      if (i >= 2) await written[i - 2].promise;
+      const plan = plans.get(name)!;
+      const sel = selection.tables.get(name)!;
+      const transforms = compileTable(config, plan.source, plan.columns, opts.random ?? cryptoRandom);
+      const fixupIdx = plan.fixups.map((fk) => ({ fk, cols: fk.columns.map((c) => plan.columns.indexOf(c)), pk: plan.target.primaryKey.map((c) => plan.columns.indexOf(c)) }));
+      for (const f of fixupIdx) fixupValues.set(f.fk, { keys: [], values: [] });
+      const on = sel.keyColumns.map((k) => `s.c${sel.tracked.indexOf(k)} = t.${columnSql(k)}`).join(" AND ");
+      const out = source.query(
+        copyTo(`COPY (SELECT ${plan.columns.map((c) => `t.${quoteIdent(c)}`).join(", ")} FROM ${qualified(sourceCatalog.schema, name)} t JOIN ${sel.temp} s ON ${on}) TO STDOUT`),
+      );
+      let rewrite: ((row: Row) => Row) | undefined;
+      if (transforms.size > 0 || fixupIdx.length > 0) {
+        rewrite = (original) => {
+          const row = applyTransforms(original, transforms);
+          for (const f of fixupIdx) {
+            const values = f.cols.map((c) => row[c]);
+            if (values.every((v) => v !== null)) {
+              fixupValues.get(f.fk)!.keys.push(f.pk.map((c) => row[c]));
+              fixupValues.get(f.fk)!.values.push(values);
+              for (const c of f.cols) row[c] = null;
+            }
           }
-        }
-        return row;
-      };
+          return row;
+        };
+      }
+      counted[i] = new CopyLines(rewrite);
+      await pipeline(out, counted[i], buffers[i]);
     }
-    const lines = new CopyLines(rewrite);
-    await pipeline(out, lines, into);
-    rows.set(name, lines.rows);
-    log(`copied ${lines.rows} row(s) into ${name}`);
-  }
+  };
+  const consume = async () => {
+    for (const [i, name] of insertion.order.entries()) {
+      const plan = plans.get(name)!;
+      const into = target.query(copyFrom(`COPY ${qualified(schema, name)} (${plan.columns.map(quoteIdent).join(", ")}) FROM STDIN`));
+      await pipeline(buffers[i], into);
+      rows.set(name, counted[i].rows);
+      log(`copied ${counted[i].rows} row(s) into ${name}`);
+      written[i].resolve();
+    }
+  };
+  // A failure on either side ends the other (a stalled buffer would otherwise wait forever): the
+  // buffers close, so the other side's pipeline fails too (a target COPY is then aborted with
+  // CopyFail); the first error is the one reported.
+  const stopAll = (e: unknown) => {
+    for (const b of buffers) b.destroy();
+    for (const w of written) w.reject(e);
+    throw e;
+  };
+  await Promise.all([produce().catch(stopAll), consume().catch(stopAll)]);
 
   // Fix-ups: the cycle edges that went in as NULL get their values now that every row exists.
   for (const [fk, { keys, values }] of fixupValues) {
@@ -208,13 +247,42 @@ async function advanceSequences(target: ClientBase, schema: string, tables: stri
 export class CopyLines extends Transform {
   rows = 0;
   private rest: Buffer = Buffer.alloc(0);
+  /** Chunks not yet passed on: the source's COPY arrives in many small reads, handed on in ~64 KiB batches. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
 
   constructor(private readonly rewrite?: (row: Row) => Row) {
     super();
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes < COPY_BATCH_BYTES) {
+      done();
+      return;
+    }
+    this.pass(done);
+  }
+
+  override _flush(done: TransformCallback): void {
+    this.pass((e, data) => {
+      if (e) return done(e);
+      if (data !== undefined) this.push(data);
+      if (this.rest.length > 0) done(new Error("COPY data ended inside a row"));
+      else done();
+    });
+  }
+
+  private pass(done: TransformCallback): void {
     try {
+      const chunk = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+      this.pending = [];
+      this.pendingBytes = 0;
+      if (chunk.length === 0) {
+        done();
+        return;
+      }
       if (!this.rewrite) {
         for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) this.rows++;
         done(null, chunk);
@@ -230,7 +298,14 @@ export class CopyLines extends Transform {
       this.rest = data.subarray(last + 1);
       const out: string[] = [];
       for (const line of data.toString("utf8", 0, last).split("\n")) {
-        out.push(encodeCopyRow(this.rewrite(decodeCopyRow(line))));
+        // Fields the rewrite left as they were keep their COPY text; only changed ones are encoded.
+        const raw = line.split("\t");
+        const row = raw.map(decodeCopyField);
+        // A copy: a rewrite may change its argument in place and return it.
+        const rewritten = this.rewrite(row.slice());
+        if (rewritten.length !== raw.length) throw new Error(`a row rewrite returned ${rewritten.length} values for ${raw.length} columns`);
+        for (let i = 0; i < raw.length; i++) if (rewritten[i] !== row[i]) raw[i] = encodeCopyField(rewritten[i]);
+        out.push(raw.join("\t"));
         this.rows++;
       }
       done(null, out.join("\n") + "\n");
@@ -238,29 +313,31 @@ export class CopyLines extends Transform {
       done(e as Error);
     }
   }
-
-  override _flush(done: TransformCallback): void {
-    if (this.rest.length > 0) done(new Error("COPY data ended inside a row"));
-    else done();
-  }
 }
 
 const DECODE: Record<string, string> = { b: "\b", f: "\f", n: "\n", r: "\r", t: "\t", v: "\v" };
 
 /** One COPY text-format line into values. */
 export function decodeCopyRow(line: string): Row {
-  return line.split("\t").map((field) => {
-    if (field === "\\N") return null;
-    if (!field.includes("\\")) return field;
-    return field.replace(/\\(x[0-9A-Fa-f]{1,2}|[0-7]{1,3}|.)/g, (_m, e: string) => {
-      if (e[0] === "x") return String.fromCharCode(parseInt(e.slice(1), 16));
-      if (/^[0-7]/.test(e)) return String.fromCharCode(parseInt(e, 8));
-      return DECODE[e] ?? e;
-    });
+  return line.split("\t").map(decodeCopyField);
+}
+
+/** One COPY text-format field into its value (null for \\N). */
+function decodeCopyField(field: string): string | null {
+  if (field === "\\N") return null;
+  if (!field.includes("\\")) return field;
+  return field.replace(/\\(x[0-9A-Fa-f]{1,2}|[0-7]{1,3}|.)/g, (_m, e: string) => {
+    if (e[0] === "x") return String.fromCharCode(parseInt(e.slice(1), 16));
+    if (/^[0-7]/.test(e)) return String.fromCharCode(parseInt(e, 8));
+    return DECODE[e] ?? e;
   });
 }
 
 /** Values into one COPY text-format line (without its newline). */
 export function encodeCopyRow(row: Row): string {
-  return row.map((v) => (v === null ? "\\N" : v.replace(/[\\\n\r\t]/g, (c) => (c === "\\" ? "\\\\" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : "\\t")))).join("\t");
+  return row.map(encodeCopyField).join("\t");
+}
+
+function encodeCopyField(v: string | null): string {
+  return v === null ? "\\N" : v.replace(/[\\\n\r\t]/g, (c) => (c === "\\" ? "\\\\" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : "\\t"));
 }

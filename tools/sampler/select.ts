@@ -160,10 +160,13 @@ export async function selectRows(
   // 3. Follow tables, parents first, matched against what is selected so far: one LEFT JOIN per
   // deciding FK (on the parent's referenced columns, unique there), so no row is duplicated.
   const selected = new Set([plan.root, ...plan.copyAll]);
+  /** FKs whose every set reference in the first generation already points at a selected row (see followSql). */
+  const satisfied = new Set<ForeignKey>();
   for (const f of plan.follow) {
     const s = state(f.table);
     const fks = followForeignKeys(f, catalog.foreignKeys, selected);
-    const { joins, where } = followSql(f, s.table, fks, (fk) => state(fk.refTable));
+    const { joins, where, guaranteed } = followSql(f, s.table, fks, (fk) => state(fk.refTable));
+    for (const fk of guaranteed) satisfied.add(fk);
     pending.set(f.table, await run(`INSERT INTO ${s.temp} (${s.tempColumns}, gen) SELECT ${s.sourceColumns("t")}, 0 FROM ${from(f.table)} t ${joins} WHERE ${where}`));
     await analyze(s);
     log(`follow ${f.table}: ${pending.get(f.table)} row(s)`);
@@ -171,7 +174,9 @@ export async function selectRows(
   }
 
   // 4. Parent closure to a fixpoint: the distinct references of the last generation's rows, joined
-  // to the parent table; parents not yet selected form the next generation.
+  // to the parent table; parents not yet selected form the next generation. A follow table's first
+  // generation skips the FKs its own join already matched: those parents are selected by
+  // construction, and looking them up again would join every followed row to its parent table.
   const outgoing = new Map<string, ForeignKey[]>();
   for (const fk of catalog.foreignKeys) {
     if (states.has(fk.table)) outgoing.set(fk.table, [...(outgoing.get(fk.table) ?? []), fk]);
@@ -182,6 +187,7 @@ export async function selectRows(
       if (added === 0) continue;
       const s = state(name);
       for (const fk of outgoing.get(name) ?? []) {
+        if (gen === 0 && satisfied.has(fk)) continue;
         const parent = state(fk.refTable);
         const refs = fk.columns.map((c, i) => `k.r${i}`);
         const notNull = fk.columns.map((c) => `c.${s.col(c)} IS NOT NULL`).join(" AND ");
@@ -221,8 +227,10 @@ export async function selectRows(
  * An FK whose columns are all NOT NULL (or the only FK of an `any`) must match: an inner join,
  * which lets the planner start from the (small) selection and probe the child's FK index; others
  * are LEFT JOINs (each on the parent's unique referenced columns, so no row is duplicated).
+ * `guaranteed`: the FKs that, wherever set in a picked row, point at a selected row (every deciding
+ * FK under `all`; under `any` only a sole FK).
  */
-function followSql(f: Follow, child: Table, fks: ForeignKey[], parentOf: (fk: ForeignKey) => TableState): { joins: string; where: string } {
+function followSql(f: Follow, child: Table, fks: ForeignKey[], parentOf: (fk: ForeignKey) => TableState): { joins: string; where: string; guaranteed: ForeignKey[] } {
   const joins: string[] = [];
   const conditions: string[] = [];
   const active: string[] = [];
@@ -243,9 +251,9 @@ function followSql(f: Follow, child: Table, fks: ForeignKey[], parentOf: (fk: Fo
     if (f.match === "all") conditions.push(`(NOT (${active[i]}) OR ${matched[i]})`);
   });
   if (f.match === "any") {
-    if (matched.includes("true")) return { joins: joins.join(" "), where: "true" };
-    return { joins: joins.join(" "), where: matched.map((m) => `(${m})`).join(" OR ") };
+    if (matched.includes("true")) return { joins: joins.join(" "), where: "true", guaranteed: fks.length === 1 ? fks : [] };
+    return { joins: joins.join(" "), where: matched.map((m) => `(${m})`).join(" OR "), guaranteed: [] };
   }
   if (!active.includes("true")) conditions.push(`(${active.map((a) => `(${a})`).join(" OR ")})`);
-  return { joins: joins.join(" "), where: conditions.length > 0 ? conditions.join(" AND ") : "true" };
+  return { joins: joins.join(" "), where: conditions.length > 0 ? conditions.join(" AND ") : "true", guaranteed: fks };
 }
