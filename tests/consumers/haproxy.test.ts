@@ -167,6 +167,30 @@ async function statuses(statsPort: number): Promise<Record<string, string>> {
   return out;
 }
 
+/**
+ * Stand-ins for the Patroni members on `l`: each one's PostgreSQL port answers with its name, and its
+ * REST API answers GET /primary with 200 on the leader and GET /replica with 200 on the others, 503
+ * otherwise (Patroni's health-check endpoints, which the rendered haproxy.cfg checks:
+ * https://patroni.readthedocs.io/en/latest/rest_api.html#health-check-endpoints).
+ */
+async function serveMembers(l: Live, members: PatroniMember[], leader: string): Promise<void> {
+  for (const m of members) {
+    await l.listen(
+      net.createServer((sock) => sock.end(`${m.name}\n`)),
+      m.pgPort,
+    );
+    await l.listen(
+      http.createServer((req, res) => {
+        const isLeader = m.name === leader;
+        const ok = (req.url === "/primary" && isLeader) || (req.url === "/replica" && !isLeader);
+        res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });
+        res.end(JSON.stringify({ role: isLeader ? "primary" : "replica" }));
+      }),
+      m.restApiPort,
+    );
+  }
+}
+
 interface RoutingScenario {
   listenPort: number;
   leader: string;
@@ -189,21 +213,7 @@ async function startRouting(): Promise<RoutingScenario> {
     pgPort: ports[i * 2],
     restApiPort: ports[i * 2 + 1],
   }));
-  for (const m of members) {
-    await l.listen(
-      net.createServer((sock) => sock.end(`${m.name}\n`)),
-      m.pgPort,
-    );
-    await l.listen(
-      http.createServer((req, res) => {
-        const isLeader = m.name === leader;
-        const ok = (req.url === "/primary" && isLeader) || (req.url === "/replica" && !isLeader);
-        res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });
-        res.end(JSON.stringify({ role: isLeader ? "primary" : "replica" }));
-      }),
-      m.restApiPort,
-    );
-  }
+  await serveMembers(l, members, leader);
   const args: HaproxyCfgArgs = { listenPort, statsPort, replicas: true, bindAddress: "127.0.0.1", members, nameservers: ["127.0.0.1:1"] };
   const cfgFile = write("live.cfg", renderHaproxyCfg(args));
   const proxy = (l.proxy = startDaemon(haproxy, ["-db", "-f", cfgFile]));
@@ -258,21 +268,7 @@ async function startOneDown(): Promise<OneDownScenario> {
   const host = (i: number) => `pg-${i}.twinstack-test.invalid`;
   const dns = (l.dns = await startTestDns({ [host(1)]: "127.0.0.1", [host(2)]: "127.0.0.1" }));
   const members: PatroniMember[] = [0, 1, 2].map((i) => ({ name: `pg-${i + 1}`, host: host(i + 1), pgPort: ports[i * 2], restApiPort: ports[i * 2 + 1] }));
-  for (const m of members) {
-    await l.listen(
-      net.createServer((sock) => sock.end(`${m.name}\n`)),
-      m.pgPort,
-    );
-    await l.listen(
-      http.createServer((req, res) => {
-        const isLeader = m.name === leader;
-        const ok = (req.url === "/primary" && isLeader) || (req.url === "/replica" && !isLeader);
-        res.writeHead(ok ? 200 : 503);
-        res.end();
-      }),
-      m.restApiPort,
-    );
-  }
+  await serveMembers(l, members, leader);
   const cfgFile = write("one-down.cfg", renderHaproxyCfg({ listenPort, statsPort, replicas: true, bindAddress: "127.0.0.1", members, nameservers: [`127.0.0.1:${dns.port}`] }));
 
   // The service's health check passes although pg-3 does not resolve.
