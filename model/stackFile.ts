@@ -78,21 +78,65 @@ function deepFreeze<T>(value: T): T {
 }
 
 /**
- * The value of the one YAML document in `text` (undefined or null when it holds none). Read by
- * js-yaml with its CORE_SCHEMA (YAML 1.2's core schema: null, bool, int, float, str; no merge keys,
- * timestamps or binary), the parser the Pulumi Node SDK reads Pulumi.yaml with
- * (@pulumi/pulumi runtime/manifest.js; js-yaml is a dependency of the SDK) and several times faster
- * than `yaml` on a plan's cold start (a 40 KB, 200-tenant stack file: ~80 ms CPU against ~300 ms;
- * issue 17). It reads every document the way `yaml`'s parse (YAML 1.2 core) does, except `0b1010`,
- * which it reads as the integer 10 as the Pulumi CLI's Go YAML (gopkg.in/yaml.v3) does, where `yaml`
- * read the string, and `-0` (0): tests/yamlParse.test.ts compares the two on every stack file of
- * the repository and on generated documents.
- * Errors: a text js-yaml refuses is parsed by `yaml`, whose error (it throws its own message, which
- * names the line and column) is what the caller sees, as before.
+ * YAML 1.2's core schema as the `yaml` package resolves plain scalars (its src/schema/core/*.ts and
+ * common/null.ts: the same patterns, the same conversions), for js-yaml: js-yaml's own CORE_SCHEMA
+ * differs on a few (`+.5` is a string there, `0b1`, `+0x1` and `-0o1` numbers), and the Pulumi CLI's
+ * values must not depend on which of the two read a file. Quoted scalars stay strings in both.
+ */
+const YAML_CORE_SCHEMA = jsYaml.FAILSAFE_SCHEMA.extend({
+  implicit: [
+    new jsYaml.Type("tag:yaml.org,2002:null", {
+      kind: "scalar",
+      resolve: (s: string | null) => s === null || /^(?:~|[Nn]ull|NULL)?$/.test(s),
+      construct: () => null,
+    }),
+    new jsYaml.Type("tag:yaml.org,2002:bool", {
+      kind: "scalar",
+      resolve: (s: string | null) => s !== null && /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(s),
+      construct: (s: string) => s[0] === "t" || s[0] === "T",
+    }),
+    new jsYaml.Type("tag:yaml.org,2002:int", {
+      kind: "scalar",
+      resolve: (s: string | null) => s !== null && (/^0o[0-7]+$/.test(s) || /^[-+]?[0-9]+$/.test(s) || /^0x[0-9a-fA-F]+$/.test(s)),
+      construct: (s: string) => (s.startsWith("0o") ? parseInt(s.slice(2), 8) : s.startsWith("0x") ? parseInt(s.slice(2), 16) : parseInt(s, 10)),
+    }),
+    new jsYaml.Type("tag:yaml.org,2002:float", {
+      kind: "scalar",
+      resolve: (s: string | null) =>
+        s !== null &&
+        (/^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/.test(s) ||
+          /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/.test(s) ||
+          /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/.test(s)),
+      construct: (s: string) => (/^[-+]?\.(?:inf|Inf|INF)$/.test(s) ? (s[0] === "-" ? -Infinity : Infinity) : /^\.(?:nan|NaN|NAN)$/.test(s) ? NaN : parseFloat(s)),
+    }),
+  ],
+});
+
+/**
+ * Texts js-yaml is not given (`yaml` reads them, as before): anchors, aliases and tags (`yaml` caps
+ * aliases against a resource-exhaustion document, js-yaml does not; tags resolve differently),
+ * directives (`%YAML 1.1` switches `yaml` to YAML 1.1 scalars), lines over 1,024 characters (`yaml`
+ * refuses implicit keys that long) and null or empty keys (`yaml` names them ""). These characters
+ * may also sit in quoted strings or comments: such a file is only read the slower way.
+ */
+const NEEDS_YAML_PACKAGE = /[&*!]|^%|[^\n]{1025}|^[ \t-]*(?:\?|~|[Nn]ull|NULL)?[ \t]*:(?:[ \t]|$)/m;
+
+/**
+ * The value of the one YAML document in `text` (undefined or null when it holds none), as the
+ * `yaml` package's parse (YAML 1.2, core schema) reads it. Read by js-yaml (the parser the Pulumi
+ * Node SDK reads Pulumi.yaml with: @pulumi/pulumi runtime/manifest.js) with `yaml`'s scalar
+ * resolution (YAML_CORE_SCHEMA), which is several times faster on a plan's cold start (a 40 KB,
+ * 200-tenant stack file: ~80 ms CPU against ~300 ms; issue 17); a text with any of the features in
+ * NEEDS_YAML_PACKAGE is read by `yaml` itself. tests/yamlParse.test.ts compares the two on every
+ * stack file of the repository, on generated documents and on the scalars and texts where they
+ * could differ.
+ * Errors: a text js-yaml refuses is parsed by `yaml`, whose error (its own message, naming the line
+ * and column) is what the caller sees, as before.
  */
 export function parseYamlText(text: string): unknown {
+  if (NEEDS_YAML_PACKAGE.test(text)) return YAML.parse(text);
   try {
-    return jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA });
+    return jsYaml.load(text, { schema: YAML_CORE_SCHEMA });
   } catch {
     return YAML.parse(text);
   }
