@@ -245,6 +245,9 @@ export function validateStack(c: StackConfig, ctx: ValidateContext): string[] {
   c.domains.forEach((d, i) => domains.push({ domain: d, path: ["domains", i] }));
   c.proxy.sites.forEach((s, i) => s.domains.forEach((d, j) => domains.push({ domain: d, path: ["proxy", "sites", i, "domains", j] })));
   c.tenants.forEach((t, i) => {
+    // Each tenant is a site of the proxy, which needs a domain to answer for.
+    if (t.domains.length === 0 && t.orgs.length * t.templates.length === 0)
+      at(["tenants", i], `tenant "${t.name}" has no domain: give it domains, or orgs and templates (each template applied to each org)`);
     t.domains.forEach((d, j) => domains.push({ domain: d, path: ["tenants", i, "domains", j] }));
     t.templates.forEach((tpl, j) => t.orgs.forEach((o) => domains.push({ domain: tpl.replace("{org}", o.org).replace("{tld}", o.tld), path: ["tenants", i, "templates", j] })));
   });

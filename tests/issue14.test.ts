@@ -184,7 +184,15 @@ describe("kind 2: every check runs in config validation, before anything is decl
   });
 
   it("reports every problem of the file in one run", () => {
-    const problems = problemsOf({ ...dev, proxy: { acmeEmail: "x", headers: { defer: "1" } }, postgres: { extensions: ["a", "a"] }, tenants: [{ name: "t" }, { name: "t" }] });
+    const problems = problemsOf({
+      ...dev,
+      proxy: { acmeEmail: "x", headers: { defer: "1" } },
+      postgres: { extensions: ["a", "a"] },
+      tenants: [
+        { name: "t", domains: ["t.example.com"] },
+        { name: "t", domains: ["t.example.org"] },
+      ],
+    });
     expect(problems).toHaveLength(4);
   });
 

@@ -199,6 +199,23 @@ describe("tenants in a stack", () => {
     expect(byType(plan.resources, "twinstack:index:RunnerFleet")).toHaveLength(1);
   });
 
+  it("rejects a tenant without a domain (no domains, and no org a template applies to), also past the first batch, before anything is declared", async () => {
+    const many = Array.from({ length: TENANT_BATCH + 10 }, (_, i) => ({ name: `t${i}`, domains: [`t${i}.example.com`] }));
+    many[TENANT_BATCH + 3] = { name: "bare" } as (typeof many)[number];
+    const err = await planStackConfig(baseConfig(many)).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(new RegExp(`twinstack:tenants\\[${TENANT_BATCH + 3}\\]: tenant "bare" has no domain`));
+    expect(err?.message.split("\n").filter((l) => l.includes("has no domain"))).toHaveLength(1);
+    await expect(planStackConfig(baseConfig([{ name: "orgsonly", orgs: [{ org: "brand", tld: "shop" }] }]))).rejects.toThrow(
+      /twinstack:tenants\[0\]: tenant "orgsonly" has no domain/,
+    );
+    await expect(planStackConfig(baseConfig([{ name: "templatesonly", templates: ["ai.{org}.{tld}"] }]))).rejects.toThrow(
+      /twinstack:tenants\[0\]: tenant "templatesonly" has no domain/,
+    );
+  });
+
   it("rejects two tenants of the same name", async () => {
     await expect(planStackConfig(baseConfig([ACME, { ...ACME, domains: ["acme.org"] }]))).rejects.toThrow(/twinstack:tenants\[1\]\.name: duplicate tenant name "acme"/);
   });
