@@ -3,7 +3,7 @@
 // writes nothing outside it; everything started here is stopped by its own handle.
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import { createHash } from "crypto";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "fs";
 import * as http from "http";
 import { AddressInfo, createServer, Socket } from "net";
 import { join } from "path";
@@ -170,9 +170,53 @@ export async function startCaddy(caddyfile: string): Promise<RunningCaddy> {
         body: text,
       });
       if (response.status !== 200) throw new Error(`caddy reload failed (${response.status}): ${response.body}`);
+      await untilOneListenerPerAddress(child.pid!, () => output);
     },
     stop: cleanup,
   };
+}
+
+/**
+ * The TCP addresses a process listens on, each with the number of its listening sockets there, from
+ * /proc/<pid>/fd (socket:[inode]) and /proc/net/tcp{,6} (state 0A is LISTEN; proc(5)).
+ */
+export function listeningSockets(pid: number): Map<string, number> {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (match) inodes.add(match[1]);
+    } catch {
+      // the fd closed between readdir and readlink
+    }
+  }
+  const counts = new Map<string, number>();
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const line of readFileSync(table, "utf8").split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 10 || fields[3] !== "0A" || !inodes.has(fields[9])) continue;
+      counts.set(fields[1], (counts.get(fields[1]) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
+
+/**
+ * Waits until the process has one listening socket per address. Caddy (2.6+, listen_linux.go) binds
+ * each new config's listeners with SO_REUSEPORT beside the old ones and closes the old ones after the
+ * swap; the kernel spreads new connections over both and resets those queued on a socket that is
+ * then closed, unless net.ipv4.tcp_migrate_req is 1 (Linux ip-sysctl.rst). The deployed proxies set
+ * that sysctl in their own network namespace (components/proxy.ts); this harness runs Caddy in the
+ * host's, so it waits for the old sockets to be gone before the next request.
+ */
+async function untilOneListenerPerAddress(pid: number, logs: () => string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const doubled = [...listeningSockets(pid)].filter(([, count]) => count > 1);
+    if (doubled.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`caddy still holds old listeners 10 s after a reload (${doubled.map(([a, n]) => `${a} x${n}`).join(", ")}):\n${logs()}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 export interface UpstreamRequest {
