@@ -2,13 +2,13 @@
 // its config with the same naming conventions the program uses. Two stacks of the project must
 // never claim the same thing; the policy pack's cross-stack rule compares these lists.
 import type { StackConfig, HostConfig } from "./schema";
-import { branchFromStackName, previewSlug } from "./slug";
+import { previewBranch, previewSlug } from "./slug";
 import { KEEPALIVED_HEALTH_PORT_BASE, REDIS_PORT } from "./ports";
 import { CLOUD_VIP_DEFAULT_ROUTER_ID, cloudVipFailover, cloudVipNodes } from "./hosts";
 import { databaseName, hostServerName, namePrefix, previewDatabaseName, redisKeyPrefix } from "./names";
 
 /** What a stack can claim exclusively; two stacks may never claim the same value of a kind (policy rule 2). */
-export type ClaimKind = "vip" | "routerId" | "hostPort" | "database" | "role" | "domain" | "mqttPort" | "redisPrefix" | "volumePath";
+export type ClaimKind = "vip" | "routerId" | "hostPort" | "database" | "role" | "domain" | "mqttPort" | "redisPrefix" | "volumePath" | "previewSlug";
 
 /** One exclusive claim of a stack, computed from its validated config by {@link stackClaims}. */
 export interface Claim {
@@ -16,7 +16,8 @@ export interface Claim {
   /**
    * The claimed value, scoped where the scope matters:
    * hostPort/mqttPort `<docker endpoint>|<bind address>:<port>`, routerId `<docker endpoint>|<id>`,
-   * database/role `<server host>:<port>/<name>`, redisPrefix `<url>|<prefix>`, volumePath `<docker endpoint>|<path>`.
+   * database/role `<server host>:<port>/<name>`, redisPrefix `<url>|<prefix>`, volumePath `<docker endpoint>|<path>`,
+   * previewSlug `<slug> on dev stack "<dev stack name>"`.
    */
   value: string;
   /** The config key that made the claim, e.g. twinstack:vip.address. */
@@ -36,6 +37,7 @@ export const CLAIM_LABELS: Record<ClaimKind, string> = {
   mqttPort: "MQTT port",
   redisPrefix: "Redis key prefix",
   volumePath: "volume path",
+  previewSlug: "preview slug",
 };
 
 const WILDCARD = "0.0.0.0";
@@ -125,7 +127,7 @@ export function physicalDatabaseName(config: StackConfig, stack?: string): strin
   const app = config.app?.name;
   if (!app) return undefined;
   if (config.env !== "preview") return databaseName(app, config.env);
-  const branch = config.preview.branch ?? (stack ? branchFromStackName(stack) : undefined);
+  const branch = previewBranch(config.preview.branch, stack);
   const slug = branch === undefined ? undefined : previewSlug(branch);
   return slug ? previewDatabaseName(app, slug) : undefined;
 }
@@ -165,8 +167,17 @@ export function stackClaims(config: StackConfig, opts: { stack?: string } = {}):
     if (prefix !== undefined) add("redisPrefix", `${config.redis.url}|${prefix}`, config.redis.prefix !== undefined ? "twinstack:redis.prefix" : "twinstack:redis.url");
   }
 
-  // A preview runs on the dev stack's host, network and proxy: it publishes nothing of its own.
-  if (preview) return claims;
+  // A preview runs on the dev stack's host, network and proxy: it publishes nothing of its own, but
+  // its container, database, image tag and route on dev's proxy are named from its branch's slug
+  // (names come from dev's app, which a preview file does not repeat): one slug per dev stack.
+  if (preview) {
+    const branch = previewBranch(config.preview.branch, opts.stack);
+    if (branch !== undefined) {
+      const dev = config.preview.devStack.slice(config.preview.devStack.lastIndexOf("/") + 1);
+      add("previewSlug", `${previewSlug(branch)} on dev stack "${dev}"`, "twinstack:preview.branch");
+    }
+    return claims;
+  }
 
   const hosts = workloadHosts(config);
   const vipAddress = config.vip.mode === "keepalived" ? config.vip.address : undefined;

@@ -100,6 +100,16 @@ export function previewStackName(branch: string): string {
 }
 
 /**
+ * The branch a preview stack is for: `twinstack:preview.branch` when set, else the slug of a
+ * `preview-<slug>` stack name ({@link branchFromStackName}); undefined when neither says. The
+ * program, the claims and the policy pack all use this one rule (validation refuses a
+ * `preview-<slug>` stack whose `preview.branch` has another slug).
+ */
+export function previewBranch(configured: string | undefined, stack: string | undefined): string | undefined {
+  return configured ?? (stack === undefined ? undefined : branchFromStackName(stack));
+}
+
+/**
  * The branch slug of a preview stack (`preview-<slug>`, optionally `org/project/`-qualified),
  * or undefined when the stack is not a preview stack. The original branch cannot be recovered
  * from a hashed slug; the slug is what every preview resource is named from.

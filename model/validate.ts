@@ -10,7 +10,7 @@ import { caddyValueProblem } from "./caddyValues";
 import { LABEL_RE, SSH_KEY_RE, VERSION_RE } from "./hostValues";
 import { IFACE_RE } from "./hostValues";
 import { StackConfig } from "./schema";
-import { isWellFormedUnicode } from "./slug";
+import { branchFromStackName, isWellFormedUnicode, previewSlug } from "./slug";
 import { hostServerName, namePrefix, RUNNER_MACHINE_NAME_RE, runnerMachineName, runnerNamePrefix } from "./names";
 
 /**
@@ -581,6 +581,18 @@ export function validateStack(c: StackConfig, ctx: ValidateContext): string[] {
     at(["preview", "devStack"], `expected a stack name (stack, org/stack or org/project/stack), got ${show(["preview"], c.preview.devStack)}`);
   if (c.preview.branch !== undefined) {
     if (c.preview.branch === "" || !isWellFormedUnicode(c.preview.branch)) at(["preview", "branch"], "expected a git branch name (non-empty, well-formed Unicode)");
+    else {
+      // A preview's names, database, image tag and route follow its branch's slug; a stack named
+      // preview-<slug> for another branch would look like one preview and be another.
+      const named = c.env === "preview" && ctx.stack !== undefined ? branchFromStackName(ctx.stack) : undefined;
+      if (named !== undefined && previewSlug(c.preview.branch) !== previewSlug(named)) {
+        at(
+          ["preview", "branch"],
+          `branch ${show(["preview", "branch"], c.preview.branch)} has the preview slug "${previewSlug(c.preview.branch)}", but the stack name "${ctx.stack}" says "${named}": ` +
+            `remove the key (the stack name gives the branch) or name the stack preview-${previewSlug(c.preview.branch)}`,
+        );
+      }
+    }
   }
   return problems;
 }

@@ -1,5 +1,5 @@
 // Rule 2: no two stacks of the program claim the same VIP, VRRP router id, published host port,
-// database, role, domain, MQTT port, Redis prefix or volume path. The pack reads every
+// database, role, domain, MQTT port, Redis prefix, volume path or preview slug. The pack reads every
 // Pulumi.<stack>.yaml beside this stack's file and compares what each one claims.
 import { StackValidationPolicy } from "@pulumi/policy";
 import { CLAIM_LABELS, Claim, findClashes, stackClaims } from "../model/claims";
@@ -11,14 +11,15 @@ const INSTANCE_STACK_TYPE = "twinstack:index:InstanceStack";
 
 /**
  * Rule 2 (stack policy, mandatory): no two stacks claim the same VIP, VRRP router id, host port,
- * database, role, domain, MQTT port, Redis prefix or volume path. The claims come from
+ * database, role, domain, MQTT port, Redis prefix, volume path or preview slug. The claims come from
  * `model/claims` (`stackClaims`) of each stack file, and this stack's port claims are compared with
  * the ports its declared resources publish ({@link portClaimsMismatch}). Reads the sibling
  * Pulumi.<stack>.yaml files (TWINSTACK_STACK_FILE_PATH points at this stack's).
  */
 export const noSharedClaims: StackValidationPolicy = {
   name: "no-shared-claims",
-  description: "No two stacks of the program claim the same VIP, VRRP router id, published host port, database, role, domain, MQTT port, Redis prefix or volume path.",
+  description:
+    "No two stacks of the program claim the same VIP, VRRP router id, published host port, database, role, domain, MQTT port, Redis prefix, volume path or preview slug.",
   enforcementLevel: "mandatory",
   validateStack: (args, reportViolation) => {
     const anchor = args.resources.find((r) => r.urn.startsWith("urn:pulumi:"));

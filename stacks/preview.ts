@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PreviewEnv } from "../components/previewEnv";
 import { ConfigError, LoadedConfig, NAMESPACE } from "./config";
 import { parsePreviewHandoff, PREVIEW_HANDOFF_OUTPUT, PreviewHandoff, PreviewHandoffError } from "../model/handoff";
-import { branchFromStackName, PREVIEW_STACK_PREFIX, previewSlug } from "../model/slug";
+import { PREVIEW_STACK_PREFIX, previewBranch, previewSlug } from "../model/slug";
 
 export { PREVIEW_HANDOFF_OUTPUT };
 
@@ -28,7 +28,7 @@ export function readPreviewHandoff(devStack: string, opts: { cloneDevDatabase?: 
 
 export function composePreview(loaded: LoadedConfig): Record<string, pulumi.Input<unknown>> {
   const c = loaded.config;
-  const branch = c.preview.branch ?? branchFromStackName(loaded.stack);
+  const branch = previewBranch(c.preview.branch, loaded.stack);
   if (branch === undefined) {
     throw new ConfigError([
       `${loaded.sourceFile}: ${NAMESPACE}:preview.branch: required key is missing ` +

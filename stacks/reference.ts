@@ -246,7 +246,7 @@ export const KEY_REFERENCE: Record<string, KeyReference> = {
   "monitoring.images.postgresExporter": R("postgres_exporter image.", { example: MONITORING_IMAGES.postgresExporter }),
   preview: R("Preview stacks (preview-<slug>): where they read dev from and their limits."),
   "preview.devStack": R("Stack whose previewHandoff output the preview reads (org/project/stack allowed).", { example: "acme/shop/dev" }),
-  "preview.branch": R("Git branch of the preview when the stack is not named preview-<slug>.", { example: "feature/login" }),
+  "preview.branch": R("Git branch of the preview when the stack is not named preview-<slug> (on a preview-<slug> stack it must have that slug).", { example: "feature/login" }),
   "preview.cloneDevDatabase": R("Create the preview's database from the dev database as a template.", { example: "true" }),
 };
 

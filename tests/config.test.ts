@@ -5,6 +5,7 @@ import YAML from "yaml";
 import fc from "fast-check";
 import { ConfigError, parseStackConfig } from "../stacks/config";
 import { decodeConfigValue } from "../model/config";
+import { previewSlug } from "../model/slug";
 import { readStackConfig } from "../model/stackFile";
 import { runPlanCliAsync } from "../tools/planCli";
 import { allEnded, startAllEarly, startEarly } from "./support/startEarly";
@@ -92,6 +93,17 @@ describe("stack config schema", () => {
     const { config } = parseStackConfig({}, { stack: "preview-feature-x", sourceFile: "Pulumi.preview-feature-x.yaml" });
     expect(config.env).toBe("preview");
     expect(problemsOf({ env: "dev" }, "preview-x")).toEqual(expect.arrayContaining([expect.stringContaining('stack "preview-x" is a preview stack: env must be "preview"')]));
+  });
+
+  it("refuses a preview-<slug> stack whose preview.branch has another slug; the same slug or another stack name is fine", () => {
+    expect(problemsOf({ env: "preview", preview: { branch: "feature-xyz" } }, "preview-other")).toEqual([
+      'Pulumi.preview-other.yaml: twinstack:preview.branch: branch "feature-xyz" has the preview slug "feature-xyz", but the stack name "preview-other" says "other": ' +
+        "remove the key (the stack name gives the branch) or name the stack preview-feature-xyz",
+    ]);
+    // feature/login slugs to feature-login-<hash>: the stack named with that slug agrees.
+    const slug = previewSlug("feature/login");
+    expect(problemsOf({ env: "preview", preview: { branch: "feature/login" } }, `preview-${slug}`)).toEqual([]);
+    expect(problemsOf({ env: "preview", preview: { branch: "feature/login" } }, "pr-42")).toEqual([]);
   });
 
   it("the default stack files are valid", () => {

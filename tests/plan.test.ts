@@ -1,5 +1,8 @@
 // The offline plan as users run it: `npm run plan -- -s <stack> ...`.
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
+import { previewSlug } from "../model/slug";
 import { runPlanCliAsync } from "../tools/planCli";
 import { PlanError, planStack, readPolicyConfig } from "../tools/planner";
 import { allEnded, startAllEarly, startEarly } from "./support/startEarly";
@@ -38,6 +41,32 @@ describe("npm run plan", () => {
     const withConfig = await planStack({ stack: "prod", stackFile, projectDir: root, policyConfig: readPolicyConfig(path.join(root, "examples/makapix/policy-config.json")) });
     expect(withConfig.violations).toEqual([]);
     expect(() => readPolicyConfig(path.join(root, "package-lock.json.missing"))).toThrow(PlanError);
+  });
+
+  it("plans a preview stack not named preview-<slug> (twinstack:env preview, preview.branch) and flags a second preview of its branch", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-plan-preview-"));
+    try {
+      fs.copyFileSync(path.join(root, "examples/gigi/Pulumi.dev.yaml"), path.join(dir, "Pulumi.dev.yaml"));
+      const stackFile = path.join(dir, "Pulumi.pr-42.yaml");
+      fs.writeFileSync(stackFile, "config:\n  twinstack:env: preview\n  twinstack:preview:\n    branch: feature/xyz\n");
+      const slug = previewSlug("feature/xyz");
+      // Alone: dev's outputs are read as for preview-<slug>, and the names carry the branch's slug
+      // (the policy pack takes the branch from the config first, as the program does).
+      const alone = await planStack({ stack: "pr-42", stackFile, projectDir: root });
+      expect(alone.violations).toEqual([]);
+      const container = alone.resources.find((r) => r.type === "docker:index/container:Container");
+      expect(container?.inputs.name).toBe(`gigi-preview-${slug}`);
+      // Beside the stack file a `preview-<slug>` stack of the same branch would have: both would
+      // run one container, database and route.
+      fs.writeFileSync(path.join(dir, `Pulumi.preview-${slug}.yaml`), "config:\n  twinstack:env: preview\n");
+      const beside = await planStack({ stack: "pr-42", stackFile, projectDir: root });
+      expect(beside.violations.map((v) => `${v.policy}: ${v.message}`)).toEqual([
+        `no-shared-claims: stack "pr-42" claims preview slug ${slug} on dev stack "dev" (twinstack:preview.branch in ${stackFile}), ` +
+          `which stack "preview-${slug}" also claims (twinstack:preview.branch in ${path.join(dir, `Pulumi.preview-${slug}.yaml`)}): give "pr-42" its own value in twinstack:preview.branch`,
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("rejects an unknown argument with its usage, exit 1", async () => {

@@ -65,7 +65,9 @@ export async function planStack(opts: {
   const preview = (fileConfig.values.preview ?? {}) as { devStack?: unknown };
   const devStack = preview.devStack ?? "dev";
   // A devStack that is no stack name is the program's config error to report (preview.devStack).
-  if (branchFromStackName(opts.stack) !== undefined && typeof devStack === "string" && STACK_REFERENCE_RE.test(devStack) && !fileConfig.secretKeys.includes("preview")) {
+  // A preview stack (named preview-<slug>, or any name with twinstack:env preview) reads dev's outputs.
+  const isPreview = branchFromStackName(opts.stack) !== undefined || fileConfig.values.env === "preview";
+  if (isPreview && typeof devStack === "string" && STACK_REFERENCE_RE.test(devStack) && !fileConfig.secretKeys.includes("preview")) {
     const devName = devStack.split("/").pop() as string;
     const devFile = path.join(path.dirname(stackFile), `Pulumi.${devName}.yaml`);
     if (!fs.existsSync(devFile)) {

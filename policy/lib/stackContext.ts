@@ -8,7 +8,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { Env, StackConfig } from "../../model/schema";
-import { branchFromStackName, previewSlug } from "../../model/slug";
+import { branchFromStackName, previewBranch, previewSlug } from "../../model/slug";
 
 export const ENV_TOKENS: readonly Env[] = ["prod", "dev", "preview"];
 
@@ -186,7 +186,8 @@ export function stackInfo(urn: string): StackInfo | undefined {
   if (stack === undefined) return undefined;
   const loaded = loadStackConfig(stack, stackFilePath(stack));
   const env = envFromStackName(stack) ?? loaded.config?.env;
-  const branch = env === "preview" ? (branchFromStackName(shortStackName(stack)) ?? loaded.config?.preview.branch) : undefined;
+  // The program's rule (model/slug.ts previewBranch): the configured branch first, then the name.
+  const branch = env === "preview" ? previewBranch(loaded.config?.preview.branch, shortStackName(stack)) : undefined;
   const slug = branch === undefined ? undefined : previewSlug(branch);
   return { stack, env, slug, loaded };
 }

@@ -55,7 +55,25 @@ describe("stackClaims", () => {
     const claims = stackClaims(parse({ env: "preview", app: { name: "gigi", image: "x:1" }, postgres: { mode: "shared", host: "db", adminPasswordKey: "pw" } }), {
       stack: "preview-feat-x",
     });
-    expect(claims.map((c) => `${c.kind} ${c.value}`)).toEqual(["database db:5432/gigi_preview_feat_x", "role db:5432/gigi_preview_feat_x"]);
+    expect(claims.map((c) => `${c.kind} ${c.value}`)).toEqual([
+      "database db:5432/gigi_preview_feat_x",
+      "role db:5432/gigi_preview_feat_x",
+      'previewSlug feat-x on dev stack "dev"',
+    ]);
+  });
+
+  it("two previews of one dev stack for the same branch clash on its slug, whatever their stack names", () => {
+    const named = stackClaims(parse({ env: "preview" }), { stack: "preview-feature-xyz" });
+    const keyed = stackClaims(parse({ env: "preview", preview: { branch: "feature-xyz" } }), { stack: "pr-42" });
+    expect(findClashes(named, keyed).map((c) => `${c.mine.kind} ${c.mine.value} <- ${c.theirs.key}`)).toEqual([
+      'previewSlug feature-xyz on dev stack "dev" <- twinstack:preview.branch',
+    ]);
+    // The dev stack named with its organization is the same dev stack.
+    const qualified = stackClaims(parse({ env: "preview", preview: { branch: "feature-xyz", devStack: "acme/gigi/dev" } }), { stack: "pr-43" });
+    expect(findClashes(named, qualified)).toHaveLength(1);
+    // Another branch, or the same branch on another dev stack, is another preview.
+    expect(findClashes(named, stackClaims(parse({ env: "preview" }), { stack: "preview-feature-abc" }))).toEqual([]);
+    expect(findClashes(named, stackClaims(parse({ env: "preview", preview: { devStack: "dev2" } }), { stack: "preview-feature-xyz" }))).toEqual([]);
   });
 
   it("ports clash on one machine when addresses overlap; router ids only on a shared host", () => {
