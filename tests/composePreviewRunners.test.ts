@@ -38,8 +38,13 @@ describe("composePreview", () => {
 
   it("takes branch, dev stack, clone and limits from twinstack:preview", async () => {
     const { resources, outputs } = await planProgram(() => composePreview(loadStackConfig()), {
-      stack: "preview-anything",
-      config: { "twinstack:preview": json({ devStack: "acme/twinstack/dev", branch: "Feature/Login", cloneDevDatabase: true, limits: { cpus: 1, memoryMb: 768 } }) },
+      // Not named preview-<slug>: the branch comes from the key (a preview-<slug> stack whose key
+      // had another slug would be refused: tests/config.test.ts).
+      stack: "pr-anything",
+      config: {
+        "twinstack:env": "preview",
+        "twinstack:preview": json({ devStack: "acme/twinstack/dev", branch: "Feature/Login", cloneDevDatabase: true, limits: { cpus: 1, memoryMb: 768 } }),
+      },
       stackOutputs: {
         "acme/twinstack/dev": {
           previewHandoff: { ...HANDOFF, postgres: { ...HANDOFF.postgres, devDatabaseUrl: "postgres://gigi_dev:pw@postgres:5432/gigi_dev", clientImage: "postgres:16-alpine" } },
