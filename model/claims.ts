@@ -2,7 +2,7 @@
 // its config with the same naming conventions the program uses. Two stacks of the project must
 // never claim the same thing; the policy pack's cross-stack rule compares these lists.
 import type { StackConfig, HostConfig } from "./schema";
-import { previewBranch, previewSlug } from "./slug";
+import { isWellFormedUnicode, previewBranch, previewSlug } from "./slug";
 import { KEEPALIVED_HEALTH_PORT_BASE, REDIS_PORT } from "./ports";
 import { CLOUD_VIP_DEFAULT_ROUTER_ID, cloudVipFailover, cloudVipNodes } from "./hosts";
 import { databaseName, hostServerName, namePrefix, previewDatabaseName, redisKeyPrefix } from "./names";
@@ -16,7 +16,8 @@ export interface Claim {
   /**
    * The claimed value, scoped where the scope matters:
    * hostPort/mqttPort `<docker endpoint>|<bind address>:<port>`, routerId `<docker endpoint>|<id>`,
-   * database/role `<server host>:<port>/<name>`, redisPrefix `<url>|<prefix>`, volumePath `<docker endpoint>|<path>`,
+   * database/role `<server host>:<port>/<name>`, redisPrefix `<host>:<port>/<db>|<prefix>` (never the
+   * URL's user or password), volumePath `<docker endpoint>|<path>`,
    * previewSlug `<slug> on dev stack "<dev stack name>"`.
    */
   value: string;
@@ -127,9 +128,18 @@ export function physicalDatabaseName(config: StackConfig, stack?: string): strin
   const app = config.app?.name;
   if (!app) return undefined;
   if (config.env !== "preview") return databaseName(app, config.env);
-  const branch = previewBranch(config.preview.branch, stack);
-  const slug = branch === undefined ? undefined : previewSlug(branch);
+  const slug = branchSlugOf(config, stack);
   return slug ? previewDatabaseName(app, slug) : undefined;
+}
+
+/**
+ * The slug of a preview's branch ({@link previewBranch}); undefined when the branch is unknown or
+ * has no slug (empty, not well-formed: validation names that key).
+ */
+function branchSlugOf(config: StackConfig, stack: string | undefined): string | undefined {
+  const branch = previewBranch(config.preview.branch, stack);
+  if (branch === undefined || branch === "" || !isWellFormedUnicode(branch)) return undefined;
+  return previewSlug(branch);
 }
 
 /** The claims of one stack. `stack` (the stack name) names a preview's database. */
@@ -164,17 +174,21 @@ export function stackClaims(config: StackConfig, opts: { stack?: string } = {}):
   // Redis: a shared server is partitioned by key prefix.
   if (config.redis.mode === "shared" && config.redis.url) {
     const prefix = preview ? config.redis.prefix : redisKeyPrefix(config.env, config.redis.prefix);
-    if (prefix !== undefined) add("redisPrefix", `${config.redis.url}|${prefix}`, config.redis.prefix !== undefined ? "twinstack:redis.prefix" : "twinstack:redis.url");
+    // The server as host:port/db: a URL's user and password are no part of the claim (violation
+    // messages quote claims, and a plan's output is posted on pull requests).
+    if (prefix !== undefined)
+      add("redisPrefix", `${redisServer(config.redis.url)}|${prefix}`, config.redis.prefix !== undefined ? "twinstack:redis.prefix" : "twinstack:redis.url");
   }
 
   // A preview runs on the dev stack's host, network and proxy: it publishes nothing of its own, but
   // its container, database, image tag and route on dev's proxy are named from its branch's slug
   // (names come from dev's app, which a preview file does not repeat): one slug per dev stack.
   if (preview) {
-    const branch = previewBranch(config.preview.branch, opts.stack);
-    if (branch !== undefined) {
+    const slug = branchSlugOf(config, opts.stack);
+    if (slug !== undefined) {
       const dev = config.preview.devStack.slice(config.preview.devStack.lastIndexOf("/") + 1);
-      add("previewSlug", `${previewSlug(branch)} on dev stack "${dev}"`, "twinstack:preview.branch");
+      // The key names where the branch came from: the file's key, or else the stack's own name.
+      add("previewSlug", `${slug} on dev stack "${dev}"`, config.preview.branch !== undefined ? "twinstack:preview.branch" : "the stack name");
     }
     return claims;
   }
@@ -277,9 +291,11 @@ export function claimsClash(a: Claim, b: Claim): boolean {
     }
     case "redisPrefix": {
       // Same server and database, and one prefix a prefix of the other ("prod:" covers "prod:x").
+      // stackClaims writes `<host>:<port>/<db>|<prefix>`; a claim written with a URL is normalised here.
       const split = (v: string) => {
-        const bar = v.indexOf("|", v.indexOf("://") + 3);
-        return bar < 0 ? { server: v, prefix: "" } : { server: redisServer(v.slice(0, bar)), prefix: v.slice(bar + 1) };
+        const bar = v.indexOf("|", v.includes("://") ? v.indexOf("://") + 3 : 0);
+        const server = bar < 0 ? v : v.slice(0, bar);
+        return { server: server.includes("://") ? redisServer(server) : server, prefix: bar < 0 ? "" : v.slice(bar + 1) };
       };
       const [ra, rb] = [split(a.value), split(b.value)];
       return ra.server === rb.server && (ra.prefix.startsWith(rb.prefix) || rb.prefix.startsWith(ra.prefix));

@@ -39,9 +39,12 @@ export function redisKeyPrefix(env: EnvToken, configured?: string): string {
   return configured ?? `${env}:`;
 }
 
+/** Where every preview's Redis key prefix starts (on dev's Redis). */
+export const PREVIEW_REDIS_PREFIX_START = "preview-";
+
 /** The Redis key prefix of one preview (on dev's Redis): `preview-<slug>:`. */
 export function previewRedisPrefix(slug: string): string {
-  return `preview-${slug}:`;
+  return `${PREVIEW_REDIS_PREFIX_START}${slug}:`;
 }
 
 /** A dedicated Redis as the env's containers reach it: the `redis` alias on the env network, Redis's own port. */

@@ -1,5 +1,6 @@
 // Reads Pulumi.yaml and Pulumi.<stack>.yaml the way the Pulumi CLI does for our namespace, so the
 // offline plan and the policy pack see the same config values `pulumi up` would.
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as jsYaml from "js-yaml";
@@ -30,18 +31,32 @@ function isSecure(value: unknown): value is { secure: string } {
   return !!value && typeof value === "object" && !Array.isArray(value) && typeof (value as { secure?: unknown }).secure === "string" && Object.keys(value).length === 1;
 }
 
+/**
+ * The stand-in for a `secure:` value at `path` (full key, then nested keys). `twinstack:redis` is
+ * the one structured key that may hold a nested secret (its `url`): a URL stand-in keeps the
+ * stack plannable (its checks read a redis:// URL), named from the ciphertext so two files holding
+ * the same ciphertext still claim the same server, and two different ones do not (the plan cannot
+ * tell whether two ciphertexts hold the same URL).
+ */
+function placeholderFor(path: string[], secure: string): string {
+  if (path.length === 2 && path[0] === `${NAMESPACE}:redis` && path[1] === "url") {
+    return `redis://${SECRET_PLACEHOLDER}-${createHash("sha256").update(secure).digest("hex").slice(0, 12)}.invalid:6379`;
+  }
+  return SECRET_PLACEHOLDER;
+}
+
 /** Replaces nested `secure:` values; reports whether any was found. */
-function stripSecure(value: unknown): { value: unknown; secret: boolean } {
-  if (isSecure(value)) return { value: SECRET_PLACEHOLDER, secret: true };
+function stripSecure(value: unknown, path: string[]): { value: unknown; secret: boolean } {
+  if (isSecure(value)) return { value: placeholderFor(path, value.secure), secret: true };
   if (Array.isArray(value)) {
-    const items = value.map(stripSecure);
+    const items = value.map((item, i) => stripSecure(item, [...path, String(i)]));
     return { value: items.map((i) => i.value), secret: items.some((i) => i.secret) };
   }
   if (value && typeof value === "object") {
     let secret = false;
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      const inner = stripSecure(v);
+      const inner = stripSecure(v, [...path, k]);
       out[k] = inner.value;
       secret ||= inner.secret;
     }
@@ -201,7 +216,7 @@ export function readStackConfig(stackFile: string, opts: { stack?: string; proje
   const engineConfig: Record<string, string> = {};
   const engineSecretKeys: string[] = [];
   for (const [fullKey, rawValue] of Object.entries(merged)) {
-    const { value, secret } = stripSecure(rawValue);
+    const { value, secret } = stripSecure(rawValue, [fullKey]);
     engineConfig[fullKey] = typeof value === "string" ? value : JSON.stringify(value);
     if (secret) engineSecretKeys.push(fullKey);
     const [namespace, key] = fullKey.split(":", 2);

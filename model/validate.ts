@@ -11,7 +11,7 @@ import { LABEL_RE, SSH_KEY_RE, VERSION_RE } from "./hostValues";
 import { IFACE_RE } from "./hostValues";
 import { StackConfig } from "./schema";
 import { branchFromStackName, isWellFormedUnicode, previewSlug } from "./slug";
-import { hostServerName, namePrefix, RUNNER_MACHINE_NAME_RE, runnerMachineName, runnerNamePrefix } from "./names";
+import { hostServerName, namePrefix, PREVIEW_REDIS_PREFIX_START, RUNNER_MACHINE_NAME_RE, runnerMachineName, runnerNamePrefix } from "./names";
 
 /**
  * Upper bounds of counts and sizes (documented in the README). A bigger value is a typo or would
@@ -283,6 +283,15 @@ export function validateStack(c: StackConfig, ctx: ValidateContext): string[] {
   notProds(["postgres", "template"], c.postgres.template, "database as a template");
   notProds(["redis", "prefix"], c.redis.prefix, "Redis key prefix");
   if (c.redis.prefix !== undefined && c.redis.prefix === "") at(["redis", "prefix"], "expected a non-empty key prefix (an empty prefix covers every other env's keys)");
+  else if (c.redis.prefix !== undefined && c.env !== "preview") {
+    // Previews keep their keys under preview-<slug>: on dev's Redis (model/names.ts previewRedisPrefix).
+    const previews = PREVIEW_REDIS_PREFIX_START;
+    if (c.redis.prefix.startsWith(previews) || previews.startsWith(c.redis.prefix))
+      at(
+        ["redis", "prefix"],
+        `${show(["redis", "prefix"], c.redis.prefix)} overlaps the preview stacks' keys (${previews}<slug>: on dev's Redis): choose a prefix that does not start with "${previews}"`,
+      );
+  }
 
   // ---- values that reach a generated text ----
   host(["postgres", "host"], c.postgres.host, "the server's host");

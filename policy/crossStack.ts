@@ -60,6 +60,15 @@ export const noSharedClaims: StackValidationPolicy = {
         continue;
       }
       for (const { mine: m, theirs: t } of findClashes(mine, stackClaims(other.config, { stack: other.stack }))) {
+        if (m.kind === "previewSlug") {
+          // Neither file may hold the key (a preview-<slug> stack takes its branch from its name).
+          const from = (c: typeof m, display: string) => (c.key === "the stack name" ? `its stack name; ${display}` : `${c.key} in ${display}`);
+          reportViolation(
+            `stack "${info.stack}" is a preview of branch slug ${m.value} (from ${from(m, self.display)}), as is stack "${other.stack}" (from ${from(t, other.display)}): ` +
+              "both would run one container, database, image tag and route: keep one of the two stacks (`pulumi destroy --remove` the other, and delete its file)",
+          );
+          continue;
+        }
         const label = CLAIM_LABELS[m.kind];
         const theirLabel = CLAIM_LABELS[t.kind];
         const same = m.value === t.value && m.kind === t.kind;

@@ -10,13 +10,21 @@ export { PREVIEW_HANDOFF_OUTPUT };
 
 /**
  * The dev stack's `previewHandoff` output, read through a StackReference to `devStack` and parsed
- * with the handoff's schema (model/handoff.ts) before the preview uses any of it. requireOutput: a
- * dev stack without previews (no proxy or domain) fails naming the output.
+ * with the handoff's schema (model/handoff.ts) before the preview uses any of it. A stack without
+ * the output (a dev stack without a proxy or a domain, a prod stack, or one not deployed yet) fails
+ * naming the preview's stack file (`opts.sourceFile`) and `twinstack:preview.devStack`.
  * @throws pulumi.RunError (inside the Output) naming the dev stack, the output and each field that does not fit
  */
-export function readPreviewHandoff(devStack: string, opts: { cloneDevDatabase?: boolean } = {}): pulumi.Output<PreviewHandoff> {
+export function readPreviewHandoff(devStack: string, opts: { cloneDevDatabase?: boolean; sourceFile?: string } = {}): pulumi.Output<PreviewHandoff> {
   const dev = new pulumi.StackReference(devStack);
-  return dev.requireOutput(PREVIEW_HANDOFF_OUTPUT).apply((value) => {
+  return dev.getOutput(PREVIEW_HANDOFF_OUTPUT).apply((value) => {
+    if (value === undefined || value === null) {
+      throw new pulumi.RunError(
+        `${opts.sourceFile ? `${opts.sourceFile}: ` : ""}${NAMESPACE}:preview.devStack: stack "${devStack}" has no ${PREVIEW_HANDOFF_OUTPUT} output: ` +
+          "only a dev stack with a proxy and a domain (twinstack:domains) exports it, once deployed (a prod or preview stack never does): " +
+          "point preview.devStack at such a dev stack",
+      );
+    }
     try {
       return parsePreviewHandoff(value, devStack, opts);
     } catch (err) {
@@ -45,7 +53,7 @@ export function composePreview(loaded: LoadedConfig): Record<string, pulumi.Inpu
         "(tools/preview-stack-name.ts prints it)",
     ]);
   }
-  const handoff = readPreviewHandoff(c.preview.devStack, { cloneDevDatabase: c.preview.cloneDevDatabase });
+  const handoff = readPreviewHandoff(c.preview.devStack, { cloneDevDatabase: c.preview.cloneDevDatabase, sourceFile: loaded.sourceFile });
   const preview = new PreviewEnv("preview", {
     branch,
     handoff,

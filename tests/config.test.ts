@@ -104,6 +104,39 @@ describe("stack config schema", () => {
     const slug = previewSlug("feature/login");
     expect(problemsOf({ env: "preview", preview: { branch: "feature/login" } }, `preview-${slug}`)).toEqual([]);
     expect(problemsOf({ env: "preview", preview: { branch: "feature/login" } }, "pr-42")).toEqual([]);
+    // A branch with no slug is named once, by validation (the claims do not slug it).
+    expect(problemsOf({ env: "preview", preview: { branch: "" } }, "pr-9")).toEqual([
+      "Pulumi.pr-9.yaml: twinstack:preview.branch: expected a git branch name (non-empty, well-formed Unicode)",
+    ]);
+  });
+
+  it("refuses a dev or prod Redis prefix that covers the previews' keys (preview-<slug>: on dev's Redis)", () => {
+    const redis = (prefix: string) => ({ mode: "shared", url: "redis://10.0.0.5:6379", prefix });
+    for (const prefix of ["preview-abc:", "preview-", "pre"]) {
+      expect(problemsOf({ ...minimalDev, redis: redis(prefix) })).toEqual([
+        `Pulumi.dev.yaml: twinstack:redis.prefix: ${JSON.stringify(prefix)} overlaps the preview stacks' keys (preview-<slug>: on dev's Redis): choose a prefix that does not start with "preview-"`,
+      ]);
+    }
+    expect(problemsOf({ ...minimalDev, redis: redis("gigi-dev:") })).toEqual([]);
+  });
+
+  it("plans a secret Redis URL (the one nested secret) with a URL stand-in named by its ciphertext", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-config-"));
+    try {
+      const file = path.join(dir, "Pulumi.dev.yaml");
+      const text = (cipher: string) =>
+        `config:\n  twinstack:env: dev\n  twinstack:app:\n    name: gigi\n    image: gigi:dev\n  twinstack:redis:\n    mode: shared\n    url:\n      secure: ${cipher}\n`;
+      fs.writeFileSync(file, text("v1:AAAA"));
+      const read = readStackConfig(file);
+      const url = (read.values.redis as { url: string }).url;
+      expect(url).toMatch(/^redis:\/\/plan-placeholder-secret-[0-9a-f]{12}\.invalid:6379$/);
+      expect(read.secretKeys).toEqual(["redis"]);
+      expect(() => parseStackConfig(read.values, { stack: "dev", sourceFile: file, isSecret: (k) => read.secretKeys.includes(k) })).not.toThrow();
+      fs.writeFileSync(file, text("v1:BBBB"));
+      expect((readStackConfig(file).values.redis as { url: string }).url).not.toBe(url);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("the default stack files are valid", () => {

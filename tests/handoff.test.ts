@@ -74,6 +74,16 @@ describe("preview handoff schema", () => {
     await expect(run).rejects.not.toThrow(/devAdminPw1/);
   });
 
+  it("fails a preview whose dev stack has no handoff output, naming the preview's file and preview.devStack", async () => {
+    for (const stackOutputs of [{ prod: { url: "https://gigi.casa" } }, { prod: { previewHandoff: null } }]) {
+      const run = planProgram(() => ({ handoff: readPreviewHandoff("prod", { sourceFile: "Pulumi.preview-x.yaml" }) }), { stack: "preview-x", config: {}, stackOutputs });
+      await expect(run).rejects.toThrow(
+        'Pulumi.preview-x.yaml: twinstack:preview.devStack: stack "prod" has no previewHandoff output: only a dev stack with a proxy and a domain (twinstack:domains) exports it, once deployed',
+      );
+      await expect(run).rejects.toBeInstanceOf(pulumi.RunError);
+    }
+  });
+
   it("hands a preview the dev stack's handoff as parsed", async () => {
     const { outputs } = await planProgram(() => ({ handoff: readPreviewHandoff("dev") }), {
       stack: "preview-feature-login",

@@ -61,8 +61,29 @@ describe("npm run plan", () => {
       fs.writeFileSync(path.join(dir, `Pulumi.preview-${slug}.yaml`), "config:\n  twinstack:env: preview\n");
       const beside = await planStack({ stack: "pr-42", stackFile, projectDir: root });
       expect(beside.violations.map((v) => `${v.policy}: ${v.message}`)).toEqual([
-        `no-shared-claims: stack "pr-42" claims preview slug ${slug} on dev stack "dev" (twinstack:preview.branch in ${stackFile}), ` +
-          `which stack "preview-${slug}" also claims (twinstack:preview.branch in ${path.join(dir, `Pulumi.preview-${slug}.yaml`)}): give "pr-42" its own value in twinstack:preview.branch`,
+        `no-shared-claims: stack "pr-42" is a preview of branch slug ${slug} on dev stack "dev" (from twinstack:preview.branch in ${stackFile}), ` +
+          `as is stack "preview-${slug}" (from its stack name; ${path.join(dir, `Pulumi.preview-${slug}.yaml`)}): ` +
+          "both would run one container, database, image tag and route: keep one of the two stacks (`pulumi destroy --remove` the other, and delete its file)",
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("names the preview's file and preview.devStack when the dev stack exports no handoff (no domain), in one line", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-plan-preview-"));
+    try {
+      const dev = fs.readFileSync(path.join(root, "examples/gigi/Pulumi.dev.yaml"), "utf8").replace(/  twinstack:domains:.*\n(    - .*\n)*/, "");
+      expect(dev).not.toContain("twinstack:domains");
+      fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), dev);
+      const stackFile = path.join(dir, "Pulumi.preview-feature-xyz.yaml");
+      fs.writeFileSync(stackFile, "config:\n  twinstack:env: preview\n");
+      // A process: the program's error surfaces as an unhandled rejection, which the CLI reports.
+      const result = await runPlanCliAsync(["-s", "preview-feature-xyz", "--config", stackFile]);
+      expect(result.status).toBe(1);
+      expect(result.stderr.trim().split("\n")).toEqual([
+        `${path.relative(process.cwd(), stackFile)}: twinstack:preview.devStack: stack "dev" has no previewHandoff output: ` +
+          "only a dev stack with a proxy and a domain (twinstack:domains) exports it, once deployed (a prod or preview stack never does): point preview.devStack at such a dev stack",
       ]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

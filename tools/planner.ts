@@ -27,7 +27,10 @@ let plannedFile: string | undefined;
 
 function userMessage(err: unknown): string | undefined {
   if (err instanceof ConfigError || err instanceof StackFileError || err instanceof PlanError) return err.message;
-  if (err instanceof pulumi.RunError) return err.message;
+  // The SDK prefixes the message of an error met while serializing a resource's or the stack's
+  // inputs with each property's name (runtime/rpc.js serializeFilteredProperties); a RunError's own
+  // message is the part the user needs.
+  if (err instanceof pulumi.RunError) return err.message.replace(/^(error serializing property "[^"]*": )+/, "");
   const invariant = findInvariant(err);
   // A component's or renderer's own check (InvariantError): config validation should have caught
   // the value. One line naming the stack file, without a stack trace.

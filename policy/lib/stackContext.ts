@@ -199,10 +199,19 @@ export function stackInfo(urn: string): StackInfo | undefined {
 export function siblingStacks(self: LoadedStackConfig): LoadedStackConfig[] {
   const dir = path.dirname(self.file);
   if (!fs.existsSync(dir)) return [];
-  return siblingStackFiles(dir)
-    .map((file) => path.resolve(file))
-    .filter((file) => file !== self.file)
-    .map((file) => loadStackConfig(path.basename(file).replace(/^Pulumi\.(.+)\.ya?ml$/, "$1"), file, "claims"));
+  return (
+    siblingStackFiles(dir)
+      .map((file) => path.resolve(file))
+      .filter((file) => file !== self.file)
+      // Pulumi.<this stack>.yaml beside a --config file is this stack's own file, not another stack.
+      .filter((file) => stackOfFile(file) !== shortStackName(self.stack))
+      .map((file) => loadStackConfig(stackOfFile(file), file, "claims"))
+  );
+}
+
+/** The stack a Pulumi.<stack>.yaml (or .yml) file is for. */
+function stackOfFile(file: string): string {
+  return path.basename(file).replace(/^Pulumi\.(.+)\.ya?ml$/, "$1");
 }
 
 /** The env of a sibling stack: from its name, else its config. */

@@ -20,7 +20,7 @@ describe("stackClaims", () => {
         hosts: [{ name: "a", docker: "ssh://deploy@10.0.0.5", address: "10.0.0.5" }],
         app: { name: "gigi", image: "x@sha256:" + "a".repeat(64), publishPort: 3000 },
         postgres: { mode: "shared", host: "db.lan", port: 5432, adminPasswordKey: "pw" },
-        redis: { mode: "shared", url: "redis://r.lan:6379" },
+        redis: { mode: "shared", url: "redis://app:hunter2@r.lan:6379" },
         mqtt: { enabled: true, port: 8883 },
         vault: { enabled: true, domain: "vault.gigi.casa", hostPath: "/mnt/vault-1" },
         vip: { mode: "keepalived", address: "10.0.0.50", routerId: 50 },
@@ -40,7 +40,9 @@ describe("stackClaims", () => {
     expect(byKind("mqttPort")).toEqual(["ssh://deploy@10.0.0.5|0.0.0.0:8883 <- twinstack:mqtt.port"]);
     expect(byKind("database")).toEqual(["db.lan:5432/gigi_prod <- twinstack:app.name"]);
     expect(byKind("role")).toEqual(["db.lan:5432/gigi_prod <- twinstack:app.name"]);
-    expect(byKind("redisPrefix")).toEqual(["redis://r.lan:6379|prod: <- twinstack:redis.url"]);
+    // The server, never the URL's user and password: violations quote claims, and plans are posted on PRs.
+    expect(byKind("redisPrefix")).toEqual(["r.lan:6379/0|prod: <- twinstack:redis.url"]);
+    expect(JSON.stringify(claims)).not.toContain("hunter2");
     expect(byKind("volumePath")).toEqual(["ssh://deploy@10.0.0.5|/mnt/vault-1 <- twinstack:vault.hostPath"]);
     expect(byKind("domain")).toEqual([
       "gigi.casa <- twinstack:domains[0]",
@@ -177,6 +179,14 @@ describe("no-shared-claims (rule 2)", () => {
     const messages = of(run([stackRoot("dev")], { stack: "dev", dir }), POLICY).map((v) => v.message);
     expect(messages[0]).toBe('stack "dev" sets twinstack:env "prod" in Pulumi.dev.yaml, but a stack named "dev" is dev: set twinstack:env: dev');
     expect(messages.some((m) => m.startsWith('stack "dev" claims database 10.0.0.20:5432/gigi_prod') && m.includes('stack "prod"'))).toBe(true);
+  });
+
+  it("does not compare a stack with its own Pulumi.<stack>.yaml when planned from another file (--config)", () => {
+    const dir = project({ "Pulumi.prod.yaml": PROD_YAML, "Pulumi.dev.yaml": DEV_YAML, "dev-scratch.yaml": DEV_YAML });
+    expect(of(run([stackRoot("dev")], { stack: "dev", dir, stackFile: path.join(dir, "dev-scratch.yaml") }), POLICY)).toEqual([]);
+    // Another stack holding the same text still clashes.
+    const other = project({ "Pulumi.qa.yaml": DEV_YAML, "dev-scratch.yaml": DEV_YAML });
+    expect(of(run([stackRoot("dev")], { stack: "dev", dir: other, stackFile: path.join(other, "dev-scratch.yaml") }), POLICY).length).toBeGreaterThan(0);
   });
 
   it("fails closed when a sibling stack file does not validate", () => {
