@@ -319,6 +319,9 @@ export function validateStack(c: StackConfig, ctx: ValidateContext): string[] {
     const dbPath = parsed?.pathname ?? "";
     if (!parsed || !isHostOrIp(parsed.hostname.replace(/^\[|\]$/g, "")) || !/^(\/\d{0,2})?$/.test(dbPath) || parsed.search || parsed.hash) {
       at(["redis", "url"], `expected redis://[user:password@]host[:port][/db], got ${show(["redis"], c.redis.url)}`);
+    } else if (parsed.password && !ctx.isSecret("redis")) {
+      // The URL is not shown: it holds the password.
+      at(["redis", "url"], "holds a password in plain text: make it a secret (pulumi config set --secret --path 'twinstack:redis.url' <url>)");
     }
   }
   Object.entries(c.proxy.headers).forEach(([name, value]) => {

@@ -120,6 +120,14 @@ describe("stack config schema", () => {
     expect(problemsOf({ ...minimalDev, redis: redis("gigi-dev:") })).toEqual([]);
   });
 
+  it("refuses a Redis URL holding a password in plain text, without showing it", () => {
+    const problems = problemsOf({ ...minimalDev, redis: { mode: "shared", url: "redis://app:S3cretPassw0rd@10.0.0.5:6379/0" } });
+    expect(problems).toEqual([
+      "Pulumi.dev.yaml: twinstack:redis.url: holds a password in plain text: make it a secret (pulumi config set --secret --path 'twinstack:redis.url' <url>)",
+    ]);
+    expect(problemsOf({ ...minimalDev, redis: { mode: "shared", url: "redis://app@10.0.0.5:6379/0" } })).toEqual([]);
+  });
+
   it("plans a secret Redis URL (the one nested secret) with a URL stand-in named by its ciphertext", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-config-"));
     try {
