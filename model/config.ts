@@ -97,6 +97,25 @@ function knownKeysAt(path: PropertyKey[]): string[] {
   return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
 }
 
+/**
+ * The nested key a flat top-level key with dots names (`preview.branch`: ["preview", "branch"]), or
+ * undefined when the dotted path names no key of the schema. A stack file's keys do not nest at dots:
+ * `pulumi config set --path parent.nested value` writes `parent:` with `nested: value` under it
+ * (https://www.pulumi.com/docs/iac/cli/commands/pulumi_config_set/).
+ */
+function dottedSchemaPath(key: string): string[] | undefined {
+  const segments = key.split(".");
+  if (segments.length < 2) return undefined;
+  return segments.every((segment, i) => knownKeysAt(segments.slice(0, i)).includes(segment)) ? segments : undefined;
+}
+
+/** One line saying how to write a dotted key nested: the YAML lines `pulumi config set --path` writes, never the value. */
+function nestedKeyHint(segments: string[], secret: boolean): string {
+  const lines = segments.map((segment, i) => `"${"  ".repeat(i)}${i === 0 ? `${NAMESPACE}:` : ""}${segment}:${i === segments.length - 1 ? " <value>" : ""}"`);
+  const command = `pulumi config set${secret ? " --secret" : ""} --path '${NAMESPACE}:${segments.join(".")}' <value>`;
+  return `a dot does not nest keys in a stack file: write it as the lines ${lines.slice(0, -1).join(", ")} and ${lines[lines.length - 1]} (what \`${command}\` writes)`;
+}
+
 /** Compose habit: `LOG_LEVEL: 3` or `DEBUG: true` where a string is expected; YAML reads them unquoted as number/boolean. */
 function quoteHint(issue: z.core.$ZodIssue): string {
   const input = (issue as { input?: unknown }).input;
@@ -277,9 +296,17 @@ export function parseStackConfig(
   for (const key of extra) {
     const meant = secretKeys.includes(key) ? undefined : closest(key, schemaKeys);
     if (meant && values[meant] === undefined) tainted.push([meant]);
+    // A flat `preview.branch` meant the nested key: where the file lacks it, its checks would only echo this one.
+    const dotted = secretKeys.includes(key) ? undefined : dottedSchemaPath(key);
+    if (dotted && dotted.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), values) === undefined) tainted.push(dotted);
   }
   for (const key of extra) {
     if (secretKeys.includes(key) || !referencesKnown) continue;
+    const dotted = dottedSchemaPath(key);
+    if (dotted) {
+      at([key], `unknown key: ${nestedKeyHint(dotted, isSecret(key))}`);
+      continue;
+    }
     const hint = closest(key, [...schemaKeys, ...secretKeys]);
     at([key], `unknown key${hint ? ` (did you mean "${hint}"?)` : ""}`);
   }

@@ -187,9 +187,11 @@ export function readProjectConfig(projectFile: string): { project: string; value
 
 /**
  * Reads a stack file (which may not exist for preview stacks) merged over the project defaults.
- * `stack` defaults to the name in the file name.
+ * `stack` defaults to the name in the file name. `mustExist`: the file was named by the user
+ * (`plan --config`), so a missing one is an error for a preview stack too (a misspelt path).
+ * Errors: StackFileError `<file>: no such stack file`, or naming what is wrong with the file.
  */
-export function readStackConfig(stackFile: string, opts: { stack?: string; projectFile?: string } = {}): StackFileConfig {
+export function readStackConfig(stackFile: string, opts: { stack?: string; projectFile?: string; mustExist?: boolean } = {}): StackFileConfig {
   const stack = opts.stack ?? path.basename(stackFile).replace(/^Pulumi\.(.+)\.ya?ml$/, "$1");
   const projectFile = opts.projectFile ?? findProjectFile(path.dirname(path.resolve(stackFile)));
   const { project, values: projectValues } = projectFile ? readProjectConfig(projectFile) : { project: NAMESPACE, values: {} };
@@ -206,7 +208,7 @@ export function readStackConfig(stackFile: string, opts: { stack?: string; proje
     const config = doc.config ?? {};
     if (typeof config !== "object" || Array.isArray(config)) throw new StackFileError(`${stackFile}: config: expected a mapping of keys to values`);
     for (const [key, value] of Object.entries(config)) fileValues[qualify(key, project)] = value;
-  } else if (!stack.startsWith("preview-")) {
+  } else if (opts.mustExist || !stack.startsWith("preview-")) {
     throw new StackFileError(`${stackFile}: no such stack file`);
   }
 

@@ -56,6 +56,8 @@ const MISUSE: [string[], RegExp][] = [
   [[], /^twinstack: missing command; usage: /],
 ];
 const GIGI_PLAN = ["-s", "prod", "--config", "Pulumi.prod.yaml"];
+/** A misspelt --config of a preview stack (Pulumi.preview-feature-xyz.yaml exists). */
+const MISSPELT_PREVIEW = ["plan", "-s", "preview-feature-xyz", "--config", "Pulumi.preview-feature-xzy.yaml"];
 
 let vaultDir: string;
 /** sample --files with a --to inside the source vault (the last test). */
@@ -81,6 +83,7 @@ beforeAll(() => {
   // The two plans first: they take longest.
   npmRunPlan(GIGI_PLAN);
   twinstack(["plan", ...GIGI_PLAN, "--json"], GIGI);
+  twinstack(MISSPELT_PREVIEW, GIGI);
   for (const command of COMMANDS) twinstack([command, "--help"]);
   for (const command of COMMANDS) twinstack([command, "--bogus"]);
   for (const [args] of MISUSE) twinstack(args);
@@ -143,6 +146,13 @@ describe("paths from the caller's directory; JSON alone on stdout", () => {
     const plan = JSON.parse(run.stdout);
     expect(plan.stackFile).toBe(path.join(GIGI, "Pulumi.prod.yaml"));
     expect(plan.resources.length).toBeGreaterThan(10);
+  });
+
+  test("a --config that does not exist is an error naming it, for a preview stack as for dev (not a plan of no file)", async () => {
+    const run = await twinstack(MISSPELT_PREVIEW, GIGI);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toBe(`${path.join(GIGI, "Pulumi.preview-feature-xzy.yaml")}: no such stack file\n`);
   });
 
   test("package.json declares the bin", () => {

@@ -6,7 +6,8 @@ import fc from "fast-check";
 import { ConfigError, parseStackConfig } from "../stacks/config";
 import { decodeConfigValue } from "../model/config";
 import { previewSlug } from "../model/slug";
-import { readStackConfig } from "../model/stackFile";
+import { readStackConfig, SECRET_PLACEHOLDER } from "../model/stackFile";
+import { planStack } from "../tools/planner";
 import { runPlanCliAsync } from "../tools/planCli";
 import { allEnded, startAllEarly, startEarly } from "./support/startEarly";
 
@@ -71,6 +72,55 @@ describe("stack config schema", () => {
         expect.stringContaining("twinstack:hosts[1].docker: expected unix:///path, ssh://user@host or tcp://host:port"),
       ]),
     );
+  });
+
+  it("says how to write a flat dotted key that names a nested one (preview.branch), one line, never its value", () => {
+    expect(problemsOf({ env: "preview", "preview.branch": "feat/x" }, "pr-y")).toEqual([
+      'Pulumi.pr-y.yaml: twinstack:preview.branch: unknown key: a dot does not nest keys in a stack file: write it as the lines "twinstack:preview:" and "  branch: <value>" ' +
+        "(what `pulumi config set --path 'twinstack:preview.branch' <value>` writes)",
+    ]);
+    expect(problemsOf({ ...minimalDev, "gitea.runner.enabled": true })).toEqual([
+      'Pulumi.dev.yaml: twinstack:gitea.runner.enabled: unknown key: a dot does not nest keys in a stack file: write it as the lines "twinstack:gitea:", "  runner:" and "    enabled: <value>" ' +
+        "(what `pulumi config set --path 'twinstack:gitea.runner.enabled' <value>` writes)",
+    ]);
+    // A secure value: the command sets it as a secret; the value is not shown.
+    let secret: string[] = [];
+    try {
+      parseStackConfig({ env: "preview", "preview.branch": "feat/hidden" }, { stack: "pr-y", sourceFile: "Pulumi.pr-y.yaml", isSecret: (k) => k === "preview.branch" });
+    } catch (err) {
+      secret = (err as ConfigError).problems;
+    }
+    expect(secret).toEqual([expect.stringContaining("(what `pulumi config set --secret --path 'twinstack:preview.branch' <value>` writes)")]);
+    expect(secret.join("\n")).not.toContain("hidden");
+    // The nested key's own checks do not echo it: postgres.host is "missing" only because of the dot.
+    const shared = { ...minimalDev, postgres: { mode: "shared", adminPasswordKey: "pgAdmin" }, pgAdmin: "x", "postgres.host": "db.example.com" };
+    expect(problemsOf(shared).map((p) => p.split(": unknown key")[0])).toEqual(["Pulumi.dev.yaml: twinstack:postgres.host"]);
+    // A dotted key that names no key of the schema stays a plain unknown key.
+    expect(problemsOf({ ...minimalDev, "app.nope": 1, "foo.bar": 2 })).toEqual([
+      "Pulumi.dev.yaml: twinstack:app.nope: unknown key",
+      "Pulumi.dev.yaml: twinstack:foo.bar: unknown key",
+    ]);
+  });
+
+  it("names the stack file for a flat dotted key in a plan, and never the secure value's ciphertext", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-dotted-"));
+    try {
+      fs.copyFileSync(path.join(root, "examples/gigi/Pulumi.dev.yaml"), path.join(dir, "Pulumi.dev.yaml"));
+      const file = path.join(dir, "Pulumi.pr-y.yaml");
+      fs.writeFileSync(file, "config:\n  twinstack:env: preview\n  twinstack:preview.branch:\n    secure: v1:Q2lwaGVydGV4dE9mVGhlQnJhbmNo\n");
+      const error: Error = await planStack({ stack: "pr-y", stackFile: file, projectDir: root, runPolicyPack: false }).then(
+        () => new Error("planned"),
+        (err: Error) => err,
+      );
+      expect(error.message).toBe(
+        `${path.relative(process.cwd(), file)}: twinstack:preview.branch: unknown key: a dot does not nest keys in a stack file: ` +
+          'write it as the lines "twinstack:preview:" and "  branch: <value>" (what `pulumi config set --secret --path \'twinstack:preview.branch\' <value>` writes)',
+      );
+      expect(error.message).not.toMatch(/Q2lwaGVy|v1:/);
+      expect(error.message).not.toContain(SECRET_PLACEHOLDER);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("requires referenced secrets to exist and to be secret", () => {

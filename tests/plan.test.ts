@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { previewSlug } from "../model/slug";
 import { runPlanCliAsync } from "../tools/planCli";
+import { StackFileError } from "../model/stackFile";
 import { PlanError, planStack, readPolicyConfig } from "../tools/planner";
 import { allEnded, startAllEarly, startEarly } from "./support/startEarly";
 
@@ -88,6 +89,19 @@ describe("npm run plan", () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("a preview stack needs no stack file of its own, but one given (--config) that does not exist is an error naming it, as for dev", async () => {
+    const misspelt = path.join(root, "examples/gigi/Pulumi.preview-feature-xzy.yaml");
+    expect(fs.existsSync(misspelt)).toBe(false);
+    const given = planStack({ stack: "preview-feature-xyz", stackFile: misspelt, projectDir: root, requireStackFile: true, runPolicyPack: false });
+    await expect(given).rejects.toBeInstanceOf(StackFileError);
+    await expect(given).rejects.toThrow(new RegExp(`^${misspelt.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: no such stack file$`));
+    const dev = path.join(root, "examples/gigi/Pulumi.dve.yaml");
+    await expect(planStack({ stack: "dev", stackFile: dev, projectDir: root, requireStackFile: true, runPolicyPack: false })).rejects.toThrow(`${dev}: no such stack file`);
+    // Where no file was named, the default path may be missing: the preview plans beside dev's file.
+    const plain = await planStack({ stack: "preview-feature-xyz", stackFile: misspelt, projectDir: root, runPolicyPack: false });
+    expect(plain.resources.length).toBeGreaterThan(5);
   });
 
   it("rejects an unknown argument with its usage, exit 1", async () => {

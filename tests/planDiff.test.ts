@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { SecretValue } from "../tests/harness";
-import { diffPlans } from "../tools/planDiff";
+import { diffPlans, stackFileAtRef } from "../tools/planDiff";
 import { runPlanCli, runPlanCliAsync } from "../tools/planCli";
 import { allEnded, startAllEarly, startEarly } from "./support/startEarly";
 
@@ -73,6 +73,44 @@ test("gigi prod against a git ref: a release and gitea switched off, resource by
   expect(same.status).toBe(0);
   const diff = JSON.parse(same.stdout).diff;
   expect({ added: diff.added, removed: diff.removed, changed: diff.changed }).toEqual({ added: [], removed: [], changed: [] });
+});
+
+test("a git ref's stack files of a directory below the repository's top level, however the stack file's path is given", () => {
+  const repo = path.join(dir, "nested");
+  const sub = path.join(repo, "examples", "gigi");
+  fs.mkdirSync(sub, { recursive: true });
+  const git = (...args: string[]) =>
+    execFileSync("git", args, {
+      cwd: repo,
+      encoding: "utf8",
+      env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" },
+    });
+  git("init", "-q");
+  fs.writeFileSync(path.join(sub, "Pulumi.prod.yaml"), "config:\n  twinstack:env: prod\n");
+  fs.writeFileSync(path.join(sub, "Pulumi.dev.yaml"), "config:\n  twinstack:env: dev\n");
+  fs.writeFileSync(path.join(sub, "notes.txt"), "not a stack file\n");
+  fs.writeFileSync(path.join(repo, "Pulumi.prod.yaml"), "config:\n  twinstack:env: top\n");
+  git("add", ".");
+  git("commit", "-qm", "before");
+  const file = path.join(sub, "Pulumi.prod.yaml");
+  fs.writeFileSync(file, "config:\n  twinstack:env: changed\n");
+  // Absolute, relative to this process's directory (how a tool resolves what the user typed), and with "..".
+  for (const given of [file, path.relative(process.cwd(), file), path.join(sub, "..", "gigi", "Pulumi.prod.yaml")]) {
+    const copy = stackFileAtRef(given, "HEAD");
+    try {
+      expect({ given, text: fs.readFileSync(copy.file, "utf8") }).toEqual({ given, text: "config:\n  twinstack:env: prod\n" });
+      expect(fs.readdirSync(path.dirname(copy.file)).sort()).toEqual(["Pulumi.dev.yaml", "Pulumi.prod.yaml"]);
+      expect(fs.readFileSync(path.join(path.dirname(copy.file), "Pulumi.dev.yaml"), "utf8")).toBe("config:\n  twinstack:env: dev\n");
+    } finally {
+      copy.cleanup();
+    }
+  }
+  // A file (or directory) the ref does not have: named from the top level.
+  const later = path.join(repo, "examples", "lugh");
+  fs.mkdirSync(later);
+  fs.writeFileSync(path.join(later, "Pulumi.dev.yaml"), "config: {}\n");
+  expect(() => stackFileAtRef(path.join(later, "Pulumi.dev.yaml"), "HEAD")).toThrow("--against HEAD: examples/lugh/Pulumi.dev.yaml does not exist at HEAD");
+  expect(() => stackFileAtRef(path.join(sub, "Pulumi.preview-x.yaml"), "HEAD")).toThrow("--against HEAD: examples/gigi/Pulumi.preview-x.yaml does not exist at HEAD");
 });
 
 test("lugh dev against a saved plan --json: a worker added", async () => {

@@ -114,7 +114,12 @@ async function main(): Promise<number> {
 
   let plan;
   try {
-    plan = await planStack({ stack: args.stack!, stackFile: args.config, policyConfig: args.policyConfig ? readPolicyConfig(args.policyConfig) : undefined });
+    plan = await planStack({
+      stack: args.stack!,
+      stackFile: args.config,
+      requireStackFile: args.config !== undefined,
+      policyConfig: args.policyConfig ? readPolicyConfig(args.policyConfig) : undefined,
+    });
   } catch (err) {
     if (!isUserError(err) && process.env.TWINSTACK_DEBUG) console.error(err);
     fail(describeFailure(err));

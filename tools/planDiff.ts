@@ -196,13 +196,23 @@ export function stackFileAtRef(stackFile: string, ref: string): { file: string; 
   } catch {
     throw new PlanError(`--against ${ref}: neither a plan JSON file nor a git commit of the repository holding ${stackFile}`);
   }
-  const names = git(["ls-tree", "--name-only", ref, "--", prefix || "."])
-    .split("\n")
-    .map((n) => path.basename(n))
-    .filter((n) => /^Pulumi\..+\.yaml$/.test(n));
+  // `<ref>:<prefix>` is the directory's tree at the ref, the prefix counted from the repository's top
+  // level (gitrevisions(7)); --full-tree keeps ls-tree from also limiting its listing to the working
+  // directory (git-ls-tree(1)), which here is that same directory. -z: names unquoted.
+  let listing: string;
+  try {
+    listing = git(["ls-tree", "--full-tree", "-z", `${ref}:${prefix}`]);
+  } catch {
+    listing = ""; // the directory did not exist at the ref
+  }
+  const blobs = new Map<string, string>();
+  for (const entry of listing.split("\0")) {
+    const m = /^100\d{3} blob ([0-9a-f]+)\t(Pulumi\..+\.yaml)$/.exec(entry);
+    if (m) blobs.set(m[2], m[1]);
+  }
   const base = path.basename(stackFile);
-  if (!names.includes(base)) throw new PlanError(`--against ${ref}: ${prefix}${base} does not exist at ${ref}`);
+  if (!blobs.has(base)) throw new PlanError(`--against ${ref}: ${prefix}${base} does not exist at ${ref}`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-against-"));
-  for (const n of names) fs.writeFileSync(path.join(tmp, n), git(["show", `${ref}:${prefix}${n}`]));
+  for (const [name, blob] of blobs) fs.writeFileSync(path.join(tmp, name), git(["cat-file", "blob", blob]));
   return { file: path.join(tmp, base), cleanup: () => fs.rmSync(tmp, { recursive: true, force: true }) };
 }

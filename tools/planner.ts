@@ -50,19 +50,22 @@ export function isUserError(err: unknown): boolean {
 
 /**
  * Plans `stack` from `stackFile` (default: Pulumi.<stack>.yaml in projectDir). A preview stack's
- * dev StackReference is answered with the dev stack's own planned outputs.
+ * dev StackReference is answered with the dev stack's own planned outputs. A preview stack needs
+ * no stack file of its own unless `requireStackFile` (the user named one: `plan --config`).
  */
 export async function planStack(opts: {
   stack: string;
   stackFile?: string;
   projectDir?: string;
   runPolicyPack?: boolean;
+  /** The stack file must exist, for a preview stack too (it was given on the command line). */
+  requireStackFile?: boolean;
   /** Same shape as `pulumi preview --policy-pack-config`: { "<policy>": { key: value } }. */
   policyConfig?: Record<string, Record<string, unknown>>;
 }): Promise<StackPlan> {
   const projectDir = opts.projectDir ?? process.cwd();
   const stackFile = opts.stackFile ?? path.join(projectDir, `Pulumi.${opts.stack}.yaml`);
-  const fileConfig = readStackConfig(stackFile, { stack: opts.stack });
+  const fileConfig = readStackConfig(stackFile, { stack: opts.stack, mustExist: opts.requireStackFile });
 
   let stackOutputs: Record<string, Record<string, unknown>> | undefined;
   const preview = (fileConfig.values.preview ?? {}) as { devStack?: unknown };
