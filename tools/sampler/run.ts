@@ -65,8 +65,18 @@ export function checkTargetUrl(from: UrlParts, to: UrlParts): void {
   }
 }
 
+/** Why a connection ended while no query of ours was running, by client (see connect). */
+const connectionLost = new WeakMap<Client, Error>();
+
 async function connect(url: string, role: string): Promise<Client> {
   const client = new Client({ connectionString: url, application_name: `twinstack-sample-${role}` });
+  // A server that ends the session while no query is running (an administrator's
+  // pg_terminate_backend, idle_in_transaction_session_timeout while the other side is still busy)
+  // makes the client emit 'error': without a listener that would crash the process. Kept, and
+  // named in the error the next query then fails with.
+  client.on("error", (e) => {
+    if (!connectionLost.has(client)) connectionLost.set(client, e);
+  });
   try {
     await client.connect();
   } catch (e) {
@@ -179,7 +189,16 @@ export async function runSample(opts: SampleOptions): Promise<SampleResult> {
       target: opts.to ? redactUrl(opts.to) : undefined,
     };
   } catch (e) {
-    if (e instanceof Error) e.message = scrub(e.message, secrets);
+    if (e instanceof Error) {
+      for (const [client, role] of [
+        [source, "source"],
+        [target, "target"],
+      ] as const) {
+        const lost = client && connectionLost.get(client);
+        if (lost && !e.message.includes(lost.message)) e.message += ` (the ${role} connection was lost: ${lost.message})`;
+      }
+      e.message = scrub(e.message, secrets);
+    }
     throw e;
   } finally {
     await source.end().catch(() => undefined);
