@@ -126,6 +126,23 @@ export async function runSample(opts: SampleOptions): Promise<SampleResult> {
       }
     }
 
+    // The target's transaction, schema (pg_dump) and catalog are prepared on its own connection
+    // while the source reads its catalog and selects (two server processes at once); a failure
+    // there is reported once the selection is done (a failed selection ends the target's
+    // connection, and with it that transaction).
+    const targetReady =
+      target && !opts.dryRun
+        ? (async (t: Client) => {
+            await t.query("BEGIN");
+            if (opts.createSchema) {
+              log(`creating schema ${config.schema} in the target from pg_dump --schema-only`);
+              await t.query(await schemaSql(opts.from, from, config.schema, opts.pgDump ?? "pg_dump", secrets));
+            }
+            return readCatalog(t, config.schema);
+          })(target)
+        : undefined;
+    targetReady?.catch(() => undefined);
+
     // One snapshot for catalog, selection and copy: the sample is consistent. The transaction
     // creates its temporary selection tables and then turns read-only, so the source's own tables
     // cannot be written (a read-only transaction may fill temporary tables, not create them).
@@ -150,13 +167,8 @@ export async function runSample(opts: SampleOptions): Promise<SampleResult> {
     if (opts.dryRun || !target) {
       tables = [...selection.tables].map(([table, k]) => ({ table, rows: k.rows }));
     } else {
-      await target.query("BEGIN");
       try {
-        if (opts.createSchema) {
-          log(`creating schema ${config.schema} in the target from pg_dump --schema-only`);
-          await target.query(await schemaSql(opts.from, from, config.schema, opts.pgDump ?? "pg_dump", secrets));
-        }
-        const targetCatalog = await readCatalog(target, config.schema);
+        const targetCatalog = await targetReady!;
         const copied = await copySelection(source, target, sourceCatalog, targetCatalog, selection, config, {
           replace: !!opts.replace,
           random: opts.random,
