@@ -254,9 +254,42 @@ test("a cycle of two tables through nullable, not deferrable FKs: set after inse
 });
 
 test("a source that fails in the middle of the copy aborts the target's transaction", async () => {
-  // A role that may read the key and reference columns of comments (the selection) but not its
-  // body (the copy): the source's COPY of comments fails after earlier tables went into the target.
+  // The source server ends the sampler's session once posts are in the target. The target's
+  // comments are locked (SHARE: reads pass, COPY waits) until then, so the source is cut off while
+  // tables are left to copy whatever the timing; the next source statement fails.
   const fresh = await pg.createDb("makapix_dev_fail");
+  await createSchema(fresh);
+  const before = await checksums(fresh);
+  const blocker = new Client({ connectionString: fresh });
+  await blocker.connect();
+  try {
+    await blocker.query("BEGIN");
+    await blocker.query("LOCK TABLE comments IN SHARE MODE");
+    const lines: string[] = [];
+    let cut: Promise<unknown> = Promise.resolve();
+    const log = (line: string) => {
+      lines.push(line);
+      if (/^copied \d+ row\(s\) into posts$/.test(line)) {
+        cut = withClient(srcUrl, (c) =>
+          c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'twinstack-sample-source' AND datname = 'makapix_prod'"),
+        ).then(() => blocker.query("ROLLBACK"));
+      }
+    };
+    await expect(runSample({ from: srcUrl, to: fresh, config, seed: "42", log })).rejects.toThrow(/terminating connection due to administrator command/);
+    await cut;
+    expect(lines.some((l) => /^follow comments: [1-9]\d* row\(s\)$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^copied \d+ row\(s\) into posts$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^copied \d+ row\(s\) into reactions$/.test(l))).toBe(false);
+    expect(await checksums(fresh)).toEqual(before);
+  } finally {
+    await blocker.end();
+  }
+});
+
+test("a source role that may not read every column fails before anything is written", async () => {
+  // A role that may read the key and reference columns of comments but not its body: the
+  // selection, which keeps the selected rows whole, fails on comments; the target stays as it was.
+  const fresh = await pg.createDb("makapix_dev_denied");
   await createSchema(fresh);
   const before = await checksums(fresh);
   const role = "sampler_no_bodies";
@@ -270,8 +303,8 @@ test("a source that fails in the middle of the copy aborts the target's transact
     const from = srcUrl.replace(/\/\/[^@]+@/, `//${role}:pw@`);
     const lines: string[] = [];
     await expect(runSample({ from, to: fresh, config, seed: "42", log: (l) => lines.push(l) })).rejects.toThrow(/permission denied for table comments/);
-    expect(lines.some((l) => /^follow comments: [1-9]\d* row\(s\)$/.test(l))).toBe(true);
-    expect(lines.some((l) => /^copied \d+ row\(s\) into posts$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^follow posts: [1-9]\d* row\(s\)$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^copied /.test(l))).toBe(false);
     expect(await checksums(fresh)).toEqual(before);
   } finally {
     await withClient(srcUrl, async (c) => {

@@ -1,7 +1,9 @@
 // Writes a selection into the target, inside the caller's transaction: parents before children,
 // deferrable cycle edges deferred, non-deferrable nullable ones inserted as NULL and fixed up
 // afterwards, sequences moved past the copied ids. Each table streams from the source's
-// `COPY (SELECT … JOIN selection) TO STDOUT` into the target's `COPY … FROM STDIN` (pg-copy-streams),
+// `COPY (SELECT … FROM selection) TO STDOUT` (the selected rows, when the selection's temporary
+// table holds them whole; else `COPY (SELECT … JOIN selection)`) into the target's
+// `COPY … FROM STDIN` (pg-copy-streams),
 // so memory stays at a few chunks whatever the size; rows are decoded only for tables with
 // anonymization rules or cycle fix-ups, others pass through as the server wrote them.
 import { PassThrough, Transform, TransformCallback } from "node:stream";
@@ -155,9 +157,14 @@ export async function copySelection(
       const transforms = compileTable(config, plan.source, plan.columns, opts.random ?? cryptoRandom);
       const fixupIdx = plan.fixups.map((fk) => ({ fk, cols: fk.columns.map((c) => plan.columns.indexOf(c)), pk: plan.target.primaryKey.map((c) => plan.columns.indexOf(c)) }));
       for (const f of fixupIdx) fixupValues.set(f.fk, { keys: [], values: [] });
-      const on = sel.keyColumns.map((k) => `s.c${sel.tracked.indexOf(k)} = t.${columnSql(k)}`).join(" AND ");
+      const held = plan.columns.every((c) => sel.stored.includes(c));
+      const on = sel.keyColumns.map((k) => `s.c${sel.stored.indexOf(k)} = t.${columnSql(k)}`).join(" AND ");
       const out = source.query(
-        copyTo(`COPY (SELECT ${plan.columns.map((c) => `t.${quoteIdent(c)}`).join(", ")} FROM ${qualified(sourceCatalog.schema, name)} t JOIN ${sel.temp} s ON ${on}) TO STDOUT`),
+        copyTo(
+          held
+            ? `COPY (SELECT ${plan.columns.map((c) => `s.c${sel.stored.indexOf(c)}`).join(", ")} FROM ${sel.temp} s) TO STDOUT`
+            : `COPY (SELECT ${plan.columns.map((c) => `t.${quoteIdent(c)}`).join(", ")} FROM ${qualified(sourceCatalog.schema, name)} t JOIN ${sel.temp} s ON ${on}) TO STDOUT`,
+        ),
       );
       let rewrite: ((row: Row) => Row) | undefined;
       if (transforms.size > 0 || fixupIdx.length > 0) {

@@ -65,8 +65,18 @@ export function checkTargetUrl(from: UrlParts, to: UrlParts): void {
   }
 }
 
+/** Why a connection ended while no query of ours was running, by client (see connect). */
+const connectionLost = new WeakMap<Client, Error>();
+
 async function connect(url: string, role: string): Promise<Client> {
   const client = new Client({ connectionString: url, application_name: `twinstack-sample-${role}` });
+  // A server that ends the session while no query is running (an administrator's
+  // pg_terminate_backend, idle_in_transaction_session_timeout while the other side is still busy)
+  // makes the client emit 'error': without a listener that would crash the process. Kept, and
+  // named in the error the next query then fails with.
+  client.on("error", (e) => {
+    if (!connectionLost.has(client)) connectionLost.set(client, e);
+  });
   try {
     await client.connect();
   } catch (e) {
@@ -116,6 +126,23 @@ export async function runSample(opts: SampleOptions): Promise<SampleResult> {
       }
     }
 
+    // The target's transaction, schema (pg_dump) and catalog are prepared on its own connection
+    // while the source reads its catalog and selects (two server processes at once); a failure
+    // there is reported once the selection is done (a failed selection ends the target's
+    // connection, and with it that transaction).
+    const targetReady =
+      target && !opts.dryRun
+        ? (async (t: Client) => {
+            await t.query("BEGIN");
+            if (opts.createSchema) {
+              log(`creating schema ${config.schema} in the target from pg_dump --schema-only`);
+              await t.query(await schemaSql(opts.from, from, config.schema, opts.pgDump ?? "pg_dump", secrets));
+            }
+            return readCatalog(t, config.schema);
+          })(target)
+        : undefined;
+    targetReady?.catch(() => undefined);
+
     // One snapshot for catalog, selection and copy: the sample is consistent. The transaction
     // creates its temporary selection tables and then turns read-only, so the source's own tables
     // cannot be written (a read-only transaction may fill temporary tables, not create them).
@@ -140,13 +167,8 @@ export async function runSample(opts: SampleOptions): Promise<SampleResult> {
     if (opts.dryRun || !target) {
       tables = [...selection.tables].map(([table, k]) => ({ table, rows: k.rows }));
     } else {
-      await target.query("BEGIN");
       try {
-        if (opts.createSchema) {
-          log(`creating schema ${config.schema} in the target from pg_dump --schema-only`);
-          await target.query(await schemaSql(opts.from, from, config.schema, opts.pgDump ?? "pg_dump", secrets));
-        }
-        const targetCatalog = await readCatalog(target, config.schema);
+        const targetCatalog = await targetReady!;
         const copied = await copySelection(source, target, sourceCatalog, targetCatalog, selection, config, {
           replace: !!opts.replace,
           random: opts.random,
@@ -179,7 +201,16 @@ export async function runSample(opts: SampleOptions): Promise<SampleResult> {
       target: opts.to ? redactUrl(opts.to) : undefined,
     };
   } catch (e) {
-    if (e instanceof Error) e.message = scrub(e.message, secrets);
+    if (e instanceof Error) {
+      for (const [client, role] of [
+        [source, "source"],
+        [target, "target"],
+      ] as const) {
+        const lost = client && connectionLost.get(client);
+        if (lost && !e.message.includes(lost.message)) e.message += ` (the ${role} connection was lost: ${lost.message})`;
+      }
+      e.message = scrub(e.message, secrets);
+    }
     throw e;
   } finally {
     await source.end().catch(() => undefined);
