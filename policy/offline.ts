@@ -104,6 +104,82 @@ function isTypeOf(type: string, resourceClass: unknown): boolean {
   return typeof cls?.isInstance === "function" && cls.isInstance({ __pulumiType: type }) === true;
 }
 
+// What a policy is handed for a resource, as @pulumi/policy's analyzer builds it (server.js): its
+// own copy of the props behind the SDK's unknown-checking proxy for every call. The copy is made
+// on first read of `props` (or asType) and kept: most policies look at the type first and never
+// read it, and a plan's resources each meet every policy (~11 calls per resource). Prototype
+// getters and methods, not per-call closures: a 1,000-resource plan makes ~12,000 of these.
+
+/** A provider as a policy sees it (`args.provider`, `resource.provider`). */
+class OfflineProvider implements PolicyProviderResource {
+  #source: Record<string, unknown> | undefined;
+  #props?: Record<string, any>;
+  constructor(
+    readonly type: string,
+    source: Record<string, unknown> | undefined,
+    readonly urn: string,
+    readonly name: string,
+  ) {
+    this.#source = source;
+  }
+  get props(): Record<string, any> {
+    return (this.#props ??= engineProps(this.#source));
+  }
+  set props(value: Record<string, any>) {
+    this.#props = value;
+  }
+}
+
+/** The shared part of a resource policy's arguments and a stack policy's resource. */
+class OfflinePolicyResource {
+  #source: Record<string, unknown> | undefined;
+  #props?: Record<string, any>;
+  declare provider?: PolicyProviderResource;
+  constructor(
+    readonly type: string,
+    source: Record<string, unknown> | undefined,
+    readonly urn: string,
+    readonly name: string,
+    readonly opts: PolicyResourceOptions,
+  ) {
+    this.#source = source;
+  }
+  get props(): Record<string, any> {
+    return (this.#props ??= engineProps(this.#source));
+  }
+  set props(value: Record<string, any>) {
+    this.#props = value;
+  }
+  isType(cls: unknown): boolean {
+    return isTypeOf(this.type, cls);
+  }
+  asType(cls: unknown): Record<string, any> | undefined {
+    return isTypeOf(this.type, cls) ? this.props : undefined;
+  }
+}
+
+/** `args` of a resource policy's validateResource. */
+class OfflineResourceArgs extends OfflinePolicyResource {
+  readonly stackTags = stackTags;
+  readonly notApplicable = notApplicable;
+  #config: Record<string, unknown>;
+  constructor(r: OfflineResource, config: Record<string, unknown>) {
+    super(r.type, r.props, r.urn, r.name, options(r));
+    this.#config = config;
+  }
+  /** The policy's config; every call its own copy. */
+  getConfig<T extends object>(): T {
+    return structuredClone(this.#config) as T;
+  }
+}
+
+/** One resource of a stack policy's `args.resources`. */
+class OfflineStackResource extends OfflinePolicyResource {
+  declare parent?: PolicyResource;
+  dependencies: PolicyResource[] = [];
+  propertyDependencies: Record<string, PolicyResource[]> = {};
+}
+
 function options(r: OfflineResource): PolicyResourceOptions {
   const opts: PolicyResourceOptions = {
     protect: r.opts.protect === true,
@@ -154,7 +230,7 @@ export function runPolicies(resources: OfflineResource[], ctx: RunContext, polic
       if (!r.provider) return undefined;
       const urn = providerUrnOf(r.provider);
       const p = byUrn.get(urn);
-      return { type: p?.type ?? urn.split("::")[2] ?? "", props: engineProps(useState ? (p?.state ?? p?.props) : p?.props), urn, name: p?.name ?? nameFromUrn(urn) };
+      return new OfflineProvider(p?.type ?? urn.split("::")[2] ?? "", useState ? (p?.state ?? p?.props) : p?.props, urn, p?.name ?? nameFromUrn(urn));
     };
 
     const run = (policy: ResourceValidationPolicy | StackValidationPolicy, resource: string | undefined, call: (report: (message: string, urn?: string) => void) => unknown) => {
@@ -183,19 +259,7 @@ export function runPolicies(resources: OfflineResource[], ctx: RunContext, polic
         const validations = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
         const config = configs.get(policy)!;
         for (const validate of validations) {
-          const props = engineProps(r.props);
-          const args: ResourceValidationArgs = {
-            type: r.type,
-            props,
-            urn: r.urn,
-            name: r.name,
-            opts: options(r),
-            stackTags,
-            isType: (cls) => isTypeOf(r.type, cls),
-            asType: ((cls: unknown) => (isTypeOf(r.type, cls) ? props : undefined)) as ResourceValidationArgs["asType"],
-            getConfig: <T extends object>() => structuredClone(config) as T,
-            notApplicable,
-          };
+          const args = new OfflineResourceArgs(r, config) as unknown as ResourceValidationArgs;
           const provider = providerOf(r, false);
           if (provider) args.provider = provider;
           run(policy, r.urn, (report) => validate(args, report));
@@ -224,18 +288,7 @@ export function runPolicies(resources: OfflineResource[], ctx: RunContext, polic
 /** The stack policy view: outputs as props, parent/dependencies resolved to the resource objects. */
 function policyResources(resources: OfflineResource[], providerOf: (r: OfflineResource, useState: boolean) => PolicyProviderResource | undefined): PolicyResource[] {
   const list: PolicyResource[] = resources.map((r) => {
-    const props = engineProps(r.state && Object.keys(r.state).length ? r.state : r.props);
-    const resource: PolicyResource = {
-      type: r.type,
-      props,
-      urn: r.urn,
-      name: r.name,
-      opts: options(r),
-      dependencies: [],
-      propertyDependencies: {},
-      isType: (cls) => isTypeOf(r.type, cls),
-      asType: ((cls: unknown) => (isTypeOf(r.type, cls) ? props : undefined)) as PolicyResource["asType"],
-    };
+    const resource = new OfflineStackResource(r.type, r.state && Object.keys(r.state).length ? r.state : r.props, r.urn, r.name, options(r)) as unknown as PolicyResource;
     const provider = providerOf(r, true);
     if (provider) resource.provider = provider;
     return resource;

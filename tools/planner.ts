@@ -115,7 +115,18 @@ export function readPolicyConfig(file: string): Record<string, Record<string, un
   return parsed as Record<string, Record<string, unknown>>;
 }
 
+/** Name by URN (the first resource of each URN), per resource list: parentName is asked once per resource. */
+const namesByUrn = new WeakMap<PlannedResource[], { length: number; names: Map<string, string> }>();
+
+/** The name of the resource `parentUrn` names in `resources`, else the URN's last part; "" without a parent. */
 export function parentName(resources: PlannedResource[], parentUrn?: string): string {
   if (!parentUrn) return "";
-  return resources.find((r) => r.urn === parentUrn)?.name ?? parentUrn.split("::").pop() ?? "";
+  let index = namesByUrn.get(resources);
+  if (!index || index.length !== resources.length) {
+    const names = new Map<string, string>();
+    for (const r of resources) if (!names.has(r.urn)) names.set(r.urn, r.name);
+    index = { length: resources.length, names };
+    namesByUrn.set(resources, index);
+  }
+  return index.names.get(parentUrn) ?? parentUrn.split("::").pop() ?? "";
 }

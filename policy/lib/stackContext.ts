@@ -68,17 +68,22 @@ let override: Override | undefined;
  * stat of the file per resource and policy (~5% of a 1,000-tenant plan's policy time).
  */
 let runLoads: Map<string, { purpose: StackReadPurpose; loaded: LoadedStackConfig }> | undefined;
+/** stackInfo's answers during the current offline run, by stack (the same file, so the same answer). */
+let runInfos: Map<string, StackInfo | undefined> | undefined;
 
 export function withStackContext<T>(value: Override, fn: () => T): T {
   const previous = override;
   const previousLoads = runLoads;
+  const previousInfos = runInfos;
   override = value;
   runLoads = new Map();
+  runInfos = new Map();
   try {
     return fn();
   } finally {
     override = previous;
     runLoads = previousLoads;
+    runInfos = previousInfos;
   }
 }
 
@@ -101,8 +106,12 @@ export function shortStackName(stack: string): string {
 
 /** urn:pulumi:<stack>::<project>::<type>::<name> -> <stack>. */
 export function stackFromUrn(urn: string): string | undefined {
-  const match = /^urn:pulumi:(.*?)::/.exec(urn);
-  return match ? match[1] : undefined;
+  // What /^urn:pulumi:(.*?)::/ captures, without the regular expression (a call per resource and policy).
+  if (!urn.startsWith("urn:pulumi:")) return undefined;
+  const end = urn.indexOf("::", 11);
+  if (end < 0) return undefined;
+  const stack = urn.slice(11, end);
+  return /[\n\r\u2028\u2029]/.test(stack) ? undefined : stack;
 }
 
 /** The env a stack name fixes by itself: prod, dev, preview-<slug>; undefined for any other name. */
@@ -180,10 +189,19 @@ export interface StackInfo {
   loaded: LoadedStackConfig;
 }
 
-/** The stack a resource URN belongs to, with its env and config. */
+/**
+ * The stack a resource URN belongs to, with its env and config. During an offline run, one answer
+ * per stack (the same object for every resource of the stack: read it, do not change it).
+ */
 export function stackInfo(urn: string): StackInfo | undefined {
   const stack = stackFromUrn(urn);
   if (stack === undefined) return undefined;
+  if (!runInfos) return readStackInfo(stack);
+  if (!runInfos.has(stack)) runInfos.set(stack, readStackInfo(stack));
+  return runInfos.get(stack);
+}
+
+function readStackInfo(stack: string): StackInfo {
   const loaded = loadStackConfig(stack, stackFilePath(stack));
   const env = envFromStackName(stack) ?? loaded.config?.env;
   // The program's rule (model/slug.ts previewBranch): the configured branch first, then the name.
