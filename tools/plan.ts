@@ -21,6 +21,7 @@ function loadPlanner(): void {
 }
 import { fromCaller, parseCommandLine, UsageError } from "./cli";
 import { exitWhenFlushed } from "./exit";
+import { isPreflightError, preflightStack, readPolicyConfig as readPolicyConfigEarly } from "./preflight";
 
 interface Args {
   stack?: string;
@@ -104,6 +105,15 @@ async function main(): Promise<number> {
     args = parsed;
   } catch (err) {
     fail((err as Error).message);
+  }
+  // A stack file the plan would refuse before declaring anything is refused here, with the same
+  // message and exit code, without loading the SDK (tools/preflight.ts); the plan below repeats the
+  // checks. Anything else preflight throws is left to the plan to report as it always has.
+  try {
+    if (args.policyConfig) readPolicyConfigEarly(args.policyConfig);
+    preflightStack({ stack: args.stack!, stackFile: args.config });
+  } catch (err) {
+    if (isPreflightError(err)) fail(err.message);
   }
   loadPlanner();
   // Errors inside the program's applies surface asynchronously: report them like any other.
