@@ -1,6 +1,7 @@
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: "node",
+  // jest's node environment; under `npm run bench -- --tests` it also logs each suite's CPU time.
+  testEnvironment: "<rootDir>/tests/support/cpuEnvironment.js",
   roots: ["<rootDir>/tests"],
   testMatch: ["**/*.test.ts"],
   // The real-engine scenarios run with `npm run e2e` (jest.e2e.config.js), not with `npm test`.
