@@ -21,7 +21,6 @@ function loadPlanner(): void {
 }
 import { fromCaller, parseCommandLine, UsageError } from "./cli";
 import { exitWhenFlushed } from "./exit";
-import { isPreflightError, preflightStack, readPolicyConfig as readPolicyConfigEarly } from "./preflight";
 
 interface Args {
   stack?: string;
@@ -109,6 +108,9 @@ async function main(): Promise<number> {
   // A stack file the plan would refuse before declaring anything is refused here, with the same
   // message and exit code, without loading the SDK (tools/preflight.ts); the plan below repeats the
   // checks. Anything else preflight throws is left to the plan to report as it always has.
+  // Required here, not imported: --help and usage errors answer without loading the model (zod, YAML).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { isPreflightError, preflightStack, readPolicyConfig: readPolicyConfigEarly } = require("./preflight") as typeof import("./preflight");
   try {
     if (args.policyConfig) readPolicyConfigEarly(args.policyConfig);
     preflightStack({ stack: args.stack!, stackFile: args.config });
