@@ -20,6 +20,9 @@ module.exports = {
   moduleNameMapper: {
     "^typescript$": "<rootDir>/tests/support/lazy/typescript.js",
     "^@npmcli/arborist$": "<rootDir>/tests/support/lazy/arborist.js",
+    // The SDK's Automation API, required by its index.js as "./automation" (the only such require
+    // under node_modules): no test uses it.
+    "^\\./automation$": "<rootDir>/tests/support/lazy/automation.js",
   },
   // Two workers on the 2-core CI machine (jest's default is cores - 1 = one): the real-consumer
   // suites mostly wait on the programs they start, so the unit suites run beside them. Measured on 17
