@@ -23,6 +23,9 @@ module.exports = {
     // The SDK's Automation API, required by its index.js as "./automation" (the only such require
     // under node_modules): no test uses it.
     "^\\./automation$": "<rootDir>/tests/support/lazy/automation.js",
+    // zod's bundle of every language's messages, required by zod's entry points as "../locales/index.cjs"
+    // (the only such requires under node_modules): the project's messages are English (locales/en.cjs).
+    "^\\.\\./locales/index\\.cjs$": "<rootDir>/tests/support/lazy/zodLocales.js",
   },
   // Two workers on the 2-core CI machine (jest's default is cores - 1 = one): the real-consumer
   // suites mostly wait on the programs they start, so the unit suites run beside them. Measured on 17
