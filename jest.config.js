@@ -1,6 +1,7 @@
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: "node",
+  // jest's node environment; under `npm run bench -- --tests` it also logs each suite's CPU time.
+  testEnvironment: "<rootDir>/tests/support/cpuEnvironment.js",
   roots: ["<rootDir>/tests"],
   testMatch: ["**/*.test.ts"],
   // The real-engine scenarios run with `npm run e2e` (jest.e2e.config.js), not with `npm test`.
@@ -19,6 +20,12 @@ module.exports = {
   moduleNameMapper: {
     "^typescript$": "<rootDir>/tests/support/lazy/typescript.js",
     "^@npmcli/arborist$": "<rootDir>/tests/support/lazy/arborist.js",
+    // The SDK's Automation API, required by its index.js as "./automation" (the only such require
+    // under node_modules): no test uses it.
+    "^\\./automation$": "<rootDir>/tests/support/lazy/automation.js",
+    // zod's bundle of every language's messages, required by zod's entry points as "../locales/index.cjs"
+    // (the only such requires under node_modules): the project's messages are English (locales/en.cjs).
+    "^\\.\\./locales/index\\.cjs$": "<rootDir>/tests/support/lazy/zodLocales.js",
   },
   // Two workers on the 2-core CI machine (jest's default is cores - 1 = one): the real-consumer
   // suites mostly wait on the programs they start, so the unit suites run beside them. Measured on 17

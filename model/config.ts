@@ -448,6 +448,20 @@ export function backupServerMajor(config: StackConfig): number | undefined {
   return undefined;
 }
 
+/**
+ * The values of our namespace in a Pulumi config map (`<namespace>:<key>` -> raw string, what the
+ * SDK's runtime.allConfig() returns), by key without the namespace, decoded: parseStackConfig's input.
+ */
+export function namespaceValues(all: Record<string, string>): Record<string, unknown> {
+  const raw: Record<string, unknown> = {};
+  for (const [fullKey, value] of Object.entries(all)) {
+    const [namespace, key] = fullKey.split(":", 2);
+    if (namespace !== NAMESPACE || key === undefined) continue;
+    raw[key] = decodeConfigValue(value);
+  }
+  return raw;
+}
+
 /** Parses a raw Pulumi config string: structured values arrive JSON-encoded. */
 export function decodeConfigValue(value: string): unknown {
   // Most values are plain words (dev, preview, a domain): JSON.parse would throw for them, and a

@@ -2,7 +2,7 @@
 // that reads Pulumi config; parsing and validation are the model's (model/config.ts, re-exported
 // here), and everything downstream gets the typed StackConfig.
 import * as pulumi from "@pulumi/pulumi";
-import { decodeConfigValue, NAMESPACE, parseStackConfig } from "../model/config";
+import { NAMESPACE, namespaceValues, parseStackConfig } from "../model/config";
 import { StackConfig } from "../model/schema";
 
 export * from "../model/config";
@@ -20,13 +20,8 @@ export interface LoadedConfig {
 export function loadStackConfig(): LoadedConfig {
   const stack = pulumi.getStack();
   const sourceFile = process.env.TWINSTACK_STACK_FILE || `Pulumi.${stack}.yaml`;
-  const raw: Record<string, unknown> = {};
-  for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
-    const [namespace, key] = fullKey.split(":", 2);
-    if (namespace !== NAMESPACE || key === undefined) continue;
-    raw[key] = decodeConfigValue(value);
-  }
-  const { config, secretKeys } = parseStackConfig(raw, {
+  // tools/preflight.ts validates the same values the same way before the plan loads the SDK.
+  const { config, secretKeys } = parseStackConfig(namespaceValues(pulumi.runtime.allConfig()), {
     stack,
     sourceFile,
     // Internal to the SDK but stable: the engine passes the names of secret keys in PULUMI_CONFIG_SECRET_KEYS.

@@ -196,10 +196,23 @@ describe("the notify script against a fake cloud API on 127.0.0.1 (real sh + cur
   });
   afterAll(() => removeDir(dir));
 
-  async function runScript(args: Parameters<typeof renderAssignScript>[0]) {
+  async function runScript(args: Parameters<typeof renderAssignScript>[0], env?: NodeJS.ProcessEnv) {
     const file = path.join(dir, `notify-${args.provider}.sh`);
     fs.writeFileSync(file, renderAssignScript(args), { mode: 0o700 });
-    return run("/bin/sh", [file], { timeoutMs: 60_000 });
+    return run("/bin/sh", [file], { timeoutMs: 60_000, ...(env ? { env } : {}) });
+  }
+
+  /**
+   * A `sleep` first on PATH that records its arguments instead of waiting (the script's retry delay
+   * is an external `sleep`: dash has no such builtin), so a retry test asserts the delay the script
+   * asks for without spending it. Returns the environment and a reader of the recorded delays.
+   */
+  function recordedSleep(name: string): { env: NodeJS.ProcessEnv; delays: () => string[] } {
+    const bin = path.join(dir, `sleep-${name}`);
+    const log = path.join(bin, "delays");
+    fs.mkdirSync(bin);
+    fs.writeFileSync(path.join(bin, "sleep"), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\n`, { mode: 0o700 });
+    return { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, delays: () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").split("\n").filter(Boolean) : []) };
   }
 
   test.each([
@@ -249,9 +262,12 @@ describe("the notify script against a fake cloud API on 127.0.0.1 (real sh + cur
     let calls = 0;
     const flaky = await fakeApi(() => (++calls < 3 ? 503 : 201));
     try {
-      const r = await runScript({ ...hcloud, tokenFile, apiBase: flaky.base, attempts: 4 });
+      const sleep = recordedSleep("flaky");
+      const r = await runScript({ ...hcloud, tokenFile, apiBase: flaky.base, attempts: 4 }, sleep.env);
       expect(r.code).toBe(0);
       expect(flaky.requests).toHaveLength(3);
+      // 2 s between attempts (the rendered script's own delay), once per retry.
+      expect(sleep.delays()).toEqual(["2", "2"]);
       expect(r.stderr).toContain("failed (HTTP 503), attempt 1 of 4");
       expect(r.stdout + r.stderr).not.toContain(TOKEN);
     } finally {
@@ -259,9 +275,11 @@ describe("the notify script against a fake cloud API on 127.0.0.1 (real sh + cur
     }
     const down = await fakeApi(() => 500);
     try {
-      const r = await runScript({ ...hcloud, tokenFile, apiBase: down.base, attempts: 2 });
+      const sleep = recordedSleep("down");
+      const r = await runScript({ ...hcloud, tokenFile, apiBase: down.base, attempts: 2 }, sleep.env);
       expect(r.code).toBe(1);
       expect(down.requests).toHaveLength(2);
+      expect(sleep.delays()).toEqual(["2"]);
       expect(r.stdout + r.stderr).not.toContain(TOKEN);
     } finally {
       await down.close();

@@ -20,12 +20,22 @@ const serializeScript = () => `
       const pulumi = require("@pulumi/pulumi");
       const sdkDir = require("path").dirname(require.resolve("@pulumi/pulumi"));
       const ids = () => ["typescript", "@npmcli/arborist"].map((n) => require.cache[require.resolve(n, { paths: [sdkDir] })]?.id === STAND_IN_ID);
+      const automationFile = require("path").join(sdkDir, "automation", "index.js");
+      const automation = () => ({ standIn: require.cache[automationFile]?.id === STAND_IN_ID, execa: Object.keys(require.cache).some((k) => k.includes("/execa/")) });
+      const automationBefore = automation();
+      const localWorkspace = typeof pulumi.automation.LocalWorkspace;
+      const localesFile = require("path").join(require("path").dirname(require.resolve("zod")), "v4", "locales", "index.cjs");
+      const { z } = require("zod");
+      const zodMessage = z.number().safeParse("x").error.issues[0].message;
+      const localesBefore = require.cache[localesFile]?.id === STAND_IN_ID;
+      const germanLocale = typeof z.locales.de;
+      const zod = { localesBefore, localesAfter: require.cache[localesFile]?.id === STAND_IN_ID, zodMessage, germanLocale };
       const pacote = () => Object.keys(require.cache).some((k) => k.includes("/pacote/"));
       const before = { standIns: ids(), pacote: pacote() };
       pulumi.runtime.serializeFunction(function answer() { return 42; })
         .then(async (s) => {
           const paths = await pulumi.runtime.computeCodePaths();
-          console.log(JSON.stringify({ deferred: DEFERRED_AT_IMPORT, before, after: { standIns: ids(), pacote: pacote() }, text: s.text, codePaths: paths.size }));
+          console.log(JSON.stringify({ deferred: DEFERRED_AT_IMPORT, before, after: { standIns: ids(), pacote: pacote() }, text: s.text, codePaths: paths.size, automationBefore, automationAfter: automation(), localWorkspace, zod }));
         });
     `;
 const tooLateScript = () => `
@@ -53,12 +63,24 @@ describe("deferred SDK packages", () => {
 
   test("loading the SDK after the stand-ins loads neither package; serializing a function loads them and works", async () => {
     const out = await serialized;
-    expect(out.deferred).toEqual(["typescript", "@npmcli/arborist"]);
+    expect(out.deferred).toEqual(["typescript", "@npmcli/arborist", "@pulumi/pulumi/automation", "zod/v4/locales"]);
     expect(out.before).toEqual({ standIns: [true, true], pacote: false });
     // The SDK's serializer parsed the function with typescript and listed packages with arborist.
     expect(out.after).toEqual({ standIns: [false, false], pacote: true });
     expect(out.text).toContain("return 42");
     expect(out.codePaths).toBeGreaterThan(0);
+  });
+
+  test("the Automation API loads at its first use, not with the SDK, and works", async () => {
+    const out = await serialized;
+    expect(out.automationBefore).toEqual({ standIn: true, execa: false });
+    expect(out.localWorkspace).toBe("function");
+    expect(out.automationAfter).toEqual({ standIn: false, execa: true });
+  });
+
+  test("zod's bundle of every language's messages loads at first use; zod's own messages stay English", async () => {
+    const out = await serialized;
+    expect(out.zod).toEqual({ localesBefore: true, localesAfter: false, zodMessage: "Invalid input: expected number, received string", germanLocale: "function" });
   });
 
   test("too late once the SDK is loaded: nothing is replaced", async () => {

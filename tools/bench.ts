@@ -261,12 +261,15 @@ function childrenCpuSeconds(): number | undefined {
 /** One `jest` run with its JSON report: wall time and a per-suite table, slowest first. */
 function testsBench(): void {
   const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-bench-jest-")), "report.json");
+  // Each suite's CPU time, logged by its test environment (tests/support/cpuEnvironment.js).
+  const cpuLog = path.join(path.dirname(report), "suite-cpu.jsonl");
   const loadBefore = os.loadavg();
   const cpuBefore = childrenCpuSeconds();
   const started = process.hrtime.bigint();
   const child = spawnSync(process.execPath, [require.resolve("jest/bin/jest"), "--json", `--outputFile=${report}`], {
     cwd: ROOT,
     encoding: "utf8",
+    env: { ...process.env, TWINSTACK_SUITE_CPU_LOG: cpuLog },
     stdio: ["ignore", "ignore", "pipe"],
   });
   const wallS = Number(process.hrtime.bigint() - started) / 1e9;
@@ -274,9 +277,23 @@ function testsBench(): void {
   const loadAfter = os.loadavg();
   if (!fs.existsSync(report)) throw new Error(`jest wrote no report (exit ${child.status}):\n${child.stderr}`);
   const r = JSON.parse(fs.readFileSync(report, "utf8")) as JestReport;
+  const suiteCpu = new Map<string, { cpu: number; childrenCpu: number }>();
+  if (fs.existsSync(cpuLog)) {
+    for (const line of fs.readFileSync(cpuLog, "utf8").split("\n").filter(Boolean)) {
+      const l = JSON.parse(line) as { testPath: string; cpu: number; childrenCpu: number };
+      suiteCpu.set(l.testPath, l);
+    }
+  }
   fs.rmSync(path.dirname(report), { recursive: true, force: true });
   const suites = r.testResults
-    .map((t) => ({ name: path.relative(ROOT, t.name), seconds: (t.endTime - t.startTime) / 1000, tests: t.assertionResults.length, status: t.status }))
+    .map((t) => ({
+      name: path.relative(ROOT, t.name),
+      seconds: (t.endTime - t.startTime) / 1000,
+      cpu: suiteCpu.get(t.name),
+      tests: t.assertionResults.length,
+      assertions: t.assertionResults.reduce((m, a) => m + (a.numPassingAsserts ?? 0), 0),
+      status: t.status,
+    }))
     .sort((a, b) => b.seconds - a.seconds);
   // Assertions: every expect() that passed (jest counts them per test as numPassingAsserts): the
   // figure that shows no assertion was dropped to make the suite faster.
@@ -285,14 +302,23 @@ function testsBench(): void {
   const cpu = cpuBefore !== undefined && cpuAfter !== undefined ? `${(cpuAfter - cpuBefore).toFixed(1)} s CPU (jest and the processes it waited for), ` : "";
   console.log(`npm test: ${wallS.toFixed(1)} s wall (goal < 60 s), ${cpu}load average ${load(loadBefore)} before, ${load(loadAfter)} after (${os.cpus().length} cores)`);
   console.log(`${r.numTotalTests} tests, ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${assertions} passing assertions, exit ${child.status}`);
-  console.log("suite                                            tests   seconds  status");
-  for (const s of suites) console.log(`${s.name.padEnd(48)} ${String(s.tests).padStart(5)}  ${s.seconds.toFixed(1).padStart(8)}  ${s.status}`);
+  // CPU: the suite's worker from the test file's imports to its last afterAll, and (+) the child
+  // processes it waited for (PostgreSQL's detached server excluded); "-" when not logged.
+  const cpuText = (c?: { cpu: number; childrenCpu: number }) => (c ? `${c.cpu.toFixed(1)} + ${c.childrenCpu.toFixed(1)}` : "-");
+  console.log("suite                                            tests  asserts   seconds  CPU s (worker + children)  status");
+  for (const s of suites) {
+    console.log(
+      `${s.name.padEnd(48)} ${String(s.tests).padStart(5)}  ${String(s.assertions).padStart(7)}  ${s.seconds.toFixed(1).padStart(8)}  ${cpuText(s.cpu).padStart(25)}  ${s.status}`,
+    );
+  }
   for (const t of r.testResults.filter((t) => t.status !== "passed")) {
     const failed = t.assertionResults.filter((a) => a.status === "failed").map((a) => a.fullName);
     console.log(`FAILED in ${path.relative(ROOT, t.name)}: ${failed.length ? failed.join("; ") : (t.message.split("\n").find((l) => l.trim()) ?? "(no message)")}`);
   }
+  const logged = suites.filter((s) => s.cpu);
   console.log(
-    `sum of suite times ${suites.reduce((a, s) => a + s.seconds, 0).toFixed(1)} s over ${suites.length} suites (suites run on ${os.cpus().length} cores, in parallel workers)`,
+    `sum of suite times ${suites.reduce((a, s) => a + s.seconds, 0).toFixed(1)} s over ${suites.length} suites (suites run on ${os.cpus().length} cores, in parallel workers); ` +
+      `sum of suite CPU ${logged.reduce((a, s) => a + s.cpu!.cpu, 0).toFixed(1)} s in workers + ${logged.reduce((a, s) => a + s.cpu!.childrenCpu, 0).toFixed(1)} s in child processes (${logged.length} suites logged)`,
   );
 }
 

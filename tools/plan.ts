@@ -105,6 +105,18 @@ async function main(): Promise<number> {
   } catch (err) {
     fail((err as Error).message);
   }
+  // A stack file the plan would refuse before declaring anything is refused here, with the same
+  // message and exit code, without loading the SDK (tools/preflight.ts); the plan below repeats the
+  // checks. Anything else preflight throws is left to the plan to report as it always has.
+  // Required here, not imported: --help and usage errors answer without loading the model (zod, YAML).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { isPreflightError, preflightStack, readPolicyConfig: readPolicyConfigEarly } = require("./preflight") as typeof import("./preflight");
+  try {
+    if (args.policyConfig) readPolicyConfigEarly(args.policyConfig);
+    preflightStack({ stack: args.stack!, stackFile: args.config, requireStackFile: args.config !== undefined });
+  } catch (err) {
+    if (isPreflightError(err)) fail(err.message);
+  }
   loadPlanner();
   // Errors inside the program's applies surface asynchronously: report them like any other.
   process.on("unhandledRejection", (err) => {

@@ -1,26 +1,23 @@
 // The offline plan: evaluates the real program (stacks/runStack, what index.ts runs) for one stack's
 // config under the shared mocks harness, then runs the policy pack's policies over what it declared.
-import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { PlanResult, PlannedResource, planProgram, revealSecrets } from "./harness";
 import { ConfigError } from "../stacks/config";
 import { runStack } from "../stacks";
 import { readStackConfig, StackFileError } from "../model/stackFile";
-import { branchFromStackName } from "../model/slug";
 import { Violation, runPolicies } from "../policy/offline";
 import { findInvariant } from "../components/render/invariant";
+import { devStackOf, PlanError, shownPath } from "./preflight";
 
-import { STACK_REFERENCE_RE } from "../model/validate";
+// SDK-free (tools/preflight.ts): the plan CLI checks the config with them before it loads this module.
+export { PlanError, readPolicyConfig } from "./preflight";
 
 export interface StackPlan extends PlanResult {
   stack: string;
   stackFile: string;
   violations: Violation[];
 }
-
-/** A problem the user fixes in config: printed as-is, without a stack trace. */
-export class PlanError extends Error {}
 
 /** The stack file of the plan last started (as shown in messages), for errors that surface later. */
 let plannedFile: string | undefined;
@@ -68,24 +65,13 @@ export async function planStack(opts: {
   const fileConfig = readStackConfig(stackFile, { stack: opts.stack, mustExist: opts.requireStackFile });
 
   let stackOutputs: Record<string, Record<string, unknown>> | undefined;
-  const preview = (fileConfig.values.preview ?? {}) as { devStack?: unknown };
-  const devStack = preview.devStack ?? "dev";
-  // A devStack that is no stack name is the program's config error to report (preview.devStack).
-  // A preview stack (named preview-<slug>, or any name with twinstack:env preview) reads dev's outputs.
-  const isPreview = branchFromStackName(opts.stack) !== undefined || fileConfig.values.env === "preview";
-  if (isPreview && typeof devStack === "string" && STACK_REFERENCE_RE.test(devStack) && !fileConfig.secretKeys.includes("preview")) {
-    const devName = devStack.split("/").pop() as string;
-    const devFile = path.join(path.dirname(stackFile), `Pulumi.${devName}.yaml`);
-    if (!fs.existsSync(devFile)) {
-      throw new PlanError(
-        `${path.relative(process.cwd(), stackFile) || stackFile}: twinstack:preview.devStack: no stack file for the dev stack "${devStack}" (${devFile}) to read previewHandoff from`,
-      );
-    }
-    const dev = await planStack({ stack: devName, stackFile: devFile, projectDir, runPolicyPack: false });
-    stackOutputs = { [devStack]: revealSecrets(dev.outputs) as Record<string, unknown> };
+  const devStack = devStackOf(opts.stack, stackFile, fileConfig);
+  if (devStack) {
+    const dev = await planStack({ stack: devStack.devName, stackFile: devStack.devFile, projectDir, runPolicyPack: false });
+    stackOutputs = { [devStack.devStack]: revealSecrets(dev.outputs) as Record<string, unknown> };
   }
 
-  plannedFile = path.relative(process.cwd(), stackFile) || stackFile;
+  plannedFile = shownPath(stackFile);
   const result = await planProgram(runStack, {
     stack: opts.stack,
     config: fileConfig.engineConfig,
@@ -101,18 +87,6 @@ export async function planStack(opts: {
   }
   const violations = opts.runPolicyPack === false ? [] : runPolicies(result.resources, { stack: opts.stack, stackFile: path.resolve(stackFile), policyConfig: opts.policyConfig });
   return { ...result, stack: opts.stack, stackFile, violations };
-}
-
-/** Reads a `--policy-pack-config` JSON file; a bad one is a user error. */
-export function readPolicyConfig(file: string): Record<string, Record<string, unknown>> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch (err) {
-    throw new PlanError(`${file}: not a readable JSON policy-pack config: ${(err as Error).message}`);
-  }
-  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new PlanError(`${file}: expected {"<policy-name>": {<key>: <value>}}`);
-  return parsed as Record<string, Record<string, unknown>>;
 }
 
 /** Name by URN (the first resource of each URN), per resource list: parentName is asked once per resource. */

@@ -7,6 +7,15 @@
 //   function needs), about 490 modules and 0.5 s of CPU (pacote, cacache, @npmcli/git, ...).
 // Together they were about two thirds of the CPU `require("@pulumi/pulumi")` takes (node -e on this
 // machine: 1.06 s for the SDK, 0.34 s typescript, 0.51 s arborist, each measured alone).
+// - The Automation API (the SDK's automation/index.js, required by its index.js as
+//   `__importStar(require("./automation"))` and by nothing else in the SDK or the providers), which
+//   drives the Pulumi CLI from a program: about 80 modules (execa, normalize-package-data,
+//   @logdna/tail-file, ...) and ~45 ms of CPU of the SDK's and providers' load (median of 5
+//   interleaved node runs: 369 -> 321 ms).
+// - zod's bundle of every language's messages (zod/v4/locales/index.cjs, 66 modules, ~75 ms of CPU),
+//   required by zod's entry points as `__importStar(require("../locales/index.cjs"))` for z.locales;
+//   the program's messages are English, from locales/en.cjs, which zod requires on its own. Not the
+//   SDK's, but loaded by every plan through the model's schema (also for a refused stack file).
 // Each is replaced, before the SDK loads, by a stand-in module whose exports load the real package
 // at first use and then forward to it, so nothing behaves differently if something does use them:
 // only the load moves from start-up to first use. The SDK reads them only inside functions, except
@@ -21,10 +30,15 @@
 import Module from "module";
 import * as path from "path";
 
-/** Packages deferred (resolved from the SDK's own directory, where its `require` finds them), with what `__esModule` answers before the load. */
-const DEFERRED: { name: string; esModule: true | undefined }[] = [
+/**
+ * Modules deferred, with what `__esModule` answers before the load: packages resolved from the SDK's
+ * own directory (where its `require` finds them), or a file of the SDK itself (`sdkFile`).
+ */
+const DEFERRED: { name: string; esModule: true | undefined; sdkFile?: string; file?: () => string }[] = [
   { name: "typescript", esModule: undefined },
   { name: "@npmcli/arborist", esModule: true },
+  { name: "@pulumi/pulumi/automation", esModule: true, sdkFile: "automation/index.js" },
+  { name: "zod/v4/locales", esModule: true, file: () => require.resolve(path.join(path.dirname(require.resolve("zod")), "v4", "locales", "index.cjs")) },
 ];
 
 /** The id of a stand-in module in require.cache (tests look for it). */
@@ -69,10 +83,10 @@ export function deferUnusedSdkModules(env: NodeJS.ProcessEnv = process.env): str
   const sdkEntry = require.resolve("@pulumi/pulumi");
   if (cache[sdkEntry]) return [];
   const deferred: string[] = [];
-  for (const { name, esModule } of DEFERRED) {
+  for (const { name, esModule, sdkFile, file: fileOf } of DEFERRED) {
     let file: string;
     try {
-      file = require.resolve(name, { paths: [path.dirname(sdkEntry)] });
+      file = fileOf ? fileOf() : sdkFile ? require.resolve(path.join(path.dirname(sdkEntry), sdkFile)) : require.resolve(name, { paths: [path.dirname(sdkEntry)] });
     } catch {
       continue; // not installed where the SDK looks: the SDK has its own fallback
     }

@@ -1,0 +1,50 @@
+// Jest's node environment, plus one measurement for `npm run bench -- --tests` (tools/bench.ts):
+// when TWINSTACK_SUITE_CPU_LOG names a file, each test file appends one JSON line to it with the CPU
+// seconds its worker spent from the environment's setup (before the test file's imports) to its
+// teardown (after its afterAll hooks): the worker's own user+system time (process.cpuUsage) and
+// that of the child processes it waited for in between (/proc/self/stat cutime and cstime, in
+// clock ticks, proc(5); daemons that detach, such as pg_ctl's postgres, are not counted). Workers
+// run one test file at a time, so the figures are per suite. Without the variable it is jest's own
+// node environment, unchanged.
+"use strict";
+const fs = require("fs");
+const { TestEnvironment } = require("jest-environment-node");
+
+/** CPU seconds of this process's waited-for children so far, or 0 where there is no /proc. */
+function childrenCpuSeconds() {
+  try {
+    const stat = fs.readFileSync("/proc/self/stat", "utf8");
+    // Fields after the command name (in parentheses, may hold spaces): field 3 onwards.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+class CpuEnvironment extends TestEnvironment {
+  constructor(config, context) {
+    super(config, context);
+    this.testPath = context.testPath;
+    this.log = process.env.TWINSTACK_SUITE_CPU_LOG;
+  }
+
+  async setup() {
+    if (this.log) {
+      this.cpuStart = process.cpuUsage();
+      this.childrenStart = childrenCpuSeconds();
+    }
+    await super.setup();
+  }
+
+  async teardown() {
+    await super.teardown();
+    if (this.log) {
+      const own = process.cpuUsage(this.cpuStart);
+      const line = { testPath: this.testPath, cpu: (own.user + own.system) / 1e6, childrenCpu: childrenCpuSeconds() - this.childrenStart };
+      fs.appendFileSync(this.log, `${JSON.stringify(line)}\n`);
+    }
+  }
+}
+
+module.exports = CpuEnvironment;

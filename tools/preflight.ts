@@ -1,0 +1,88 @@
+// The plan's config checks that need no Pulumi SDK, run by `npm run plan` before it loads the SDK
+// and the program (~0.8 s of CPU, issue 17): a stack file the plan refuses is refused by this module
+// with the very message and exit code the plan gives (the program validates the same values with
+// the same model/config.ts code first thing), and a good one goes on to the full plan, which
+// repeats these checks. Never imports @pulumi/*.
+import * as fs from "fs";
+import * as path from "path";
+import { ConfigError, NAMESPACE, namespaceValues, parseStackConfig } from "../model/config";
+import { readStackConfig, StackFileConfig, StackFileError } from "../model/stackFile";
+import { branchFromStackName } from "../model/slug";
+import { STACK_REFERENCE_RE } from "../model/validate";
+
+/** A problem the user fixes in config: printed as-is, without a stack trace. */
+export class PlanError extends Error {}
+
+/** Reads a `--policy-pack-config` JSON file; a bad one is a user error. */
+export function readPolicyConfig(file: string): Record<string, Record<string, unknown>> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new PlanError(`${file}: not a readable JSON policy-pack config: ${(err as Error).message}`);
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new PlanError(`${file}: expected {"<policy-name>": {<key>: <value>}}`);
+  return parsed as Record<string, Record<string, unknown>>;
+}
+
+/** The stack file path as messages show it (relative to the working directory). */
+export function shownPath(stackFile: string): string {
+  return path.relative(process.cwd(), stackFile) || stackFile;
+}
+
+/**
+ * The dev stack a preview stack reads previewHandoff from (name and stack file), or undefined when
+ * `stack` is no preview or its preview.devStack is the program's own config error to report.
+ * Throws PlanError when the dev stack has no stack file beside the preview's.
+ */
+export function devStackOf(stack: string, stackFile: string, fileConfig: StackFileConfig): { devStack: string; devName: string; devFile: string } | undefined {
+  const preview = (fileConfig.values.preview ?? {}) as { devStack?: unknown };
+  const devStack = preview.devStack ?? "dev";
+  // A devStack that is no stack name is the program's config error to report (preview.devStack).
+  // A preview stack (named preview-<slug>, or any name with twinstack:env preview) reads dev's outputs.
+  const isPreview = branchFromStackName(stack) !== undefined || fileConfig.values.env === "preview";
+  if (!isPreview || typeof devStack !== "string" || !STACK_REFERENCE_RE.test(devStack) || fileConfig.secretKeys.includes("preview")) return undefined;
+  const devName = devStack.split("/").pop() as string;
+  const devFile = path.join(path.dirname(stackFile), `Pulumi.${devName}.yaml`);
+  if (!fs.existsSync(devFile)) {
+    throw new PlanError(`${shownPath(stackFile)}: twinstack:preview.devStack: no stack file for the dev stack "${devStack}" (${devFile}) to read previewHandoff from`);
+  }
+  return { devStack, devName, devFile };
+}
+
+/**
+ * The key the Pulumi SDK stores a config key under: `<ns>:config:<key>` becomes `<ns>:<key>`
+ * (@pulumi/pulumi runtime/config.js, cleanKey, applied by setAllConfig to what the plan passes).
+ */
+function sdkKey(key: string): string {
+  const idx = key.indexOf(":");
+  return idx > 0 && key.startsWith("config:", idx + 1) ? key.substring(0, idx) + ":" + key.substring(idx + 1 + "config:".length) : key;
+}
+
+/**
+ * Throws what planStack({ stack, stackFile, projectDir, requireStackFile }) would throw for a stack file it refuses
+ * before declaring anything, in the same order: the stack file unreadable (StackFileError); for a
+ * preview, its dev stack's file missing (PlanError) or refused (recursively); then the config's
+ * problems (ConfigError, the lines the program's loadStackConfig reports). Returns when the plan
+ * would go on to declare resources.
+ */
+export function preflightStack(opts: { stack: string; stackFile?: string; projectDir?: string; requireStackFile?: boolean }): void {
+  const projectDir = opts.projectDir ?? process.cwd();
+  const stackFile = opts.stackFile ?? path.join(projectDir, `Pulumi.${opts.stack}.yaml`);
+  const fileConfig = readStackConfig(stackFile, { stack: opts.stack, mustExist: opts.requireStackFile });
+  const dev = devStackOf(opts.stack, stackFile, fileConfig);
+  if (dev) preflightStack({ stack: dev.devName, stackFile: dev.devFile, projectDir });
+  // What the program reads back from the SDK's config (stacks/config.ts loadStackConfig).
+  const all: Record<string, string> = {};
+  for (const [key, value] of Object.entries(fileConfig.engineConfig)) all[sdkKey(key)] = value;
+  parseStackConfig(namespaceValues(all), {
+    stack: opts.stack,
+    sourceFile: shownPath(stackFile),
+    isSecret: (key) => fileConfig.engineSecretKeys.includes(`${NAMESPACE}:${key}`),
+  });
+}
+
+/** A refusal of preflightStack (or readPolicyConfig): the plan prints its message alone and exits 1. */
+export function isPreflightError(err: unknown): err is Error {
+  return err instanceof ConfigError || err instanceof StackFileError || err instanceof PlanError;
+}
