@@ -7,12 +7,8 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import bcrypt from "bcryptjs";
 import { skipSdkStackTraces } from "./sdkStackTraces";
-// The SDK's own (de)serialization of resource properties, as its mock monitor uses it.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const rpc = require("@pulumi/pulumi/runtime/rpc") as {
-  deserializeProperties(struct: { toJavaScript(): unknown }): Record<string, unknown>;
-  serializeProperties(label: string, props: unknown): Promise<Record<string, unknown>>;
-};
+const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
 
 // The SDK's own wire markers (node_modules/@pulumi/pulumi/runtime/rpc.d.ts), not copies: a secret is
 // { [specialSigKey]: specialSecretSig, value }, a resource reference { [specialSigKey]: specialResourceSig, urn },
@@ -102,33 +98,6 @@ export function decode(value: unknown, unwrapSecrets: boolean): unknown {
     return out;
   }
   return value;
-}
-
-/**
- * `Struct.fromJavaScript(value).toJavaScript()` of google-protobuf (google/protobuf/struct_pb.js)
- * without building the Struct: strings, numbers, booleans and null as they are, arrays element by
- * element, objects with their enumerable keys (`for...in`) in sorted order (a Struct's map yields
- * its keys sorted); anything else (undefined, a function) is refused as fromJavaScript refuses it.
- */
-export function structValue(value: unknown): unknown {
-  switch (typeof value) {
-    case "string":
-    case "number":
-    case "boolean":
-      return value;
-    case "object": {
-      if (value === null) return null;
-      if (Array.isArray(value)) return value.map(structValue);
-      const keys: string[] = [];
-      for (const key in value) keys.push(key);
-      keys.sort();
-      const out: Record<string, unknown> = {};
-      for (const key of keys) out[key] = structValue((value as Record<string, unknown>)[key]);
-      return out;
-    }
-    default:
-      throw new Error("Unexpected struct type.");
-  }
 }
 
 function fakePem(kind: string, seed: string): string {
@@ -300,88 +269,57 @@ export async function planProgram(program: () => unknown, opts: PlanOptions): Pr
   );
   pulumi.runtime.setAllConfig(opts.config, opts.secretKeys ?? []);
 
-  // Record each registration as the engine sees it, and answer it as the SDK's mock monitor does
-  // (node_modules/@pulumi/pulumi/runtime/mocks.js, MockMonitor.registerResource, @pulumi/pulumi
-  // 3.270): the same mocks.newResource call, URN, registered state and awaits (so registrations
-  // finish in the same order), but without the protobuf round trip of the response. MockMonitor
-  // builds a Struct of the state that the SDK reads back with toJavaScript (and stringifies whole for
-  // a debug log line nobody prints); the plan hands the SDK that Struct's JavaScript value directly
-  // (structValue: the same values, keys sorted as a Struct's map yields them), and reads the
-  // request's Struct once for the mock and the record. About a tenth of a plan's CPU per resource.
+  // Record each registration as the engine sees it; the mock monitor does the rest.
   const monitor = pulumi.runtime.getMonitor() as any;
+  const register = monitor.registerResource.bind(monitor);
   // Alias URNs by resource URN: a parent's response (its URN) precedes its children's requests.
   const aliasesByUrn = new Map<string, string[]>();
-  monitor.registerResource = async (req: any, callback: (err: unknown, resp?: unknown) => void) => {
-    try {
-      const type: string = req.getType();
-      const name: string = req.getName();
-      const parent: string | undefined = req.getParent() || undefined;
-      const aliases = aliasUrns({ name, type, parent }, aliasSpecsOf(req), (parent && aliasesByUrn.get(parent)) || [], project, opts.stack);
-      const raw = req.getObject().toJavaScript();
-      const transforms = req
-        .getTransformsList()
-        .map((cb: any) => monitor.transformCallbacks.get(cb.getToken()))
-        .filter((transform: unknown) => transform !== undefined);
-      const result = await monitor.mocks.newResource({
-        type,
-        name,
-        inputs: rpc.deserializeProperties({ toJavaScript: () => raw }),
-        provider: req.getProvider(),
-        custom: req.getCustom(),
-        id: req.getImportid(),
-        transforms,
-      });
-      const urn: string = monitor.newUrn(req.getParent(), type, name);
-      const serializedState = await rpc.serializeProperties("", result.state);
-      monitor.resources.set(urn, { urn, id: result.id ?? null, state: serializedState });
-      const object = structValue(serializedState) as Record<string, unknown>;
-      aliasesByUrn.set(urn, aliases);
-      // The engine, not the SDK, turns additionalSecretOutputs into secrets: do what it does.
-      const secretOutputs: string[] = req.getAdditionalsecretoutputsList();
-      for (const key of secretOutputs) {
-        if (key in object && !(object[key] && (object[key] as Record<string, unknown>)[SIG_KEY] === SECRET_SIG)) object[key] = { [SIG_KEY]: SECRET_SIG, value: object[key] };
+  monitor.registerResource = (req: any, callback: (err: unknown, resp?: any) => void) => {
+    const parent: string | undefined = req.getParent() || undefined;
+    const aliases = aliasUrns({ name: req.getName(), type: req.getType(), parent }, aliasSpecsOf(req), (parent && aliasesByUrn.get(parent)) || [], project, opts.stack);
+    register(req, (err: unknown, resp?: any) => {
+      if (!err && resp) aliasesByUrn.set(resp.getUrn(), aliases);
+      if (!err && resp) {
+        // The engine, not the SDK, turns additionalSecretOutputs into secrets: do what it does.
+        const secretOutputs: string[] = req.getAdditionalsecretoutputsList?.() ?? [];
+        if (secretOutputs.length) {
+          const object = resp.getObject()?.toJavaScript() ?? {};
+          for (const key of secretOutputs) {
+            if (key in object && !(object[key] && object[key][SIG_KEY] === SECRET_SIG)) object[key] = { [SIG_KEY]: SECRET_SIG, value: object[key] };
+          }
+          resp.setObject(Struct.fromJavaScript(object));
+        }
+        const raw = req.getObject().toJavaScript();
+        const propertyDependencies: Record<string, string[]> = {};
+        req.getPropertydependenciesMap().forEach((deps: any, key: string) => {
+          propertyDependencies[key] = deps.getUrnsList();
+        });
+        const dependsOn: string[] = req.getDependenciesList();
+        resources.push({
+          type: req.getType(),
+          name: req.getName(),
+          urn: resp.getUrn(),
+          custom: req.getCustom(),
+          parent: req.getParent() || undefined,
+          provider: req.getProvider() || undefined,
+          inputs: decode(raw, false) as Record<string, unknown>,
+          props: decode(raw, true) as Record<string, unknown>,
+          state: decode(resp.getObject()?.toJavaScript() ?? {}, true) as Record<string, unknown>,
+          opts: {
+            protect: req.getProtect?.() ?? false,
+            retainOnDelete: req.getRetainondelete?.() ?? false,
+            deleteBeforeReplace: req.getDeletebeforereplace?.() ?? false,
+            ignoreChanges: req.getIgnorechangesList?.() ?? [],
+            dependsOn,
+            additionalSecretOutputs: req.getAdditionalsecretoutputsList?.() ?? [],
+          },
+          dependencies: [...new Set([...dependsOn, ...Object.values(propertyDependencies).flat()])],
+          propertyDependencies,
+          aliases,
+        });
       }
-      const propertyDependencies: Record<string, string[]> = {};
-      req.getPropertydependenciesMap().forEach((deps: any, key: string) => {
-        propertyDependencies[key] = deps.getUrnsList();
-      });
-      const dependsOn: string[] = req.getDependenciesList();
-      resources.push({
-        type,
-        name,
-        urn,
-        custom: req.getCustom(),
-        parent,
-        provider: req.getProvider() || undefined,
-        inputs: decode(raw, false) as Record<string, unknown>,
-        props: decode(raw, true) as Record<string, unknown>,
-        state: decode(object, true) as Record<string, unknown>,
-        opts: {
-          protect: req.getProtect(),
-          retainOnDelete: req.getRetainondelete(),
-          deleteBeforeReplace: req.getDeletebeforereplace(),
-          ignoreChanges: req.getIgnorechangesList(),
-          dependsOn,
-          additionalSecretOutputs: secretOutputs,
-        },
-        dependencies: [...new Set([...dependsOn, ...Object.values(propertyDependencies).flat()])],
-        propertyDependencies,
-        aliases,
-      });
-      // What the SDK reads of a RegisterResourceResponse (runtime/resource.js, registerResource):
-      // a Struct's toJavaScript(), no property dependencies, SUCCESS, known.
-      const id: string = result.id || "";
-      callback(null, {
-        getUrn: () => urn,
-        getId: () => id,
-        getObject: () => ({ toJavaScript: () => object }),
-        getPropertydependenciesMap: () => undefined,
-        getResult: () => 0,
-        getUnknown: () => false,
-      });
-    } catch (err) {
-      callback(err, undefined);
-    }
+      callback(err, resp);
+    });
   };
 
   const restoreStackTraces = skipSdkStackTraces();
