@@ -110,7 +110,10 @@ function isTypeOf(type: string, resourceClass: unknown): boolean {
 // read it, and a plan's resources each meet every policy (~11 calls per resource). Prototype
 // getters and methods, not per-call closures: a 1,000-resource plan makes ~12,000 of these.
 
-/** A provider as a policy sees it (`args.provider`, `resource.provider`). */
+/**
+ * A provider as a policy sees it (`args.provider`, `resource.provider`), and the base of the
+ * resources: the type, URN, name and props read on first use.
+ */
 class OfflineProvider implements PolicyProviderResource {
   #source: Record<string, unknown> | undefined;
   #props?: Record<string, any>;
@@ -131,24 +134,16 @@ class OfflineProvider implements PolicyProviderResource {
 }
 
 /** The shared part of a resource policy's arguments and a stack policy's resource. */
-class OfflinePolicyResource {
-  #source: Record<string, unknown> | undefined;
-  #props?: Record<string, any>;
+class OfflinePolicyResource extends OfflineProvider {
   declare provider?: PolicyProviderResource;
   constructor(
-    readonly type: string,
+    type: string,
     source: Record<string, unknown> | undefined,
-    readonly urn: string,
-    readonly name: string,
+    urn: string,
+    name: string,
     readonly opts: PolicyResourceOptions,
   ) {
-    this.#source = source;
-  }
-  get props(): Record<string, any> {
-    return (this.#props ??= engineProps(this.#source));
-  }
-  set props(value: Record<string, any>) {
-    this.#props = value;
+    super(type, source, urn, name);
   }
   isType(cls: unknown): boolean {
     return isTypeOf(this.type, cls);

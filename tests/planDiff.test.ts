@@ -24,15 +24,20 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test("gigi prod against a git ref: a release and gitea switched off, resource by resource, secrets masked", () => {
-  const repo = path.join(dir, "gigi");
-  fs.mkdirSync(repo);
-  const git = (...args: string[]) =>
+/** Runs git in `repo` with a fixed author and committer (no user config needed). */
+function gitIn(repo: string): (...args: string[]) => string {
+  return (...args: string[]) =>
     execFileSync("git", args, {
       cwd: repo,
       encoding: "utf8",
       env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" },
     });
+}
+
+test("gigi prod against a git ref: a release and gitea switched off, resource by resource, secrets masked", () => {
+  const repo = path.join(dir, "gigi");
+  fs.mkdirSync(repo);
+  const git = gitIn(repo);
   git("init", "-q");
   for (const f of fs.readdirSync(path.join(ROOT, "examples", "gigi"))) fs.copyFileSync(path.join(ROOT, "examples", "gigi", f), path.join(repo, f));
   git("add", ".");
@@ -79,12 +84,7 @@ test("a git ref's stack files of a directory below the repository's top level, h
   const repo = path.join(dir, "nested");
   const sub = path.join(repo, "examples", "gigi");
   fs.mkdirSync(sub, { recursive: true });
-  const git = (...args: string[]) =>
-    execFileSync("git", args, {
-      cwd: repo,
-      encoding: "utf8",
-      env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" },
-    });
+  const git = gitIn(repo);
   git("init", "-q");
   fs.writeFileSync(path.join(sub, "Pulumi.prod.yaml"), "config:\n  twinstack:env: prod\n");
   fs.writeFileSync(path.join(sub, "Pulumi.dev.yaml"), "config:\n  twinstack:env: dev\n");
