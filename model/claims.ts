@@ -176,8 +176,7 @@ export function stackClaims(config: StackConfig, opts: { stack?: string } = {}):
     const prefix = preview ? config.redis.prefix : redisKeyPrefix(config.env, config.redis.prefix);
     // The server as host:port/db: a URL's user and password are no part of the claim (violation
     // messages quote claims, and a plan's output is posted on pull requests).
-    if (prefix !== undefined)
-      add("redisPrefix", `${redisServer(config.redis.url)}|${prefix}`, config.redis.prefix !== undefined ? "twinstack:redis.prefix" : "twinstack:redis.url");
+    if (prefix !== undefined) add("redisPrefix", `${redisServer(config.redis.url)}|${prefix}`, "twinstack:redis.prefix");
   }
 
   // A preview runs on the dev stack's host, network and proxy: it publishes nothing of its own, but
@@ -309,6 +308,13 @@ export function claimsClash(a: Claim, b: Claim): boolean {
     default:
       return a.value === b.value;
   }
+}
+
+/** A claim's value as a message shows it: a Redis prefix as `"<prefix>" on <host>:<port>/<db>`, others as they are. */
+export function claimText(claim: Claim): string {
+  if (claim.kind !== "redisPrefix") return claim.value;
+  const bar = claim.value.indexOf("|", claim.value.includes("://") ? claim.value.indexOf("://") + 3 : 0);
+  return bar < 0 ? claim.value : `${JSON.stringify(claim.value.slice(bar + 1))} on ${claim.value.slice(0, bar)}`;
 }
 
 /** Two claims of two stacks that collide: `mine` from the checked stack, `theirs` from the other. */

@@ -2,6 +2,7 @@
 // then every semantic check (model/validate.ts), all problems of a file in one run. Pure: no Pulumi
 // imports, so the program (stacks/config.ts reads Pulumi config and calls it) and the policy pack
 // (policy/programConfig.ts reads stack files) validate with the very same code.
+import { maskCredentials } from "./redact";
 import { postgresMajorOf } from "./images";
 import { z } from "zod";
 import { stackConfigSchema, StackConfig, unwrapSchema } from "./schema";
@@ -61,7 +62,7 @@ export function looksLikeKeyName(key: string): boolean {
 
 function describe(value: unknown): string {
   if (value === undefined) return "nothing";
-  const text = JSON.stringify(value);
+  const text = maskCredentials(JSON.stringify(value));
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 

@@ -2,6 +2,7 @@
 // schema and before the program declares anything. Each problem is one line naming file and key;
 // a value is only shown when the engine does not mark its key secret. Renderers and components
 // keep their own checks as invariants only (components/render/invariant.ts).
+import { maskCredentials } from "./redact";
 import { cloudVipNodes, privateNetworkPlan } from "./hosts";
 import { claimsClash, stackClaims } from "./claims";
 import { isIP } from "net";
@@ -127,7 +128,7 @@ export function validateStack(c: StackConfig, ctx: ValidateContext): string[] {
     for (const problem of privateNetworkPlan(c).problems) problems.push(`${ctx.file}: twinstack:${problem.key}: ${problem.message}`);
   }
   /** The value for a message, or nothing when its key is secret. */
-  const show = (path: Path, value: unknown) => (ctx.isSecret(String(path[0])) ? "(value not shown: the key holds a secret)" : JSON.stringify(value));
+  const show = (path: Path, value: unknown) => (ctx.isSecret(String(path[0])) ? "(value not shown: the key holds a secret)" : maskCredentials(JSON.stringify(value)));
   const int = (path: Path, value: number | undefined, lo: number, hi: number, what: string) => {
     if (value === undefined) return;
     if (!Number.isInteger(value) || value < lo || value > hi) at(path, `expected a whole number of ${what} from ${lo} to ${hi}, got ${show(path, value)}`);

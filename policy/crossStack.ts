@@ -2,7 +2,7 @@
 // database, role, domain, MQTT port, Redis prefix, volume path or preview slug. The pack reads every
 // Pulumi.<stack>.yaml beside this stack's file and compares what each one claims.
 import { StackValidationPolicy } from "@pulumi/policy";
-import { CLAIM_LABELS, Claim, findClashes, stackClaims } from "../model/claims";
+import { CLAIM_LABELS, Claim, claimText, findClashes, stackClaims } from "../model/claims";
 import { EVERY_NODE, publishedPorts } from "./lib/ports";
 import { envFromStackName, siblingStacks, stackInfo } from "./lib/stackContext";
 
@@ -73,10 +73,10 @@ export const noSharedClaims: StackValidationPolicy = {
         const theirLabel = CLAIM_LABELS[t.kind];
         const same = m.value === t.value && m.kind === t.kind;
         reportViolation(
-          `stack "${info.stack}" claims ${label} ${m.value} (${m.key} in ${self.display}), ` +
+          `stack "${info.stack}" claims ${label} ${claimText(m)} (${m.key} in ${self.display}), ` +
             (same
               ? `which stack "${other.stack}" also claims (${t.key} in ${other.display})`
-              : `which overlaps stack "${other.stack}"'s ${theirLabel} ${t.value} (${t.key} in ${other.display})`) +
+              : `which overlaps stack "${other.stack}"'s ${theirLabel} ${claimText(t)} (${t.key} in ${other.display})`) +
             `: give "${info.stack}" its own value in ${m.key}`,
         );
       }

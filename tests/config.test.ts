@@ -178,6 +178,20 @@ describe("stack config schema", () => {
     expect(problemsOf({ ...minimalDev, redis: { mode: "shared", url: "redis://app@10.0.0.5:6379/0" } })).toEqual([]);
   });
 
+  it("masks a URL's password and credential query parameters in every value a message shows", () => {
+    for (const url of ["redis://app:Hunter2Secret@lugh-redis:6379/cache", "redis://lugh-redis:6379/0?password=Hunter2Secret", "http://app:Hunter2Secret@lugh-redis"]) {
+      const problems = problemsOf({ ...minimalDev, redis: { mode: "shared", url } });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^Pulumi\.dev\.yaml: twinstack:redis\.url: /);
+      expect(problems[0]).not.toContain("Hunter2Secret");
+      expect(problems[0]).toContain("***");
+    }
+    // A schema error shows the value too (here a list where a string belongs).
+    const listed = problemsOf({ ...minimalDev, redis: { mode: "shared", url: ["redis://:Hunter2Secret@lugh-redis:6379"] } });
+    expect(listed.join("\n")).toContain("twinstack:redis.url");
+    expect(listed.join("\n")).not.toContain("Hunter2Secret");
+  });
+
   it("plans a secret Redis URL (the one nested secret) with a URL stand-in named by its ciphertext", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-config-"));
     try {

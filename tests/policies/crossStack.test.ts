@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { stackClaims, findClashes, claimsClash, machineOf } from "../../model/claims";
+import { claimText, stackClaims, findClashes, claimsClash, machineOf } from "../../model/claims";
 import { stackConfigSchema } from "../../model/schema";
 import { readProgramStackConfig } from "../../policy/programConfig";
 import { cleanupProjects, DEV_YAML, devProdProject, of, PROD_YAML, project, run, stackRoot } from "./helpers";
@@ -41,8 +41,10 @@ describe("stackClaims", () => {
     expect(byKind("database")).toEqual(["db.lan:5432/gigi_prod <- twinstack:app.name"]);
     expect(byKind("role")).toEqual(["db.lan:5432/gigi_prod <- twinstack:app.name"]);
     // The server, never the URL's user and password: violations quote claims, and plans are posted on PRs.
-    expect(byKind("redisPrefix")).toEqual(["r.lan:6379/0|prod: <- twinstack:redis.url"]);
+    expect(byKind("redisPrefix")).toEqual(["r.lan:6379/0|prod: <- twinstack:redis.prefix"]);
     expect(JSON.stringify(claims)).not.toContain("hunter2");
+    // Messages show a Redis claim as the prefix on its server.
+    expect(claimText(claims.find((c) => c.kind === "redisPrefix")!)).toBe('"prod:" on r.lan:6379/0');
     expect(byKind("volumePath")).toEqual(["ssh://deploy@10.0.0.5|/mnt/vault-1 <- twinstack:vault.hostPath"]);
     expect(byKind("domain")).toEqual([
       "gigi.casa <- twinstack:domains[0]",
