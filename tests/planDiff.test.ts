@@ -181,3 +181,24 @@ test("plan --json carries each resource's ignoreChanges and alias type, so a sav
   expect(resources.find((r) => r.type === "twinstack:index:VirtualIp")?.aliases).toEqual([{ type: "twinstack:index:VipPair", name: "myapp-prod-vip" }]);
   expect(resources.find((r) => /proxy-caddy-node1$/.test(r.name))?.ignoreChanges).toEqual(["uploads"]);
 });
+
+test("a stack file that does not plan at the ref is named as <ref>:<path>, not as the temporary copy", async () => {
+  const repo = path.join(dir, "badref");
+  const sub = path.join(repo, "examples", "gigi");
+  fs.mkdirSync(sub, { recursive: true });
+  const git = gitIn(repo);
+  git("init", "-q");
+  for (const f of fs.readdirSync(path.join(ROOT, "examples", "gigi"))) fs.copyFileSync(path.join(ROOT, "examples", "gigi", f), path.join(sub, f));
+  const file = path.join(sub, "Pulumi.prod.yaml");
+  const good = fs.readFileSync(file, "utf8");
+  expect(good).toMatch(/^ {4}port: 3000$/m);
+  fs.writeFileSync(file, good.replace(/^ {4}port: 3000$/m, "    port: 30a0"));
+  git("add", ".");
+  git("commit", "-qm", "a bad port");
+  fs.writeFileSync(file, good);
+  const result = await runPlanCliAsync(["-s", "prod", "--config", file, "--against", "HEAD"]);
+  expect(result.status).toBe(1);
+  expect(result.stderr.trim().split("\n")).toEqual([
+    `--against HEAD: the stack's files at HEAD do not plan: HEAD:examples/gigi/Pulumi.prod.yaml: twinstack:app.port: expected a number from 1 to 65535, got "30a0"`,
+  ]);
+});

@@ -4,17 +4,18 @@
 // First import, before anything loads the SDK: defers what only its function serialization uses.
 import "./harness/deferSdkModules";
 import * as fs from "fs";
+import * as path from "path";
 import type { StackPlan } from "./planner";
 import type { PlanDiff } from "./planDiff";
 import { formatGroup, groupViolations } from "../policy/summary";
 // The planner, the diff and the harness load the Pulumi SDK and the program (~1.5 s of CPU): they are
 // required once the command line parsed (loadPlanner), so --help and usage errors answer without them.
-let { describeFailure, isUserError, parentName, planStack, readPolicyConfig } = {} as typeof import("./planner");
+let { describeFailure, isUserError, parentName, PlanError, planStack, readPolicyConfig } = {} as typeof import("./planner");
 let { diffPlans, formatDiff, readPlanJson, stackFileAtRef, toDiffResource } = {} as typeof import("./planDiff");
 let { SecretValue } = {} as typeof import("./harness");
 function loadPlanner(): void {
   /* eslint-disable @typescript-eslint/no-require-imports */
-  ({ describeFailure, isUserError, parentName, planStack, readPolicyConfig } = require("./planner") as typeof import("./planner"));
+  ({ describeFailure, isUserError, parentName, PlanError, planStack, readPolicyConfig } = require("./planner") as typeof import("./planner"));
   ({ diffPlans, formatDiff, readPlanJson, stackFileAtRef, toDiffResource } = require("./planDiff") as typeof import("./planDiff"));
   ({ SecretValue } = require("./harness") as typeof import("./harness"));
   /* eslint-enable @typescript-eslint/no-require-imports */
@@ -83,7 +84,18 @@ async function diffAgainst(against: string, plan: StackPlan, args: Args): Promis
   if (fs.existsSync(file) && fs.statSync(file).isFile()) return diffPlans(readPlanJson(file), now);
   const copy = stackFileAtRef(plan.stackFile, against);
   try {
-    const before = await planStack({ stack: args.stack!, stackFile: copy.file, runPolicyPack: false });
+    let before: StackPlan;
+    try {
+      before = await planStack({ stack: args.stack!, stackFile: copy.file, runPolicyPack: false });
+    } catch (err) {
+      if (!isUserError(err)) throw err;
+      // The files at the ref are planned from a temporary copy: name them as `<ref>:<dir>/<file>`.
+      const copyDir = path.dirname(copy.file);
+      let message = describeFailure(err);
+      // The relative form first: the absolute one is a part of it.
+      for (const form of [path.relative(process.cwd(), copyDir), copyDir]) message = message.split(`${form}${path.sep}`).join(copy.dirAtRef);
+      throw new PlanError(`--against ${against}: the stack's files at ${against} do not plan: ${message}`);
+    }
     return diffPlans(
       before.resources.map((r) => toDiffResource(r, parentName(before.resources, r.parent))),
       now,

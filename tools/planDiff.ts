@@ -183,10 +183,11 @@ export function readPlanJson(file: string): DiffResource[] {
 /**
  * The stack files as they were at a git ref: every Pulumi.*.yaml of the stack file's directory at
  * that ref, written to a temporary directory (a preview plans its dev file beside it; policies
- * read the siblings). Returns the copy of the stack file. The program's code is today's: the diff
- * shows what the stack-file change does.
+ * read the siblings). Returns the copy of the stack file and the directory as git names it at the
+ * ref (`<ref>:<dir from the top level>/`, gitrevisions(7)), for messages. The program's code is
+ * today's: the diff shows what the stack-file change does.
  */
-export function stackFileAtRef(stackFile: string, ref: string): { file: string; cleanup(): void } {
+export function stackFileAtRef(stackFile: string, ref: string): { file: string; dirAtRef: string; cleanup(): void } {
   const dir = path.dirname(path.resolve(stackFile));
   const git = (args: string[]) => execFileSync("git", args, { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   let prefix: string;
@@ -214,5 +215,5 @@ export function stackFileAtRef(stackFile: string, ref: string): { file: string; 
   if (!blobs.has(base)) throw new PlanError(`--against ${ref}: ${prefix}${base} does not exist at ${ref}`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-against-"));
   for (const [name, blob] of blobs) fs.writeFileSync(path.join(tmp, name), git(["cat-file", "blob", blob]));
-  return { file: path.join(tmp, base), cleanup: () => fs.rmSync(tmp, { recursive: true, force: true }) };
+  return { file: path.join(tmp, base), dirAtRef: `${ref}:${prefix}`, cleanup: () => fs.rmSync(tmp, { recursive: true, force: true }) };
 }
