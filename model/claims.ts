@@ -292,9 +292,8 @@ export function claimsClash(a: Claim, b: Claim): boolean {
       // Same server and database, and one prefix a prefix of the other ("prod:" covers "prod:x").
       // stackClaims writes `<host>:<port>/<db>|<prefix>`; a claim written with a URL is normalised here.
       const split = (v: string) => {
-        const bar = v.indexOf("|", v.includes("://") ? v.indexOf("://") + 3 : 0);
-        const server = bar < 0 ? v : v.slice(0, bar);
-        return { server: server.includes("://") ? redisServer(server) : server, prefix: bar < 0 ? "" : v.slice(bar + 1) };
+        const { server, prefix } = redisClaimParts(v);
+        return { server: server.includes("://") ? redisServer(server) : server, prefix };
       };
       const [ra, rb] = [split(a.value), split(b.value)];
       return ra.server === rb.server && (ra.prefix.startsWith(rb.prefix) || rb.prefix.startsWith(ra.prefix));
@@ -310,11 +309,20 @@ export function claimsClash(a: Claim, b: Claim): boolean {
   }
 }
 
+/**
+ * A redisPrefix claim's value split at its `|`: the server as written (`<host>:<port>/<db>`, or a URL
+ * in a hand-written claim, whose own `|`-free scheme part is skipped) and the prefix ("" when none).
+ */
+function redisClaimParts(value: string): { server: string; prefix: string; hasPrefix: boolean } {
+  const bar = value.indexOf("|", value.includes("://") ? value.indexOf("://") + 3 : 0);
+  return bar < 0 ? { server: value, prefix: "", hasPrefix: false } : { server: value.slice(0, bar), prefix: value.slice(bar + 1), hasPrefix: true };
+}
+
 /** A claim's value as a message shows it: a Redis prefix as `"<prefix>" on <host>:<port>/<db>`, others as they are. */
 export function claimText(claim: Claim): string {
   if (claim.kind !== "redisPrefix") return claim.value;
-  const bar = claim.value.indexOf("|", claim.value.includes("://") ? claim.value.indexOf("://") + 3 : 0);
-  return bar < 0 ? claim.value : `${JSON.stringify(claim.value.slice(bar + 1))} on ${claim.value.slice(0, bar)}`;
+  const { server, prefix, hasPrefix } = redisClaimParts(claim.value);
+  return hasPrefix ? `${JSON.stringify(prefix)} on ${server}` : claim.value;
 }
 
 /** Two claims of two stacks that collide: `mine` from the checked stack, `theirs` from the other. */
