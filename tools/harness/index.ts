@@ -7,6 +7,7 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import bcrypt from "bcryptjs";
 import { skipSdkStackTraces } from "./sdkStackTraces";
+import { usePlainStructs } from "./plainStructs";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
 
@@ -323,6 +324,7 @@ export async function planProgram(program: () => unknown, opts: PlanOptions): Pr
   };
 
   const restoreStackTraces = skipSdkStackTraces();
+  const restoreStructs = usePlainStructs();
   try {
     let exported: unknown;
     try {
@@ -337,6 +339,7 @@ export async function planProgram(program: () => unknown, opts: PlanOptions): Pr
     await waitForRegistrations();
     return { resources, outputs };
   } finally {
+    restoreStructs();
     restoreStackTraces();
     if (previousStackFile === undefined) delete process.env.TWINSTACK_STACK_FILE;
     else process.env.TWINSTACK_STACK_FILE = previousStackFile;
