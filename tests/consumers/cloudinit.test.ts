@@ -1,13 +1,9 @@
 // Real consumer: Debian's cloud-init validates the rendered user data against its own schema.
 // Invocation that works with cloud-init 22.4 without root or instance paths:
 //   cloud-init schema --config-file <file>
-// All documents go through one Python process (tests/consumers/cloudInitSchema.py) that calls the
-// CLI's entry point with that argv once per file: the same checks and messages, ~0.5 s of start-up
-// (Python + cloud-init's imports) once instead of once per document.
-// (prints "Valid cloud-config: <file>" and exits 0; schema errors exit 1 with "Cloud config
-// schema errors: ..."; deprecations are printed but exit 0). Verified as root and as nobody.
-// It checks types and structure of known modules; unknown top-level keys are not errors, so
-// the unit tests pin the key names.
+// All documents go through one Python process that calls the CLI's entry point with that argv once
+// per file (runConsoleScript, tests/consumers/consoleScriptBatch.py): the same checks, messages
+// and exit status, ~0.5 s of start-up (Python + cloud-init's imports) once instead of per document.
 //
 // Mutations tried to prove these tests bite (each reverted):
 // - renderRunnerCloudInit emitting `runcmd` as one string ("<script> install") instead of a
@@ -19,7 +15,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { RunnerCloudInitArgs, renderDockerHostCloudInit, renderRunnerCloudInit } from "../../components/render/cloudInit";
-import { describeRun, removeDir, requireBinary, run, RunResult, tmpDir } from "./util";
+import { describeRun, removeDir, requireBinary, RunResult, runConsoleScript, tmpDir } from "./util";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHtwaW5zdGFja3Rlc3RrZXlub3RyZWFs admin@twinstack";
 
@@ -29,16 +25,8 @@ beforeAll(() => {
 });
 afterAll(() => removeDir(dir));
 
-/**
- * `cloud-init schema --config-file <file>` for every document at once: one run of
- * cloudInitSchema.py under the interpreter of the cloud-init script's shebang (Debian's
- * /usr/bin/python3, where the cloudinit package is installed), giving each file the RunResult its
- * own CLI run would have (exit status, stdout, stderr).
- */
+/** `cloud-init schema --config-file <file>` for every document, in one process (runConsoleScript). */
 async function schemaAll(docs: Array<[string, string]>): Promise<Map<string, RunResult>> {
-  const cloudInit = requireBinary("cloud-init");
-  const python = /^#!\s*(\S+)/.exec(fs.readFileSync(cloudInit, "utf8").split("\n", 1)[0])?.[1];
-  if (!python) throw new Error(`${cloudInit}: no #! interpreter line`);
   const files = docs.map(([name, userData]) => {
     const file = path.join(dir, name);
     fs.writeFileSync(file, userData, { mode: 0o600 });
@@ -46,11 +34,12 @@ async function schemaAll(docs: Array<[string, string]>): Promise<Map<string, Run
   });
   // 50 s (under jest's 60 s test timeout): on the loaded 2-core machine one `cloud-init schema`
   // printed "Valid cloud-config" and was still exiting at 20 s (a full npm test run failed there).
-  const r = await run(python, [path.join(__dirname, "cloudInitSchema.py"), ...files], { timeoutMs: 50_000 });
-  if (r.code !== 0) throw new Error(describeRun("cloudInitSchema.py", r));
-  const results = JSON.parse(r.stdout) as Array<{ file: string; code: number; stdout: string; stderr: string }>;
-  expect(results.map((x) => x.file)).toEqual(files);
-  return new Map(results.map((x, i) => [docs[i][0], { code: x.code, signal: null, stdout: x.stdout, stderr: x.stderr, timedOut: false }]));
+  const results = await runConsoleScript(
+    requireBinary("cloud-init"),
+    files.map((file) => ["schema", "--config-file", file]),
+    { timeoutMs: 50_000 },
+  );
+  return new Map(results.map((r, i) => [docs[i][0], r]));
 }
 
 function runner(over: Partial<RunnerCloudInitArgs>): RunnerCloudInitArgs {
