@@ -151,7 +151,11 @@ describe("shellcheck gate", () => {
 
   // All rendered scripts through one shellcheck process (shellcheckTexts), started by the first case.
   let renderedFindings: Promise<string[][]> | undefined;
-  const renderedChecked = () => (renderedFindings ??= shellcheckTexts(rendered.map(([name, render]) => ({ name, text: render() })), { shell: "sh" }));
+  const renderedChecked = () =>
+    (renderedFindings ??= shellcheckTexts(
+      rendered.map(([name, render]) => ({ name, text: render() })),
+      { shell: "sh" },
+    ));
 
   it.each(rendered.map(([name], i) => [name, i] as const))("passes the rendered %s", async (_name, i) => {
     expect((await renderedChecked())[i]).toEqual([]);
