@@ -38,7 +38,9 @@ class H(http.server.BaseHTTPRequestHandler):
         self.wfile.write(b"{}")
     def log_message(self, *args):
         pass
-http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+server = http.server.HTTPServer(("127.0.0.1", port), H)
+open(out + ".ready", "w").close()
+server.serve_forever()
 `;
 
 const IP = fs.existsSync("/usr/sbin/ip") ? "/usr/sbin/ip" : "/sbin/ip";
@@ -49,7 +51,7 @@ async function until(what: string, check: () => boolean, timeoutMs: number, diag
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${diagnose()}`);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -175,8 +177,10 @@ maybe("a cloud VIP's keepalived pair in two network namespaces, notify_master ag
         { env: { ...process.env, PATH: `${path.join(dir, "bb")}:/usr/sbin:/usr/bin:/sbin:/bin` } },
       );
     };
-    // The API servers listen before keepalived starts.
-    await new Promise((r) => setTimeout(r, 800));
+    // The API servers listen before keepalived starts: each writes <calls>.ready once its socket
+    // listens (Python's HTTPServer binds and listens in its constructor: socketserver.TCPServer,
+    // bind_and_activate=True, https://docs.python.org/3/library/socketserver.html#socketserver.TCPServer).
+    await until("the fake APIs to listen", () => NODES.every((n) => fs.existsSync(path.join(dir, `${n.name}-calls.jsonl.ready`))), 20_000, diagnose);
     start(NODES[0]);
     await until("ash-1's assign call", () => calls(NODES[0]).length >= 1, 20_000, diagnose);
     start(NODES[1]);

@@ -20,8 +20,8 @@ import { Daemon, describeRun, freePort, removeDir, requireBinary, run, startDaem
 let haproxy: string;
 let dir: string;
 
-// The two live scenarios below each wait for HAProxy's health checks to settle (inter 3s, rise 2 in
-// the rendered config): both start here, side by side, while the config checks run; each test
+// The two live scenarios below each wait for HAProxy's health checks to settle (rise 2 in the
+// rendered config; inter made 300 ms by fastChecks): both start here, side by side, while the config checks run; each test
 // awaits its own scenario and makes its assertions. Everything started is stopped in afterAll.
 let routing: Promise<RoutingScenario>;
 let oneDown: Promise<OneDownScenario>;
@@ -65,6 +65,19 @@ async function distinctFreePorts(n: number): Promise<number[]> {
     if (p !== first + 1) ports.add(p);
   }
   return [...ports];
+}
+
+/**
+ * The rendered config for a live scenario, with health checks every 300 ms instead of every 3 s:
+ * these scenarios are about where the listeners route, not about the check interval (the `haproxy -c`
+ * cases check the config as rendered). "inter" sets the interval between two consecutive health
+ * checks (HAProxy 2.6 configuration manual, 5.2 "inter", /usr/share/doc/haproxy/configuration.txt.gz;
+ * https://docs.haproxy.org/2.6/configuration.html#5.2-inter); fall 3 and rise 2 stay as rendered.
+ */
+function fastChecks(cfg: string): string {
+  const rendered = "    default-server inter 3s ";
+  if (!cfg.includes(rendered)) throw new Error(`the rendered haproxy.cfg has no line starting ${JSON.stringify(rendered.trim())}:\n${cfg}`);
+  return cfg.replace(rendered, "    default-server inter 300ms ");
 }
 
 function write(name: string, text: string): string {
@@ -215,7 +228,7 @@ async function startRouting(): Promise<RoutingScenario> {
   }));
   await serveMembers(l, members, leader);
   const args: HaproxyCfgArgs = { listenPort, statsPort, replicas: true, bindAddress: "127.0.0.1", members, nameservers: ["127.0.0.1:1"] };
-  const cfgFile = write("live.cfg", renderHaproxyCfg(args));
+  const cfgFile = write("live.cfg", fastChecks(renderHaproxyCfg(args)));
   const proxy = (l.proxy = startDaemon(haproxy, ["-db", "-f", cfgFile]));
 
   const want: Record<string, string> = {
@@ -234,7 +247,7 @@ async function startRouting(): Promise<RoutingScenario> {
     if (Date.now() > deadline || proxy.child.exitCode !== null) {
       throw new Error(`health states never settled: ${JSON.stringify(seen)}\nhaproxy output:\n${proxy.output()}`);
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 100));
   }
   return { listenPort, leader };
 }
@@ -269,7 +282,10 @@ async function startOneDown(): Promise<OneDownScenario> {
   const dns = (l.dns = await startTestDns({ [host(1)]: "127.0.0.1", [host(2)]: "127.0.0.1" }));
   const members: PatroniMember[] = [0, 1, 2].map((i) => ({ name: `pg-${i + 1}`, host: host(i + 1), pgPort: ports[i * 2], restApiPort: ports[i * 2 + 1] }));
   await serveMembers(l, members, leader);
-  const cfgFile = write("one-down.cfg", renderHaproxyCfg({ listenPort, statsPort, replicas: true, bindAddress: "127.0.0.1", members, nameservers: [`127.0.0.1:${dns.port}`] }));
+  const cfgFile = write(
+    "one-down.cfg",
+    fastChecks(renderHaproxyCfg({ listenPort, statsPort, replicas: true, bindAddress: "127.0.0.1", members, nameservers: [`127.0.0.1:${dns.port}`] })),
+  );
 
   // The service's health check passes although pg-3 does not resolve.
   const checked = await run(haproxy, ["-c", "-q", "-f", cfgFile], { timeoutMs: 10_000 });
@@ -287,7 +303,7 @@ async function startOneDown(): Promise<OneDownScenario> {
           `states never became ${JSON.stringify(want, (_k, v) => (v instanceof RegExp ? String(v) : v))}: ${JSON.stringify(seen)}\nhaproxy output:\n${proxy.output()}`,
         );
       }
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 100));
     }
   };
   await until({ "postgres_primary/pg-1": "UP", "postgres_replicas/pg-2": "UP", "postgres_primary/pg-3": /^MAINT/, "postgres_replicas/pg-3": /^MAINT/ }, 12_000);

@@ -16,10 +16,27 @@ import { startCaddy, RunningCaddy } from "./caddy";
 import { Daemon, describeRun, freePort, makeSelfSigned, removeDir, requireBinary, run, startDaemon, tmpDir, waitForTcp } from "./util";
 
 let dir: string;
+// The live scenario (last describe) starts here, beside the config checks: Prometheus 2.42 starts
+// scraping a new target only at its scrape manager's reload tick, every 5 s and not configurable
+// in that version (prometheus/prometheus scrape/manager.go, reloader(); `prometheus --help-long`
+// of Debian's 2.42 has no flag for it), so the test waits ~5 s after Prometheus starts whatever
+// it does; the checks above run in that time.
+let live: Promise<LiveSetup>;
+const daemons: Daemon[] = [];
+const caddies: RunningCaddy[] = [];
+let webhook: http.Server | undefined;
 beforeAll(() => {
   dir = tmpDir("twinstack-monitoring-");
+  live = startLive();
+  live.catch(() => undefined); // awaited by the live test; a failure surfaces there
 });
-afterAll(() => removeDir(dir));
+afterAll(async () => {
+  await live?.catch(() => undefined);
+  for (const d of daemons) await d.stop();
+  for (const c of caddies) await c.stop();
+  await new Promise((r) => (webhook ? webhook.close(r) : r(undefined)));
+  removeDir(dir);
+});
 
 function write(name: string, text: string): string {
   const file = path.join(dir, name);
@@ -223,86 +240,91 @@ describe("promtool test rules: the seed's thresholds (Makapix §10)", () => {
   });
 });
 
-describe("a real Prometheus + blackbox exporter + Alertmanager against a real Caddy", () => {
-  const daemons: Daemon[] = [];
-  const caddies: RunningCaddy[] = [];
-  let webhook: http.Server | undefined;
-  afterAll(async () => {
-    for (const d of daemons) await d.stop();
-    for (const c of caddies) await c.stop();
-    await new Promise((r) => (webhook ? webhook.close(r) : r(undefined)));
-  });
+interface LiveSetup {
+  shortPort: number;
+  longPort: number;
+  prometheusPort: number;
+  prometheus: Daemon;
+  /** Bodies the webhook received so far. */
+  received: string[];
+}
 
-  const selfSigned = (name: string, days: number) => makeSelfSigned(dir, name, { days, extensions: ["subjectAltName=IP:127.0.0.1"] });
+const selfSigned = (name: string, days: number) => makeSelfSigned(dir, name, { days, extensions: ["subjectAltName=IP:127.0.0.1"] });
 
-  test("the certificate-expiry alert fires for the 2-day certificate only and reaches the webhook", async () => {
-    const [shortPort, longPort, blackboxPort, prometheusPort, alertmanagerPort, webhookPort] = await Promise.all([
-      freePort(),
-      freePort(),
-      freePort(),
-      freePort(),
-      freePort(),
-      freePort(),
-    ]);
-    // One Caddy per certificate: both sites are 127.0.0.1 (no SNI), so one Caddy would pick one certificate for both.
-    // The two sites (certificate, then Caddy) come up side by side, beside the exporter and Alertmanager below.
-    const site = async (name: string, days: number, port: number, text: string) => {
-      const cert = await selfSigned(name, days);
-      const caddy = await startCaddy([`https://127.0.0.1:${port} {`, `\ttls ${cert.certFile} ${cert.keyFile}`, `\trespond "${text}" 200`, "}", ""].join("\n"));
-      caddies.push(caddy);
-    };
-    const sites = Promise.all([site("short-lived", 2, shortPort, "short"), site("long-lived", 60, longPort, "long")]);
-    void sites.catch(() => undefined); // awaited below; a failure surfaces there
+/** Two Caddy sites (2-day and 60-day certificates), the webhook, blackbox exporter, Alertmanager and Prometheus, listening. */
+async function startLive(): Promise<LiveSetup> {
+  const [shortPort, longPort, blackboxPort, prometheusPort, alertmanagerPort, webhookPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  // One Caddy per certificate: both sites are 127.0.0.1 (no SNI), so one Caddy would pick one certificate for both.
+  // The two sites (certificate, then Caddy) come up side by side, beside the exporter and Alertmanager below.
+  const site = async (name: string, days: number, port: number, text: string) => {
+    const cert = await selfSigned(name, days);
+    const caddy = await startCaddy([`https://127.0.0.1:${port} {`, `\ttls ${cert.certFile} ${cert.keyFile}`, `\trespond "${text}" 200`, "}", ""].join("\n"));
+    caddies.push(caddy);
+  };
+  const sites = Promise.all([site("short-lived", 2, shortPort, "short"), site("long-lived", 60, longPort, "long")]);
+  void sites.catch(() => undefined); // awaited below; a failure surfaces there
 
-    const received: string[] = [];
-    webhook = http.createServer((req, res) => {
-      let body = "";
-      req.on("data", (c) => (body += c));
-      req.on("end", () => {
-        received.push(body);
-        res.end();
-      });
+  const received: string[] = [];
+  webhook = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      received.push(body);
+      res.end();
     });
-    await new Promise<void>((r) => webhook!.listen(webhookPort, "127.0.0.1", r));
+  });
+  await new Promise<void>((r) => webhook!.listen(webhookPort, "127.0.0.1", r));
 
-    const blackboxFile = write("live-blackbox.yml", renderBlackboxConfig({ timeoutSeconds: 5, insecureSkipVerify: true }));
-    daemons.push(startDaemon(requireBinary("prometheus-blackbox-exporter"), [`--config.file=${blackboxFile}`, `--web.listen-address=127.0.0.1:${blackboxPort}`]));
-    const amFile = write(
-      "live-alertmanager.yml",
-      renderAlertmanagerConfig({ receiver: { kind: "webhook", url: `http://127.0.0.1:${webhookPort}/alerts` }, repeatIntervalHours: 1, groupWaitSeconds: 1 }),
-    );
-    const amData = path.join(dir, "am-data");
-    fs.mkdirSync(amData);
-    daemons.push(
-      startDaemon(requireBinary("prometheus-alertmanager"), [
-        `--config.file=${amFile}`,
-        `--storage.path=${amData}`,
-        `--web.listen-address=127.0.0.1:${alertmanagerPort}`,
-        "--cluster.listen-address=",
-      ]),
-    );
-    // Prometheus probes the sites from its first scrape on: both serve before it starts.
-    await sites;
-    const rules = write("live-rules.yml", renderAlertRules(SEED_THRESHOLDS));
-    const promFile = write(
-      "live-prometheus.yml",
-      renderPrometheusConfig({
-        // 2 s: the probe's timeout follows the scrape timeout (= the interval here), minus 0.5 s.
-        scrapeIntervalSeconds: 2,
-        evaluationIntervalSeconds: 1,
-        externalLabels: { env: "prod", stack: "prod" },
-        alertmanager: `127.0.0.1:${alertmanagerPort}`,
-        ruleFiles: [rules],
-        blackbox: { address: `127.0.0.1:${blackboxPort}`, probes: [{ module: MODULE_OK, targets: [`https://127.0.0.1:${shortPort}/`, `https://127.0.0.1:${longPort}/`] }] },
-        scrapeJobs: [],
-      }),
-    );
-    const tsdb = path.join(dir, "tsdb");
-    fs.mkdirSync(tsdb);
-    const prometheus = startDaemon(requireBinary("prometheus"), [`--config.file=${promFile}`, `--storage.tsdb.path=${tsdb}`, `--web.listen-address=127.0.0.1:${prometheusPort}`]);
-    daemons.push(prometheus);
-    await Promise.all([waitForTcp(blackboxPort), waitForTcp(alertmanagerPort), waitForTcp(prometheusPort, "127.0.0.1", 20_000)]);
+  const blackboxFile = write("live-blackbox.yml", renderBlackboxConfig({ timeoutSeconds: 5, insecureSkipVerify: true }));
+  daemons.push(startDaemon(requireBinary("prometheus-blackbox-exporter"), [`--config.file=${blackboxFile}`, `--web.listen-address=127.0.0.1:${blackboxPort}`]));
+  const amFile = write(
+    "live-alertmanager.yml",
+    renderAlertmanagerConfig({ receiver: { kind: "webhook", url: `http://127.0.0.1:${webhookPort}/alerts` }, repeatIntervalHours: 1, groupWaitSeconds: 1 }),
+  );
+  const amData = path.join(dir, "am-data");
+  fs.mkdirSync(amData);
+  daemons.push(
+    startDaemon(requireBinary("prometheus-alertmanager"), [
+      `--config.file=${amFile}`,
+      `--storage.path=${amData}`,
+      `--web.listen-address=127.0.0.1:${alertmanagerPort}`,
+      "--cluster.listen-address=",
+    ]),
+  );
+  // Prometheus probes the sites from its first scrape on: both serve before it starts.
+  await sites;
+  const rules = write("live-rules.yml", renderAlertRules(SEED_THRESHOLDS));
+  const promFile = write(
+    "live-prometheus.yml",
+    renderPrometheusConfig({
+      // 2 s: the probe's timeout follows the scrape timeout (= the interval here), minus 0.5 s.
+      scrapeIntervalSeconds: 2,
+      evaluationIntervalSeconds: 1,
+      externalLabels: { env: "prod", stack: "prod" },
+      alertmanager: `127.0.0.1:${alertmanagerPort}`,
+      ruleFiles: [rules],
+      blackbox: { address: `127.0.0.1:${blackboxPort}`, probes: [{ module: MODULE_OK, targets: [`https://127.0.0.1:${shortPort}/`, `https://127.0.0.1:${longPort}/`] }] },
+      scrapeJobs: [],
+    }),
+  );
+  const tsdb = path.join(dir, "tsdb");
+  fs.mkdirSync(tsdb);
+  const prometheus = startDaemon(requireBinary("prometheus"), [`--config.file=${promFile}`, `--storage.tsdb.path=${tsdb}`, `--web.listen-address=127.0.0.1:${prometheusPort}`]);
+  daemons.push(prometheus);
+  await Promise.all([waitForTcp(blackboxPort), waitForTcp(alertmanagerPort), waitForTcp(prometheusPort, "127.0.0.1", 20_000)]);
+  return { shortPort, longPort, prometheusPort, prometheus, received };
+}
 
+describe("a real Prometheus + blackbox exporter + Alertmanager against a real Caddy", () => {
+  test("the certificate-expiry alert fires for the 2-day certificate only and reaches the webhook", async () => {
+    const { shortPort, longPort, prometheusPort, prometheus, received } = await live;
     const getJson = (port: number, p: string) =>
       new Promise<any>((resolve, reject) =>
         http

@@ -4,6 +4,10 @@
 // loopback TCP listeners stand in for etcd here), checks that bin_dir holds pg_ctl, initdb,
 // postgres, ... and that data_dir is empty or a matching cluster. Connect addresses must not
 // be loopback, so they name private addresses that are never dialled.
+// The files of a test are validated in one Python process (runConsoleScript in ./util): patroni's
+// console-script entry (`patroni = patroni.__main__:main`, Debian's /usr/bin/patroni) runs once per
+// file with that argv; its abstract_main (patroni/daemon.py) parses sys.argv, builds
+// Config(file, validator=schema), prints a ConfigParseError to stderr and exits 1, else exits 0.
 //
 // Mutations tried to prove these tests bite (each reverted):
 // - renderer dropping postgresql.authentication.rewind: all three member files fail
@@ -17,7 +21,7 @@ import * as path from "path";
 import YAML from "yaml";
 import { PatroniYmlArgs, renderPatroniYml } from "../../components/render/patroni";
 import { findPgBinDir } from "../support/pgServer";
-import { describeRun, freePort, removeDir, requireBinary, run, RunResult, tmpDir } from "./util";
+import { describeRun, freePort, removeDir, requireBinary, RunResult, runConsoleScript, tmpDir } from "./util";
 
 let patroni: string;
 let binDir: string;
@@ -61,10 +65,21 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("PATRONI_")));
 }
 
-async function validate(name: string, yml: string): Promise<RunResult> {
-  const file = path.join(dir, name);
-  fs.writeFileSync(file, yml, { mode: 0o600 });
-  return run(patroni, ["--validate-config", file], { timeoutMs: 20_000, env: cleanEnv() });
+/**
+ * `patroni --validate-config <file>` for each file, all in one Python process (runConsoleScript:
+ * patroni's own console-script entry point called with that argv once per file), one RunResult each.
+ */
+async function validate(files: Array<[string, string]>): Promise<RunResult[]> {
+  const paths = files.map(([name, yml]) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, yml, { mode: 0o600 });
+    return file;
+  });
+  return runConsoleScript(
+    patroni,
+    paths.map((file) => ["--validate-config", file]),
+    { timeoutMs: 40_000, env: cleanEnv() },
+  );
 }
 
 async function member(i: number, over: Partial<PatroniYmlArgs> = {}): Promise<PatroniYmlArgs> {
@@ -89,7 +104,7 @@ async function member(i: number, over: Partial<PatroniYmlArgs> = {}): Promise<Pa
 describe("patroni --validate-config", () => {
   it("accepts the three rendered member files", async () => {
     const members = await Promise.all([1, 2, 3].map((i) => member(i)));
-    const results = await Promise.all(members.map((m) => validate(`${m.name}.yml`, renderPatroniYml(m))));
+    const results = await validate(members.map((m) => [`${m.name}.yml`, renderPatroniYml(m)]));
     results.forEach((r, i) => {
       if (r.code !== 0) throw new Error(describeRun(`patroni --validate-config pg-${i + 1}`, r));
       expect(r.stderr.trim()).toBe("");
@@ -105,10 +120,10 @@ describe("patroni --validate-config", () => {
     delete doc.postgresql.authentication.replication;
     const missingKey = YAML.stringify(doc, { version: "1.1" });
 
-    const [r1, r2, r3] = await Promise.all([
-      validate("unreachable.yml", renderPatroniYml(unreachable)),
-      validate("busy.yml", renderPatroniYml(busy)),
-      validate("missing.yml", missingKey),
+    const [r1, r2, r3] = await validate([
+      ["unreachable.yml", renderPatroniYml(unreachable)],
+      ["busy.yml", renderPatroniYml(busy)],
+      ["missing.yml", missingKey],
     ]);
     expect(r1.code).not.toBe(0);
     expect(r1.stderr).toMatch(/is not reachable/);

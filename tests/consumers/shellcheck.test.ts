@@ -20,22 +20,36 @@ import { renderProxyConfigScript } from "../../components/render/proxyConfig";
 import { renderExtensionsInitScript } from "../../components/render/pgInit";
 import { KEEPALIVED_ENTRYPOINT } from "../../components/virtualIp";
 import { READY_SCRIPT, swarmInitScript, swarmJoinScript, swarmLabelScript } from "../../components/render/swarmScripts";
-import { findShellScripts, shellcheckFiles, shellcheckText } from "./shellcheck";
+import { findShellScripts, shellcheckFiles, shellcheckText, shellcheckTexts } from "./shellcheck";
 
 const REPO = path.resolve(__dirname, "../..");
 
+// The four shellcheck runs below (repo scripts, e2e scripts, the bootstrap variants, the rendered
+// scripts) are independent: all start side by side before the first case; each case awaits its own.
+const repoScripts = findShellScripts(path.join(REPO, "scripts")).map((s) => path.join("scripts", s));
+const e2eScripts = findShellScripts(path.join(REPO, "tests", "e2e")).map((s) => path.join("tests", "e2e", s));
+let repoFindings: Promise<string[]>;
+let e2eFindings: Promise<string[]>;
+
 describe("shellcheck gate", () => {
+  beforeAll(() => {
+    repoFindings = shellcheckFiles(repoScripts, {}, REPO);
+    e2eFindings = shellcheckFiles(e2eScripts, {}, REPO);
+    // Awaited by their cases; a failure surfaces there.
+    for (const p of [repoFindings, e2eFindings, bootstrap(), renderedChecked()]) p.catch(() => undefined);
+  });
+
   it("passes every scripts/**/*.sh in the repo", async () => {
-    const scripts = findShellScripts(path.join(REPO, "scripts")).map((s) => path.join("scripts", s));
+    const scripts = repoScripts;
     // Zero scripts is fine (the rendered ones below are always checked); report what ran.
-    const findings = await shellcheckFiles(scripts, {}, REPO);
+    const findings = await repoFindings;
     expect({ scripts, findings }).toEqual({ scripts, findings: [] });
   });
 
   it("passes the e2e engine, image build and entrypoint scripts (tests/e2e/**/*.sh)", async () => {
-    const scripts = findShellScripts(path.join(REPO, "tests", "e2e")).map((s) => path.join("tests", "e2e", s));
+    const scripts = e2eScripts;
     expect(scripts).toEqual(expect.arrayContaining(["tests/e2e/engine.sh", "tests/e2e/images/build.sh"]));
-    const findings = await shellcheckFiles(scripts, {}, REPO);
+    const findings = await e2eFindings;
     expect({ scripts, findings }).toEqual({ scripts, findings: [] });
   });
 
@@ -46,16 +60,26 @@ describe("shellcheck gate", () => {
     }
   }
 
-  it.each(variants)("passes the runner bootstrap script: %o", async (v) => {
-    const script = renderRunnerBootstrapScript({
-      ...v,
-      forgeUrl: "https://git.example.com/",
-      registrationToken: "0123456789abcdefTOKEN",
-      runnerName: `ci-${v.forge}-1`,
-      labels: ["ephemeral", "dev", "ubuntu-latest:docker://node:20-bookworm"],
-      runnerVersion: v.forge === "gitea" ? "0.2.11" : "6.3.1",
-    });
-    expect(await shellcheckText(`runner-bootstrap-${v.forge}.sh`, script)).toEqual([]);
+  // The eight variants go through one shellcheck process (shellcheckTexts), started by the first
+  // case; each case asserts on its own script's findings.
+  let bootstrapFindings: Promise<string[][]> | undefined;
+  const bootstrap = () =>
+    (bootstrapFindings ??= shellcheckTexts(
+      variants.map((v) => ({
+        name: `runner-bootstrap-${v.forge}.sh`,
+        text: renderRunnerBootstrapScript({
+          ...v,
+          forgeUrl: "https://git.example.com/",
+          registrationToken: "0123456789abcdefTOKEN",
+          runnerName: `ci-${v.forge}-1`,
+          labels: ["ephemeral", "dev", "ubuntu-latest:docker://node:20-bookworm"],
+          runnerVersion: v.forge === "gitea" ? "0.2.11" : "6.3.1",
+        }),
+      })),
+    ));
+
+  it.each(variants.map((v, i) => [v, i] as const))("passes the runner bootstrap script: %o", async (_v, i) => {
+    expect((await bootstrap())[i]).toEqual([]);
   });
 
   // The scripts rendered from scripts/<name>.sh with a header of settings (docs/ARCHITECTURE.md,
@@ -125,8 +149,29 @@ describe("shellcheck gate", () => {
     for (const [name, render] of carriers) expect(render().endsWith(scriptBody(prologue) + scriptBody(name))).toBe(true);
   });
 
-  it.each(rendered)("passes the rendered %s", async (name, render) => {
-    expect(await shellcheckText(name, render(), { shell: "sh" })).toEqual([]);
+  // All rendered scripts through one shellcheck process (shellcheckTexts), started by the first case.
+  let renderedFindings: Promise<string[][]> | undefined;
+  const renderedChecked = () =>
+    (renderedFindings ??= shellcheckTexts(
+      rendered.map(([name, render]) => ({ name, text: render() })),
+      { shell: "sh" },
+    ));
+
+  it.each(rendered.map(([name], i) => [name, i] as const))("passes the rendered %s", async (_name, i) => {
+    expect((await renderedChecked())[i]).toEqual([]);
+  });
+
+  it("attributes each script's findings to it when several are checked in one process", async () => {
+    const [clean, bad, badAgain] = await shellcheckTexts([
+      { name: "clean.sh", text: "#!/bin/sh\necho ok\n" },
+      { name: "bad.sh", text: "#!/bin/sh\nrm -rf $1/*\n" },
+      { name: "bad.sh", text: "#!/bin/sh\necho ok\nrm -rf $1/*\n" },
+    ]);
+    expect(clean).toEqual([]);
+    expect(bad.join("\n")).toMatch(/SC2115|SC2086/);
+    expect(bad.every((f) => /^bad\.sh:2:/.test(f))).toBe(true);
+    expect(badAgain.length).toBeGreaterThan(0);
+    expect(badAgain.every((f) => /^bad\.sh:3:/.test(f))).toBe(true);
   });
 
   it("reports findings for a bad script (the helper itself bites)", async () => {

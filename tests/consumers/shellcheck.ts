@@ -53,6 +53,39 @@ export async function shellcheckText(name: string, text: string, opts: Shellchec
   }
 }
 
+/**
+ * Findings for several scripts given as text, from one shellcheck process (all with the same
+ * options): one list per script, in order, each exactly what shellcheckText(name, text, opts)
+ * returns for it. Each script is written as <index>/<name> in a fresh directory, so names may
+ * repeat; shellcheck checks each file on its own (files are independent unless one sources
+ * another: https://github.com/koalaman/shellcheck/wiki/Directive#source) and prints a finding
+ * per line in gcc format, "<file as given>:<line>:<column>: <level>: <message> [SC<code>]"
+ * (shellcheck(1), FORMATS, gcc); the "<index>/" prefix says whose it is and is removed.
+ */
+export async function shellcheckTexts(scripts: Array<{ name: string; text: string }>, opts: ShellcheckOptions = {}): Promise<string[][]> {
+  for (const { name } of scripts) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) throw new Error(`shellcheckTexts: name ${JSON.stringify(name)} must be a plain file name`);
+  }
+  const dir = tmpDir("twinstack-shellcheck-");
+  try {
+    const files = scripts.map(({ name, text }, i) => {
+      fs.mkdirSync(path.join(dir, String(i)));
+      fs.writeFileSync(path.join(dir, String(i), name), text, { mode: 0o600 });
+      return `${i}/${name}`;
+    });
+    const findings = await shellcheckFiles(files, opts, dir);
+    const out: string[][] = scripts.map(() => []);
+    for (const line of findings) {
+      const i = files.findIndex((f) => line.startsWith(`${f}:`));
+      if (i < 0) throw new Error(`shellcheck printed a line for none of the scripts:\n${line}`);
+      out[i].push(line.slice(line.indexOf("/") + 1));
+    }
+    return out;
+  } finally {
+    removeDir(dir);
+  }
+}
+
 /** Every *.sh under dir (recursively), sorted, relative to dir. */
 export function findShellScripts(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];

@@ -248,3 +248,23 @@ export async function makeCert(dir: string, name: string, ca: KeyPair, opts: Cer
   );
   return { certFile, keyFile };
 }
+
+/**
+ * Run a Python console script (a /usr/bin/<name> that setuptools wrote, e.g. cloud-init, patroni)
+ * once per argument list, all in one Python process (tests/consumers/consoleScriptBatch.py): the
+ * interpreter of the script's #! line loads the entry point its "EASY-INSTALL-ENTRY-SCRIPT" line
+ * names and calls it with each argv, as the script does. One RunResult per list, in order, with
+ * the exit status and output that run of the script gives. Rejects when the script is not such a
+ * script or the batch process itself fails.
+ */
+export async function runConsoleScript(script: string, runs: string[][], opts: RunOptions = {}): Promise<RunResult[]> {
+  const text = fs.readFileSync(script, "utf8");
+  const python = /^#!\s*(\S+)/.exec(text)?.[1];
+  const entry = /^# EASY-INSTALL-ENTRY-SCRIPT: '([^'=]+)==[^']*','([^']+)','([^']+)'$/m.exec(text);
+  if (!python || !entry) throw new Error(`${script}: not a setuptools console script (no #! line or EASY-INSTALL-ENTRY-SCRIPT line)`);
+  const r = await run(python, [path.join(__dirname, "consoleScriptBatch.py"), entry[1], entry[2], entry[3], script, JSON.stringify(runs)], opts);
+  if (r.code !== 0) throw new Error(describeRun(`${path.basename(script)} (${runs.length} runs in one process)`, r));
+  const results = JSON.parse(r.stdout) as Array<{ code: number; stdout: string; stderr: string }>;
+  if (results.length !== runs.length) throw new Error(`${path.basename(script)}: ${results.length} results for ${runs.length} runs`);
+  return results.map((x) => ({ code: x.code, signal: null, stdout: x.stdout, stderr: x.stderr, timedOut: false }));
+}
