@@ -19,6 +19,12 @@ const serializeScript = () => `
       const { DEFERRED_AT_IMPORT, STAND_IN_ID } = require(${deferModule()});
       const pulumi = require("@pulumi/pulumi");
       const sdkDir = require("path").dirname(require.resolve("@pulumi/pulumi"));
+      const more = ["normalize-package-data", "semver", "@opentelemetry/api", "yaml"];
+      const moreIds = () => more.map((n) => require.cache[require.resolve(n, { paths: [sdkDir] })]?.id === STAND_IN_ID);
+      const moreBefore = moreIds();
+      // What the SDK's and the project's imports see before the load (__importStar/__importDefault read __esModule).
+      const esModule = more.map((n) => require(require.resolve(n, { paths: [sdkDir] })).__esModule);
+      const moreBeforeUse = moreIds();
       const ids = () => ["typescript", "@npmcli/arborist"].map((n) => require.cache[require.resolve(n, { paths: [sdkDir] })]?.id === STAND_IN_ID);
       const automationFile = require("path").join(sdkDir, "automation", "index.js");
       const automation = () => ({ standIn: require.cache[automationFile]?.id === STAND_IN_ID, execa: Object.keys(require.cache).some((k) => k.includes("/execa/")) });
@@ -31,11 +37,15 @@ const serializeScript = () => `
       const germanLocale = typeof z.locales.de;
       const zod = { localesBefore, localesAfter: require.cache[localesFile]?.id === STAND_IN_ID, zodMessage, germanLocale };
       const pacote = () => Object.keys(require.cache).some((k) => k.includes("/pacote/"));
+      const semverGt = require(require.resolve("semver", { paths: [sdkDir] })).gt("1.10.0", "1.9.0");
+      const yamlValue = require("yaml").parse("a: [1, x]");
+      const otelContext = typeof require(require.resolve("@opentelemetry/api", { paths: [sdkDir] })).context.active;
+      const moreUsed = { esModule, moreBeforeUse, semverGt, yamlValue, otelContext, afterUse: moreIds() };
       const before = { standIns: ids(), pacote: pacote() };
       pulumi.runtime.serializeFunction(function answer() { return 42; })
         .then(async (s) => {
           const paths = await pulumi.runtime.computeCodePaths();
-          console.log(JSON.stringify({ deferred: DEFERRED_AT_IMPORT, before, after: { standIns: ids(), pacote: pacote() }, text: s.text, codePaths: paths.size, automationBefore, automationAfter: automation(), localWorkspace, zod }));
+          console.log(JSON.stringify({ deferred: DEFERRED_AT_IMPORT, before, after: { standIns: ids(), pacote: pacote() }, text: s.text, codePaths: paths.size, automationBefore, automationAfter: automation(), localWorkspace, zod, moreBefore, moreUsed, moreAfter: moreIds() }));
         });
     `;
 const tooLateScript = () => `
@@ -63,7 +73,16 @@ describe("deferred SDK packages", () => {
 
   test("loading the SDK after the stand-ins loads neither package; serializing a function loads them and works", async () => {
     const out = await serialized;
-    expect(out.deferred).toEqual(["typescript", "@npmcli/arborist", "@pulumi/pulumi/automation", "zod/v4/locales"]);
+    expect(out.deferred).toEqual([
+      "typescript",
+      "@npmcli/arborist",
+      "@pulumi/pulumi/automation",
+      "zod/v4/locales",
+      "normalize-package-data",
+      "semver",
+      "@opentelemetry/api",
+      "yaml",
+    ]);
     expect(out.before).toEqual({ standIns: [true, true], pacote: false });
     // The SDK's serializer parsed the function with typescript and listed packages with arborist.
     expect(out.after).toEqual({ standIns: [false, false], pacote: true });
@@ -81,6 +100,25 @@ describe("deferred SDK packages", () => {
   test("zod's bundle of every language's messages loads at first use; zod's own messages stay English", async () => {
     const out = await serialized;
     expect(out.zod).toEqual({ localesBefore: true, localesAfter: false, zodMessage: "Invalid input: expected number, received string", germanLocale: "function" });
+  });
+
+  test("normalize-package-data, semver, @opentelemetry/api and yaml load at first use, not with the SDK, and work", async () => {
+    const out = await serialized;
+    // Loading the SDK left all four as stand-ins (the Automation API, at its first use below, uses semver).
+    expect(out.moreBefore).toEqual([true, true, true, true]);
+    // __esModule (JSON: undefined as null) as __importDefault/__importStar need it, and reading it loads nothing:
+    // normalize-package-data and yaml have none (wrapped as { default }), @opentelemetry/api has its own, and
+    // semver's stand-in says true so that the SDK's __importStar takes it as is instead of copying (loading) it.
+    const used = out.moreUsed as Record<string, unknown>;
+    expect(used.esModule).toEqual([null, true, true, null]);
+    expect(used.moreBeforeUse).toEqual([true, true, true, true]);
+    expect(used.semverGt).toBe(true);
+    expect(used.yamlValue).toEqual({ a: [1, "x"] });
+    expect(used.otelContext).toBe("function");
+    // The first use loaded semver, @opentelemetry/api and yaml in their stand-ins' place; normalize-package-data
+    // (a function) was loaded by its first call, computeCodePaths' package.json normalization.
+    expect(used.afterUse).toEqual([true, false, false, false]);
+    expect(out.moreAfter).toEqual([false, false, false, false]);
   });
 
   test("too late once the SDK is loaded: nothing is replaced", async () => {

@@ -16,6 +16,20 @@
 //   required by zod's entry points as `__importStar(require("../locales/index.cjs"))` for z.locales;
 //   the program's messages are English, from locales/en.cjs, which zod requires on its own. Not the
 //   SDK's, but loaded by every plan through the model's schema (also for a refused stack file).
+// - normalize-package-data (runtime/closure/codePaths.js, `__importDefault(require(...))`, called in
+//   computeCodePaths only), whose load sorts spdx-correct's license-name transpositions and loads
+//   hosted-git-info and spdx-*: ~70 ms of CPU per plan. Its export is a function: the stand-in is
+//   callable (__importDefault wraps it as { default: stand-in }, and the call loads the package).
+// - semver (runtime/rpc.js and closure/rewriteSuper.js, `__importStar(require("semver"))`, read only
+//   inside functions a plan of this program does not reach: comparing resource packages' versions),
+//   47 modules, and @opentelemetry/api (runtime/settings.js, tracing of the engine's gRPC calls,
+//   `require(...)`, read inside functions), 44 modules.
+// - yaml (the `yaml` package, 72 modules, ~100 ms of CPU to load): this project's own renderers
+//   (components/render: cloud-init, Prometheus, Patroni, ...) and model/stackFile.ts (texts js-yaml
+//   is not given) import it, but a plan of most stacks never calls it (the default prod and dev
+//   stacks, and every stack file the preflight refuses); it is imported as `_interop_require_default`
+//   or `__importDefault(require("yaml"))`, which wrap a module without `__esModule` (yaml's own CJS
+//   entry has none) as { default: module }: the stand-in answers undefined, as the package does.
 // Each is replaced, before the SDK loads, by a stand-in module whose exports load the real package
 // at first use and then forward to it, so nothing behaves differently if something does use them:
 // only the load moves from start-up to first use. The SDK reads them only inside functions, except
@@ -34,11 +48,15 @@ import * as path from "path";
  * Modules deferred, with what `__esModule` answers before the load: packages resolved from the SDK's
  * own directory (where its `require` finds them), or a file of the SDK itself (`sdkFile`).
  */
-const DEFERRED: { name: string; esModule: true | undefined; sdkFile?: string; file?: () => string }[] = [
+const DEFERRED: { name: string; esModule: true | undefined; sdkFile?: string; file?: () => string; callable?: true }[] = [
   { name: "typescript", esModule: undefined },
   { name: "@npmcli/arborist", esModule: true },
   { name: "@pulumi/pulumi/automation", esModule: true, sdkFile: "automation/index.js" },
   { name: "zod/v4/locales", esModule: true, file: () => require.resolve(path.join(path.dirname(require.resolve("zod")), "v4", "locales", "index.cjs")) },
+  { name: "normalize-package-data", esModule: undefined, callable: true },
+  { name: "semver", esModule: true },
+  { name: "@opentelemetry/api", esModule: true },
+  { name: "yaml", esModule: undefined, file: () => require.resolve("yaml") },
 ];
 
 /** The id of a stand-in module in require.cache (tests look for it). */
@@ -46,8 +64,11 @@ export const STAND_IN_ID = "twinstack:deferred";
 
 type CachedModule = { exports: unknown; loaded: boolean; id: string; filename: string };
 
-/** A stand-in for the module at `file`: loads it at the first access to its exports. */
-function lazyExports(file: string, esModule: true | undefined): object {
+/**
+ * A stand-in for the module at `file`: loads it at the first access to its exports (or, when
+ * `callable`, at the first call: the module exports a function).
+ */
+function lazyExports(file: string, esModule: true | undefined, callable?: true): object {
   let real: Record<PropertyKey, unknown> | undefined;
   const load = () => {
     if (real === undefined) {
@@ -58,22 +79,22 @@ function lazyExports(file: string, esModule: true | undefined): object {
     }
     return real;
   };
-  return new Proxy(
-    {},
-    {
-      get: (_t, key) => (key === "__esModule" && real === undefined ? esModule : Reflect.get(load(), key)),
-      has: (_t, key) => Reflect.has(load(), key),
-      set: (_t, key, value) => Reflect.set(load(), key, value),
-      ownKeys: () => Reflect.ownKeys(load()),
-      getOwnPropertyDescriptor: (_t, key) => {
-        const d = Reflect.getOwnPropertyDescriptor(load(), key);
-        // The target is an empty object: a proxy may not report a non-configurable property it lacks.
-        return d && { ...d, configurable: true };
-      },
-      defineProperty: (_t, key, d) => Reflect.defineProperty(load(), key, d),
-      deleteProperty: (_t, key) => Reflect.deleteProperty(load(), key),
+  // An arrow function has no own non-configurable property (no `prototype`) the proxy would have to report.
+  const target = callable ? () => undefined : {};
+  return new Proxy(target, {
+    apply: (_t, self, args) => Reflect.apply(load() as unknown as (...a: unknown[]) => unknown, self, args),
+    get: (_t, key) => (key === "__esModule" && real === undefined ? esModule : Reflect.get(load(), key)),
+    has: (_t, key) => Reflect.has(load(), key),
+    set: (_t, key, value) => Reflect.set(load(), key, value),
+    ownKeys: () => Reflect.ownKeys(load()),
+    getOwnPropertyDescriptor: (_t, key) => {
+      const d = Reflect.getOwnPropertyDescriptor(load(), key);
+      // The target has no non-configurable property: a proxy may not report one as configurable that it lacks.
+      return d && { ...d, configurable: true };
     },
-  );
+    defineProperty: (_t, key, d) => Reflect.defineProperty(load(), key, d),
+    deleteProperty: (_t, key) => Reflect.deleteProperty(load(), key),
+  });
 }
 
 /** Installs the stand-ins unless the SDK is already loaded (then it is too late, and harmless). */
@@ -83,7 +104,7 @@ export function deferUnusedSdkModules(env: NodeJS.ProcessEnv = process.env): str
   const sdkEntry = require.resolve("@pulumi/pulumi");
   if (cache[sdkEntry]) return [];
   const deferred: string[] = [];
-  for (const { name, esModule, sdkFile, file: fileOf } of DEFERRED) {
+  for (const { name, esModule, sdkFile, file: fileOf, callable } of DEFERRED) {
     let file: string;
     try {
       file = fileOf ? fileOf() : sdkFile ? require.resolve(path.join(path.dirname(sdkEntry), sdkFile)) : require.resolve(name, { paths: [path.dirname(sdkEntry)] });
@@ -94,7 +115,7 @@ export function deferUnusedSdkModules(env: NodeJS.ProcessEnv = process.env): str
     const stand = new Module(STAND_IN_ID) as unknown as CachedModule;
     stand.filename = file;
     stand.loaded = true;
-    stand.exports = lazyExports(file, esModule);
+    stand.exports = lazyExports(file, esModule, callable);
     cache[file] = stand;
     deferred.push(name);
   }
