@@ -121,7 +121,8 @@ describe("plans kept for reuse", () => {
 
     const sparse = [1];
     sparse[2] = 3;
-    for (const odd of [new Date(0), Buffer.from("x"), sparse, Object.freeze({ a: 1 }), { "\u0000": "u" }, () => 1, BigInt(1), new Map()]) {
+    const hidden = Object.defineProperty({}, "h", { value: 1, enumerable: false });
+    for (const odd of [new Date(0), Buffer.from("x"), sparse, Object.freeze({ a: 1 }), { "\u0000": "u" }, () => 1, BigInt(1), new Map(), { [Symbol("s")]: 1 }, hidden]) {
       expect(encodePlan({ resources: [], outputs: { odd } } as unknown as PlanResult)).toBeUndefined();
     }
   });

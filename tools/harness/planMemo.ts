@@ -17,7 +17,8 @@ class NotEncodable extends Error {}
  * `value` as JSON-safe data: a SecretValue as { TAG: "s", v }, undefined as { TAG: "u" }, NaN,
  * ±Infinity and -0 as { TAG: "n", v: their String() }. Throws NotEncodable for anything JSON would
  * not give back exactly (class instances other than SecretValue, objects of another realm,
- * non-extensible objects, array holes, functions, bigints, symbols, the tag as a key).
+ * non-extensible objects, array holes, symbol keys, non-enumerable properties, functions, bigints,
+ * symbols, the tag as a key).
  */
 function encode(value: unknown): unknown {
   switch (typeof value) {
@@ -43,8 +44,10 @@ function encode(value: unknown): unknown {
         return out;
       }
       if (Object.getPrototypeOf(value) !== Object.prototype) throw new NotEncodable(`an instance of ${value.constructor?.name ?? "?"}`);
+      const keys = Object.keys(value);
+      if (Reflect.ownKeys(value).length !== keys.length) throw new NotEncodable("an object with symbol keys or non-enumerable properties");
       const out: Record<string, unknown> = {};
-      for (const key of Object.keys(value)) {
+      for (const key of keys) {
         if (key === TAG || key === "__proto__") throw new NotEncodable(`key ${JSON.stringify(key)}`);
         out[key] = encode((value as Record<string, unknown>)[key]);
       }
