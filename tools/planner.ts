@@ -3,6 +3,7 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { PlanResult, PlannedResource, planProgram, revealSecrets } from "./harness";
+import { memoPlan } from "./harness/planMemo";
 import { ConfigError } from "../stacks/config";
 import { runStack } from "../stacks";
 import { readStackConfig, StackFileError } from "../model/stackFile";
@@ -72,13 +73,15 @@ export async function planStack(opts: {
   }
 
   plannedFile = shownPath(stackFile);
-  const result = await planProgram(runStack, {
+  const planOptions = {
     stack: opts.stack,
     config: fileConfig.engineConfig,
     secretKeys: fileConfig.engineSecretKeys,
     stackOutputs,
     sourceFile: path.relative(process.cwd(), stackFile) || stackFile,
-  });
+  };
+  // Under jest, a plan of the same program and inputs that another suite of the worker made is revived.
+  const result = await memoPlan("runStack", planOptions, () => planProgram(runStack, planOptions));
   // The engine refuses a second resource with one URN (half-way through `pulumi up`): so does the plan.
   const urns = new Set<string>();
   for (const r of result.resources) {

@@ -6,9 +6,12 @@
 // clock ticks, proc(5); daemons that detach, such as pg_ctl's postgres, are not counted). Workers
 // run one test file at a time, so the figures are per suite. Without the variable it is jest's own
 // node environment, unchanged.
+// Each suite also finds the worker's store of plans on its global as `twinstackPlanStore`
+// (tests/support/planStore.js; tests/jestSetup.ts installs it for tools/planner.ts).
 "use strict";
 const fs = require("fs");
 const { TestEnvironment } = require("jest-environment-node");
+const { planStore } = require("./planStore");
 
 /** CPU seconds of this process's waited-for children so far, or 0 where there is no /proc. */
 function childrenCpuSeconds() {
@@ -27,6 +30,7 @@ class CpuEnvironment extends TestEnvironment {
     super(config, context);
     this.testPath = context.testPath;
     this.log = process.env.TWINSTACK_SUITE_CPU_LOG;
+    this.global.twinstackPlanStore = planStore;
   }
 
   async setup() {

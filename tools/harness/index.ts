@@ -237,8 +237,21 @@ function aliasSpecsOf(req: any): AliasSpec[] {
   });
 }
 
-/** Runs `program` under mocks in preview mode and returns what it declared. */
-export async function planProgram(program: () => unknown, opts: PlanOptions): Promise<PlanResult> {
+/** The last plan started: the SDK's runtime state (mocks, stack, config) is one per process. */
+let lastPlan: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs `program` under mocks in preview mode and returns what it declared. Plans run one at a time:
+ * one started while another is under way (`Promise.all` of two plans) waits for it, as two plans
+ * interleaved in the SDK's one runtime state declared each other's resources under each other's stack.
+ */
+export function planProgram(program: () => unknown, opts: PlanOptions): Promise<PlanResult> {
+  const plan = lastPlan.then(() => planAlone(program, opts));
+  lastPlan = plan.catch(() => undefined);
+  return plan;
+}
+
+async function planAlone(program: () => unknown, opts: PlanOptions): Promise<PlanResult> {
   const resources: PlannedResource[] = [];
   const project = opts.project ?? "twinstack";
   const previousStackFile = process.env.TWINSTACK_STACK_FILE;
