@@ -16,7 +16,8 @@ const { ensureBuilt, compiled, ROOT } = require("../../tools/build.js") as { ens
 /** tools/pgServer.ts TEMPLATE_ENV, the run's directory (not imported: that module loads pg). */
 const TEMPLATE_ENV = "TWINSTACK_PG_TEMPLATE_DIR";
 
-const inThisWorker = new Map<string, Promise<ProcessResult>>();
+/** Runs this suite asked for (jest gives each test file its own modules, so this map is per suite). */
+const inThisSuite = new Map<string, Promise<ProcessResult>>();
 
 /** How often a suite waiting for another worker's run looks for its result (ms). */
 const POLL_MS = 100;
@@ -47,11 +48,11 @@ export function sharedProcess(command: string, args: string[], cwd: string): Pro
   const key = createHash("sha256")
     .update(JSON.stringify([command, args, cwd]))
     .digest("hex");
-  let run = inThisWorker.get(key);
+  let run = inThisSuite.get(key);
   if (!run) {
     run = runOnce(key, () => spawnAsync(command, args, { cwd }));
     run.catch(() => undefined); // reported by the test that awaits it
-    inThisWorker.set(key, run);
+    inThisSuite.set(key, run);
   }
   return run;
 }
