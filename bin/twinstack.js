@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `npx twinstack <command> [args]`: the project's command lines without npm's banner on stdout, so
-// `npx twinstack plan -s prod --json > plan.json` holds only the JSON. Each command runs exactly as
-// its npm script does (same start command, package root as working directory); paths the user
-// types are resolved from where they typed them (TWINSTACK_CALLER_DIR, tools/cli.ts).
+// `npx twinstack plan -s prod --json > plan.json` holds only the JSON. Each command runs as its npm
+// script does (the script's command, package root as working directory; a `node <file>.js` script
+// in this process instead of a second node); paths the user types are resolved from where they
+// typed them (TWINSTACK_CALLER_DIR, tools/cli.ts).
 "use strict";
 const { spawnSync } = require("child_process");
 const fs = require("fs");
@@ -55,16 +56,26 @@ function main(argv) {
     }
     start = build[1];
   }
-  // As npm runs a script: through sh, with the package's node_modules/.bin on PATH, in the package root.
-  const result = spawnSync("sh", ["-c", `${start} "$@"`, "twinstack", ...args], {
-    cwd: ROOT,
-    stdio: "inherit",
-    env: {
-      ...process.env,
-      PATH: `${path.join(ROOT, "node_modules", ".bin")}${path.delimiter}${process.env.PATH || ""}`,
-      TWINSTACK_CALLER_DIR: process.env.TWINSTACK_CALLER_DIR || process.cwd(),
-    },
-  });
+  // As npm runs a script: with the package's node_modules/.bin on PATH, in the package root.
+  const env = {
+    ...process.env,
+    PATH: `${path.join(ROOT, "node_modules", ".bin")}${path.delimiter}${process.env.PATH || ""}`,
+    TWINSTACK_CALLER_DIR: process.env.TWINSTACK_CALLER_DIR || process.cwd(),
+  };
+  // A script that is `node <file>.js` runs in this process, as the main module (require.main is the
+  // tool, as under node), with the same working directory, environment and arguments: no second
+  // node and no sh (about 0.1 s of CPU per command). Its output and exit code are the tool's own.
+  const plain = /^node ([\w./-]+\.js)$/.exec(start);
+  if (plain && fs.existsSync(path.join(ROOT, plain[1]))) {
+    process.chdir(ROOT);
+    Object.assign(process.env, env);
+    process.argv = [process.argv[0], path.join(ROOT, plain[1]), ...args];
+    // node's own start of a main module (what `node <file>` runs; ts-node starts scripts the same way).
+    require("module").runMain();
+    return undefined;
+  }
+  // Anything else through sh, as npm runs a script.
+  const result = spawnSync("sh", ["-c", `${start} "$@"`, "twinstack", ...args], { cwd: ROOT, stdio: "inherit", env });
   if (result.error) {
     process.stderr.write(`twinstack: cannot start ${command}: ${result.error.message}\n`);
     return 1;
@@ -72,4 +83,6 @@ function main(argv) {
   return result.status === null ? 1 : result.status;
 }
 
-process.exitCode = main(process.argv.slice(2));
+// undefined: the command runs in this process and sets its own exit code.
+const code = main(process.argv.slice(2));
+if (code !== undefined) process.exitCode = code;

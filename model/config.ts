@@ -6,7 +6,7 @@ import { maskCredentials } from "./redact";
 import { postgresMajorOf } from "./images";
 import { z } from "zod";
 import { stackConfigSchema, StackConfig, unwrapSchema } from "./schema";
-import { branchFromStackName } from "./slug";
+import { branchFromStackName, PREVIEW_STACK_PREFIX, previewBranch, previewSlug } from "./slug";
 import { PREVIEW_APP_NAME_MAX_LENGTH } from "./handoff";
 import { touchesTainted, validateStack } from "./validate";
 import { cloudVipFailover } from "./hosts";
@@ -473,4 +473,29 @@ export function decodeConfigValue(value: string): unknown {
   } catch {
     return value;
   }
+}
+
+/**
+ * The branch a preview stack previews: `preview.branch` when set, else the one its stack name
+ * (`preview-<slug>`) carries. Checked before anything is declared, by the program (stacks/preview.ts)
+ * and by the plan's preflight (tools/preflight.ts), with one message each.
+ * @throws ConfigError naming `sourceFile` when there is no branch, or when the stack name carries a
+ *   slug previewSlug would change (a clean slug over 32 characters): resources, image tag and route
+ *   carry the branch's one slug, so such a name is refused rather than silently re-slugged.
+ */
+export function previewStackBranch(configuredBranch: string | undefined, stack: string, sourceFile: string): string {
+  const branch = previewBranch(configuredBranch, stack);
+  if (branch === undefined) {
+    throw new ConfigError([
+      `${sourceFile}: ${NAMESPACE}:preview.branch: required key is missing ` + `(stack "${stack}" is not named preview-<branch>, so the branch cannot follow from its name)`,
+    ]);
+  }
+  if (configuredBranch === undefined && previewSlug(branch) !== branch) {
+    throw new ConfigError([
+      `${sourceFile}: stack "${stack}" does not carry the preview slug ` +
+        `"${previewSlug(branch)}" of branch "${branch}": name the stack ${PREVIEW_STACK_PREFIX}${previewSlug(branch)} ` +
+        "(tools/preview-stack-name.ts prints it)",
+    ]);
+  }
+  return branch;
 }

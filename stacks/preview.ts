@@ -2,9 +2,8 @@
 // which it reads through a StackReference to the dev stack's `previewHandoff` output.
 import * as pulumi from "@pulumi/pulumi";
 import { PreviewEnv } from "../components/previewEnv";
-import { ConfigError, LoadedConfig, NAMESPACE } from "./config";
+import { LoadedConfig, NAMESPACE, previewStackBranch } from "./config";
 import { parsePreviewHandoff, PREVIEW_HANDOFF_OUTPUT, PreviewHandoff, PreviewHandoffError } from "../model/handoff";
-import { PREVIEW_STACK_PREFIX, previewBranch, previewSlug } from "../model/slug";
 
 export { PREVIEW_HANDOFF_OUTPUT };
 
@@ -36,23 +35,8 @@ export function readPreviewHandoff(devStack: string, opts: { cloneDevDatabase?: 
 
 export function composePreview(loaded: LoadedConfig): Record<string, pulumi.Input<unknown>> {
   const c = loaded.config;
-  const branch = previewBranch(c.preview.branch, loaded.stack);
-  if (branch === undefined) {
-    throw new ConfigError([
-      `${loaded.sourceFile}: ${NAMESPACE}:preview.branch: required key is missing ` +
-        `(stack "${loaded.stack}" is not named preview-<branch>, so the branch cannot follow from its name)`,
-    ]);
-  }
-  // One slug per branch (previewSlug): when the stack name is where the branch comes from, the
-  // resources, image tag and route carry that very slug, so a name previewSlug would change (a
-  // clean slug over 32 characters) is refused rather than silently re-slugged.
-  if (c.preview.branch === undefined && previewSlug(branch) !== branch) {
-    throw new ConfigError([
-      `${loaded.sourceFile}: stack "${loaded.stack}" does not carry the preview slug ` +
-        `"${previewSlug(branch)}" of branch "${branch}": name the stack ${PREVIEW_STACK_PREFIX}${previewSlug(branch)} ` +
-        "(tools/preview-stack-name.ts prints it)",
-    ]);
-  }
+  // No branch, or a stack name whose slug previewSlug would change: refused (model/config.ts).
+  const branch = previewStackBranch(c.preview.branch, loaded.stack, loaded.sourceFile);
   const handoff = readPreviewHandoff(c.preview.devStack, { cloneDevDatabase: c.preview.cloneDevDatabase, sourceFile: loaded.sourceFile });
   const preview = new PreviewEnv("preview", {
     branch,

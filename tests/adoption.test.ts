@@ -5,6 +5,7 @@ import * as path from "path";
 import { createHash } from "crypto";
 import { previewStackName } from "../model/slug";
 import { runPlanCliAsync, spawnAsync } from "../tools/planCli";
+import { sharedPlanCli } from "./support/sharedProcess";
 import { allEnded, startAllEarly, startEarly } from "./support/startEarly";
 
 // Each test's processes are declared with startEarly beside it and all start before the tests
@@ -227,8 +228,9 @@ describe("releases and previews really update: mutable tags re-pulled when the r
   };
   const byName = (plan: Plan, name: string) => plan.resources.find((r) => r.name === name)!;
 
-  const devPlan = startEarly(() => runPlanCliAsync(["-s", "dev", "--json"]));
-  const prodPlan = startEarly(() => runPlanCliAsync(["-s", "prod", "--json"]));
+  // The default stacks' plans, the same processes as plan.test.ts's and planDiff.test.ts's: run once per jest run.
+  const devPlan = startEarly(() => sharedPlanCli(["-s", "dev", "--json"]));
+  const prodPlan = startEarly(() => sharedPlanCli(["-s", "prod", "--json"]));
   const pullTriggerPlan = startEarly(() => {
     const file = writeStack(
       "Pulumi.dev.yaml",

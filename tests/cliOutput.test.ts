@@ -11,8 +11,11 @@ const root = path.join(__dirname, "..");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { compiled } = require("../tools/build.js") as { compiled(rel: string): string };
 
+/** Workers of the big stack: few (each is several resources to plan), with long commands for the size. */
+const WORKERS = 10;
+
 function bigProdStack(dir: string): string {
-  const workers = Array.from({ length: 60 }, (_, i) => ({ name: `worker${i}`, command: ["node", `worker${i}.js`, "--queue", `queue-${i}`, "--note", "x".repeat(3000)] }));
+  const workers = Array.from({ length: WORKERS }, (_, i) => ({ name: `worker${i}`, command: ["node", `worker${i}.js`, "--queue", `queue-${i}`, "--note", "x".repeat(20000)] }));
   const file = path.join(dir, "Pulumi.prod.yaml");
   fs.writeFileSync(file, YAML.stringify({ config: { "twinstack:env": "prod", "twinstack:app": { name: "big", image: "ghcr.io/example/big:1", workers } } }));
   return file;
@@ -87,5 +90,5 @@ test("npm run plan -- --json writes a >64 KiB plan whole into a slow pipe", asyn
   expect(result.code).toBe(0);
   expect(result.stdout.length).toBeGreaterThan(200 * 1024);
   const json = JSON.parse(result.stdout.toString("utf8"));
-  expect(json.resources.filter((r: { name: string }) => r.name.startsWith("big-prod-worker-"))).toHaveLength(60);
+  expect(json.resources.filter((r: { name: string }) => r.name.startsWith("big-prod-worker-"))).toHaveLength(WORKERS);
 }, 120_000);

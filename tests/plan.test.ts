@@ -6,13 +6,15 @@ import { previewSlug } from "../model/slug";
 import { runPlanCliAsync } from "../tools/planCli";
 import { StackFileError } from "../model/stackFile";
 import { PlanError, planStack, readPolicyConfig } from "../tools/planner";
+import { sharedPlanCli } from "./support/sharedProcess";
 import { allEnded, startAllEarly, startEarly } from "./support/startEarly";
 
 const root = path.join(__dirname, "..");
 
 // The two plan processes start before the tests (tests/support/startEarly.ts) and run while the
-// in-process plans below run.
-const devJson = startEarly(() => runPlanCliAsync(["-s", "dev", "--json"]));
+// in-process plans below run. The dev plan is the same process as adoption.test.ts's: run once per
+// jest run (tests/support/sharedProcess.ts).
+const devJson = startEarly(() => sharedPlanCli(["-s", "dev", "--json"]));
 const misspelled = startEarly(() => runPlanCliAsync(["-s", "dev", "--jsn"]));
 beforeAll(startAllEarly);
 afterAll(allEnded);

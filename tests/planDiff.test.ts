@@ -6,6 +6,7 @@ import * as path from "path";
 import { SecretValue } from "../tests/harness";
 import { diffPlans, stackFileAtRef } from "../tools/planDiff";
 import { runPlanCli, runPlanCliAsync } from "../tools/planCli";
+import { sharedPlanCli } from "./support/sharedProcess";
 import { allEnded, startAllEarly, startEarly } from "./support/startEarly";
 
 const ROOT = path.join(__dirname, "..");
@@ -14,7 +15,8 @@ let dir: string;
 // The plans that depend on no other step (lugh's saved plan, the default prod --json) start before
 // the tests (tests/support/startEarly.ts) and run while the first test runs its own.
 const lughSaved = startEarly(() => runPlanCliAsync(["-s", "dev", "--config", path.join(ROOT, "examples", "lugh", "Pulumi.dev.yaml"), "--json"]));
-const prodJson = startEarly(() => runPlanCliAsync(["-s", "prod", "--json"]));
+// The default prod --json is the same process as adoption.test.ts's: run once per jest run.
+const prodJson = startEarly(() => sharedPlanCli(["-s", "prod", "--json"]));
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-diff-"));
   startAllEarly();

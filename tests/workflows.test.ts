@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "child_process";
+import { execFileSync, spawnSync, SpawnSyncReturns } from "child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
@@ -310,21 +310,33 @@ describe("preview stack names", () => {
     expect(JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts["preview-stack-name"]).toBe("node tools/build.js && node dist/tools/preview-stack-name.js");
   });
 
-  test.each(producers)("%s: the step writes name=previewStackName(branch), and fails on an empty branch", (_file, run) => {
-    const dir = mkdtempSync(join(tmpdir(), "twinstack-workflow-"));
-    try {
-      const output = join(dir, "output");
-      const step = (branch: string) => spawnSync("bash", ["-e", "-c", run], { cwd: ROOT, encoding: "utf8", env: { ...process.env, BRANCH: branch, GITHUB_OUTPUT: output } });
-      const branch = "--help'b\"c$(x)";
-      const r = step(branch);
-      expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
-      expect(readFileSync(output, "utf8")).toBe(`name=${previewStackName(branch)}\n`);
-      const refused = step("");
-      expect(refused.status).not.toBe(0);
-      expect(refused.stderr).toMatch(/usage/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+  // A step's script, run as the runner runs it: what it wrote to GITHUB_OUTPUT for a branch, and its
+  // run on an empty branch. Workflows whose steps hold the very same script share its runs (the same
+  // processes with the same input; each test asserts on them).
+  const stepRuns = new Map<string, { r: SpawnSyncReturns<string>; output: string; refused: SpawnSyncReturns<string> }>();
+  const branch = "--help'b\"c$(x)";
+  function runStep(run: string) {
+    if (!stepRuns.has(run)) {
+      const dir = mkdtempSync(join(tmpdir(), "twinstack-workflow-"));
+      try {
+        const output = join(dir, "output");
+        const step = (branch: string) => spawnSync("bash", ["-e", "-c", run], { cwd: ROOT, encoding: "utf8", env: { ...process.env, BRANCH: branch, GITHUB_OUTPUT: output } });
+        const r = step(branch);
+        const written = r.status === 0 ? readFileSync(output, "utf8") : "";
+        stepRuns.set(run, { r, output: written, refused: step("") });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     }
+    return stepRuns.get(run)!;
+  }
+
+  test.each(producers)("%s: the step writes name=previewStackName(branch), and fails on an empty branch", (_file, run) => {
+    const { r, output, refused } = runStep(run);
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+    expect(output).toBe(`name=${previewStackName(branch)}\n`);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/usage/);
   });
 
   test("the branch reaches the preview tool through env, never inlined into a script", () => {

@@ -1,9 +1,15 @@
 // Renders the README's config reference table from the schema itself, so the two cannot drift.
 // `npm run config-reference` prints it; a test checks the README holds exactly this table.
-import { z } from "zod";
-import { stackConfigSchema, unwrapSchema } from "../model/schema";
+import type { z } from "zod";
 import { parseCommandLine } from "./cli";
 import { keyReference } from "../stacks/reference";
+
+// The schema and zod (about 0.15 s of CPU to load) are required when the table is made, not
+// imported: --help and usage errors answer without them.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const zod = () => (require("zod") as typeof import("zod")).z;
+const schemaModule = () => require("../model/schema") as typeof import("../model/schema");
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 interface JsonSchema {
   type?: string | string[];
@@ -31,16 +37,18 @@ function typeOf(s: JsonSchema): string {
 
 /** The zod schema at a dotted path ("app.workers[].name"), to ask it for its default. */
 function zodAt(path: string): z.ZodType | undefined {
+  const { ZodObject, ZodArray } = zod();
+  const { stackConfigSchema, unwrapSchema } = schemaModule();
   let schema: z.ZodType | undefined = stackConfigSchema;
   for (const raw of path.split(".")) {
     const isList = raw.endsWith("[]");
     const key = isList ? raw.slice(0, -2) : raw;
     schema = unwrapSchema(schema!);
-    schema = schema instanceof z.ZodObject ? (schema.shape as Record<string, z.ZodType>)[key] : undefined;
+    schema = schema instanceof ZodObject ? (schema.shape as Record<string, z.ZodType>)[key] : undefined;
     if (!schema) return undefined;
     if (isList) {
       const list = unwrapSchema(schema);
-      schema = list instanceof z.ZodArray ? (list.element as z.ZodType) : undefined;
+      schema = list instanceof ZodArray ? (list.element as z.ZodType) : undefined;
     }
   }
   return schema;
@@ -77,7 +85,7 @@ function fmtDefault(value: unknown): string {
 }
 
 export function configReferenceTable(): string {
-  const json = z.toJSONSchema(stackConfigSchema, { io: "input", unrepresentable: "any" }) as JsonSchema;
+  const json = zod().toJSONSchema(schemaModule().stackConfigSchema, { io: "input", unrepresentable: "any" }) as JsonSchema;
   const out: string[][] = [];
   rows(json, "", true, out);
   const lines = ["| key (`twinstack:`…) | type | default | required when | meaning | example |", "|---|---|---|---|---|---|"];

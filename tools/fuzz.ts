@@ -11,8 +11,6 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import YAML from "yaml";
-import { SECRET_PLACEHOLDER } from "../model/stackFile";
 import { parseCommandLine, UsageError } from "./cli";
 import { exitWhenFlushed } from "./exit";
 import type { FuzzAnswer, FuzzJob } from "./fuzzWorker";
@@ -233,6 +231,9 @@ interface Outcome {
 
 /** Whether a rejection reads as the README promises. */
 export function rejectedWell(answer: FuzzAnswer, file: string): boolean {
+  // Required here, not imported: --help and usage errors answer without loading the model (zod, YAML).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { SECRET_PLACEHOLDER } = require("../model/stackFile") as typeof import("../model/stackFile");
   if (answer.stackTrace || answer.message.includes(SECRET_PLACEHOLDER) || answer.message.includes("v1:fuzz")) return false;
   if (answer.mandatory > 0) return answer.message.length > 0;
   const lines = answer.message.split("\n").filter(Boolean);
@@ -285,6 +286,8 @@ async function main(): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const YAML = require("yaml") as typeof import("yaml");
   const r = rng(o.seed);
   const files = stackFiles();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-fuzz-"));

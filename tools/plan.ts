@@ -84,6 +84,8 @@ async function diffAgainst(against: string, plan: StackPlan, args: Args): Promis
   if (fs.existsSync(file) && fs.statSync(file).isFile()) return diffPlans(readPlanJson(file), now);
   const copy = stackFileAtRef(plan.stackFile, against);
   try {
+    // The same stack files at the ref as today: the plan there is this plan (the code is today's in both).
+    if (copy.unchanged) return diffPlans(now, now);
     let before: StackPlan;
     try {
       before = await planStack({ stack: args.stack!, stackFile: copy.file, runPolicyPack: false });

@@ -184,10 +184,12 @@ export function readPlanJson(file: string): DiffResource[] {
  * The stack files as they were at a git ref: every Pulumi.*.yaml of the stack file's directory at
  * that ref, written to a temporary directory (a preview plans its dev file beside it; policies
  * read the siblings). Returns the copy of the stack file and the directory as git names it at the
- * ref (`<ref>:<dir from the top level>/`, gitrevisions(7)), for messages. The program's code is
- * today's: the diff shows what the stack-file change does.
+ * ref (`<ref>:<dir from the top level>/`, gitrevisions(7)), for messages, and `unchanged`: the
+ * directory holds exactly these files with exactly this content today (then the plan at the ref is
+ * today's plan: nothing else differs). The program's code is today's: the diff shows what the
+ * stack-file change does.
  */
-export function stackFileAtRef(stackFile: string, ref: string): { file: string; dirAtRef: string; cleanup(): void } {
+export function stackFileAtRef(stackFile: string, ref: string): { file: string; dirAtRef: string; unchanged: boolean; cleanup(): void } {
   const dir = path.dirname(path.resolve(stackFile));
   const git = (args: string[]) => execFileSync("git", args, { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   let prefix: string;
@@ -214,6 +216,23 @@ export function stackFileAtRef(stackFile: string, ref: string): { file: string; 
   const base = path.basename(stackFile);
   if (!blobs.has(base)) throw new PlanError(`--against ${ref}: ${prefix}${base} does not exist at ${ref}`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-against-"));
-  for (const [name, blob] of blobs) fs.writeFileSync(path.join(tmp, name), git(["cat-file", "blob", blob]));
-  return { file: path.join(tmp, base), dirAtRef: `${ref}:${prefix}`, cleanup: () => fs.rmSync(tmp, { recursive: true, force: true }) };
+  let unchanged = sameNames([...blobs.keys()], stackFilesIn(dir));
+  for (const [name, blob] of blobs) {
+    const text = git(["cat-file", "blob", blob]);
+    fs.writeFileSync(path.join(tmp, name), text);
+    if (unchanged) unchanged = fs.readFileSync(path.join(dir, name), "utf8") === text;
+  }
+  return { file: path.join(tmp, base), dirAtRef: `${ref}:${prefix}`, unchanged, cleanup: () => fs.rmSync(tmp, { recursive: true, force: true }) };
+}
+
+/**
+ * The names in a directory today that a plan could read as stack files (any entry; `.yml` too, which
+ * a plan reads as a sibling but the copy above does not take from the ref: then they never match).
+ */
+function stackFilesIn(dir: string): string[] {
+  return fs.readdirSync(dir).filter((name) => /^Pulumi\..+\.ya?ml$/.test(name));
+}
+
+function sameNames(a: string[], b: string[]): boolean {
+  return a.length === b.length && [...a].sort().join("\0") === [...b].sort().join("\0");
 }

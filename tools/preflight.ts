@@ -5,7 +5,7 @@
 // repeats these checks. Never imports @pulumi/*.
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError, NAMESPACE, namespaceValues, parseStackConfig } from "../model/config";
+import { ConfigError, NAMESPACE, namespaceValues, parseStackConfig, previewStackBranch } from "../model/config";
 import { readStackConfig, StackFileConfig, StackFileError } from "../model/stackFile";
 import { branchFromStackName } from "../model/slug";
 import { STACK_REFERENCE_RE } from "../model/validate";
@@ -75,11 +75,13 @@ export function preflightStack(opts: { stack: string; stackFile?: string; projec
   // What the program reads back from the SDK's config (stacks/config.ts loadStackConfig).
   const all: Record<string, string> = {};
   for (const [key, value] of Object.entries(fileConfig.engineConfig)) all[sdkKey(key)] = value;
-  parseStackConfig(namespaceValues(all), {
+  const { config } = parseStackConfig(namespaceValues(all), {
     stack: opts.stack,
     sourceFile: shownPath(stackFile),
     isSecret: (key) => fileConfig.engineSecretKeys.includes(`${NAMESPACE}:${key}`),
   });
+  // The program's first check of a preview (stacks/preview.ts composePreview): its branch.
+  if (config.env === "preview") previewStackBranch(config.preview.branch, opts.stack, shownPath(stackFile));
 }
 
 /** A refusal of preflightStack (or readPolicyConfig): the plan prints its message alone and exits 1. */

@@ -5,15 +5,20 @@
 // npm run sample -- --files <prod vault dir> --to <dev vault dir> --db <dev url> --config sample.yaml
 // Then copies the files the config's `files` rules name for the rows in the sampled database.
 import * as fs from "node:fs";
-import { parseConfig } from "./sampler/config";
-import { emptyConfig, runSample, SampleError, SampleResult } from "./sampler/run";
+import type { SampleResult } from "./sampler/run";
 import { redactUrl } from "./sampler/safety";
 import { fromCaller, parseCommandLine } from "./cli";
 import { exitWhenFlushed } from "./exit";
-import { Client } from "pg";
-import { readCatalog } from "./sampler/catalog";
-import { checkDestination, checkFileRules, copyFollowingFiles, formatFilesSummary, FilesError } from "./sampler/files";
+import type { Client } from "pg";
 import { hasProdToken, parsePgUrl } from "./sampler/safety";
+
+// The sampler's modules (zod, YAML, pg: about 0.4 s of CPU to load) are required once the command
+// line is read, not imported: --help and usage errors answer without them.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const configModule = () => require("./sampler/config") as typeof import("./sampler/config");
+const runModule = () => require("./sampler/run") as typeof import("./sampler/run");
+const filesModule = () => require("./sampler/files") as typeof import("./sampler/files");
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 const USAGE = `usage: npm run sample -- --from <postgres-url> --to <postgres-url> --root <table> --percent <n>
          [--config <sample.yaml>] [--seed <s>] [--schema <name>] [--replace] [--create-schema] [--dry-run]
@@ -74,6 +79,8 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   if (values.files !== undefined) return filesMode(values.files, values.to, values.db, values.config, values.schema);
+  const { parseConfig } = configModule();
+  const { emptyConfig, runSample, SampleError } = runModule();
   const from = values.from ?? process.env.SAMPLE_FROM_URL;
   const to = values.to ?? process.env.SAMPLE_TO_URL;
   if (!from || (!to && !values["dry-run"])) {
@@ -133,6 +140,8 @@ async function filesMode(fromDir: string, toDir: string | undefined, db: string 
     console.error(`sample: --files needs --to <directory>, --db <sampled database url> (or SAMPLE_TO_URL) and --config\n${USAGE}`);
     return 1;
   }
+  const { parseConfig } = configModule();
+  const { checkDestination, checkFileRules, copyFollowingFiles, formatFilesSummary, FilesError } = filesModule();
   let client: Client | undefined;
   try {
     let config;
@@ -151,6 +160,8 @@ async function filesMode(fromDir: string, toDir: string | undefined, db: string 
     const to = fromCaller("sample", toDir);
     // Where it would write is refused before anything is read (copyFollowingFiles checks again).
     checkDestination(from, to);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Client } = require("pg") as typeof import("pg");
     client = new Client({ connectionString: url, application_name: "twinstack-sample-files" });
     try {
       await client.connect();
@@ -158,6 +169,8 @@ async function filesMode(fromDir: string, toDir: string | undefined, db: string 
       throw new FilesError(`cannot connect to ${redactUrl(url)}: ${(e as Error).message}`);
     }
     const schemaName = schema ?? config.schema;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { readCatalog } = require("./sampler/catalog") as typeof import("./sampler/catalog");
     const problems = checkFileRules(config.files, await readCatalog(client, schemaName));
     if (problems.length > 0) throw new FilesError(`${configFile}:\n  - ${problems.join("\n  - ")}`);
     const result = await copyFollowingFiles(client, schemaName, config.files, from, to, (line) => console.error(`sample: ${line}`));
