@@ -22,6 +22,8 @@ let dstUrl: string;
 let config: SampleConfig;
 let result: SampleResult;
 let sourceBefore: Record<string, string>;
+/** The first run's log lines. */
+const logged: string[] = [];
 
 async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
   const c = new Client({ connectionString: url });
@@ -86,7 +88,7 @@ beforeAll(async () => {
   await createSchema(dstUrl);
   sourceBefore = await checksums(srcUrl);
   config = testConfig();
-  result = await runSample({ from: srcUrl, to: dstUrl, config, seed: "42" });
+  result = await runSample({ from: srcUrl, to: dstUrl, config, seed: "42", log: (l) => logged.push(l) });
 });
 
 afterAll(async () => {
@@ -132,6 +134,21 @@ test("children follow the sampled users: posts, comments, reactions, follows wit
   expect(Number((await q<{ n: string }>(dstUrl, "SELECT count(*) AS n FROM users WHERE invited_by IS NOT NULL"))[0].n)).toBeGreaterThan(0);
   expect(Number((await q<{ n: string }>(dstUrl, "SELECT count(*) AS n FROM users WHERE featured_post_id IS NOT NULL"))[0].n)).toBeGreaterThan(0);
   expect(await count(dstUrl, "follow_events")).toBeGreaterThan(0);
+});
+
+test("tables nothing references are read by the copy: exactly the follow join's rows, none for parents the closure added", async () => {
+  const root = result.rootKeys.map((k) => k[0]);
+  for (const t of ["reactions", "follow_events", "auth_tokens"]) expect(logged).toContain(`follow ${t}: read by the copy (nothing references it)`);
+  for (const t of ["posts", "comments", "follows"]) expect(logged.some((l) => new RegExp(`^follow ${t}: [1-9]\\d* row\\(s\\)$`).test(l))).toBe(true);
+  const exactly = async (sql: string, params: unknown[]) => {
+    const want = (await q<{ k: string }>(srcUrl, sql, params)).map((r) => r.k);
+    expect(want.length).toBeGreaterThan(0);
+    expect((await q<{ k: string }>(dstUrl, sql.replace(/ WHERE .*/, " ORDER BY 1"))).map((r) => r.k)).toEqual(want);
+  };
+  const sampledPosts = "t.post_id IN (SELECT id FROM posts WHERE user_id = ANY($1::bigint[]))";
+  await exactly(`SELECT ROW(t.post_id, t.user_id, t.emoji)::text AS k FROM reactions t WHERE t.user_id = ANY($1::bigint[]) AND ${sampledPosts} ORDER BY 1`, [root]);
+  await exactly("SELECT t.id::text AS k FROM auth_tokens t WHERE t.user_id = ANY($1::bigint[]) ORDER BY 1", [root]);
+  await exactly("SELECT t.id::text AS k FROM follow_events t WHERE t.user_id = ANY($1::bigint[]) AND t.followee_id = ANY($1::bigint[]) ORDER BY 1", [root]);
 });
 
 test("no dangling references (beyond the constraints the commit already enforced)", async () => {

@@ -5,7 +5,13 @@ import { PLACEHOLDER, SampleConfig } from "./config";
 
 export type Row = (string | null)[];
 
-export type ColumnTransform = (row: Row) => string | null;
+/** A column's new value from the row's original values; `reads`: the only columns it looks at. */
+export type ColumnTransform = ((row: Row) => string | null) & { reads?: readonly number[] };
+
+/** A transform that reads only the `reads` columns of its row. */
+function reading(reads: number[], f: (row: Row) => string | null): ColumnTransform {
+  return Object.assign(f, { reads });
+}
 
 export interface RandomSource {
   hex(bytes: number): string;
@@ -44,18 +50,32 @@ export function compileTable(config: SampleConfig, table: Table, columns: string
     const rule = config.anonymize[key];
     if (rule === "keep") return;
     if (rule === null) {
-      out.set(i, () => null);
+      out.set(
+        i,
+        reading([], () => null),
+      );
       return;
     }
     if (rule === "random") {
       const type = table.columns.find((c) => c.name === name)?.type ?? "text";
-      if (type === "uuid") out.set(i, () => random.uuid());
-      else if (type === "bytea") out.set(i, () => `\\x${random.hex(24)}`);
+      if (type === "uuid")
+        out.set(
+          i,
+          reading([], () => random.uuid()),
+        );
+      else if (type === "bytea")
+        out.set(
+          i,
+          reading([], () => `\\x${random.hex(24)}`),
+        );
       else {
         // Fits char(n)/varchar(n); 48 hex chars otherwise.
         const limit = /\((\d+)\)$/.exec(type);
         const length = limit ? Math.min(48, Number(limit[1])) : 48;
-        out.set(i, () => random.hex(Math.ceil(length / 2)).slice(0, length));
+        out.set(
+          i,
+          reading([], () => random.hex(Math.ceil(length / 2)).slice(0, length)),
+        );
       }
       return;
     }
@@ -67,7 +87,13 @@ export function compileTable(config: SampleConfig, table: Table, columns: string
       last = m.index! + m[0].length;
     }
     parts.push(template.slice(last));
-    out.set(i, (row) => parts.map((p) => (typeof p === "number" ? (row[p] ?? "") : p)).join(""));
+    out.set(
+      i,
+      reading(
+        parts.filter((p): p is number => typeof p === "number"),
+        (row) => parts.map((p) => (typeof p === "number" ? (row[p] ?? "") : p)).join(""),
+      ),
+    );
   });
   return out;
 }

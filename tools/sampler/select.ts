@@ -33,7 +33,15 @@ export interface TableKeys {
   /** The source columns the temporary table holds, in its c0, c1, … order: the key, the reference
    * columns, then (whole rows) every other stored, not generated, column. */
   stored: string[];
+  /** Selected rows; 0 for a deferred table (the copy counts its rows). */
   rows: number;
+  /**
+   * A follow table no other selected table references and whose every FK its follow join already
+   * matched: nothing in the selection depends on its rows, so none are held. The copy reads them
+   * from this `FROM … WHERE …` (source table `t`) instead, joined to the selection's first
+   * generation exactly as the follow step would have joined it.
+   */
+  deferred?: string;
 }
 
 export interface Selection {
@@ -132,6 +140,15 @@ export async function prepareSelection(client: ClientBase, catalog: Catalog, pla
   return states;
 }
 
+export interface SelectOptions {
+  /**
+   * Leave follow tables that nothing references and whose every FK the follow join matches to the
+   * copy (TableKeys.deferred): their rows are read once, by the copy, while the target writes the
+   * tables before them, instead of being held first. Off for a dry run, which reports counts.
+   */
+  deferLeaves?: boolean;
+}
+
 export async function selectRows(
   client: ClientBase,
   catalog: Catalog,
@@ -139,6 +156,7 @@ export async function selectRows(
   seed: string,
   states: Map<string, TableState>,
   log: (line: string) => void = () => undefined,
+  opts: SelectOptions = {},
 ): Promise<Selection> {
   const warnings: string[] = [];
   const state = (name: string) => states.get(name)!;
@@ -204,16 +222,25 @@ export async function selectRows(
   const selected = new Set([plan.root, ...plan.copyAll]);
   /** FKs whose every set reference in the first generation already points at a selected row (see followSql). */
   const satisfied = new Set<ForeignKey>();
+  const deferred = new Map<string, string>();
   for (const f of plan.follow) {
     const s = state(f.table);
     const fks = followForeignKeys(f, catalog.foreignKeys, selected);
     const { joins, where, guaranteed } = followSql(f, s.table, fks, (fk) => state(fk.refTable));
     for (const fk of guaranteed) satisfied.add(fk);
+    selected.add(f.table);
+    const referenced = catalog.foreignKeys.some((fk) => fk.refTable === f.table && states.has(fk.table));
+    if (opts.deferLeaves && !referenced && catalog.foreignKeys.every((fk) => fk.table !== f.table || guaranteed.includes(fk))) {
+      // Every selected parent row is of the first generation here; the closure adds later ones only.
+      const gen0 = followSql(f, s.table, fks, (fk) => state(fk.refTable), true);
+      deferred.set(f.table, `FROM ${from(f.table)} t ${gen0.joins} WHERE ${gen0.where}`);
+      log(`follow ${f.table}: read by the copy (nothing references it)`);
+      continue;
+    }
     pending.set(f.table, await run(`INSERT INTO ${s.temp} (${s.tempColumns}, gen) SELECT ${s.sourceColumns("t")}, 0 FROM ${from(f.table)} t ${joins} WHERE ${where}`));
     addRows(f.table, pending.get(f.table)!);
     await analyze(s);
     log(`follow ${f.table}: ${pending.get(f.table)} row(s)`);
-    selected.add(f.table);
   }
 
   // 4. Parent closure to a fixpoint: the distinct references of the last generation's rows, joined
@@ -266,8 +293,9 @@ export async function selectRows(
   const tables = new Map<string, TableKeys>();
   for (const [name, s] of states) {
     const n = rows.get(name) ?? 0;
-    if (n === 0) continue;
-    tables.set(name, { keyColumns: s.keyColumns, keyTypes: s.keyTypes, temp: s.temp, stored: s.stored, rows: n });
+    const later = deferred.get(name);
+    if (n === 0 && later === undefined) continue;
+    tables.set(name, { keyColumns: s.keyColumns, keyTypes: s.keyTypes, temp: s.temp, stored: s.stored, rows: n, ...(later !== undefined ? { deferred: later } : {}) });
   }
   return { seed, root: plan.root, rootRows, rootKeys, tables, warnings };
 }
@@ -279,9 +307,16 @@ export async function selectRows(
  * which lets the planner start from the (small) selection and probe the child's FK index; others
  * are LEFT JOINs (each on the parent's unique referenced columns, so no row is duplicated).
  * `guaranteed`: the FKs that, wherever set in a picked row, point at a selected row (every deciding
- * FK under `all`; under `any` only a sole FK).
+ * FK under `all`; under `any` only a sole FK). `firstGeneration`: join only the parents' rows of
+ * generation 0 (the rows selected before the parent closure), for a follow read after the closure.
  */
-function followSql(f: Follow, child: Table, fks: ForeignKey[], parentOf: (fk: ForeignKey) => TableState): { joins: string; where: string; guaranteed: ForeignKey[] } {
+function followSql(
+  f: Follow,
+  child: Table,
+  fks: ForeignKey[],
+  parentOf: (fk: ForeignKey) => TableState,
+  firstGeneration = false,
+): { joins: string; where: string; guaranteed: ForeignKey[] } {
   const joins: string[] = [];
   const conditions: string[] = [];
   const active: string[] = [];
@@ -289,7 +324,7 @@ function followSql(f: Follow, child: Table, fks: ForeignKey[], parentOf: (fk: Fo
   const required = (fk: ForeignKey) => (f.match === "any" ? fks.length === 1 : fk.columns.every((c) => child.columns.find((x) => x.name === c)?.notNull));
   fks.forEach((fk, i) => {
     const parent = parentOf(fk);
-    const on = fk.columns.map((c, j) => `p${i}.${parent.col(fk.refColumns[j])} = t.${columnSql(c)}`).join(" AND ");
+    const on = fk.columns.map((c, j) => `p${i}.${parent.col(fk.refColumns[j])} = t.${columnSql(c)}`).join(" AND ") + (firstGeneration ? ` AND p${i}.gen = 0` : "");
     if (required(fk)) {
       joins.push(`JOIN ${parent.temp} p${i} ON ${on}`);
       active.push("true");
