@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import * as fs from "fs";
 import * as path from "path";
-import { applyTransforms, compileTable, RandomSource, Row } from "../tools/sampler/anonymize";
+import { applyTransforms, compileTable, RandomSource, Row, sqlTransforms } from "../tools/sampler/anonymize";
 import type { Catalog, Column, ForeignKey, Table } from "../tools/sampler/catalog";
 import { parseConfig, resolvePlan } from "../tools/sampler/config";
 import { insertionOrder, parentClosure, stronglyConnectedComponents } from "../tools/sampler/graph";
@@ -267,12 +267,22 @@ anonymize:
     const columns = ["id", "handle", "email", "bio", "created_at"];
     const t = compileTable(config, users, columns, fixed);
     expect(applyTransforms(["7", "artist7", "a@b.c", "my bio", "2024-01-01"], t)).toEqual(["7", "artist7", "user7@dev.invalid", null, "1970-01-01T00:00:00Z"]);
+    // The rules the source can apply in its SELECT (null, templates); random stays in node.
+    const inSql = sqlTransforms(config, users, columns);
+    expect(Object.fromEntries([...inSql].map(([i, f]) => [columns[i], f((c) => `s."${c}"`)]))).toEqual({
+      email: `concat(E'user', s."id", E'@dev.invalid')`,
+      bio: "NULL",
+      created_at: `concat(E'1970-01-01T00:00:00Z')`,
+    });
+    const quoted = parseConfig(`anonymize:\n  users.bio: "it's {handle} \\\\ 100%"\n`);
+    expect(sqlTransforms(quoted, users, columns).get(3)!((c) => c)).toBe(`concat(E'it''s ', handle, E' \\\\ 100%')`);
     // The columns each rule reads (the copier decodes only these and the ones rules set).
     expect(Object.fromEntries([...t].map(([i, f]) => [columns[i], f.reads]))).toEqual({ email: [0], bio: [], created_at: [] });
 
     const tokens = c.tables.find((x) => x.name === "auth_tokens")!;
     const tt = compileTable(config, tokens, ["id", "user_id", "token"], fixed);
     expect(applyTransforms(["1", "7", "secret"], tt)).toEqual(["1", "7", "ab".repeat(24)]);
+    expect(sqlTransforms(config, tokens, ["id", "user_id", "token"]).size).toBe(0);
   });
 
   test("random fits the column type", () => {

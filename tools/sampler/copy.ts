@@ -10,7 +10,7 @@ import { PassThrough, Transform, TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ClientBase } from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
-import { applyTransforms, compileTable, RandomSource, cryptoRandom, Row } from "./anonymize";
+import { applyTransforms, compileTable, RandomSource, cryptoRandom, Row, sqlTransforms } from "./anonymize";
 import { Catalog, ForeignKey, qualified, quoteIdent, Table } from "./catalog";
 import type { SampleConfig } from "./config";
 import { insertionOrder } from "./graph";
@@ -158,18 +158,22 @@ export async function copySelection(
       const plan = plans.get(name)!;
       const sel = selection.tables.get(name)!;
       const transforms = compileTable(config, plan.source, plan.columns, opts.random ?? cryptoRandom);
+      // Rules the source applies in the SELECT below (null, templates) are not applied again here.
+      const inSql = sqlTransforms(config, plan.source, plan.columns);
+      for (const c of inSql.keys()) transforms.delete(c);
       const fixupIdx = plan.fixups.map((fk) => ({ fk, cols: fk.columns.map((c) => plan.columns.indexOf(c)), pk: plan.target.primaryKey.map((c) => plan.columns.indexOf(c)) }));
       for (const f of fixupIdx) fixupValues.set(f.fk, { keys: [], values: [] });
       const held = sel.deferred === undefined && plan.columns.every((c) => sel.stored.includes(c));
       const on = sel.keyColumns.map((k) => `s.c${sel.stored.indexOf(k)} = t.${columnSql(k)}`).join(" AND ");
-      const sourceColumns = plan.columns.map((c) => `t.${quoteIdent(c)}`).join(", ");
+      const column = held ? (c: string) => `s.c${sel.stored.indexOf(c)}` : (c: string) => `t.${quoteIdent(c)}`;
+      const select = plan.columns.map((c, j) => inSql.get(j)?.(column) ?? column(c)).join(", ");
       const out = source.query(
         copyTo(
           held
-            ? `COPY (SELECT ${plan.columns.map((c) => `s.c${sel.stored.indexOf(c)}`).join(", ")} FROM ${sel.temp} s) TO STDOUT`
+            ? `COPY (SELECT ${select} FROM ${sel.temp} s) TO STDOUT`
             : sel.deferred !== undefined
-              ? `COPY (SELECT ${sourceColumns} ${sel.deferred}) TO STDOUT`
-              : `COPY (SELECT ${sourceColumns} FROM ${qualified(sourceCatalog.schema, name)} t JOIN ${sel.temp} s ON ${on}) TO STDOUT`,
+              ? `COPY (SELECT ${select} ${sel.deferred}) TO STDOUT`
+              : `COPY (SELECT ${select} FROM ${qualified(sourceCatalog.schema, name)} t JOIN ${sel.temp} s ON ${on}) TO STDOUT`,
         ),
       );
       let rewrite: ((row: Row) => Row) | undefined;
