@@ -125,9 +125,10 @@ export async function copySelection(
     }
   } else {
     const busy: string[] = [];
-    for (const name of plans.keys()) {
-      const r = await target.query(`SELECT EXISTS (SELECT 1 FROM ${qualified(schema, name)}) AS busy`);
-      if (!r.rows[0].busy) continue;
+    const names = [...plans.keys()];
+    const any = (await target.query<Record<string, boolean>>(`SELECT ${names.map((name, i) => `EXISTS (SELECT 1 FROM ${qualified(schema, name)}) AS b${i}`).join(", ")}`)).rows[0];
+    for (const [i, name] of names.entries()) {
+      if (!any[`b${i}`]) continue;
       // A deferred table whose selection is empty is not copied, as a held one with no rows is not.
       const later = selection.tables.get(name)!.deferred;
       if (later === undefined || (await source.query(`SELECT EXISTS (SELECT 1 ${later}) AS some`)).rows[0].some) busy.push(name);

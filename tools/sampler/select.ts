@@ -9,7 +9,7 @@
 // source table again. Above it they hold the key and reference columns only, and the copy joins
 // the source table to them: when the sample is most of the table, one more scan of it costs less
 // than holding a second copy of it in temporary files.
-import type { ClientBase, CustomTypesConfig } from "pg";
+import type { ClientBase, CustomTypesConfig, QueryResult } from "pg";
 import { Catalog, ForeignKey, qualified, quoteIdent, Table, tableOf } from "./catalog";
 import { Follow, followForeignKeys, ResolvedPlan } from "./config";
 import type { Row } from "./anonymize";
@@ -170,9 +170,17 @@ export async function selectRows(
   // Fresh statistics after each bulk insert, so joins against the selection are planned on real
   // sizes: of the key and reference columns only (the ones joined on; the row count comes with
   // any ANALYZE), not of the wide rest of the row.
-  const analyze = async (s: TableState) => {
-    await client.query(`ANALYZE ${s.temp} (${s.tracked.map((c) => s.col(c)).join(", ")})`);
+  const analyzeSql = (s: TableState) => {
     analyzedAt.set(s.table.name, rows.get(s.table.name) ?? 0);
+    return `ANALYZE ${s.temp} (${s.tracked.map((c) => s.col(c)).join(", ")})`;
+  };
+  const analyze = async (s: TableState) => {
+    await client.query(analyzeSql(s));
+  };
+  /** Statements without parameters in one round trip (one simple query, run in order in this transaction): each one's result. */
+  const batch = async (statements: string[]) => {
+    const r = (await client.query(statements.join(";\n"))) as unknown as QueryResult | QueryResult[];
+    return Array.isArray(r) ? r : [r];
   };
   /** Rows added in the current generation, per table: the work of the next closure round. */
   let pending = new Map<string, number>();
@@ -237,9 +245,14 @@ export async function selectRows(
       log(`follow ${f.table}: read by the copy (nothing references it)`);
       continue;
     }
-    pending.set(f.table, await run(`INSERT INTO ${s.temp} (${s.tempColumns}, gen) SELECT ${s.sourceColumns("t")}, 0 FROM ${from(f.table)} t ${joins} WHERE ${where}`));
+    // The insert and its ANALYZE in one round trip (the ANALYZE sees the inserted rows).
+    const [inserted] = await batch([
+      `INSERT INTO ${s.temp} (${s.tempColumns}, gen) SELECT ${s.sourceColumns("t")}, 0 FROM ${from(f.table)} t ${joins} WHERE ${where}`,
+      analyzeSql(s),
+    ]);
+    pending.set(f.table, inserted.rowCount ?? 0);
     addRows(f.table, pending.get(f.table)!);
-    await analyze(s);
+    analyzedAt.set(f.table, rows.get(f.table)!);
     log(`follow ${f.table}: ${pending.get(f.table)} row(s)`);
   }
 
@@ -251,8 +264,12 @@ export async function selectRows(
   for (const fk of catalog.foreignKeys) {
     if (states.has(fk.table)) outgoing.set(fk.table, [...(outgoing.get(fk.table) ?? []), fk]);
   }
+  // Each generation's lookups go to the server in one round trip, in the order they would run one
+  // by one (each sees the rows the ones before it added), after the ANALYZEs the last one called for.
+  let analyses: string[] = [];
   for (let gen = 0; ; gen++) {
     const next = new Map<string, number>();
+    const lookups: { fk: ForeignKey; sql: string }[] = [];
     for (const [name, added] of pending) {
       if (added === 0) continue;
       const s = state(name);
@@ -262,30 +279,34 @@ export async function selectRows(
         const refs = fk.columns.map((c, i) => `k.r${i}`);
         const notNull = fk.columns.map((c) => `c.${s.col(c)} IS NOT NULL`).join(" AND ");
         const on = fk.refColumns.map((c, i) => `p.${columnSql(c)} = ${refs[i]}`).join(" AND ");
-        const r = await client.query<{ wanted: string; found: string; added: string }>(
-          `WITH k AS MATERIALIZED (SELECT DISTINCT ${fk.columns.map((c, i) => `c.${s.col(c)} AS r${i}`).join(", ")} FROM ${s.temp} c WHERE c.gen = $1 AND ${notNull}),
+        lookups.push({
+          fk,
+          sql: `WITH k AS MATERIALIZED (SELECT DISTINCT ${fk.columns.map((c, i) => `c.${s.col(c)} AS r${i}`).join(", ")} FROM ${s.temp} c WHERE c.gen = ${gen} AND ${notNull}),
                 j AS MATERIALIZED (SELECT ${parent.sourceColumns("p")} FROM ${from(fk.refTable)} p JOIN k ON ${on}),
-                ins AS (INSERT INTO ${parent.temp} (${parent.tempColumns}, gen) SELECT *, $1 + 1 FROM j ON CONFLICT DO NOTHING RETURNING 1)
+                ins AS (INSERT INTO ${parent.temp} (${parent.tempColumns}, gen) SELECT *, ${gen + 1} FROM j ON CONFLICT DO NOTHING RETURNING 1)
            SELECT (SELECT count(*) FROM k) AS wanted, (SELECT count(*) FROM j) AS found, (SELECT count(*) FROM ins) AS added`,
-          [gen],
-        );
-        const { wanted: w, found, added: a } = r.rows[0];
-        if (Number(found) < Number(w)) {
-          warnings.push(`${fk.table}.${fk.name}: ${Number(w) - Number(found)} referenced ${fk.refTable} row(s) missing in the source (NOT VALID constraint?)`);
-        }
-        if (Number(a) > 0) {
-          next.set(fk.refTable, (next.get(fk.refTable) ?? 0) + Number(a));
-          addRows(fk.refTable, Number(a));
-        }
+        });
       }
     }
+    const results = lookups.length > 0 || analyses.length > 0 ? (await batch([...analyses, ...lookups.map((l) => l.sql)])).slice(analyses.length) : [];
+    lookups.forEach(({ fk }, i) => {
+      const { wanted: w, found, added: a } = results[i].rows[0] as { wanted: string; found: string; added: string };
+      if (Number(found) < Number(w)) {
+        warnings.push(`${fk.table}.${fk.name}: ${Number(w) - Number(found)} referenced ${fk.refTable} row(s) missing in the source (NOT VALID constraint?)`);
+      }
+      if (Number(a) > 0) {
+        next.set(fk.refTable, (next.get(fk.refTable) ?? 0) + Number(a));
+        addRows(fk.refTable, Number(a));
+      }
+    });
     log(`parent closure, generation ${gen + 1}: ${[...next].map(([t, n]) => `${n} ${t}`).join(", ") || "nothing new"}`);
     if (next.size === 0) break;
     // Statistics again only where a generation grew a table by more than a tenth since its last
     // ANALYZE (the planner scales the row count it saw by the table's current size anyway).
+    analyses = [];
     for (const name of next.keys()) {
       const at = analyzedAt.get(name);
-      if (at === undefined || rows.get(name)! > at * 1.1) await analyze(state(name));
+      if (at === undefined || rows.get(name)! > at * 1.1) analyses.push(analyzeSql(state(name)));
     }
     pending = next;
   }
