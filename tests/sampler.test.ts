@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import * as fs from "fs";
 import * as path from "path";
-import { applyTransforms, compileTable, RandomSource } from "../tools/sampler/anonymize";
+import { applyTransforms, compileTable, RandomSource, Row, sqlTransforms } from "../tools/sampler/anonymize";
 import type { Catalog, Column, ForeignKey, Table } from "../tools/sampler/catalog";
 import { parseConfig, resolvePlan } from "../tools/sampler/config";
 import { insertionOrder, parentClosure, stronglyConnectedComponents } from "../tools/sampler/graph";
@@ -267,10 +267,22 @@ anonymize:
     const columns = ["id", "handle", "email", "bio", "created_at"];
     const t = compileTable(config, users, columns, fixed);
     expect(applyTransforms(["7", "artist7", "a@b.c", "my bio", "2024-01-01"], t)).toEqual(["7", "artist7", "user7@dev.invalid", null, "1970-01-01T00:00:00Z"]);
+    // The rules the source can apply in its SELECT (null, templates); random stays in node.
+    const inSql = sqlTransforms(config, users, columns);
+    expect(Object.fromEntries([...inSql].map(([i, f]) => [columns[i], f((c) => `s."${c}"`)]))).toEqual({
+      email: `concat(E'user', s."id", E'@dev.invalid')`,
+      bio: "NULL",
+      created_at: `concat(E'1970-01-01T00:00:00Z')`,
+    });
+    const quoted = parseConfig(`anonymize:\n  users.bio: "it's {handle} \\\\ 100%"\n`);
+    expect(sqlTransforms(quoted, users, columns).get(3)!((c) => c)).toBe(`concat(E'it''s ', handle, E' \\\\ 100%')`);
+    // The columns each rule reads (the copier decodes only these and the ones rules set).
+    expect(Object.fromEntries([...t].map(([i, f]) => [columns[i], f.reads]))).toEqual({ email: [0], bio: [], created_at: [] });
 
     const tokens = c.tables.find((x) => x.name === "auth_tokens")!;
     const tt = compileTable(config, tokens, ["id", "user_id", "token"], fixed);
     expect(applyTransforms(["1", "7", "secret"], tt)).toEqual(["1", "7", "ab".repeat(24)]);
+    expect(sqlTransforms(config, tokens, ["id", "user_id", "token"]).size).toBe(0);
   });
 
   test("random fits the column type", () => {
@@ -501,5 +513,43 @@ describe("COPY text format (the copier's stream codec)", () => {
     expect(await collect(upper, data)).toBe("1\tONE\\tX\n2\tTWO\n3\tnull\n");
     expect(upper.rows).toBe(3);
     await expect(collect(new CopyLines((r) => r), ["1\tcut"])).rejects.toThrow(/ended inside a row/);
+  });
+
+  test("with the fields it reads, a rewrite sees only those, decoded, and the rest of each row passes as bytes", async () => {
+    const { Readable } = require("stream") as typeof import("stream");
+    const run = async (t: InstanceType<typeof CopyLines>, chunks: string[]) => {
+      const out: Buffer[] = [];
+      await new Promise<void>((resolve, reject) => {
+        Readable.from(chunks.map((c) => Buffer.from(c)))
+          .pipe(t)
+          .on("data", (d: Buffer) => out.push(d))
+          .on("end", resolve)
+          .on("error", reject);
+      });
+      return Buffer.concat(out).toString();
+    };
+    const seen: Row[] = [];
+    const emails = new CopyLines(
+      (row) => {
+        seen.push(row.slice());
+        row[2] = `user${row[0]}@dev.invalid`;
+        return row;
+      },
+      [2, 0],
+    );
+    // Escapes and multi-byte text in fields the rewrite does not read stay byte for byte.
+    const data = ["7\tline\\none — é\ta@b.c\t\\N\n8\t", "x\\\\y\tq\\tr@s\t2024-01-01\n9\t\\N\t\\N\t\\N\n"];
+    expect(await run(emails, data)).toBe("7\tline\\none — é\tuser7@dev.invalid\t\\N\n8\tx\\\\y\tuser8@dev.invalid\t2024-01-01\n9\t\\N\tuser9@dev.invalid\t\\N\n");
+    expect(emails.rows).toBe(3);
+    // Decoded values of the listed fields only (q<TAB>r@s), nothing at the others.
+    expect(seen).toEqual([
+      ["7", undefined, "a@b.c"],
+      ["8", undefined, "q\tr@s"],
+      ["9", undefined, null],
+    ]);
+    // A value the rewrite leaves alone keeps its COPY text; a changed one is escaped.
+    const tabs = new CopyLines((row) => [row[0], row[1] === "x" ? "a\tb" : row[1]], [1]);
+    expect(await run(tabs, ["1\tx\n2\ty\\\\z\n"])).toBe("1\ta\\tb\n2\ty\\\\z\n");
+    await expect(run(new CopyLines((r) => r, [3]), ["1\t2\n"])).rejects.toThrow(/has 2 field\(s\), the rewrite reads field 4/);
   });
 });

@@ -6,9 +6,11 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Client } from "pg";
+import { applyTransforms, compileTable, sqlTransforms } from "../../tools/sampler/anonymize";
 import { readCatalog, qualified, quoteIdent } from "../../tools/sampler/catalog";
 import { parseConfig, SampleConfig } from "../../tools/sampler/config";
 import { runSample, SampleResult } from "../../tools/sampler/run";
+import { RAW_TEXT } from "../../tools/sampler/select";
 import { copyFollowingFiles, FilesResult } from "../../tools/sampler/files";
 import { MAKAPIX_SCHEMA, MAKAPIX_TABLES, seedMakapix } from "../support/makapixSchema";
 import { PgServer, startPgServer } from "../support/pgServer";
@@ -22,6 +24,8 @@ let dstUrl: string;
 let config: SampleConfig;
 let result: SampleResult;
 let sourceBefore: Record<string, string>;
+/** The first run's log lines. */
+const logged: string[] = [];
 
 async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
   const c = new Client({ connectionString: url });
@@ -86,7 +90,7 @@ beforeAll(async () => {
   await createSchema(dstUrl);
   sourceBefore = await checksums(srcUrl);
   config = testConfig();
-  result = await runSample({ from: srcUrl, to: dstUrl, config, seed: "42" });
+  result = await runSample({ from: srcUrl, to: dstUrl, config, seed: "42", log: (l) => logged.push(l) });
 });
 
 afterAll(async () => {
@@ -132,6 +136,53 @@ test("children follow the sampled users: posts, comments, reactions, follows wit
   expect(Number((await q<{ n: string }>(dstUrl, "SELECT count(*) AS n FROM users WHERE invited_by IS NOT NULL"))[0].n)).toBeGreaterThan(0);
   expect(Number((await q<{ n: string }>(dstUrl, "SELECT count(*) AS n FROM users WHERE featured_post_id IS NOT NULL"))[0].n)).toBeGreaterThan(0);
   expect(await count(dstUrl, "follow_events")).toBeGreaterThan(0);
+});
+
+test("tables nothing references are read by the copy: exactly the follow join's rows, none for parents the closure added", async () => {
+  const root = result.rootKeys.map((k) => k[0]);
+  for (const t of ["reactions", "follow_events", "auth_tokens"]) expect(logged).toContain(`follow ${t}: read by the copy (nothing references it)`);
+  for (const t of ["posts", "comments", "follows"]) expect(logged.some((l) => new RegExp(`^follow ${t}: [1-9]\\d* row\\(s\\)$`).test(l))).toBe(true);
+  const exactly = async (sql: string, params: unknown[]) => {
+    const want = (await q<{ k: string }>(srcUrl, sql, params)).map((r) => r.k);
+    expect(want.length).toBeGreaterThan(0);
+    expect((await q<{ k: string }>(dstUrl, sql.replace(/ WHERE .*/, " ORDER BY 1"))).map((r) => r.k)).toEqual(want);
+  };
+  const sampledPosts = "t.post_id IN (SELECT id FROM posts WHERE user_id = ANY($1::bigint[]))";
+  await exactly(`SELECT ROW(t.post_id, t.user_id, t.emoji)::text AS k FROM reactions t WHERE t.user_id = ANY($1::bigint[]) AND ${sampledPosts} ORDER BY 1`, [root]);
+  await exactly("SELECT t.id::text AS k FROM auth_tokens t WHERE t.user_id = ANY($1::bigint[]) ORDER BY 1", [root]);
+  await exactly("SELECT t.id::text AS k FROM follow_events t WHERE t.user_id = ANY($1::bigint[]) AND t.followee_id = ANY($1::bigint[]) ORDER BY 1", [root]);
+});
+
+test("templates the source applies in the copy's SELECT give what node's own rewrite gives, for every kind of value", async () => {
+  const db = await pg.createDb("templates_src");
+  await withClient(db, async (c) => {
+    await c.query(`CREATE TABLE odd (id int PRIMARY KEY, flag boolean, note text, at timestamptz, tags text[], doc jsonb, n numeric, secret text)`);
+    await c.query(`INSERT INTO odd VALUES
+      (1, true, E'it''s a \\\\ back\\tslash\\nline', '2024-02-29 13:14:15.5+00', ARRAY['a b', 'c"d', NULL], '{"k": [1, "x"]}', 1.50, 's1'),
+      (2, NULL, NULL, NULL, NULL, NULL, NULL, 's2')`);
+  });
+  const config = parseConfig(`
+anonymize:
+  odd.secret: "{id}|{flag}|{note}|{at}|{tags}|{doc}|{n}|it's \\\\ 100%"
+  odd.note: null
+requireRules: []
+`);
+  const catalog = await withClient(db, (c) => readCatalog(c, "public"));
+  const table = catalog.tables.find((t) => t.name === "odd")!;
+  const columns = table.columns.map((c) => c.name);
+  const inSql = sqlTransforms(config, table, columns);
+  expect([...inSql.keys()].map((i) => columns[i]).sort()).toEqual(["note", "secret"]);
+  const select = columns.map((c, i) => inSql.get(i)?.((x) => `t.${quoteIdent(x)}`) ?? `t.${quoteIdent(c)}`).join(", ");
+  await withClient(db, async (c) => {
+    // The sampler's session settings (tools/sampler/run.ts connect).
+    await c.query("SET datestyle = 'ISO, MDY'; SET intervalstyle = 'postgres'; SET extra_float_digits = 3; SET bytea_output = 'hex'");
+    const raw = (sql: string) => c.query<string[]>({ text: sql, rowMode: "array", types: RAW_TEXT }).then((r) => r.rows);
+    const original = await raw(`SELECT * FROM odd t ORDER BY id`);
+    const bySql = await raw(`SELECT ${select} FROM odd t ORDER BY id`);
+    const byNode = original.map((row) => applyTransforms(row, compileTable(config, table, columns)));
+    expect(bySql).toEqual(byNode);
+    expect(bySql[0][7]).toBe(`1|t|it's a \\ back\tslash\nline|2024-02-29 13:14:15.5+00|{"a b","c\\"d",NULL}|{"k": [1, "x"]}|1.50|it's \\ 100%`);
+  });
 });
 
 test("no dangling references (beyond the constraints the commit already enforced)", async () => {

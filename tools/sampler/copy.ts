@@ -10,7 +10,7 @@ import { PassThrough, Transform, TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ClientBase } from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
-import { applyTransforms, compileTable, RandomSource, cryptoRandom, Row } from "./anonymize";
+import { applyTransforms, compileTable, RandomSource, cryptoRandom, Row, sqlTransforms } from "./anonymize";
 import { Catalog, ForeignKey, qualified, quoteIdent, Table } from "./catalog";
 import type { SampleConfig } from "./config";
 import { insertionOrder } from "./graph";
@@ -125,9 +125,13 @@ export async function copySelection(
     }
   } else {
     const busy: string[] = [];
-    for (const name of plans.keys()) {
-      const r = await target.query(`SELECT EXISTS (SELECT 1 FROM ${qualified(schema, name)}) AS busy`);
-      if (r.rows[0].busy) busy.push(name);
+    const names = [...plans.keys()];
+    const any = (await target.query<Record<string, boolean>>(`SELECT ${names.map((name, i) => `EXISTS (SELECT 1 FROM ${qualified(schema, name)}) AS b${i}`).join(", ")}`)).rows[0];
+    for (const [i, name] of names.entries()) {
+      if (!any[`b${i}`]) continue;
+      // A deferred table whose selection is empty is not copied, as a held one with no rows is not.
+      const later = selection.tables.get(name)!.deferred;
+      if (later === undefined || (await source.query(`SELECT EXISTS (SELECT 1 ${later}) AS some`)).rows[0].some) busy.push(name);
     }
     if (busy.length > 0) {
       throw new Error(`target tables are not empty: ${busy.join(", ")}; pass --replace to truncate them first`);
@@ -155,15 +159,22 @@ export async function copySelection(
       const plan = plans.get(name)!;
       const sel = selection.tables.get(name)!;
       const transforms = compileTable(config, plan.source, plan.columns, opts.random ?? cryptoRandom);
+      // Rules the source applies in the SELECT below (null, templates) are not applied again here.
+      const inSql = sqlTransforms(config, plan.source, plan.columns);
+      for (const c of inSql.keys()) transforms.delete(c);
       const fixupIdx = plan.fixups.map((fk) => ({ fk, cols: fk.columns.map((c) => plan.columns.indexOf(c)), pk: plan.target.primaryKey.map((c) => plan.columns.indexOf(c)) }));
       for (const f of fixupIdx) fixupValues.set(f.fk, { keys: [], values: [] });
-      const held = plan.columns.every((c) => sel.stored.includes(c));
+      const held = sel.deferred === undefined && plan.columns.every((c) => sel.stored.includes(c));
       const on = sel.keyColumns.map((k) => `s.c${sel.stored.indexOf(k)} = t.${columnSql(k)}`).join(" AND ");
+      const column = held ? (c: string) => `s.c${sel.stored.indexOf(c)}` : (c: string) => `t.${quoteIdent(c)}`;
+      const select = plan.columns.map((c, j) => inSql.get(j)?.(column) ?? column(c)).join(", ");
       const out = source.query(
         copyTo(
           held
-            ? `COPY (SELECT ${plan.columns.map((c) => `s.c${sel.stored.indexOf(c)}`).join(", ")} FROM ${sel.temp} s) TO STDOUT`
-            : `COPY (SELECT ${plan.columns.map((c) => `t.${quoteIdent(c)}`).join(", ")} FROM ${qualified(sourceCatalog.schema, name)} t JOIN ${sel.temp} s ON ${on}) TO STDOUT`,
+            ? `COPY (SELECT ${select} FROM ${sel.temp} s) TO STDOUT`
+            : sel.deferred !== undefined
+              ? `COPY (SELECT ${select} ${sel.deferred}) TO STDOUT`
+              : `COPY (SELECT ${select} FROM ${qualified(sourceCatalog.schema, name)} t JOIN ${sel.temp} s ON ${on}) TO STDOUT`,
         ),
       );
       let rewrite: ((row: Row) => Row) | undefined;
@@ -181,7 +192,11 @@ export async function copySelection(
           return row;
         };
       }
-      counted[i] = new CopyLines(rewrite);
+      // The columns the rewrite reads or sets: the rest of each row passes through as bytes.
+      const fields = [...transforms].every(([, f]) => f.reads)
+        ? [...transforms].flatMap(([c, f]) => [c, ...f.reads!]).concat(fixupIdx.flatMap((f) => [...f.cols, ...f.pk]))
+        : undefined;
+      counted[i] = new CopyLines(rewrite, fields);
       await pipeline(out, counted[i], buffers[i]);
     }
   };
@@ -248,8 +263,11 @@ async function advanceSequences(target: ClientBase, schema: string, tables: stri
 /**
  * Passes COPY text-format data through, counting rows; with `rewrite`, decodes each row into
  * text values (null = \\N), rewrites it and encodes it again. COPY's text format escapes
- * backslash, newline, carriage return and tab inside values, so every raw newline ends a row
- * (https://www.postgresql.org/docs/current/sql-copy.html, "Text Format").
+ * backslash, newline, carriage return and tab inside values, so every raw newline ends a row and
+ * every raw tab ends a field (https://www.postgresql.org/docs/current/sql-copy.html, "Text Format").
+ * With `fields` (the only column indexes the rewrite reads or changes), the rows stay bytes: only
+ * those fields are decoded (the row handed to `rewrite` has nothing at the other indexes) and only
+ * the ones it changed are encoded again, the rest of each line is copied as it came.
  */
 export class CopyLines extends Transform {
   rows = 0;
@@ -257,9 +275,14 @@ export class CopyLines extends Transform {
   /** Chunks not yet passed on: the source's COPY arrives in many small reads, handed on in ~64 KiB batches. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  private readonly fields?: number[];
 
-  constructor(private readonly rewrite?: (row: Row) => Row) {
+  constructor(
+    private readonly rewrite?: (row: Row) => Row,
+    fields?: readonly number[],
+  ) {
     super();
+    if (fields) this.fields = [...new Set(fields)].sort((a, b) => a - b);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -303,6 +326,10 @@ export class CopyLines extends Transform {
         return;
       }
       this.rest = data.subarray(last + 1);
+      if (this.fields) {
+        done(null, this.rewriteFields(data, last, this.rewrite, this.fields));
+        return;
+      }
       const out: string[] = [];
       for (const line of data.toString("utf8", 0, last).split("\n")) {
         // Fields the rewrite left as they were keep their COPY text; only changed ones are encoded.
@@ -319,6 +346,71 @@ export class CopyLines extends Transform {
     } catch (e) {
       done(e as Error);
     }
+  }
+
+  /** The lines of data[0..last] (last = a newline) with the rewrite applied to `fields` only. */
+  private rewriteFields(data: Buffer, last: number, rewrite: (row: Row) => Row, fields: number[]): Buffer {
+    const max = fields[fields.length - 1];
+    const starts = new Array<number>(max + 1);
+    const ends = new Array<number>(max + 1);
+    const out = new ByteWriter(data.length + 256);
+    for (let start = 0; start <= last;) {
+      const end = data.indexOf(10, start);
+      for (let f = 0, p = start; f <= max; f++) {
+        if (p > end) throw new Error(`a COPY row has ${f} field(s), the rewrite reads field ${max + 1}`);
+        const tab = data.indexOf(9, p);
+        starts[f] = p;
+        ends[f] = tab >= 0 && tab < end ? tab : end;
+        p = ends[f] + 1;
+      }
+      const row: Row = new Array(max + 1);
+      for (const f of fields) row[f] = decodeCopyField(data.toString("utf8", starts[f], ends[f]));
+      // A copy: a rewrite may change its argument in place and return it.
+      const rewritten = rewrite(row.slice());
+      let from = start;
+      for (const f of fields) {
+        if (rewritten[f] === row[f]) continue;
+        out.copy(data, from, starts[f]);
+        out.text(encodeCopyField(rewritten[f]));
+        from = ends[f];
+      }
+      out.copy(data, from, end + 1);
+      this.rows++;
+      start = end + 1;
+    }
+    return out.result();
+  }
+}
+
+/** An output buffer that grows as bytes are appended. */
+class ByteWriter {
+  private buf: Buffer;
+  private length = 0;
+
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  private room(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
+    this.buf.copy(next, 0, 0, this.length);
+    this.buf = next;
+  }
+
+  copy(source: Buffer, start: number, end: number): void {
+    if (end <= start) return;
+    this.room(end - start);
+    this.length += source.copy(this.buf, this.length, start, end);
+  }
+
+  text(value: string): void {
+    this.room(Buffer.byteLength(value));
+    this.length += this.buf.write(value, this.length);
+  }
+
+  result(): Buffer {
+    return this.buf.subarray(0, this.length);
   }
 }
 

@@ -158,7 +158,7 @@ export async function runSample(opts: SampleOptions): Promise<SampleResult> {
     const warnings = sourceCatalog.externalForeignKeys.map((fk) => `foreign key leaves schema ${config.schema}, not followed: ${fk}`);
     const states = await prepareSelection(source, sourceCatalog, plan);
     await source.query("SET TRANSACTION READ ONLY");
-    const selection = await selectRows(source, sourceCatalog, plan, seed, states, log);
+    const selection = await selectRows(source, sourceCatalog, plan, seed, states, log, { deferLeaves: !!target && !opts.dryRun });
     warnings.push(...selection.warnings);
     log(`selected ${selection.rootRows} ${plan.root} row(s) (${plan.percent}%, seed ${seed}) and their related rows`);
 
@@ -178,7 +178,8 @@ export async function runSample(opts: SampleOptions): Promise<SampleResult> {
         await target.query("COMMIT");
         warnings.push(...copied.warnings);
         truncated = copied.truncated;
-        tables = [...copied.rows].map(([table, rows]) => ({ table, rows }));
+        // A deferred table whose selection was empty is left out, as a held one with no rows is.
+        tables = [...copied.rows].filter(([, rows]) => rows > 0).map(([table, rows]) => ({ table, rows }));
       } catch (e) {
         await target.query("ROLLBACK").catch(() => undefined);
         throw e;

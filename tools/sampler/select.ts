@@ -9,7 +9,7 @@
 // source table again. Above it they hold the key and reference columns only, and the copy joins
 // the source table to them: when the sample is most of the table, one more scan of it costs less
 // than holding a second copy of it in temporary files.
-import type { ClientBase, CustomTypesConfig } from "pg";
+import type { ClientBase, CustomTypesConfig, QueryResult } from "pg";
 import { Catalog, ForeignKey, qualified, quoteIdent, Table, tableOf } from "./catalog";
 import { Follow, followForeignKeys, ResolvedPlan } from "./config";
 import type { Row } from "./anonymize";
@@ -33,7 +33,15 @@ export interface TableKeys {
   /** The source columns the temporary table holds, in its c0, c1, … order: the key, the reference
    * columns, then (whole rows) every other stored, not generated, column. */
   stored: string[];
+  /** Selected rows; 0 for a deferred table (the copy counts its rows). */
   rows: number;
+  /**
+   * A follow table no other selected table references and whose every FK its follow join already
+   * matched: nothing in the selection depends on its rows, so none are held. The copy reads them
+   * from this `FROM … WHERE …` (source table `t`) instead, joined to the selection's first
+   * generation exactly as the follow step would have joined it.
+   */
+  deferred?: string;
 }
 
 export interface Selection {
@@ -132,6 +140,15 @@ export async function prepareSelection(client: ClientBase, catalog: Catalog, pla
   return states;
 }
 
+export interface SelectOptions {
+  /**
+   * Leave follow tables that nothing references and whose every FK the follow join matches to the
+   * copy (TableKeys.deferred): their rows are read once, by the copy, while the target writes the
+   * tables before them, instead of being held first. Off for a dry run, which reports counts.
+   */
+  deferLeaves?: boolean;
+}
+
 export async function selectRows(
   client: ClientBase,
   catalog: Catalog,
@@ -139,6 +156,7 @@ export async function selectRows(
   seed: string,
   states: Map<string, TableState>,
   log: (line: string) => void = () => undefined,
+  opts: SelectOptions = {},
 ): Promise<Selection> {
   const warnings: string[] = [];
   const state = (name: string) => states.get(name)!;
@@ -152,9 +170,17 @@ export async function selectRows(
   // Fresh statistics after each bulk insert, so joins against the selection are planned on real
   // sizes: of the key and reference columns only (the ones joined on; the row count comes with
   // any ANALYZE), not of the wide rest of the row.
-  const analyze = async (s: TableState) => {
-    await client.query(`ANALYZE ${s.temp} (${s.tracked.map((c) => s.col(c)).join(", ")})`);
+  const analyzeSql = (s: TableState) => {
     analyzedAt.set(s.table.name, rows.get(s.table.name) ?? 0);
+    return `ANALYZE ${s.temp} (${s.tracked.map((c) => s.col(c)).join(", ")})`;
+  };
+  const analyze = async (s: TableState) => {
+    await client.query(analyzeSql(s));
+  };
+  /** Statements without parameters in one round trip (one simple query, run in order in this transaction): each one's result. */
+  const batch = async (statements: string[]) => {
+    const r = (await client.query(statements.join(";\n"))) as unknown as QueryResult | QueryResult[];
+    return Array.isArray(r) ? r : [r];
   };
   /** Rows added in the current generation, per table: the work of the next closure round. */
   let pending = new Map<string, number>();
@@ -204,16 +230,30 @@ export async function selectRows(
   const selected = new Set([plan.root, ...plan.copyAll]);
   /** FKs whose every set reference in the first generation already points at a selected row (see followSql). */
   const satisfied = new Set<ForeignKey>();
+  const deferred = new Map<string, string>();
   for (const f of plan.follow) {
     const s = state(f.table);
     const fks = followForeignKeys(f, catalog.foreignKeys, selected);
     const { joins, where, guaranteed } = followSql(f, s.table, fks, (fk) => state(fk.refTable));
     for (const fk of guaranteed) satisfied.add(fk);
-    pending.set(f.table, await run(`INSERT INTO ${s.temp} (${s.tempColumns}, gen) SELECT ${s.sourceColumns("t")}, 0 FROM ${from(f.table)} t ${joins} WHERE ${where}`));
-    addRows(f.table, pending.get(f.table)!);
-    await analyze(s);
-    log(`follow ${f.table}: ${pending.get(f.table)} row(s)`);
     selected.add(f.table);
+    const referenced = catalog.foreignKeys.some((fk) => fk.refTable === f.table && states.has(fk.table));
+    if (opts.deferLeaves && !referenced && catalog.foreignKeys.every((fk) => fk.table !== f.table || guaranteed.includes(fk))) {
+      // Every selected parent row is of the first generation here; the closure adds later ones only.
+      const gen0 = followSql(f, s.table, fks, (fk) => state(fk.refTable), true);
+      deferred.set(f.table, `FROM ${from(f.table)} t ${gen0.joins} WHERE ${gen0.where}`);
+      log(`follow ${f.table}: read by the copy (nothing references it)`);
+      continue;
+    }
+    // The insert and its ANALYZE in one round trip (the ANALYZE sees the inserted rows).
+    const [inserted] = await batch([
+      `INSERT INTO ${s.temp} (${s.tempColumns}, gen) SELECT ${s.sourceColumns("t")}, 0 FROM ${from(f.table)} t ${joins} WHERE ${where}`,
+      analyzeSql(s),
+    ]);
+    pending.set(f.table, inserted.rowCount ?? 0);
+    addRows(f.table, pending.get(f.table)!);
+    analyzedAt.set(f.table, rows.get(f.table)!);
+    log(`follow ${f.table}: ${pending.get(f.table)} row(s)`);
   }
 
   // 4. Parent closure to a fixpoint: the distinct references of the last generation's rows, joined
@@ -224,8 +264,12 @@ export async function selectRows(
   for (const fk of catalog.foreignKeys) {
     if (states.has(fk.table)) outgoing.set(fk.table, [...(outgoing.get(fk.table) ?? []), fk]);
   }
+  // Each generation's lookups go to the server in one round trip, in the order they would run one
+  // by one (each sees the rows the ones before it added), after the ANALYZEs the last one called for.
+  let analyses: string[] = [];
   for (let gen = 0; ; gen++) {
     const next = new Map<string, number>();
+    const lookups: { fk: ForeignKey; sql: string }[] = [];
     for (const [name, added] of pending) {
       if (added === 0) continue;
       const s = state(name);
@@ -235,30 +279,34 @@ export async function selectRows(
         const refs = fk.columns.map((c, i) => `k.r${i}`);
         const notNull = fk.columns.map((c) => `c.${s.col(c)} IS NOT NULL`).join(" AND ");
         const on = fk.refColumns.map((c, i) => `p.${columnSql(c)} = ${refs[i]}`).join(" AND ");
-        const r = await client.query<{ wanted: string; found: string; added: string }>(
-          `WITH k AS MATERIALIZED (SELECT DISTINCT ${fk.columns.map((c, i) => `c.${s.col(c)} AS r${i}`).join(", ")} FROM ${s.temp} c WHERE c.gen = $1 AND ${notNull}),
+        lookups.push({
+          fk,
+          sql: `WITH k AS MATERIALIZED (SELECT DISTINCT ${fk.columns.map((c, i) => `c.${s.col(c)} AS r${i}`).join(", ")} FROM ${s.temp} c WHERE c.gen = ${gen} AND ${notNull}),
                 j AS MATERIALIZED (SELECT ${parent.sourceColumns("p")} FROM ${from(fk.refTable)} p JOIN k ON ${on}),
-                ins AS (INSERT INTO ${parent.temp} (${parent.tempColumns}, gen) SELECT *, $1 + 1 FROM j ON CONFLICT DO NOTHING RETURNING 1)
+                ins AS (INSERT INTO ${parent.temp} (${parent.tempColumns}, gen) SELECT *, ${gen + 1} FROM j ON CONFLICT DO NOTHING RETURNING 1)
            SELECT (SELECT count(*) FROM k) AS wanted, (SELECT count(*) FROM j) AS found, (SELECT count(*) FROM ins) AS added`,
-          [gen],
-        );
-        const { wanted: w, found, added: a } = r.rows[0];
-        if (Number(found) < Number(w)) {
-          warnings.push(`${fk.table}.${fk.name}: ${Number(w) - Number(found)} referenced ${fk.refTable} row(s) missing in the source (NOT VALID constraint?)`);
-        }
-        if (Number(a) > 0) {
-          next.set(fk.refTable, (next.get(fk.refTable) ?? 0) + Number(a));
-          addRows(fk.refTable, Number(a));
-        }
+        });
       }
     }
+    const results = lookups.length > 0 || analyses.length > 0 ? (await batch([...analyses, ...lookups.map((l) => l.sql)])).slice(analyses.length) : [];
+    lookups.forEach(({ fk }, i) => {
+      const { wanted: w, found, added: a } = results[i].rows[0] as { wanted: string; found: string; added: string };
+      if (Number(found) < Number(w)) {
+        warnings.push(`${fk.table}.${fk.name}: ${Number(w) - Number(found)} referenced ${fk.refTable} row(s) missing in the source (NOT VALID constraint?)`);
+      }
+      if (Number(a) > 0) {
+        next.set(fk.refTable, (next.get(fk.refTable) ?? 0) + Number(a));
+        addRows(fk.refTable, Number(a));
+      }
+    });
     log(`parent closure, generation ${gen + 1}: ${[...next].map(([t, n]) => `${n} ${t}`).join(", ") || "nothing new"}`);
     if (next.size === 0) break;
     // Statistics again only where a generation grew a table by more than a tenth since its last
     // ANALYZE (the planner scales the row count it saw by the table's current size anyway).
+    analyses = [];
     for (const name of next.keys()) {
       const at = analyzedAt.get(name);
-      if (at === undefined || rows.get(name)! > at * 1.1) await analyze(state(name));
+      if (at === undefined || rows.get(name)! > at * 1.1) analyses.push(analyzeSql(state(name)));
     }
     pending = next;
   }
@@ -266,8 +314,9 @@ export async function selectRows(
   const tables = new Map<string, TableKeys>();
   for (const [name, s] of states) {
     const n = rows.get(name) ?? 0;
-    if (n === 0) continue;
-    tables.set(name, { keyColumns: s.keyColumns, keyTypes: s.keyTypes, temp: s.temp, stored: s.stored, rows: n });
+    const later = deferred.get(name);
+    if (n === 0 && later === undefined) continue;
+    tables.set(name, { keyColumns: s.keyColumns, keyTypes: s.keyTypes, temp: s.temp, stored: s.stored, rows: n, ...(later !== undefined ? { deferred: later } : {}) });
   }
   return { seed, root: plan.root, rootRows, rootKeys, tables, warnings };
 }
@@ -279,9 +328,16 @@ export async function selectRows(
  * which lets the planner start from the (small) selection and probe the child's FK index; others
  * are LEFT JOINs (each on the parent's unique referenced columns, so no row is duplicated).
  * `guaranteed`: the FKs that, wherever set in a picked row, point at a selected row (every deciding
- * FK under `all`; under `any` only a sole FK).
+ * FK under `all`; under `any` only a sole FK). `firstGeneration`: join only the parents' rows of
+ * generation 0 (the rows selected before the parent closure), for a follow read after the closure.
  */
-function followSql(f: Follow, child: Table, fks: ForeignKey[], parentOf: (fk: ForeignKey) => TableState): { joins: string; where: string; guaranteed: ForeignKey[] } {
+function followSql(
+  f: Follow,
+  child: Table,
+  fks: ForeignKey[],
+  parentOf: (fk: ForeignKey) => TableState,
+  firstGeneration = false,
+): { joins: string; where: string; guaranteed: ForeignKey[] } {
   const joins: string[] = [];
   const conditions: string[] = [];
   const active: string[] = [];
@@ -289,7 +345,7 @@ function followSql(f: Follow, child: Table, fks: ForeignKey[], parentOf: (fk: Fo
   const required = (fk: ForeignKey) => (f.match === "any" ? fks.length === 1 : fk.columns.every((c) => child.columns.find((x) => x.name === c)?.notNull));
   fks.forEach((fk, i) => {
     const parent = parentOf(fk);
-    const on = fk.columns.map((c, j) => `p${i}.${parent.col(fk.refColumns[j])} = t.${columnSql(c)}`).join(" AND ");
+    const on = fk.columns.map((c, j) => `p${i}.${parent.col(fk.refColumns[j])} = t.${columnSql(c)}`).join(" AND ") + (firstGeneration ? ` AND p${i}.gen = 0` : "");
     if (required(fk)) {
       joins.push(`JOIN ${parent.temp} p${i} ON ${on}`);
       active.push("true");
