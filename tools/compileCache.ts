@@ -134,6 +134,7 @@ export function installCompileCache(env: NodeJS.ProcessEnv = process.env, tool?:
 
   process.once("exit", () => {
     if (!fresh.size) return;
+    let tmp: string | undefined;
     try {
       const parts: Buffer[] = [];
       const next: Index = {};
@@ -149,11 +150,16 @@ export function installCompileCache(env: NodeJS.ProcessEnv = process.env, tool?:
       const length = Buffer.alloc(4);
       length.writeUInt32BE(head.length, 0);
       fs.mkdirSync(dir, { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
+      tmp = `${file}.${process.pid}.tmp`;
       fs.writeFileSync(tmp, Buffer.concat([length, head, ...parts]));
       fs.renameSync(tmp, file);
     } catch {
       // No cache this time: the next run compiles from source again.
+      try {
+        if (tmp) fs.rmSync(tmp, { force: true });
+      } catch {
+        // left for a later run's rename to ignore
+      }
     }
   });
   return stats;
