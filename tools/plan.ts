@@ -1,9 +1,7 @@
 // npm run plan -- -s <stack> [--config <path to Pulumi.<stack>.yaml>] [--policy-pack-config <file.json>] [--json] (--help for more)
 // Offline: no Pulumi CLI, no credentials, no network. Exit 1 on a config error or a mandatory
 // policy violation, 0 otherwise.
-// First import: every module after it compiles from V8's code cache of earlier runs (tools/compileCache.ts).
-import "./compileCache";
-// Then, before anything loads the SDK: defers what only its function serialization uses.
+// First import, before anything loads the SDK: defers what only its function serialization uses.
 import "./harness/deferSdkModules";
 import * as fs from "fs";
 import * as path from "path";
