@@ -2,8 +2,9 @@
 // tools/build.js) up to date, so the suites that start the CLIs as processes find them built and
 // no two workers build at once; and give the run a directory for its one PostgreSQL template
 // cluster (tests/support/pgServer.ts: suites copy it instead of running initdb each, and keep their
-// clusters in it; on a tmpfs when there is one, tests/support/tmpRoot.ts), and one for the plans
-// the workers share (tests/support/planStore.js). The workers inherit the environment variables;
+// clusters in it; on a tmpfs when there is one, tests/support/tmpRoot.ts), and one for what the
+// workers share: plans (tests/support/planStore.js) and the results of processes run once per run
+// (tests/support/sharedProcess.ts, in its subdirectory shared-processes). The workers inherit the environment variables;
 // tests/globalTeardown.ts removes the directories.
 import * as fs from "fs";
 import * as path from "path";

@@ -3,8 +3,9 @@
 // run: the first suite to ask runs it and leaves its result (exit code, stdout, stderr) in the run's
 // directory; a suite asking later, in any worker, reads that result, and one asking while it runs
 // waits for it. Each test still asserts on the result as before; it is the same process's output.
-// The run's directory is the one globalSetup makes for the run (tests/globalSetup.ts; its
-// globalTeardown removes it); without it (jest started otherwise) every call runs its own process.
+// The results live in the directory globalSetup makes for what the run's workers share
+// (TWINSTACK_PLAN_STORE, tests/globalSetup.ts; its globalTeardown removes it), beside the shared
+// plans; without it (jest started otherwise) every call runs its own process.
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -13,9 +14,6 @@ import { ProcessResult, spawnAsync } from "../../tools/planCli";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { ensureBuilt, compiled, ROOT } = require("../../tools/build.js") as { ensureBuilt(): string; compiled(rel: string): string; ROOT: string };
 
-/** tools/pgServer.ts TEMPLATE_ENV, the run's directory (not imported: that module loads pg). */
-const TEMPLATE_ENV = "TWINSTACK_PG_TEMPLATE_DIR";
-
 /** Runs this suite asked for (jest gives each test file its own modules, so this map is per suite). */
 const inThisSuite = new Map<string, Promise<ProcessResult>>();
 
@@ -23,7 +21,7 @@ const inThisSuite = new Map<string, Promise<ProcessResult>>();
 const POLL_MS = 100;
 
 function sharedDir(): string | undefined {
-  const runDir = process.env[TEMPLATE_ENV];
+  const runDir = process.env.TWINSTACK_PLAN_STORE;
   if (!runDir || !fs.existsSync(runDir)) return undefined;
   const dir = path.join(runDir, "shared-processes");
   fs.mkdirSync(dir, { recursive: true });
