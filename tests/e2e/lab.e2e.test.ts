@@ -167,14 +167,18 @@ async function vipHolder(lab: Lab, vip: string): Promise<string | undefined> {
  * or `maxRequests`/`maxSeconds` are reached; only ever the lab's VIP. Records each answer.
  */
 function startProber(get: () => Promise<{ status: number; body: string }>, opts: { everyMs: number; maxRequests: number; maxSeconds: number }) {
-  const results: Array<{ at: number; ok: boolean; body: string }> = [];
+  const results: Array<{ at: number; ok: boolean; body: string; ms: number; status?: number; error?: string }> = [];
   let stopped = false;
   const deadline = Date.now() + opts.maxSeconds * 1000;
   const done = (async () => {
     while (!stopped && results.length < opts.maxRequests && Date.now() < deadline) {
       const at = Date.now();
-      const r = await get().catch(() => undefined);
-      results.push({ at, ok: r?.status === 200, body: r?.body ?? "" });
+      let error: string | undefined;
+      const r = await get().catch((e) => {
+        error = e instanceof Error ? e.message : String(e);
+        return undefined;
+      });
+      results.push({ at, ok: r?.status === 200, body: r?.body ?? "", ms: Date.now() - at, status: r?.status, error });
       const wait = opts.everyMs - (Date.now() - at);
       if (wait > 0) await new Promise((res) => setTimeout(res, wait));
     }
@@ -187,6 +191,73 @@ function startProber(get: () => Promise<{ status: number; body: string }>, opts:
       return results;
     },
   };
+}
+
+type ProbeResult = { at: number; ok: boolean; body: string; ms: number; status?: number; error?: string };
+
+/**
+ * Watches, on every lab host, what the prod proxy's container resolves its upstream name to (the
+ * Docker embedded DNS answer, `getent ahostsv4` inside the Caddy container), printing a line only
+ * when the set changes, until stopped. For the release scenarios: a failed request through the VIP
+ * is explained by which task addresses the proxy dialled and when each task stopped.
+ */
+function watchUpstreamNames(lab: Lab, since: number) {
+  const stopFile = `/tmp/twinstack-lab-watch-${process.pid}-${since}`;
+  const script = (i: number) =>
+    `c=myapp-prod-caddy-h${i}; name=$(docker exec $c sh -c "grep -o 'reverse_proxy [^ ]*' /etc/caddy/Caddyfile | head -1 | cut -d' ' -f2 | cut -d: -f1"); ` +
+    `last=; while [ ! -e ${stopFile} ]; do now=$(date +%s%3N); cur=$(docker exec $c getent ahostsv4 "$name" 2>&1 | awk '{print $1}' | sort -u | tr '\\n' ' '); ` +
+    `if [ "$cur" != "$last" ]; then echo "+$((now - ${since})) $name: $cur"; last=$cur; fi; sleep 1; done`;
+  const watchers = lab.hosts.map((h, i) => onHostAsync(lab, h, script(i + 1)).catch((e) => String(e)));
+  return {
+    async stop(): Promise<string[]> {
+      fs.writeFileSync(stopFile, "");
+      try {
+        return await Promise.all(watchers);
+      } finally {
+        fs.rmSync(stopFile, { force: true });
+      }
+    },
+  };
+}
+
+/**
+ * Prints, after a release scenario with failed requests, where they went: each failed request
+ * (ms after `since`, how long it took, status or error), the app's tasks with their addresses and
+ * states, every host's app container events and the proxy's error log lines, and what each proxy
+ * resolved the upstream name to over time (watchUpstreamNames). All times in ms after `since`.
+ */
+async function releaseDiagnosis(lab: Lab, what: string, since: number, results: ProbeResult[], names: string[]): Promise<void> {
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length === 0) return;
+  progress(`${what}: failed requests ${failed.map((r) => `+${r.at - since} (${r.ms} ms, ${r.status ?? r.error ?? "?"})`).join("; ")}`);
+  const rel = (line: string) => {
+    const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z) (.*)$/.exec(line);
+    if (m) return `+${Date.parse(m[1]) - since} ${m[2]}`;
+    const n = /^(\d{19}) (.*)$/.exec(line);
+    return n ? `+${Math.round(Number(n[1]) / 1e6) - since} ${n[2]}` : line;
+  };
+  const tasks = await onHostAsync(
+    lab,
+    lab.hosts[0],
+    "docker inspect --format '{{.ID}} {{.NodeID}} {{.Spec.ContainerSpec.Image}} desired={{.DesiredState}} state={{.Status.State}} {{.Status.Timestamp}} {{range .NetworksAttachments}}{{.Network.Spec.Name}}={{.Addresses}} {{end}}' $(docker service ps -q myapp-prod-app)",
+  ).catch((e) => String(e));
+  progress(`${what}: app tasks\n  ${tasks.trim().split("\n").join("\n  ")}`);
+  const sinceArg = Math.floor((since - 2000) / 1000);
+  for (const [i, h] of lab.hosts.entries()) {
+    const events = await onHostAsync(
+      lab,
+      h,
+      `docker events --since ${sinceArg} --until $(date +%s) --filter type=container --filter label=com.docker.swarm.service.name=myapp-prod-app --format '{{.TimeNano}} {{.Action}} {{.Actor.Attributes.name}}' | grep -v exec_`,
+    ).catch((e) => String(e));
+    progress(`${what}: h${i + 1} app container events\n  ${events.trim().split("\n").map(rel).join("\n  ")}`);
+    const errors = await onHostAsync(
+      lab,
+      h,
+      `docker logs -t --since ${new Date(since - 2000).toISOString()} myapp-prod-caddy-h${i + 1} 2>&1 | grep -i 'error\\|dial\\|upstream' | tail -40`,
+    ).catch((e) => String(e));
+    progress(`${what}: h${i + 1} proxy errors\n  ${errors.trim().split("\n").map(rel).join("\n  ")}`);
+    progress(`${what}: h${i + 1} proxy's upstream name\n  ${(names[i] ?? "").trim().split("\n").join("\n  ")}`);
+  }
 }
 
 /** Seconds from `since` until the first good answer after the last failed one (0: none failed). */
@@ -466,10 +537,12 @@ describe("multi-host lab: the program forms a Swarm over SSH on three real Docke
     fs.writeFileSync(configFile, fs.readFileSync(configFile, "utf8").replace("image: twinstack-e2e/probe:1", "image: twinstack-e2e/probe:2"));
     const prober = startProber(get, { everyMs: 100, maxRequests: 3000, maxSeconds: 400 });
     const started = Date.now();
+    const names = watchUpstreamNames(l, started);
     await applyStack({ stack: "prod", configFile, projectFile: PROJECT_FILE, stateFile: prodState, handlers, log: (line) => progress(`prod release: ${line}`) });
     const appliedAt = Date.now();
     await new Promise((r) => setTimeout(r, 3000));
     const results = await prober.stop();
+    await releaseDiagnosis(l, "good release", started, results, await names.stop());
     const failed = results.filter((r) => !r.ok);
     const after = results.filter((r) => r.at >= appliedAt);
     progress(
@@ -501,6 +574,7 @@ describe("multi-host lab: the program forms a Swarm over SSH on three real Docke
     fs.writeFileSync(configFile, good.replace(`image: ${oldImage}`, "image: twinstack-e2e/probe:bad"));
     const prober = startProber(get, { everyMs: 100, maxRequests: 4000, maxSeconds: 500 });
     const started = Date.now();
+    const names = watchUpstreamNames(l, started);
     let applyError = "";
     try {
       await applyStack({ stack: "prod", configFile, projectFile: PROJECT_FILE, stateFile: prodState, handlers, log: (line) => progress(`prod bad release: ${line}`) });
@@ -513,6 +587,7 @@ describe("multi-host lab: the program forms a Swarm over SSH on three real Docke
     const appliedAt = Date.now();
     await new Promise((r) => setTimeout(r, 3000));
     const results = await prober.stop();
+    await releaseDiagnosis(l, "bad release", started, results, await names.stop());
     const failed = results.filter((r) => !r.ok);
     const versions = [...new Set(results.filter((r) => r.ok).map((r) => r.body.trim()))];
     const [state, image] = inspect().split(" ");
@@ -550,6 +625,7 @@ describe("multi-host lab: the program forms a Swarm over SSH on three real Docke
     fs.writeFileSync(configFile, text.replace(`    - ${PROD_DOMAIN}\n`, `    - ${PROD_DOMAIN}\n    - ${newDomain}\n`));
     const prober = startProber(get, { everyMs: 100, maxRequests: 4000, maxSeconds: 400 });
     const started = Date.now();
+    const names = watchUpstreamNames(l, started);
     const result = await applyStack({
       stack: "prod",
       configFile,
@@ -561,6 +637,7 @@ describe("multi-host lab: the program forms a Swarm over SSH on three real Docke
     const appliedAt = Date.now();
     await new Promise((r) => setTimeout(r, 3000));
     const results = await prober.stop();
+    await releaseDiagnosis(l, "proxy change", started, results, await names.stop());
     const failed = results.filter((r) => !r.ok);
     const proxyChangeSeconds = Math.round((appliedAt - started) / 100) / 10;
     const after = proxyIds();
