@@ -260,6 +260,98 @@ async function releaseDiagnosis(lab: Lab, what: string, since: number, results: 
   }
 }
 
+/**
+ * Waits until prod's Swarm has settled, and has stayed settled for `stableSeconds`: every node
+ * Ready and Active with exactly one raft leader; every prod service at its replica count
+ * (`docker service ls` "n/n"; jobs aside); the app's tasks desired running are all running; and every host's proxy
+ * resolves its upstream name to exactly those tasks' addresses on prod's network (the Docker DNS
+ * answer inside the Caddy container). The same leader and the same tasks throughout the window:
+ * a leader election or a task replaced restarts it. Returns the seconds it took; throws with the
+ * last state after `timeoutSeconds`.
+ *
+ * Why: after a manager's dockerd restarts (scenario 6) Swarm keeps changing things for a minute
+ * or more: the restarted node's task comes back through its restart delay and health check, and a
+ * leader election can mark the other nodes down and restart their tasks, which stops them first
+ * (the restart supervisor, moby/swarmkit#607). A release started in that window measured Swarm's
+ * recovery, not the release: in one run both old tasks on h2 and h3 were stopped at once by the
+ * restart path and the app's name resolved to nothing for 11 s.
+ */
+async function awaitSwarmSettled(lab: Lab, what: string, opts: { stableSeconds: number; timeoutSeconds: number }): Promise<number> {
+  const started = Date.now();
+  const deadline = started + opts.timeoutSeconds * 1000;
+  let stableSince: number | undefined;
+  let lastSignature = "";
+  let lastState = "";
+  for (;;) {
+    const problems: string[] = [];
+    let signature = "";
+    try {
+      const out = await onHostAsync(
+        lab,
+        lab.hosts[0],
+        "docker node ls --format '{{.ID}} {{.Status}} {{.Availability}} {{.ManagerStatus}}'; echo ---; " +
+          "docker service ls --format '{{.Name}} {{.Replicas}}'; echo ---; " +
+          "docker inspect --format '{{.ID}} {{.Status.State}} {{range .NetworksAttachments}}{{if eq .Network.Spec.Name \"myapp-prod-net\"}}{{range .Addresses}}{{.}} {{end}}{{end}}{{end}}' " +
+          "$(docker service ps -q --filter desired-state=running myapp-prod-app)",
+      );
+      const [nodesText, servicesText, tasksText] = out.split("---\n");
+      const nodes = nodesText.trim().split("\n");
+      const leaders = nodes.filter((n) => / Leader$/.test(n));
+      if (leaders.length !== 1) problems.push(`${leaders.length} raft leaders`);
+      for (const n of nodes) if (!/^\S+ Ready Active\b/.test(n)) problems.push(`node ${n}`);
+      // Prod's long-running services; a job (a release task) shows "0/1 (1/1 completed)" and is not one.
+      for (const line of servicesText
+        .trim()
+        .split("\n")
+        .filter((x) => x.startsWith("myapp-prod-") && !/completed\)$/.test(x))) {
+        const m = /^(\S+) (\d+)\/(\d+)/.exec(line);
+        if (!m || m[2] !== m[3]) problems.push(`service ${line}`);
+      }
+      const tasks = tasksText
+        .trim()
+        .split("\n")
+        .map((t) => t.trim().split(/\s+/));
+      for (const t of tasks) if (t[1] !== "running") problems.push(`app task ${t.join(" ")}`);
+      const addresses = tasks
+        .flatMap((t) => t.slice(2))
+        .map((a) => a.replace(/\/\d+$/, ""))
+        .sort();
+      const resolved = await Promise.all(
+        lab.hosts.map((h, i) =>
+          onHostAsync(
+            lab,
+            h,
+            `c=myapp-prod-caddy-h${i + 1}; name=$(docker exec $c sh -c "grep -o 'reverse_proxy [^ ]*' /etc/caddy/Caddyfile | head -1 | cut -d' ' -f2 | cut -d: -f1"); ` +
+              `docker exec $c getent ahostsv4 "$name" | awk '{print $1}' | sort -u`,
+          ).catch(() => "(no answer)"),
+        ),
+      );
+      resolved.forEach((r, i) => {
+        const got = r.trim().split("\n").filter(Boolean).sort();
+        if (got.join(" ") !== addresses.join(" ")) problems.push(`h${i + 1}'s proxy resolves the app to [${got.join(" ")}], its tasks are [${addresses.join(" ")}]`);
+      });
+      signature = `${leaders.join()} ${tasks
+        .map((t) => t[0])
+        .sort()
+        .join()}`;
+      lastState = problems.length ? problems.join("; ") : `settled: leader ${leaders[0]}, app tasks ${addresses.join(" ")}`;
+    } catch (err) {
+      problems.push(String(err));
+      lastState = problems.join("; ");
+    }
+    const now = Date.now();
+    if (problems.length > 0 || signature !== lastSignature) stableSince = problems.length > 0 ? undefined : now;
+    lastSignature = signature;
+    if (stableSince !== undefined && now - stableSince >= opts.stableSeconds * 1000) {
+      const seconds = Math.round((now - started) / 100) / 10;
+      progress(`${what}: the Swarm settled in ${seconds} s (${lastState})`);
+      return seconds;
+    }
+    if (now > deadline) throw new Error(`${what}: the Swarm did not settle within ${opts.timeoutSeconds} s: ${lastState}`);
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
 /** Seconds from `since` until the first good answer after the last failed one (0: none failed). */
 function outageSeconds(results: Array<{ at: number; ok: boolean }>, since: number): number {
   const after = results.filter((r) => r.at >= since);
@@ -524,7 +616,14 @@ describe("multi-host lab: the program forms a Swarm over SSH on three real Docke
       () => sh(["start-docker", l.dir, String(index)]),
     );
     const failoverSeconds = Math.max(...Object.values(gaps));
-    mergeSummary({ failoverSeconds, failoverSecondsProxyStopped: gaps["proxy stopped"], failoverSecondsDockerdStopped: gaps["dockerd stopped"] });
+    // And prod is whole again: the restarted manager's task back, every proxy resolving all the app's tasks.
+    const settledSeconds = await awaitSwarmSettled(l, "after the failover", { stableSeconds: 30, timeoutSeconds: 300 });
+    mergeSummary({
+      failoverSeconds,
+      failoverSecondsProxyStopped: gaps["proxy stopped"],
+      failoverSecondsDockerdStopped: gaps["dockerd stopped"],
+      swarmSettledSecondsAfterFailover: settledSeconds,
+    });
     expect(Number.isFinite(failoverSeconds)).toBe(true);
   }, 900_000);
 
@@ -533,6 +632,7 @@ describe("multi-host lab: the program forms a Swarm over SSH on three real Docke
     const l = lab!;
     const get = () => httpsGet({ host: PROD_DOMAIN, port: 443, path: "/version", ca: prodCa, address: prodVip, timeoutMs: 10_000 });
     await until("prod to answer before the release", 120, async () => ((await get().catch(() => undefined))?.status === 200 ? true : undefined));
+    await awaitSwarmSettled(l, "before the good release", { stableSeconds: 10, timeoutSeconds: 300 });
     const configFile = path.join(work, "Pulumi.prod.yaml");
     fs.writeFileSync(configFile, fs.readFileSync(configFile, "utf8").replace("image: twinstack-e2e/probe:1", "image: twinstack-e2e/probe:2"));
     const prober = startProber(get, { everyMs: 100, maxRequests: 3000, maxSeconds: 400 });
@@ -558,6 +658,7 @@ describe("multi-host lab: the program forms a Swarm over SSH on three real Docke
     expect(prodUp).toBe(true);
     const l = lab!;
     const get = () => httpsGet({ host: PROD_DOMAIN, port: 443, path: "/version", ca: prodCa, address: prodVip, timeoutMs: 10_000 });
+    await awaitSwarmSettled(l, "before the bad release", { stableSeconds: 10, timeoutSeconds: 300 });
     const oldVersion = await until("prod to answer before the bad release", 120, async () => {
       const a = await get().catch(() => undefined);
       return a?.status === 200 ? a.body.trim() : undefined;
@@ -617,6 +718,7 @@ describe("multi-host lab: the program forms a Swarm over SSH on three real Docke
     const newDomain = `www.${PROD_DOMAIN}`;
     const get = () => httpsGet({ host: PROD_DOMAIN, port: 443, path: "/version", ca: prodCa, address: prodVip, timeoutMs: 10_000 });
     await until("prod to answer before the proxy change", 120, async () => ((await get().catch(() => undefined))?.status === 200 ? true : undefined));
+    await awaitSwarmSettled(l, "before the proxy change", { stableSeconds: 10, timeoutSeconds: 300 });
     const proxyIds = () => l.hosts.map((h, i) => onHost(l, h, `docker inspect -f '{{.Id}} {{.State.StartedAt}}' myapp-prod-caddy-h${i + 1}`).trim());
     const before = proxyIds();
     const configFile = path.join(work, "Pulumi.prod.yaml");
