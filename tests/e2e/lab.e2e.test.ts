@@ -340,7 +340,8 @@ async function awaitSwarmSettled(lab: Lab, what: string, opts: { stableSeconds: 
       lastState = problems.join("; ");
     }
     const now = Date.now();
-    if (problems.length > 0 || signature !== lastSignature) stableSince = problems.length > 0 ? undefined : now;
+    if (problems.length > 0) stableSince = undefined;
+    else if (stableSince === undefined || signature !== lastSignature) stableSince = now;
     lastSignature = signature;
     if (stableSince !== undefined && now - stableSince >= opts.stableSeconds * 1000) {
       const seconds = Math.round((now - started) / 100) / 10;
