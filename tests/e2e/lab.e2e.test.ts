@@ -282,6 +282,8 @@ async function awaitSwarmSettled(lab: Lab, what: string, opts: { stableSeconds: 
   let stableSince: number | undefined;
   let lastSignature = "";
   let lastState = "";
+  // What the wait saw, each state once in order with its first time (ms after the start): the printed story of a recovery.
+  const seen: string[] = [];
   for (;;) {
     const problems: string[] = [];
     let signature = "";
@@ -340,15 +342,17 @@ async function awaitSwarmSettled(lab: Lab, what: string, opts: { stableSeconds: 
       lastState = problems.join("; ");
     }
     const now = Date.now();
+    const state = `${signature} ${lastState}`;
+    if (!seen.some((x) => x.endsWith(` ${state}`))) seen.push(`+${now - started} ${state}`);
     if (problems.length > 0) stableSince = undefined;
     else if (stableSince === undefined || signature !== lastSignature) stableSince = now;
     lastSignature = signature;
     if (stableSince !== undefined && now - stableSince >= opts.stableSeconds * 1000) {
       const seconds = Math.round((now - started) / 100) / 10;
-      progress(`${what}: the Swarm settled in ${seconds} s (${lastState})`);
+      progress(`${what}: the Swarm settled in ${seconds} s (${lastState})${seen.length > 1 ? `; on the way:\n  ${seen.join("\n  ")}` : ""}`);
       return seconds;
     }
-    if (now > deadline) throw new Error(`${what}: the Swarm did not settle within ${opts.timeoutSeconds} s: ${lastState}`);
+    if (now > deadline) throw new Error(`${what}: the Swarm did not settle within ${opts.timeoutSeconds} s: ${lastState}; on the way:\n  ${seen.join("\n  ")}`);
     await new Promise((r) => setTimeout(r, 2000));
   }
 }
