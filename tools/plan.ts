@@ -41,7 +41,8 @@ mandatory policy violation, 0 otherwise.
   -s, --stack <name>           prod, dev, preview-<slug>, or any stack with a Pulumi.<name>.yaml
   --config <file>              the stack file (default: Pulumi.<stack>.yaml in the project root);
                                a relative path is taken from the directory you run the command in
-  --policy-pack-config <file>  policy settings, the file pulumi preview --policy-pack-config takes
+  --policy-pack-config <file>  policy settings, the file pulumi preview --policy-pack-config takes:
+                               {"<policy>" | "all": "<level>" | {"enforcementLevel": ..., <key>: <value>}}
   --json                       print the plan as JSON (type, name, parent, inputs; secrets as "[secret]")
   --against <ref | file.json>  also list what changed since a git ref's stack files (e.g. origin/main)
                                or since a saved plan --json: resources added, removed, and changed
