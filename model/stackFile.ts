@@ -189,7 +189,8 @@ export function readProjectConfig(projectFile: string): { project: string; value
  * Reads a stack file (which may not exist for preview stacks) merged over the project defaults.
  * `stack` defaults to the name in the file name. `mustExist`: the file was named by the user
  * (`plan --config`), so a missing one is an error for a preview stack too (a misspelt path).
- * Errors: StackFileError `<file>: no such stack file`, or naming what is wrong with the file.
+ * Errors: StackFileError `<file>: no such stack file`, `<file>: is a directory, not a stack file`,
+ * or naming what is wrong with the file.
  */
 export function readStackConfig(stackFile: string, opts: { stack?: string; projectFile?: string; mustExist?: boolean } = {}): StackFileConfig {
   const stack = opts.stack ?? path.basename(stackFile).replace(/^Pulumi\.(.+)\.ya?ml$/, "$1");
@@ -198,9 +199,15 @@ export function readStackConfig(stackFile: string, opts: { stack?: string; proje
 
   let fileValues: Record<string, unknown> = {};
   if (fs.existsSync(stackFile)) {
+    let text: string;
+    try {
+      text = fs.readFileSync(stackFile, "utf8");
+    } catch (err) {
+      throw new StackFileError(unreadableStackFile(stackFile, err));
+    }
     let doc: any;
     try {
-      doc = parseYaml(fs.readFileSync(stackFile, "utf8")) ?? {};
+      doc = parseYaml(text) ?? {};
     } catch (err) {
       throw new StackFileError(`${stackFile}: not valid YAML: ${(err as Error).message.split("\n")[0]}`);
     }
@@ -228,6 +235,18 @@ export function readStackConfig(stackFile: string, opts: { stack?: string; proje
     }
   }
   return { file: stackFile, stack, values, secretKeys, engineConfig, engineSecretKeys };
+}
+
+/**
+ * One line for a stack file `fs.readFileSync` could not read (`err`, its error): `<file>: no such
+ * stack file`, `<file>: is a directory, not a stack file`, else `<file>: cannot read the stack
+ * file: <the system's message>`.
+ */
+export function unreadableStackFile(file: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === "ENOENT") return `${file}: no such stack file`;
+  if (code === "EISDIR") return `${file}: is a directory, not a stack file`;
+  return `${file}: cannot read the stack file: ${(err as Error)?.message ?? String(err)}`;
 }
 
 /** The nearest `Pulumi.yaml` (or `Pulumi.yml`) at or above `startDir`, or undefined when none. */

@@ -52,6 +52,7 @@ const MISUSE: [string[], RegExp][] = [
   [["fuzz", "--count", "0"], /^fuzz: --count must be a whole number >= 1, got 0; usage: /],
   [["fuzz", "--seed", "x"], /^fuzz: --seed must be a whole number >= 0, got x; usage: /],
   [["fuzz", "extra"], /^fuzz: unexpected argument extra; usage: /],
+  [["plan", "-s", "prod", "--config", "tests"], new RegExp(`^${path.join(ROOT, "tests")}: is a directory, not a stack file$`)],
   [["nope"], /^twinstack: unknown command "nope" .*usage: twinstack <command>/],
   [[], /^twinstack: missing command; usage: /],
 ];

@@ -299,6 +299,10 @@ describe("reading stack files", () => {
     expect(() => readStackConfig(file)).toThrow(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: not valid YAML`));
     expect(() => readStackConfig(file)).toThrow(/not valid YAML/);
   });
+
+  it("names a directory given as the stack file as one, not as YAML it cannot read", () => {
+    expect(() => readStackConfig(dir, { stack: "prod" })).toThrow(new Error(`${dir}: is a directory, not a stack file`));
+  });
 });
 
 // The plans below start together before the tests (tests/support/startEarly.ts).

@@ -204,6 +204,12 @@ describe("promote refusals leave the file untouched", () => {
     refusal({ version, digest: NEW_IMAGE, stackFile: repo.file }, /not a release tag v<semver>/);
   });
 
+  test("names a --stack-file that does not exist or is a directory, in one line", () => {
+    const missing = join(repo.dir, "Pulumi.prdo.yaml");
+    refusal({ version: "v1.2.3", digest: NEW_IMAGE, stackFile: missing }, new RegExp(`^${missing.replace(/[.]/g, "\\.")}: no such stack file$`));
+    refusal({ version: "v1.2.3", digest: NEW_IMAGE, stackFile: repo.dir }, new RegExp(`^${repo.dir.replace(/[.]/g, "\\.")}: is a directory, not a stack file$`));
+  });
+
   test("does not ask the dev stack when a local check already refuses", () => {
     writeFileSync(join(repo.dir, "stray.txt"), "x");
     refusal({ version: "v1.2.3", stackFile: repo.file }, /dirty/);

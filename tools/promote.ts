@@ -10,6 +10,7 @@ import * as path from "path";
 import { readFileSync, writeFileSync } from "fs";
 import { isMap, isScalar, parseDocument } from "yaml";
 import { mutableImageProblem } from "../policy/images";
+import { unreadableStackFile } from "../model/stackFile";
 import { callerDir, fromCaller, parseCommandLine, UsageError } from "./cli";
 
 export const APP_CONFIG_KEY = "twinstack:app";
@@ -100,6 +101,14 @@ export function promote(opts: PromoteOptions, deps: PromoteDeps): PromoteResult 
 
   if (opts.digest !== undefined) checkImmutable(opts.digest.trim());
 
+  // The stack file first: a misspelt --stack-file is named before any git check.
+  let text: string;
+  try {
+    text = deps.readFile(stackFile);
+  } catch (err) {
+    throw new PromoteError(unreadableStackFile(shown, err));
+  }
+
   const status = deps.git(["status", "--porcelain"]);
   if (status.trim() !== "") {
     const first = status
@@ -112,7 +121,6 @@ export function promote(opts: PromoteOptions, deps: PromoteDeps): PromoteResult 
     throw new PromoteError(`git tag ${version} already exists; pick the next version`);
   }
 
-  const text = deps.readFile(stackFile);
   const doc = parseDocument(text);
   if (doc.errors.length > 0) {
     throw new PromoteError(`${shown} is not valid YAML: ${doc.errors[0].message.split("\n")[0]}`);
