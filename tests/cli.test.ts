@@ -53,6 +53,7 @@ const MISUSE: [string[], RegExp][] = [
   [["fuzz", "--seed", "x"], /^fuzz: --seed must be a whole number >= 0, got x; usage: /],
   [["fuzz", "extra"], /^fuzz: unexpected argument extra; usage: /],
   [["plan", "-s", "prod", "--config", "tests"], new RegExp(`^${path.join(ROOT, "tests")}: is a directory, not a stack file$`)],
+  [["plan", "-s", "../x"], /^plan: "\.\.\/x" is not a stack name \(Pulumi stack names may only contain alphanumerics, hyphens, underscores and periods, at most 100\); usage: /],
   [["nope"], /^twinstack: unknown command "nope" .*usage: twinstack <command>/],
   [[], /^twinstack: missing command; usage: /],
 ];
