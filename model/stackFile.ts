@@ -175,7 +175,13 @@ function parseYaml(text: string): unknown {
 
 /** Project-level config of Pulumi.yaml: `key: value`, or `key: { value | default, ... }`. */
 export function readProjectConfig(projectFile: string): { project: string; values: Record<string, unknown> } {
-  const doc = (parseYaml(fs.readFileSync(projectFile, "utf8")) ?? {}) as any;
+  const text = fs.readFileSync(projectFile, "utf8");
+  let doc: any;
+  try {
+    doc = parseYaml(text) ?? {};
+  } catch (err) {
+    throw new StackFileError(`${projectFile}: ${yamlErrorText(err)}`);
+  }
   const project = String(doc.name ?? NAMESPACE);
   const values: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries<any>(doc.config ?? {})) {
@@ -209,7 +215,7 @@ export function readStackConfig(stackFile: string, opts: { stack?: string; proje
     try {
       doc = parseYaml(text) ?? {};
     } catch (err) {
-      throw new StackFileError(`${stackFile}: not valid YAML: ${(err as Error).message.split("\n")[0]}`);
+      throw new StackFileError(`${stackFile}: ${yamlErrorText(err)}`);
     }
     if (typeof doc !== "object" || Array.isArray(doc)) throw new StackFileError(`${stackFile}: expected a mapping with a "config:" key`);
     const config = doc.config ?? {};
@@ -235,6 +241,24 @@ export function readStackConfig(stackFile: string, opts: { stack?: string; proje
     }
   }
   return { file: stackFile, stack, values, secretKeys, engineConfig, engineSecretKeys };
+}
+
+/**
+ * `not valid YAML at line <L>, column <C>: <problem>`, one line, for a parse error of the `yaml`
+ * package (a YAMLParseError: linePos[0] is where it is, 1-based; its message is the problem, then
+ * ` at line L, column C`, then a colon, the offending line and a caret on lines of their own:
+ * yaml's src/errors.ts prettifyError). `not valid YAML: <first line>` for any other error.
+ */
+export function yamlErrorText(err: unknown): string {
+  const e = err as { message?: unknown; linePos?: { line: number; col: number }[] } | undefined;
+  const message = String(e?.message ?? err);
+  const at = e?.linePos?.[0];
+  const problem = message
+    .replace(/ at line \d+, column \d+(:[\s\S]*)?$/, "")
+    .split("\n")[0]
+    .trim()
+    .replace(/:$/, "");
+  return at ? `not valid YAML at line ${at.line}, column ${at.col}: ${problem}` : `not valid YAML: ${problem}`;
 }
 
 /**

@@ -210,6 +210,14 @@ describe("promote refusals leave the file untouched", () => {
     refusal({ version: "v1.2.3", digest: NEW_IMAGE, stackFile: repo.dir }, new RegExp(`^${repo.dir.replace(/[.]/g, "\\.")}: is a directory, not a stack file$`));
   });
 
+  test("names a stack file that is not YAML with the line and column, in one complete line", () => {
+    writeFileSync(repo.file, "config:\n  twinstack:app: [unclosed\n");
+    repo.git(["commit", "-qam", "broken"]);
+    expect(() => promote({ version: "v1.2.3", digest: NEW_IMAGE, stackFile: repo.file }, repo.deps)).toThrow(
+      new PromoteError(`${repo.file}: not valid YAML at line 3, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]`),
+    );
+  });
+
   test("does not ask the dev stack when a local check already refuses", () => {
     writeFileSync(join(repo.dir, "stray.txt"), "x");
     refusal({ version: "v1.2.3", stackFile: repo.file }, /dirty/);

@@ -10,7 +10,7 @@ import * as path from "path";
 import { readFileSync, writeFileSync } from "fs";
 import { isMap, isScalar, parseDocument } from "yaml";
 import { mutableImageProblem } from "../policy/images";
-import { unreadableStackFile } from "../model/stackFile";
+import { unreadableStackFile, yamlErrorText } from "../model/stackFile";
 import { callerDir, fromCaller, parseCommandLine, UsageError } from "./cli";
 
 export const APP_CONFIG_KEY = "twinstack:app";
@@ -123,7 +123,7 @@ export function promote(opts: PromoteOptions, deps: PromoteDeps): PromoteResult 
 
   const doc = parseDocument(text);
   if (doc.errors.length > 0) {
-    throw new PromoteError(`${shown} is not valid YAML: ${doc.errors[0].message.split("\n")[0]}`);
+    throw new PromoteError(`${shown}: ${yamlErrorText(doc.errors[0])}`);
   }
   const config = doc.get("config");
   if (!isMap(config)) throw new PromoteError(`${shown} has no "config" map`);
