@@ -20,20 +20,37 @@ const COMMANDS = {
   "config-reference": { script: "config-reference", tool: "tools/configReference.ts", what: "print the config reference table" },
   fuzz: { script: "fuzz", tool: "tools/fuzz.ts", what: "plan mutated copies of every stack file and sort the outcomes" },
 };
-const USAGE = `usage: twinstack <command> [args] (twinstack <command> --help for its options)`;
+const USAGE = `usage: twinstack <command> [args] (twinstack help <command>, or twinstack <command> --help, for its options)`;
 
 function help() {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
-  return [USAGE, "commands:", ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.what}`)].join("\n");
+  return [
+    USAGE,
+    "commands:",
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.what}`),
+    `  ${"help".padEnd(width)}  this list; help <command>: that command's help`,
+    `  ${"--version".padEnd(width)}  print twinstack's version (package.json)`,
+  ].join("\n");
 }
 
 function main(argv) {
-  const [command, ...args] = argv;
+  let [command, ...args] = argv;
   if (command === undefined) {
     process.stderr.write(`twinstack: missing command; ${USAGE}\n`);
     return 1;
   }
-  if (command === "-h" || command === "--help" || command === "help") {
+  if (command === "--version") {
+    process.stdout.write(`${JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).version}\n`);
+    return 0;
+  }
+  // `help <command>` is `<command> --help`.
+  if (command === "help" && args.length > 0) {
+    if (args.length > 1) {
+      process.stderr.write(`twinstack: help takes one command, got ${args.join(" ")}; ${USAGE}\n`);
+      return 1;
+    }
+    [command, args] = [args[0], ["--help"]];
+  } else if (command === "-h" || command === "--help" || command === "help") {
     process.stdout.write(`${help()}\n`);
     return 0;
   }

@@ -175,7 +175,13 @@ function parseYaml(text: string): unknown {
 
 /** Project-level config of Pulumi.yaml: `key: value`, or `key: { value | default, ... }`. */
 export function readProjectConfig(projectFile: string): { project: string; values: Record<string, unknown> } {
-  const doc = (parseYaml(fs.readFileSync(projectFile, "utf8")) ?? {}) as any;
+  const text = fs.readFileSync(projectFile, "utf8");
+  let doc: any;
+  try {
+    doc = parseYaml(text) ?? {};
+  } catch (err) {
+    throw new StackFileError(`${projectFile}: ${yamlErrorText(err)}`);
+  }
   const project = String(doc.name ?? NAMESPACE);
   const values: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries<any>(doc.config ?? {})) {
@@ -189,7 +195,8 @@ export function readProjectConfig(projectFile: string): { project: string; value
  * Reads a stack file (which may not exist for preview stacks) merged over the project defaults.
  * `stack` defaults to the name in the file name. `mustExist`: the file was named by the user
  * (`plan --config`), so a missing one is an error for a preview stack too (a misspelt path).
- * Errors: StackFileError `<file>: no such stack file`, or naming what is wrong with the file.
+ * Errors: StackFileError `<file>: no such stack file`, `<file>: is a directory, not a stack file`,
+ * or naming what is wrong with the file.
  */
 export function readStackConfig(stackFile: string, opts: { stack?: string; projectFile?: string; mustExist?: boolean } = {}): StackFileConfig {
   const stack = opts.stack ?? path.basename(stackFile).replace(/^Pulumi\.(.+)\.ya?ml$/, "$1");
@@ -198,11 +205,17 @@ export function readStackConfig(stackFile: string, opts: { stack?: string; proje
 
   let fileValues: Record<string, unknown> = {};
   if (fs.existsSync(stackFile)) {
+    let text: string;
+    try {
+      text = fs.readFileSync(stackFile, "utf8");
+    } catch (err) {
+      throw new StackFileError(unreadableStackFile(stackFile, err));
+    }
     let doc: any;
     try {
-      doc = parseYaml(fs.readFileSync(stackFile, "utf8")) ?? {};
+      doc = parseYaml(text) ?? {};
     } catch (err) {
-      throw new StackFileError(`${stackFile}: not valid YAML: ${(err as Error).message.split("\n")[0]}`);
+      throw new StackFileError(`${stackFile}: ${yamlErrorText(err)}`);
     }
     if (typeof doc !== "object" || Array.isArray(doc)) throw new StackFileError(`${stackFile}: expected a mapping with a "config:" key`);
     const config = doc.config ?? {};
@@ -228,6 +241,36 @@ export function readStackConfig(stackFile: string, opts: { stack?: string; proje
     }
   }
   return { file: stackFile, stack, values, secretKeys, engineConfig, engineSecretKeys };
+}
+
+/**
+ * `not valid YAML at line <L>, column <C>: <problem>`, one line, for a parse error of the `yaml`
+ * package (a YAMLParseError: linePos[0] is where it is, 1-based; its message is the problem, then
+ * ` at line L, column C`, then a colon, the offending line and a caret on lines of their own:
+ * yaml's src/errors.ts prettifyError). `not valid YAML: <first line>` for any other error.
+ */
+export function yamlErrorText(err: unknown): string {
+  const e = err as { message?: unknown; linePos?: { line: number; col: number }[] } | undefined;
+  const message = String(e?.message ?? err);
+  const at = e?.linePos?.[0];
+  const problem = message
+    .replace(/ at line \d+, column \d+(:[\s\S]*)?$/, "")
+    .split("\n")[0]
+    .trim()
+    .replace(/:$/, "");
+  return at ? `not valid YAML at line ${at.line}, column ${at.col}: ${problem}` : `not valid YAML: ${problem}`;
+}
+
+/**
+ * One line for a stack file `fs.readFileSync` could not read (`err`, its error): `<file>: no such
+ * stack file`, `<file>: is a directory, not a stack file`, else `<file>: cannot read the stack
+ * file: <the system's message>`.
+ */
+export function unreadableStackFile(file: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === "ENOENT") return `${file}: no such stack file`;
+  if (code === "EISDIR") return `${file}: is a directory, not a stack file`;
+  return `${file}: cannot read the stack file: ${(err as Error)?.message ?? String(err)}`;
 }
 
 /** The nearest `Pulumi.yaml` (or `Pulumi.yml`) at or above `startDir`, or undefined when none. */

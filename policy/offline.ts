@@ -14,7 +14,7 @@ import type {
   StackValidationArgs,
   StackValidationPolicy,
 } from "@pulumi/policy";
-import { PACK_ENFORCEMENT_LEVEL, policies as packPolicies } from "./policies";
+import { ALL_POLICIES, PACK_ENFORCEMENT_LEVEL, policies as packPolicies } from "./policies";
 import { nameFromUrn, providerUrnOf } from "./lib/resources";
 import { withStackContext } from "./lib/stackContext";
 // The offline plan runs inside the program: stack files are read with its schema.
@@ -189,7 +189,8 @@ function options(r: OfflineResource): PolicyResourceOptions {
 }
 
 function levelOf(policy: { name: string; enforcementLevel?: EnforcementLevel }, config: RunContext["policyConfig"]): EnforcementLevel {
-  const configured = config?.[policy.name]?.enforcementLevel as EnforcementLevel | undefined;
+  // The policy's own entry first, then "all" (what pulumi preview --policy-pack-config does).
+  const configured = (config?.[policy.name]?.enforcementLevel ?? config?.[ALL_POLICIES]?.enforcementLevel) as EnforcementLevel | undefined;
   const level = configured ?? policy.enforcementLevel ?? PACK_ENFORCEMENT_LEVEL;
   return level === "remediate" ? "mandatory" : level;
 }

@@ -18,6 +18,12 @@ export const PACK_NAME = "twinstack-isolation";
 export const PACK_DESCRIPTION = "Keeps prod, dev and preview stacks of twinstack isolated from each other.";
 /** Policies without their own level default to this (the SDK's own default is advisory). */
 export const PACK_ENFORCEMENT_LEVEL = "mandatory" as const;
+/**
+ * The policy pack config key whose enforcement level applies to every policy (a policy's own entry
+ * overrides it): reserved by @pulumi/policy (server.js refuses a policy named so);
+ * https://www.pulumi.com/docs/iac/using-pulumi/crossguard/configuration/.
+ */
+export const ALL_POLICIES = "all";
 
 /** Every policy of the pack in rule order (1-11); rule 11 (`sites-use-tls`) is advisory, the others mandatory. */
 export const policies: Policies = [

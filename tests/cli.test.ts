@@ -52,7 +52,10 @@ const MISUSE: [string[], RegExp][] = [
   [["fuzz", "--count", "0"], /^fuzz: --count must be a whole number >= 1, got 0; usage: /],
   [["fuzz", "--seed", "x"], /^fuzz: --seed must be a whole number >= 0, got x; usage: /],
   [["fuzz", "extra"], /^fuzz: unexpected argument extra; usage: /],
+  [["plan", "-s", "prod", "--config", "tests"], new RegExp(`^${path.join(ROOT, "tests")}: is a directory, not a stack file$`)],
+  [["plan", "-s", "../x"], /^plan: "\.\.\/x" is not a stack name \(Pulumi stack names may only contain alphanumerics, hyphens, underscores and periods, at most 100\); usage: /],
   [["nope"], /^twinstack: unknown command "nope" .*usage: twinstack <command>/],
+  [["help", "nope"], /^twinstack: unknown command "nope" .*usage: twinstack <command>/],
   [[], /^twinstack: missing command; usage: /],
 ];
 const GIGI_PLAN = ["-s", "prod", "--config", "Pulumi.prod.yaml"];
@@ -88,6 +91,8 @@ beforeAll(() => {
   for (const command of COMMANDS) twinstack([command, "--bogus"]);
   for (const [args] of MISUSE) twinstack(args);
   twinstack(["preview-stack-name", "--", "--help"]);
+  twinstack(["--version"]);
+  twinstack(["help", "plan"]);
   sampleIntoVault();
 });
 afterAll(async () => {
@@ -123,6 +128,18 @@ describe("every command: --help, unknown flags, usage on misuse", () => {
       expect({ args, status: run.status }).toEqual({ args, status: 1 });
       expect(run.stderr.trim()).toMatch(message);
     }
+  });
+
+  test("--version prints package.json's version, exit 0; help <command> is that command's --help", async () => {
+    const version = await twinstack(["--version"]);
+    expect(version.stderr).toBe("");
+    expect(version.status).toBe(0);
+    expect(version.stdout).toBe(`${JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).version}\n`);
+    const help = await twinstack(["help", "plan"]);
+    expect(help.stderr).toBe("");
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^usage: npm run plan -- -s <stack>/);
+    expect(help.stdout).toBe((await twinstack(["plan", "--help"])).stdout);
   });
 
   test("preview-stack-name takes a branch after --, even one that looks like a flag", async () => {

@@ -298,6 +298,14 @@ describe("reading stack files", () => {
     fs.writeFileSync(file, "config: [unclosed\n");
     expect(() => readStackConfig(file)).toThrow(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: not valid YAML`));
     expect(() => readStackConfig(file)).toThrow(/not valid YAML/);
+    // One complete line: the file, where (line, column) and what, without yaml's trailing colon
+    // that introduces the quoted source lines.
+    fs.writeFileSync(file, "config:\n  twinstack:env: prod\n  twinstack:env: dev\n");
+    expect(() => readStackConfig(file)).toThrow(new Error(`${file}: not valid YAML at line 3, column 3: Map keys must be unique`));
+  });
+
+  it("names a directory given as the stack file as one, not as YAML it cannot read", () => {
+    expect(() => readStackConfig(dir, { stack: "prod" })).toThrow(new Error(`${dir}: is a directory, not a stack file`));
   });
 });
 

@@ -44,6 +44,50 @@ describe("npm run plan", () => {
     const withConfig = await planStack({ stack: "prod", stackFile, projectDir: root, policyConfig: readPolicyConfig(path.join(root, "examples/makapix/policy-config.json")) });
     expect(withConfig.violations).toEqual([]);
     expect(() => readPolicyConfig(path.join(root, "package-lock.json.missing"))).toThrow(PlanError);
+    // "all" sets every policy's level, a policy's own entry (a level alone, as pulumi takes it) overrides it.
+    const all = { all: { enforcementLevel: "mandatory" } };
+    expect((await planStack({ stack: "prod", stackFile, projectDir: root, policyConfig: all })).violations.map((v) => `${v.policy} ${v.enforcementLevel}`)).toEqual([
+      "sites-use-tls mandatory",
+    ]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-policy-config-"));
+    try {
+      const file = path.join(dir, "policy.json");
+      fs.writeFileSync(file, JSON.stringify({ all: "mandatory", "sites-use-tls": "disabled" }));
+      const disabled = readPolicyConfig(file);
+      expect(disabled["sites-use-tls"]).toEqual({ enforcementLevel: "disabled" });
+      expect((await planStack({ stack: "prod", stackFile, projectDir: root, policyConfig: disabled })).violations).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a policy pack config naming no policy of the pack or no enforcement level, listing the valid ones", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-policy-config-"));
+    const file = path.join(dir, "policy.json");
+    const refusal = (config: unknown): string => {
+      fs.writeFileSync(file, JSON.stringify(config));
+      try {
+        readPolicyConfig(file);
+      } catch (err) {
+        expect(err).toBeInstanceOf(PlanError);
+        return (err as Error).message;
+      }
+      throw new Error(`accepted ${JSON.stringify(config)}`);
+    };
+    try {
+      const unknown = refusal({ "sites-use-tsl": { allowedPlainHttpSites: [] } });
+      expect(unknown).toMatch(
+        new RegExp(`^${file}: "sites-use-tsl" is no policy of the pack; its policies: env-token-in-names, no-shared-claims, .*, sites-use-tls \\(or "all" for every one\\)$`),
+      );
+      // The list is the pack's own.
+      for (const policy of require("../policy/policies").policies) expect(unknown).toContain(policy.name);
+      const levels = '"advisory", "mandatory", "remediate", "disabled"';
+      expect(refusal({ "sites-use-tls": { enforcementLevel: "mandatroy" } })).toBe(`${file}: "sites-use-tls": enforcement level "mandatroy" is none of ${levels}`);
+      expect(refusal({ all: "Advisory" })).toBe(`${file}: "all": enforcement level "Advisory" is none of ${levels}`);
+      expect(refusal({ "sites-use-tls": 3 })).toBe(`${file}: "sites-use-tls": expected an enforcement level (${levels}) or {"enforcementLevel": ..., <key>: <value>}`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("plans a preview stack not named preview-<slug> (twinstack:env preview, preview.branch) and flags a second preview of its branch", async () => {

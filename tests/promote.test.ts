@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { parse } from "yaml";
@@ -126,6 +126,15 @@ describe("promote happy path", () => {
     expect(repo.git(["show", "v1.2.3:Pulumi.prod.yaml"])).toContain(NEW_IMAGE);
   });
 
+  test("names the stack file relative to the caller's directory when inside it, else absolute", () => {
+    const inside = promote({ version: "v1.2.3", digest: NEW_IMAGE, stackFile: repo.file, callerDir: repo.dir }, repo.deps);
+    expect(inside.next).toMatch(/^git commit -m "promote v1\.2\.3" -- Pulumi\.prod\.yaml && /);
+    expect(repo.deps.logs).toContain(`pinned ${NEW_IMAGE} as v1.2.3 in Pulumi.prod.yaml`);
+    writeFileSync(repo.file, PROD_YAML);
+    const outside = promote({ version: "v1.2.4", digest: NEW_IMAGE, stackFile: repo.file, callerDir: join(repo.dir, "sub") }, repo.deps);
+    expect(outside.next).toMatch(new RegExp(`^git commit -m "promote v1\\.2\\.4" -- ${repo.file.replace(/[.]/g, "\\.")} && `));
+  });
+
   test("without --digest, reads appImageDigest from the dev stack", () => {
     promote({ version: "v1.3.0", stackFile: repo.file, devStack: "dev" }, repo.deps);
     expect(repo.deps.outputCalls).toEqual(["dev:appImageDigest"]);
@@ -193,6 +202,20 @@ describe("promote refusals leave the file untouched", () => {
 
   test.each(["1.2.3", "v1.2", "latest", "v01.2.3", "v1.2.3 ", "release-1", ""])("rejects bad version %j", (version) => {
     refusal({ version, digest: NEW_IMAGE, stackFile: repo.file }, /not a release tag v<semver>/);
+  });
+
+  test("names a --stack-file that does not exist or is a directory, in one line", () => {
+    const missing = join(repo.dir, "Pulumi.prdo.yaml");
+    refusal({ version: "v1.2.3", digest: NEW_IMAGE, stackFile: missing }, new RegExp(`^${missing.replace(/[.]/g, "\\.")}: no such stack file$`));
+    refusal({ version: "v1.2.3", digest: NEW_IMAGE, stackFile: repo.dir }, new RegExp(`^${repo.dir.replace(/[.]/g, "\\.")}: is a directory, not a stack file$`));
+  });
+
+  test("names a stack file that is not YAML with the line and column, in one complete line", () => {
+    writeFileSync(repo.file, "config:\n  twinstack:app: [unclosed\n");
+    repo.git(["commit", "-qam", "broken"]);
+    expect(() => promote({ version: "v1.2.3", digest: NEW_IMAGE, stackFile: repo.file }, repo.deps)).toThrow(
+      new PromoteError(`${repo.file}: not valid YAML at line 3, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]`),
+    );
   });
 
   test("does not ask the dev stack when a local check already refuses", () => {
@@ -263,11 +286,11 @@ describe("CLI", () => {
   test("as a process: exit 1, one-line stderr, no stack trace; exit 0 on success", () => {
     // `npm run promote` runs the compiled tool (tools/build.js, built by jest's globalSetup).
     const script = require("../tools/build.js").compiled("tools/promote.ts");
-    const run = (args: string[]) =>
+    const run = (args: string[], callerDir = repo.dir) =>
       spawnSync(process.execPath, [script, ...args], {
         cwd: repo.dir,
         encoding: "utf8",
-        env: { ...process.env, ...GIT_IDENTITY },
+        env: { ...process.env, ...GIT_IDENTITY, TWINSTACK_CALLER_DIR: callerDir },
       });
     const bad = run(["v1.2.3", "--digest", `${REPO}:dev-abc`]);
     expect(bad.status).toBe(1);
@@ -275,10 +298,23 @@ describe("CLI", () => {
     expect(bad.stderr).toMatch(/^promote: image .* uses the moving tag ":dev-abc"/);
     expect(bad.stderr).not.toMatch(/\bat \S+ \(/);
 
-    const good = run(["v1.2.3", "--digest", NEW_IMAGE]);
+    // Run from a subdirectory (the tool itself runs in the project root, as npm run and npx
+    // twinstack start it): the default stack file is the root's, and the printed commands name it
+    // so that they work where the user typed the command.
+    const sub = join(repo.dir, "sub");
+    mkdirSync(sub);
+    const good = run(["v1.2.3", "--digest", NEW_IMAGE], sub);
     expect(good.stderr).toBe("");
     expect(good.status).toBe(0);
-    expect(good.stdout).toContain("git tag -a v1.2.3");
+    expect(good.stdout).toContain(`pinned ${NEW_IMAGE} as v1.2.3 in ${repo.file}\n`);
+    expect(good.stdout).toContain(`git commit -m "promote v1.2.3" -- ${repo.file} && git tag -a v1.2.3`);
     expect(readFileSync(repo.file, "utf8")).toContain(NEW_IMAGE);
+    const local = good.stdout
+      .split("\n")
+      .find((l) => l.startsWith("git commit"))!
+      .replace(/ && git push .*$/, "");
+    execFileSync("sh", ["-c", local], { cwd: sub, stdio: "pipe", env: { ...process.env, ...GIT_IDENTITY } });
+    expect(repo.git(["status", "--porcelain"])).toBe("");
+    expect(repo.git(["show", "v1.2.3:Pulumi.prod.yaml"])).toContain(NEW_IMAGE);
   });
 });

@@ -58,3 +58,18 @@ export function callerDir(script: string): string {
 export function fromCaller(script: string, file: string): string {
   return path.resolve(callerDir(script), file);
 }
+
+/**
+ * Pulumi's rule for a stack name: alphanumerics, hyphens, underscores and periods, 1 to 100 of them
+ * (https://www.pulumi.com/docs/iac/concepts/stacks/#create-stack: "Stack names may only contain alphanumeric
+ * characters, hyphens, underscores, or periods"; pulumi/pulumi pkg/backend/filestate/backend.go,
+ * validateStackName: ^[A-Za-z0-9_.-]{1,100}$).
+ */
+export const PULUMI_STACK_NAME_RE = /^[A-Za-z0-9_.-]{1,100}$/;
+
+/** Throws a UsageError of `tool` unless `stack` is a stack name Pulumi allows (PULUMI_STACK_NAME_RE). */
+export function checkStackName(tool: string, usage: string, stack: string): void {
+  if (PULUMI_STACK_NAME_RE.test(stack)) return;
+  const rule = "Pulumi stack names may only contain alphanumerics, hyphens, underscores and periods, at most 100";
+  throw new UsageError(`${tool}: ${JSON.stringify(stack)} is not a stack name (${rule}); usage: ${usage}`);
+}

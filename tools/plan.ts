@@ -20,7 +20,7 @@ function loadPlanner(): void {
   ({ SecretValue } = require("./harness") as typeof import("./harness"));
   /* eslint-enable @typescript-eslint/no-require-imports */
 }
-import { fromCaller, parseCommandLine, UsageError } from "./cli";
+import { checkStackName, fromCaller, parseCommandLine, UsageError } from "./cli";
 import { exitWhenFlushed } from "./exit";
 
 interface Args {
@@ -39,9 +39,11 @@ Evaluates the program offline for one stack's config (no Pulumi CLI, credentials
 every resource it declares and runs the policy pack over them. Exit 1 on a config error or a
 mandatory policy violation, 0 otherwise.
   -s, --stack <name>           prod, dev, preview-<slug>, or any stack with a Pulumi.<name>.yaml
+                               (a Pulumi stack name: letters, digits, "-", "_", ".")
   --config <file>              the stack file (default: Pulumi.<stack>.yaml in the project root);
                                a relative path is taken from the directory you run the command in
-  --policy-pack-config <file>  policy settings, the file pulumi preview --policy-pack-config takes
+  --policy-pack-config <file>  policy settings, the file pulumi preview --policy-pack-config takes:
+                               {"<policy>" | "all": "<level>" | {"enforcementLevel": ..., <key>: <value>}}
   --json                       print the plan as JSON (type, name, parent, inputs; secrets as "[secret]")
   --against <ref | file.json>  also list what changed since a git ref's stack files (e.g. origin/main)
                                or since a saved plan --json: resources added, removed, and changed
@@ -60,6 +62,7 @@ function parseArgs(argv: string[]): Args | undefined {
   if (!parsed) return undefined;
   const { values } = parsed;
   if (!values.stack) throw new UsageError(`plan: missing -s <stack>; usage: ${USAGE}`);
+  checkStackName("plan", USAGE, values.stack);
   return {
     stack: values.stack,
     config: values.config === undefined ? undefined : fromCaller("plan", values.config),

@@ -5,6 +5,7 @@
 // repeats these checks. Never imports @pulumi/*.
 import * as fs from "fs";
 import * as path from "path";
+import type { EnforcementLevel } from "@pulumi/policy";
 import { ConfigError, NAMESPACE, namespaceValues, parseStackConfig, previewStackBranch } from "../model/config";
 import { readStackConfig, StackFileConfig, StackFileError } from "../model/stackFile";
 import { branchFromStackName } from "../model/slug";
@@ -13,7 +14,23 @@ import { STACK_REFERENCE_RE } from "../model/validate";
 /** A problem the user fixes in config: printed as-is, without a stack trace. */
 export class PlanError extends Error {}
 
-/** Reads a `--policy-pack-config` JSON file; a bad one is a user error. */
+/**
+ * The enforcement levels a policy pack config may set: the members of @pulumi/policy's
+ * EnforcementLevel type (its policy.d.ts; https://www.pulumi.com/docs/iac/using-pulumi/crossguard/configuration/).
+ */
+export const ENFORCEMENT_LEVELS = ["advisory", "mandatory", "remediate", "disabled"] as const satisfies readonly EnforcementLevel[];
+// Fails to compile when the SDK's EnforcementLevel gains a level the list above lacks.
+const noLevelMissing: [Exclude<EnforcementLevel, (typeof ENFORCEMENT_LEVELS)[number]>] extends [never] ? true : never = true;
+void noLevelMissing;
+
+/**
+ * Reads a `--policy-pack-config` JSON file, the file `pulumi preview --policy-pack-config` takes:
+ * `{"<policy>": "<level>" | {"enforcementLevel"?: "<level>", <key>: <value>}, "all"?: ...}`
+ * (https://www.pulumi.com/docs/iac/using-pulumi/crossguard/configuration/). A level given alone is
+ * returned as `{ enforcementLevel: level }`. Errors (PlanError, one line naming the file): not
+ * JSON, not an object, a key that names no policy of the pack (policy/policies.ts) nor "all", a
+ * level that is none of ENFORCEMENT_LEVELS.
+ */
 export function readPolicyConfig(file: string): Record<string, Record<string, unknown>> {
   let parsed: unknown;
   try {
@@ -22,7 +39,27 @@ export function readPolicyConfig(file: string): Record<string, Record<string, un
     throw new PlanError(`${file}: not a readable JSON policy-pack config: ${(err as Error).message}`);
   }
   if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new PlanError(`${file}: expected {"<policy-name>": {<key>: <value>}}`);
-  return parsed as Record<string, Record<string, unknown>>;
+  // The pack's own list (SDK-free: its modules import only types from @pulumi/policy; ~30 ms).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { ALL_POLICIES, policies } = require("../policy/policies") as typeof import("../policy/policies");
+  const names = policies.map((p) => p.name);
+  const levels = ENFORCEMENT_LEVELS.map((l) => `"${l}"`).join(", ");
+  const config: Record<string, Record<string, unknown>> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (key !== ALL_POLICIES && !names.includes(key)) {
+      throw new PlanError(`${file}: "${key}" is no policy of the pack; its policies: ${names.join(", ")} (or "${ALL_POLICIES}" for every one)`);
+    }
+    const entry = typeof value === "string" ? { enforcementLevel: value } : value;
+    if (!entry || typeof entry !== "object" || Array.isArray(entry)) {
+      throw new PlanError(`${file}: "${key}": expected an enforcement level (${levels}) or {"enforcementLevel": ..., <key>: <value>}`);
+    }
+    const level = (entry as Record<string, unknown>).enforcementLevel;
+    if (level !== undefined && !(ENFORCEMENT_LEVELS as readonly unknown[]).includes(level)) {
+      throw new PlanError(`${file}: "${key}": enforcement level ${JSON.stringify(level)} is none of ${levels}`);
+    }
+    config[key] = entry as Record<string, unknown>;
+  }
+  return config;
 }
 
 /** The stack file path as messages show it (relative to the working directory). */

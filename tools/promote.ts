@@ -6,10 +6,12 @@
  * commit, tag and push it. The tag push triggers deploy-prod. Nothing is committed or pushed here.
  */
 import { execFileSync } from "child_process";
+import * as path from "path";
 import { readFileSync, writeFileSync } from "fs";
 import { isMap, isScalar, parseDocument } from "yaml";
 import { mutableImageProblem } from "../policy/images";
-import { fromCaller, parseCommandLine, UsageError } from "./cli";
+import { unreadableStackFile, yamlErrorText } from "../model/stackFile";
+import { callerDir, fromCaller, parseCommandLine, UsageError } from "./cli";
 
 export const APP_CONFIG_KEY = "twinstack:app";
 export const DIGEST_OUTPUT = "appImageDigest";
@@ -18,8 +20,14 @@ export interface PromoteOptions {
   version: string;
   /** Image reference to pin; read from the dev stack output when absent. */
   digest?: string;
+  /** The prod stack file; default Pulumi.prod.yaml in the working directory (the project root under npm run and npx twinstack). */
   stackFile?: string;
   devStack?: string;
+  /**
+   * The directory the user runs the printed git commands from (default: the working directory):
+   * messages name the stack file relative to it when it lies inside, else by its absolute path.
+   */
+  callerDir?: string;
 }
 
 export interface PromoteDeps {
@@ -82,7 +90,8 @@ export function immutableImageProblem(image: string): string | undefined {
 }
 
 export function promote(opts: PromoteOptions, deps: PromoteDeps): PromoteResult {
-  const stackFile = opts.stackFile ?? "Pulumi.prod.yaml";
+  const stackFile = opts.stackFile ?? DEFAULT_STACK_FILE;
+  const shown = shownFrom(opts.callerDir ?? process.cwd(), stackFile);
   const devStack = opts.devStack ?? "dev";
   const { version } = opts;
 
@@ -91,6 +100,14 @@ export function promote(opts: PromoteOptions, deps: PromoteDeps): PromoteResult 
   }
 
   if (opts.digest !== undefined) checkImmutable(opts.digest.trim());
+
+  // The stack file first: a misspelt --stack-file is named before any git check.
+  let text: string;
+  try {
+    text = deps.readFile(stackFile);
+  } catch (err) {
+    throw new PromoteError(unreadableStackFile(shown, err));
+  }
 
   const status = deps.git(["status", "--porcelain"]);
   if (status.trim() !== "") {
@@ -104,20 +121,19 @@ export function promote(opts: PromoteOptions, deps: PromoteDeps): PromoteResult 
     throw new PromoteError(`git tag ${version} already exists; pick the next version`);
   }
 
-  const text = deps.readFile(stackFile);
   const doc = parseDocument(text);
   if (doc.errors.length > 0) {
-    throw new PromoteError(`${stackFile} is not valid YAML: ${doc.errors[0].message.split("\n")[0]}`);
+    throw new PromoteError(`${shown}: ${yamlErrorText(doc.errors[0])}`);
   }
   const config = doc.get("config");
-  if (!isMap(config)) throw new PromoteError(`${stackFile} has no "config" map`);
+  if (!isMap(config)) throw new PromoteError(`${shown} has no "config" map`);
   const app = config.get(APP_CONFIG_KEY, true);
   if (app !== undefined && !isMap(app)) {
-    throw new PromoteError(`${stackFile}: config."${APP_CONFIG_KEY}" is not a map`);
+    throw new PromoteError(`${shown}: config."${APP_CONFIG_KEY}" is not a map`);
   }
   const pinned = app?.get("version", true);
   if (isScalar(pinned) && String(pinned.value) === version) {
-    throw new PromoteError(`${stackFile} already pins version ${version}; pick the next version`);
+    throw new PromoteError(`${shown} already pins version ${version}; pick the next version`);
   }
 
   // Read from the dev stack last: the cheap local refusals come first.
@@ -131,11 +147,20 @@ export function promote(opts: PromoteOptions, deps: PromoteDeps): PromoteResult 
 
   const branch = currentBranch(deps);
   if (branch !== "main") deps.log(`note: you are on branch ${branch}, not main; deploy-prod deploys whatever the tag points at`);
-  const next =
-    `git commit -m "promote ${version}" -- ${shellWord(stackFile)} && ` + `git tag -a ${version} -m "promote ${version}" && git push origin ${shellWord(branch)} ${version}`;
-  deps.log(`pinned ${image} as ${version} in ${stackFile}`);
+  const next = `git commit -m "promote ${version}" -- ${shellWord(shown)} && ` + `git tag -a ${version} -m "promote ${version}" && git push origin ${shellWord(branch)} ${version}`;
+  deps.log(`pinned ${image} as ${version} in ${shown}`);
   deps.log(next);
   return { image, version, stackFile, next };
+}
+
+/** The prod stack file promote edits unless --stack-file names another, relative to the working directory. */
+export const DEFAULT_STACK_FILE = "Pulumi.prod.yaml";
+
+/** `file` (relative to the working directory) as typed from `dir`: relative when inside it, else absolute. */
+function shownFrom(dir: string, file: string): string {
+  const absolute = path.resolve(file);
+  const relative = path.relative(path.resolve(dir), absolute);
+  return relative !== "" && relative !== ".." && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative) ? relative : absolute;
 }
 
 function checkImmutable(image: string): void {
@@ -197,7 +222,8 @@ Refuses a dirty tree, a version already used or pinned, a version that is not v<
 image prod-images-immutable would refuse (anything but a digest or a release tag).
   <version>            v<semver>, e.g. v1.2.3
   --digest <image>     the image to pin instead of dev's (repo@sha256:<64 hex>, or repo:<release tag>)
-  --stack-file <file>  the prod stack file (default Pulumi.prod.yaml; relative to where you run it)
+  --stack-file <file>  the prod stack file, relative to where you run the command (default:
+                       Pulumi.prod.yaml in the project root, whatever directory you run it from)
   --dev-stack <name>   the stack whose ${DIGEST_OUTPUT} output is read (default dev)
   -h, --help           this help`;
 
@@ -218,6 +244,7 @@ export function main(argv: string[], deps: PromoteDeps = defaultDeps()): number 
         digest: values.digest,
         stackFile: values["stack-file"] === undefined ? undefined : fromCaller("promote", values["stack-file"]),
         devStack: values["dev-stack"],
+        callerDir: callerDir("promote"),
       },
       deps,
     );
