@@ -5,7 +5,7 @@
 import { maskCredentials } from "./redact";
 import { postgresMajorOf } from "./images";
 import { z } from "zod";
-import { stackConfigSchema, StackConfig, unwrapSchema } from "./schema";
+import { SECRET_KEY_NAME_EXPECTED, stackConfigSchema, StackConfig, unwrapSchema } from "./schema";
 import { branchFromStackName, PREVIEW_STACK_PREFIX, previewBranch, previewSlug } from "./slug";
 import { PREVIEW_APP_NAME_MAX_LENGTH } from "./handoff";
 import { touchesTainted, validateStack } from "./validate";
@@ -28,6 +28,7 @@ export function referencedSecretKeys(config: StackConfig): string[] {
 }
 
 const SECRET_NOT_SHOWN = "a value (not shown: secret)";
+const SECRET_KEY_NAME_NOT_SHOWN = "a value that is not a config key name (not shown: it may be the secret itself)";
 
 /** Structured keys whose nested `secure:` values stay secret wherever they flow (see parseStackConfig). */
 export const SECRET_CAPABLE_KEYS = ["redis"];
@@ -225,6 +226,10 @@ export function parseStackConfig(
   // A value is never shown when its key is secret (under `pulumi up` the program sees it decrypted),
   // nor under secretEnv, whose values are key names but may be a pasted secret.
   const valueOf = (path: PropertyKey[], value: unknown) => (isSecret(String(path[0])) || (path[0] === "app" && path[1] === "secretEnv") ? SECRET_NOT_SHOWN : describe(value));
+  // Nor where the schema expects a secret key's name (schema.ts secretKey: app.secretEnv, postgres.adminPasswordKey,
+  // runners.registrationTokenKey, ...): a value that is not a key name may be the secret pasted in its place.
+  const issueValue = (path: PropertyKey[], issue: { message: string; input?: unknown }) =>
+    issue.message.startsWith(SECRET_KEY_NAME_EXPECTED) ? SECRET_KEY_NAME_NOT_SHOWN : valueOf(path, issue.input);
 
   const values: Record<string, unknown> = { ...raw };
   const previewBranch = branchFromStackName(opts.stack);
@@ -267,9 +272,9 @@ export function parseStackConfig(
       } else if (path.length === 0) {
         problems.push(`${opts.sourceFile}: ${issue.message}`);
       } else {
-        const shown = valueOf(path, issue.input);
+        const shown = issueValue(path, issue);
         // The quoting hint repeats the value: only where the value itself may be shown.
-        at(path, `${issue.message}, got ${shown}${shown === SECRET_NOT_SHOWN ? "" : quoteHint(issue)}`);
+        at(path, `${issue.message}, got ${shown}${shown === SECRET_NOT_SHOWN || shown === SECRET_KEY_NAME_NOT_SHOWN ? "" : quoteHint(issue)}`);
       }
     }
     // The rest of the file is still checked, in this same run.

@@ -40,9 +40,14 @@ const domain = z.string({ error: "expected a domain name" }).regex(dnsName, {
 const name = z.string({ error: "expected a name" }).regex(identifier, {
   error: "expected a lower-case name of letters, digits, '-' or '_', starting with a letter",
 });
+/**
+ * Start of every message of {@link secretKey}: a value it rejects may be the secret itself pasted
+ * in place of its key name, so model/config.ts never echoes the value of an issue with this message.
+ */
+export const SECRET_KEY_NAME_EXPECTED = "expected the name of a secret config key";
 /** The name of another top-level config key that holds a secret (`pulumi config set --secret <key>`). */
-const secretKey = z.string({ error: "expected the name of a secret config key" }).regex(/^[a-zA-Z][a-zA-Z0-9_]*$/, {
-  error: "expected the name of a secret config key, e.g. telegramBotToken",
+const secretKey = z.string({ error: SECRET_KEY_NAME_EXPECTED }).regex(/^[a-zA-Z][a-zA-Z0-9_]*$/, {
+  error: `${SECRET_KEY_NAME_EXPECTED}, e.g. telegramBotToken`,
 });
 const envVarName = /^[A-Z_][A-Z0-9_]*$/;
 const envMap = z.record(z.string().regex(envVarName, { error: "expected an UPPER_CASE environment variable name" }), z.string({ error: "expected a string" }));

@@ -178,6 +178,28 @@ describe("stack config schema", () => {
     expect(problemsOf({ ...minimalDev, redis: { mode: "shared", url: "redis://app@10.0.0.5:6379/0" } })).toEqual([]);
   });
 
+  it("never shows a value that fails a secret-key-name check: it may be the secret pasted in place of the key's name", () => {
+    const pasted = "S3cr3tP@ssw0rd!xyz";
+    // Every schema key whose value names a secret config key (schema.ts secretKey), a string and a number.
+    const sites: [string, (v: unknown) => Record<string, unknown>][] = [
+      ["app.secretEnv.BOT_TOKEN", (v) => ({ app: { ...minimalDev.app, secretEnv: { BOT_TOKEN: v } } })],
+      ["postgres.adminPasswordKey", (v) => ({ postgres: { mode: "shared", host: "db.example.com", adminPasswordKey: v } })],
+      ["gitea.runner.registrationTokenKey", (v) => ({ gitea: { runner: { enabled: true, registrationTokenKey: v } } })],
+      ["vip.apiTokenKey", (v) => ({ vip: { apiTokenKey: v } })],
+      ["runners.registrationTokenKey", (v) => ({ runners: { count: 1, registrationTokenKey: v } })],
+      ["monitoring.alerts.webhookUrlKey", (v) => ({ monitoring: { enabled: true, alerts: { webhookUrlKey: v } } })],
+      ["monitoring.alerts.email.passwordKey", (v) => ({ monitoring: { enabled: true, alerts: { email: { passwordKey: v } } } })],
+    ];
+    for (const [key, at] of sites) {
+      for (const value of [pasted, 84736251]) {
+        const problems = problemsOf({ ...minimalDev, ...at(value) });
+        const line = problems.find((p) => p.startsWith(`Pulumi.dev.yaml: twinstack:${key}: expected the name of a secret config key`));
+        expect(line).toMatch(/got a value that is not a config key name \(not shown: it may be the secret itself\)$/);
+        expect(problems.join("\n")).not.toContain(String(value));
+      }
+    }
+  });
+
   it("masks a URL's password and credential query parameters in every value a message shows", () => {
     for (const url of ["redis://app:Hunter2Secret@lugh-redis:6379/cache", "redis://lugh-redis:6379/0?password=Hunter2Secret", "http://app:Hunter2Secret@lugh-redis"]) {
       const problems = problemsOf({ ...minimalDev, redis: { mode: "shared", url } });
