@@ -149,12 +149,68 @@ const NEEDS_YAML_PACKAGE = /[&*!]|^%|[^\n]{1025}|^[ \t-]*(?:\?|~|[Nn]ull|NULL)?[
  * and column) is what the caller sees, as before.
  */
 export function parseYamlText(text: string): unknown {
-  if (NEEDS_YAML_PACKAGE.test(text)) return YAML.parse(text);
+  if (NEEDS_YAML_PACKAGE.test(text)) return parseWithYamlPackage(text);
   try {
     return jsYaml.load(text, { schema: YAML_CORE_SCHEMA });
   } catch {
-    return YAML.parse(text);
+    return parseWithYamlPackage(text);
   }
+}
+
+/**
+ * A YAML alias inside the node its anchor names (`app: &a {env: *a}`): `yaml` reads it as a value
+ * that contains itself, which no reader of a stack file can walk (it overflowed the stack).
+ * `key`: where the anchored node is, `config:` left out (`twinstack:app`, `twinstack:hosts[0]`).
+ */
+export class YamlAliasLoopError extends Error {
+  constructor(
+    readonly key: string,
+    readonly anchor: string,
+    readonly aliasAt: string,
+  ) {
+    super(`${key || "the document"} refers to itself through a YAML alias (&${anchor} … *${anchor}${aliasAt !== key ? ` at ${aliasAt}` : ""})`);
+  }
+}
+
+/** The key path of a node from `yaml`'s visit path (Document, collections and pairs above it). */
+function yamlKeyPath(path: readonly unknown[], node: unknown): string {
+  const chain = [...path, node];
+  let out = "";
+  for (let i = 1; i < chain.length; i++) {
+    const parent = chain[i - 1];
+    const here = chain[i];
+    if (YAML.isPair(here)) {
+      const key = YAML.isScalar(here.key) ? String(here.key.value) : String(here.key);
+      out += out ? `.${key}` : key;
+    } else if (YAML.isSeq(parent)) out += `[${parent.items.indexOf(here as never)}]`;
+  }
+  return out.replace(/^config(\.|$)/, "");
+}
+
+/**
+ * YAML.parse of `text` (throws its first error as YAML.parse does, and emits its warnings the same
+ * way), refusing an alias inside its own anchor's node with a YamlAliasLoopError. Found the way the
+ * `yaml` package documents it (https://eemeli.org/yaml/#alias-nodes, #modifying-nodes: `visit` gives
+ * each node with the path of its ancestors; `Alias.resolve(doc)` is the node its anchor names): an
+ * alias is a loop when that node is one of its ancestors. `maxAliasCount` (default 100) only caps
+ * how often aliases expand, not this.
+ */
+function parseWithYamlPackage(text: string): unknown {
+  if (!text.includes("*")) return YAML.parse(text);
+  const doc = YAML.parseDocument(text);
+  for (const warning of doc.warnings) process.emitWarning(warning);
+  if (doc.errors.length > 0) throw doc.errors[0];
+  let loop: YamlAliasLoopError | undefined;
+  YAML.visit(doc, {
+    Alias(_key, alias, path) {
+      const source = alias.resolve(doc);
+      if (!source || !path.includes(source)) return undefined;
+      loop = new YamlAliasLoopError(yamlKeyPath(path.slice(0, path.indexOf(source)), source), alias.source, yamlKeyPath(path, alias));
+      return YAML.visit.BREAK;
+    },
+  });
+  if (loop) throw loop;
+  return doc.toJS();
 }
 
 /** parseYamlText of `text` (throws as it does), shared with earlier parses of the same text: read only. */
@@ -250,6 +306,7 @@ export function readStackConfig(stackFile: string, opts: { stack?: string; proje
  * yaml's src/errors.ts prettifyError). `not valid YAML: <first line>` for any other error.
  */
 export function yamlErrorText(err: unknown): string {
+  if (err instanceof YamlAliasLoopError) return err.message;
   const e = err as { message?: unknown; linePos?: { line: number; col: number }[] } | undefined;
   const message = String(e?.message ?? err);
   const at = e?.linePos?.[0];

@@ -326,6 +326,24 @@ describe("reading stack files", () => {
     expect(() => readStackConfig(file)).toThrow(new Error(`${file}: not valid YAML at line 3, column 3: Map keys must be unique`));
   });
 
+  it("names a YAML alias inside its own anchor's node as one line (file and key), and still reads an alias that is not", () => {
+    const file = path.join(dir, "Pulumi.alias.yaml");
+    fs.writeFileSync(file, 'config:\n  twinstack:env: dev\n  twinstack:app: &a {name: x, image: "x:1", env: *a}\n');
+    expect(() => readStackConfig(file)).toThrow(new Error(`${file}: twinstack:app refers to itself through a YAML alias (&a … *a at twinstack:app.env)`));
+    fs.writeFileSync(file, 'config:\n  twinstack:env: dev\n  twinstack:hosts: &h [{name: a, docker: "unix:///var/run/docker.sock", extra: *h}]\n');
+    expect(() => readStackConfig(file)).toThrow(new Error(`${file}: twinstack:hosts refers to itself through a YAML alias (&h … *h at twinstack:hosts[0].extra)`));
+    // The project file is read the same way.
+    const project = path.join(dir, "Pulumi.yaml");
+    fs.writeFileSync(project, "name: twinstack\nconfig:\n  twinstack:domains: &d [a.example.com, *d]\n");
+    fs.writeFileSync(file, text);
+    expect(() => readStackConfig(file, { projectFile: project })).toThrow(
+      new Error(`${project}: twinstack:domains refers to itself through a YAML alias (&d … *d at twinstack:domains[1])`),
+    );
+    fs.rmSync(project);
+    fs.writeFileSync(file, 'config:\n  twinstack:env: dev\n  twinstack:app: &a {name: x, image: "x:1"}\n  twinstack:domains: [a.example.com]\n  twinstack:copy: *a\n');
+    expect(readStackConfig(file).values.copy).toEqual({ name: "x", image: "x:1" });
+  });
+
   it("names a directory given as the stack file as one, not as YAML it cannot read", () => {
     expect(() => readStackConfig(dir, { stack: "prod" })).toThrow(new Error(`${dir}: is a directory, not a stack file`));
   });
