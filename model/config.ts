@@ -6,7 +6,7 @@ import { maskCredentials } from "./redact";
 import { postgresMajorOf } from "./images";
 import { z } from "zod";
 import { SECRET_KEY_NAME_EXPECTED, stackConfigSchema, StackConfig, unwrapSchema } from "./schema";
-import { branchFromStackName, PREVIEW_STACK_PREFIX, previewBranch, previewSlug } from "./slug";
+import { branchFromStackName, isWellFormedUnicode, PREVIEW_STACK_PREFIX, previewBranch, previewSlug } from "./slug";
 import { PREVIEW_APP_NAME_MAX_LENGTH } from "./handoff";
 import { touchesTainted, validateStack } from "./validate";
 import { cloudVipFailover } from "./hosts";
@@ -235,6 +235,9 @@ export function parseStackConfig(
   const previewBranch = branchFromStackName(opts.stack);
   // A preview stack needs no stack file: its env follows from its name.
   if (values.env === undefined && previewBranch !== undefined) values.env = "preview";
+  // A preview-… name without a slug and no env (no stack file): the name is what is wrong.
+  const badPreviewName = values.env === undefined ? invalidPreviewStackName(opts.stack, opts.sourceFile) : undefined;
+  if (badPreviewName) throw new ConfigError([badPreviewName]);
   if (previewBranch !== undefined && values.env !== undefined && values.env !== "preview") {
     at(["env"], `stack "${opts.stack}" is a preview stack: env must be "preview", got ${valueOf(["env"], values.env)}`);
   }
@@ -495,12 +498,36 @@ export function previewStackBranch(configuredBranch: string | undefined, stack: 
       `${sourceFile}: ${NAMESPACE}:preview.branch: required key is missing ` + `(stack "${stack}" is not named preview-<branch>, so the branch cannot follow from its name)`,
     ]);
   }
-  if (configuredBranch === undefined && previewSlug(branch) !== branch) {
-    throw new ConfigError([
-      `${sourceFile}: stack "${stack}" does not carry the preview slug ` +
-        `"${previewSlug(branch)}" of branch "${branch}": name the stack ${PREVIEW_STACK_PREFIX}${previewSlug(branch)} ` +
-        "(tools/preview-stack-name.ts prints it)",
-    ]);
-  }
+  if (configuredBranch === undefined && previewSlug(branch) !== branch) throw new ConfigError([previewSlugProblem(stack, branch, sourceFile)]);
   return branch;
+}
+
+/** How a user finds the stack name of a branch (the CLI command of tools/preview-stack-name.ts). */
+const PREVIEW_STACK_NAME_COMMAND = '`npx twinstack preview-stack-name -- "<branch>"`';
+
+/**
+ * The one line for a `preview-…` stack name that does not carry its branch's preview slug: `rest`
+ * (what follows `preview-`) is not a slug, or one previewSlug would change (over 32 characters).
+ */
+function previewSlugProblem(stack: string, rest: string, sourceFile: string): string {
+  if (rest === "" || !isWellFormedUnicode(rest)) {
+    return `${sourceFile}: stack "${stack}" names no branch after ${PREVIEW_STACK_PREFIX}: name the stack ${PREVIEW_STACK_PREFIX}<slug> (${PREVIEW_STACK_NAME_COMMAND} prints it)`;
+  }
+  const slug = previewSlug(rest);
+  return (
+    `${sourceFile}: stack "${stack}" does not carry the preview slug "${slug}" of branch "${rest}": ` +
+    `name the stack ${PREVIEW_STACK_PREFIX}${slug} (${PREVIEW_STACK_NAME_COMMAND} prints it)`
+  );
+}
+
+/**
+ * The slug problem of a stack named `preview-…` (optionally `org/project/`-qualified) whose name
+ * carries no clean slug (`preview-Feature`, `preview-feature_login`, `preview-`), or undefined for
+ * any other stack name. Such a stack is no preview by its name, so without this its missing stack
+ * file would only yield "env: required key is missing" for a file that does not exist.
+ */
+export function invalidPreviewStackName(stack: string, sourceFile: string): string | undefined {
+  const name = stack.slice(stack.lastIndexOf("/") + 1);
+  if (!name.startsWith(PREVIEW_STACK_PREFIX) || branchFromStackName(stack) !== undefined) return undefined;
+  return previewSlugProblem(stack, name.slice(PREVIEW_STACK_PREFIX.length), sourceFile);
 }

@@ -150,7 +150,7 @@ describe("previews: one slug for the stack name and the program, dev's HTTPS por
     const run = await otherSlug();
     expect(run.status).toBe(1);
     expect(run.stderr.trim()).toMatch(
-      /^Pulumi\.preview-feature-jira-1234-make-the-checkout-page-load-faster\.yaml: stack "preview-feature-jira-1234-make-the-checkout-page-load-faster" does not carry the preview slug "feature-jira-1234-make-th-[0-9a-f]{6}" .*: name the stack preview-feature-jira-1234-make-th-[0-9a-f]{6} \(tools\/preview-stack-name.ts prints it\)$/,
+      /^Pulumi\.preview-feature-jira-1234-make-the-checkout-page-load-faster\.yaml: stack "preview-feature-jira-1234-make-the-checkout-page-load-faster" does not carry the preview slug "feature-jira-1234-make-th-[0-9a-f]{6}" .*: name the stack preview-feature-jira-1234-make-th-[0-9a-f]{6} \(`npx twinstack preview-stack-name -- "<branch>"` prints it\)$/,
     );
   });
 });

@@ -4,7 +4,7 @@ import * as path from "path";
 import YAML from "yaml";
 import fc from "fast-check";
 import { ConfigError, parseStackConfig } from "../stacks/config";
-import { decodeConfigValue } from "../model/config";
+import { decodeConfigValue, previewStackBranch } from "../model/config";
 import { previewSlug } from "../model/slug";
 import { readStackConfig, SECRET_PLACEHOLDER } from "../model/stackFile";
 import { planStack } from "../tools/planner";
@@ -143,6 +143,24 @@ describe("stack config schema", () => {
     const { config } = parseStackConfig({}, { stack: "preview-feature-x", sourceFile: "Pulumi.preview-feature-x.yaml" });
     expect(config.env).toBe("preview");
     expect(problemsOf({ env: "dev" }, "preview-x")).toEqual(expect.arrayContaining([expect.stringContaining('stack "preview-x" is a preview stack: env must be "preview"')]));
+  });
+
+  it("refuses a preview-… stack name without a slug (and no stack file) with the slug message, not a missing env", () => {
+    const command = '(`npx twinstack preview-stack-name -- "<branch>"` prints it)';
+    expect(problemsOf({}, "preview-Feature")).toEqual([
+      `Pulumi.preview-Feature.yaml: stack "preview-Feature" does not carry the preview slug "${previewSlug("Feature")}" of branch "Feature": name the stack preview-${previewSlug("Feature")} ${command}`,
+    ]);
+    expect(problemsOf({}, "org/project/preview-feature_login")).toEqual([
+      `Pulumi.org/project/preview-feature_login.yaml: stack "org/project/preview-feature_login" does not carry the preview slug "${previewSlug("feature_login")}" of branch "feature_login": name the stack preview-${previewSlug("feature_login")} ${command}`,
+    ]);
+    expect(problemsOf({}, "preview-")).toEqual([`Pulumi.preview-.yaml: stack "preview-" names no branch after preview-: name the stack preview-<slug> ${command}`]);
+    // An over-long slug gets the same message, from the program's check.
+    const long = "feature-" + "x".repeat(40);
+    expect(() => previewStackBranch(undefined, `preview-${long}`, `Pulumi.preview-${long}.yaml`)).toThrow(
+      expect.objectContaining({ problems: [expect.stringContaining(`name the stack preview-${previewSlug(long)} ${command}`)] }),
+    );
+    // A stack file that says what the stack is still decides.
+    expect(problemsOf({ env: "dev", app: minimalDev.app }, "preview-Feature")).toEqual(expect.not.arrayContaining([expect.stringContaining("preview slug")]));
   });
 
   it("refuses a preview-<slug> stack whose preview.branch has another slug; the same slug or another stack name is fine", () => {
@@ -377,6 +395,18 @@ describe("npm run plan on bad config", () => {
     ["a missing required key", (c: any) => delete c["twinstack:app"].image, /Pulumi\.dev\.yaml: twinstack:app\.image: required key is missing/],
   ];
   const plans = new Map(cases.map(([name, mutate]) => [name, startEarly(() => planWith(mutate))]));
+  const previewPlan = startEarly(() => runPlanCliAsync(["-s", "preview-feature-login"]));
+  const filePlan = startEarly(() => runPlanCliAsync(["-s", "dev"]));
+
+  it("a plan's header says when the stack has no stack file (a preview), and names the file when there is one", async () => {
+    const preview = await previewPlan();
+    expect(preview.status).toBe(0);
+    const absent = path.join(root, "Pulumi.preview-feature-login.yaml");
+    expect(fs.existsSync(absent)).toBe(false);
+    expect(preview.stdout.split("\n")[0]).toBe(`Plan of stack "preview-feature-login" (no stack file: ${absent} does not exist, a preview stack needs none):`);
+    const dev = await filePlan();
+    expect(dev.stdout.split("\n")[0]).toBe(`Plan of stack "dev" (${path.join(root, "Pulumi.dev.yaml")}):`);
+  });
 
   it.each(cases)("%s exits 1 naming the file and key, without a stack trace or resources", async (name, _mutate, expected) => {
     const result = await plans.get(name)!();

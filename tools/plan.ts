@@ -178,7 +178,9 @@ async function main(): Promise<number> {
   } else {
     const rows = plan.resources.map((r) => [r.type, r.name, parentName(plan.resources, r.parent)]);
     const widths = [0, 1].map((i) => Math.max(...rows.map((row) => row[i].length), 4));
-    console.log(`Plan of stack "${plan.stack}" (${plan.stackFile}):`);
+    // A preview stack needs no stack file: its settings follow from its name and the dev stack.
+    const source = fs.existsSync(plan.stackFile) ? plan.stackFile : `no stack file: ${plan.stackFile} does not exist, a preview stack needs none`;
+    console.log(`Plan of stack "${plan.stack}" (${source}):`);
     console.log(`${"TYPE".padEnd(widths[0])}  ${"NAME".padEnd(widths[1])}  PARENT`);
     for (const [type, name, parent] of rows) console.log(`${type.padEnd(widths[0])}  ${name.padEnd(widths[1])}  ${parent}`);
     console.log(`${plan.resources.length} resources`);
