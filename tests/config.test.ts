@@ -7,8 +7,8 @@ import { ConfigError, parseStackConfig } from "../stacks/config";
 import { decodeConfigValue, previewStackBranch } from "../model/config";
 import { previewSlug } from "../model/slug";
 import { readStackConfig, SECRET_PLACEHOLDER } from "../model/stackFile";
-import { planStack } from "../tools/planner";
-import { runPlanCliAsync } from "../tools/planCli";
+import { planStack, readPolicyConfig } from "../tools/planner";
+import { runPlanCliAsync, spawnAsync } from "../tools/planCli";
 import { allEnded, startAllEarly, startEarly } from "./support/startEarly";
 
 const root = path.join(__dirname, "..");
@@ -308,6 +308,23 @@ describe("decodeConfigValue", () => {
         },
       ),
     );
+  });
+});
+
+describe("files named on the command line (--policy-pack-config, sample --config)", () => {
+  it("names a missing file or a directory in one line, not with the system's ENOENT", () => {
+    const missing = path.join(os.tmpdir(), "twinstack-no-such-policy-config.json");
+    expect(() => readPolicyConfig(missing)).toThrow(new Error(`${missing}: no such policy pack config file`));
+    expect(() => readPolicyConfig(os.tmpdir())).toThrow(new Error(`${os.tmpdir()}: is a directory, not a policy pack config file`));
+  });
+
+  it("sample --config names a missing file the same way (tools/cli.ts readNamedFile)", async () => {
+    const missing = path.join(os.tmpdir(), "twinstack-no-such-sample-config.yaml");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const sample = require("../tools/build.js").compiled("tools/sample.ts");
+    const run = await spawnAsync(process.execPath, [sample, "--from", "postgres://u@127.0.0.1:1/db", "--dry-run", "--config", missing], { cwd: root });
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim()).toBe(`sample: ${missing}: no such sample config file`);
   });
 });
 

@@ -1,5 +1,6 @@
 // What every twinstack command line shares: --help, unknown flags refused with a one-line usage,
 // and paths resolved from the directory the user typed the command in.
+import * as fs from "fs";
 import * as path from "path";
 import { parseArgs, ParseArgsConfig } from "util";
 
@@ -66,6 +67,23 @@ export function fromCaller(script: string, file: string): string {
  * validateStackName: ^[A-Za-z0-9_.-]{1,100}$).
  */
 export const PULUMI_STACK_NAME_RE = /^[A-Za-z0-9_.-]{1,100}$/;
+
+/**
+ * The UTF-8 text of a file the user named on the command line (`shown`: as typed; `what`: its kind,
+ * e.g. "policy pack config"). Errors (Error, one line, never the system's raw ENOENT):
+ * `<shown>: no such <what> file`, `<shown>: is a directory, not a <what> file`, else
+ * `<shown>: cannot read the <what> file: <the system's message>`.
+ */
+export function readNamedFile(file: string, what: string, shown = file): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new Error(`${shown}: no such ${what} file`);
+    if (code === "EISDIR") throw new Error(`${shown}: is a directory, not a ${what} file`);
+    throw new Error(`${shown}: cannot read the ${what} file: ${(err as Error).message}`);
+  }
+}
 
 /** Throws a UsageError of `tool` unless `stack` is a stack name Pulumi allows (PULUMI_STACK_NAME_RE). */
 export function checkStackName(tool: string, usage: string, stack: string): void {

@@ -10,6 +10,7 @@ import { ConfigError, NAMESPACE, namespaceValues, parseStackConfig, previewStack
 import { readStackConfig, StackFileConfig, StackFileError } from "../model/stackFile";
 import { branchFromStackName } from "../model/slug";
 import { STACK_REFERENCE_RE } from "../model/validate";
+import { readNamedFile } from "./cli";
 
 /** A problem the user fixes in config: printed as-is, without a stack trace. */
 export class PlanError extends Error {}
@@ -28,13 +29,20 @@ void noLevelMissing;
  * `{"<policy>": "<level>" | {"enforcementLevel"?: "<level>", <key>: <value>}, "all"?: ...}`
  * (https://www.pulumi.com/docs/iac/using-pulumi/crossguard/configuration/). A level given alone is
  * returned as `{ enforcementLevel: level }`. Errors (PlanError, one line naming the file): not
- * JSON, not an object, a key that names no policy of the pack (policy/policies.ts) nor "all", a
+ * JSON, not an object (`<file>: no such policy pack config file` when it does not exist), a key
+ * that names no policy of the pack (policy/policies.ts) nor "all", a
  * level that is none of ENFORCEMENT_LEVELS.
  */
 export function readPolicyConfig(file: string): Record<string, Record<string, unknown>> {
+  let text: string;
+  try {
+    text = readNamedFile(file, "policy pack config");
+  } catch (err) {
+    throw new PlanError((err as Error).message);
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(fs.readFileSync(file, "utf8"));
+    parsed = JSON.parse(text);
   } catch (err) {
     throw new PlanError(`${file}: not a readable JSON policy-pack config: ${(err as Error).message}`);
   }

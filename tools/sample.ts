@@ -4,10 +4,9 @@
 // URLs may also come from SAMPLE_FROM_URL / SAMPLE_TO_URL, to keep passwords off the command line.
 // npm run sample -- --files <prod vault dir> --to <dev vault dir> --db <dev url> --config sample.yaml
 // Then copies the files the config's `files` rules name for the rows in the sampled database.
-import * as fs from "node:fs";
 import type { SampleResult } from "./sampler/run";
 import { redactUrl } from "./sampler/safety";
-import { fromCaller, parseCommandLine } from "./cli";
+import { fromCaller, parseCommandLine, readNamedFile } from "./cli";
 import { exitWhenFlushed } from "./exit";
 import type { Client } from "pg";
 import { hasProdToken, parsePgUrl } from "./sampler/safety";
@@ -100,9 +99,9 @@ export async function main(argv: string[]): Promise<number> {
     if (values.config) {
       let text: string;
       try {
-        text = fs.readFileSync(fromCaller("sample", values.config), "utf8");
+        text = readNamedFile(fromCaller("sample", values.config), "sample config", values.config);
       } catch (e) {
-        throw new SampleError(`cannot read config ${values.config}: ${(e as Error).message}`);
+        throw new SampleError((e as Error).message);
       }
       try {
         config = parseConfig(text, values.config);
@@ -146,7 +145,7 @@ async function filesMode(fromDir: string, toDir: string | undefined, db: string 
   try {
     let config;
     try {
-      config = parseConfig(fs.readFileSync(fromCaller("sample", configFile), "utf8"), configFile);
+      config = parseConfig(readNamedFile(fromCaller("sample", configFile), "sample config", configFile), configFile);
     } catch (e) {
       throw new FilesError((e as Error).message);
     }
