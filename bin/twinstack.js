@@ -43,8 +43,11 @@ function main(argv) {
     process.stdout.write(`${JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).version}\n`);
     return 0;
   }
-  // `help <command>` is `<command> --help`.
-  if (command === "help" && args.length > 0) {
+  // `help <command>` is `<command> --help`; `help help` is the general help (help is no script).
+  if (command === "help" && args.length === 1 && args[0] === "help") {
+    process.stdout.write(`${help()}\n`);
+    return 0;
+  } else if (command === "help" && args.length > 0) {
     if (args.length > 1) {
       process.stderr.write(`twinstack: help takes one command, got ${args.join(" ")}; ${USAGE}\n`);
       return 1;

@@ -140,6 +140,10 @@ describe("every command: --help, unknown flags, usage on misuse", () => {
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/^usage: npm run plan -- -s <stack>/);
     expect(help.stdout).toBe((await twinstack(["plan", "--help"])).stdout);
+    // help is in the command list, so help help is the general help.
+    const helpHelp = await twinstack(["help", "help"]);
+    expect({ stderr: helpHelp.stderr, status: helpHelp.status }).toEqual({ stderr: "", status: 0 });
+    expect(helpHelp.stdout).toMatch(/^usage: twinstack <command> .*\ncommands:\n(.*\n)*  help +this list/);
   });
 
   test("preview-stack-name takes a branch after --, even one that looks like a flag", async () => {

@@ -85,6 +85,24 @@ describe("npm run plan", () => {
       expect(refusal({ "sites-use-tls": { enforcementLevel: "mandatroy" } })).toBe(`${file}: "sites-use-tls": enforcement level "mandatroy" is none of ${levels}`);
       expect(refusal({ all: "Advisory" })).toBe(`${file}: "all": enforcement level "Advisory" is none of ${levels}`);
       expect(refusal({ "sites-use-tls": 3 })).toBe(`${file}: "sites-use-tls": expected an enforcement level (${levels}) or {"enforcementLevel": ..., <key>: <value>}`);
+      // Each policy's configSchema (policy/*.ts) says which keys exist and their types.
+      expect(refusal({ "sites-use-tls": { allowedPlainHttpSites: "http://vault.makapix.club" } })).toBe(
+        `${file}: "sites-use-tls": key "allowedPlainHttpSites": expected an array of string, got "http://vault.makapix.club"`,
+      );
+      expect(refusal({ "sites-use-tls": { allowedPlainHttpSites: ["a", 1] } })).toBe(
+        `${file}: "sites-use-tls": key "allowedPlainHttpSites": expected an array of string, got ["a",1]`,
+      );
+      expect(refusal({ "sites-use-tls": { allowedPlainHttpSite: [] } })).toBe(
+        `${file}: "sites-use-tls": unknown key "allowedPlainHttpSite"; expected one of: enforcementLevel, allowedPlainHttpSites`,
+      );
+      expect(refusal({ "prod-images-immutable": { enforcementlevel: "disabled" } })).toBe(
+        `${file}: "prod-images-immutable": unknown key "enforcementlevel"; expected one of: enforcementLevel`,
+      );
+      expect(refusal({ all: { enforcementLevel: "advisory", nonProdShare: 0.5 } })).toBe(`${file}: "all": unknown key "nonProdShare"; expected one of: enforcementLevel`);
+      expect(refusal({ "nonprod-resource-budget": { nonProdShare: 2 } })).toBe(`${file}: "nonprod-resource-budget": key "nonProdShare": expected a number <= 1, got 2`);
+      expect(refusal({ "nonprod-resource-budget": { nonProdShare: "0.5" } })).toBe(`${file}: "nonprod-resource-budget": key "nonProdShare": expected a number, got "0.5"`);
+      fs.writeFileSync(file, JSON.stringify({ "nonprod-resource-budget": { nonProdShare: 0.5 }, "prod-data-protected": { protectedTypes: ["docker:index/volume:Volume"] } }));
+      expect(readPolicyConfig(file)["nonprod-resource-budget"]).toEqual({ nonProdShare: 0.5 });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

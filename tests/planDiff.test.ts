@@ -134,6 +134,12 @@ test("lugh dev against a saved plan --json: a worker added", async () => {
   const out = run.stdout.slice(run.stdout.indexOf(`Against ${saved}:`));
   expect(out).toMatch(/: 1 to add, 0 to remove, 0 to change, \d+ unchanged/);
   expect(out).toMatch(/\n  \+ docker:index\/container:Container  \S+-dev-worker-mailer\n/);
+
+  // Another stack's saved plan is no baseline of this one: refused before planning, naming both stacks.
+  const other = runPlanCli(["-s", "prod", "--config", path.join(copy, "Pulumi.prod.yaml"), "--against", saved]);
+  expect(other.stdout).toBe("");
+  expect(other.stderr).toMatch(new RegExp(`^plan: --against ${saved} is a saved plan of stack "dev", not of -s prod: .*usage: npm run plan`));
+  expect(other.status).toBe(1);
 });
 
 test("diffPlans compares secrets without showing them", () => {

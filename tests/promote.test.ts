@@ -210,6 +210,36 @@ describe("promote refusals leave the file untouched", () => {
     refusal({ version: "v1.2.3", digest: NEW_IMAGE, stackFile: repo.dir }, new RegExp(`^${repo.dir.replace(/[.]/g, "\\.")}: is a directory, not a stack file$`));
   });
 
+  test("refuses a stack file outside the git repository: its printed git commit could not work", () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), "promote-outside-"));
+    try {
+      const outside = join(elsewhere, "prod.yaml");
+      writeFileSync(outside, PROD_YAML);
+      expect(() => promote({ version: "v2.0.0", digest: NEW_IMAGE, stackFile: outside }, repo.deps)).toThrow(
+        new RegExp(`^${outside.replace(/[.]/g, "\\.")} is outside the git repository promote runs in: promote pins a stack file the repository tracks \\(--stack-file\\)$`),
+      );
+      expect(readFileSync(outside, "utf8")).toBe(PROD_YAML);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  test("refuses a stack file whose twinstack:env is not prod", () => {
+    const dev = join(repo.dir, "Pulumi.dev.yaml");
+    const devYaml = PROD_YAML.replace("twinstack:env: prod", "twinstack:env: dev");
+    writeFileSync(dev, devYaml);
+    writeFileSync(join(repo.dir, "Pulumi.none.yaml"), PROD_YAML.replace("  twinstack:env: prod\n", ""));
+    repo.git(["add", "."]);
+    repo.git(["commit", "-qm", "dev"]);
+    expect(() => promote({ version: "v2.0.0", digest: NEW_IMAGE, stackFile: dev, callerDir: repo.dir }, repo.deps)).toThrow(
+      /^Pulumi\.dev\.yaml: twinstack:env is "dev", not "prod": promote pins only into a prod stack file \(--stack-file\)$/,
+    );
+    expect(readFileSync(dev, "utf8")).toBe(devYaml);
+    expect(() => promote({ version: "v2.0.0", digest: NEW_IMAGE, stackFile: join(repo.dir, "Pulumi.none.yaml"), callerDir: repo.dir }, repo.deps)).toThrow(
+      /^Pulumi\.none\.yaml: twinstack:env is not set, not "prod"/,
+    );
+  });
+
   test("names a stack file that is not YAML with the line and column, in one complete line", () => {
     writeFileSync(repo.file, "config:\n  twinstack:app: [unclosed\n");
     repo.git(["commit", "-qam", "broken"]);
@@ -271,10 +301,14 @@ describe("CLI", () => {
       expect(main(["v1.2.3", "--digest", `${REPO}:latest`, "--stack-file", repo.file], repo.deps)).toBe(1);
       expect(main([], repo.deps)).toBe(1);
       expect(main(["v1.2.3", "--bogus"], repo.deps)).toBe(1);
+      // The stack-name check plan -s has (tools/cli.ts checkStackName).
+      expect(main(["v1.2.3", "--dev-stack", "../x", "--stack-file", repo.file], repo.deps)).toBe(1);
     } finally {
       spy.mockRestore();
     }
-    expect(errors).toHaveLength(3);
+    expect(errors).toHaveLength(4);
+    expect(errors[3]).toMatch(/^promote: "\.\.\/x" is not a stack name \(Pulumi stack names may only contain .*\); usage: npm run promote/);
+    expect(repo.deps.outputCalls).toEqual([]);
     for (const e of errors) {
       expect(e).toMatch(/^promote: /);
       expect(e).not.toContain("\n");

@@ -46,7 +46,7 @@ mandatory policy violation, 0 otherwise.
                                {"<policy>" | "all": "<level>" | {"enforcementLevel": ..., <key>: <value>}}
   --json                       print the plan as JSON (type, name, parent, inputs; secrets as "[secret]")
   --against <ref | file.json>  also list what changed since a git ref's stack files (e.g. origin/main)
-                               or since a saved plan --json: resources added, removed, and changed
+                               or since a saved plan --json of the same stack: resources added, removed, and changed
                                with the inputs that differ (secrets masked; "diff" in --json)
   -h, --help                   this help`;
 
@@ -68,8 +68,28 @@ function parseArgs(argv: string[]): Args | undefined {
     config: values.config === undefined ? undefined : fromCaller("plan", values.config),
     policyConfig: values["policy-pack-config"] === undefined ? undefined : fromCaller("plan", values["policy-pack-config"]),
     json: values.json ?? false,
-    against: values.against,
+    against: values.against === undefined ? undefined : againstOf(values.against, values.stack),
   };
+}
+
+/**
+ * `--against` as given, after checking that a saved plan (a file) is one of `stack`: a plan JSON
+ * whose "stack" names another stack is a UsageError naming both (diffing two stacks' plans is no
+ * change of one). A file that is no plan JSON is left to readPlanJson to report.
+ */
+function againstOf(against: string, stack: string): string {
+  const file = fromCaller("plan", against);
+  if (!fs.existsSync(file) || !fs.statSync(file).isFile()) return against;
+  let saved: unknown;
+  try {
+    saved = (JSON.parse(fs.readFileSync(file, "utf8")) as { stack?: unknown } | null)?.stack;
+  } catch {
+    return against;
+  }
+  if (typeof saved === "string" && saved !== stack) {
+    throw new UsageError(`plan: --against ${against} is a saved plan of stack "${saved}", not of -s ${stack}: diff against a plan --json of stack "${stack}"; usage: ${USAGE}`);
+  }
+  return against;
 }
 
 /** Thrown to end main() after an error message was written. */

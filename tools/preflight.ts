@@ -31,7 +31,12 @@ void noLevelMissing;
  * returned as `{ enforcementLevel: level }`. Errors (PlanError, one line naming the file): not
  * JSON, not an object (`<file>: no such policy pack config file` when it does not exist), a key
  * that names no policy of the pack (policy/policies.ts) nor "all", a
- * level that is none of ENFORCEMENT_LEVELS.
+ * level that is none of ENFORCEMENT_LEVELS, a key the policy's `configSchema` does not declare
+ * (only `enforcementLevel` for "all" and for a policy without one) or a value of another type than
+ * the schema's (see {@link schemaProblem}), a key the schema requires missing. The engine does the
+ * same: @pulumi/policy sends each policy's configSchema to it (protoutil.js, makeAnalyzerInfo:
+ * `schema.setProperties(...configSchema.properties)`, `setRequiredList`), and `pulumi preview
+ * --policy-pack-config` validates the config against that schema before it runs the pack.
  */
 export function readPolicyConfig(file: string): Record<string, Record<string, unknown>> {
   let text: string;
@@ -65,9 +70,62 @@ export function readPolicyConfig(file: string): Record<string, Record<string, un
     if (level !== undefined && !(ENFORCEMENT_LEVELS as readonly unknown[]).includes(level)) {
       throw new PlanError(`${file}: "${key}": enforcement level ${JSON.stringify(level)} is none of ${levels}`);
     }
+    // The policy's own config schema is the source of truth for its keys and their types.
+    const schema = key === ALL_POLICIES ? undefined : policies.find((p) => p.name === key)?.configSchema;
+    const declared = schema?.properties ?? {};
+    const known = ["enforcementLevel", ...Object.keys(declared)];
+    for (const [name, v] of Object.entries(entry)) {
+      if (name === "enforcementLevel") continue;
+      const property = declared[name];
+      if (property === undefined || typeof property !== "object") {
+        throw new PlanError(`${file}: "${key}": unknown key "${name}"; expected one of: ${known.join(", ")}`);
+      }
+      const problem = schemaProblem(v, property as SchemaNode);
+      if (problem) throw new PlanError(`${file}: "${key}": key "${name}": expected ${problem}, got ${JSON.stringify(v)}`);
+    }
+    for (const name of schema?.required ?? []) {
+      if (!(name in entry)) throw new PlanError(`${file}: "${key}": key "${name}" is required by the policy's config schema`);
+    }
     config[key] = entry as Record<string, unknown>;
   }
   return config;
+}
+
+/** The parts of a JSON Schema (draft 7) node the pack's config schemas use. */
+interface SchemaNode {
+  type?: string | string[];
+  items?: SchemaNode | boolean | Array<SchemaNode | boolean>;
+  enum?: unknown[];
+  minimum?: number;
+  maximum?: number;
+}
+
+/** The JSON Schema type of a JSON value ("integer" counts as "number" too). */
+function jsonTypes(v: unknown): string[] {
+  if (v === null) return ["null"];
+  if (Array.isArray(v)) return ["array"];
+  if (typeof v === "number") return Number.isInteger(v) ? ["number", "integer"] : ["number"];
+  return [typeof v];
+}
+
+/**
+ * What `value` fails of the schema node (type, items, enum, minimum, maximum; JSON Schema draft 7
+ * validation keywords, https://json-schema.org/draft-07/json-schema-validation), as "an array of
+ * string" / "a number >= 0", or undefined when it fits. Keywords the pack's schemas do not use are
+ * not checked (a pack policy using one must extend this).
+ */
+export function schemaProblem(value: unknown, node: SchemaNode): string | undefined {
+  const types = node.type === undefined ? undefined : Array.isArray(node.type) ? node.type : [node.type];
+  const items = typeof node.items === "object" && !Array.isArray(node.items) ? node.items : undefined;
+  const described = (types ?? ["any value"])
+    .map((t) => (t === "array" && items?.type ? `an array of ${[items.type].flat().join(" or ")}` : `a${/^[aeiou]/.test(t) ? "n" : ""} ${t}`))
+    .join(" or ");
+  if (types && !jsonTypes(value).some((t) => types.includes(t))) return described;
+  if (Array.isArray(value) && items && value.some((item) => schemaProblem(item, items) !== undefined)) return described;
+  if (node.enum && !node.enum.some((e) => JSON.stringify(e) === JSON.stringify(value))) return `one of ${node.enum.map((e) => JSON.stringify(e)).join(", ")}`;
+  if (typeof value === "number" && node.minimum !== undefined && value < node.minimum) return `${described} >= ${node.minimum}`;
+  if (typeof value === "number" && node.maximum !== undefined && value > node.maximum) return `${described} <= ${node.maximum}`;
+  return undefined;
 }
 
 /** The stack file path as messages show it (relative to the working directory). */

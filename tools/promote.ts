@@ -11,9 +11,11 @@ import { readFileSync, writeFileSync } from "fs";
 import { isMap, isScalar, parseDocument } from "yaml";
 import { mutableImageProblem } from "../policy/images";
 import { unreadableStackFile, yamlErrorText } from "../model/stackFile";
-import { callerDir, fromCaller, parseCommandLine, UsageError } from "./cli";
+import { callerDir, checkStackName, fromCaller, parseCommandLine, UsageError } from "./cli";
 
 export const APP_CONFIG_KEY = "twinstack:app";
+/** The stack file key naming the stack's environment (model/config.ts: prod, dev or preview). */
+const ENV_CONFIG_KEY = "twinstack:env";
 export const DIGEST_OUTPUT = "appImageDigest";
 
 export interface PromoteOptions {
@@ -109,6 +111,15 @@ export function promote(opts: PromoteOptions, deps: PromoteDeps): PromoteResult 
     throw new PromoteError(unreadableStackFile(shown, err));
   }
 
+  // The printed `git commit -- <file>` works only on a file of the repository promote runs in: git
+  // itself says so (a pathspec outside the work tree is "outside repository", git-ls-files(1)).
+  try {
+    deps.git(["ls-files", "--", stackFile]);
+  } catch (err) {
+    if (!/outside repository/.test(String((err as Error).message))) throw err;
+    throw new PromoteError(`${shown} is outside the git repository promote runs in: promote pins a stack file the repository tracks (--stack-file)`);
+  }
+
   const status = deps.git(["status", "--porcelain"]);
   if (status.trim() !== "") {
     const first = status
@@ -127,6 +138,14 @@ export function promote(opts: PromoteOptions, deps: PromoteDeps): PromoteResult 
   }
   const config = doc.get("config");
   if (!isMap(config)) throw new PromoteError(`${shown} has no "config" map`);
+  // Only a prod stack file takes a release pin (a dev stack file would be deployed by the tag as prod's).
+  const env = config.get(ENV_CONFIG_KEY, true);
+  const envValue = isScalar(env) ? env.value : env === undefined ? undefined : "(a collection)";
+  if (envValue !== "prod") {
+    throw new PromoteError(
+      `${shown}: ${ENV_CONFIG_KEY} is ${envValue === undefined ? "not set" : JSON.stringify(envValue)}, not "prod": promote pins only into a prod stack file (--stack-file)`,
+    );
+  }
   const app = config.get(APP_CONFIG_KEY, true);
   if (app !== undefined && !isMap(app)) {
     throw new PromoteError(`${shown}: config."${APP_CONFIG_KEY}" is not a map`);
@@ -218,8 +237,9 @@ const USAGE = "npm run promote -- <version> [--digest <repo@sha256:...|repo:rele
 const HELP = `usage: ${USAGE}
 Pins the image dev runs (dev stack output ${DIGEST_OUTPUT}, or --digest) and <version> into the prod
 stack file, then prints the git commands that commit, tag and push it (the v* tag deploys prod).
-Refuses a dirty tree, a version already used or pinned, a version that is not v<semver>, and an
-image prod-images-immutable would refuse (anything but a digest or a release tag).
+Refuses a dirty tree, a version already used or pinned, a version that is not v<semver>, an
+image prod-images-immutable would refuse (anything but a digest or a release tag), a stack file
+outside the git repository or whose twinstack:env is not prod, and a --dev-stack that is no stack name.
   <version>            v<semver>, e.g. v1.2.3
   --digest <image>     the image to pin instead of dev's (repo@sha256:<64 hex>, or repo:<release tag>)
   --stack-file <file>  the prod stack file, relative to where you run the command (default:
@@ -243,7 +263,7 @@ export function main(argv: string[], deps: PromoteDeps = defaultDeps()): number 
         version: positionals[0],
         digest: values.digest,
         stackFile: values["stack-file"] === undefined ? undefined : fromCaller("promote", values["stack-file"]),
-        devStack: values["dev-stack"],
+        devStack: values["dev-stack"] === undefined ? undefined : (checkStackName("promote", USAGE, values["dev-stack"]), values["dev-stack"]),
         callerDir: callerDir("promote"),
       },
       deps,
