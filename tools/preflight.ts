@@ -33,10 +33,14 @@ void noLevelMissing;
  * that names no policy of the pack (policy/policies.ts) nor "all", a
  * level that is none of ENFORCEMENT_LEVELS, a key the policy's `configSchema` does not declare
  * (only `enforcementLevel` for "all" and for a policy without one) or a value of another type than
- * the schema's (see {@link schemaProblem}), a key the schema requires missing. The engine does the
- * same: @pulumi/policy sends each policy's configSchema to it (protoutil.js, makeAnalyzerInfo:
- * `schema.setProperties(...configSchema.properties)`, `setRequiredList`), and `pulumi preview
- * --policy-pack-config` validates the config against that schema before it runs the pack.
+ * the schema's (see {@link schemaProblem}), a key the schema requires missing. Types and required
+ * keys are what the engine checks too: @pulumi/policy sends each policy's configSchema to it
+ * (protoutil.js, makeAnalyzerInfo: `schema.setProperties(...configSchema.properties)`,
+ * `setRequiredList`), and pulumi/pulumi pkg/resource/analyzer/config.go ReconcilePolicyPackConfig
+ * validates the merged config against `{type: object, properties, required}` (gojsonschema). This is
+ * stricter than the engine in two ways, on purpose (both are almost always typos): the engine skips
+ * an entry whose policy the pack does not have, and a schema without `additionalProperties: false`
+ * lets an undeclared key through there.
  */
 export function readPolicyConfig(file: string): Record<string, Record<string, unknown>> {
   let text: string;
