@@ -6,6 +6,7 @@ import * as path from "path";
 import * as jsYaml from "js-yaml";
 import YAML from "yaml";
 import { NAMESPACE, decodeConfigValue } from "./config";
+import { unreadableFile } from "./fileError";
 
 /** Stand-in for an encrypted value: the plan has no passphrase, and never needs the real secret. */
 export const SECRET_PLACEHOLDER = "plan-placeholder-secret";
@@ -318,16 +319,9 @@ export function yamlErrorText(err: unknown): string {
   return at ? `not valid YAML at line ${at.line}, column ${at.col}: ${problem}` : `not valid YAML: ${problem}`;
 }
 
-/**
- * One line for a stack file `fs.readFileSync` could not read (`err`, its error): `<file>: no such
- * stack file`, `<file>: is a directory, not a stack file`, else `<file>: cannot read the stack
- * file: <the system's message>`.
- */
+/** unreadableFile of a stack file. */
 export function unreadableStackFile(file: string, err: unknown): string {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === "ENOENT") return `${file}: no such stack file`;
-  if (code === "EISDIR") return `${file}: is a directory, not a stack file`;
-  return `${file}: cannot read the stack file: ${(err as Error)?.message ?? String(err)}`;
+  return unreadableFile(file, err, "stack");
 }
 
 /** The nearest `Pulumi.yaml` (or `Pulumi.yml`) at or above `startDir`, or undefined when none. */

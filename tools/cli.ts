@@ -3,6 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs, ParseArgsConfig } from "util";
+import { unreadableFile } from "../model/fileError";
 
 /** Misuse of a command line: printed as `<tool>: <problem>; usage: <usage line>`, exit 1. */
 export class UsageError extends Error {
@@ -71,17 +72,13 @@ export const PULUMI_STACK_NAME_RE = /^[A-Za-z0-9_.-]{1,100}$/;
 /**
  * The UTF-8 text of a file the user named on the command line (`shown`: as typed; `what`: its kind,
  * e.g. "policy pack config"). Errors (Error, one line, never the system's raw ENOENT):
- * `<shown>: no such <what> file`, `<shown>: is a directory, not a <what> file`, else
- * `<shown>: cannot read the <what> file: <the system's message>`.
+ * model/fileError.ts unreadableFile's lines, with `shown` as the file.
  */
 export function readNamedFile(file: string, what: string, shown = file): string {
   try {
     return fs.readFileSync(file, "utf8");
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new Error(`${shown}: no such ${what} file`);
-    if (code === "EISDIR") throw new Error(`${shown}: is a directory, not a ${what} file`);
-    throw new Error(`${shown}: cannot read the ${what} file: ${(err as Error).message}`);
+    throw new Error(unreadableFile(shown, err, what));
   }
 }
 
