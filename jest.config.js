@@ -1,3 +1,11 @@
+const { GROUPED, asksForFiles } = require("./tests/groups");
+
+// A full run (`npm test`) runs the files tests/groups.js lists through its groups (tests/groups/*.test.ts),
+// a few jest test files instead of one each: they then load the SDK and the program once per group.
+// Asked for particular files or patterns, jest runs the files themselves and not the groups.
+const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const notRun = asksForFiles(process.argv.slice(2)) ? ["<rootDir>/tests/groups/"] : GROUPED.map((f) => `<rootDir>/${escape(f)}$`);
+
 /** @type {import('jest').Config} */
 module.exports = {
   // jest's node environment; under `npm run bench -- --tests` it also logs each suite's CPU time.
@@ -5,7 +13,7 @@ module.exports = {
   roots: ["<rootDir>/tests"],
   testMatch: ["**/*.test.ts"],
   // The real-engine scenarios run with `npm run e2e` (jest.e2e.config.js), not with `npm test`.
-  testPathIgnorePatterns: ["/node_modules/", "\\.e2e\\.test\\.ts$"],
+  testPathIgnorePatterns: ["/node_modules/", "\\.e2e\\.test\\.ts$", ...notRun],
   // swc strips types without type-checking: fast on 2 cores. `npm run typecheck` does the checking.
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { parser: { syntax: "typescript" }, target: "es2022" } }] },
   // Builds dist/ (the compiled CLIs the process-level tests start) once, before the workers,
@@ -32,6 +40,8 @@ module.exports = {
   // suites (policies, examples, shellcheck, keepalived, pgInit), 2 interleaved runs each on the busy
   // 2-core machine: 66 s wall with two workers vs 86 s with one (0.78x), for 1.16x the CPU.
   maxWorkers: 2,
+  // Jest's order, with the groups weighed by their members when no times are cached (tests/support/sequencer.js).
+  testSequencer: "<rootDir>/tests/support/sequencer.js",
   testTimeout: 60000,
   // tests/support/fastCheckSeed.ts (above): one fixed fast-check seed in CI (FC_SEED overrides it).
 };

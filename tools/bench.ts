@@ -238,8 +238,18 @@ interface JestReport {
     endTime: number;
     status: string;
     message: string;
-    assertionResults: { fullName: string; status: string; numPassingAsserts?: number }[];
+    assertionResults: { fullName: string; status: string; numPassingAsserts?: number; ancestorTitles?: string[] }[];
   }[];
+}
+
+/** A line of the suite CPU log: a test file's CPU (tests/support/cpuEnvironment.js), or a group member's (tests/support/testGroup.ts). */
+interface SuiteCpu {
+  testPath: string;
+  cpu: number;
+  childrenCpu: number;
+  /** Set for a member of a group: the group's test file, and the member's own wall seconds. */
+  group?: string;
+  seconds?: number;
 }
 
 /**
@@ -277,24 +287,56 @@ function testsBench(): void {
   const loadAfter = os.loadavg();
   if (!fs.existsSync(report)) throw new Error(`jest wrote no report (exit ${child.status}):\n${child.stderr}`);
   const r = JSON.parse(fs.readFileSync(report, "utf8")) as JestReport;
-  const suiteCpu = new Map<string, { cpu: number; childrenCpu: number }>();
+  const suiteCpu = new Map<string, SuiteCpu>();
   if (fs.existsSync(cpuLog)) {
     for (const line of fs.readFileSync(cpuLog, "utf8").split("\n").filter(Boolean)) {
-      const l = JSON.parse(line) as { testPath: string; cpu: number; childrenCpu: number };
+      const l = JSON.parse(line) as SuiteCpu;
       suiteCpu.set(l.testPath, l);
     }
   }
   fs.rmSync(path.dirname(report), { recursive: true, force: true });
+  // A group (tests/groups.js) is one jest test file: its row is split into one per member, each with
+  // the tests under the member's describe (named after its path) and the figures the member logged.
+  const members = [...suiteCpu.values()].filter((l) => l.group);
+  const groupFiles = new Set(members.map((l) => l.group!));
+  const assertionsOf = (a: JestReport["testResults"][number]["assertionResults"]) => a.reduce((m, x) => m + (x.numPassingAsserts ?? 0), 0);
   const suites = r.testResults
-    .map((t) => ({
-      name: path.relative(ROOT, t.name),
-      seconds: (t.endTime - t.startTime) / 1000,
-      cpu: suiteCpu.get(t.name),
-      tests: t.assertionResults.length,
-      assertions: t.assertionResults.reduce((m, a) => m + (a.numPassingAsserts ?? 0), 0),
-      status: t.status,
-    }))
+    .flatMap((t) => {
+      if (!groupFiles.has(t.name))
+        return [
+          {
+            name: path.relative(ROOT, t.name),
+            seconds: (t.endTime - t.startTime) / 1000,
+            cpu: suiteCpu.get(t.name),
+            tests: t.assertionResults.length,
+            assertions: assertionsOf(t.assertionResults),
+            status: t.status,
+          },
+        ];
+      const group = path.basename(t.name, ".test.ts");
+      return members
+        .filter((m) => m.group === t.name)
+        .map((m) => {
+          const rel = path.relative(ROOT, m.testPath);
+          const own = t.assertionResults.filter((a) => a.ancestorTitles?.[0] === rel);
+          return {
+            name: `${rel} [${group}]`,
+            seconds: m.seconds ?? 0,
+            cpu: m,
+            tests: own.length,
+            assertions: assertionsOf(own),
+            status: own.some((a) => a.status === "failed") ? "failed" : t.status,
+          };
+        });
+    })
     .sort((a, b) => b.seconds - a.seconds);
+  // What each group spent beyond its members' own figures: its environment, and the modules its
+  // first members loaded for the rest (counted in the member that loaded them), so mostly setup.
+  const groupOverhead = [...groupFiles].map((g) => {
+    const whole = suiteCpu.get(g);
+    const own = members.filter((m) => m.group === g).reduce((n, m) => n + m.cpu, 0);
+    return `${path.basename(g, ".test.ts")} ${whole ? (whole.cpu - own).toFixed(1) : "-"} s`;
+  });
   // Assertions: every expect() that passed (jest counts them per test as numPassingAsserts): the
   // figure that shows no assertion was dropped to make the suite faster.
   const assertions = r.testResults.reduce((n, t) => n + t.assertionResults.reduce((m, a) => m + (a.numPassingAsserts ?? 0), 0), 0);
@@ -315,10 +357,14 @@ function testsBench(): void {
     const failed = t.assertionResults.filter((a) => a.status === "failed").map((a) => a.fullName);
     console.log(`FAILED in ${path.relative(ROOT, t.name)}: ${failed.length ? failed.join("; ") : (t.message.split("\n").find((l) => l.trim()) ?? "(no message)")}`);
   }
+  if (groupOverhead.length) console.log(`groups' own CPU beyond their members' (environment setup, in the sum below): ${groupOverhead.join(", ")}`);
   const logged = suites.filter((s) => s.cpu);
+  // Workers' CPU: every test file's as its environment logged it (a group's whole, not its members').
+  const fileCpu = r.testResults.map((t) => suiteCpu.get(t.name)).filter((c): c is SuiteCpu => c !== undefined);
   console.log(
     `sum of suite times ${suites.reduce((a, s) => a + s.seconds, 0).toFixed(1)} s over ${suites.length} suites (suites run on ${os.cpus().length} cores, in parallel workers); ` +
-      `sum of suite CPU ${logged.reduce((a, s) => a + s.cpu!.cpu, 0).toFixed(1)} s in workers + ${logged.reduce((a, s) => a + s.cpu!.childrenCpu, 0).toFixed(1)} s in child processes (${logged.length} suites logged)`,
+      `sum of suite CPU ${fileCpu.reduce((a, c) => a + c.cpu, 0).toFixed(1)} s in workers + ${fileCpu.reduce((a, c) => a + c.childrenCpu, 0).toFixed(1)} s in child processes ` +
+      `(${logged.length} suites logged, ${members.length} of them in ${groupFiles.size} groups of one jest test file each)`,
   );
 }
 

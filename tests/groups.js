@@ -1,0 +1,104 @@
+// Test files that a full `npm test` runs together, a few jest test files (groups) instead of one
+// each. Jest gives every test file its own module registry and environment, so each file loads the
+// Pulumi SDK, zod, yaml and the program's modules again: about 0.25 s of CPU per file on this
+// project before its first test runs. A group loads them once for all its members
+// (tests/support/testGroup.ts requires each member inside a `describe` named after it).
+//
+// Members are files whose tests run in the worker itself (no child process, no real program) and
+// that leave no state behind for the next file. A file stays on its own (not listed here) when:
+// - it starts processes or real programs (tests/consumers/*, the CLI suites): on its own, its waits
+//   overlap other files' CPU in the other worker;
+// - it changes process-wide state for its whole life (tests/backupJob.test.ts sets the SDK's mocks
+//   at load time) or waits on a process it does not own (tests/policy.pack.test.ts).
+// A new test file runs on its own until it is added here.
+//
+// The groups are balanced by the CPU time their members took in `npm run bench -- --tests`
+// (2026-11-30; 11.7 s each before grouping). jest.config.js runs the groups only on a full run;
+// asked for files or patterns (`npx jest tests/slug.test.ts`, `-o`, `--watch`), jest runs the files
+// themselves. tests/testGroups.test.ts checks that every test file runs exactly once either way.
+"use strict";
+
+/** Group name (its file is tests/groups/<name>.test.ts) -> member test files, from the repository root. */
+const GROUPS = {
+  "group-1": [
+    "tests/haPostgres.test.ts",
+    "tests/invariants.test.ts",
+    "tests/model.test.ts",
+    "tests/names.test.ts",
+    "tests/policies/budget.test.ts",
+    "tests/policies/firewall.test.ts",
+    "tests/policies/naming.test.ts",
+    "tests/policies/preview.test.ts",
+    "tests/policies/protection.test.ts",
+    "tests/policy.mutations.test.ts",
+    "tests/release.test.ts",
+    "tests/runnerFleet.test.ts",
+    "tests/tenants.test.ts",
+    "tests/virtualIp.test.ts",
+  ],
+  "group-2": [
+    "tests/cloudInit.test.ts",
+    "tests/configReference.test.ts",
+    "tests/e2eFindings.test.ts",
+    "tests/monitoringRender.test.ts",
+    "tests/pgInit.test.ts",
+    "tests/planMemo.test.ts",
+    "tests/policies/crossStack.test.ts",
+    "tests/policies/images.test.ts",
+    "tests/policies/offline.test.ts",
+    "tests/sampler.test.ts",
+    "tests/slug.test.ts",
+    "tests/validation.property.test.ts",
+    "tests/workload.test.ts",
+  ],
+  "group-3": [
+    "tests/appContract.test.ts",
+    "tests/harness.test.ts",
+    "tests/images.test.ts",
+    "tests/keepalived.test.ts",
+    "tests/monitoring.test.ts",
+    "tests/patroni.test.ts",
+    "tests/policies/runners.test.ts",
+    "tests/postgresDatabase.test.ts",
+    "tests/publicSurface.test.ts",
+    "tests/readme.test.ts",
+    "tests/samplerPackage.test.ts",
+    "tests/swarmPorts.test.ts",
+    "tests/urnBaseline.test.ts",
+  ],
+  "group-4": [
+    "tests/caddyfile.test.ts",
+    "tests/composePreviewRunners.test.ts",
+    "tests/e2e/apply/engine.test.ts",
+    "tests/examples.test.ts",
+    "tests/handoff.test.ts",
+    "tests/haproxy.test.ts",
+    "tests/issue14.test.ts",
+    "tests/mosquitto.test.ts",
+    "tests/policies/health.test.ts",
+    "tests/policies/proxy.test.ts",
+    "tests/previewEnv.test.ts",
+    "tests/scriptFile.test.ts",
+    "tests/stacks.test.ts",
+    "tests/yamlParse.test.ts",
+  ],
+};
+
+/** Every member of every group, from the repository root. */
+const GROUPED = Object.values(GROUPS).flat();
+
+/**
+ * Whether jest's command line (`args`, without node and jest) asks for particular test files: a
+ * path or pattern, --testPathPattern, or a selection by changed files (-o, --changedSince,
+ * --lastCommit, --findRelatedTests) or --watch/--watchAll. Parsed with jest's own options
+ * (jest-cli's yargsOptions, the table its command line is parsed with), so an option's value is never
+ * taken for a path.
+ */
+function asksForFiles(args) {
+  const { yargsOptions } = require("jest-cli");
+  const argv = require("yargs/yargs")(args).options(yargsOptions).help(false).version(false).parse();
+  const patterns = [].concat(argv.testPathPattern ?? []);
+  return argv._.length > 0 || patterns.length > 0 || Boolean(argv.findRelatedTests || argv.onlyChanged || argv.changedSince || argv.lastCommit || argv.watch || argv.watchAll);
+}
+
+module.exports = { GROUPS, GROUPED, asksForFiles };

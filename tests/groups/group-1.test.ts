@@ -1,0 +1,4 @@
+// The test files tests/groups.js puts in group-1, run in one jest test file (tests/support/testGroup.ts).
+import { runGroup } from "../support/testGroup";
+
+runGroup("group-1", __filename);

@@ -1,0 +1,104 @@
+// tests/groups.js, jest.config.js and tests/support/sequencer.js: a full run runs every test file
+// exactly once, grouped or on its own; asked for files, jest runs the files themselves; a run without
+// cached times starts the groups with the largest files.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { GROUPS, GROUPED, asksForFiles } = require("./groups.js") as {
+  GROUPS: Record<string, string[]>;
+  GROUPED: string[];
+  asksForFiles(args: string[]): boolean;
+};
+const ROOT = path.resolve(__dirname, "..");
+
+/** `jest --listTests` with these arguments: the test files it would run, from the repository root, sorted. */
+function listTests(args: string[]): string[] {
+  const r = spawnSync(process.execPath, [require.resolve("jest/bin/jest"), "--listTests", ...args], { cwd: ROOT, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`jest --listTests ${args.join(" ")} exited ${r.status}:\n${r.stderr}`);
+  return r.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((f) => path.relative(ROOT, f))
+    .sort();
+}
+
+describe("the groups of tests/groups.js", () => {
+  test("every member is an existing test file of tests/, in one group only, and every group has its file in tests/groups/", () => {
+    for (const f of GROUPED) {
+      expect(f).toMatch(/^tests\/.+\.test\.ts$/);
+      expect(f).not.toMatch(/^tests\/(groups|consumers)\/|\.e2e\.test\.ts$/);
+      expect(fs.existsSync(path.join(ROOT, f))).toBe(true);
+    }
+    expect(new Set(GROUPED).size).toBe(GROUPED.length);
+    const groupFiles = fs.readdirSync(path.join(ROOT, "tests/groups")).sort();
+    expect(groupFiles).toEqual(
+      Object.keys(GROUPS)
+        .map((g) => `${g}.test.ts`)
+        .sort(),
+    );
+    for (const g of Object.keys(GROUPS)) {
+      expect(fs.readFileSync(path.join(ROOT, "tests/groups", `${g}.test.ts`), "utf8")).toContain(`runGroup(${JSON.stringify(g)}, __filename)`);
+    }
+  });
+
+  test("a full run lists the groups and no member; asked for the whole tests/ tree, jest lists every file and no group; together, each file once", () => {
+    const full = listTests([]);
+    const files = listTests(["tests/"]);
+    const groupFiles = Object.keys(GROUPS).map((g) => `tests/groups/${g}.test.ts`);
+    expect(full).toEqual(expect.arrayContaining(groupFiles));
+    expect(full.filter((f) => GROUPED.includes(f))).toEqual([]);
+    expect(files.filter((f) => f.startsWith("tests/groups/"))).toEqual([]);
+    expect(files).toEqual(expect.arrayContaining(GROUPED));
+    // Every test file of the per-file run runs in the full run, directly or in its group, once.
+    const fullExpanded = full.flatMap((f) => (groupFiles.includes(f) ? GROUPS[path.basename(f, ".test.ts")] : [f])).sort();
+    expect(fullExpanded).toEqual(files);
+    // Without an option value taken for a path (-t's, -w's), a full run still groups.
+    expect(listTests(["-t", "tests/slug.test.ts", "-w", "2"])).toEqual(full);
+  });
+
+  test("asksForFiles reads jest's command line as jest does", () => {
+    const grouped = [[], ["-t", "slug"], ["--json", "--outputFile=/tmp/r.json"], ["-w", "2"], ["--testNamePattern", "a b"], ["--ci", "--runInBand"], ["-c", "jest.config.js"]];
+    const files = [
+      ["tests/slug.test.ts"],
+      ["slug"],
+      ["-w", "2", "slug"],
+      ["--testPathPattern", "slug"],
+      ["-o"],
+      ["--changedSince", "main"],
+      ["--findRelatedTests", "model/slug.ts"],
+      ["--watch"],
+    ];
+    expect(grouped.map(asksForFiles)).toEqual(grouped.map(() => false));
+    expect(files.map(asksForFiles)).toEqual(files.map(() => true));
+  });
+});
+
+describe("tests/support/sequencer.js", () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Sequencer = require("./support/sequencer.js") as new () => { sort(tests: unknown[]): { path: string }[] };
+  const cacheDirectory = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-sequencer-"));
+  afterAll(() => fs.rmSync(cacheDirectory, { recursive: true, force: true }));
+  const test_ = (rel: string) => ({
+    path: path.join(ROOT, rel),
+    context: { config: { cacheDirectory, name: "sequencer-test", id: "sequencer-test" }, hasteFS: { getSize: (p: string) => fs.statSync(p).size } },
+  });
+  const size = (rel: string) => fs.statSync(path.join(ROOT, rel)).size;
+
+  test("without cached times, a group weighs its members' files together: it runs before a file smaller than they are, though larger than its own file", () => {
+    const [name, members] = Object.entries(GROUPS)[0];
+    const groupRel = `tests/groups/${name}.test.ts`;
+    const weight = members.reduce((n, f) => n + size(f), 0);
+    const candidates = fs
+      .readdirSync(path.join(ROOT, "tests"))
+      .filter((f) => f.endsWith(".test.ts") && !GROUPED.includes(`tests/${f}`))
+      .map((f) => `tests/${f}`);
+    const smaller = candidates.find((f) => size(f) < weight && size(f) > size(groupRel))!;
+    const sorted = new Sequencer().sort([test_(smaller), test_(groupRel)]).map((t) => path.relative(ROOT, t.path));
+    // Jest's own order (by file size) would put the group's few lines last.
+    expect(size(groupRel)).toBeLessThan(size(smaller));
+    expect(sorted).toEqual([groupRel, smaller]);
+  });
+});
