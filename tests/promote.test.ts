@@ -4,6 +4,7 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { parse } from "yaml";
 import { mutableImageProblem } from "../policy/images";
+import { testTmpRoot } from "./support/tmpRoot";
 import { immutableImageProblem, isReleaseTag, main, promote, PromoteDeps, PromoteError } from "../tools/promote";
 
 const OLD_DIGEST = `sha256:${"a".repeat(64)}`;
@@ -55,10 +56,12 @@ function gitIn(dir: string): (args: string[]) => string {
 // repository is a valid one (git keeps no absolute paths in it); the copy's files have new inodes
 // and times, so git's first status re-reads them against the index (racy-git check) and finds them
 // clean: https://git-scm.com/docs/racy-git
+// The repositories live under testTmpRoot() (tests/support/tmpRoot.ts: a tmpfs when there is one),
+// where git's many small writes (objects, index, refs) cost a fraction of their kernel time on disk.
 let template: string;
 
 beforeAll(() => {
-  template = mkdtempSync(join(tmpdir(), "promote-template-"));
+  template = mkdtempSync(join(testTmpRoot(), "promote-template-"));
   const git = gitIn(template);
   git(["init", "-q", "-b", "main"]);
   writeFileSync(join(template, "Pulumi.prod.yaml"), PROD_YAML);
@@ -71,7 +74,7 @@ afterAll(() => {
 });
 
 function makeRepo(): Repo {
-  const dir = mkdtempSync(join(tmpdir(), "promote-"));
+  const dir = mkdtempSync(join(testTmpRoot(), "promote-"));
   cpSync(template, dir, { recursive: true });
   const git = gitIn(dir);
   const file = join(dir, "Pulumi.prod.yaml");
