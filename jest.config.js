@@ -34,6 +34,10 @@ module.exports = {
     // zod's bundle of every language's messages, required by zod's entry points as "../locales/index.cjs"
     // (the only such requires under node_modules): the project's messages are English (locales/en.cjs).
     "^\\.\\./locales/index\\.cjs$": "<rootDir>/tests/support/lazy/zodLocales.js",
+    // gRPC, which only a real engine's connection uses: @grpc/grpc-js, and the SDK's generated clients
+    // that the SDK requires as "../proto/<name>_grpc_pb" (the only such requires under node_modules).
+    "^@grpc/grpc-js$": "<rootDir>/tests/support/lazy/grpc.js",
+    "^\\.\\./proto/(engine|resource|callback|provider)_grpc_pb$": "<rootDir>/tests/support/lazy/proto/$1_grpc_pb.js",
   },
   // Two workers on the 2-core CI machine (jest's default is cores - 1 = one): the real-consumer
   // suites mostly wait on the programs they start, so the unit suites run beside them. Measured on 17

@@ -19,6 +19,11 @@ const serializeScript = () => `
       const { DEFERRED_AT_IMPORT, STAND_IN_ID } = require(${deferModule()});
       const pulumi = require("@pulumi/pulumi");
       const sdkDir = require("path").dirname(require.resolve("@pulumi/pulumi"));
+      // gRPC: @grpc/grpc-js and the SDK's generated clients, loaded by the first use of a client (the Automation API's,
+      // used below, loads grpc-js too: measured before).
+      const grpcFiles = [require.resolve("@grpc/grpc-js", { paths: [sdkDir] }), ...["engine", "resource", "callback", "provider"].map((n) => require("path").join(sdkDir, "proto", n + "_grpc_pb.js"))];
+      const grpcState = () => ({ standIns: grpcFiles.map((f) => require.cache[f]?.id === STAND_IN_ID), grpcJs: Object.entries(require.cache).some(([k, m]) => k.includes("/@grpc/grpc-js/build/") && m.id !== STAND_IN_ID) });
+      const grpcBefore = grpcState();
       const more = ["normalize-package-data", "semver", "@opentelemetry/api", "yaml"];
       const moreIds = () => more.map((n) => require.cache[require.resolve(n, { paths: [sdkDir] })]?.id === STAND_IN_ID);
       const moreBefore = moreIds();
@@ -41,11 +46,17 @@ const serializeScript = () => `
       const yamlValue = require("yaml").parse("a: [1, x]");
       const otelContext = typeof require(require.resolve("@opentelemetry/api", { paths: [sdkDir] })).context.active;
       const moreUsed = { esModule, moreBeforeUse, semverGt, yamlValue, otelContext, afterUse: moreIds() };
+      const resrpc = require(grpcFiles[2]);
+      const grpcJs = require(grpcFiles[0]);
+      const monitor = new resrpc.ResourceMonitorClient("127.0.0.1:1", grpcJs.credentials.createInsecure());
+      const grpcUsed = { client: typeof monitor.registerResource, unavailable: grpcJs.status.UNAVAILABLE };
+      monitor.close();
+      const grpc = { before: grpcBefore, used: grpcUsed, after: grpcState() };
       const before = { standIns: ids(), pacote: pacote() };
       pulumi.runtime.serializeFunction(function answer() { return 42; })
         .then(async (s) => {
           const paths = await pulumi.runtime.computeCodePaths();
-          console.log(JSON.stringify({ deferred: DEFERRED_AT_IMPORT, before, after: { standIns: ids(), pacote: pacote() }, text: s.text, codePaths: paths.size, automationBefore, automationAfter: automation(), localWorkspace, zod, moreBefore, moreUsed, moreAfter: moreIds() }));
+          console.log(JSON.stringify({ deferred: DEFERRED_AT_IMPORT, before, after: { standIns: ids(), pacote: pacote() }, text: s.text, codePaths: paths.size, automationBefore, automationAfter: automation(), localWorkspace, zod, moreBefore, moreUsed, moreAfter: moreIds(), grpc }));
         });
     `;
 const tooLateScript = () => `
@@ -82,6 +93,11 @@ describe("deferred SDK packages", () => {
       "semver",
       "@opentelemetry/api",
       "yaml",
+      "@grpc/grpc-js",
+      "@pulumi/pulumi/proto/engine_grpc_pb",
+      "@pulumi/pulumi/proto/resource_grpc_pb",
+      "@pulumi/pulumi/proto/callback_grpc_pb",
+      "@pulumi/pulumi/proto/provider_grpc_pb",
     ]);
     expect(out.before).toEqual({ standIns: [true, true], pacote: false });
     // The SDK's serializer parsed the function with typescript and listed packages with arborist.
@@ -119,6 +135,17 @@ describe("deferred SDK packages", () => {
     // (a function) was loaded by its first call, computeCodePaths' package.json normalization.
     expect(used.afterUse).toEqual([true, false, false, false]);
     expect(out.moreAfter).toEqual([false, false, false, false]);
+  });
+
+  test("@grpc/grpc-js and the SDK's generated gRPC clients load at first use, not with the SDK, and work", async () => {
+    const out = await serialized;
+    const grpc = out.grpc as Record<string, unknown>;
+    // Loading the SDK (and serializing a function) left gRPC unloaded: five stand-ins, no module of grpc-js.
+    expect(grpc.before).toEqual({ standIns: [true, true, true, true, true], grpcJs: false });
+    // A resource monitor client is made (no call: nothing connects) with grpc-js's credentials.
+    expect(grpc.used).toEqual({ client: "function", unavailable: 14 });
+    // Its use loaded grpc-js (in its stand-in's place) and the resource clients; engine, callback and provider stay deferred.
+    expect(grpc.after).toEqual({ standIns: [false, true, false, true, true], grpcJs: true });
   });
 
   test("too late once the SDK is loaded: nothing is replaced", async () => {

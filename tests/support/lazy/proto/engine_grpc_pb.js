@@ -1,0 +1,2 @@
+// The SDK's proto/engine_grpc_pb.js, loaded on first use (../grpcClients.js).
+module.exports = require("../grpcClients").grpcClients("engine");
