@@ -329,7 +329,10 @@ describe("files named on the command line (--policy-pack-config, sample --config
 });
 
 describe("reading stack files", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-read-"));
+  // Made when the block's tests run (not when jest collects them: a run filtered with -t to other
+  // tests would make it and never run the afterAll that removes it).
+  let dir: string;
+  beforeAll(() => void (dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-read-"))));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   const text = "config:\n  twinstack:env: dev\n  twinstack:domains: [a.example.com]\n  twinstack:app:\n    name: gigi\n    image: gigi:dev\n";
 
@@ -384,21 +387,24 @@ describe("reading stack files", () => {
   });
 });
 
-// The plans below start together before the tests (tests/support/startEarly.ts).
+// The plans below start together before the tests (tests/support/startEarly.ts), whichever of the
+// file's tests run; their directory is made by the first of them and removed after the file's last
+// test (the file's own afterAll: it runs whenever startAllEarly did).
 beforeAll(startAllEarly);
+let badConfigDir: string | undefined;
+afterAll(async () => {
+  await allEnded();
+  if (badConfigDir) fs.rmSync(badConfigDir, { recursive: true, force: true });
+});
 
 describe("npm run plan on bad config", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-config-"));
-  afterAll(async () => {
-    await allEnded();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const dir = () => (badConfigDir ??= fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-config-")));
 
   function planWith(mutate: (config: Record<string, any>) => void) {
     const doc = YAML.parse(fs.readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8"));
     mutate(doc.config);
     // One directory per case: the four plans run at once.
-    const file = path.join(fs.mkdtempSync(path.join(dir, "case-")), "Pulumi.dev.yaml");
+    const file = path.join(fs.mkdtempSync(path.join(dir(), "case-")), "Pulumi.dev.yaml");
     fs.writeFileSync(file, YAML.stringify(doc));
     // Full stack traces kept in the plan (it drops the SDK's own while the program runs), so "without
     // a stack trace" below proves the CLI prints none, not that the error had none.
