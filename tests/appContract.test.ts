@@ -7,7 +7,6 @@ import { revealSecrets } from "../tests/harness";
 import { planStack } from "../tools/planner";
 
 const ROOT = path.join(__dirname, "..");
-jest.setTimeout(120_000);
 
 function appEnv(resources: { type: string; name: string; inputs: Record<string, unknown> }[], nameEnds: string): Record<string, string> {
   const app = resources.find((r) => r.type === "docker:index/container:Container" && r.name.endsWith(nameEnds));

@@ -4,8 +4,9 @@
 // project before its first test runs. A group loads them once for all its members
 // (tests/support/testGroup.ts requires each member inside a `describe` named after it).
 //
-// Members are files whose tests run in the worker itself (no child process, no real program) and
-// that leave no state behind for the next file. A file stays on its own (not listed here) when:
+// Members are files whose tests run in the worker itself (no real program, no long wait on a
+// process) and that leave no state behind for the next file. A file stays on its own (not listed
+// here) when:
 // - it starts processes or real programs (tests/consumers/*, the CLI suites): on its own, its waits
 //   overlap other files' CPU in the other worker;
 // - it changes process-wide state for its whole life (tests/backupJob.test.ts sets the SDK's mocks
@@ -14,8 +15,9 @@
 //
 // The groups are balanced by the CPU time their members took in `npm run bench -- --tests`
 // (2026-11-30; 11.7 s each before grouping). jest.config.js runs the groups only on a full run;
-// asked for files or patterns (`npx jest tests/slug.test.ts`, `-o`, `--watch`), jest runs the files
-// themselves. tests/testGroups.test.ts checks that every test file runs exactly once either way.
+// asked for files or patterns (`npx jest tests/slug.test.ts`, `--watch`), jest runs the files
+// themselves (`selection` below). tests/testGroups.test.ts checks that every test file runs exactly
+// once either way, and that no member calls jest.setTimeout or .only (which would reach its whole group).
 "use strict";
 
 /** Group name (its file is tests/groups/<name>.test.ts) -> member test files, from the repository root. */
@@ -88,17 +90,32 @@ const GROUPS = {
 const GROUPED = Object.values(GROUPS).flat();
 
 /**
- * Whether jest's command line (`args`, without node and jest) asks for particular test files: a
- * path or pattern, --testPathPattern, or a selection by changed files (-o, --changedSince,
- * --lastCommit, --findRelatedTests) or --watch/--watchAll. Parsed with jest's own options
- * (jest-cli's yargsOptions, the table its command line is parsed with), so an option's value is never
- * taken for a path.
+ * Which files a jest command line (`args`, without node and jest) runs, as jest.config.js applies it:
+ * - `{ members: false, groups: true }` on a full run (no path, pattern or selection below): the groups
+ *   run, their members not on their own;
+ * - `{ members: true, groups: false }` when it asks for particular test files: a path or pattern,
+ *   --testPathPattern, --testPathIgnorePatterns, --testMatch or --testRegex (they replace the
+ *   config's own), a selection by changed files (-o, --changedSince, --lastCommit,
+ *   --findRelatedTests) or --watch/--watchAll: the files run themselves, the groups do not, unless a
+ *   path or pattern names tests/groups/ (`npx jest tests/groups/group-1.test.ts` runs that group);
+ * - `{ members: true, groups: true }` for --onlyFailures (-f): it runs exactly the paths that failed
+ *   last time, a group's or a file's, so neither is left out.
+ * Parsed with jest's own options (jest-cli's yargsOptions, the table its command line is parsed
+ * with), so an option's value (-t's, -w's) is never taken for a path.
  */
-function asksForFiles(args) {
+function selection(args) {
   const { yargsOptions } = require("jest-cli");
   const argv = require("yargs/yargs")(args).options(yargsOptions).help(false).version(false).parse();
-  const patterns = [].concat(argv.testPathPattern ?? []);
-  return argv._.length > 0 || patterns.length > 0 || Boolean(argv.findRelatedTests || argv.onlyChanged || argv.changedSince || argv.lastCommit || argv.watch || argv.watchAll);
+  if (argv.onlyFailures) return { members: true, groups: true };
+  const patterns = [...argv._.map(String), ...[].concat(argv.testPathPattern ?? [])];
+  const files =
+    patterns.length > 0 ||
+    argv.testPathIgnorePatterns !== undefined ||
+    argv.testMatch !== undefined ||
+    argv.testRegex !== undefined ||
+    Boolean(argv.findRelatedTests || argv.onlyChanged || argv.changedSince || argv.lastCommit || argv.watch || argv.watchAll);
+  if (!files) return { members: false, groups: true };
+  return { members: true, groups: patterns.some((p) => p.includes("groups/") || /(^|\/)groups$/.test(p)) };
 }
 
-module.exports = { GROUPS, GROUPED, asksForFiles };
+module.exports = { GROUPS, GROUPED, selection };

@@ -7,10 +7,10 @@ import * as os from "os";
 import * as path from "path";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { GROUPS, GROUPED, asksForFiles } = require("./groups.js") as {
+const { GROUPS, GROUPED, selection } = require("./groups.js") as {
   GROUPS: Record<string, string[]>;
   GROUPED: string[];
-  asksForFiles(args: string[]): boolean;
+  selection(args: string[]): { members: boolean; groups: boolean };
 };
 const ROOT = path.resolve(__dirname, "..");
 
@@ -27,12 +27,9 @@ function listTests(args: string[]): string[] {
 
 describe("the groups of tests/groups.js", () => {
   test("every member is an existing test file of tests/, in one group only, and every group has its file in tests/groups/", () => {
-    for (const f of GROUPED) {
-      expect(f).toMatch(/^tests\/.+\.test\.ts$/);
-      expect(f).not.toMatch(/^tests\/(groups|consumers)\/|\.e2e\.test\.ts$/);
-      expect(fs.existsSync(path.join(ROOT, f))).toBe(true);
-    }
-    expect(new Set(GROUPED).size).toBe(GROUPED.length);
+    expect(GROUPED.filter((f) => !/^tests\/.+\.test\.ts$/.test(f) || /^tests\/(groups|consumers)\/|\.e2e\.test\.ts$/.test(f))).toEqual([]);
+    expect(GROUPED.filter((f) => !fs.existsSync(path.join(ROOT, f)))).toEqual([]);
+    expect(GROUPED.filter((f, i) => GROUPED.indexOf(f) !== i)).toEqual([]);
     const groupFiles = fs.readdirSync(path.join(ROOT, "tests/groups")).sort();
     expect(groupFiles).toEqual(
       Object.keys(GROUPS)
@@ -44,8 +41,15 @@ describe("the groups of tests/groups.js", () => {
     }
   });
 
+  test("no member sets a timeout or an .only, which would reach every file of its group", () => {
+    // jest.setTimeout sets the default for the whole test file (the group); a .only (or fit/fdescribe)
+    // skips every test of the group outside it, with exit 0.
+    const reach = /\bjest\.setTimeout\s*\(|\b(test|it|describe)\.only\b|\b(fit|fdescribe|xdescribe)\s*\(/;
+    expect(GROUPED.filter((f) => reach.test(fs.readFileSync(path.join(ROOT, f), "utf8")))).toEqual([]);
+  });
+
   test("a full run lists the groups and no member; asked for the whole tests/ tree, jest lists every file and no group; together, each file once", () => {
-    // An option's value is not taken for a path (-t's, -w's): this is still a full run (asksForFiles below).
+    // An option's value is not taken for a path (-t's, -w's): this is still a full run (selection, below).
     const full = listTests(["-t", "tests/slug.test.ts", "-w", "2"]);
     const files = listTests(["tests/"]);
     const groupFiles = Object.keys(GROUPS).map((g) => `tests/groups/${g}.test.ts`);
@@ -58,20 +62,35 @@ describe("the groups of tests/groups.js", () => {
     expect(fullExpanded).toEqual(files);
   });
 
-  test("asksForFiles reads jest's command line as jest does", () => {
-    const grouped = [[], ["-t", "slug"], ["--json", "--outputFile=/tmp/r.json"], ["-w", "2"], ["--testNamePattern", "a b"], ["--ci", "--runInBand"], ["-c", "jest.config.js"]];
-    const files = [
-      ["tests/slug.test.ts"],
-      ["slug"],
-      ["-w", "2", "slug"],
-      ["--testPathPattern", "slug"],
-      ["-o"],
-      ["--changedSince", "main"],
-      ["--findRelatedTests", "model/slug.ts"],
-      ["--watch"],
+  test("selection reads jest's command line as jest does", () => {
+    const full = { members: false, groups: true };
+    const files = { members: true, groups: false };
+    const cases: [string[], { members: boolean; groups: boolean }][] = [
+      [[], full],
+      [["-t", "slug"], full],
+      [["--json", "--outputFile=/tmp/r.json"], full],
+      [["-w", "2"], full],
+      [["--testNamePattern", "a b"], full],
+      [["--ci", "--runInBand"], full],
+      [["-c", "jest.config.js"], full],
+      [["--shard=1/2"], full],
+      [["tests/slug.test.ts"], files],
+      [["slug"], files],
+      [["-w", "2", "slug"], files],
+      [["--testPathPattern", "slug"], files],
+      [["--testPathIgnorePatterns", "/node_modules/"], files],
+      [["--testMatch", "**/slug.test.ts"], files],
+      [["-o"], files],
+      [["--changedSince", "main"], files],
+      [["--findRelatedTests", "model/slug.ts"], files],
+      [["--watch"], files],
+      // A path or pattern naming the groups runs them.
+      [["tests/groups/group-1.test.ts"], { members: true, groups: true }],
+      [["tests/groups"], { members: true, groups: true }],
+      // -f runs exactly what failed last, a group or a file.
+      [["-f"], { members: true, groups: true }],
     ];
-    expect(grouped.map(asksForFiles)).toEqual(grouped.map(() => false));
-    expect(files.map(asksForFiles)).toEqual(files.map(() => true));
+    expect(cases.map(([args]) => [args, selection(args)])).toEqual(cases);
   });
 });
 
