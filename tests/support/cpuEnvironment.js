@@ -12,18 +12,7 @@
 const fs = require("fs");
 const { TestEnvironment } = require("jest-environment-node");
 const { planStore } = require("./planStore");
-
-/** CPU seconds of this process's waited-for children so far, or 0 where there is no /proc. */
-function childrenCpuSeconds() {
-  try {
-    const stat = fs.readFileSync("/proc/self/stat", "utf8");
-    // Fields after the command name (in parentheses, may hold spaces): field 3 onwards.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[13]) + Number(fields[14])) / 100;
-  } catch {
-    return 0;
-  }
-}
+const { childrenCpuSeconds } = require("./childrenCpu");
 
 class CpuEnvironment extends TestEnvironment {
   constructor(config, context) {

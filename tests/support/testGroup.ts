@@ -15,6 +15,8 @@ import * as path from "path";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { GROUPS } = require("../groups.js") as { GROUPS: Record<string, string[]> };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { childrenCpuSeconds } = require("./childrenCpu") as { childrenCpuSeconds(): number };
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -22,16 +24,6 @@ interface Span {
   wallNs: bigint;
   cpu: NodeJS.CpuUsage;
   children: number;
-}
-
-function childrenCpuSeconds(): number {
-  try {
-    const stat = fs.readFileSync("/proc/self/stat", "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[13]) + Number(fields[14])) / 100;
-  } catch {
-    return 0;
-  }
 }
 
 function begin(): Span {
