@@ -3,22 +3,23 @@ const { GROUPED, selection } = require("./tests/groups");
 // A full run (`npm test`) runs the files tests/groups.js lists through its groups (tests/groups/*.test.ts),
 // a few jest test files instead of one each: they then load the SDK and the program once per group.
 // Asked for particular files or patterns, jest runs the files themselves and not the groups
-// (tests/groups.js `selection`). Members are left out by testPathIgnorePatterns and groups by
-// testMatch, so that a command line replacing one of the two (which makes it a run of files) still
-// leaves the groups out.
+// (tests/groups.js `selection`). Members are left out by testPathIgnorePatterns; groups by both
+// testMatch and testPathIgnorePatterns, so that a command line replacing either one (which makes it
+// a run of files) still leaves the groups out.
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const runs = selection(process.argv.slice(2));
 const membersNotRun = runs.members ? [] : GROUPED.map((f) => `<rootDir>/${escape(f)}$`);
-const groupsNotRun = runs.groups ? [] : ["!**/tests/groups/**"];
+const groupsNotMatched = runs.groups ? [] : ["!**/tests/groups/**"];
+const groupsNotRun = runs.groups ? [] : ["<rootDir>/tests/groups/"];
 
 /** @type {import('jest').Config} */
 module.exports = {
   // jest's node environment; under `npm run bench -- --tests` it also logs each suite's CPU time.
   testEnvironment: "<rootDir>/tests/support/cpuEnvironment.js",
   roots: ["<rootDir>/tests"],
-  testMatch: ["**/*.test.ts", ...groupsNotRun],
+  testMatch: ["**/*.test.ts", ...groupsNotMatched],
   // The real-engine scenarios run with `npm run e2e` (jest.e2e.config.js), not with `npm test`.
-  testPathIgnorePatterns: ["/node_modules/", "\\.e2e\\.test\\.ts$", ...membersNotRun],
+  testPathIgnorePatterns: ["/node_modules/", "\\.e2e\\.test\\.ts$", ...membersNotRun, ...groupsNotRun],
   // swc strips types without type-checking: fast on 2 cores. `npm run typecheck` does the checking.
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { parser: { syntax: "typescript" }, target: "es2022" } }] },
   // Builds dist/ (the compiled CLIs the process-level tests start) once, before the workers,

@@ -94,12 +94,15 @@ const GROUPED = Object.values(GROUPS).flat();
  * - `{ members: false, groups: true }` on a full run (no path, pattern or selection below): the groups
  *   run, their members not on their own;
  * - `{ members: true, groups: false }` when it asks for particular test files: a path or pattern,
- *   --testPathPattern, --testPathIgnorePatterns, --testMatch or --testRegex (they replace the
- *   config's own), a selection by changed files (-o, --changedSince, --lastCommit,
+ *   --testPathPattern, --testPathIgnorePatterns or --testMatch (they replace the config's own), a
+ *   selection by changed files (-o, --changedSince, --lastCommit,
  *   --findRelatedTests) or --watch/--watchAll: the files run themselves, the groups do not, unless a
  *   path or pattern names tests/groups/ (`npx jest tests/groups/group-1.test.ts` runs that group);
  * - `{ members: true, groups: true }` for --onlyFailures (-f): it runs exactly the paths that failed
- *   last time, a group's or a file's, so neither is left out.
+ *   last time, a group's or a file's, so neither is left out (a file whose group also failed last
+ *   time runs twice then: alone and in its group).
+ * A command line that names both a group and one of its members (`tests/groups/group-2.test.ts
+ * tests/slug.test.ts`) runs that member twice, as asked.
  * Parsed with jest's own options (jest-cli's yargsOptions, the table its command line is parsed
  * with), so an option's value (-t's, -w's) is never taken for a path.
  */
@@ -112,7 +115,6 @@ function selection(args) {
     patterns.length > 0 ||
     argv.testPathIgnorePatterns !== undefined ||
     argv.testMatch !== undefined ||
-    argv.testRegex !== undefined ||
     Boolean(argv.findRelatedTests || argv.onlyChanged || argv.changedSince || argv.lastCommit || argv.watch || argv.watchAll);
   if (!files) return { members: false, groups: true };
   return { members: true, groups: patterns.some((p) => p.includes("groups/") || /(^|\/)groups$/.test(p)) };

@@ -44,7 +44,12 @@ describe("the groups of tests/groups.js", () => {
   test("no member sets a timeout or an .only, which would reach every file of its group", () => {
     // jest.setTimeout sets the default for the whole test file (the group); a .only (or fit/fdescribe)
     // skips every test of the group outside it, with exit 0.
-    const reach = /\bjest\.setTimeout\s*\(|\b(test|it|describe)\.only\b|\b(fit|fdescribe|xdescribe)\s*\(/;
+    // In any spelling: test.only, test.concurrent.only, a chain across lines, ["only"], and jasmine's
+    // fit/fdescribe/xdescribe.
+    const reach = /\bjest\s*\.\s*setTimeout\s*\(|\b(test|it|describe)(\s*\.\s*\w+)*\s*\.\s*only\b|\[\s*["'`]only["'`]\s*\]|\b(fit|fdescribe|xdescribe)\s*\(/;
+    for (const caught of ["test.only(", "test.concurrent.only(", "test\n  .only(", 'it["only"](', "describe.skip.only", "fit(", "jest.setTimeout(5)"])
+      expect([caught, reach.test(caught)]).toEqual([caught, true]);
+    for (const fine of ["test.each([1])", "const onlyOnce = 1;", "// run only this", "describe.skip("]) expect([fine, reach.test(fine)]).toEqual([fine, false]);
     expect(GROUPED.filter((f) => reach.test(fs.readFileSync(path.join(ROOT, f), "utf8")))).toEqual([]);
   });
 
@@ -80,6 +85,7 @@ describe("the groups of tests/groups.js", () => {
       [["--testPathPattern", "slug"], files],
       [["--testPathIgnorePatterns", "/node_modules/"], files],
       [["--testMatch", "**/slug.test.ts"], files],
+      [["--testMatch", "**/*.test.ts"], files],
       [["-o"], files],
       [["--changedSince", "main"], files],
       [["--findRelatedTests", "model/slug.ts"], files],
