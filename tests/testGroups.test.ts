@@ -103,7 +103,9 @@ describe("the groups of tests/groups.js", () => {
 describe("tests/support/sequencer.js", () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const Sequencer = require("./support/sequencer.js") as new () => { sort(tests: unknown[]): { path: string }[] };
-  const cacheDirectory = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-sequencer-"));
+  // Made when the block's test runs, not when jest collects it (a run filtered with -t would leave it).
+  let cacheDirectory: string;
+  beforeAll(() => void (cacheDirectory = fs.mkdtempSync(path.join(os.tmpdir(), "twinstack-sequencer-"))));
   afterAll(() => fs.rmSync(cacheDirectory, { recursive: true, force: true }));
   const test_ = (rel: string) => ({
     path: path.join(ROOT, rel),
